@@ -18,6 +18,7 @@ extern crate std;
 pub mod address;
 pub mod crypto;
 pub mod frame;
+pub mod hex;
 pub mod identity;
 pub mod json;
 pub mod replay;

@@ -105,6 +105,7 @@ impl UnixMillis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {
