@@ -86,15 +86,25 @@ impl Address {
         }
     }
 
-    /// An address of any type, for types this implementation does not speak.
-    #[must_use]
-    pub fn other(kind: &str, details: Option<Value>, callsign: Option<&str>) -> Self {
-        let details = details.or_else(|| callsign.map(|_| Value::Null));
-        Self {
-            kind: kind.to_string(),
-            details,
-            callsign: callsign.map(str::to_string),
+    /// An address of any type, for types this implementation does not speak. Without details
+    /// but with a callsign, the details are `null`.
+    ///
+    /// # Errors
+    /// As [`Address::from_value`]: a type or callsign too long, or details holding a float or
+    /// nested too deeply (an address must always have a strict JSON form).
+    pub fn other(
+        kind: &str,
+        details: Option<Value>,
+        callsign: Option<&str>,
+    ) -> Result<Self, AddressError> {
+        let mut list = Vec::from([Value::String(kind.to_string())]);
+        if details.is_some() || callsign.is_some() {
+            list.push(details.unwrap_or(Value::Null));
         }
+        if let Some(callsign) = callsign {
+            list.push(Value::String(callsign.to_string()));
+        }
+        Self::from_value(&Value::Array(list))
     }
 
     fn ip(kind: &str, addr: SocketAddr, callsign: Option<&str>) -> Self {
@@ -209,9 +219,9 @@ impl Address {
         if kind.len() > MAX_KIND_LEN || callsign.is_some_and(|c| c.len() > MAX_CALLSIGN_LEN) {
             return Err(AddressError::TooLong);
         }
-        if let Some(details) = details {
-            json::check_no_floats(details)?;
-        }
+        // Check the whole list, not only the details: the depth limit must hold for the list
+        // we encode, or a valid-looking address would have no strict JSON.
+        json::check_no_floats(value)?;
         Ok(Self {
             kind: kind.to_string(),
             details: details.cloned(),
@@ -244,5 +254,31 @@ impl<'de> serde::Deserialize<'de> for Address {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
         Self::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_nested_to_the_limit_are_refused_so_every_address_has_strict_json() {
+        let mut details = Value::Null;
+        for _ in 0..json::MAX_DEPTH {
+            details = Value::Array(Vec::from([details]));
+        }
+        let list = Value::Array(Vec::from([Value::String("x".to_string()), details]));
+        assert_eq!(
+            Address::from_value(&list),
+            Err(AddressError::Json(JsonError::TooDeep))
+        );
+    }
+
+    #[test]
+    fn parsed_addresses_re_encode_to_their_strict_json() {
+        let text = br#"["udp4",["127.0.0.1",9001],"alice"]"#;
+        let address = Address::from_json_bytes(text).unwrap();
+        assert_eq!(address.to_strict_json().as_bytes(), text);
+        assert_eq!(address.callsign(), Some("alice"));
     }
 }

@@ -1,6 +1,72 @@
 //! The sans-IO core of an encrypted JSON peer-to-peer transport in the EJTP lineage.
 //!
-//! (Crate documentation: see the `Node` docs once the node lands.)
+//! A [`Node`] is the whole protocol as a deterministic state machine: it consumes received
+//! bytes, time and application commands, and produces frames to send (each tagged with its
+//! destination), events, and the next time it wants to be woken. It does no I/O, reads no clock
+//! and draws no OS randomness: time enters as [`Instant`] arguments, wall-clock time as
+//! [`UnixMillis`], and randomness from a seed given at construction. The same inputs always give
+//! the same outputs, byte for byte.
+//!
+//! ```
+//! use proto_core::{Address, Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+//! use serde_json::json;
+//!
+//! let (now, wall) = (Instant::ZERO, UnixMillis(1_700_000_000_000));
+//! let mut alice = Node::new(Config::default(), Identity::from_secret_bytes(&[1; 32]), [11; 32], now, wall);
+//! let mut bob = Node::new(Config::default(), Identity::from_secret_bytes(&[2; 32]), [22; 32], now, wall);
+//! alice.add_local_address(Address::udp("127.0.0.1:9001".parse()?, None))?;
+//! bob.add_local_address(Address::udp("127.0.0.1:9002".parse()?, None))?;
+//! alice.add_client("alice")?;
+//! bob.add_client("bob")?;
+//!
+//! alice.send(now, "alice", &bob.public_identity("bob", "bob"), json!({"hello": "bob"}))?;
+//! let from: TransportAddr = "udp:127.0.0.1:9001".parse()?;
+//! while let Some(transmit) = alice.poll_transmit() {
+//!     // A driver would send `transmit.payload` to `transmit.to`.
+//!     bob.handle_datagram(now, from, &transmit.payload);
+//! }
+//! let Some(Event::Message(message)) = bob.poll_event() else { panic!("no message") };
+//! assert_eq!(message.value, json!({"hello": "bob"}));
+//! assert_eq!(message.from.key, alice.public_key());
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
+//! # Run loop
+//!
+//! Whatever the runtime, a driver repeats:
+//!
+//! ```text
+//! loop {
+//!     wait for: a datagram or stream bytes, an application command, or node.poll_timeout()
+//!     feed it:  node.handle_datagram / handle_stream_data / handle_timeout / send / ...
+//!     drain:    while let Some(t) = node.poll_transmit() { socket.send_to(&t.payload, t.to) }
+//!               while let Some(e) = node.poll_event()    { application.handle(e) }
+//! }
+//! ```
+//!
+//! [`Node::handle_input`] and [`Node::poll_output`] do the same with serialisable [`Input`] and
+//! [`Output`] values: a list of inputs is a replayable trace (see the `testvectors` crate).
+//!
+//! # Panics, errors and unwraps
+//!
+//! Nothing the network sends can make the core panic or return an error: malformed, forged,
+//! replayed or stale frames are counted in [`Stats`] and dropped. Misuse of the API (an unknown
+//! callsign, a float in a value, a full transmit queue) returns a typed error, and a send that
+//! cannot be queued hands its value back ([`SendError::Blocked`]). The crate denies `unwrap`,
+//! `expect`, `panic!` and unchecked indexing outside tests; a panic is a bug.
+//!
+//! # Layers
+//!
+//! [`json`] (strict JSON), [`address`], [`frame`] (EJTP `j`/`s`/`r`/`c`), [`stream`] (TCP
+//! framing), [`identity`] (ed25519, node ids, identity files), [`crypto`] (sender proofs, HPKE,
+//! Noise IK, session transport), [`replay`] (windows and nonce memory), and the node itself.
+//! `docs/PROTOCOL.md` in the repository gives every byte.
+//!
+//! # `no_std`
+//!
+//! The crate is `#![no_std]` with `alloc` and builds for `thumbv7em-none-eabihf` and
+//! `wasm32-unknown-unknown`; it has no features to turn on. Its errors implement
+//! `core::error::Error`, which is `std::error::Error` under std.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -12,15 +78,20 @@
 )]
 
 extern crate alloc;
-#[cfg(any(test, feature = "std"))]
+#[cfg(test)]
 extern crate std;
 
 pub mod address;
+pub mod config;
 pub mod crypto;
+pub mod error;
+pub mod event;
 pub mod frame;
 pub mod hex;
 pub mod identity;
+pub mod io;
 pub mod json;
+mod node;
 pub mod replay;
 pub mod rng;
 pub mod stream;
@@ -28,6 +99,12 @@ pub mod time;
 pub mod transport;
 
 pub use address::Address;
+pub use config::Config;
+pub use error::{CommandError, SendError};
+pub use event::{Event, Message, MessageId, Protection, Sender};
+pub use identity::{Identity, IdentityFile, NodeId, PublicIdentity, PublicKey};
+pub use io::{Command, Input, Output, Timeout, TimerReason, Transmit};
+pub use node::{MAX_LOCAL_ADDRESSES, Node, Stats};
 pub use rng::CoreRng;
 pub use time::{Instant, UnixMillis};
 pub use transport::{Protocol, TransportAddr};

@@ -1,0 +1,136 @@
+//! Settings of a [`Node`](crate::Node): limits, timeouts and policies.
+//!
+//! Every table and queue in the core has a bound here; each field documents its default and the
+//! memory the bound costs at its default.
+
+use core::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of a node. `Config::default()` suits a node on the open internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Build one with struct update syntax, so that new settings keep their defaults:
+///
+/// ```
+/// let config = proto_core::Config { max_hops: 4, ..proto_core::Config::default() };
+/// # assert_eq!(config.max_hops, 4);
+/// ```
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Largest frame the node sends or accepts, in bytes: a UDP datagram's payload, one TCP
+    /// stream frame, and the output of decompressing a `c` frame. Default 65 507 (the largest
+    /// UDP payload over IPv4). Each TCP stream buffers at most this much.
+    pub max_frame_len: usize,
+    /// How far a signed or sealed frame's timestamp may be from our wall clock before it is
+    /// refused as stale. Also how long nonces are remembered. Default 120 s.
+    #[serde(with = "millis")]
+    pub max_clock_skew: Duration,
+    /// Nonces remembered per memory (one for signatures, one for sealed frames) to refuse
+    /// replays inside the skew window. Default 16 384: about 2 MiB for the two at most
+    /// (some 60 bytes an entry). When full the oldest is forgotten and frames at least as old
+    /// are refused, so a flood costs freshness, never safety.
+    pub nonce_memory_capacity: usize,
+    /// Most times a frame may be wrapped for a default route before it is dropped: what kills
+    /// routing loops. Default 8.
+    pub max_hops: u8,
+    /// Most `r` layers opened for one received datagram (onion layers addressed to this node,
+    /// compression layers). Default 8.
+    pub max_nesting: u8,
+    /// Whether to set up Noise sessions with peers we send to, so that steady traffic costs one
+    /// AEAD per frame. Single frames are sealed with HPKE until a session is up. Default true.
+    pub sessions: bool,
+    /// Time before an unanswered handshake is sent again. Default 2 s.
+    #[serde(with = "millis")]
+    pub handshake_timeout: Duration,
+    /// Times a handshake is sent before giving up (frames keep going out sealed meanwhile).
+    /// Default 3.
+    pub handshake_attempts: u8,
+    /// A session unused this long is dropped. Default 180 s.
+    #[serde(with = "millis")]
+    pub session_idle_timeout: Duration,
+    /// Most sessions held (established or awaiting the peer's first frame). Default 1 024:
+    /// about 400 KiB (some 400 bytes a session). When full, the least recently used goes.
+    pub max_sessions: usize,
+    /// Most handshakes we have started and not finished. Default 256 (about 1 KiB each).
+    pub max_pending_handshakes: usize,
+    /// Most TCP streams with a partial frame buffered. Default 256; each buffers up to
+    /// `max_frame_len`, so at most 16 MiB at the defaults.
+    pub max_streams: usize,
+    /// Most local clients (callsigns). Default 64.
+    pub max_clients: usize,
+    /// Most transmits waiting to be polled. Default 1 024 (each at most `max_frame_len`). An
+    /// application send that would exceed it hands its payload back; see
+    /// [`SendError::Blocked`](crate::SendError::Blocked).
+    pub max_queued_transmits: usize,
+    /// Most events waiting to be polled. Default 4 096. Messages that arrive when it is full are
+    /// dropped and counted (`Stats::dropped_event_queue_full`).
+    pub max_queued_events: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_len: 65_507,
+            max_clock_skew: Duration::from_secs(120),
+            nonce_memory_capacity: 16_384,
+            max_hops: 8,
+            max_nesting: 8,
+            sessions: true,
+            handshake_timeout: Duration::from_secs(2),
+            handshake_attempts: 3,
+            session_idle_timeout: Duration::from_secs(180),
+            max_sessions: 1_024,
+            max_pending_handshakes: 256,
+            max_streams: 256,
+            max_clients: 64,
+            max_queued_transmits: 1_024,
+            max_queued_events: 4_096,
+        }
+    }
+}
+
+/// Durations in vector files and configuration are whole milliseconds.
+mod millis {
+    use core::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_json_and_fills_missing_fields() {
+        let config = Config {
+            max_hops: 3,
+            ..Config::default()
+        };
+        let text = serde_json::to_string(&config).unwrap();
+        assert_eq!(serde_json::from_str::<Config>(&text).unwrap(), config);
+        let partial: Config =
+            serde_json::from_str(r#"{"max_hops":2,"max_clock_skew":5000}"#).unwrap();
+        assert_eq!(partial.max_hops, 2);
+        assert_eq!(partial.max_clock_skew, Duration::from_secs(5));
+        assert_eq!(partial.max_sessions, Config::default().max_sessions);
+    }
+
+    #[test]
+    fn unknown_config_fields_are_refused() {
+        assert!(serde_json::from_str::<Config>(r#"{"max_hopz":2}"#).is_err());
+    }
+}

@@ -1,0 +1,315 @@
+//! The signature of an `s` frame.
+//!
+//! EJTP's `s` frame body is `siglen (u16 BE) || signature || inner frame`. Its "signature" here is
+//! a fixed [`SIGNATURE_BLOB_LEN`]-byte blob:
+//!
+//! ```text
+//! version 0x01 || sender's ed25519 key (32) || timestamp u64 BE (Unix ms) || nonce (16)
+//!              || ed25519 signature (64)
+//! ```
+//!
+//! The signature covers more than the inner frame (which is all EJTP's covers):
+//!
+//! ```text
+//! "ejtp-rs s-frame v1\0" || u16 BE len || recipient address (strict JSON)
+//!                        || u16 BE len || sender address (the s header, strict JSON)
+//!                        || timestamp u64 BE || nonce (16) || inner frame
+//! ```
+//!
+//! so a signed frame cannot be re-wrapped for another recipient, claimed from another address,
+//! or replayed outside its time window (inside it, the nonce memory refuses it). The domain
+//! string keeps these signatures from ever being valid for any other message this key signs.
+
+use alloc::vec::Vec;
+
+use crate::crypto::CryptoError;
+use crate::identity::{Identity, PublicKey};
+use crate::time::UnixMillis;
+
+/// Size of the signature blob in an `s` frame.
+pub const SIGNATURE_BLOB_LEN: usize = 121;
+
+/// The blob layout this implementation writes and reads.
+pub const SIGNATURE_VERSION: u8 = 0x01;
+
+/// Domain separation for the signed message (the NUL ends the label).
+const DOMAIN: &[u8] = b"ejtp-rs s-frame v1\0";
+
+/// The parsed signature blob of an `s` frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureBlob {
+    /// The signer's key: the frame's authenticated sender.
+    pub key: PublicKey,
+    /// When the sender signed, by its wall clock.
+    pub timestamp: UnixMillis,
+    /// A random value that makes each signed frame unique, for replay detection.
+    pub nonce: [u8; 16],
+    /// The ed25519 signature.
+    pub signature: [u8; 64],
+}
+
+/// Appends `part` with its u16 big-endian length, so that the boundaries between the variable
+/// parts of the signed message are unambiguous.
+fn push_with_len(message: &mut Vec<u8>, part: &[u8]) -> Result<(), CryptoError> {
+    let len = u16::try_from(part.len()).map_err(|_| CryptoError::Malformed)?;
+    message.extend_from_slice(&len.to_be_bytes());
+    message.extend_from_slice(part);
+    Ok(())
+}
+
+/// The exact bytes the signature covers.
+fn signed_message(
+    recipient: &[u8],
+    sender: &[u8],
+    timestamp: UnixMillis,
+    nonce: &[u8; 16],
+    inner: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let len = DOMAIN.len() + 2 + recipient.len() + 2 + sender.len() + 8 + 16 + inner.len();
+    let mut message = Vec::with_capacity(len);
+    message.extend_from_slice(DOMAIN);
+    push_with_len(&mut message, recipient)?;
+    push_with_len(&mut message, sender)?;
+    message.extend_from_slice(&timestamp.0.to_be_bytes());
+    message.extend_from_slice(nonce);
+    message.extend_from_slice(inner);
+    Ok(message)
+}
+
+impl SignatureBlob {
+    /// Signs `inner` as sent by `identity` from the address `sender` to the address `recipient`
+    /// (both as strict JSON text), at `timestamp`, with a fresh random `nonce`.
+    ///
+    /// # Errors
+    /// [`CryptoError::Malformed`] if an address is longer than 65 535 bytes (the length prefix
+    /// cannot say so, and frames never carry one that long).
+    pub fn sign(
+        identity: &Identity,
+        recipient: &[u8],
+        sender: &[u8],
+        timestamp: UnixMillis,
+        nonce: [u8; 16],
+        inner: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let message = signed_message(recipient, sender, timestamp, &nonce, inner)?;
+        Ok(Self {
+            key: identity.public_key(),
+            timestamp,
+            nonce,
+            signature: identity.sign(&message),
+        })
+    }
+
+    /// Checks that the signature covers exactly this recipient, sender address and inner frame
+    /// (and the blob's timestamp and nonce). Freshness of the timestamp and nonce is the
+    /// caller's to check, with a [`NonceMemory`](crate::replay::NonceMemory).
+    ///
+    /// # Errors
+    /// [`CryptoError::BadSignature`], or [`CryptoError::Malformed`] for an oversized address.
+    pub fn verify(&self, recipient: &[u8], sender: &[u8], inner: &[u8]) -> Result<(), CryptoError> {
+        let message = signed_message(recipient, sender, self.timestamp, &self.nonce, inner)?;
+        self.key.verify(&message, &self.signature)
+    }
+
+    /// The blob's bytes, as they go in the `s` frame.
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; SIGNATURE_BLOB_LEN] {
+        let timestamp = self.timestamp.0.to_be_bytes();
+        let parts = core::iter::once(&SIGNATURE_VERSION)
+            .chain(self.key.as_bytes())
+            .chain(&timestamp)
+            .chain(&self.nonce)
+            .chain(&self.signature);
+        let mut out = [0u8; SIGNATURE_BLOB_LEN];
+        for (byte, part) in out.iter_mut().zip(parts) {
+            *byte = *part;
+        }
+        out
+    }
+
+    /// Reads a blob from an `s` frame's signature field.
+    ///
+    /// # Errors
+    /// [`CryptoError::Malformed`] unless `bytes` is exactly [`SIGNATURE_BLOB_LEN`] bytes of
+    /// version [`SIGNATURE_VERSION`]; [`CryptoError::BadKey`] if the key is not a valid one.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let bytes: &[u8; SIGNATURE_BLOB_LEN] =
+            bytes.try_into().map_err(|_| CryptoError::Malformed)?;
+        let Some((&SIGNATURE_VERSION, rest)) = bytes.split_first() else {
+            return Err(CryptoError::Malformed);
+        };
+        let (key, rest) = rest
+            .split_first_chunk::<32>()
+            .ok_or(CryptoError::Malformed)?;
+        let (timestamp, rest) = rest
+            .split_first_chunk::<8>()
+            .ok_or(CryptoError::Malformed)?;
+        let (nonce, rest) = rest
+            .split_first_chunk::<16>()
+            .ok_or(CryptoError::Malformed)?;
+        let signature: &[u8; 64] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
+        Ok(Self {
+            key: PublicKey::from_bytes(key).map_err(|_| CryptoError::BadKey)?,
+            timestamp: UnixMillis(u64::from_be_bytes(*timestamp)),
+            nonce: *nonce,
+            signature: *signature,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECIPIENT: &[u8] = br#"["udp4",["10.0.0.2",9001],"bob"]"#;
+    const SENDER: &[u8] = br#"["udp4",["10.0.0.1",9001],"alice"]"#;
+    const INNER: &[u8] = br#"j{"hello":"world"}"#;
+
+    fn alice() -> Identity {
+        Identity::from_secret_bytes(&[0xa1; 32])
+    }
+
+    fn blob() -> SignatureBlob {
+        SignatureBlob::sign(
+            &alice(),
+            RECIPIENT,
+            SENDER,
+            UnixMillis(1_700_000_000_000),
+            [0x5e; 16],
+            INNER,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn signed_blob_verifies_and_round_trips() {
+        let blob = blob();
+        assert_eq!(blob.verify(RECIPIENT, SENDER, INNER), Ok(()));
+        let bytes = blob.to_bytes();
+        assert_eq!(bytes.len(), SIGNATURE_BLOB_LEN);
+        assert_eq!(bytes[0], SIGNATURE_VERSION);
+        assert_eq!(&bytes[1..33], alice().public_key().as_bytes());
+        assert_eq!(&bytes[33..41], &1_700_000_000_000u64.to_be_bytes());
+        assert_eq!(&bytes[41..57], &[0x5e; 16]);
+        assert_eq!(SignatureBlob::from_bytes(&bytes), Ok(blob));
+    }
+
+    #[test]
+    fn signed_message_layout_is_the_documented_one() {
+        let message = signed_message(b"R", b"SS", UnixMillis(0x0102), &[7; 16], b"inner").unwrap();
+        let mut expected = Vec::new();
+        expected.extend_from_slice(b"ejtp-rs s-frame v1\0");
+        expected.extend_from_slice(&[0, 1, b'R', 0, 2, b'S', b'S']);
+        expected.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 2]);
+        expected.extend_from_slice(&[7; 16]);
+        expected.extend_from_slice(b"inner");
+        assert_eq!(message, expected);
+        assert_eq!(
+            blob().signature,
+            alice().sign(
+                &signed_message(
+                    RECIPIENT,
+                    SENDER,
+                    UnixMillis(1_700_000_000_000),
+                    &[0x5e; 16],
+                    INNER
+                )
+                .unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn rewrapping_for_another_recipient_fails() {
+        let other = br#"["udp4",["10.0.0.3",9001],"eve"]"#;
+        assert_eq!(
+            blob().verify(other, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn claiming_another_sender_address_fails() {
+        let other = br#"["udp4",["10.0.0.3",9001],"alice"]"#;
+        assert_eq!(
+            blob().verify(RECIPIENT, other, INNER),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn changing_time_nonce_inner_or_key_fails() {
+        let mut later = blob();
+        later.timestamp = UnixMillis(later.timestamp.0 + 1);
+        assert_eq!(
+            later.verify(RECIPIENT, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+        let mut renonced = blob();
+        renonced.nonce[0] ^= 1;
+        assert_eq!(
+            renonced.verify(RECIPIENT, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            blob().verify(RECIPIENT, SENDER, b"j{}"),
+            Err(CryptoError::BadSignature)
+        );
+        let mut rekeyed = blob();
+        rekeyed.key = Identity::from_secret_bytes(&[0xe5; 32]).public_key();
+        assert_eq!(
+            rekeyed.verify(RECIPIENT, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn length_prefixes_keep_address_boundaries_apart() {
+        // Moving a byte from the recipient to the sender changes the signed message.
+        let blob = SignatureBlob::sign(&alice(), b"ab", b"c", UnixMillis(1), [0; 16], b"").unwrap();
+        assert_eq!(blob.verify(b"ab", b"c", b""), Ok(()));
+        assert_eq!(
+            blob.verify(b"a", b"bc", b""),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn wrong_length_version_or_key_is_malformed() {
+        let bytes = blob().to_bytes();
+        assert_eq!(
+            SignatureBlob::from_bytes(&bytes[..120]),
+            Err(CryptoError::Malformed)
+        );
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert_eq!(
+            SignatureBlob::from_bytes(&longer),
+            Err(CryptoError::Malformed)
+        );
+        let mut version = bytes;
+        version[0] = 2;
+        assert_eq!(
+            SignatureBlob::from_bytes(&version),
+            Err(CryptoError::Malformed)
+        );
+        let mut weak = bytes;
+        weak[1..33].copy_from_slice(&[0; 32]);
+        weak[1] = 1;
+        assert_eq!(SignatureBlob::from_bytes(&weak), Err(CryptoError::BadKey));
+        assert_eq!(SignatureBlob::from_bytes(&[]), Err(CryptoError::Malformed));
+    }
+
+    #[test]
+    fn oversized_addresses_are_refused_not_truncated() {
+        let huge = alloc::vec![b'x'; usize::from(u16::MAX) + 1];
+        assert_eq!(
+            SignatureBlob::sign(&alice(), &huge, SENDER, UnixMillis(0), [0; 16], INNER),
+            Err(CryptoError::Malformed)
+        );
+        assert_eq!(
+            blob().verify(RECIPIENT, &huge, INNER),
+            Err(CryptoError::Malformed)
+        );
+    }
+}

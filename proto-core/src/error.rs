@@ -1,0 +1,90 @@
+//! Errors for misuse of a node's API. Bad network input is never an error: it is counted in
+//! [`Stats`](crate::Stats) and dropped.
+
+use alloc::string::String;
+use core::fmt;
+
+use serde_json::Value;
+
+use crate::crypto::CryptoError;
+use crate::json::JsonError;
+
+/// Why [`Node::send`](crate::Node::send) did not send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No local client has that callsign.
+    UnknownClient(String),
+    /// The recipient (or first relay) has no address this node can send to, and there is no
+    /// default route.
+    NoRoute,
+    /// The frame would be larger than [`Config::max_frame_len`](crate::Config::max_frame_len).
+    TooLarge {
+        /// The frame's size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The transmit queue is full: here is the value back. An [`Event::Writable`](crate::Event)
+    /// follows when there is room.
+    Blocked(Value),
+    /// The value cannot be encoded as strict JSON (it holds a float, or nests too deeply).
+    InvalidValue(JsonError),
+    /// The recipient's key cannot be encrypted to.
+    Crypto(CryptoError),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownClient(callsign) => write!(f, "no local client has callsign {callsign:?}"),
+            Self::NoRoute => f.write_str("no route to the recipient and no default route"),
+            Self::TooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the {max}-byte limit")
+            }
+            Self::Blocked(_) => f.write_str("transmit queue full; retry after Event::Writable"),
+            Self::InvalidValue(err) => write!(f, "value is not strict JSON: {err}"),
+            Self::Crypto(err) => write!(f, "cannot encrypt to the recipient: {err}"),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
+
+/// Why a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// [`Config::max_clients`](crate::Config::max_clients) clients already exist.
+    TooManyClients,
+    /// A client with this callsign already exists.
+    DuplicateClient(String),
+    /// Callsigns are 1 to 64 bytes.
+    InvalidCallsign,
+    /// [`MAX_LOCAL_ADDRESSES`](crate::MAX_LOCAL_ADDRESSES) local addresses already exist.
+    TooManyAddresses,
+    /// The send failed.
+    Send(SendError),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyClients => f.write_str("too many clients"),
+            Self::DuplicateClient(callsign) => {
+                write!(f, "a client called {callsign:?} already exists")
+            }
+            Self::InvalidCallsign => f.write_str("callsigns are 1 to 64 bytes"),
+            Self::TooManyAddresses => f.write_str("too many local addresses"),
+            Self::Send(err) => err.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for CommandError {}
+
+impl From<SendError> for CommandError {
+    fn from(err: SendError) -> Self {
+        Self::Send(err)
+    }
+}

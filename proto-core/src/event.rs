@@ -1,0 +1,114 @@
+//! What a node tells its application.
+
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::address::Address;
+use crate::identity::{NodeId, PublicKey};
+use crate::time::UnixMillis;
+use crate::transport::TransportAddr;
+
+/// The id of a message: the random nonce it was sent with, in hex.
+///
+/// [`Node::send`](crate::Node::send) returns it; the receiver sees the same id in
+/// [`Message::id`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(pub [u8; 16]);
+
+impl core::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&crate::hex::encode(&self.0))
+    }
+}
+
+impl Serialize for MessageId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        crate::hex::decode_array(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// How a delivered message was protected on its last hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// A single frame sealed with HPKE and signed with the sender's ed25519 key.
+    Sealed,
+    /// A frame inside a Noise session with the sender.
+    Session,
+    /// From a client of this same node: it never left the process.
+    Local,
+}
+
+/// Who sent a message, as the cryptography established it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// The sender's key: verified by its signature, or by the session the frame came in.
+    pub key: PublicKey,
+    /// The SHA-256 of `key`: the sender's id.
+    pub node_id: NodeId,
+    /// The address the sender signed as its own (its `s` frame header), to reply to.
+    pub address: Address,
+}
+
+/// A JSON value delivered to a local client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// The callsign of the client it is for.
+    pub to: String,
+    /// The authenticated sender.
+    pub from: Sender,
+    /// The message id (its nonce).
+    pub id: MessageId,
+    /// The payload.
+    pub value: Value,
+    /// When the sender says it sent it (its wall clock), for sealed frames.
+    pub sent_at: Option<UnixMillis>,
+    /// How it was protected.
+    pub protection: Protection,
+}
+
+/// Something the application should know. Drain with [`Node::poll_event`](crate::Node::poll_event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+// Messages are nearly every event, so boxing them would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// A message for a local client arrived, authenticated and not a replay.
+    Message(Message),
+    /// A Noise session with a peer is ready: frames to it now cost one AEAD each.
+    SessionEstablished {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// A session with a peer was dropped (idle, or evicted to make room).
+    SessionClosed {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// A handshake got no answer after every attempt; frames to the peer go on sealed one by
+    /// one.
+    HandshakeFailed {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// The transmit queue has room again after a send was refused with
+    /// [`SendError::Blocked`](crate::SendError::Blocked).
+    Writable,
+    /// A TCP stream sent bytes that are not valid framing: the adapter should close it.
+    StreamFailed {
+        /// The stream's remote address.
+        from: TransportAddr,
+    },
+}

@@ -1,0 +1,190 @@
+//! The serialisable mirror of a node's methods: [`Input`] in, [`Output`] out.
+//!
+//! A trace of inputs stored as JSON and replayed into a node built from the same seed, identity
+//! and configuration reproduces the same outputs byte for byte; `testvectors` relies on it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::address::Address;
+use crate::event::Event;
+use crate::identity::PublicIdentity;
+use crate::time::{Instant, UnixMillis};
+use crate::transport::TransportAddr;
+
+/// Bytes for the network, with where they go.
+///
+/// For [`Protocol::Tcp`](crate::Protocol::Tcp) destinations the payload is already framed for
+/// the stream: write it as is to the connection to `to` (opening one if there is none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transmit {
+    /// The destination.
+    pub to: TransportAddr,
+    /// The datagram, or the stream bytes.
+    #[serde(with = "hex_bytes")]
+    pub payload: Vec<u8>,
+}
+
+/// Why the node wants to be woken up (for logs and debugging).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TimerReason {
+    /// A handshake we started has gone unanswered: send it again or give up.
+    HandshakeRetry,
+    /// A session has been idle long enough to drop.
+    SessionIdle,
+    /// Remembered nonces have aged out of the replay window.
+    ReplayPrune,
+}
+
+/// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeout {
+    /// When.
+    pub at: Instant,
+    /// Why.
+    pub reason: TimerReason,
+}
+
+/// An application command, as carried by [`Input::Command`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Command {
+    /// [`Node::add_client`](crate::Node::add_client).
+    AddClient {
+        /// The client's callsign.
+        callsign: String,
+    },
+    /// [`Node::remove_client`](crate::Node::remove_client).
+    RemoveClient {
+        /// The client's callsign.
+        callsign: String,
+    },
+    /// [`Node::add_local_address`](crate::Node::add_local_address).
+    AddLocalAddress {
+        /// An address this node is reached at.
+        address: Address,
+    },
+    /// [`Node::send`](crate::Node::send) (or [`Node::send_via`](crate::Node::send_via) when
+    /// `via` is not empty).
+    Send {
+        /// The sending client's callsign.
+        from: String,
+        /// The recipient.
+        to: PublicIdentity,
+        /// Relays to pass through, first hop first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<PublicIdentity>,
+        /// The payload.
+        value: Value,
+    },
+    /// [`Node::set_default_route`](crate::Node::set_default_route).
+    SetDefaultRoute {
+        /// The node undeliverable frames are wrapped for, or none.
+        route: Option<PublicIdentity>,
+    },
+}
+
+/// Everything that can happen to a node, as data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Input {
+    /// [`Node::handle_datagram`](crate::Node::handle_datagram).
+    Datagram {
+        /// When it arrived.
+        now: Instant,
+        /// Its source.
+        from: TransportAddr,
+        /// Its bytes.
+        #[serde(with = "hex_bytes")]
+        data: Vec<u8>,
+    },
+    /// [`Node::handle_stream_data`](crate::Node::handle_stream_data).
+    StreamData {
+        /// When it arrived.
+        now: Instant,
+        /// The stream's remote address.
+        from: TransportAddr,
+        /// The bytes, as read (any chunking).
+        #[serde(with = "hex_bytes")]
+        data: Vec<u8>,
+    },
+    /// [`Node::handle_stream_closed`](crate::Node::handle_stream_closed).
+    StreamClosed {
+        /// When.
+        now: Instant,
+        /// The stream's remote address.
+        from: TransportAddr,
+    },
+    /// [`Node::handle_timeout`](crate::Node::handle_timeout).
+    Timeout {
+        /// When.
+        now: Instant,
+    },
+    /// [`Node::handle_wall_clock`](crate::Node::handle_wall_clock).
+    WallClock {
+        /// When, on the monotonic clock.
+        now: Instant,
+        /// The wall-clock time at that instant.
+        wall: UnixMillis,
+    },
+    /// An application command.
+    Command {
+        /// When.
+        now: Instant,
+        /// The command.
+        command: Command,
+    },
+}
+
+impl Input {
+    /// The instant the input happened at.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        match self {
+            Self::Datagram { now, .. }
+            | Self::StreamData { now, .. }
+            | Self::StreamClosed { now, .. }
+            | Self::Timeout { now }
+            | Self::WallClock { now, .. }
+            | Self::Command { now, .. } => *now,
+        }
+    }
+}
+
+/// Everything a node can produce, as data: drain with
+/// [`Node::poll_output`](crate::Node::poll_output).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Output {
+    /// Bytes to send.
+    Transmit(Transmit),
+    /// Something for the application.
+    Event(Event),
+}
+
+/// Byte strings as lowercase hex in JSON.
+pub(crate) mod hex_bytes {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&crate::hex::encode(bytes))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        crate::hex::decode(&text).map_err(serde::de::Error::custom)
+    }
+}

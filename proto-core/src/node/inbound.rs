@@ -1,0 +1,434 @@
+//! What a node does with received frames: open, verify, deliver, relay.
+//!
+//! Every failure here is counted in [`Stats`](super::Stats) and dropped: nothing from the
+//! network can make the node return an error or panic.
+
+use alloc::vec::Vec;
+
+use super::Node;
+use super::sessions::SessionEntry;
+use crate::address::Address;
+use crate::crypto::body::{self, RBody};
+use crate::crypto::handshake::{self, SessionKeys};
+use crate::crypto::proof::SenderProof;
+use crate::crypto::sealed;
+use crate::crypto::session::Session;
+use crate::event::{Event, Message, MessageId, Protection, Sender};
+use crate::frame::{self, Frame};
+use crate::identity::PublicKey;
+use crate::replay::ReplayError;
+use crate::time::UnixMillis;
+use crate::transport::TransportAddr;
+
+/// Where an opened frame came from, for the checks on what it holds.
+struct Layer<'a> {
+    /// The strict JSON header of the `r` frame that held it: what signatures must name.
+    recipient_header: &'a [u8],
+    recipient: &'a Address,
+    hops: u8,
+    /// The peer whose session authenticated the layer, if it came on a session.
+    session_peer: Option<PublicKey>,
+}
+
+impl Node {
+    /// A frame from the network, from a datagram or a stream.
+    pub(super) fn on_frame(&mut self, from: TransportAddr, data: &[u8]) {
+        if data.first() == Some(&b'[') {
+            // CJP2P shares the socket; this node does not speak it yet.
+            self.stats.dropped_unsupported += 1;
+            return;
+        }
+        if data.len() > self.config.max_frame_len {
+            self.stats.dropped_too_large += 1;
+            return;
+        }
+        self.on_outer_frame(from, data, 0);
+    }
+
+    fn on_outer_frame(&mut self, from: TransportAddr, data: &[u8], depth: u8) {
+        match frame::decode(data) {
+            Ok(Frame::Sealed {
+                recipient,
+                header,
+                body,
+            }) => {
+                let prefix_len = data.len().saturating_sub(body.len());
+                let prefix = data.get(..prefix_len).unwrap_or_default();
+                self.on_sealed(from, prefix, header, &recipient, body, depth);
+            }
+            Ok(Frame::Compressed { method, body }) => {
+                if let Some(inner) = self.decompress(method, body, depth) {
+                    self.on_outer_frame(from, &inner, depth.saturating_add(1));
+                }
+            }
+            // A bare `j` or `s` frame says nothing about who sent it to whom.
+            Ok(_) => self.stats.dropped_unauthenticated += 1,
+            Err(_) => self.stats.dropped_malformed += 1,
+        }
+    }
+
+    fn decompress(
+        &mut self,
+        method: frame::Compression,
+        body: &[u8],
+        depth: u8,
+    ) -> Option<Vec<u8>> {
+        if depth >= self.config.max_nesting {
+            self.stats.dropped_hop_limit += 1;
+            return None;
+        }
+        match frame::decompress(method, body, self.config.max_frame_len) {
+            Ok(inner) => Some(inner),
+            Err(frame::FrameError::UnsupportedCompression) => {
+                self.stats.dropped_unsupported += 1;
+                None
+            }
+            Err(_) => {
+                self.stats.dropped_malformed += 1;
+                None
+            }
+        }
+    }
+
+    /// An `r` frame addressed to this node. `prefix` is `r || header || 0x00`.
+    fn on_sealed(
+        &mut self,
+        from: TransportAddr,
+        prefix: &[u8],
+        header: &[u8],
+        recipient: &Address,
+        body: &[u8],
+        depth: u8,
+    ) {
+        let Ok(parsed) = RBody::decode(body) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        // The associated data is everything before the ciphertext (or before `enc`).
+        let aad_len = prefix.len() + body.len() - parsed.ciphertext_len();
+        let mut aad = Vec::with_capacity(aad_len);
+        aad.extend_from_slice(prefix);
+        aad.extend_from_slice(
+            body.get(..aad_len.saturating_sub(prefix.len()))
+                .unwrap_or_default(),
+        );
+        match parsed {
+            RBody::Sealed {
+                hops,
+                timestamp,
+                enc,
+                ciphertext,
+            } => {
+                let aad = aad
+                    .get(..aad.len().saturating_sub(enc.len()))
+                    .unwrap_or_default();
+                let Ok(plaintext) = sealed::open(&self.identity, enc, aad, ciphertext) else {
+                    self.stats.dropped_crypto += 1;
+                    return;
+                };
+                let mut key = [0u8; 16];
+                key.copy_from_slice(enc.get(..16).unwrap_or(&[0; 16]));
+                if !self.check_fresh(SealedOrSigned::Sealed, key, timestamp) {
+                    return;
+                }
+                let layer = Layer {
+                    recipient_header: header,
+                    recipient,
+                    hops,
+                    session_peer: None,
+                };
+                self.on_opened(from, &plaintext, &layer, depth);
+            }
+            RBody::Session {
+                hops,
+                receiver_index,
+                counter,
+                ciphertext,
+            } => {
+                let now = self.now;
+                let Some(entry) = self.sessions.sessions.get_mut(&receiver_index) else {
+                    self.stats.dropped_unknown_session += 1;
+                    return;
+                };
+                let plaintext = match entry.session.open(counter, &aad, ciphertext) {
+                    Ok(plaintext) => plaintext,
+                    Err(crate::crypto::CryptoError::Replay) => {
+                        self.stats.dropped_replay += 1;
+                        return;
+                    }
+                    Err(_) => {
+                        self.stats.dropped_crypto += 1;
+                        return;
+                    }
+                };
+                entry.last_used = now;
+                let peer = entry.peer;
+                if self.sessions.confirm(receiver_index) {
+                    self.push_event(Event::SessionEstablished {
+                        peer: peer.node_id(),
+                    });
+                }
+                let layer = Layer {
+                    recipient_header: header,
+                    recipient,
+                    hops,
+                    session_peer: Some(peer),
+                };
+                self.on_opened(from, &plaintext, &layer, depth);
+            }
+            RBody::HandshakeInit {
+                sender_index,
+                message,
+            } => self.on_handshake_init(from, sender_index, message),
+            RBody::HandshakeResponse {
+                sender_index,
+                receiver_index,
+                message,
+            } => {
+                self.on_handshake_response(sender_index, receiver_index, message);
+            }
+        }
+    }
+
+    fn on_handshake_init(&mut self, from: TransportAddr, sender_index: u32, message: &[u8]) {
+        if !self.config.sessions {
+            self.stats.dropped_unsupported += 1;
+            return;
+        }
+        let Ok((peer, reply, keys)) = handshake::respond(&mut self.rng, &self.identity, message)
+        else {
+            self.stats.dropped_crypto += 1;
+            return;
+        };
+        let Some(index) = self.fresh_index() else {
+            return;
+        };
+        self.store_session(index, peer, sender_index, keys, false);
+        let reply_to = match from.protocol {
+            crate::transport::Protocol::Udp => Address::udp(from.addr, None),
+            crate::transport::Protocol::Tcp => Address::tcp(from.addr, None),
+        };
+        let mut frame = frame::sealed_prefix(&reply_to);
+        body::write_handshake_response(&mut frame, index, sender_index, &reply);
+        self.queue_transmit(from, frame);
+    }
+
+    fn on_handshake_response(&mut self, sender_index: u32, receiver_index: u32, message: &[u8]) {
+        let Some(pending) = self.sessions.take_pending(receiver_index) else {
+            self.stats.dropped_unknown_session += 1;
+            return;
+        };
+        let peer = pending.peer;
+        let Ok(keys) = pending.handshake.finish(message) else {
+            self.stats.dropped_crypto += 1;
+            return;
+        };
+        self.store_session(receiver_index, peer, sender_index, keys, true);
+        self.push_event(Event::SessionEstablished {
+            peer: peer.node_id(),
+        });
+    }
+
+    /// Stores a session under our `index`, telling the application about any session evicted
+    /// to make room.
+    fn store_session(
+        &mut self,
+        index: u32,
+        peer: PublicKey,
+        remote_index: u32,
+        keys: SessionKeys,
+        confirmed: bool,
+    ) {
+        let entry = SessionEntry {
+            peer,
+            remote_index,
+            session: Session::new(keys),
+            last_used: self.now,
+            confirmed,
+        };
+        for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
+            self.push_event(Event::SessionClosed { peer: closed });
+        }
+    }
+
+    /// The plaintext of an `r` frame addressed to us: a signed message, another `r` frame to
+    /// open or send on, or a compressed frame.
+    fn on_opened(&mut self, from: TransportAddr, inner: &[u8], layer: &Layer<'_>, depth: u8) {
+        match frame::decode(inner) {
+            Ok(Frame::Signed {
+                sender,
+                header,
+                signature,
+                inner: payload,
+            }) => {
+                self.on_signed(&sender, header, signature, payload, layer);
+            }
+            Ok(Frame::Sealed {
+                recipient,
+                header,
+                body,
+            }) => {
+                if depth.saturating_add(1) >= self.config.max_nesting {
+                    self.stats.dropped_hop_limit += 1;
+                } else if self.is_local(&recipient) {
+                    let prefix_len = inner.len().saturating_sub(body.len());
+                    let prefix = inner.get(..prefix_len).unwrap_or_default();
+                    self.on_sealed(
+                        from,
+                        prefix,
+                        header,
+                        &recipient,
+                        body,
+                        depth.saturating_add(1),
+                    );
+                } else {
+                    self.relay(&recipient, inner, layer.hops);
+                }
+            }
+            Ok(Frame::Compressed { method, body }) => {
+                if let Some(decompressed) = self.decompress(method, body, depth) {
+                    self.on_opened(from, &decompressed, layer, depth.saturating_add(1));
+                }
+            }
+            Ok(Frame::Json { .. }) => self.stats.dropped_unauthenticated += 1,
+            Err(_) => self.stats.dropped_malformed += 1,
+        }
+    }
+
+    /// Sends an opened inner `r` frame on towards its recipient: directly if we can reach its
+    /// address, else wrapped for the default route (one hop more, within `max_hops`).
+    fn relay(&mut self, recipient: &Address, frame: &[u8], hops: u8) {
+        if let Some(transport) = recipient.transport() {
+            if self.queue_transmit(transport, frame.to_vec()) {
+                self.stats.forwarded += 1;
+            }
+            return;
+        }
+        if hops >= self.config.max_hops {
+            self.stats.dropped_hop_limit += 1;
+            return;
+        }
+        match self.wrap_for_default_route(hops, frame) {
+            Some(Ok((transport, wrapped))) => {
+                if self.queue_transmit(transport, wrapped) {
+                    self.stats.forwarded += 1;
+                }
+            }
+            Some(Err(_)) | None => self.stats.dropped_no_route += 1,
+        }
+    }
+
+    /// `S(sender)[J]` inside a layer addressed to us: authenticate, refuse replays, deliver.
+    fn on_signed(
+        &mut self,
+        sender: &Address,
+        sender_header: &[u8],
+        proof: &[u8],
+        payload: &[u8],
+        layer: &Layer<'_>,
+    ) {
+        let Ok(proof) = SenderProof::from_bytes(proof) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        let (key, id, sent_at, protection) = match proof {
+            SenderProof::Signed(blob) => {
+                if blob
+                    .verify(layer.recipient_header, sender_header, payload)
+                    .is_err()
+                {
+                    self.stats.dropped_crypto += 1;
+                    return;
+                }
+                if !self.check_fresh(SealedOrSigned::Signed, blob.nonce, blob.timestamp) {
+                    return;
+                }
+                let protection = if layer.session_peer.is_some() {
+                    Protection::Session
+                } else {
+                    Protection::Sealed
+                };
+                (
+                    blob.key,
+                    MessageId(blob.nonce),
+                    Some(blob.timestamp),
+                    protection,
+                )
+            }
+            SenderProof::Session { nonce } => match layer.session_peer {
+                // The session's counter window already refused replays of this frame.
+                Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
+                None => {
+                    self.stats.dropped_unauthenticated += 1;
+                    return;
+                }
+            },
+        };
+        let value = match frame::decode(payload) {
+            Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
+                Some(Ok(value)) => value,
+                _ => {
+                    self.stats.dropped_malformed += 1;
+                    return;
+                }
+            },
+            _ => {
+                self.stats.dropped_malformed += 1;
+                return;
+            }
+        };
+        let Some(callsign) = layer
+            .recipient
+            .callsign()
+            .filter(|callsign| self.clients.contains(*callsign))
+        else {
+            self.stats.dropped_unknown_client += 1;
+            return;
+        };
+        let message = Message {
+            to: callsign.into(),
+            from: Sender {
+                key,
+                node_id: key.node_id(),
+                address: sender.clone(),
+            },
+            id,
+            value,
+            sent_at,
+            protection,
+        };
+        self.stats.delivered += 1;
+        self.push_event(Event::Message(message));
+    }
+
+    /// Checks a nonce against the replay memory for its kind, counting refusals.
+    fn check_fresh(
+        &mut self,
+        kind: SealedOrSigned,
+        nonce: [u8; 16],
+        timestamp: UnixMillis,
+    ) -> bool {
+        let now = self.wall_now();
+        let memory = match kind {
+            SealedOrSigned::Sealed => &mut self.sealed_nonces,
+            SealedOrSigned::Signed => &mut self.signature_nonces,
+        };
+        match memory.check_and_insert(nonce, timestamp, now) {
+            Ok(()) => true,
+            Err(ReplayError::Replay) => {
+                self.stats.dropped_replay += 1;
+                false
+            }
+            Err(_) => {
+                self.stats.dropped_stale += 1;
+                false
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SealedOrSigned {
+    Sealed,
+    Signed,
+}

@@ -1,0 +1,447 @@
+//! The node: the whole protocol as one deterministic state machine.
+
+mod inbound;
+mod outbound;
+mod sessions;
+mod stats;
+#[cfg(test)]
+mod tests;
+mod timers;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use crate::address::{Address, MAX_CALLSIGN_LEN};
+use crate::config::Config;
+use crate::error::{CommandError, SendError};
+use crate::event::{Event, MessageId};
+use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
+use crate::io::{Command, Input, Output, Timeout, Transmit};
+use crate::replay::NonceMemory;
+use crate::rng::CoreRng;
+use crate::stream::StreamDecoder;
+use crate::time::{Instant, UnixMillis};
+use crate::transport::TransportAddr;
+
+use sessions::SessionTable;
+pub use stats::Stats;
+
+/// Most addresses a node can declare as its own (one per transport and IP version is typical).
+pub const MAX_LOCAL_ADDRESSES: usize = 16;
+
+/// An EJTP node: a router with local clients, its identity, its sessions and its replay memory.
+///
+/// A `Node` does no I/O, reads no clock and draws no OS randomness. The caller (an adapter, a
+/// test, a simulator) owns the sockets and the clock, hands the node what happened, and carries
+/// out what the node asks for. The same seed, identity, configuration and inputs always give the
+/// same outputs, byte for byte.
+///
+/// # Methods
+/// - **Getters**: [`node_id`](Self::node_id), [`public_key`](Self::public_key),
+///   [`public_identity`](Self::public_identity), [`stats`](Self::stats),
+///   [`config`](Self::config), [`has_session`](Self::has_session).
+/// - **Inputs** (from the network and the clock):
+///   [`handle_datagram`](Self::handle_datagram), [`handle_stream_data`](Self::handle_stream_data),
+///   [`handle_stream_closed`](Self::handle_stream_closed), [`handle_timeout`](Self::handle_timeout),
+///   [`handle_wall_clock`](Self::handle_wall_clock).
+/// - **Commands** (from the application): [`add_client`](Self::add_client),
+///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
+///   [`send`](Self::send), [`send_via`](Self::send_via),
+///   [`set_default_route`](Self::set_default_route).
+/// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
+///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
+///   through [`poll_output`](Self::poll_output).
+/// - **As data**: [`handle_input`](Self::handle_input) takes any [`Input`].
+///
+/// # Driving a node
+/// After every input or command, drain the polls: send every [`Transmit`], hand every [`Event`]
+/// to the application, then sleep until [`poll_timeout`](Self::poll_timeout) (or until the next
+/// datagram, whichever comes first) and call [`handle_timeout`](Self::handle_timeout).
+///
+/// Every method that changes the node takes `now`. Time never goes backwards: a `now` earlier
+/// than one already seen is treated as the latest seen. Calling `handle_timeout` early is
+/// harmless; it only does what is due.
+///
+/// # Errors and panics
+/// Bad input from the network is never an error and never a panic: it is counted in
+/// [`Stats`] and dropped. Misuse of the API (an unknown callsign, a value that is not strict
+/// JSON) returns a typed error. The crate forbids `unwrap`, `expect`, `panic!` and unchecked
+/// indexing outside tests; a panic would be a bug.
+pub struct Node {
+    config: Config,
+    identity: Identity,
+    public_key: PublicKey,
+    rng: CoreRng,
+    /// The latest `now` seen: time never goes backwards.
+    now: Instant,
+    /// A wall-clock reading and the instant it was taken at.
+    wall_anchor: (Instant, UnixMillis),
+    clients: BTreeSet<String>,
+    local_addresses: Vec<Address>,
+    default_route: Option<PublicIdentity>,
+    sessions: SessionTable,
+    signature_nonces: NonceMemory,
+    sealed_nonces: NonceMemory,
+    streams: BTreeMap<TransportAddr, StreamDecoder>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
+    send_blocked: bool,
+    stats: Stats,
+}
+
+impl Node {
+    /// A node with the given settings, identity and random seed, started at `now` with the
+    /// wall clock reading `wall`.
+    ///
+    /// Adapters draw `seed` from the operating system; tests and vectors fix it.
+    #[must_use]
+    pub fn new(
+        config: Config,
+        identity: Identity,
+        seed: [u8; 32],
+        now: Instant,
+        wall: UnixMillis,
+    ) -> Self {
+        let nonce_window = config.max_clock_skew;
+        let capacity = config.nonce_memory_capacity;
+        let public_key = identity.public_key();
+        Self {
+            config,
+            identity,
+            public_key,
+            rng: CoreRng::from_seed(seed),
+            now,
+            wall_anchor: (now, wall),
+            clients: BTreeSet::new(),
+            local_addresses: Vec::new(),
+            default_route: None,
+            sessions: SessionTable::default(),
+            signature_nonces: NonceMemory::new(capacity, nonce_window),
+            sealed_nonces: NonceMemory::new(capacity, nonce_window),
+            streams: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            send_blocked: false,
+            stats: Stats::default(),
+        }
+    }
+
+    // ----- getters -----
+
+    /// This node's id: the SHA-256 of its public key.
+    #[must_use]
+    pub fn node_id(&self) -> NodeId {
+        self.public_key.node_id()
+    }
+
+    /// This node's public key.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        self.public_key
+    }
+
+    /// How peers reach the client `callsign` of this node: its first local address and its key.
+    #[must_use]
+    pub fn public_identity(&self, name: &str, callsign: &str) -> PublicIdentity {
+        let location = self.local_addresses.first().map_or_else(
+            || Address::local(callsign),
+            |address| address.with_callsign(callsign),
+        );
+        PublicIdentity {
+            name: name.to_string(),
+            location,
+            key: self.public_key,
+        }
+    }
+
+    /// What the node has done with its input so far.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The node's settings.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether a confirmed session with `peer` is ready to carry frames.
+    #[must_use]
+    pub fn has_session(&self, peer: &NodeId) -> bool {
+        self.sessions
+            .by_peer
+            .get(peer)
+            .and_then(|index| self.sessions.sessions.get(index))
+            .is_some_and(|entry| entry.confirmed)
+    }
+
+    // ----- inputs -----
+
+    /// A datagram arrived from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
+        self.advance(now);
+        self.stats.datagrams_received += 1;
+        self.on_frame(from, data);
+    }
+
+    /// Bytes arrived on the TCP stream with `from`, in any chunking.
+    ///
+    /// If the bytes break the stream framing, the node emits [`Event::StreamFailed`]: close the
+    /// connection.
+    pub fn handle_stream_data(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
+        self.advance(now);
+        if !self.streams.contains_key(&from) && self.streams.len() >= self.config.max_streams {
+            self.stats.dropped_stream_limit += 1;
+            self.push_event(Event::StreamFailed { from });
+            return;
+        }
+        let max_frame_len = self.config.max_frame_len;
+        let decoder = self
+            .streams
+            .entry(from)
+            .or_insert_with(|| StreamDecoder::new(max_frame_len));
+        let mut frames = Vec::new();
+        let failed = decoder.feed(data, |frame| frames.push(frame)).is_err();
+        let idle = decoder.buffered_len() == 0;
+        if failed || idle {
+            // A decoder holding nothing costs a map entry for nothing; one that failed is done.
+            self.streams.remove(&from);
+        }
+        for frame in frames {
+            self.stats.stream_frames_received += 1;
+            self.on_frame(from, &frame);
+        }
+        if failed {
+            self.stats.dropped_malformed += 1;
+            self.push_event(Event::StreamFailed { from });
+        }
+    }
+
+    /// The TCP stream with `from` closed; a partial frame on it is discarded.
+    pub fn handle_stream_closed(&mut self, now: Instant, from: TransportAddr) {
+        self.advance(now);
+        self.streams.remove(&from);
+    }
+
+    /// Time passed: do whatever is due at `now` (see [`poll_timeout`](Self::poll_timeout)).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+        self.on_timeout();
+    }
+
+    /// The wall clock read `wall` at `now`. The node keeps its own reading from construction
+    /// otherwise; adapters call this when they notice the wall clock jumped.
+    pub fn handle_wall_clock(&mut self, now: Instant, wall: UnixMillis) {
+        self.advance(now);
+        self.wall_anchor = (self.now, wall);
+    }
+
+    /// Any input, as data: dispatches to the matching method.
+    ///
+    /// # Errors
+    /// The error of the command, for [`Input::Command`].
+    pub fn handle_input(&mut self, input: Input) -> Result<(), CommandError> {
+        match input {
+            Input::Datagram { now, from, data } => self.handle_datagram(now, from, &data),
+            Input::StreamData { now, from, data } => self.handle_stream_data(now, from, &data),
+            Input::StreamClosed { now, from } => self.handle_stream_closed(now, from),
+            Input::Timeout { now } => self.handle_timeout(now),
+            Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
+            Input::Command { now, command } => return self.handle_command(now, command),
+        }
+        Ok(())
+    }
+
+    fn handle_command(&mut self, now: Instant, command: Command) -> Result<(), CommandError> {
+        self.advance(now);
+        match command {
+            Command::AddClient { callsign } => self.add_client(&callsign),
+            Command::RemoveClient { callsign } => {
+                self.remove_client(&callsign);
+                Ok(())
+            }
+            Command::AddLocalAddress { address } => self.add_local_address(address),
+            Command::Send {
+                from,
+                to,
+                via,
+                value,
+            } => {
+                self.send_via(now, &from, &to, &via, value)?;
+                Ok(())
+            }
+            Command::SetDefaultRoute { route } => {
+                self.set_default_route(route);
+                Ok(())
+            }
+        }
+    }
+
+    // ----- commands -----
+
+    /// Adds a local client: messages addressed to this node with `callsign` are delivered as
+    /// [`Event::Message`].
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidCallsign`], [`CommandError::DuplicateClient`] or
+    /// [`CommandError::TooManyClients`].
+    pub fn add_client(&mut self, callsign: &str) -> Result<(), CommandError> {
+        if callsign.is_empty() || callsign.len() > MAX_CALLSIGN_LEN {
+            return Err(CommandError::InvalidCallsign);
+        }
+        if self.clients.contains(callsign) {
+            return Err(CommandError::DuplicateClient(callsign.to_string()));
+        }
+        if self.clients.len() >= self.config.max_clients {
+            return Err(CommandError::TooManyClients);
+        }
+        self.clients.insert(callsign.to_string());
+        Ok(())
+    }
+
+    /// Removes a local client; later messages for it are dropped.
+    pub fn remove_client(&mut self, callsign: &str) {
+        self.clients.remove(callsign);
+    }
+
+    /// Declares an address this node is reached at (its "jack": `["udp4", ["1.2.3.4", 9001]]`).
+    /// Senders' `s` headers use it, and a relayed frame addressed to it is opened here rather
+    /// than sent on. Callsigns are ignored; declaring an address twice is harmless.
+    ///
+    /// # Errors
+    /// [`CommandError::TooManyAddresses`] past [`MAX_LOCAL_ADDRESSES`].
+    pub fn add_local_address(&mut self, address: Address) -> Result<(), CommandError> {
+        let address = address.without_callsign();
+        if self.local_addresses.contains(&address) {
+            return Ok(());
+        }
+        if self.local_addresses.len() >= MAX_LOCAL_ADDRESSES {
+            return Err(CommandError::TooManyAddresses);
+        }
+        self.local_addresses.push(address);
+        Ok(())
+    }
+
+    /// Where frames that no transport of ours can reach are sent, wrapped in a frame sealed to
+    /// that node (which opens it and sends it on). `None` drops them instead.
+    pub fn set_default_route(&mut self, route: Option<PublicIdentity>) {
+        self.default_route = route;
+    }
+
+    /// Sends `value` from the local client `from` to `to`, signed and encrypted.
+    ///
+    /// Returns the message id the recipient will see.
+    ///
+    /// # Errors
+    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.send_via(now, from, to, &[], value)
+    }
+
+    /// Sends `value` from `from` to `to` through the relays `via` (first hop first), as an
+    /// onion: each relay learns only the hop before it and the hop after it.
+    ///
+    /// # Errors
+    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
+    pub fn send_via(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.advance(now);
+        self.send_message(from, to, via, value)
+    }
+
+    // ----- polls -----
+
+    /// The next bytes to send.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let transmit = self.transmits.pop_front()?;
+        if self.send_blocked && self.transmits.len() <= self.config.max_queued_transmits / 2 {
+            self.send_blocked = false;
+            self.push_event(Event::Writable);
+        }
+        Some(transmit)
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next, and why. Never earlier than
+    /// the latest `now` the node has seen.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timeout> {
+        self.next_timeout()
+    }
+
+    /// The next transmit, then the next event; `None` when both queues are empty.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(transmit) = self.poll_transmit() {
+            return Some(Output::Transmit(transmit));
+        }
+        self.poll_event().map(Output::Event)
+    }
+
+    // ----- internals shared by the submodules -----
+
+    fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// The wall clock now, extrapolated from the last reading.
+    fn wall_now(&self) -> UnixMillis {
+        let (at, wall) = self.wall_anchor;
+        wall.saturating_add(self.now.saturating_duration_since(at))
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() >= self.config.max_queued_events {
+            self.stats.dropped_event_queue_full += 1;
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    /// Queues bytes for `to`, framed for its transport. False if the queue was full.
+    fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+        if frame.len() > self.config.max_frame_len {
+            self.stats.dropped_too_large += 1;
+            return false;
+        }
+        if self.transmits.len() >= self.config.max_queued_transmits {
+            self.stats.dropped_transmit_queue_full += 1;
+            return false;
+        }
+        let payload = match to.protocol {
+            crate::transport::Protocol::Udp => frame,
+            crate::transport::Protocol::Tcp => crate::stream::encode_stream_frame(&frame),
+        };
+        self.stats.transmits += 1;
+        self.transmits.push_back(Transmit { to, payload });
+        true
+    }
+
+    /// Whether `address` names this node (any callsign).
+    fn is_local(&self, address: &Address) -> bool {
+        address.kind() == "local" || self.local_addresses.contains(&address.without_callsign())
+    }
+}

@@ -1,0 +1,265 @@
+//! Building what a node sends: messages, onion layers, default-route wrapping and handshakes.
+
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use super::Node;
+use super::sessions::PendingHandshake;
+use crate::address::Address;
+use crate::crypto::body;
+use crate::crypto::handshake::InitiatorHandshake;
+use crate::crypto::proof::SenderProof;
+use crate::crypto::sealed;
+use crate::crypto::signature::SignatureBlob;
+use crate::error::SendError;
+use crate::event::{Event, Message, MessageId, Protection, Sender};
+use crate::frame::{self, FrameError};
+use crate::identity::{PublicIdentity, PublicKey};
+use crate::json::JsonError;
+use crate::transport::TransportAddr;
+
+impl Node {
+    pub(super) fn send_message(
+        &mut self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        if !self.clients.contains(from) {
+            return Err(SendError::UnknownClient(from.into()));
+        }
+        let json = frame::encode_json(&value).map_err(|err| match err {
+            FrameError::Json(err) => SendError::InvalidValue(err),
+            _ => SendError::InvalidValue(JsonError::Syntax),
+        })?;
+        if self.transmits.len() >= self.config.max_queued_transmits {
+            self.send_blocked = true;
+            return Err(SendError::Blocked(value));
+        }
+        let id = MessageId(self.rng.array());
+        let sender = self.sender_address(from, &to.location);
+
+        if via.is_empty() && to.key == self.public_key && self.is_local(&to.location) {
+            self.deliver_locally(id, sender, to, value);
+            return Ok(id);
+        }
+
+        let direct = via.is_empty() && self.config.sessions;
+        let innermost = match direct
+            .then(|| self.seal_in_session(to, &sender, id, &json))
+            .flatten()
+        {
+            Some(frame) => frame,
+            None => {
+                let signed = self.signed_frame(&to.location, &sender, id, &json)?;
+                self.seal_layer(&to.location, &to.key, 0, &signed)?
+            }
+        };
+        let mut onion = innermost;
+        for relay in via.iter().rev() {
+            onion = self.seal_layer(&relay.location, &relay.key, 0, &onion)?;
+        }
+        let first_hop = via.first().unwrap_or(to);
+        let (destination, onion) = match first_hop.location.transport() {
+            Some(transport) => (transport, onion),
+            None => self
+                .wrap_for_default_route(0, &onion)
+                .ok_or(SendError::NoRoute)??,
+        };
+        if onion.len() > self.config.max_frame_len {
+            return Err(SendError::TooLarge {
+                len: onion.len(),
+                max: self.config.max_frame_len,
+            });
+        }
+        self.queue_transmit(destination, onion);
+
+        if direct && !self.has_session(&to.key.node_id()) {
+            if let Some(transport) = to.location.transport() {
+                self.start_handshake(to, transport);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Our address for client `from`, on the transport type the recipient uses if we have one.
+    fn sender_address(&self, from: &str, recipient: &Address) -> Address {
+        let same_kind = self
+            .local_addresses
+            .iter()
+            .find(|address| address.kind() == recipient.kind());
+        same_kind
+            .or_else(|| self.local_addresses.first())
+            .map_or_else(
+                || Address::local(from),
+                |address| address.with_callsign(from),
+            )
+    }
+
+    fn deliver_locally(
+        &mut self,
+        id: MessageId,
+        sender: Address,
+        to: &PublicIdentity,
+        value: Value,
+    ) {
+        let Some(callsign) = to
+            .location
+            .callsign()
+            .filter(|callsign| self.clients.contains(*callsign))
+        else {
+            self.stats.dropped_unknown_client += 1;
+            return;
+        };
+        let from = Sender {
+            key: self.public_key,
+            node_id: self.node_id(),
+            address: sender,
+        };
+        let message = Message {
+            to: callsign.into(),
+            from,
+            id,
+            value,
+            sent_at: Some(self.wall_now()),
+            protection: Protection::Local,
+        };
+        self.stats.delivered += 1;
+        self.push_event(Event::Message(message));
+    }
+
+    /// `S(sender)[J]` signed for `recipient` with a fresh timestamp and the message nonce.
+    fn signed_frame(
+        &self,
+        recipient: &Address,
+        sender: &Address,
+        id: MessageId,
+        json: &[u8],
+    ) -> Result<Vec<u8>, SendError> {
+        let blob = SignatureBlob::sign(
+            &self.identity,
+            recipient.to_strict_json().as_bytes(),
+            sender.to_strict_json().as_bytes(),
+            self.wall_now(),
+            id.0,
+            json,
+        )
+        .map_err(SendError::Crypto)?;
+        frame::encode_signed(sender, &blob.to_bytes(), json).map_err(|_| SendError::TooLarge {
+            len: json.len(),
+            max: self.config.max_frame_len,
+        })
+    }
+
+    /// `R(recipient)[plaintext]` sealed to `key` with HPKE.
+    pub(super) fn seal_layer(
+        &mut self,
+        recipient: &Address,
+        key: &PublicKey,
+        hops: u8,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SendError> {
+        let mut frame = frame::sealed_prefix(recipient);
+        let timestamp = self.wall_now();
+        let aad_len = body::write_sealed_aad_part(&mut frame, hops, timestamp);
+        let (enc, ciphertext) = sealed::seal(
+            &mut self.rng,
+            key,
+            frame.get(..aad_len).unwrap_or_default(),
+            plaintext,
+        )
+        .map_err(SendError::Crypto)?;
+        frame.extend_from_slice(&enc);
+        frame.extend_from_slice(&ciphertext);
+        Ok(frame)
+    }
+
+    /// `R(to)[S(sender)[J]]` on the confirmed session with `to`, if there is one. The `s` frame
+    /// carries only the message nonce: the session authenticates the sender.
+    fn seal_in_session(
+        &mut self,
+        to: &PublicIdentity,
+        sender: &Address,
+        id: MessageId,
+        json: &[u8],
+    ) -> Option<Vec<u8>> {
+        let now = self.now;
+        let inner = frame::encode_signed(
+            sender,
+            &SenderProof::Session { nonce: id.0 }.to_bytes(),
+            json,
+        )
+        .ok()?;
+        let (_, entry) = self.sessions.sending_session(&to.key.node_id())?;
+        if entry.peer != to.key {
+            return None;
+        }
+        let counter = entry.session.next_send_counter().ok()?;
+        let mut frame = frame::sealed_prefix(&to.location);
+        body::write_session_header(&mut frame, 0, entry.remote_index, counter);
+        let aad = frame.clone();
+        entry.session.seal(counter, &aad, &inner, &mut frame).ok()?;
+        entry.last_used = now;
+        Some(frame)
+    }
+
+    /// Wraps `frame` in a layer sealed to the default route, one hop further than `hops`.
+    /// `None` if there is no default route; `Some(Err)` if it cannot be reached or sealed to.
+    pub(super) fn wrap_for_default_route(
+        &mut self,
+        hops: u8,
+        frame: &[u8],
+    ) -> Option<Result<(TransportAddr, Vec<u8>), SendError>> {
+        let route = self.default_route.clone()?;
+        let Some(transport) = route.location.transport() else {
+            return Some(Err(SendError::NoRoute));
+        };
+        let hops = hops.saturating_add(1);
+        Some(
+            self.seal_layer(&route.location, &route.key, hops, frame)
+                .map(|wrapped| (transport, wrapped)),
+        )
+    }
+
+    /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full.
+    fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
+        let peer = to.key.node_id();
+        if self.sessions.handshake_pending(&peer)
+            || self.sessions.pending.len() >= self.config.max_pending_handshakes
+            || self.config.handshake_attempts == 0
+        {
+            return;
+        }
+        let Some(index) = self.fresh_index() else {
+            return;
+        };
+        let Ok((handshake, message)) =
+            InitiatorHandshake::start(&mut self.rng, &self.identity, &to.key)
+        else {
+            return;
+        };
+        let mut frame = frame::sealed_prefix(&to.location.without_callsign());
+        body::write_handshake_init(&mut frame, index, &message);
+        if !self.queue_transmit(transport, frame.clone()) {
+            return;
+        }
+        let pending = PendingHandshake {
+            peer: to.key,
+            handshake,
+            to: transport,
+            frame,
+            next_retry: self.now + self.config.handshake_timeout,
+            attempts_left: self.config.handshake_attempts.saturating_sub(1),
+        };
+        self.sessions.insert_pending(index, pending);
+    }
+
+    /// A random session index not in use (zero is never used, so it can mean "none" in logs).
+    pub(super) fn fresh_index(&mut self) -> Option<u32> {
+        (0..16)
+            .map(|_| self.rng.next_u32())
+            .find(|&index| index != 0 && self.sessions.index_free(index))
+    }
+}

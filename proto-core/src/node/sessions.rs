@@ -1,0 +1,166 @@
+//! The table of Noise sessions and of handshakes in flight.
+//!
+//! Sessions are keyed by our local index (the `receiver_index` peers put in session frames);
+//! `by_peer` names the session used to send to each peer. A session we answered a handshake for
+//! is not used for sending until the peer's first frame on it proves the peer has the keys.
+//! Every map is a `BTreeMap`: iteration order is part of the node's determinism.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::crypto::handshake::InitiatorHandshake;
+use crate::crypto::session::Session;
+use crate::identity::{NodeId, PublicKey};
+use crate::time::Instant;
+use crate::transport::TransportAddr;
+
+/// One session with a peer.
+pub(crate) struct SessionEntry {
+    pub(crate) peer: PublicKey,
+    /// The index the peer gave: what we put in frames we send on this session.
+    pub(crate) remote_index: u32,
+    pub(crate) session: Session,
+    pub(crate) last_used: Instant,
+    /// True once we know the peer holds the keys (we initiated, or a frame from it opened).
+    pub(crate) confirmed: bool,
+}
+
+/// A handshake we started.
+pub(crate) struct PendingHandshake {
+    pub(crate) peer: PublicKey,
+    pub(crate) handshake: InitiatorHandshake,
+    /// Where the handshake went, and the exact bytes, to send again on timeout.
+    pub(crate) to: TransportAddr,
+    pub(crate) frame: Vec<u8>,
+    pub(crate) next_retry: Instant,
+    pub(crate) attempts_left: u8,
+}
+
+#[derive(Default)]
+pub(crate) struct SessionTable {
+    pub(crate) sessions: BTreeMap<u32, SessionEntry>,
+    pub(crate) by_peer: BTreeMap<NodeId, u32>,
+    pub(crate) pending: BTreeMap<u32, PendingHandshake>,
+    pub(crate) pending_by_peer: BTreeMap<NodeId, u32>,
+}
+
+impl SessionTable {
+    /// Whether `index` is free for a new session or handshake.
+    pub(crate) fn index_free(&self, index: u32) -> bool {
+        !self.sessions.contains_key(&index) && !self.pending.contains_key(&index)
+    }
+
+    /// The session to send to `peer` on, if one is confirmed.
+    pub(crate) fn sending_session(&mut self, peer: &NodeId) -> Option<(u32, &mut SessionEntry)> {
+        let index = *self.by_peer.get(peer)?;
+        let entry = self.sessions.get_mut(&index)?;
+        entry.confirmed.then_some((index, entry))
+    }
+
+    /// Whether a handshake with `peer` is in flight.
+    pub(crate) fn handshake_pending(&self, peer: &NodeId) -> bool {
+        self.pending_by_peer.contains_key(peer)
+    }
+
+    /// Stores a session, making it the one to send on if it is confirmed. Returns the peers whose
+    /// sessions were evicted to stay within `max_sessions`.
+    pub(crate) fn insert(
+        &mut self,
+        index: u32,
+        entry: SessionEntry,
+        max_sessions: usize,
+    ) -> Vec<NodeId> {
+        if !entry.confirmed {
+            // A peer has at most one unconfirmed session: a new handshake from it (a retry, or
+            // a replay of its first message) replaces the previous one, so replays cannot fill
+            // the table.
+            let superseded: Vec<u32> = self
+                .sessions
+                .iter()
+                .filter(|(_, other)| !other.confirmed && other.peer == entry.peer)
+                .map(|(index, _)| *index)
+                .collect();
+            for index in superseded {
+                self.sessions.remove(&index);
+            }
+        }
+        let mut evicted = Vec::new();
+        while self.sessions.len() >= max_sessions.max(1) {
+            let Some(oldest) = self.least_recently_used() else {
+                break;
+            };
+            if let Some(peer) = self.remove(oldest) {
+                evicted.push(peer);
+            }
+        }
+        if entry.confirmed {
+            self.by_peer.insert(entry.peer.node_id(), index);
+        }
+        self.sessions.insert(index, entry);
+        evicted
+    }
+
+    /// Marks a session confirmed and makes it the one to send on. Returns true if it was not
+    /// confirmed before.
+    pub(crate) fn confirm(&mut self, index: u32) -> bool {
+        let Some(entry) = self.sessions.get_mut(&index) else {
+            return false;
+        };
+        let newly = !entry.confirmed;
+        entry.confirmed = true;
+        self.by_peer.insert(entry.peer.node_id(), index);
+        newly
+    }
+
+    /// Removes a session. Returns the peer if that session was the one used to send to it.
+    pub(crate) fn remove(&mut self, index: u32) -> Option<NodeId> {
+        let entry = self.sessions.remove(&index)?;
+        let peer = entry.peer.node_id();
+        if self.by_peer.get(&peer) == Some(&index) {
+            self.by_peer.remove(&peer);
+            return Some(peer);
+        }
+        None
+    }
+
+    /// The session to evict: unconfirmed ones first (nobody may ever use them), then the least
+    /// recently used.
+    fn least_recently_used(&self) -> Option<u32> {
+        self.sessions
+            .iter()
+            .min_by_key(|(_, entry)| (entry.confirmed, entry.last_used))
+            .map(|(index, _)| *index)
+    }
+
+    /// Stores a handshake we started.
+    pub(crate) fn insert_pending(&mut self, index: u32, pending: PendingHandshake) {
+        self.pending_by_peer.insert(pending.peer.node_id(), index);
+        self.pending.insert(index, pending);
+    }
+
+    /// Takes a handshake we started out of the table.
+    pub(crate) fn take_pending(&mut self, index: u32) -> Option<PendingHandshake> {
+        let pending = self.pending.remove(&index)?;
+        let peer = pending.peer.node_id();
+        if self.pending_by_peer.get(&peer) == Some(&index) {
+            self.pending_by_peer.remove(&peer);
+        }
+        Some(pending)
+    }
+
+    /// The earliest handshake retry due.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .map(|pending| pending.next_retry)
+            .min()
+    }
+
+    /// The earliest moment a session becomes idle for `idle`.
+    pub(crate) fn next_idle(&self, idle: core::time::Duration) -> Option<Instant> {
+        self.sessions
+            .values()
+            .map(|entry| entry.last_used + idle)
+            .min()
+    }
+}

@@ -1,0 +1,51 @@
+//! Counters of what a node did with its input.
+
+use serde::{Deserialize, Serialize};
+
+/// What a node has received, delivered, forwarded and dropped since it started.
+///
+/// Bad network input is never an error: it lands in one of the `dropped_*` counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Datagrams handed to the node.
+    pub datagrams_received: u64,
+    /// Complete frames read from TCP streams.
+    pub stream_frames_received: u64,
+    /// Messages delivered to local clients.
+    pub delivered: u64,
+    /// Frames sent on for someone else (onion relay and default route).
+    pub forwarded: u64,
+    /// Transmits queued.
+    pub transmits: u64,
+    /// Input that does not parse (frames, bodies, stream framing).
+    pub dropped_malformed: u64,
+    /// Frames that carry no sender authentication (a bare `j`, or `s` outside a session without
+    /// a signature).
+    pub dropped_unauthenticated: u64,
+    /// Frames that failed to decrypt or whose signature did not verify.
+    pub dropped_crypto: u64,
+    /// Frames seen before (nonce, ephemeral key or session counter).
+    pub dropped_replay: u64,
+    /// Frames whose timestamp is outside the allowed clock skew.
+    pub dropped_stale: u64,
+    /// Session frames for a session we do not have.
+    pub dropped_unknown_session: u64,
+    /// Messages for a callsign no local client has.
+    pub dropped_unknown_client: u64,
+    /// Frames that would pass `max_hops` or `max_nesting`.
+    pub dropped_hop_limit: u64,
+    /// Frames to forward with no route and no default route.
+    pub dropped_no_route: u64,
+    /// Frames larger than `max_frame_len`.
+    pub dropped_too_large: u64,
+    /// Traffic this node does not speak yet (CJP2P datagrams, bz2 compression, handshakes when
+    /// sessions are off).
+    pub dropped_unsupported: u64,
+    /// Transmits dropped because the transmit queue was full.
+    pub dropped_transmit_queue_full: u64,
+    /// Events dropped because the event queue was full.
+    pub dropped_event_queue_full: u64,
+    /// Stream bytes refused because `max_streams` streams already had partial frames.
+    pub dropped_stream_limit: u64,
+}

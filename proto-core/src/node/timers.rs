@@ -1,0 +1,99 @@
+//! The node's wake-ups: handshake retries, idle sessions, and replay memory ageing.
+//!
+//! Nothing is scheduled ahead: each deadline is derived from the state it concerns, and the
+//! next timeout is the earliest of them.
+
+use core::time::Duration;
+
+use super::Node;
+use crate::event::Event;
+use crate::io::{Timeout, TimerReason};
+use crate::time::{Instant, UnixMillis};
+
+impl Node {
+    pub(super) fn next_timeout(&self) -> Option<Timeout> {
+        let retry = self
+            .sessions
+            .next_retry()
+            .map(|at| (at, TimerReason::HandshakeRetry));
+        let idle = self
+            .sessions
+            .next_idle(self.config.session_idle_timeout)
+            .map(|at| (at, TimerReason::SessionIdle));
+        let prune = [
+            self.signature_nonces.next_expiry(),
+            self.sealed_nonces.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|wall| (self.instant_at_wall(wall), TimerReason::ReplayPrune));
+        [retry, idle, prune]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at)
+            .map(|(at, reason)| Timeout {
+                at: at.max(self.now),
+                reason,
+            })
+    }
+
+    /// The monotonic instant at which the wall clock will read `wall`.
+    fn instant_at_wall(&self, wall: UnixMillis) -> Instant {
+        let wall_now = self.wall_now();
+        self.now + Duration::from_millis(wall.0.saturating_sub(wall_now.0))
+    }
+
+    pub(super) fn on_timeout(&mut self) {
+        self.retry_handshakes();
+        self.drop_idle_sessions();
+        let wall = self.wall_now();
+        self.signature_nonces.prune(wall);
+        self.sealed_nonces.prune(wall);
+    }
+
+    fn retry_handshakes(&mut self) {
+        let now = self.now;
+        let due: alloc::vec::Vec<u32> = self
+            .sessions
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.next_retry <= now)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in due {
+            let Some(pending) = self.sessions.pending.get_mut(&index) else {
+                continue;
+            };
+            if pending.attempts_left == 0 {
+                if let Some(failed) = self.sessions.take_pending(index) {
+                    self.push_event(Event::HandshakeFailed {
+                        peer: failed.peer.node_id(),
+                    });
+                }
+                continue;
+            }
+            pending.attempts_left -= 1;
+            pending.next_retry = now + self.config.handshake_timeout;
+            let (to, frame) = (pending.to, pending.frame.clone());
+            self.queue_transmit(to, frame);
+        }
+    }
+
+    fn drop_idle_sessions(&mut self) {
+        let now = self.now;
+        let idle = self.config.session_idle_timeout;
+        let expired: alloc::vec::Vec<u32> = self
+            .sessions
+            .sessions
+            .iter()
+            .filter(|(_, entry)| entry.last_used + idle <= now)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in expired {
+            if let Some(peer) = self.sessions.remove(index) {
+                self.push_event(Event::SessionClosed { peer });
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! A simulated network: several nodes, one virtual clock, seeded loss, duplication, delay and
+//! the reordering that jitter brings.
+//!
+//! The network is itself sans-IO and deterministic: the same seed and the same commands give the
+//! same run, and the whole run can be saved as a [`Scenario`] through its [`Recorder`].
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use proto_core::{
+    Address, Command, Config, CoreRng, Event, Identity, Input, Instant, Node, Output, Protocol,
+    PublicIdentity, TransportAddr, UnixMillis,
+};
+
+use crate::scenario::{NodeSpec, Recorder, Scenario};
+
+/// The wall clock every simulated node starts with (2023-11-14T22:13:20Z).
+pub const SIM_WALL_START: UnixMillis = UnixMillis(1_700_000_000_000);
+
+/// How the simulated links treat datagrams. TCP streams are delivered reliably and in order,
+/// after `min_delay`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkConditions {
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+    /// Probability that a datagram is delivered twice.
+    pub duplicate: f64,
+    /// Shortest one-way delay.
+    pub min_delay: Duration,
+    /// Longest one-way delay; any spread above `min_delay` reorders datagrams.
+    pub max_delay: Duration,
+}
+
+impl LinkConditions {
+    /// No loss, no duplication, a fixed 10 ms delay.
+    pub const PERFECT: Self = Self {
+        loss: 0.0,
+        duplicate: 0.0,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(10),
+    };
+}
+
+/// A datagram the network carried (or an attacker injected), kept for replay attacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Captured {
+    /// The node it went to.
+    pub to: usize,
+    /// Its source address.
+    pub from: TransportAddr,
+    /// Its bytes.
+    pub payload: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    to: usize,
+    from: TransportAddr,
+    payload: Vec<u8>,
+    stream: bool,
+}
+
+/// The simulated network and its nodes.
+pub struct SimNetwork {
+    recorder: Recorder,
+    udp: Vec<SocketAddr>,
+    tcp: Vec<SocketAddr>,
+    conditions: LinkConditions,
+    rng: CoreRng,
+    now: Instant,
+    /// Deliveries by time, then by sequence number so equal times keep their order.
+    in_flight: BTreeMap<(Instant, u64), InFlight>,
+    sequence: u64,
+    events: Vec<(usize, Event)>,
+    captured: Vec<Captured>,
+    /// Safety valve for tests: a run that takes more steps than this is a livelock.
+    pub max_steps: u64,
+}
+
+impl SimNetwork {
+    /// An empty network whose random choices follow `seed`.
+    #[must_use]
+    pub fn new(seed: u64, conditions: LinkConditions) -> Self {
+        let mut seed_bytes = [0u8; 32];
+        seed_bytes[..8].copy_from_slice(&seed.to_be_bytes());
+        Self {
+            recorder: Recorder::new(),
+            udp: Vec::new(),
+            tcp: Vec::new(),
+            conditions,
+            rng: CoreRng::from_seed(seed_bytes),
+            now: Instant::ZERO,
+            in_flight: BTreeMap::new(),
+            sequence: 0,
+            events: Vec::new(),
+            captured: Vec::new(),
+            max_steps: 1_000_000,
+        }
+    }
+
+    /// Adds a node named `name` whose secret key and seed derive from `key_byte`, reachable at
+    /// `127.0.0.1:(9000 + index)` over UDP and `127.0.0.1:(10000 + index)` over TCP, with one
+    /// client per callsign. Returns its index.
+    pub fn add_node(
+        &mut self,
+        name: &str,
+        key_byte: u8,
+        config: Config,
+        callsigns: &[&str],
+    ) -> usize {
+        let index = self.recorder.len();
+        let port_offset = u16::try_from(index).unwrap_or(u16::MAX);
+        let spec = NodeSpec {
+            name: name.to_string(),
+            secret: [key_byte; 32],
+            seed: [key_byte ^ 0x5a; 32],
+            start: self.now,
+            wall: SIM_WALL_START.saturating_add(self.now - Instant::ZERO),
+            config,
+        };
+        self.recorder.add_node(spec);
+        let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        self.udp
+            .push(SocketAddr::new(localhost, 9000 + port_offset));
+        self.tcp
+            .push(SocketAddr::new(localhost, 10_000 + port_offset));
+        self.command(
+            index,
+            Command::AddLocalAddress {
+                address: Address::udp(self.udp[index], None),
+            },
+        )
+        .expect("adding a local address cannot fail");
+        for callsign in callsigns {
+            self.command(
+                index,
+                Command::AddClient {
+                    callsign: (*callsign).to_string(),
+                },
+            )
+            .expect("a fresh node accepts its first clients");
+        }
+        index
+    }
+
+    /// The public identity of client `callsign` on node `index`, reached over UDP.
+    #[must_use]
+    pub fn identity(&self, index: usize, callsign: &str) -> PublicIdentity {
+        PublicIdentity {
+            name: format!("{callsign}@node{index}"),
+            location: Address::udp(self.udp[index], Some(callsign)),
+            key: Identity::from_secret_bytes(&self.recorder_spec_secret(index)).public_key(),
+        }
+    }
+
+    /// The same identity reached over TCP.
+    #[must_use]
+    pub fn tcp_identity(&self, index: usize, callsign: &str) -> PublicIdentity {
+        PublicIdentity {
+            location: Address::tcp(self.tcp[index], Some(callsign)),
+            ..self.identity(index, callsign)
+        }
+    }
+
+    fn recorder_spec_secret(&self, index: usize) -> [u8; 32] {
+        self.recorder.scenario("").nodes[index].secret
+    }
+
+    /// Node `index`.
+    #[must_use]
+    pub fn node(&self, index: usize) -> &Node {
+        self.recorder.node(index)
+    }
+
+    /// The virtual clock.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Gives node `index` a command now.
+    ///
+    /// # Errors
+    /// The command's error, as text.
+    pub fn command(&mut self, index: usize, command: Command) -> Result<(), String> {
+        let (error, outputs) = self.recorder.input(
+            index,
+            Input::Command {
+                now: self.now,
+                command,
+            },
+        );
+        self.dispatch(index, outputs);
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Delivers `payload` to node `to` as if `from` had sent it, after the minimum delay (an
+    /// attacker's injection: it is neither lost nor duplicated).
+    pub fn inject(&mut self, to: usize, from: TransportAddr, payload: Vec<u8>) {
+        let at = self.now + self.conditions.min_delay;
+        self.schedule(
+            at,
+            InFlight {
+                to,
+                from,
+                payload,
+                stream: false,
+            },
+        );
+    }
+
+    /// Every datagram delivered or scheduled so far.
+    #[must_use]
+    pub fn captured(&self) -> &[Captured] {
+        &self.captured
+    }
+
+    /// Takes the events the nodes have produced so far.
+    pub fn take_events(&mut self) -> Vec<(usize, Event)> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Runs deliveries and timers for `duration` of virtual time.
+    ///
+    /// # Panics
+    /// If more than [`max_steps`](Self::max_steps) deliveries and timeouts happen (a livelock).
+    pub fn run_for(&mut self, duration: Duration) {
+        let deadline = self.now + duration;
+        let mut steps = 0u64;
+        loop {
+            steps += 1;
+            assert!(
+                steps <= self.max_steps,
+                "simulation livelock: over {} steps",
+                self.max_steps
+            );
+            let delivery = self.in_flight.keys().next().map(|(at, _)| *at);
+            let timer = (0..self.recorder.len())
+                .filter_map(|index| {
+                    self.recorder
+                        .node(index)
+                        .poll_timeout()
+                        .map(|timeout| (timeout.at, index))
+                })
+                .min();
+            let next_is_delivery = match (delivery, timer) {
+                (Some(at), Some((timer_at, _))) => at <= timer_at,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if next_is_delivery {
+                let Some(at) = delivery.filter(|at| *at <= deadline) else {
+                    break;
+                };
+                let Some((_, flight)) = self.in_flight.pop_first() else {
+                    break;
+                };
+                self.now = self.now.max(at);
+                let input = if flight.stream {
+                    Input::StreamData {
+                        now: self.now,
+                        from: flight.from,
+                        data: flight.payload,
+                    }
+                } else {
+                    Input::Datagram {
+                        now: self.now,
+                        from: flight.from,
+                        data: flight.payload,
+                    }
+                };
+                let (_, outputs) = self.recorder.input(flight.to, input);
+                self.dispatch(flight.to, outputs);
+            } else if let Some((at, index)) = timer {
+                if at > deadline {
+                    break;
+                }
+                self.now = self.now.max(at);
+                let (_, outputs) = self.recorder.input(index, Input::Timeout { now: self.now });
+                self.dispatch(index, outputs);
+            }
+        }
+        self.now = self.now.max(deadline);
+    }
+
+    /// The whole run so far as a scenario vector.
+    #[must_use]
+    pub fn scenario(&self, description: &str) -> Scenario {
+        self.recorder.scenario(description)
+    }
+
+    fn dispatch(&mut self, from_index: usize, outputs: Vec<Output>) {
+        for output in outputs {
+            match output {
+                Output::Transmit(transmit) => self.carry(from_index, transmit.to, transmit.payload),
+                Output::Event(event) => self.events.push((from_index, event)),
+                _ => {}
+            }
+        }
+    }
+
+    fn carry(&mut self, from_index: usize, to: TransportAddr, payload: Vec<u8>) {
+        match to.protocol {
+            Protocol::Udp => {
+                let Some(to_index) = self.udp.iter().position(|addr| *addr == to.addr) else {
+                    return;
+                };
+                let from = TransportAddr::udp(self.udp[from_index]);
+                if self.chance(self.conditions.loss) {
+                    return;
+                }
+                let copies = if self.chance(self.conditions.duplicate) {
+                    2
+                } else {
+                    1
+                };
+                for _ in 0..copies {
+                    let at = self.now + self.delay();
+                    self.schedule(
+                        at,
+                        InFlight {
+                            to: to_index,
+                            from,
+                            payload: payload.clone(),
+                            stream: false,
+                        },
+                    );
+                }
+            }
+            Protocol::Tcp => {
+                let Some(to_index) = self.tcp.iter().position(|addr| *addr == to.addr) else {
+                    return;
+                };
+                let from = TransportAddr::tcp(self.tcp[from_index]);
+                let at = self.now + self.conditions.min_delay;
+                self.schedule(
+                    at,
+                    InFlight {
+                        to: to_index,
+                        from,
+                        payload,
+                        stream: true,
+                    },
+                );
+            }
+        }
+    }
+
+    fn schedule(&mut self, at: Instant, flight: InFlight) {
+        if !flight.stream {
+            self.captured.push(Captured {
+                to: flight.to,
+                from: flight.from,
+                payload: flight.payload.clone(),
+            });
+        }
+        self.sequence += 1;
+        self.in_flight.insert((at, self.sequence), flight);
+    }
+
+    fn chance(&mut self, probability: f64) -> bool {
+        probability > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < probability
+    }
+
+    fn delay(&mut self) -> Duration {
+        let spread = self
+            .conditions
+            .max_delay
+            .saturating_sub(self.conditions.min_delay);
+        let spread_micros = u64::try_from(spread.as_micros()).unwrap_or(u64::MAX);
+        let extra = if spread_micros == 0 {
+            0
+        } else {
+            self.rng.next_u64() % (spread_micros + 1)
+        };
+        self.conditions.min_delay + Duration::from_micros(extra)
+    }
+}

@@ -1,0 +1,151 @@
+//! Scenario vectors: every file under `vectors/scenarios/` replays byte for byte, and the
+//! two-node run recorded there is what the simulator records today.
+//!
+//! To re-record after an intended change of behaviour:
+//! `EJTP_UPDATE_VECTORS=1 cargo test -p testvectors --test scenario_vectors`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proto_core::{Config, Input, Output};
+use serde_json::json;
+use support::send;
+use testvectors::scenario::{ReplayError, Scenario};
+use testvectors::sim::{LinkConditions, SimNetwork};
+
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/scenarios")
+}
+
+/// Alice sends to bob (sealed, starting a handshake), then again on the session; bob answers.
+fn record_two_nodes() -> Scenario {
+    let mut net = SimNetwork::new(7, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let alice_id = net.identity(alice, "alice");
+    let bob_id = net.identity(bob, "bob");
+    send(
+        &mut net,
+        alice,
+        "alice",
+        &bob_id,
+        json!({"text": "hello bob", "n": 1}),
+    );
+    net.run_for(Duration::from_millis(500));
+    send(
+        &mut net,
+        alice,
+        "alice",
+        &bob_id,
+        json!({"text": "on the session now", "n": 2}),
+    );
+    net.run_for(Duration::from_millis(500));
+    send(
+        &mut net,
+        bob,
+        "bob",
+        &alice_id,
+        json!({"text": "hello alice"}),
+    );
+    // Long enough for the replay memories to age out and the sessions to go idle.
+    net.run_for(Duration::from_secs(200));
+    net.scenario(
+        "Two nodes on UDP: alice's first message is sealed with HPKE and starts a Noise IK \
+         handshake; her second and bob's reply travel on the session; then the nonce memories \
+         are pruned and the idle sessions closed by timers.",
+    )
+}
+
+fn check_recorded(name: &str, recorded: &Scenario) {
+    let path = scenario_dir().join(name);
+    if std::env::var_os("EJTP_UPDATE_VECTORS").is_some() {
+        std::fs::create_dir_all(scenario_dir()).unwrap();
+        std::fs::write(&path, recorded.to_json_pretty()).unwrap();
+    }
+    let stored = Scenario::load(&path)
+        .unwrap_or_else(|err| panic!("{err} (record with EJTP_UPDATE_VECTORS=1)"));
+    assert_eq!(
+        &stored, recorded,
+        "the simulator no longer records {name}; re-record if intended"
+    );
+}
+
+#[test]
+fn the_two_node_run_records_the_stored_vector() {
+    let recorded = record_two_nodes();
+    let delivered = recorded
+        .steps
+        .iter()
+        .flat_map(|step| &step.outputs)
+        .filter(|output| matches!(output, Output::Event(proto_core::Event::Message(_))))
+        .count();
+    assert_eq!(delivered, 3, "the scenario shows three deliveries");
+    let timeouts = recorded
+        .steps
+        .iter()
+        .filter(|step| matches!(step.input, Input::Timeout { .. }))
+        .count();
+    assert!(timeouts >= 2, "the scenario shows timers firing");
+    check_recorded("two_nodes.json", &recorded);
+}
+
+#[test]
+fn every_stored_scenario_replays_byte_for_byte() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(scenario_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "json") {
+            let scenario = Scenario::load(&path).unwrap();
+            scenario
+                .replay()
+                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            count += 1;
+        }
+    }
+    assert!(count >= 1, "no scenario vectors found");
+}
+
+#[test]
+fn a_changed_output_byte_fails_the_replay() {
+    let mut scenario = Scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
+    let transmit = scenario
+        .steps
+        .iter_mut()
+        .flat_map(|step| step.outputs.iter_mut())
+        .find_map(|output| match output {
+            Output::Transmit(transmit) => Some(transmit),
+            _ => None,
+        })
+        .unwrap();
+    let last = transmit.payload.len() - 1;
+    transmit.payload[last] ^= 1;
+    assert!(matches!(
+        scenario.replay(),
+        Err(ReplayError::Mismatch { .. })
+    ));
+}
+
+#[test]
+fn a_changed_input_time_fails_the_replay() {
+    let mut scenario = Scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
+    // Moving the first send a minute later changes the timestamps it signs.
+    let sends = scenario
+        .steps
+        .iter()
+        .position(|step| {
+            matches!(
+                &step.input,
+                Input::Command {
+                    command: proto_core::Command::Send { .. },
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    if let Input::Command { now, .. } = &mut scenario.steps[sends].input {
+        *now = *now + Duration::from_secs(60);
+    }
+    assert!(scenario.replay().is_err());
+}
