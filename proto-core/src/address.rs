@@ -76,6 +76,16 @@ impl Address {
         Self::ip(kind, addr, callsign)
     }
 
+    /// The node address (no callsign) of whatever sent from `transport`: where an answer to a
+    /// datagram or stream frame goes when we know nothing better.
+    #[must_use]
+    pub fn from_transport(transport: TransportAddr) -> Self {
+        match transport.protocol {
+            crate::transport::Protocol::Udp => Self::udp(transport.addr, None),
+            crate::transport::Protocol::Tcp => Self::tcp(transport.addr, None),
+        }
+    }
+
     /// A `local` address: a client of the node that reads it, reached without a transport.
     #[must_use]
     pub fn local(callsign: &str) -> Self {

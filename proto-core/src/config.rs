@@ -57,6 +57,10 @@ pub struct Config {
     /// Most TCP streams with a partial frame buffered. Default 256; each buffers up to
     /// `max_frame_len`, so at most 16 MiB at the defaults.
     pub max_streams: usize,
+    /// Most session resets sent per second, in answer to session frames for indices we do not
+    /// have (see `docs/PROTOCOL.md`). Default 16. Each costs a signature; a reset is also never
+    /// more than three times the size of the frame it answers.
+    pub max_resets_per_second: u32,
     /// Most local clients (callsigns). Default 64.
     pub max_clients: usize,
     /// Most transmits waiting to be polled. Default 1 024 (each at most `max_frame_len`). An
@@ -83,6 +87,7 @@ impl Default for Config {
             max_sessions: 1_024,
             max_pending_handshakes: 256,
             max_streams: 256,
+            max_resets_per_second: 16,
             max_clients: 64,
             max_queued_transmits: 1_024,
             max_queued_events: 4_096,

@@ -20,8 +20,3 @@
 
 pub mod scenario;
 pub mod sim;
-
-/// The examples in the repository's README, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

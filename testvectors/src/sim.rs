@@ -64,6 +64,8 @@ struct InFlight {
 /// The simulated network and its nodes.
 pub struct SimNetwork {
     recorder: Recorder,
+    /// The recorder's node for each simulated host: a restart puts a new node in the slot.
+    slots: Vec<usize>,
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
     conditions: LinkConditions,
@@ -86,6 +88,7 @@ impl SimNetwork {
         seed_bytes[..8].copy_from_slice(&seed.to_be_bytes());
         Self {
             recorder: Recorder::new(),
+            slots: Vec::new(),
             udp: Vec::new(),
             tcp: Vec::new(),
             conditions,
@@ -109,7 +112,7 @@ impl SimNetwork {
         config: Config,
         callsigns: &[&str],
     ) -> usize {
-        let index = self.recorder.len();
+        let index = self.slots.len();
         let port_offset = u16::try_from(index).unwrap_or(u16::MAX);
         let spec = NodeSpec {
             name: name.to_string(),
@@ -119,7 +122,7 @@ impl SimNetwork {
             wall: SIM_WALL_START.saturating_add(self.now - Instant::ZERO),
             config,
         };
-        self.recorder.add_node(spec);
+        self.slots.push(self.recorder.add_node(spec));
         let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
         self.udp
             .push(SocketAddr::new(localhost, 9000 + port_offset));
@@ -144,6 +147,37 @@ impl SimNetwork {
         index
     }
 
+    /// Restarts node `index`: a fresh node with the same key, address and clients but no state
+    /// (sessions, replay memory) and a new seed, as after a process restart. In the recorded
+    /// scenario it appears as a new node named `name`.
+    pub fn restart(&mut self, index: usize, name: &str, callsigns: &[&str]) {
+        let old = self.recorder.scenario("").nodes[self.slots[index]].clone();
+        let spec = NodeSpec {
+            name: name.to_string(),
+            seed: old.seed.map(|byte| byte ^ 0xff),
+            start: self.now,
+            wall: SIM_WALL_START.saturating_add(self.now - Instant::ZERO),
+            ..old
+        };
+        self.slots[index] = self.recorder.add_node(spec);
+        self.command(
+            index,
+            Command::AddLocalAddress {
+                address: Address::udp(self.udp[index], None),
+            },
+        )
+        .expect("adding a local address cannot fail");
+        for callsign in callsigns {
+            self.command(
+                index,
+                Command::AddClient {
+                    callsign: (*callsign).to_string(),
+                },
+            )
+            .expect("a fresh node accepts its first clients");
+        }
+    }
+
     /// The public identity of client `callsign` on node `index`, reached over UDP.
     #[must_use]
     pub fn identity(&self, index: usize, callsign: &str) -> PublicIdentity {
@@ -164,13 +198,13 @@ impl SimNetwork {
     }
 
     fn recorder_spec_secret(&self, index: usize) -> [u8; 32] {
-        self.recorder.scenario("").nodes[index].secret
+        self.recorder.scenario("").nodes[self.slots[index]].secret
     }
 
     /// Node `index`.
     #[must_use]
     pub fn node(&self, index: usize) -> &Node {
-        self.recorder.node(index)
+        self.recorder.node(self.slots[index])
     }
 
     /// The virtual clock.
@@ -185,7 +219,7 @@ impl SimNetwork {
     /// The command's error, as text.
     pub fn command(&mut self, index: usize, command: Command) -> Result<(), String> {
         let (error, outputs) = self.recorder.input(
-            index,
+            self.slots[index],
             Input::Command {
                 now: self.now,
                 command,
@@ -236,10 +270,10 @@ impl SimNetwork {
                 self.max_steps
             );
             let delivery = self.in_flight.keys().next().map(|(at, _)| *at);
-            let timer = (0..self.recorder.len())
+            let timer = (0..self.slots.len())
                 .filter_map(|index| {
                     self.recorder
-                        .node(index)
+                        .node(self.slots[index])
                         .poll_timeout()
                         .map(|timeout| (timeout.at, index))
                 })
@@ -271,14 +305,16 @@ impl SimNetwork {
                         data: flight.payload,
                     }
                 };
-                let (_, outputs) = self.recorder.input(flight.to, input);
+                let (_, outputs) = self.recorder.input(self.slots[flight.to], input);
                 self.dispatch(flight.to, outputs);
             } else if let Some((at, index)) = timer {
                 if at > deadline {
                     break;
                 }
                 self.now = self.now.max(at);
-                let (_, outputs) = self.recorder.input(index, Input::Timeout { now: self.now });
+                let (_, outputs) = self
+                    .recorder
+                    .input(self.slots[index], Input::Timeout { now: self.now });
                 self.dispatch(index, outputs);
             }
         }

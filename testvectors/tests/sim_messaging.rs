@@ -178,3 +178,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_conversation_settles_on_sessions_without_handshaking_again() {
+    let mut net = SimNetwork::new(5, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 1, Config::default(), &["alice"]);
+    let bob = net.add_node("bob", 2, Config::default(), &["bob"]);
+    let alice_id = net.identity(alice, "alice");
+    let bob_id = net.identity(bob, "bob");
+    let mut protections = Vec::new();
+    // Each answers the other at once, round after round.
+    for round in 0..8 {
+        send(&mut net, alice, "alice", &bob_id, json!({"round": round}));
+        net.run_for(Duration::from_millis(50));
+        send(&mut net, bob, "bob", &alice_id, json!({"answer": round}));
+        net.run_for(Duration::from_millis(50));
+    }
+    let events = net.take_events();
+    for (_, message) in messages(&events) {
+        protections.push(message.protection);
+    }
+    assert_eq!(protections.len(), 16);
+    assert!(
+        protections[2..]
+            .iter()
+            .all(|protection| *protection == Protection::Session),
+        "after the first exchange everything rides the session: {protections:?}"
+    );
+    let established = events
+        .iter()
+        .filter(|(_, event)| matches!(event, Event::SessionEstablished { .. }))
+        .count();
+    assert_eq!(
+        established, 2,
+        "one handshake, established once on each side"
+    );
+}

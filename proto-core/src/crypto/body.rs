@@ -5,7 +5,12 @@
 //! Session           = 0x02 || hops u8 || receiver_index u32 BE || counter u64 BE || AEAD ciphertext
 //! HandshakeInit     = 0x03 || sender_index u32 BE || Noise message 1
 //! HandshakeResponse = 0x04 || sender_index u32 BE || receiver_index u32 BE || Noise message 2
+//! SessionReset      = 0x05 || receiver_index u32 BE || timestamp u64 BE || key (32) || signature (64)
 //! ```
+//!
+//! A `SessionReset` tells a peer that a session frame arrived for an index we do not have (we
+//! restarted, or dropped the session): it is signed by our identity key (see
+//! [`reset`](crate::crypto::reset)) and makes the peer drop its side of that session.
 //!
 //! `hops` counts how many times the frame has been wrapped for a default route (the loop
 //! safeguard). The associated data of the AEAD authenticates every clear field of the frame,
@@ -34,6 +39,10 @@ pub const KIND_SESSION: u8 = 0x02;
 pub const KIND_HANDSHAKE_INIT: u8 = 0x03;
 /// Kind byte of a Noise handshake's answer.
 pub const KIND_HANDSHAKE_RESPONSE: u8 = 0x04;
+/// Kind byte of a signed notice that a session index is unknown here.
+pub const KIND_SESSION_RESET: u8 = 0x05;
+/// Bytes of a whole session-reset body.
+pub const SESSION_RESET_LEN: usize = 1 + 4 + 8 + 32 + 64;
 
 /// Bytes of a sealed body covered by the associated data: kind, hops and timestamp.
 pub const SEALED_AAD_PART_LEN: usize = 1 + 1 + 8;
@@ -51,6 +60,7 @@ pub const TAG_LEN: usize = 16;
 
 /// A decoded `r` frame body, borrowing from the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RBody<'a> {
     /// A single frame sealed with HPKE to the recipient's key.
     Sealed {
@@ -89,6 +99,18 @@ pub enum RBody<'a> {
         receiver_index: u32,
         /// Noise message 2.
         message: &'a [u8],
+    },
+    /// A signed notice: "I have no session with index `receiver_index`".
+    SessionReset {
+        /// The index the reset's sender found unknown (its own index, which the receiver of the
+        /// reset sends to).
+        receiver_index: u32,
+        /// When the notice was signed.
+        timestamp: UnixMillis,
+        /// The signer's ed25519 public key.
+        key: &'a [u8; 32],
+        /// The signature (see [`reset`](crate::crypto::reset)).
+        signature: &'a [u8; 64],
     },
 }
 
@@ -158,6 +180,21 @@ impl<'a> RBody<'a> {
                     message,
                 })
             }
+            KIND_SESSION_RESET => {
+                let (receiver_index, rest) = take_u32(rest)?;
+                let (timestamp, rest) = take_u64(rest)?;
+                let (key, rest) = take::<32>(rest)?;
+                let (signature, rest) = take::<64>(rest)?;
+                if !rest.is_empty() {
+                    return Err(CryptoError::Malformed);
+                }
+                Ok(Self::SessionReset {
+                    receiver_index,
+                    timestamp: UnixMillis(timestamp),
+                    key,
+                    signature,
+                })
+            }
             _ => Err(CryptoError::Malformed),
         }
     }
@@ -171,6 +208,7 @@ impl<'a> RBody<'a> {
             Self::HandshakeInit { message, .. } | Self::HandshakeResponse { message, .. } => {
                 message.len()
             }
+            Self::SessionReset { .. } => 0,
         }
     }
 }
@@ -221,6 +259,22 @@ pub fn write_handshake_response(
     out.extend_from_slice(&sender_index.to_be_bytes());
     out.extend_from_slice(&receiver_index.to_be_bytes());
     out.extend_from_slice(message);
+}
+
+/// Appends a whole session-reset body.
+pub fn write_session_reset(
+    out: &mut Vec<u8>,
+    receiver_index: u32,
+    timestamp: UnixMillis,
+    key: &[u8; 32],
+    signature: &[u8; 64],
+) {
+    out.reserve(SESSION_RESET_LEN);
+    out.push(KIND_SESSION_RESET);
+    out.extend_from_slice(&receiver_index.to_be_bytes());
+    out.extend_from_slice(&timestamp.0.to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(signature);
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod body;
 mod error;
 pub mod handshake;
 pub mod proof;
+pub mod reset;
 pub mod sealed;
 pub mod session;
 pub mod signature;

@@ -148,6 +148,9 @@ impl Node {
                 let now = self.now;
                 let Some(entry) = self.sessions.sessions.get_mut(&receiver_index) else {
                     self.stats.dropped_unknown_session += 1;
+                    if depth == 0 {
+                        self.send_session_reset(from, receiver_index, prefix.len() + body.len());
+                    }
                     return;
                 };
                 let plaintext = match entry.session.open(counter, &aad, ciphertext) {
@@ -180,6 +183,14 @@ impl Node {
                 sender_index,
                 message,
             } => self.on_handshake_init(from, sender_index, message),
+            RBody::SessionReset {
+                receiver_index,
+                timestamp,
+                key,
+                signature,
+            } => {
+                self.on_session_reset(header, receiver_index, timestamp, key, signature);
+            }
             RBody::HandshakeResponse {
                 sender_index,
                 receiver_index,
@@ -203,12 +214,11 @@ impl Node {
         let Some(index) = self.fresh_index() else {
             return;
         };
+        // A peer that starts a handshake may have lost its side of our session (it restarted):
+        // stop sending on that session; frames go sealed until the new one is confirmed.
+        self.sessions.by_peer.remove(&peer.node_id());
         self.store_session(index, peer, sender_index, keys, false);
-        let reply_to = match from.protocol {
-            crate::transport::Protocol::Udp => Address::udp(from.addr, None),
-            crate::transport::Protocol::Tcp => Address::tcp(from.addr, None),
-        };
-        let mut frame = frame::sealed_prefix(&reply_to);
+        let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         body::write_handshake_response(&mut frame, index, sender_index, &reply);
         self.queue_transmit(from, frame);
     }

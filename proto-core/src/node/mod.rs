@@ -2,6 +2,7 @@
 
 mod inbound;
 mod outbound;
+mod reset;
 mod sessions;
 mod stats;
 #[cfg(test)]
@@ -90,6 +91,8 @@ pub struct Node {
     events: VecDeque<Event>,
     /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
     send_blocked: bool,
+    /// Session resets sent in the current one-second window: (window start, count).
+    reset_budget: (Instant, u32),
     stats: Stats,
 }
 
@@ -126,6 +129,7 @@ impl Node {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             send_blocked: false,
+            reset_budget: reset::fresh_budget(now),
             stats: Stats::default(),
         }
     }

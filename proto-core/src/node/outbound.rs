@@ -74,13 +74,14 @@ impl Node {
                 max: self.config.max_frame_len,
             });
         }
-        self.queue_transmit(destination, onion);
-
+        // The handshake goes first: a peer that restarted and still holds an old session with
+        // us learns from it to stop using that session before it answers this message.
         if direct && !self.has_session(&to.key.node_id()) {
             if let Some(transport) = to.location.transport() {
                 self.start_handshake(to, transport);
             }
         }
+        self.queue_transmit(destination, onion);
         Ok(id)
     }
 
@@ -227,6 +228,7 @@ impl Node {
     fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
         let peer = to.key.node_id();
         if self.sessions.handshake_pending(&peer)
+            || self.sessions.awaiting_peer(&peer)
             || self.sessions.pending.len() >= self.config.max_pending_handshakes
             || self.config.handshake_attempts == 0
         {

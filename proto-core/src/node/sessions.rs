@@ -57,6 +57,14 @@ impl SessionTable {
         entry.confirmed.then_some((index, entry))
     }
 
+    /// Whether `peer` has started a session with us that it has not used yet: its handshake is
+    /// under way, so starting ours too would only make the two race.
+    pub(crate) fn awaiting_peer(&self, peer: &NodeId) -> bool {
+        self.sessions
+            .values()
+            .any(|entry| !entry.confirmed && entry.peer.node_id() == *peer)
+    }
+
     /// Whether a handshake with `peer` is in flight.
     pub(crate) fn handshake_pending(&self, peer: &NodeId) -> bool {
         self.pending_by_peer.contains_key(peer)
