@@ -1,7 +1,91 @@
-//! The std driver for [`proto_core`]: a skeleton until the adapters issue fills it in.
+//! The blocking [`std::net`] driver of [`proto_core`]: a node on OS threads, no async runtime.
 //!
-//! It will own UDP and TCP sockets, feed received bytes and timeouts into a
-//! [`proto_core::Node`] and send what the node emits. For now it only re-exports the core so
-//! that the workspace layout is in place.
+//! Two nodes on the loopback interface, one message:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use adapter_std::{Event, Identity, Node, NodeOptions};
+//! use serde_json::json;
+//!
+//! let loopback = "127.0.0.1:0".parse()?; // port 0: the system picks a free port
+//! let alice = Node::bind(
+//!     NodeOptions::new(Identity::from_secret_bytes(&[1; 32])).udp(loopback).client("alice"),
+//! )?;
+//! let bob = Node::bind(
+//!     NodeOptions::new(Identity::from_secret_bytes(&[2; 32])).udp(loopback).client("bob"),
+//! )?;
+//!
+//! alice.send("alice", &bob.public_identity("bob"), json!({"hello": "bob"}))?;
+//! let message = loop {
+//!     match bob.events().recv_timeout(Duration::from_secs(5)) {
+//!         Some(Event::Message(message)) => break message,
+//!         Some(_) => continue, // sessions coming up and the like
+//!         None => return Err("no message within 5 s".into()),
+//!     }
+//! };
+//! assert_eq!(message.value, json!({"hello": "bob"}));
+//! assert_eq!(message.from.key, alice.public_key());
+//!
+//! alice.shutdown()?;
+//! bob.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How it runs
+//!
+//! [`Node::bind`] binds every UDP socket and TCP listener of the [`NodeOptions`] and starts:
+//!
+//! - one **driver thread**, which owns the [`adapter_core::Driver`] (the protocol state machine
+//!   with its clock and optional recording) and the TCP connection table;
+//! - a reader thread per UDP socket, an accept thread per TCP listener, and a reader thread per
+//!   open TCP connection, which only read and pass what they read on.
+//!
+//! Everything reaches the driver thread through one bounded channel ([`INBOX_CAPACITY`]):
+//! received datagrams, accepted connections, stream bytes, and the application's commands from
+//! any [`Handle`]. The driver thread sleeps until the next message or until the node's next
+//! deadline (or a TCP connection's idle expiry), feeds the node, and carries out what it returns
+//! in order: datagrams go out with `send_to` from the socket of the destination's IP family;
+//! stream frames go out on the open connection to the destination, opened on demand
+//! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
+//! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
+//! [`tracing`].
+//!
+//! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
+//! events. When it is full the driver thread waits for room: nothing is dropped, and the node
+//! stops reading until the application catches up. So drain [`Events`] on a thread that does
+//! not wait for the node itself (or between commands); a [`Handle::send`] made while the queue
+//! is full waits until the queue has room.
+//!
+//! # Shutting down
+//!
+//! [`Node::shutdown`] or [`Handle::shutdown`] (or dropping the [`Node`], or the last
+//! [`Handle`] after [`Node::split`]) stops the node: it closes every connection, wakes and joins
+//! every thread, closes the sockets and saves the recording, if any. When it returns, no thread
+//! of the node is left running and the ports can be bound again. The events already queued can
+//! still be received from the [`Events`] of a split node, after which [`Events::recv`] returns
+//! `None`; commands return [`Error::Closed`].
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+mod events;
+mod handle;
+mod inbox;
+mod limits;
+mod node;
+mod runtime;
+mod tcp;
+mod udp;
+mod wake;
+
+pub use adapter_core::{Error, NodeOptions};
+pub use events::{Events, IntoIter, Iter};
+pub use handle::Handle;
+pub use limits::{
+    EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_WRITE_TIMEOUT, UDP_BUFFER_LEN,
+};
+pub use node::Node;
 pub use proto_core;
+pub use proto_core::{Event, Identity, Message, MessageId, PublicIdentity, Stats};

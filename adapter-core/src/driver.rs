@@ -1,0 +1,319 @@
+//! A node with its clock and recorder: the part of every adapter that is not I/O.
+
+use std::net::SocketAddr;
+
+use proto_core::{
+    Address, Command, CommandError, Input, Instant, MessageId, Node, Output, PublicIdentity,
+    SendError, TransportAddr,
+};
+use serde_json::Value;
+use testvectors::scenario::NodeSpec;
+
+use crate::{Clock, Error, NodeOptions, Recording, os_seed};
+
+/// Traffic an adapter received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A UDP datagram.
+    Datagram {
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// Bytes read from the TCP connection with `from`.
+    Stream {
+        /// The connection's remote address.
+        from: SocketAddr,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// The TCP connection with `from` closed.
+    StreamClosed {
+        /// The connection's remote address.
+        from: SocketAddr,
+    },
+}
+
+/// A [`Node`], its [`Clock`], and the optional [`Recording`] of everything it is given.
+///
+/// Every method returns the outputs the node produced, for the adapter to carry out in order:
+/// send each [`Transmit`](proto_core::Transmit), hand each event to the application (and close
+/// the TCP connection named by an [`Event::StreamFailed`](proto_core::Event::StreamFailed)).
+pub struct Driver {
+    node: Node,
+    clock: Clock,
+    recording: Option<Recording>,
+}
+
+impl Driver {
+    /// Builds the node for `options`, now bound to `udp` and `tcp` (the actual addresses, with
+    /// the ports the operating system picked): declares them as the node's addresses, adds the
+    /// clients and the default route.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if no seed can be drawn; [`Error::Command`] for a bad callsign.
+    pub fn new(
+        options: &NodeOptions,
+        udp: &[SocketAddr],
+        tcp: &[SocketAddr],
+    ) -> Result<Self, Error> {
+        let seed = match options.seed {
+            Some(seed) => seed,
+            None => os_seed()?,
+        };
+        let clock = Clock::start();
+        let (start, wall) = (clock.now(), clock.wall_start());
+        let node = Node::new(
+            options.config.clone(),
+            options.identity.clone(),
+            seed,
+            start,
+            wall,
+        );
+        let recording = options.record_to.as_deref().map(|path| {
+            let spec = NodeSpec {
+                name: "node".to_string(),
+                secret: options.identity.secret_bytes(),
+                seed,
+                start,
+                wall,
+                config: options.config.clone(),
+            };
+            Recording::new(path, spec)
+        });
+        let mut driver = Self {
+            node,
+            clock,
+            recording,
+        };
+        let addresses = udp
+            .iter()
+            .map(|addr| Address::udp(*addr, None))
+            .chain(tcp.iter().map(|addr| Address::tcp(*addr, None)));
+        for address in addresses {
+            driver.command(Command::AddLocalAddress { address }).0?;
+        }
+        for callsign in &options.clients {
+            driver
+                .command(Command::AddClient {
+                    callsign: callsign.clone(),
+                })
+                .0?;
+        }
+        if let Some(route) = &options.default_route {
+            driver
+                .command(Command::SetDefaultRoute {
+                    route: Some(route.clone()),
+                })
+                .0?;
+        }
+        Ok(driver)
+    }
+
+    /// The node (for its getters).
+    #[must_use]
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The clock the node runs on.
+    #[must_use]
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// How peers reach client `callsign` here (the first bound address).
+    #[must_use]
+    pub fn public_identity(&self, callsign: &str) -> PublicIdentity {
+        self.node.public_identity(callsign, callsign)
+    }
+
+    /// Hands the node received traffic.
+    pub fn inbound(&mut self, inbound: Inbound) -> Vec<Output> {
+        let now = self.clock.now();
+        let input = match inbound {
+            Inbound::Datagram { from, data } => Input::Datagram {
+                now,
+                from: TransportAddr::udp(from),
+                data,
+            },
+            Inbound::Stream { from, data } => Input::StreamData {
+                now,
+                from: TransportAddr::tcp(from),
+                data,
+            },
+            Inbound::StreamClosed { from } => Input::StreamClosed {
+                now,
+                from: TransportAddr::tcp(from),
+            },
+        };
+        self.run(input).1
+    }
+
+    /// Sends `value` from the local client `from` to `to`, through `via` if not empty.
+    pub fn send(
+        &mut self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> (Result<MessageId, SendError>, Vec<Output>) {
+        let now = self.clock.now();
+        let command = Command::Send {
+            from: from.to_string(),
+            to: to.clone(),
+            via: via.to_vec(),
+            value: value.clone(),
+        };
+        // The node is driven through its method (which returns the message id); the recording
+        // holds the equivalent Input, which replays identically.
+        let result = self.node.send_via(now, from, to, via, value);
+        let outputs = self.drain();
+        let error = result
+            .as_ref()
+            .err()
+            .map(|err| CommandError::Send(err.clone()).to_string());
+        if let Some(recording) = &mut self.recording {
+            recording.step(Input::Command { now, command }, error, &outputs);
+        }
+        (result, outputs)
+    }
+
+    /// Gives the node a command.
+    pub fn command(&mut self, command: Command) -> (Result<(), CommandError>, Vec<Output>) {
+        let now = self.clock.now();
+        self.run(Input::Command { now, command })
+    }
+
+    /// Lets the node do what is due now.
+    pub fn timeout(&mut self) -> Vec<Output> {
+        let now = self.clock.now();
+        self.run(Input::Timeout { now }).1
+    }
+
+    /// When the node next wants [`timeout`](Self::timeout) called.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<std::time::Instant> {
+        self.node
+            .poll_timeout()
+            .map(|timeout| self.clock.to_std(timeout.at))
+    }
+
+    /// The recording so far, if the node records.
+    #[must_use]
+    pub fn recording(&self) -> Option<&Recording> {
+        self.recording.as_ref()
+    }
+
+    /// Saves the recording, if the node records. Call when the node stops.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be written.
+    pub fn save_recording(&self) -> Result<(), Error> {
+        self.recording.as_ref().map_or(Ok(()), Recording::save)
+    }
+
+    /// The core's clock now.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn run(&mut self, input: Input) -> (Result<(), CommandError>, Vec<Output>) {
+        let result = self.node.handle_input(input.clone());
+        let outputs = self.drain();
+        if let Some(recording) = &mut self.recording {
+            recording.step(
+                input,
+                result.as_ref().err().map(ToString::to_string),
+                &outputs,
+            );
+        }
+        (result, outputs)
+    }
+
+    fn drain(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.node.poll_output()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proto_core::{Event, Identity};
+    use serde_json::json;
+    use testvectors::scenario::Scenario;
+
+    use super::*;
+
+    fn loopback(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn a_recorded_session_replays_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alice.json");
+        let options = NodeOptions::new(Identity::from_secret_bytes(&[1; 32]))
+            .client("alice")
+            .record_to(&path);
+        let mut alice = Driver::new(&options, &[loopback(9001)], &[]).unwrap();
+        let bob = NodeOptions::new(Identity::from_secret_bytes(&[2; 32])).client("bob");
+        let mut bob = Driver::new(&bob, &[loopback(9002)], &[]).unwrap();
+
+        let (id, outputs) = alice.send(
+            "alice",
+            &bob.public_identity("bob"),
+            &[],
+            json!({"recorded": true}),
+        );
+        id.unwrap();
+        for output in outputs {
+            if let Output::Transmit(transmit) = output {
+                for event in bob.inbound(Inbound::Datagram {
+                    from: loopback(9001),
+                    data: transmit.payload,
+                }) {
+                    if let Output::Transmit(reply) = event {
+                        alice.inbound(Inbound::Datagram {
+                            from: loopback(9002),
+                            data: reply.payload,
+                        });
+                    }
+                }
+            }
+        }
+        assert!(alice.node().has_session(&bob.node().node_id()));
+        alice.timeout();
+        alice.save_recording().unwrap();
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the recording holds a secret key");
+        }
+        let scenario = Scenario::load(&path).unwrap();
+        assert!(scenario.steps.len() >= 5, "{} steps", scenario.steps.len());
+        scenario.replay().unwrap();
+        let established = scenario
+            .steps
+            .iter()
+            .flat_map(|step| &step.outputs)
+            .any(|output| matches!(output, Output::Event(Event::SessionEstablished { .. })));
+        assert!(
+            established,
+            "the recording holds the handshake's completion"
+        );
+    }
+
+    #[test]
+    fn unknown_clients_are_a_send_error() {
+        let options = NodeOptions::new(Identity::from_secret_bytes(&[1; 32]));
+        let mut alice = Driver::new(&options, &[loopback(9001)], &[]).unwrap();
+        let me = alice.public_identity("x");
+        let (result, outputs) = alice.send("nobody", &me, &[], json!(1));
+        assert_eq!(result, Err(SendError::UnknownClient("nobody".into())));
+        assert!(outputs.is_empty());
+    }
+}

@@ -1,0 +1,104 @@
+//! [`Handle`]: the application's way to command an async adapter's node, from any task.
+
+use async_channel::Sender;
+use proto_core::{MessageId, PublicIdentity, Stats};
+use serde_json::Value;
+
+use crate::Error;
+use crate::request::{Reply, Request};
+
+/// A cheap, cloneable way to command a running node from any task.
+///
+/// Every method fails with [`Error::Closed`] once the node's driver has stopped.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    requests: Sender<Request>,
+}
+
+impl Handle {
+    /// A handle feeding the driver that reads `requests`.
+    #[must_use]
+    pub fn new(requests: Sender<Request>) -> Self {
+        Self { requests }
+    }
+
+    /// Sends `value` from the local client `from` to `to`, signed and encrypted. Returns the
+    /// message id the recipient will see.
+    ///
+    /// # Errors
+    /// [`Error::Send`] if the node refuses (unknown client, a value that is not strict JSON, too
+    /// large, no route); [`Error::Closed`] if the driver has stopped.
+    pub async fn send(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        self.send_via(from, to, &[], value).await
+    }
+
+    /// Sends `value` from `from` to `to` as an onion through the relays `via` (first hop
+    /// first): each relay learns only the hop before and the hop after it.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        self.request(|reply| Request::Send {
+            from: from.to_string(),
+            to: to.clone(),
+            via: via.to_vec(),
+            value,
+            reply,
+        })
+        .await?
+    }
+
+    /// Adds a local client: messages to `callsign` at this node become
+    /// [`Event::Message`](proto_core::Event::Message)s.
+    ///
+    /// # Errors
+    /// [`Error::Command`] for a bad or duplicate callsign, or too many clients;
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn add_client(&self, callsign: &str) -> Result<(), Error> {
+        self.request(|reply| Request::AddClient {
+            callsign: callsign.to_string(),
+            reply,
+        })
+        .await?
+    }
+
+    /// What the node has done so far.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.request(|reply| Request::Stats { reply }).await
+    }
+
+    /// Stops the driver as the node's own `shutdown` does, for applications that split their
+    /// node into a handle and its events. Unlike the node's `shutdown` it cannot drop the
+    /// events, so if the application stopped reading a full event channel, read or drop the
+    /// [`Events`](crate::events::Events) first.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the driver had
+    /// already stopped.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.request(|reply| Request::Shutdown { reply }).await?
+    }
+
+    async fn request<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, Error> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.requests
+            .send(request(reply))
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.recv().await.map_err(|_| Error::Closed)
+    }
+}

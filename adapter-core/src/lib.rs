@@ -1,0 +1,66 @@
+//! What every runtime adapter of [`proto_core`] shares, so that each adapter is only the code
+//! its runtime makes different: sockets, tasks and timers.
+//!
+//! - [`Clock`]: the process's monotonic and wall clocks, turned into the core's time types.
+//! - [`os_seed`]: 32 bytes from the operating system for the node's generator.
+//! - [`NodeOptions`]: what to bind, which clients to host, which settings to use.
+//! - [`Driver`]: a [`Node`](proto_core::Node) with its clock and an optional recorder. The
+//!   adapter hands it [`Inbound`] traffic and commands and carries out the outputs it returns.
+//! - [`Connections`]: the TCP connection table: opened on demand, reused, closed when idle.
+//!
+//! And for the async adapters (tokio, smol), everything but the runtime itself, written once
+//! over the [`Runtime`](runtime::Runtime) trait each of them implements:
+//!
+//! - [`runner`]: the driver loop, the output dispatch and the TCP connections' bookkeeping;
+//! - [`links`] and [`sockets`]: the tasks that carry connections and read sockets;
+//! - [`handle`], [`request`], [`events`], [`node`]: the application's side (commands with
+//!   their reply channels, the event stream, the node's addresses and identity);
+//! - [`limits`]: the bounds of their queues and waits.
+//!
+//! An adapter's loop, whatever the runtime:
+//!
+//! ```text
+//! wait for: inbound traffic, an application command, or driver.next_deadline()
+//! outputs = driver.inbound(..) / driver.send(..) / driver.timeout()
+//! for output in outputs: transmit on a socket (opening a TCP connection if needed),
+//!                        or hand the event to the application
+//! ```
+
+mod clock;
+mod connections;
+mod driver;
+mod error;
+mod options;
+mod recording;
+
+pub mod events;
+pub mod handle;
+pub mod limits;
+pub mod links;
+pub mod node;
+pub mod request;
+pub mod runner;
+pub mod runtime;
+pub mod sockets;
+
+#[doc(hidden)]
+pub use proto_core as __proto_core;
+#[doc(hidden)]
+pub use serde_json as __serde_json;
+
+pub use clock::Clock;
+pub use connections::Connections;
+pub use driver::{Driver, Inbound};
+pub use error::Error;
+pub use options::NodeOptions;
+pub use recording::Recording;
+
+/// 32 random bytes from the operating system, to seed a node's generator.
+///
+/// # Errors
+/// [`Error::Io`] if the operating system has no randomness to give.
+pub fn os_seed() -> Result<[u8; 32], Error> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|err| Error::Io(std::io::Error::other(err.to_string())))?;
+    Ok(seed)
+}

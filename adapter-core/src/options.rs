@@ -1,0 +1,122 @@
+//! What an adapter binds and how the node inside it is set up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use proto_core::{Config, Identity, PublicIdentity};
+
+/// How to set up a node in an adapter. Build with [`NodeOptions::new`] and the chained setters.
+///
+/// ```
+/// use adapter_core::NodeOptions;
+/// use proto_core::Identity;
+///
+/// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32]))
+///     .udp("127.0.0.1:0".parse().unwrap())
+///     .tcp("127.0.0.1:0".parse().unwrap())
+///     .client("alice");
+/// assert_eq!(options.clients, ["alice"]);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NodeOptions {
+    /// The node's identity.
+    pub identity: Identity,
+    /// UDP sockets to bind (port 0 picks a free port). Each becomes a local address of the node,
+    /// so bind concrete addresses (such as 127.0.0.1), not wildcards, or peers cannot reply.
+    pub udp: Vec<SocketAddr>,
+    /// TCP listeners to bind.
+    pub tcp: Vec<SocketAddr>,
+    /// Local clients to create (callsigns).
+    pub clients: Vec<String>,
+    /// The core's settings.
+    pub config: Config,
+    /// The seed of the node's generator; drawn from the operating system when `None`.
+    pub seed: Option<[u8; 32]>,
+    /// Where frames the node cannot route go.
+    pub default_route: Option<PublicIdentity>,
+    /// A TCP connection with no traffic for this long is closed. Default 60 s.
+    pub tcp_idle_timeout: Duration,
+    /// Most TCP connections kept open at once; the least recently used is closed to make room.
+    /// Default 256.
+    pub max_tcp_connections: usize,
+    /// Record every input and output as a scenario file at this path (written when the node
+    /// stops). The file holds the node's secret key: record only test identities.
+    pub record_to: Option<PathBuf>,
+}
+
+impl NodeOptions {
+    /// Options for a node with `identity`, binding nothing yet.
+    #[must_use]
+    pub fn new(identity: Identity) -> Self {
+        Self {
+            identity,
+            udp: Vec::new(),
+            tcp: Vec::new(),
+            clients: Vec::new(),
+            config: Config::default(),
+            seed: None,
+            default_route: None,
+            tcp_idle_timeout: Duration::from_secs(60),
+            max_tcp_connections: 256,
+            record_to: None,
+        }
+    }
+
+    /// Also bind a UDP socket at `addr`.
+    #[must_use]
+    pub fn udp(mut self, addr: SocketAddr) -> Self {
+        self.udp.push(addr);
+        self
+    }
+
+    /// Also listen for TCP at `addr`.
+    #[must_use]
+    pub fn tcp(mut self, addr: SocketAddr) -> Self {
+        self.tcp.push(addr);
+        self
+    }
+
+    /// Also host the client `callsign`.
+    #[must_use]
+    pub fn client(mut self, callsign: &str) -> Self {
+        self.clients.push(callsign.to_string());
+        self
+    }
+
+    /// Use these core settings.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Seed the node's generator with `seed` (for tests and reproducible recordings).
+    #[must_use]
+    pub fn seed(mut self, seed: [u8; 32]) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Send frames the node cannot route to `route`.
+    #[must_use]
+    pub fn default_route(mut self, route: PublicIdentity) -> Self {
+        self.default_route = Some(route);
+        self
+    }
+
+    /// Close TCP connections idle for `timeout`.
+    #[must_use]
+    pub fn tcp_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.tcp_idle_timeout = timeout;
+        self
+    }
+
+    /// Record the session as a scenario file at `path`.
+    #[must_use]
+    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record_to = Some(path.into());
+        self
+    }
+}

@@ -1,0 +1,391 @@
+//! [`Runner`]: an async adapter's driver, the one owner of the node, waiting on commands,
+//! traffic and timers and carrying out what the node asks for, on any [`Runtime`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use async_channel::{Receiver, Sender};
+use futures_lite::FutureExt;
+use proto_core::{Command, Event, Output, Protocol};
+use tracing::{debug, trace, warn};
+
+use crate::handle::Handle;
+use crate::limits::{EVENT_CHANNEL_CAPACITY, REQUEST_CAPACITY, TRAFFIC_CAPACITY};
+use crate::links::{Links, run_link};
+use crate::node::AsyncNode;
+use crate::request::{Reply, Request, answer};
+use crate::runtime::Runtime;
+use crate::sockets::{Bound, Traffic, accept_tcp, read_udp};
+use crate::{Driver, Error, Inbound, NodeOptions};
+
+/// Binds every socket of `options` with runtime `R`, builds the node with the addresses
+/// actually bound, and starts the socket tasks on `runtime`. Returns the application's side
+/// of the node and the driver, for the adapter to run ([`Runner::run`]) on its runtime.
+///
+/// # Errors
+/// [`Error::Io`] if a socket cannot be bound or no seed can be drawn; [`Error::Command`] for a
+/// bad client callsign.
+pub async fn start<R: Runtime>(
+    options: &NodeOptions,
+    runtime: R,
+) -> Result<(AsyncNode, Runner<R>), Error> {
+    let bound = Bound::<R>::bind(options).await?;
+    let (udp, tcp) = (bound.udp_addrs(), bound.tcp_addrs());
+    let driver = Driver::new(options, &udp, &tcp)?;
+    let (node_id, public_key) = (driver.node().node_id(), driver.node().public_key());
+    let (requests, requested) = async_channel::bounded(REQUEST_CAPACITY);
+    let (events, evented) = async_channel::bounded(EVENT_CHANNEL_CAPACITY);
+    let runner = Runner::new(driver, bound, options, events, requested, runtime);
+    debug!(?udp, ?tcp, %node_id, "node bound");
+    let node = AsyncNode::new(Handle::new(requests), evented, udp, tcp, public_key);
+    Ok((node, runner))
+}
+
+/// A shutdown carried out, to be answered once the runtime has let go of the sockets.
+#[derive(Debug)]
+pub struct Stopped {
+    reply: Reply<Result<(), Error>>,
+    saved: Result<(), Error>,
+}
+
+impl Stopped {
+    /// Answers the shutdown: whether the recording was saved.
+    pub fn answer(self) {
+        answer(&self.reply, self.saved);
+    }
+}
+
+/// What the channels or the clock brought.
+// Short-lived, and nearly always a message: boxing it would cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Next<S> {
+    Request(Request),
+    RequestsClosed,
+    Traffic(Traffic<S>),
+    Wake,
+}
+
+/// The driver's state: the node, its sockets and connections, and the channels to the
+/// application and the socket tasks.
+pub struct Runner<R: Runtime> {
+    driver: Driver,
+    udp: Vec<(SocketAddr, R::UdpSocket)>,
+    links: Links,
+    requests: Receiver<Request>,
+    requests_open: bool,
+    inbox: Receiver<Traffic<R::TcpStream>>,
+    /// For the connection tasks to feed the inbox.
+    traffic: Sender<Traffic<R::TcpStream>>,
+    events: Sender<Event>,
+    runtime: R,
+    saved: bool,
+}
+
+impl<R: Runtime> Runner<R> {
+    /// The state for `driver` over the `bound` sockets, with the socket reader tasks spawned.
+    fn new(
+        driver: Driver,
+        bound: Bound<R>,
+        options: &NodeOptions,
+        events: Sender<Event>,
+        requests: Receiver<Request>,
+        mut runtime: R,
+    ) -> Self {
+        let (traffic, inbox) = async_channel::bounded(TRAFFIC_CAPACITY);
+        for (_, socket) in &bound.udp {
+            runtime.spawn(read_udp::<R>(socket.clone(), traffic.clone()));
+        }
+        for (_, listener) in bound.tcp {
+            runtime.spawn(accept_tcp::<R>(listener, traffic.clone()));
+        }
+        Self {
+            driver,
+            udp: bound.udp,
+            links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
+            requests,
+            requests_open: true,
+            inbox,
+            traffic,
+            events,
+            runtime,
+            saved: false,
+        }
+    }
+
+    /// Runs until a shutdown: then stops every socket task, closes the sockets and saves the
+    /// recording. Returns the shutdown to answer, `None` if there was none to answer.
+    pub async fn run(mut self) -> Option<Stopped> {
+        loop {
+            match self.next().await {
+                Next::Request(Request::Shutdown { reply }) => {
+                    let saved = self.stop().await;
+                    debug!("node stopped");
+                    return Some(Stopped { reply, saved });
+                }
+                Next::Request(request) => self.on_request(request).await,
+                // Every handle is gone; the node goes on serving its peers.
+                Next::RequestsClosed => self.requests_open = false,
+                Next::Traffic(traffic) => self.on_traffic(traffic).await,
+                Next::Wake => self.on_wake().await,
+            }
+            self.runtime.reap();
+            // Let the socket tasks run: on an executor that runs them only while the driver
+            // waits, a busy driver would otherwise hold them back (connection writers falling
+            // behind until their queues overflow).
+            futures_lite::future::yield_now().await;
+        }
+    }
+
+    /// Waits for a command, traffic or the next timer, whichever comes first. A timer already
+    /// due comes first, so that busy channels cannot hold timers back.
+    async fn next(&self) -> Next<R::TcpStream> {
+        let wake = [self.driver.next_deadline(), self.links.next_expiry()]
+            .into_iter()
+            .flatten()
+            .min();
+        if wake.is_some_and(|at| at <= Instant::now()) {
+            return Next::Wake;
+        }
+        let (requests, open, inbox) = (&self.requests, self.requests_open, &self.inbox);
+        let requested = async move {
+            if !open {
+                return std::future::pending().await;
+            }
+            match requests.recv().await {
+                Ok(request) => Next::Request(request),
+                Err(_) => Next::RequestsClosed,
+            }
+        };
+        let received = async move {
+            match inbox.recv().await {
+                Ok(traffic) => Next::Traffic(traffic),
+                // The runner holds a sender: never closed.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let timer = async move {
+            match wake {
+                Some(at) => {
+                    R::sleep_until(at).await;
+                    Next::Wake
+                }
+                None => std::future::pending().await,
+            }
+        };
+        requested.race(received).or(timer).await
+    }
+
+    /// Stops taking commands (those waiting fail with [`Error::Closed`]), cancels the socket
+    /// tasks, closes the sockets and saves the recording.
+    async fn stop(&mut self) -> Result<(), Error> {
+        self.close_requests();
+        self.runtime.stop().await;
+        self.links.close_all();
+        self.udp.clear();
+        self.saved = true;
+        self.driver.save_recording()
+    }
+
+    /// Refuses further commands and drops those waiting, whose askers get [`Error::Closed`].
+    fn close_requests(&mut self) {
+        self.requests.close();
+        while self.requests.try_recv().is_ok() {}
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Send {
+                from,
+                to,
+                via,
+                value,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.send(&from, &to, &via, value);
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::AddClient { callsign, reply } => {
+                let (result, outputs) = self.driver.command(Command::AddClient { callsign });
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::Stats { reply } => answer(&reply, self.driver.node().stats()),
+            Request::Shutdown { reply } => {
+                // `run` stops before handing shutdowns here.
+                answer(&reply, Ok(()));
+            }
+        }
+    }
+
+    async fn on_traffic(&mut self, traffic: Traffic<R::TcpStream>) {
+        let outputs = match traffic {
+            Traffic::Datagram { from, data } => {
+                self.driver.inbound(Inbound::Datagram { from, data })
+            }
+            Traffic::Accepted { stream, from } => self.open_link(from, Some(stream), None),
+            Traffic::Stream { link, from, data } => {
+                if self.links.touch(&from, link) {
+                    self.driver.inbound(Inbound::Stream { from, data })
+                } else {
+                    trace!(%from, "bytes from a closed tcp connection dropped");
+                    Vec::new()
+                }
+            }
+            Traffic::Closed { link, from } => {
+                if self.links.remove_if(&from, link) {
+                    self.driver.inbound(Inbound::StreamClosed { from })
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        self.carry_out(outputs).await;
+    }
+
+    /// Does what is due: the node's timers, and closing idle connections.
+    async fn on_wake(&mut self) {
+        let now = Instant::now();
+        let mut outputs = Vec::new();
+        if self.driver.next_deadline().is_some_and(|at| at <= now) {
+            outputs = self.driver.timeout();
+        }
+        for remote in self.links.expire(now) {
+            debug!(%remote, "idle tcp connection closed");
+            outputs.extend(self.driver.inbound(Inbound::StreamClosed { from: remote }));
+        }
+        self.carry_out(outputs).await;
+    }
+
+    /// Carries out the node's outputs in order: transmits to the sockets, events to the
+    /// application.
+    async fn carry_out(&mut self, outputs: Vec<Output>) {
+        let mut queue = VecDeque::from(outputs);
+        while let Some(output) = queue.pop_front() {
+            match output {
+                Output::Transmit(transmit) => match transmit.to.protocol {
+                    Protocol::Udp => self.send_udp(transmit.to.addr, &transmit.payload).await,
+                    Protocol::Tcp => {
+                        queue.extend(self.send_tcp(transmit.to.addr, transmit.payload));
+                    }
+                },
+                Output::Event(event) => {
+                    if let Event::StreamFailed { from } = &event {
+                        if from.protocol == Protocol::Tcp {
+                            queue.extend(self.close_link(from.addr));
+                        }
+                    }
+                    if self.events.send(event).await.is_err() {
+                        trace!("event dropped: no application is listening");
+                    }
+                }
+                _ => trace!("unknown output ignored"),
+            }
+        }
+    }
+
+    async fn send_udp(&self, to: SocketAddr, payload: &[u8]) {
+        let Some((local, socket)) = socket_for(&self.udp, to) else {
+            debug!(%to, "no udp socket of that address family: datagram dropped");
+            return;
+        };
+        match R::send_to(socket, payload, to).await {
+            Ok(_) => trace!(%local, %to, len = payload.len(), "udp datagram sent"),
+            Err(err) => debug!(%to, %err, "udp send failed: datagram dropped"),
+        }
+    }
+
+    /// Writes a frame to the connection with `to`, opening one if there is none.
+    fn send_tcp(&mut self, to: SocketAddr, frame: Vec<u8>) -> Vec<Output> {
+        let Some(link) = self.links.get(&to) else {
+            return self.open_link(to, None, Some(frame));
+        };
+        match link.write(to, frame) {
+            Ok(()) => Vec::new(),
+            Err(frame) => {
+                // The connection ended and its task is telling us: replace it now.
+                let mut outputs = self.close_link(to);
+                outputs.extend(self.open_link(to, None, Some(frame)));
+                outputs
+            }
+        }
+    }
+
+    /// Starts a connection's task (connecting first if `stream` is `None`), queues `frame` on
+    /// it, and adds it to the table.
+    fn open_link(
+        &mut self,
+        remote: SocketAddr,
+        stream: Option<R::TcpStream>,
+        frame: Option<Vec<u8>>,
+    ) -> Vec<Output> {
+        let (link, queued) = self.links.fresh(frame);
+        let task = run_link::<R>(link.id(), remote, stream, queued, self.traffic.clone());
+        self.runtime.spawn(task);
+        let mut outputs = Vec::new();
+        for evicted in self.links.insert(remote, link) {
+            debug!(remote = %evicted, "tcp connection closed to make room");
+            outputs.extend(self.driver.inbound(Inbound::StreamClosed { from: evicted }));
+        }
+        outputs
+    }
+
+    /// Closes the connection with `remote`, if there is one, and tells the node.
+    fn close_link(&mut self, remote: SocketAddr) -> Vec<Output> {
+        if self.links.remove(&remote) {
+            debug!(%remote, "tcp connection closed");
+            self.driver.inbound(Inbound::StreamClosed { from: remote })
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The socket to send to `to` from: the first of its address family, preferring a loopback
+/// socket for a loopback destination and another for any other destination.
+fn socket_for<S>(sockets: &[(SocketAddr, S)], to: SocketAddr) -> Option<&(SocketAddr, S)> {
+    let mut family = sockets
+        .iter()
+        .filter(|(local, _)| local.is_ipv4() == to.is_ipv4());
+    let same_scope =
+        (family.clone()).find(|(local, _)| local.ip().is_loopback() == to.ip().is_loopback());
+    same_scope.or_else(|| family.next())
+}
+
+impl<R: Runtime> Drop for Runner<R> {
+    fn drop(&mut self) {
+        // Commands still waiting fail with `Error::Closed` rather than wait forever.
+        self.close_requests();
+        // Dropped without a shutdown (its runtime went away): keep the recording all the same.
+        if !self.saved {
+            if let Err(err) = self.driver.save_recording() {
+                warn!(%err, "the recording could not be saved");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datagrams_leave_from_a_socket_of_the_destinations_family_and_scope() {
+        let sockets: Vec<(SocketAddr, &str)> = vec![
+            ("127.0.0.1:1".parse().unwrap(), "loopback v4"),
+            ("192.0.2.1:1".parse().unwrap(), "documentation v4"),
+            ("[::1]:1".parse().unwrap(), "loopback v6"),
+        ];
+        let pick = |to: &str| socket_for(&sockets, to.parse().unwrap()).map(|(_, name)| *name);
+        assert_eq!(pick("127.0.0.1:9"), Some("loopback v4"));
+        assert_eq!(pick("198.51.100.7:9"), Some("documentation v4"));
+        assert_eq!(pick("[::1]:9"), Some("loopback v6"));
+        assert_eq!(
+            pick("[2001:db8::1]:9"),
+            Some("loopback v6"),
+            "the only v6 socket"
+        );
+        assert_eq!(socket_for(&sockets[..2], "[::1]:9".parse().unwrap()), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! [`Handle`]: the application's way to command a running node, from any thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use adapter_core::Error;
+use proto_core::{MessageId, PublicIdentity, Stats};
+use serde_json::Value;
+
+use crate::inbox::{Item, Request};
+
+/// Commands a running [`Node`](crate::Node): send, add clients, read its counters, stop it.
+///
+/// Cheap to clone, `Send` and `Sync`: give a clone to every thread that sends. Each call waits
+/// for the node's driver thread to carry it out and returns its result, or [`Error::Closed`]
+/// once the node has stopped.
+///
+/// The node stops when [`shutdown`](Self::shutdown) is called on any clone, when its
+/// [`Node`](crate::Node) is dropped (unless it was [split](crate::Node::split)), or when the
+/// last clone of a split node's handle is dropped.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a handle shares.
+#[derive(Debug)]
+struct Shared {
+    inbox: SyncSender<Item>,
+    stopping: Arc<AtomicBool>,
+    /// The driver thread, until someone has joined it.
+    driver: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Handle {
+    /// A handle on the driver thread `driver`, fed through `inbox`.
+    pub(crate) fn new(
+        inbox: SyncSender<Item>,
+        stopping: Arc<AtomicBool>,
+        driver: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                inbox,
+                stopping,
+                driver: Mutex::new(Some(driver)),
+            }),
+        }
+    }
+
+    /// Sends `value` from the local client `from` to `to`, signed by this node and encrypted
+    /// for `to`'s key (in a Noise session once one is up, sealed on its own before). Returns
+    /// when the frame has been handed to the operating system (or lost: delivery is not
+    /// guaranteed, as in EJTP).
+    ///
+    /// # Errors
+    /// [`Error::Send`] if the node refuses (an unknown client, a value that is not strict JSON,
+    /// no route, too large); [`Error::Closed`] if the node has stopped.
+    pub fn send(&self, from: &str, to: &PublicIdentity, value: Value) -> Result<MessageId, Error> {
+        self.send_via(from, to, &[], value)
+    }
+
+    /// Sends `value` from `from` to `to` through the relays `via`, first hop first: an onion of
+    /// encryption layers, each relay learning only the next hop.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn send_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        self.ask(|reply| Request::Send {
+            from: from.to_string(),
+            to: to.clone(),
+            via: via.to_vec(),
+            value,
+            reply,
+        })?
+    }
+
+    /// Adds a local client: messages to `callsign` at this node are delivered as events.
+    ///
+    /// # Errors
+    /// [`Error::Command`] for a duplicate or invalid callsign, or too many clients;
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn add_client(&self, callsign: &str) -> Result<(), Error> {
+        self.ask(|reply| Request::AddClient {
+            callsign: callsign.to_string(),
+            reply,
+        })?
+    }
+
+    /// The node's counters: what it received, delivered, forwarded and dropped.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn stats(&self) -> Result<Stats, Error> {
+        self.ask(|reply| Request::Stats { reply })
+    }
+
+    /// Stops the node: closes every connection and socket, joins every thread of the node and
+    /// saves the recording, if any. Events already queued can still be received.
+    ///
+    /// Returns once the node has stopped. Calling it again (on any clone) returns `Ok(())`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the driver thread
+    /// had died (a bug).
+    pub fn shutdown(&self) -> Result<(), Error> {
+        self.shared.shutdown()
+    }
+
+    /// Sends a request made with a fresh reply channel, and waits for the answer.
+    fn ask<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> Result<T, Error> {
+        let (reply, answer): (_, Receiver<T>) = mpsc::channel();
+        self.shared
+            .inbox
+            .send(Item::Request(request(reply)))
+            .map_err(|_| Error::Closed)?;
+        answer.recv().map_err(|_| Error::Closed)
+    }
+}
+
+impl Shared {
+    fn shutdown(&self) -> Result<(), Error> {
+        // Held until the node has stopped, so that a concurrent caller returns only then too.
+        let mut driver = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(thread) = driver.take() else {
+            return Ok(());
+        };
+        // From now on the driver thread drops events rather than wait for room: the
+        // application may be this very thread, not reading events while it waits here.
+        self.stopping.store(true, Ordering::SeqCst);
+        let (reply, answer) = mpsc::channel();
+        let result = match self.inbox.send(Item::Request(Request::Shutdown { reply })) {
+            Ok(()) => answer.recv().unwrap_or(Err(Error::Closed)),
+            Err(_) => Err(Error::Closed),
+        };
+        if thread.join().is_err() {
+            tracing::warn!("the driver thread panicked");
+            return Err(Error::Closed);
+        }
+        result
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Err(err) = self.shutdown() {
+            tracing::warn!(%err, "stopping the node when its last handle was dropped failed");
+        }
+    }
+}

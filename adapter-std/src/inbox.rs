@@ -1,0 +1,55 @@
+//! What the driver thread's one channel carries: received traffic and the application's
+//! commands.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc::Sender;
+
+use adapter_core::Error;
+use proto_core::{MessageId, PublicIdentity, Stats};
+use serde_json::Value;
+
+/// The id of one TCP connection, so that what its reader reports after the driver dropped it
+/// (or replaced it by a new connection to the same address) is told apart and ignored.
+pub(crate) type ConnId = u64;
+
+/// Where the driver thread sends a command's result.
+pub(crate) type Reply<T> = Sender<Result<T, Error>>;
+
+/// One message for the driver thread.
+pub(crate) enum Item {
+    /// A UDP reader received a datagram.
+    Datagram { from: SocketAddr, data: Vec<u8> },
+    /// A listener accepted a connection: the driver registers it and starts its reader.
+    Accepted { from: SocketAddr, stream: TcpStream },
+    /// A connection's reader read bytes.
+    Stream {
+        conn: ConnId,
+        from: SocketAddr,
+        data: Vec<u8>,
+    },
+    /// A connection's reader saw the end of the stream (or an error) and stopped.
+    StreamEnded { conn: ConnId, from: SocketAddr },
+    /// The application asks something of the node.
+    Request(Request),
+}
+
+/// A command from a [`Handle`](crate::Handle), with where its result goes.
+pub(crate) enum Request {
+    Send {
+        from: String,
+        to: PublicIdentity,
+        via: Vec<PublicIdentity>,
+        value: Value,
+        reply: Reply<MessageId>,
+    },
+    AddClient {
+        callsign: String,
+        reply: Reply<()>,
+    },
+    Stats {
+        reply: Sender<Stats>,
+    },
+    Shutdown {
+        reply: Reply<()>,
+    },
+}

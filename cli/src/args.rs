@@ -1,0 +1,174 @@
+//! The command line, as clap parses it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use proto_core::{PublicKey, TransportAddr};
+use serde_json::Value;
+
+use crate::endpoint::{Peer, parse_endpoint, parse_key, parse_peer, parse_socket_addr};
+use crate::identity_file::DEFAULT_CALLSIGN;
+use crate::value::{parse_callsign, parse_json, parse_name};
+
+/// The acknowledgement convention, shared by the help of `run` and `send`.
+macro_rules! ack_convention {
+    () => {
+        "Acknowledgements: `ejtp run` answers every message that is not itself an \
+         acknowledgement with {\"ack\": \"<message id>\"}, sent back to the sender's address \
+         and key. `ejtp send` waits for that answer."
+    };
+}
+
+/// The help after `send`'s options.
+const SEND_AFTER_HELP: &str = ack_convention!();
+
+/// The help after `run`'s options: what it prints, how it stops, and the convention.
+const RUN_AFTER_HELP: &str = concat!(
+    "On start, `ejtp run` prints `listening: <public identity JSON>` for its UDP address (and \
+     a second line for TCP): the key and address senders need. Ctrl-C or SIGTERM stops it \
+     cleanly, writing the recording if asked.\n\n",
+    ack_convention!()
+);
+
+/// `ejtp`: a node of an encrypted JSON peer-to-peer transport (EJTP lineage).
+#[derive(Debug, Parser)]
+#[command(name = "ejtp", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Log more to stderr: -v info (the default of `run`), -vv debug, -vvv trace. RUST_LOG,
+    /// when set, decides instead.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a new identity file (an ed25519 key pair), readable by you only.
+    Keygen(KeygenArgs),
+    /// Run a node for an identity until interrupted, acknowledging every message.
+    #[command(after_help = RUN_AFTER_HELP)]
+    Run(RunArgs),
+    /// Send one JSON value to a node and wait for its acknowledgement.
+    #[command(after_help = SEND_AFTER_HELP)]
+    Send(SendArgs),
+    /// Show the protocol at work: three nodes in this process, narrated step by step.
+    Demo,
+    /// Replay a recorded scenario file and check that it produces the same outputs.
+    Replay(ReplayArgs),
+}
+
+/// `ejtp keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Where to write the identity file (it holds the secret key).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// The identity's human-readable name [default: the callsign].
+    #[arg(long, value_parser = parse_name)]
+    pub(crate) name: Option<String>,
+    /// The callsign of the client the node hosts for this identity.
+    #[arg(long, default_value = DEFAULT_CALLSIGN, value_parser = parse_callsign)]
+    pub(crate) callsign: String,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// `ejtp run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The identity file of the node (see `ejtp keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity: PathBuf,
+    /// The UDP address to listen on, such as 127.0.0.1:7000 (port 0 picks a free one). Peers
+    /// are told to answer there, so name a concrete address rather than 0.0.0.0.
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket_addr)]
+    pub(crate) udp: SocketAddr,
+    /// Also listen for TCP at this address.
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket_addr)]
+    pub(crate) tcp: Option<SocketAddr>,
+    /// A known peer, KEY@ADDR (ADDR is host:port, or tcp:host:port); the first one is the
+    /// default route for frames this node cannot deliver itself. Repeatable.
+    #[arg(long = "peer", value_name = "KEY@ADDR", value_parser = parse_peer)]
+    pub(crate) peers: Vec<Peer>,
+    /// Record every input and output as a scenario file, written when the node stops (replay
+    /// it with `ejtp replay`). The file holds the secret key: record test identities only.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) record: Option<PathBuf>,
+}
+
+/// `ejtp send`.
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The sender's identity file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity: PathBuf,
+    /// Where the recipient listens: host:port (UDP) or tcp:host:port.
+    #[arg(long, value_name = "ADDR", value_parser = parse_endpoint)]
+    pub(crate) to: TransportAddr,
+    /// The recipient's ed25519 public key (64 hex digits, as `ejtp keygen` prints it).
+    #[arg(long, value_name = "PUBKEY", value_parser = parse_key)]
+    pub(crate) key: PublicKey,
+    /// The callsign of the recipient's client.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_CALLSIGN, value_parser = parse_callsign)]
+    pub(crate) callsign: String,
+    /// Route through this relay, KEY@ADDR (onion routing: each relay opens one layer).
+    /// Repeatable; the first is the first hop.
+    #[arg(long, value_name = "KEY@ADDR", value_parser = parse_peer)]
+    pub(crate) via: Vec<Peer>,
+    /// How long to wait for the acknowledgement, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: u64,
+    /// Do not wait for an acknowledgement; print the message id and exit.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// The JSON value to send, such as '{"hello":"world"}' (integers only, no floats).
+    #[arg(value_name = "JSON", value_parser = parse_json, allow_negative_numbers = true)]
+    pub(crate) value: Value,
+}
+
+/// `ejtp replay`.
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The scenario file (such as one written by `ejtp run --record`).
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_takes_negative_numbers_as_values() {
+        let key = proto_core::Identity::from_secret_bytes(&[1; 32]).public_key();
+        let cli = Cli::try_parse_from([
+            "ejtp",
+            "send",
+            "--identity",
+            "id.json",
+            "--to",
+            "127.0.0.1:9",
+            "--key",
+            &key.to_string(),
+            "-5",
+        ])
+        .unwrap();
+        let Command::Send(send) = cli.command else {
+            panic!("not send")
+        };
+        assert_eq!(send.value, serde_json::json!(-5));
+        assert_eq!(send.callsign, "ejtp");
+        assert_eq!(send.timeout, 5);
+    }
+}

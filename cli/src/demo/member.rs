@@ -1,0 +1,124 @@
+//! One node of the demo, with a backlog so that waiting for one event never loses another.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use adapter_std::{Node, NodeOptions};
+use proto_core::{Event, Identity, Message, PublicIdentity, Stats};
+
+use crate::error::{CliError, node_reason};
+
+/// How long any one wait of the demo lasts at most.
+pub(super) const WAIT: Duration = Duration::from_secs(5);
+
+/// A demo node: its name (also its client's callsign), the node, and events not yet claimed.
+pub(super) struct Member {
+    pub(super) name: &'static str,
+    pub(super) node: Node,
+    backlog: VecDeque<Event>,
+}
+
+impl Member {
+    /// Starts a node for `name` on ephemeral loopback ports (TCP too if `tcp`).
+    pub(super) fn start(name: &'static str, tcp: bool) -> Result<Self, CliError> {
+        let seed = adapter_core::os_seed()
+            .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
+        let identity = Identity::generate(&mut proto_core::CoreRng::from_seed(seed));
+        let loopback = ([127, 0, 0, 1], 0).into();
+        let mut options = NodeOptions::new(identity).udp(loopback).client(name);
+        if tcp {
+            options = options.tcp(loopback);
+        }
+        let node = Node::bind(options).map_err(|err| {
+            CliError::failure(format!("cannot start {name}'s node: {}", node_reason(&err)))
+        })?;
+        Ok(Self {
+            name,
+            node,
+            backlog: VecDeque::new(),
+        })
+    }
+
+    /// How peers reach this member's client over UDP.
+    pub(super) fn udp_identity(&self) -> PublicIdentity {
+        self.node.public_identity(self.name)
+    }
+
+    /// Sends `value` from this member's client.
+    pub(super) fn send(
+        &self,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: serde_json::Value,
+    ) -> Result<(), String> {
+        self.node
+            .handle()
+            .send_via(self.name, to, via, value)
+            .map(drop)
+            .map_err(|err| format!("{} could not send: {}", self.name, node_reason(&err)))
+    }
+
+    /// The node's counters.
+    pub(super) fn stats(&self) -> Result<Stats, String> {
+        self.node.handle().stats().map_err(|err| {
+            format!(
+                "cannot read {}'s counters: {}",
+                self.name,
+                node_reason(&err)
+            )
+        })
+    }
+
+    /// The first event (from the backlog, then as they come, for at most `timeout`) for which
+    /// `pick` returns something; the events passed over stay in the backlog.
+    pub(super) fn wait_for<T>(
+        &mut self,
+        timeout: Duration,
+        mut pick: impl FnMut(&Event) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(position) = self.backlog.iter().position(|event| pick(event).is_some()) {
+            return self.backlog.remove(position).as_ref().and_then(pick);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let event = self.node.events().recv_timeout(left)?;
+            if let Some(found) = pick(&event) {
+                return Some(found);
+            }
+            self.backlog.push_back(event);
+        }
+    }
+
+    /// The next message with this value, waiting at most `timeout`.
+    pub(super) fn message(
+        &mut self,
+        value: &serde_json::Value,
+        timeout: Duration,
+    ) -> Option<Message> {
+        self.wait_for(timeout, |event| match event {
+            Event::Message(message) if message.value == *value => Some(message.clone()),
+            _ => None,
+        })
+    }
+
+    /// Whether any message has arrived (looking at what is already queued, without waiting).
+    pub(super) fn has_messages(&mut self) -> bool {
+        while let Some(event) = self.node.events().try_recv() {
+            self.backlog.push_back(event);
+        }
+        self.backlog
+            .iter()
+            .any(|event| matches!(event, Event::Message(_)))
+    }
+
+    /// Stops the node.
+    pub(super) fn stop(self) -> Result<(), String> {
+        self.node
+            .shutdown()
+            .map_err(|err| format!("{} did not stop cleanly: {}", self.name, node_reason(&err)))
+    }
+}

@@ -1,0 +1,26 @@
+//! `ejtp keygen`: a new identity file.
+
+use proto_core::{Address, CoreRng, Identity, IdentityFile};
+
+use crate::args::KeygenArgs;
+use crate::console;
+use crate::error::CliError;
+use crate::identity_file;
+
+/// Generates a key pair from the operating system's randomness, writes the identity file
+/// owner-only, and prints the public identity, the key and the node id.
+pub(crate) fn keygen(args: &KeygenArgs) -> Result<(), CliError> {
+    let seed = adapter_core::os_seed()
+        .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
+    let identity = Identity::generate(&mut CoreRng::from_seed(seed));
+    let file = IdentityFile {
+        name: args.name.clone().unwrap_or_else(|| args.callsign.clone()),
+        location: Address::local(&args.callsign),
+        identity,
+    };
+    identity_file::create(&args.out, &file, args.force)?;
+    tracing::info!("wrote identity file {}", args.out.display());
+    console::line(file.public().to_strict_json())?;
+    console::line(format_args!("key: {}", file.identity.public_key()))?;
+    console::line(format_args!("node id: {}", file.identity.node_id()))
+}

@@ -1,0 +1,37 @@
+//! `ejtp replay`: check a recorded scenario byte for byte.
+
+use testvectors::scenario::{ReplayError, Scenario};
+
+use crate::args::ReplayArgs;
+use crate::console;
+use crate::error::CliError;
+
+/// Loads the scenario, replays every step and compares the outputs. On a mismatch the
+/// expected and actual outputs go to stdout and the one-line error says which step.
+pub(crate) fn replay(args: &ReplayArgs) -> Result<(), CliError> {
+    let scenario = Scenario::load(&args.file)
+        .map_err(|err| CliError::failure(format!("cannot load {}: {err}", args.file.display())))?;
+    match scenario.replay() {
+        Ok(()) => console::line(format_args!(
+            "replayed {} steps of {} nodes: outputs match",
+            scenario.steps.len(),
+            scenario.nodes.len()
+        )),
+        Err(ReplayError::Mismatch {
+            step,
+            node,
+            expected,
+            actual,
+        }) => {
+            console::line(format_args!("step {step} ({node}): outputs differ"))?;
+            console::line(format_args!("expected: {expected}"))?;
+            console::line(format_args!("actual:   {actual}"))?;
+            Err(CliError::failure(format!(
+                "{}: step {step} of {} ({node}) does not replay: outputs differ",
+                args.file.display(),
+                scenario.steps.len()
+            )))
+        }
+        Err(err) => Err(CliError::failure(format!("{}: {err}", args.file.display()))),
+    }
+}

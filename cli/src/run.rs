@@ -1,0 +1,222 @@
+//! `ejtp run`: a node that hosts one identity, logs what happens and acknowledges messages.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use adapter_std::{Handle, Node, NodeOptions};
+use proto_core::{Event, Message, MessageId, Protection, PublicIdentity};
+
+use crate::ack::{ack_for, acknowledged_id};
+use crate::args::RunArgs;
+use crate::console;
+use crate::error::{CliError, node_reason};
+use crate::identity_file;
+
+/// How often the loop looks at the stop flag while no event arrives.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Acknowledgements waiting to be sent, at most.
+const ACK_QUEUE: usize = 1024;
+
+/// Binds the node, prints its `listening:` lines, and serves until Ctrl-C or SIGTERM; then
+/// shuts down, which writes the recording if one was asked for.
+pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
+    let file = identity_file::load(&args.identity)?;
+    let callsign = identity_file::callsign(&file).to_string();
+    let stop = stop_on_signal()?;
+
+    let mut options = NodeOptions::new(file.identity)
+        .udp(args.udp)
+        .client(&callsign);
+    if let Some(tcp) = args.tcp {
+        options = options.tcp(tcp);
+    }
+    if let Some(first) = args.peers.first() {
+        options = options.default_route(first.identity("default route"));
+    }
+    if let Some(path) = &args.record {
+        options = options.record_to(path);
+    }
+    for addr in std::iter::once(args.udp).chain(args.tcp) {
+        if addr.ip().is_unspecified() {
+            tracing::warn!(
+                "{addr} is a wildcard address: peers will be told to answer to it; \
+                 name a concrete address such as 127.0.0.1:{}",
+                addr.port()
+            );
+        }
+    }
+    let node = Node::bind(options).map_err(|err| match err {
+        adapter_std::Error::Io(_) => CliError::failure(format!(
+            "cannot listen on {}: {}",
+            listen_list(args.udp, args.tcp),
+            node_reason(&err)
+        )),
+        _ => CliError::failure(format!("cannot start the node: {}", node_reason(&err))),
+    })?;
+
+    for (index, peer) in args.peers.iter().enumerate() {
+        let role = if index == 0 { " (default route)" } else { "" };
+        tracing::info!(
+            "known peer {} at {}, node id {}{role}",
+            peer.key,
+            peer.endpoint,
+            peer.key.node_id()
+        );
+    }
+    console::line(format_args!(
+        "listening: {}",
+        node.public_identity(&callsign).to_strict_json()
+    ))?;
+    if let Some(tcp) = node.tcp_identity(&callsign) {
+        console::line(format_args!("listening: {}", tcp.to_strict_json()))?;
+    }
+    tracing::info!(
+        "node {} hosting {callsign:?}; Ctrl-C stops it",
+        node.node_id()
+    );
+
+    let acks = Acknowledger::start(node.handle())?;
+    let served = serve(&node, &acks, &stop);
+
+    tracing::info!("stopping");
+    let stopped = node
+        .shutdown()
+        .map_err(|err| CliError::failure(format!("could not stop cleanly: {}", node_reason(&err))));
+    acks.stop();
+    served.and(stopped)?;
+    if let Some(path) = &args.record {
+        tracing::info!("recording written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Logs every event and queues acknowledgements, until the stop flag is raised.
+fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliError> {
+    while !stop.load(Ordering::SeqCst) {
+        let waited = Instant::now();
+        match node.events().recv_timeout(STOP_POLL) {
+            Some(event) => on_event(acks, event),
+            // Back early without an event: the node may have stopped on its own.
+            None if waited.elapsed() < STOP_POLL && node.handle().stats().is_err() => {
+                return Err(CliError::failure("the node stopped unexpectedly"));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Logs an event and acknowledges messages that are not acknowledgements.
+fn on_event(acks: &Acknowledger, event: Event) {
+    match event {
+        Event::Message(message) => {
+            tracing::info!(
+                "message {} for {:?} from {} at {} ({}): {}",
+                message.id,
+                message.to,
+                message.from.node_id,
+                message.from.address.to_strict_json(),
+                protection(message.protection),
+                message.value
+            );
+            if acknowledged_id(&message.value).is_none() {
+                acks.queue(&message);
+            }
+        }
+        other => tracing::debug!("{other:?}"),
+    }
+}
+
+/// Sends acknowledgements from a thread of their own.
+///
+/// A send waits for the node's driver thread, and the driver thread waits for room in the event
+/// queue: if the thread that drains events also sent, a burst of messages could leave each
+/// waiting for the other. So the event loop only queues acknowledgements (dropping them, with a
+/// warning, when this queue is full) and this thread sends them.
+struct Acknowledger {
+    queue: SyncSender<(String, PublicIdentity, MessageId)>,
+    thread: JoinHandle<()>,
+}
+
+impl Acknowledger {
+    fn start(handle: Handle) -> Result<Self, CliError> {
+        let (queue, jobs) = mpsc::sync_channel::<(String, PublicIdentity, MessageId)>(ACK_QUEUE);
+        let thread = thread::Builder::new()
+            .name("ejtp-acks".to_string())
+            .spawn(move || {
+                for (from, sender, id) in jobs {
+                    acknowledge(&handle, &from, &sender, id);
+                }
+            })
+            .map_err(|err| CliError::failure(format!("cannot start a thread: {err}")))?;
+        Ok(Self { queue, thread })
+    }
+
+    fn queue(&self, message: &Message) {
+        let sender = PublicIdentity {
+            name: "sender".to_string(),
+            location: message.from.address.clone(),
+            key: message.from.key,
+        };
+        if let Err(TrySendError::Full(_)) =
+            self.queue
+                .try_send((message.to.clone(), sender, message.id))
+        {
+            tracing::warn!(
+                "too many acknowledgements waiting; {} not acknowledged",
+                message.id
+            );
+        }
+    }
+
+    /// Waits for the thread (call after the node has stopped, so that no send can block).
+    fn stop(self) {
+        drop(self.queue);
+        if self.thread.join().is_err() {
+            tracing::warn!("the acknowledgement thread panicked");
+        }
+    }
+}
+
+/// Sends `{"ack": "<id>"}` from client `from` back to the sender's address and key.
+fn acknowledge(handle: &Handle, from: &str, sender: &PublicIdentity, id: MessageId) {
+    match handle.send(from, sender, ack_for(id)) {
+        Ok(ack) => tracing::debug!("acknowledged {id} with message {ack}"),
+        Err(err) => tracing::warn!(
+            "cannot acknowledge {id} to {}: {}",
+            sender.location.to_strict_json(),
+            node_reason(&err)
+        ),
+    }
+}
+
+/// How a message was protected, as the log says it.
+fn protection(protection: Protection) -> &'static str {
+    match protection {
+        Protection::Sealed => "sealed",
+        Protection::Session => "session",
+        Protection::Local => "local",
+    }
+}
+
+/// A flag that Ctrl-C (SIGINT) or SIGTERM raises.
+fn stop_on_signal() -> Result<Arc<AtomicBool>, CliError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let raised = Arc::clone(&stop);
+    ctrlc::set_handler(move || raised.store(true, Ordering::SeqCst))
+        .map_err(|err| CliError::failure(format!("cannot watch for Ctrl-C: {err}")))?;
+    Ok(stop)
+}
+
+/// "udp 127.0.0.1:7000 and tcp 127.0.0.1:7001", for the bind error.
+fn listen_list(udp: SocketAddr, tcp: Option<SocketAddr>) -> String {
+    match tcp {
+        Some(tcp) => format!("udp {udp} and tcp {tcp}"),
+        None => format!("udp {udp}"),
+    }
+}

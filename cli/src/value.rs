@@ -1,0 +1,66 @@
+//! Checks on the free-form values typed on the command line: JSON payloads, callsigns, names.
+
+use proto_core::address::MAX_CALLSIGN_LEN;
+use proto_core::identity::MAX_NAME_LEN;
+use proto_core::json::{self, JsonError};
+use serde_json::Value;
+
+/// Parses the JSON value to send, refusing what strict JSON refuses (floats, deep nesting).
+pub(crate) fn parse_json(text: &str) -> Result<Value, String> {
+    json::parse_json(text.as_bytes()).map_err(|err| match err {
+        JsonError::Float => "floats are not allowed: the protocol carries integers only \
+                             (send a number as an integer, or as a string)"
+            .to_string(),
+        JsonError::TooDeep => format!("JSON nested deeper than {} levels", json::MAX_DEPTH),
+        _ => "not valid JSON (a string needs its quotes, such as '\"hi\"'; an object looks \
+              like '{\"hello\":1}')"
+            .to_string(),
+    })
+}
+
+/// Checks a callsign: 1 to 64 bytes.
+pub(crate) fn parse_callsign(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_CALLSIGN_LEN {
+        return Err(format!("a callsign is 1 to {MAX_CALLSIGN_LEN} bytes"));
+    }
+    Ok(text.to_string())
+}
+
+/// Checks an identity name: at most 256 bytes.
+pub(crate) fn parse_name(text: &str) -> Result<String, String> {
+    if text.len() > MAX_NAME_LEN {
+        return Err(format!("a name is at most {MAX_NAME_LEN} bytes"));
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_values_parse_and_floats_are_refused_by_name() {
+        assert_eq!(
+            parse_json(r#"{"hello": [1, "two"]}"#),
+            Ok(json!({"hello": [1, "two"]}))
+        );
+        assert_eq!(parse_json("-5"), Ok(json!(-5)));
+        assert!(
+            parse_json("1.5")
+                .unwrap_err()
+                .contains("floats are not allowed")
+        );
+        assert!(parse_json("{\"a\": 1e3}").unwrap_err().contains("floats"));
+        assert!(parse_json("hello").unwrap_err().contains("not valid JSON"));
+        assert!(parse_json("{} {}").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn callsigns_and_names_are_bounded() {
+        assert!(parse_callsign("").is_err());
+        assert!(parse_callsign(&"c".repeat(65)).is_err());
+        assert_eq!(parse_callsign("bob"), Ok("bob".to_string()));
+        assert!(parse_name(&"n".repeat(257)).is_err());
+    }
+}

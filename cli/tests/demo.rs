@@ -1,0 +1,29 @@
+//! `ejtp demo`: every step works, and says so.
+
+mod common;
+
+use common::{ejtp, finish};
+
+#[test]
+fn the_demo_runs_every_step_successfully() {
+    let done = finish(ejtp().arg("demo"));
+    assert_eq!(done.code(), Some(0), "{done:#?}");
+    let ticks = done
+        .stdout
+        .lines()
+        .filter(|line| line.trim_start().starts_with('✓'))
+        .count();
+    assert!(ticks >= 7, "{}", done.stdout);
+    assert!(!done.stdout.contains('✗'), "{}", done.stdout);
+    for checked in [
+        "sealed with HPKE",
+        "Noise session",
+        "TCP",
+        "relay",
+        "replay",
+        "dropped_crypto",
+    ] {
+        assert!(done.stdout.contains(checked), "{checked}: {}", done.stdout);
+    }
+    assert!(done.stderr.is_empty(), "{done:#?}");
+}
