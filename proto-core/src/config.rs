@@ -70,6 +70,18 @@ pub struct Config {
     /// Most events waiting to be polled. Default 4 096. Messages that arrive when it is full are
     /// dropped and counted (`Stats::dropped_event_queue_full`).
     pub max_queued_events: usize,
+    /// Most queries waiting for a reply ([`Node::query`](crate::Node::query)). Default 4 096:
+    /// about 600 KiB at most (some 150 bytes a query). A query beyond it is refused with
+    /// [`SendError::TooManyQueries`](crate::SendError::TooManyQueries) before anything is sent.
+    pub max_open_queries: usize,
+    /// Most peers whose round-trip times are kept for adaptive query timeouts. Default 1 024:
+    /// about 200 KiB (the last 16 samples a peer). When full, the least recently updated peer
+    /// is forgotten.
+    pub max_rtt_peers: usize,
+    /// Longest timeout an adaptive query may get, however slow the peer has been. Default
+    /// 3 600 s (EGTP's maximum). Configured timeouts longer than this are kept as they are.
+    #[serde(with = "millis")]
+    pub max_adaptive_timeout: Duration,
 }
 
 impl Default for Config {
@@ -91,24 +103,27 @@ impl Default for Config {
             max_clients: 64,
             max_queued_transmits: 1_024,
             max_queued_events: 4_096,
+            max_open_queries: 4_096,
+            max_rtt_peers: 1_024,
+            max_adaptive_timeout: Duration::from_secs(3_600),
         }
     }
 }
 
 /// Durations in vector files and configuration are whole milliseconds.
-mod millis {
+pub(crate) mod millis {
     use core::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         duration: &Duration,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_millis)

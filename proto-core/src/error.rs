@@ -32,6 +32,9 @@ pub enum SendError {
     InvalidValue(JsonError),
     /// The recipient's key cannot be encrypted to.
     Crypto(CryptoError),
+    /// [`Config::max_open_queries`](crate::Config::max_open_queries) queries are already open;
+    /// nothing was sent.
+    TooManyQueries,
 }
 
 impl fmt::Display for SendError {
@@ -45,6 +48,7 @@ impl fmt::Display for SendError {
             Self::Blocked(_) => f.write_str("transmit queue full; retry after Event::Writable"),
             Self::InvalidValue(err) => write!(f, "value is not strict JSON: {err}"),
             Self::Crypto(err) => write!(f, "cannot encrypt to the recipient: {err}"),
+            Self::TooManyQueries => f.write_str("too many open queries"),
         }
     }
 }

@@ -111,4 +111,29 @@ pub enum Event {
         /// The stream's remote address.
         from: TransportAddr,
     },
+    /// The reply to a query ([`Node::query`](crate::Node::query)): the query is answered and
+    /// closed.
+    Reply {
+        /// The query's id.
+        query: MessageId,
+        /// The reply, authenticated like any message.
+        message: Message,
+        /// Whether it came after the query's soft timeout.
+        late: bool,
+    },
+    /// A query's soft timeout passed with no reply; the query stays open.
+    QuerySoftTimeout {
+        /// The query's id.
+        query: MessageId,
+    },
+    /// A query's hard timeout passed with no reply: it is closed, and a later reply is dropped.
+    QueryTimedOut {
+        /// The query's id.
+        query: MessageId,
+    },
+    /// A query was cancelled ([`Node::cancel_query`](crate::Node::cancel_query)).
+    QueryCancelled {
+        /// The query's id.
+        query: MessageId,
+    },
 }

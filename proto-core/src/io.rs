@@ -3,6 +3,7 @@
 //! A trace of inputs stored as JSON and replayed into a node built from the same seed, identity
 //! and configuration reproduces the same outputs byte for byte; `testvectors` relies on it.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -10,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::Address;
-use crate::event::Event;
+use crate::event::{Event, Message, MessageId};
 use crate::identity::PublicIdentity;
+use crate::query::QueryOptions;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
@@ -39,6 +41,10 @@ pub enum TimerReason {
     SessionIdle,
     /// Remembered nonces have aged out of the replay window.
     ReplayPrune,
+    /// A query's soft timeout.
+    QuerySoftTimeout,
+    /// A query's hard timeout.
+    QueryHardTimeout,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -87,6 +93,32 @@ pub enum Command {
     SetDefaultRoute {
         /// The node undeliverable frames are wrapped for, or none.
         route: Option<PublicIdentity>,
+    },
+    /// [`Node::query`](crate::Node::query).
+    Query {
+        /// The sending client's callsign.
+        from: String,
+        /// The recipient.
+        to: PublicIdentity,
+        /// The payload.
+        value: Value,
+        /// Its timeouts.
+        #[serde(default)]
+        options: QueryOptions,
+    },
+    /// [`Node::reply`](crate::Node::reply).
+    Reply {
+        /// The answering client's callsign.
+        from: String,
+        /// The message answered, as delivered (boxed: it is much larger than other commands).
+        to: Box<Message>,
+        /// The payload.
+        value: Value,
+    },
+    /// [`Node::cancel_query`](crate::Node::cancel_query).
+    CancelQuery {
+        /// The query's id.
+        id: MessageId,
     },
 }
 

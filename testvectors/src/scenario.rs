@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use proto_core::{Config, Identity, Input, Instant, Node, Output, UnixMillis};
+use proto_core::{Command, Config, Identity, Input, Instant, MessageId, Node, Output, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 /// The `format` field every scenario file carries.
@@ -235,6 +235,37 @@ impl Recorder {
             outputs: outputs.clone(),
         });
         (error, outputs)
+    }
+
+    /// Gives node `index` a command at `now`, records it like [`input`](Self::input), and
+    /// returns what [`Node::handle_command`] returned (the message id of a send, query or
+    /// reply; errors as text) and the outputs.
+    ///
+    /// # Panics
+    /// If `index` is not a node of this recorder (a bug in the calling test).
+    pub fn command(
+        &mut self,
+        index: usize,
+        now: Instant,
+        command: Command,
+    ) -> (Result<Option<MessageId>, String>, Vec<Output>) {
+        let node = &mut self.nodes[index];
+        let input = Input::Command {
+            now,
+            command: command.clone(),
+        };
+        let result = node
+            .handle_command(now, command)
+            .map_err(|err| err.to_string());
+        let outputs: Vec<Output> = std::iter::from_fn(|| node.poll_output()).collect();
+        let name = self.specs[index].name.clone();
+        self.steps.push(Step {
+            node: name,
+            input,
+            error: result.clone().err(),
+            outputs: outputs.clone(),
+        });
+        (result, outputs)
     }
 
     /// The node at `index`.

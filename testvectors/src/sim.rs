@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use proto_core::{
-    Address, Command, Config, CoreRng, Event, Identity, Input, Instant, Node, Output, Protocol,
-    PublicIdentity, TransportAddr, UnixMillis,
+    Address, Command, Config, CoreRng, Event, Identity, Input, Instant, MessageId, Node, Output,
+    Protocol, PublicIdentity, TransportAddr, UnixMillis,
 };
 
 use crate::scenario::{NodeSpec, Recorder, Scenario};
@@ -227,6 +227,21 @@ impl SimNetwork {
         );
         self.dispatch(index, outputs);
         error.map_or(Ok(()), Err)
+    }
+
+    /// Gives node `index` a command now and returns the message id it produced (for a send,
+    /// query or reply), so tests can follow queries.
+    ///
+    /// # Errors
+    /// The command's error, as text.
+    pub fn command_with_id(
+        &mut self,
+        index: usize,
+        command: Command,
+    ) -> Result<Option<MessageId>, String> {
+        let (result, outputs) = self.recorder.command(self.slots[index], self.now, command);
+        self.dispatch(index, outputs);
+        result
     }
 
     /// Delivers `payload` to node `to` as if `from` had sent it, after the minimum delay (an

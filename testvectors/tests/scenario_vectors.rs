@@ -9,9 +9,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use proto_core::{Config, Input, Output};
+use proto_core::{Command, Config, Event, Input, Output, QueryOptions};
 use serde_json::json;
-use support::send;
+use support::{messages, send};
 use testvectors::scenario::{ReplayError, Scenario};
 use testvectors::sim::{LinkConditions, SimNetwork};
 
@@ -58,6 +58,61 @@ fn record_two_nodes() -> Scenario {
     )
 }
 
+/// Alice queries bob three times: answered at once; answered after the soft timeout (a late
+/// reply); never answered in time (a hard timeout, and bob's answer after it is dropped).
+fn record_query() -> Scenario {
+    let mut net = SimNetwork::new(8, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let bob_id = net.identity(bob, "bob");
+    let ask = |net: &mut SimNetwork, text: &str, options: QueryOptions| {
+        net.command(
+            alice,
+            Command::Query {
+                from: "alice".into(),
+                to: bob_id.clone(),
+                value: json!({"question": text}),
+                options,
+            },
+        )
+        .unwrap();
+        net.run_for(Duration::from_millis(100));
+        messages(&net.take_events()).remove(0).1
+    };
+    let answer = |net: &mut SimNetwork, to: &proto_core::Message, text: &str| {
+        net.command(
+            bob,
+            Command::Reply {
+                from: "bob".into(),
+                to: Box::new(to.clone()),
+                value: json!({"answer": text}),
+            },
+        )
+        .unwrap();
+    };
+    let options = QueryOptions {
+        hard_timeout: Duration::from_secs(2),
+        soft_timeout: Some(Duration::from_millis(500)),
+        adaptive: false,
+    };
+    let asked = ask(&mut net, "quick?", options);
+    answer(&mut net, &asked, "yes");
+    net.run_for(Duration::from_millis(500));
+    let asked = ask(&mut net, "slow?", options);
+    net.run_for(Duration::from_millis(600));
+    answer(&mut net, &asked, "late, but yes");
+    net.run_for(Duration::from_millis(500));
+    let asked = ask(&mut net, "anyone?", options);
+    net.run_for(Duration::from_secs(3));
+    answer(&mut net, &asked, "too late");
+    net.run_for(Duration::from_millis(500));
+    net.scenario(
+        "Queries on UDP: alice's first query is answered at once; the second is answered after \
+         its soft timeout (a late reply, still delivered); the third passes its hard timeout, \
+         and bob's answer after that is dropped.",
+    )
+}
+
 fn check_recorded(name: &str, recorded: &Scenario) {
     let path = scenario_dir().join(name);
     if std::env::var_os("EJTP_UPDATE_VECTORS").is_some() {
@@ -79,7 +134,7 @@ fn the_two_node_run_records_the_stored_vector() {
         .steps
         .iter()
         .flat_map(|step| &step.outputs)
-        .filter(|output| matches!(output, Output::Event(proto_core::Event::Message(_))))
+        .filter(|output| matches!(output, Output::Event(Event::Message(_))))
         .count();
     assert_eq!(delivered, 3, "the scenario shows three deliveries");
     let timeouts = recorded
@@ -89,6 +144,48 @@ fn the_two_node_run_records_the_stored_vector() {
         .count();
     assert!(timeouts >= 2, "the scenario shows timers firing");
     check_recorded("two_nodes.json", &recorded);
+}
+
+#[test]
+fn the_query_run_records_the_stored_vector() {
+    let recorded = record_query();
+    let events: Vec<&Event> = recorded
+        .steps
+        .iter()
+        .filter(|step| step.node == "alice")
+        .flat_map(|step| &step.outputs)
+        .filter_map(|output| match output {
+            Output::Event(event) => Some(event),
+            _ => None,
+        })
+        .filter(|event| {
+            !matches!(
+                event,
+                Event::SessionEstablished { .. } | Event::SessionClosed { .. }
+            )
+        })
+        .collect();
+    let summary: Vec<&str> = events
+        .iter()
+        .map(|event| match event {
+            Event::Reply { late: false, .. } => "reply",
+            Event::Reply { late: true, .. } => "late reply",
+            Event::QuerySoftTimeout { .. } => "soft timeout",
+            Event::QueryTimedOut { .. } => "hard timeout",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "reply",
+            "soft timeout",
+            "late reply",
+            "soft timeout",
+            "hard timeout"
+        ]
+    );
+    check_recorded("query.json", &recorded);
 }
 
 #[test]
@@ -138,7 +235,7 @@ fn a_changed_input_time_fails_the_replay() {
             matches!(
                 &step.input,
                 Input::Command {
-                    command: proto_core::Command::Send { .. },
+                    command: Command::Send { .. },
                     ..
                 }
             )

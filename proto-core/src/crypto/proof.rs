@@ -5,7 +5,13 @@
 //! ```text
 //! Signed  = 0x01 || key (32) || timestamp u64 BE || nonce (16) || ed25519 signature (64)   (121 bytes)
 //! Session = 0x02 || nonce (16)                                                             (17 bytes)
+//! SignedReply  = 0x03 || key (32) || timestamp u64 BE || nonce (16) || reference (32)
+//!                     || ed25519 signature (64)                                            (153 bytes)
+//! SessionReply = 0x04 || nonce (16) || reference (32)                                      (49 bytes)
 //! ```
+//!
+//! The reply kinds carry the [`reply_reference`] of the message they answer, so that the
+//! receiver matches the reply to its query; otherwise they authenticate like 0x01 and 0x02.
 //!
 //! A signed proof is a [`SignatureBlob`] and authenticates the sender anywhere. A session proof
 //! carries only the message nonce: it is accepted only directly inside a session frame, whose
@@ -14,8 +20,32 @@
 
 use alloc::vec::Vec;
 
+use sha2::{Digest, Sha256};
+
 use crate::crypto::CryptoError;
-use crate::crypto::signature::{SIGNATURE_VERSION, SignatureBlob};
+use crate::crypto::signature::{REPLY_SIGNATURE_VERSION, SIGNATURE_VERSION, SignatureBlob};
+
+/// Kind byte of a session reply proof.
+pub const SESSION_REPLY_PROOF_KIND: u8 = 0x04;
+
+/// Size of a session reply proof.
+pub const SESSION_REPLY_PROOF_LEN: usize = 1 + 16 + 32;
+
+/// Domain of the reply reference (a NUL follows it in the hashed bytes).
+const REFERENCE_DOMAIN: &[u8] = b"ejtp-rs reply v1";
+
+/// The reference a reply carries: `SHA-256("ejtp-rs reply v1" || 0x00 || nonce || j frame)`,
+/// where `nonce` is the answered message's nonce and `j frame` the exact bytes of its `j`
+/// frame.
+#[must_use]
+pub fn reply_reference(nonce: &[u8; 16], json_frame: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(REFERENCE_DOMAIN);
+    hasher.update([0u8]);
+    hasher.update(nonce);
+    hasher.update(json_frame);
+    hasher.finalize().into()
+}
 
 /// Kind byte of a session proof.
 pub const SESSION_PROOF_KIND: u8 = 0x02;
@@ -33,6 +63,21 @@ pub enum SenderProof {
         /// The message nonce (the message id the application sees).
         nonce: [u8; 16],
     },
+    /// A signed reply: like [`Signed`](Self::Signed), and the signature also covers the
+    /// reference of the answered message.
+    SignedReply {
+        /// The signature blob (signed under the reply domain).
+        blob: SignatureBlob,
+        /// The answered message's [`reply_reference`].
+        reference: [u8; 32],
+    },
+    /// A reply inside a Noise session: the nonce and the answered message's reference.
+    SessionReply {
+        /// The message nonce.
+        nonce: [u8; 16],
+        /// The answered message's [`reply_reference`].
+        reference: [u8; 32],
+    },
 }
 
 impl SenderProof {
@@ -45,6 +90,14 @@ impl SenderProof {
                 let mut out = Vec::with_capacity(SESSION_PROOF_LEN);
                 out.push(SESSION_PROOF_KIND);
                 out.extend_from_slice(nonce);
+                out
+            }
+            Self::SignedReply { blob, reference } => blob.to_reply_bytes(reference).to_vec(),
+            Self::SessionReply { nonce, reference } => {
+                let mut out = Vec::with_capacity(SESSION_REPLY_PROOF_LEN);
+                out.push(SESSION_REPLY_PROOF_KIND);
+                out.extend_from_slice(nonce);
+                out.extend_from_slice(reference);
                 out
             }
         }
@@ -62,6 +115,16 @@ impl SenderProof {
                 .try_into()
                 .map(|nonce| Self::Session { nonce })
                 .map_err(|_| CryptoError::Malformed),
+            Some((&REPLY_SIGNATURE_VERSION, _)) => SignatureBlob::from_reply_bytes(bytes)
+                .map(|(blob, reference)| Self::SignedReply { blob, reference }),
+            Some((&SESSION_REPLY_PROOF_KIND, rest)) => {
+                let rest: &[u8; 48] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
+                let (nonce, reference) = rest.split_at(16);
+                Ok(Self::SessionReply {
+                    nonce: nonce.try_into().map_err(|_| CryptoError::Malformed)?,
+                    reference: reference.try_into().map_err(|_| CryptoError::Malformed)?,
+                })
+            }
             _ => Err(CryptoError::Malformed),
         }
     }
@@ -70,6 +133,7 @@ impl SenderProof {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::signature::REPLY_SIGNATURE_VERSION;
     use crate::identity::Identity;
     use crate::time::UnixMillis;
 
@@ -88,9 +152,144 @@ mod tests {
         assert_eq!(SenderProof::from_bytes(&bytes), Ok(session));
     }
 
+    const RECIPIENT: &[u8] = br#"["udp4",["10.0.0.2",9001],"bob"]"#;
+    const SENDER: &[u8] = br#"["udp4",["10.0.0.1",9001],"alice"]"#;
+    const INNER: &[u8] = br#"j{"hello":"world"}"#;
+
+    fn alice() -> Identity {
+        Identity::from_secret_bytes(&[0xa1; 32])
+    }
+
+    fn blob() -> SignatureBlob {
+        SignatureBlob::sign(
+            &alice(),
+            RECIPIENT,
+            SENDER,
+            UnixMillis(1_700_000_000_000),
+            [0x5e; 16],
+            INNER,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reply_signatures_cover_the_reference_and_differ_from_plain_ones() {
+        let reference = [0x77; 32];
+        let reply = SignatureBlob::sign_reply(
+            &alice(),
+            RECIPIENT,
+            SENDER,
+            UnixMillis(1_700_000_000_000),
+            [0x5e; 16],
+            INNER,
+            &reference,
+        )
+        .unwrap();
+        assert_eq!(
+            reply.verify_reply(RECIPIENT, SENDER, INNER, &reference),
+            Ok(())
+        );
+        assert_eq!(
+            reply.verify_reply(RECIPIENT, SENDER, INNER, &[0x78; 32]),
+            Err(CryptoError::BadSignature)
+        );
+        // Same fields, other domain: a reply is never valid as a plain message, nor back.
+        assert_eq!(
+            reply.verify(RECIPIENT, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            blob().verify_reply(RECIPIENT, SENDER, INNER, &reference),
+            Err(CryptoError::BadSignature)
+        );
+        let bytes = reply.to_reply_bytes(&reference);
+        assert_eq!(bytes[0], REPLY_SIGNATURE_VERSION);
+        assert_eq!(&bytes[41..57], &[0x5e; 16]);
+        assert_eq!(&bytes[57..89], &reference);
+        assert_eq!(
+            SignatureBlob::from_reply_bytes(&bytes),
+            Ok((reply, reference))
+        );
+        assert_eq!(
+            SignatureBlob::from_reply_bytes(&bytes[..152]),
+            Err(CryptoError::Malformed)
+        );
+        let mut message = Vec::new();
+        message.extend_from_slice(b"ejtp-rs s-frame reply v1\0");
+        message.extend_from_slice(&[0, 1, b'R', 0, 1, b'S']);
+        message.extend_from_slice(&[0; 8]);
+        message.extend_from_slice(&[7; 16]);
+        message.extend_from_slice(b"in");
+        message.extend_from_slice(&reference);
+        let short = SignatureBlob::sign_reply(
+            &alice(),
+            b"R",
+            b"S",
+            UnixMillis(0),
+            [7; 16],
+            b"in",
+            &reference,
+        )
+        .unwrap();
+        assert_eq!(
+            short.signature,
+            alice().sign(&message),
+            "the documented signed bytes"
+        );
+    }
+
+    #[test]
+    fn reply_kinds_round_trip() {
+        let identity = Identity::from_secret_bytes(&[1; 32]);
+        let reference = reply_reference(&[6; 16], b"j\0{}");
+        let blob = SignatureBlob::sign_reply(
+            &identity,
+            b"to",
+            b"from",
+            UnixMillis(5),
+            [6; 16],
+            b"j{}",
+            &reference,
+        )
+        .unwrap();
+        let signed = SenderProof::SignedReply { blob, reference };
+        let bytes = signed.to_bytes();
+        assert_eq!(bytes.len(), 153);
+        assert_eq!(bytes[0], 0x03);
+        assert_eq!(SenderProof::from_bytes(&bytes), Ok(signed));
+        let session = SenderProof::SessionReply {
+            nonce: [9; 16],
+            reference,
+        };
+        let bytes = session.to_bytes();
+        assert_eq!(bytes.len(), SESSION_REPLY_PROOF_LEN);
+        assert_eq!(bytes[0], 0x04);
+        assert_eq!(&bytes[17..], &reference);
+        assert_eq!(SenderProof::from_bytes(&bytes), Ok(session));
+        assert_eq!(
+            SenderProof::from_bytes(&bytes[..48]),
+            Err(CryptoError::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_reference_is_the_documented_hash() {
+        let mut input = b"ejtp-rs reply v1\0".to_vec();
+        input.extend_from_slice(&[3; 16]);
+        input.extend_from_slice(b"j\0[1]");
+        let expected: [u8; 32] = Sha256::digest(&input).into();
+        assert_eq!(reply_reference(&[3; 16], b"j\0[1]"), expected);
+        assert_ne!(reply_reference(&[4; 16], b"j\0[1]"), expected);
+        assert_ne!(reply_reference(&[3; 16], b"j\0[2]"), expected);
+    }
+
     #[test]
     fn unknown_kinds_and_wrong_lengths_are_malformed() {
         assert_eq!(SenderProof::from_bytes(&[]), Err(CryptoError::Malformed));
+        assert_eq!(
+            SenderProof::from_bytes(&[5; 17]),
+            Err(CryptoError::Malformed)
+        );
         assert_eq!(
             SenderProof::from_bytes(&[3; 17]),
             Err(CryptoError::Malformed)

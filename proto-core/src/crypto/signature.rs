@@ -35,6 +35,15 @@ pub const SIGNATURE_VERSION: u8 = 0x01;
 /// Domain separation for the signed message (the NUL ends the label).
 const DOMAIN: &[u8] = b"ejtp-rs s-frame v1\0";
 
+/// Domain separation for a signed reply: it also covers the reference to the answered message.
+const REPLY_DOMAIN: &[u8] = b"ejtp-rs s-frame reply v1\0";
+
+/// Size of a signed reply proof: `0x03 || key || timestamp || nonce || reference || signature`.
+pub const REPLY_SIGNATURE_LEN: usize = 1 + 32 + 8 + 16 + 32 + 64;
+
+/// Kind byte of a signed reply proof.
+pub const REPLY_SIGNATURE_VERSION: u8 = 0x03;
+
 /// The parsed signature blob of an `s` frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignatureBlob {
@@ -65,15 +74,51 @@ fn signed_message(
     nonce: &[u8; 16],
     inner: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let len = DOMAIN.len() + 2 + recipient.len() + 2 + sender.len() + 8 + 16 + inner.len();
+    signed_message_in(DOMAIN, recipient, sender, timestamp, nonce, inner, None)
+}
+
+/// The bytes a signature covers under `domain`; a reply appends its reference.
+fn signed_message_in(
+    domain: &[u8],
+    recipient: &[u8],
+    sender: &[u8],
+    timestamp: UnixMillis,
+    nonce: &[u8; 16],
+    inner: &[u8],
+    reference: Option<&[u8; 32]>,
+) -> Result<Vec<u8>, CryptoError> {
+    let len = domain.len() + 2 + recipient.len() + 2 + sender.len() + 8 + 16 + inner.len() + 32;
     let mut message = Vec::with_capacity(len);
-    message.extend_from_slice(DOMAIN);
+    message.extend_from_slice(domain);
     push_with_len(&mut message, recipient)?;
     push_with_len(&mut message, sender)?;
     message.extend_from_slice(&timestamp.0.to_be_bytes());
     message.extend_from_slice(nonce);
     message.extend_from_slice(inner);
+    if let Some(reference) = reference {
+        message.extend_from_slice(reference);
+    }
     Ok(message)
+}
+
+/// The bytes a signed reply's signature covers.
+fn reply_message(
+    recipient: &[u8],
+    sender: &[u8],
+    timestamp: UnixMillis,
+    nonce: &[u8; 16],
+    inner: &[u8],
+    reference: &[u8; 32],
+) -> Result<Vec<u8>, CryptoError> {
+    signed_message_in(
+        REPLY_DOMAIN,
+        recipient,
+        sender,
+        timestamp,
+        nonce,
+        inner,
+        Some(reference),
+    )
 }
 
 impl SignatureBlob {
@@ -109,6 +154,102 @@ impl SignatureBlob {
     pub fn verify(&self, recipient: &[u8], sender: &[u8], inner: &[u8]) -> Result<(), CryptoError> {
         let message = signed_message(recipient, sender, self.timestamp, &self.nonce, inner)?;
         self.key.verify(&message, &self.signature)
+    }
+
+    /// Signs `inner` like [`sign`](Self::sign), as a reply to the message whose reference is
+    /// `reference` (under its own domain string, so a reply signature is never a plain one).
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign).
+    pub fn sign_reply(
+        identity: &Identity,
+        recipient: &[u8],
+        sender: &[u8],
+        timestamp: UnixMillis,
+        nonce: [u8; 16],
+        inner: &[u8],
+        reference: &[u8; 32],
+    ) -> Result<Self, CryptoError> {
+        let message = reply_message(recipient, sender, timestamp, &nonce, inner, reference)?;
+        Ok(Self {
+            key: identity.public_key(),
+            timestamp,
+            nonce,
+            signature: identity.sign(&message),
+        })
+    }
+
+    /// Checks a reply signature: as [`verify`](Self::verify), plus the reference.
+    ///
+    /// # Errors
+    /// [`CryptoError::BadSignature`], or [`CryptoError::Malformed`] for an oversized address.
+    pub fn verify_reply(
+        &self,
+        recipient: &[u8],
+        sender: &[u8],
+        inner: &[u8],
+        reference: &[u8; 32],
+    ) -> Result<(), CryptoError> {
+        let message = reply_message(
+            recipient,
+            sender,
+            self.timestamp,
+            &self.nonce,
+            inner,
+            reference,
+        )?;
+        self.key.verify(&message, &self.signature)
+    }
+
+    /// The signed reply proof's bytes:
+    /// `0x03 || key || timestamp || nonce || reference || signature`.
+    #[must_use]
+    pub fn to_reply_bytes(&self, reference: &[u8; 32]) -> [u8; REPLY_SIGNATURE_LEN] {
+        let timestamp = self.timestamp.0.to_be_bytes();
+        let parts = core::iter::once(&REPLY_SIGNATURE_VERSION)
+            .chain(self.key.as_bytes())
+            .chain(&timestamp)
+            .chain(&self.nonce)
+            .chain(reference)
+            .chain(&self.signature);
+        let mut out = [0u8; REPLY_SIGNATURE_LEN];
+        for (byte, part) in out.iter_mut().zip(parts) {
+            *byte = *part;
+        }
+        out
+    }
+
+    /// Reads a signed reply proof: the blob and the reference it carries.
+    ///
+    /// # Errors
+    /// [`CryptoError::Malformed`] unless `bytes` is exactly [`REPLY_SIGNATURE_LEN`] bytes of
+    /// kind [`REPLY_SIGNATURE_VERSION`]; [`CryptoError::BadKey`] for an invalid key.
+    pub fn from_reply_bytes(bytes: &[u8]) -> Result<(Self, [u8; 32]), CryptoError> {
+        let bytes: &[u8; REPLY_SIGNATURE_LEN] =
+            bytes.try_into().map_err(|_| CryptoError::Malformed)?;
+        let Some((&REPLY_SIGNATURE_VERSION, rest)) = bytes.split_first() else {
+            return Err(CryptoError::Malformed);
+        };
+        let (key, rest) = rest
+            .split_first_chunk::<32>()
+            .ok_or(CryptoError::Malformed)?;
+        let (timestamp, rest) = rest
+            .split_first_chunk::<8>()
+            .ok_or(CryptoError::Malformed)?;
+        let (nonce, rest) = rest
+            .split_first_chunk::<16>()
+            .ok_or(CryptoError::Malformed)?;
+        let (reference, rest) = rest
+            .split_first_chunk::<32>()
+            .ok_or(CryptoError::Malformed)?;
+        let signature: &[u8; 64] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
+        let blob = Self {
+            key: PublicKey::from_bytes(key).map_err(|_| CryptoError::BadKey)?,
+            timestamp: UnixMillis(u64::from_be_bytes(*timestamp)),
+            nonce: *nonce,
+            signature: *signature,
+        };
+        Ok((blob, *reference))
     }
 
     /// The blob's bytes, as they go in the `s` frame.

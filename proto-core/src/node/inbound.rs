@@ -341,12 +341,23 @@ impl Node {
             self.stats.dropped_malformed += 1;
             return;
         };
+        let reference = match proof {
+            SenderProof::SignedReply { reference, .. }
+            | SenderProof::SessionReply { reference, .. } => Some(reference),
+            SenderProof::Signed(_) | SenderProof::Session { .. } => None,
+        };
         let (key, id, sent_at, protection) = match proof {
-            SenderProof::Signed(blob) => {
-                if blob
-                    .verify(layer.recipient_header, sender_header, payload)
-                    .is_err()
-                {
+            SenderProof::Signed(blob) | SenderProof::SignedReply { blob, .. } => {
+                let verified = match reference {
+                    None => blob.verify(layer.recipient_header, sender_header, payload),
+                    Some(reference) => blob.verify_reply(
+                        layer.recipient_header,
+                        sender_header,
+                        payload,
+                        &reference,
+                    ),
+                };
+                if verified.is_err() {
                     self.stats.dropped_crypto += 1;
                     return;
                 }
@@ -365,14 +376,16 @@ impl Node {
                     protection,
                 )
             }
-            SenderProof::Session { nonce } => match layer.session_peer {
-                // The session's counter window already refused replays of this frame.
-                Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
-                None => {
-                    self.stats.dropped_unauthenticated += 1;
-                    return;
+            SenderProof::Session { nonce } | SenderProof::SessionReply { nonce, .. } => {
+                match layer.session_peer {
+                    // The session's counter window already refused replays of this frame.
+                    Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
+                    None => {
+                        self.stats.dropped_unauthenticated += 1;
+                        return;
+                    }
                 }
-            },
+            }
         };
         let value = match frame::decode(payload) {
             Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
@@ -407,8 +420,7 @@ impl Node {
             sent_at,
             protection,
         };
-        self.stats.delivered += 1;
-        self.push_event(Event::Message(message));
+        self.deliver(message, reference);
     }
 
     /// Checks a nonce against the replay memory for its kind, counting refusals.

@@ -2,7 +2,12 @@
 
 mod inbound;
 mod outbound;
+mod queries;
+mod query_ops;
+#[cfg(test)]
+mod query_tests;
 mod reset;
+mod rtt;
 mod sessions;
 mod stats;
 #[cfg(test)]
@@ -27,6 +32,8 @@ use crate::stream::StreamDecoder;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
+use queries::QueryTable;
+use rtt::RttTable;
 use sessions::SessionTable;
 pub use stats::Stats;
 
@@ -51,7 +58,8 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 /// - **Commands** (from the application): [`add_client`](Self::add_client),
 ///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
 ///   [`send`](Self::send), [`send_via`](Self::send_via),
-///   [`set_default_route`](Self::set_default_route).
+///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
+///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
@@ -93,6 +101,8 @@ pub struct Node {
     send_blocked: bool,
     /// Session resets sent in the current one-second window: (window start, count).
     reset_budget: (Instant, u32),
+    queries: QueryTable,
+    rtt: RttTable,
     stats: Stats,
 }
 
@@ -130,6 +140,8 @@ impl Node {
             events: VecDeque::new(),
             send_blocked: false,
             reset_budget: reset::fresh_budget(now),
+            queries: QueryTable::default(),
+            rtt: RttTable::default(),
             stats: Stats::default(),
         }
     }
@@ -256,32 +268,53 @@ impl Node {
             Input::StreamClosed { now, from } => self.handle_stream_closed(now, from),
             Input::Timeout { now } => self.handle_timeout(now),
             Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
-            Input::Command { now, command } => return self.handle_command(now, command),
+            Input::Command { now, command } => {
+                return self.handle_command(now, command).map(|_| ());
+            }
         }
         Ok(())
     }
 
-    fn handle_command(&mut self, now: Instant, command: Command) -> Result<(), CommandError> {
+    /// An application command, as data: dispatches to the matching method.
+    ///
+    /// Returns the message id for the commands that send ([`Command::Send`],
+    /// [`Command::Query`], [`Command::Reply`]), `None` for the others.
+    ///
+    /// # Errors
+    /// The error of the command.
+    pub fn handle_command(
+        &mut self,
+        now: Instant,
+        command: Command,
+    ) -> Result<Option<MessageId>, CommandError> {
         self.advance(now);
         match command {
-            Command::AddClient { callsign } => self.add_client(&callsign),
+            Command::AddClient { callsign } => self.add_client(&callsign).map(|()| None),
             Command::RemoveClient { callsign } => {
                 self.remove_client(&callsign);
-                Ok(())
+                Ok(None)
             }
-            Command::AddLocalAddress { address } => self.add_local_address(address),
+            Command::AddLocalAddress { address } => self.add_local_address(address).map(|()| None),
             Command::Send {
                 from,
                 to,
                 via,
                 value,
-            } => {
-                self.send_via(now, &from, &to, &via, value)?;
-                Ok(())
-            }
+            } => Ok(Some(self.send_via(now, &from, &to, &via, value)?)),
             Command::SetDefaultRoute { route } => {
                 self.set_default_route(route);
-                Ok(())
+                Ok(None)
+            }
+            Command::Query {
+                from,
+                to,
+                value,
+                options,
+            } => Ok(Some(self.query(now, &from, &to, value, options)?)),
+            Command::Reply { from, to, value } => Ok(Some(self.reply(now, &from, &to, value)?)),
+            Command::CancelQuery { id } => {
+                self.cancel_query(now, id);
+                Ok(None)
             }
         }
     }
@@ -367,7 +400,8 @@ impl Node {
         value: Value,
     ) -> Result<MessageId, SendError> {
         self.advance(now);
-        self.send_message(from, to, via, value)
+        self.send_message(from, to, via, value, None)
+            .map(|(id, _)| id)
     }
 
     // ----- polls -----
@@ -422,6 +456,13 @@ impl Node {
             self.stats.dropped_event_queue_full += 1;
             return;
         }
+        self.events.push_back(event);
+    }
+
+    /// Queues an event about a query even when the queue is full, so that every query is
+    /// seen to end. Each query makes at most two (a soft timeout and its end), so this
+    /// exceeds `max_queued_events` by at most twice `max_open_queries`.
+    fn push_query_event(&mut self, event: Event) {
         self.events.push_back(event);
     }
 

@@ -13,7 +13,7 @@ use crate::crypto::proof::SenderProof;
 use crate::crypto::sealed;
 use crate::crypto::signature::SignatureBlob;
 use crate::error::SendError;
-use crate::event::{Event, Message, MessageId, Protection, Sender};
+use crate::event::{Message, MessageId, Protection, Sender};
 use crate::frame::{self, FrameError};
 use crate::identity::{PublicIdentity, PublicKey};
 use crate::json::JsonError;
@@ -26,7 +26,8 @@ impl Node {
         to: &PublicIdentity,
         via: &[PublicIdentity],
         value: Value,
-    ) -> Result<MessageId, SendError> {
+        reference: Option<[u8; 32]>,
+    ) -> Result<(MessageId, Vec<u8>), SendError> {
         if !self.clients.contains(from) {
             return Err(SendError::UnknownClient(from.into()));
         }
@@ -42,18 +43,18 @@ impl Node {
         let sender = self.sender_address(from, &to.location);
 
         if via.is_empty() && to.key == self.public_key && self.is_local(&to.location) {
-            self.deliver_locally(id, sender, to, value);
-            return Ok(id);
+            self.deliver_locally(id, sender, to, value, reference);
+            return Ok((id, json));
         }
 
         let direct = via.is_empty() && self.config.sessions;
         let innermost = match direct
-            .then(|| self.seal_in_session(to, &sender, id, &json))
+            .then(|| self.seal_in_session(to, &sender, id, &json, reference))
             .flatten()
         {
             Some(frame) => frame,
             None => {
-                let signed = self.signed_frame(&to.location, &sender, id, &json)?;
+                let signed = self.signed_frame(&to.location, &sender, id, &json, reference)?;
                 self.seal_layer(&to.location, &to.key, 0, &signed)?
             }
         };
@@ -82,7 +83,7 @@ impl Node {
             }
         }
         self.queue_transmit(destination, onion);
-        Ok(id)
+        Ok((id, json))
     }
 
     /// Our address for client `from`, on the transport type the recipient uses if we have one.
@@ -105,6 +106,7 @@ impl Node {
         sender: Address,
         to: &PublicIdentity,
         value: Value,
+        reference: Option<[u8; 32]>,
     ) {
         let Some(callsign) = to
             .location
@@ -127,8 +129,7 @@ impl Node {
             sent_at: Some(self.wall_now()),
             protection: Protection::Local,
         };
-        self.stats.delivered += 1;
-        self.push_event(Event::Message(message));
+        self.deliver(message, reference);
     }
 
     /// `S(sender)[J]` signed for `recipient` with a fresh timestamp and the message nonce.
@@ -138,17 +139,33 @@ impl Node {
         sender: &Address,
         id: MessageId,
         json: &[u8],
+        reference: Option<[u8; 32]>,
     ) -> Result<Vec<u8>, SendError> {
-        let blob = SignatureBlob::sign(
-            &self.identity,
-            recipient.to_strict_json().as_bytes(),
-            sender.to_strict_json().as_bytes(),
-            self.wall_now(),
-            id.0,
-            json,
-        )
+        let (recipient, sender_json) = (recipient.to_strict_json(), sender.to_strict_json());
+        let (recipient, sender_json) = (recipient.as_bytes(), sender_json.as_bytes());
+        let proof = match reference {
+            None => SignatureBlob::sign(
+                &self.identity,
+                recipient,
+                sender_json,
+                self.wall_now(),
+                id.0,
+                json,
+            )
+            .map(SenderProof::Signed),
+            Some(reference) => SignatureBlob::sign_reply(
+                &self.identity,
+                recipient,
+                sender_json,
+                self.wall_now(),
+                id.0,
+                json,
+                &reference,
+            )
+            .map(|blob| SenderProof::SignedReply { blob, reference }),
+        }
         .map_err(SendError::Crypto)?;
-        frame::encode_signed(sender, &blob.to_bytes(), json).map_err(|_| SendError::TooLarge {
+        frame::encode_signed(sender, &proof.to_bytes(), json).map_err(|_| SendError::TooLarge {
             len: json.len(),
             max: self.config.max_frame_len,
         })
@@ -185,14 +202,17 @@ impl Node {
         sender: &Address,
         id: MessageId,
         json: &[u8],
+        reference: Option<[u8; 32]>,
     ) -> Option<Vec<u8>> {
         let now = self.now;
-        let inner = frame::encode_signed(
-            sender,
-            &SenderProof::Session { nonce: id.0 }.to_bytes(),
-            json,
-        )
-        .ok()?;
+        let proof = match reference {
+            None => SenderProof::Session { nonce: id.0 },
+            Some(reference) => SenderProof::SessionReply {
+                nonce: id.0,
+                reference,
+            },
+        };
+        let inner = frame::encode_signed(sender, &proof.to_bytes(), json).ok()?;
         let (_, entry) = self.sessions.sending_session(&to.key.node_id())?;
         if entry.peer != to.key {
             return None;

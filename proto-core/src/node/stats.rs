@@ -48,4 +48,7 @@ pub struct Stats {
     pub dropped_event_queue_full: u64,
     /// Stream bytes refused because `max_streams` streams already had partial frames.
     pub dropped_stream_limit: u64,
+    /// Authenticated replies that answer no open query (unknown, already answered, timed out
+    /// or cancelled, or not signed by the peer the query went to).
+    pub dropped_unmatched_reply: u64,
 }

@@ -1,4 +1,5 @@
-//! The node's wake-ups: handshake retries, idle sessions, and replay memory ageing.
+//! The node's wake-ups: handshake retries, idle sessions, replay memory ageing, and query
+//! timeouts.
 //!
 //! Nothing is scheduled ahead: each deadline is derived from the state it concerns, and the
 //! next timeout is the earliest of them.
@@ -28,7 +29,15 @@ impl Node {
         .flatten()
         .min()
         .map(|wall| (self.instant_at_wall(wall), TimerReason::ReplayPrune));
-        [retry, idle, prune]
+        let query = self.queries.next_deadline().map(|(at, soft)| {
+            let reason = if soft {
+                TimerReason::QuerySoftTimeout
+            } else {
+                TimerReason::QueryHardTimeout
+            };
+            (at, reason)
+        });
+        [retry, idle, prune, query]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -45,6 +54,7 @@ impl Node {
     }
 
     pub(super) fn on_timeout(&mut self) {
+        self.expire_queries();
         self.retry_handshakes();
         self.drop_idle_sessions();
         let wall = self.wall_now();

@@ -1,0 +1,168 @@
+//! Queries: sending one, answering one, matching replies, timeouts and cancellation.
+//!
+//! A query is a message the node remembers: its reply carries the query's reference
+//! ([`reply_reference`]) and must be signed by the peer the query went to. Every query ends in
+//! exactly one of [`Event::Reply`], [`Event::QueryTimedOut`] and [`Event::QueryCancelled`].
+
+use alloc::string::String;
+
+use serde_json::Value;
+
+use super::Node;
+use super::queries::{Due, OpenQuery};
+use crate::crypto::proof::reply_reference;
+use crate::error::SendError;
+use crate::event::{Event, Message, MessageId, Protection};
+use crate::frame::{self, FrameError};
+use crate::identity::{PublicIdentity, PublicKey};
+use crate::json::JsonError;
+use crate::query::QueryOptions;
+use crate::time::Instant;
+
+impl Node {
+    /// Sends `value` from the local client `from` to `to` as a query, and waits for its reply
+    /// until `options`' hard timeout.
+    ///
+    /// The reply comes as [`Event::Reply`] (with `late` set if it came after the soft
+    /// timeout); otherwise [`Event::QueryTimedOut`] ends the query, or
+    /// [`cancel_query`](Self::cancel_query) does. Returns the query's id, which those events
+    /// name.
+    ///
+    /// # Errors
+    /// [`SendError::TooManyQueries`] when
+    /// [`Config::max_open_queries`](crate::Config::max_open_queries) are open (nothing is
+    /// sent), or any error of [`send`](Self::send).
+    pub fn query(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, SendError> {
+        self.advance(now);
+        self.expire_queries();
+        if self.queries.len() >= self.config.max_open_queries {
+            return Err(SendError::TooManyQueries);
+        }
+        let (id, json) = self.send_message(from, to, &[], value, None)?;
+        let (soft, hard) = self.query_deadlines(&to.key, &options);
+        let query = OpenQuery {
+            peer: to.key,
+            reference: reply_reference(&id.0, &json),
+            sent: self.now,
+            soft,
+            hard,
+            soft_fired: false,
+        };
+        // Ids are 128 random bits: a clash is not going to happen, and would only leave this
+        // query unanswerable; it still ends, with its own timeout event.
+        if !self.queries.insert(id, query) {
+            self.push_query_event(Event::QueryTimedOut { query: id });
+        }
+        Ok(id)
+    }
+
+    /// Answers the delivered message `to` from the local client `from`: sends `value` to the
+    /// address and key `to` came from, carrying the reference that matches it to its query.
+    ///
+    /// Any delivered message can be answered; if its sender did not send it as a query (or
+    /// the query is over) the reply is dropped there.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn reply(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &Message,
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.advance(now);
+        // ejtp-rs writes every `j` frame in the one strict JSON encoding of its value with an
+        // empty header, so the answered frame's bytes are those of the delivered value.
+        let answered = frame::encode_json(&to.value).map_err(|err| match err {
+            FrameError::Json(err) => SendError::InvalidValue(err),
+            _ => SendError::InvalidValue(JsonError::Syntax),
+        })?;
+        let reference = reply_reference(&to.id.0, &answered);
+        let recipient = PublicIdentity {
+            name: String::new(),
+            location: to.from.address.clone(),
+            key: to.from.key,
+        };
+        self.send_message(from, &recipient, &[], value, Some(reference))
+            .map(|(id, _)| id)
+    }
+
+    /// Cancels the open query `id`: [`Event::QueryCancelled`] ends it, and a later reply is
+    /// dropped. False if no such query is open (it was answered, timed out, or never was).
+    pub fn cancel_query(&mut self, now: Instant, id: MessageId) -> bool {
+        self.advance(now);
+        self.expire_queries();
+        if self.queries.remove(id).is_none() {
+            return false;
+        }
+        self.push_query_event(Event::QueryCancelled { query: id });
+        true
+    }
+
+    /// Hands an authenticated message to the application: as a message, or, if it carries a
+    /// reference, as the reply to the open query it answers (else it is dropped).
+    pub(super) fn deliver(&mut self, message: Message, reference: Option<[u8; 32]>) {
+        let Some(reference) = reference else {
+            self.stats.delivered += 1;
+            self.push_event(Event::Message(message));
+            return;
+        };
+        // Deadlines already passed count before the reply, whatever order the driver used.
+        self.expire_queries();
+        let Some((query, open)) = self.queries.take_answered(&reference, &message.from.key) else {
+            self.stats.dropped_unmatched_reply += 1;
+            return;
+        };
+        let late = open.soft_fired;
+        if message.protection != Protection::Local {
+            let rtt = self.now.saturating_duration_since(open.sent);
+            let capacity = self.config.max_rtt_peers;
+            self.rtt.record(open.peer.node_id(), rtt, capacity);
+        }
+        self.stats.delivered += 1;
+        self.push_query_event(Event::Reply {
+            query,
+            message,
+            late,
+        });
+    }
+
+    /// Reports every query deadline due now, in order.
+    pub(super) fn expire_queries(&mut self) {
+        while let Some(due) = self.queries.pop_due(self.now) {
+            let event = match due {
+                Due::Soft(query) => Event::QuerySoftTimeout { query },
+                Due::Hard(query) => Event::QueryTimedOut { query },
+            };
+            self.push_query_event(event);
+        }
+    }
+
+    /// The soft and hard deadlines of a query to `peer` sent now.
+    fn query_deadlines(
+        &self,
+        peer: &PublicKey,
+        options: &QueryOptions,
+    ) -> (Option<Instant>, Instant) {
+        let bound = options
+            .adaptive
+            .then(|| self.rtt.bound(&peer.node_id()))
+            .flatten()
+            .map(|bound| bound.min(self.config.max_adaptive_timeout));
+        let adapt = |floor: core::time::Duration| bound.map_or(floor, |bound| floor.max(bound));
+        let hard = self.now + adapt(options.hard_timeout);
+        let soft = options
+            .soft_timeout
+            .map(|soft| self.now + adapt(soft))
+            .filter(|soft| *soft < hard);
+        (soft, hard)
+    }
+}
