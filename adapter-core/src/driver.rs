@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use proto_core::{
-    Address, Command, CommandError, Input, Instant, MessageId, Node, Output, PublicIdentity,
-    SendError, TransportAddr,
+    Address, Command, CommandError, Input, Instant, Message, MessageId, Node, Output,
+    PublicIdentity, QueryOptions, SendError, TransportAddr,
 };
 use serde_json::Value;
 use testvectors::scenario::NodeSpec;
@@ -180,6 +180,105 @@ impl Driver {
         (result, outputs)
     }
 
+    /// Sends `value` from the local client `from` to `to` as a query
+    /// ([`Node::query`]): it ends with [`Event::Reply`](proto_core::Event::Reply),
+    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), among the outputs of this
+    /// or a later call. Recorded as a [`Command::Query`].
+    pub fn query(
+        &mut self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> (Result<MessageId, SendError>, Vec<Output>) {
+        let now = self.clock.now();
+        let command = Command::Query {
+            from: from.to_string(),
+            to: to.clone(),
+            value: value.clone(),
+            options,
+        };
+        let result = self.node.query(now, from, to, value, options);
+        let outputs = self.drain();
+        self.record_sent(now, command, &result, &outputs);
+        (result, outputs)
+    }
+
+    /// Answers the delivered message `to` from the local client `from` ([`Node::reply`]).
+    /// Recorded as a [`Command::Reply`].
+    pub fn reply(
+        &mut self,
+        from: &str,
+        to: &Message,
+        value: Value,
+    ) -> (Result<MessageId, SendError>, Vec<Output>) {
+        let now = self.clock.now();
+        let command = Command::Reply {
+            from: from.to_string(),
+            to: Box::new(to.clone()),
+            value: value.clone(),
+        };
+        let result = self.node.reply(now, from, to, value);
+        let outputs = self.drain();
+        self.record_sent(now, command, &result, &outputs);
+        (result, outputs)
+    }
+
+    /// Cancels the open query `id` ([`Node::cancel_query`]): false if no such query is open.
+    /// Recorded as a [`Command::CancelQuery`].
+    pub fn cancel_query(&mut self, id: MessageId) -> (bool, Vec<Output>) {
+        let now = self.clock.now();
+        let cancelled = self.node.cancel_query(now, id);
+        let outputs = self.drain();
+        if let Some(recording) = &mut self.recording {
+            let input = Input::Command {
+                now,
+                command: Command::CancelQuery { id },
+            };
+            recording.step(input, None, &outputs);
+        }
+        (cancelled, outputs)
+    }
+
+    /// The longest a query sent with `options` can stay open: its hard timeout, or, if it may
+    /// adapt, up to the node's [`Config::max_adaptive_timeout`](proto_core::Config).
+    #[must_use]
+    pub fn longest_query(&self, options: &QueryOptions) -> std::time::Duration {
+        if options.adaptive {
+            options
+                .hard_timeout
+                .max(self.node.config().max_adaptive_timeout)
+        } else {
+            options.hard_timeout
+        }
+    }
+
+    /// How many queries may be open at once
+    /// ([`Config::max_open_queries`](proto_core::Config)).
+    #[must_use]
+    pub fn max_open_queries(&self) -> usize {
+        self.node.config().max_open_queries
+    }
+
+    /// Records a command that sent a message (a query or a reply), with its result and
+    /// outputs.
+    fn record_sent(
+        &mut self,
+        now: Instant,
+        command: Command,
+        result: &Result<MessageId, SendError>,
+        outputs: &[Output],
+    ) {
+        if let Some(recording) = &mut self.recording {
+            let error = result
+                .as_ref()
+                .err()
+                .map(|err| CommandError::Send(err.clone()).to_string());
+            recording.step(Input::Command { now, command }, error, outputs);
+        }
+    }
+
     /// Gives the node a command.
     pub fn command(&mut self, command: Command) -> (Result<(), CommandError>, Vec<Output>) {
         let now = self.clock.now();
@@ -305,6 +404,94 @@ mod tests {
             established,
             "the recording holds the handshake's completion"
         );
+    }
+
+    /// Hands every datagram in `outputs` to `to` (sent from `from`), and what that produces
+    /// back, until nothing is left; returns the events either side produced.
+    fn pump(
+        outputs: Vec<Output>,
+        (a, a_port): (&mut Driver, u16),
+        (b, b_port): (&mut Driver, u16),
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut pending = vec![(outputs, true)];
+        while let Some((outputs, to_b)) = pending.pop() {
+            for output in outputs {
+                match output {
+                    Output::Transmit(transmit) => {
+                        let (target, from) = if to_b {
+                            (&mut *b, a_port)
+                        } else {
+                            (&mut *a, b_port)
+                        };
+                        let more = target.inbound(Inbound::Datagram {
+                            from: loopback(from),
+                            data: transmit.payload,
+                        });
+                        pending.push((more, !to_b));
+                    }
+                    Output::Event(event) => events.push(event),
+                    _ => {}
+                }
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn recorded_queries_replies_and_cancellations_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (alice_path, bob_path) = (dir.path().join("alice.json"), dir.path().join("bob.json"));
+        let options = NodeOptions::new(Identity::from_secret_bytes(&[1; 32]))
+            .client("alice")
+            .record_to(&alice_path);
+        let mut alice = Driver::new(&options, &[loopback(9001)], &[]).unwrap();
+        let options = NodeOptions::new(Identity::from_secret_bytes(&[2; 32]))
+            .client("bob")
+            .record_to(&bob_path);
+        let mut bob = Driver::new(&options, &[loopback(9002)], &[]).unwrap();
+        let to = bob.public_identity("bob");
+
+        let (query, outputs) = alice.query("alice", &to, json!("q"), QueryOptions::default());
+        let query = query.unwrap();
+        let events = pump(outputs, (&mut alice, 9001), (&mut bob, 9002));
+        let asked = events
+            .into_iter()
+            .find_map(|event| match event {
+                Event::Message(message) if message.id == query => Some(message),
+                _ => None,
+            })
+            .expect("bob got the query");
+        let (reply, outputs) = bob.reply("bob", &asked, json!("a"));
+        reply.unwrap();
+        let events = pump(outputs, (&mut bob, 9002), (&mut alice, 9001));
+        assert!(events.iter().any(|event| matches!(
+            event,
+            Event::Reply { query: id, message, late: false } if *id == query && message.value == json!("a")
+        )));
+
+        let (other, _) = alice.query("alice", &to, json!("q2"), QueryOptions::default());
+        let (cancelled, outputs) = alice.cancel_query(other.unwrap());
+        assert!(cancelled);
+        assert!(
+            outputs
+                .iter()
+                .any(|output| matches!(output, Output::Event(Event::QueryCancelled { .. })))
+        );
+        assert!(!alice.cancel_query(query).0, "already answered");
+        let options = QueryOptions {
+            adaptive: true,
+            ..QueryOptions::default()
+        };
+        assert_eq!(
+            alice.longest_query(&options),
+            std::time::Duration::from_secs(3_600)
+        );
+
+        for (driver, path) in [(&alice, &alice_path), (&bob, &bob_path)] {
+            driver.save_recording().unwrap();
+            Scenario::load(path).unwrap().replay().unwrap();
+        }
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! [`Handle`]: the application's way to command an async adapter's node, from any task.
 
 use async_channel::Sender;
-use proto_core::{MessageId, PublicIdentity, Stats};
+use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
-use crate::Error;
 use crate::request::{Reply, Request};
+use crate::{Error, QueryOutcome};
 
 /// A cheap, cloneable way to command a running node from any task.
 ///
@@ -57,6 +57,93 @@ impl Handle {
             reply,
         })
         .await?
+    }
+
+    /// Sends `value` from the local client `from` to `to` as a query, and waits until the
+    /// query ends: with its reply ([`QueryOutcome::Reply`], `late` if it came after the soft
+    /// timeout), its hard timeout, or its cancellation
+    /// ([`cancel_query`](Self::cancel_query), with the id the recipient sees as the message's).
+    ///
+    /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
+    /// lets the peer's round-trip times lengthen it): the node ends every query. The events
+    /// of the query ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then
+    /// the one that ends it) still reach the [`Events`](crate::events::Events); keep reading
+    /// them, since the driver waits while the event channel is full.
+    ///
+    /// # Errors
+    /// [`Error::Send`] if the node refuses (as [`send`](Self::send), or too many open
+    /// queries); [`Error::Closed`] if the driver stops before the query ends.
+    pub async fn query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        let (outcome, ended) = async_channel::bounded(1);
+        self.request(|reply| Request::Query {
+            from: from.to_string(),
+            to: to.clone(),
+            value,
+            options,
+            outcome: Some(outcome),
+            reply,
+        })
+        .await??;
+        ended.recv().await.map_err(|_| Error::Closed)
+    }
+
+    /// Sends `value` from the local client `from` to `to` as a query and returns its id at
+    /// once; how it ends then arrives as events ([`Event::Reply`](proto_core::Event::Reply),
+    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), naming this id).
+    ///
+    /// # Errors
+    /// As [`query`](Self::query).
+    pub async fn start_query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error> {
+        self.request(|reply| Request::Query {
+            from: from.to_string(),
+            to: to.clone(),
+            value,
+            options,
+            outcome: None,
+            reply,
+        })
+        .await?
+    }
+
+    /// Answers the delivered message `to` from the local client `from`: `value` goes back to
+    /// the key and address `to` came from, bound to it by its hash, so that the sender's
+    /// query (if it was one, and is still open) ends with this reply. Returns the reply's
+    /// message id.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error> {
+        self.request(|reply| Request::Answer {
+            from: from.to_string(),
+            to: Box::new(to.clone()),
+            value,
+            reply,
+        })
+        .await?
+    }
+
+    /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
+    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled)), and a later reply is
+    /// dropped. False if no such query is open (it already ended, or never was).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
+        self.request(|reply| Request::CancelQuery { id, reply })
+            .await
     }
 
     /// Adds a local client: messages to `callsign` at this node become

@@ -7,6 +7,8 @@
 //! - [`Driver`]: a [`Node`](proto_core::Node) with its clock and an optional recorder. The
 //!   adapter hands it [`Inbound`] traffic and commands and carries out the outputs it returns.
 //! - [`Connections`]: the TCP connection table: opened on demand, reused, closed when idle.
+//! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
+//!   applications waiting for theirs (every adapter's `Handle::query`).
 //!
 //! And for the async adapters (tokio, smol), everything but the runtime itself, written once
 //! over the [`Runtime`](runtime::Runtime) trait each of them implements:
@@ -31,6 +33,7 @@ mod connections;
 mod driver;
 mod error;
 mod options;
+mod query;
 mod recording;
 
 pub mod events;
@@ -53,6 +56,8 @@ pub use connections::Connections;
 pub use driver::{Driver, Inbound};
 pub use error::Error;
 pub use options::NodeOptions;
+pub use proto_core::QueryOptions;
+pub use query::{QueryOutcome, QueryWaiters};
 pub use recording::Recording;
 
 /// 32 random bytes from the operating system, to seed a node's generator.

@@ -2,10 +2,10 @@
 //! for its answer.
 
 use async_channel::Sender;
-use proto_core::{MessageId, PublicIdentity, Stats};
+use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
-use crate::Error;
+use crate::{Error, QueryOutcome};
 
 /// Where a command's answer goes: a channel of one.
 pub type Reply<T> = Sender<T>;
@@ -31,6 +31,40 @@ pub enum Request {
         value: Value,
         /// Where the message id (or the refusal) goes.
         reply: Reply<Result<MessageId, Error>>,
+    },
+    /// [`Handle::query`](crate::handle::Handle::query) and
+    /// [`Handle::start_query`](crate::handle::Handle::start_query).
+    Query {
+        /// The local client asking.
+        from: String,
+        /// The recipient.
+        to: PublicIdentity,
+        /// What to ask.
+        value: Value,
+        /// The query's timeouts.
+        options: QueryOptions,
+        /// Where the query's outcome goes when it ends, if someone waits for it.
+        outcome: Option<Reply<QueryOutcome>>,
+        /// Where the query's id (or the refusal) goes.
+        reply: Reply<Result<MessageId, Error>>,
+    },
+    /// [`Handle::reply`](crate::handle::Handle::reply).
+    Answer {
+        /// The local client answering.
+        from: String,
+        /// The delivered message answered (boxed: it is large).
+        to: Box<Message>,
+        /// The answer.
+        value: Value,
+        /// Where the reply's message id (or the refusal) goes.
+        reply: Reply<Result<MessageId, Error>>,
+    },
+    /// [`Handle::cancel_query`](crate::handle::Handle::cancel_query).
+    CancelQuery {
+        /// The query's id.
+        id: MessageId,
+        /// Whether an open query was cancelled.
+        reply: Reply<bool>,
     },
     /// [`Handle::add_client`](crate::handle::Handle::add_client).
     AddClient {

@@ -17,7 +17,7 @@ use crate::node::AsyncNode;
 use crate::request::{Reply, Request, answer};
 use crate::runtime::Runtime;
 use crate::sockets::{Bound, Traffic, accept_tcp, read_udp};
-use crate::{Driver, Error, Inbound, NodeOptions};
+use crate::{Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
 
 /// Binds every socket of `options` with runtime `R`, builds the node with the addresses
 /// actually bound, and starts the socket tasks on `runtime`. Returns the application's side
@@ -78,6 +78,8 @@ pub struct Runner<R: Runtime> {
     /// For the connection tasks to feed the inbox.
     traffic: Sender<Traffic<R::TcpStream>>,
     events: Sender<Event>,
+    /// The handles waiting for their queries to end.
+    waiters: QueryWaiters<Reply<QueryOutcome>>,
     runtime: R,
     saved: bool,
 }
@@ -99,8 +101,10 @@ impl<R: Runtime> Runner<R> {
         for (_, listener) in bound.tcp {
             runtime.spawn(accept_tcp::<R>(listener, traffic.clone()));
         }
+        let waiters = QueryWaiters::new(driver.max_open_queries());
         Self {
             driver,
+            waiters,
             udp: bound.udp,
             links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
             requests,
@@ -180,6 +184,8 @@ impl<R: Runtime> Runner<R> {
     /// tasks, closes the sockets and saves the recording.
     async fn stop(&mut self) -> Result<(), Error> {
         self.close_requests();
+        // Handles waiting for a query get `Error::Closed`.
+        self.waiters.clear();
         self.runtime.stop().await;
         self.links.close_all();
         self.udp.clear();
@@ -204,6 +210,39 @@ impl<R: Runtime> Runner<R> {
             } => {
                 let (result, outputs) = self.driver.send(&from, &to, &via, value);
                 answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::Query {
+                from,
+                to,
+                value,
+                options,
+                outcome,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.query(&from, &to, value, options);
+                if let (Ok(id), Some(outcome)) = (&result, outcome) {
+                    // Before the outputs: they may already end the query.
+                    if self.waiters.insert(*id, outcome).is_err() {
+                        warn!(%id, "too many queries waited for: this one ends as events only");
+                    }
+                }
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::Answer {
+                from,
+                to,
+                value,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.reply(&from, &to, value);
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::CancelQuery { id, reply } => {
+                let (cancelled, outputs) = self.driver.cancel_query(id);
+                answer(&reply, cancelled);
                 self.carry_out(outputs).await;
             }
             Request::AddClient { callsign, reply } => {
@@ -275,6 +314,9 @@ impl<R: Runtime> Runner<R> {
                         if from.protocol == Protocol::Tcp {
                             queue.extend(self.close_link(from.addr));
                         }
+                    }
+                    if let Some((waiter, outcome)) = self.waiters.complete(&event) {
+                        answer(&waiter, outcome);
                     }
                     if self.events.send(event).await.is_err() {
                         trace!("event dropped: no application is listening");

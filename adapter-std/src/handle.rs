@@ -1,15 +1,16 @@
 //! [`Handle`]: the application's way to command a running node, from any thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use adapter_core::Error;
-use proto_core::{MessageId, PublicIdentity, Stats};
+use adapter_core::{Error, QueryOutcome};
+use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 use crate::inbox::{Item, Request};
+use crate::limits::QUERY_GRACE;
 
 /// Commands a running [`Node`](crate::Node): send, add clients, read its counters, stop it.
 ///
@@ -81,6 +82,96 @@ impl Handle {
             value,
             reply,
         })?
+    }
+
+    /// Sends `value` from the local client `from` to `to` as a query, and blocks until the
+    /// query ends: with its reply ([`QueryOutcome::Reply`], `late` if it came after the soft
+    /// timeout), its hard timeout, or its cancellation
+    /// ([`cancel_query`](Self::cancel_query) from another thread, with the id the recipient
+    /// sees as the message's).
+    ///
+    /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
+    /// lets the peer's round-trip times lengthen it): the node ends every query. The query's
+    /// events ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then the one
+    /// that ends it) still reach the [`Events`](crate::Events): keep draining them on another
+    /// thread, since the driver waits while the event queue is full.
+    ///
+    /// # Errors
+    /// [`Error::Send`] if the node refuses (as [`send`](Self::send), or too many open
+    /// queries); [`Error::Closed`] if the node stops before the query ends.
+    pub fn query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        let (outcome, ended) = mpsc::channel();
+        let (_, longest) = self.ask(|reply| Request::Query {
+            from: from.to_string(),
+            to: to.clone(),
+            value,
+            options,
+            outcome: Some(outcome),
+            reply,
+        })??;
+        match ended.recv_timeout(longest.saturating_add(QUERY_GRACE)) {
+            Ok(outcome) => Ok(outcome),
+            // The node ends every query by its deadline; this is only a safety net.
+            Err(RecvTimeoutError::Timeout) => Ok(QueryOutcome::TimedOut),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::Closed),
+        }
+    }
+
+    /// Sends `value` from the local client `from` to `to` as a query and returns its id at
+    /// once; how it ends then arrives as events ([`Event::Reply`](proto_core::Event::Reply),
+    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), naming this id).
+    ///
+    /// # Errors
+    /// As [`query`](Self::query).
+    pub fn start_query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error> {
+        self.ask(|reply| Request::Query {
+            from: from.to_string(),
+            to: to.clone(),
+            value,
+            options,
+            outcome: None,
+            reply,
+        })?
+        .map(|(id, _)| id)
+    }
+
+    /// Answers the delivered message `to` from the local client `from`: `value` goes back to
+    /// the key and address `to` came from, bound to it by its hash, so that the sender's
+    /// query (if it was one, and is still open) ends with this reply. Returns the reply's
+    /// message id.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error> {
+        self.ask(|reply| Request::Answer {
+            from: from.to_string(),
+            to: Box::new(to.clone()),
+            value,
+            reply,
+        })?
+    }
+
+    /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
+    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled)), and a later reply is
+    /// dropped. False if no such query is open (it already ended, or never was).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
+        self.ask(|reply| Request::CancelQuery { id, reply })
     }
 
     /// Adds a local client: messages to `callsign` at this node are delivered as events.

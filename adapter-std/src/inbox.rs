@@ -5,7 +5,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::Sender;
 
 use adapter_core::Error;
-use proto_core::{MessageId, PublicIdentity, Stats};
+use std::time::Duration;
+
+use adapter_core::QueryOutcome;
+use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 /// The id of one TCP connection, so that what its reader reports after the driver dropped it
@@ -41,6 +44,26 @@ pub(crate) enum Request {
         via: Vec<PublicIdentity>,
         value: Value,
         reply: Reply<MessageId>,
+    },
+    /// A query; `outcome`, if any, gets how it ends. Answers the query's id and how long it
+    /// can stay open at most.
+    Query {
+        from: String,
+        to: PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+        outcome: Option<Sender<QueryOutcome>>,
+        reply: Reply<(MessageId, Duration)>,
+    },
+    Answer {
+        from: String,
+        to: Box<Message>,
+        value: Value,
+        reply: Reply<MessageId>,
+    },
+    CancelQuery {
+        id: MessageId,
+        reply: Sender<bool>,
     },
     AddClient {
         callsign: String,

@@ -80,7 +80,7 @@ mod tcp;
 mod udp;
 mod wake;
 
-pub use adapter_core::{Error, NodeOptions};
+pub use adapter_core::{Error, NodeOptions, QueryOutcome};
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{
@@ -88,4 +88,4 @@ pub use limits::{
 };
 pub use node::Node;
 pub use proto_core;
-pub use proto_core::{Event, Identity, Message, MessageId, PublicIdentity, Stats};
+pub use proto_core::{Event, Identity, Message, MessageId, PublicIdentity, QueryOptions, Stats};

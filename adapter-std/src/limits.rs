@@ -33,3 +33,8 @@ pub(crate) const UDP_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a thread pauses after an unexpected socket error before trying again, so that a
 /// persistent error (no file descriptors left) does not spin.
 pub(crate) const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// How much longer than a query's longest life [`Handle::query`](crate::Handle::query) waits
+/// for its outcome before giving up on it as timed out: a safety net only, since the node
+/// itself ends every query by its deadline.
+pub(crate) const QUERY_GRACE: Duration = Duration::from_secs(5);

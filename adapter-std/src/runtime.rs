@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use adapter_core::{Connections, Driver, Error, Inbound, NodeOptions};
+use adapter_core::{Connections, Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
 use proto_core::{Command, Event, Output, Protocol, Transmit};
 
 use crate::inbox::{ConnId, Item, Reply, Request};
@@ -45,6 +45,8 @@ pub(crate) struct Runtime {
     /// A sender of our own inbox, for the reader threads of the connections we register.
     inbox_sender: SyncSender<Item>,
     events: SyncSender<Event>,
+    /// The handles waiting for their queries to end.
+    waiters: QueryWaiters<mpsc::Sender<QueryOutcome>>,
     stopping: Arc<AtomicBool>,
     udp: UdpSockets,
     listeners: Vec<SocketAddr>,
@@ -65,7 +67,9 @@ impl Runtime {
         let (inbox_sender, inbox) = mpsc::sync_channel(INBOX_CAPACITY);
         let (events_sender, events) = mpsc::sync_channel(EVENT_CAPACITY);
         let stopping = Arc::new(AtomicBool::new(false));
+        let waiters = QueryWaiters::new(driver.max_open_queries());
         let runtime = Self {
+            waiters,
             driver,
             inbox,
             inbox_sender: inbox_sender.clone(),
@@ -202,6 +206,40 @@ impl Runtime {
                 self.carry_out(outputs);
                 let _ = reply.send(result.map_err(Error::from));
             }
+            Request::Query {
+                from,
+                to,
+                value,
+                options,
+                outcome,
+                reply,
+            } => {
+                let longest = self.driver.longest_query(&options);
+                let (result, outputs) = self.driver.query(&from, &to, value, options);
+                if let (Ok(id), Some(outcome)) = (&result, outcome) {
+                    // Before the outputs: they may already end the query.
+                    if self.waiters.insert(*id, outcome).is_err() {
+                        tracing::warn!(%id, "too many queries waited for: this one ends as events only");
+                    }
+                }
+                let _ = reply.send(result.map(|id| (id, longest)).map_err(Error::from));
+                self.carry_out(outputs);
+            }
+            Request::Answer {
+                from,
+                to,
+                value,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.reply(&from, &to, value);
+                self.carry_out(outputs);
+                let _ = reply.send(result.map_err(Error::from));
+            }
+            Request::CancelQuery { id, reply } => {
+                let (cancelled, outputs) = self.driver.cancel_query(id);
+                self.carry_out(outputs);
+                let _ = reply.send(cancelled);
+            }
             Request::AddClient { callsign, reply } => {
                 let (result, outputs) = self.driver.command(Command::AddClient { callsign });
                 self.carry_out(outputs);
@@ -247,6 +285,10 @@ impl Runtime {
                             // The node has already forgotten the stream.
                             drop(self.connections.remove(&from.addr));
                         }
+                    }
+                    if let Some((waiter, outcome)) = self.waiters.complete(&event) {
+                        // A caller that stopped waiting is no error.
+                        let _ = waiter.send(outcome);
                     }
                     self.deliver(event);
                 }
@@ -365,6 +407,8 @@ impl Runtime {
         }
         self.stopped = true;
         self.stopping.store(true, Ordering::SeqCst);
+        // Callers waiting for a query get `Error::Closed`.
+        self.waiters.clear();
         // Dropping a connection shuts it down, so its reader sees the end of the stream.
         drop(mem::replace(
             &mut self.connections,

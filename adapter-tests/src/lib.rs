@@ -9,8 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_core::{Error, NodeOptions};
-use proto_core::{Event, Message, MessageId, NodeId, PublicIdentity, PublicKey, Stats};
+use adapter_core::{Error, NodeOptions, QueryOutcome};
+use proto_core::{
+    Event, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
+};
 use serde_json::Value;
 
 /// A node of some adapter, driven from a plain test thread.
@@ -159,6 +161,42 @@ pub trait TestHandle: Clone + Send + 'static {
         self.send_via(from, to, &[], value)
     }
 
+    /// Sends a query and waits until it ends.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::query`.
+    fn query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error>;
+
+    /// Sends a query and returns its id at once.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::start_query`.
+    fn start_query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error>;
+
+    /// Answers a delivered message.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::reply`.
+    fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error>;
+
+    /// Cancels an open query.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::cancel_query`.
+    fn cancel_query(&self, id: MessageId) -> Result<bool, Error>;
+
     /// Adds a local client.
     ///
     /// # Errors
@@ -266,6 +304,34 @@ impl TestHandle for StdHandle {
         value: Value,
     ) -> Result<MessageId, Error> {
         self.0.send_via(from, to, via, value)
+    }
+
+    fn query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        self.0.query(from, to, value, options)
+    }
+
+    fn start_query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error> {
+        self.0.start_query(from, to, value, options)
+    }
+
+    fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error> {
+        self.0.reply(from, to, value)
+    }
+
+    fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
+        self.0.cancel_query(id)
     }
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {
@@ -445,6 +511,34 @@ impl TestHandle for AsyncHandle {
         value: Value,
     ) -> Result<MessageId, Error> {
         (self.blocker).block_on(self.handle.send_via(from, to, via, value))
+    }
+
+    fn query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        (self.blocker).block_on(self.handle.query(from, to, value, options))
+    }
+
+    fn start_query(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error> {
+        (self.blocker).block_on(self.handle.start_query(from, to, value, options))
+    }
+
+    fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error> {
+        self.blocker.block_on(self.handle.reply(from, to, value))
+    }
+
+    fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
+        self.blocker.block_on(self.handle.cancel_query(id))
     }
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {

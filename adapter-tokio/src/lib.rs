@@ -82,6 +82,6 @@ pub use adapter_core::handle::Handle;
 pub use adapter_core::limits::{
     EVENT_CHANNEL_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_QUEUE_CAPACITY, TCP_WRITE_TIMEOUT,
 };
-pub use adapter_core::{Error, NodeOptions};
+pub use adapter_core::{Error, NodeOptions, QueryOptions, QueryOutcome};
 pub use node::Node;
 pub use proto_core;

@@ -14,9 +14,11 @@ use crate::value::{parse_callsign, parse_json, parse_name};
 /// The acknowledgement convention, shared by the help of `run` and `send`.
 macro_rules! ack_convention {
     () => {
-        "Acknowledgements: `ejtp run` answers every message that is not itself an \
-         acknowledgement with {\"ack\": \"<message id>\"}, sent back to the sender's address \
-         and key. `ejtp send` waits for that answer."
+        "Acknowledgements: `ejtp send` sends its value as a query (docs/PROTOCOL.md section \
+         12), and `ejtp run` answers every message with a reply, {\"ack\": \"<message id>\"}: \
+         a protocol reply, bound to the exact message by its hash and signed by the recipient's \
+         key. `ejtp send` waits for that reply, the acknowledgement (through relays, with --via, \
+         it cannot: it only sends)."
     };
 }
 
@@ -49,10 +51,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Create a new identity file (an ed25519 key pair), readable by you only.
     Keygen(KeygenArgs),
-    /// Run a node for an identity until interrupted, acknowledging every message.
+    /// Run a node for an identity until interrupted, answering every message with a reply.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
-    /// Send one JSON value to a node and wait for its acknowledgement.
+    /// Send one JSON value to a node as a query and wait for its reply.
     #[command(after_help = SEND_AFTER_HELP)]
     Send(SendArgs),
     /// Show the protocol at work: three nodes in this process, narrated step by step.
@@ -120,10 +122,10 @@ pub(crate) struct SendArgs {
     /// Repeatable; the first is the first hop.
     #[arg(long, value_name = "KEY@ADDR", value_parser = parse_peer)]
     pub(crate) via: Vec<Peer>,
-    /// How long to wait for the acknowledgement, in seconds.
+    /// How long to wait for the reply, in seconds: the query's hard timeout.
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) timeout: u64,
-    /// Do not wait for an acknowledgement; print the message id and exit.
+    /// Send a plain message rather than a query; print the message id and exit.
     #[arg(long)]
     pub(crate) no_wait: bool,
     /// The JSON value to send, such as '{"hello":"world"}' (integers only, no floats).

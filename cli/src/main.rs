@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ejtp keygen --out alice.json --callsign alice      # a new identity (owner-only file)
-//! ejtp run --identity bob.json --udp 127.0.0.1:7000  # a node that acknowledges messages
+//! ejtp run --identity bob.json --udp 127.0.0.1:7000  # a node that answers every message
 //! ejtp send --identity alice.json --to 127.0.0.1:7000 --key <bob's key> '{"hi":1}'
 //! ejtp demo                                          # the protocol at work, narrated
 //! ejtp replay recording.json                         # check a recording byte for byte

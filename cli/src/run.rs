@@ -1,4 +1,5 @@
-//! `ejtp run`: a node that hosts one identity, logs what happens and acknowledges messages.
+//! `ejtp run`: a node that hosts one identity, logs what happens and answers every message
+//! with a reply.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,9 +9,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use adapter_std::{Handle, Node, NodeOptions};
-use proto_core::{Event, Message, MessageId, Protection, PublicIdentity};
+use proto_core::{Event, Message, Protection};
 
-use crate::ack::{ack_for, acknowledged_id};
+use crate::ack::ack_for;
 use crate::args::RunArgs;
 use crate::console;
 use crate::error::{CliError, node_reason};
@@ -19,7 +20,7 @@ use crate::identity_file;
 /// How often the loop looks at the stop flag while no event arrives.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
-/// Acknowledgements waiting to be sent, at most.
+/// Replies waiting to be sent, at most.
 const ACK_QUEUE: usize = 1024;
 
 /// Binds the node, prints its `listening:` lines, and serves until Ctrl-C or SIGTERM; then
@@ -95,7 +96,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Logs every event and queues acknowledgements, until the stop flag is raised.
+/// Logs every event and queues the replies to messages, until the stop flag is raised.
 fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliError> {
     while !stop.load(Ordering::SeqCst) {
         let waited = Instant::now();
@@ -111,7 +112,8 @@ fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliE
     Ok(())
 }
 
-/// Logs an event and acknowledges messages that are not acknowledgements.
+/// Logs an event and queues the reply to a message. Replies to this node's own queries come as
+/// [`Event::Reply`], never as messages, so a reply is never answered.
 fn on_event(acks: &Acknowledger, event: Event) {
     match event {
         Event::Message(message) => {
@@ -124,53 +126,52 @@ fn on_event(acks: &Acknowledger, event: Event) {
                 protection(message.protection),
                 message.value
             );
-            if acknowledged_id(&message.value).is_none() {
-                acks.queue(&message);
-            }
+            acks.queue(message);
         }
+        Event::Reply {
+            query,
+            message,
+            late,
+        } => tracing::info!(
+            "reply {} to query {query} from {}{}: {}",
+            message.id,
+            message.from.node_id,
+            if late { " (late)" } else { "" },
+            message.value
+        ),
         other => tracing::debug!("{other:?}"),
     }
 }
 
-/// Sends acknowledgements from a thread of their own.
+/// Sends the replies (acknowledgements) from a thread of their own.
 ///
 /// A send waits for the node's driver thread, and the driver thread waits for room in the event
 /// queue: if the thread that drains events also sent, a burst of messages could leave each
-/// waiting for the other. So the event loop only queues acknowledgements (dropping them, with a
+/// waiting for the other. So the event loop only queues replies (dropping them, with a
 /// warning, when this queue is full) and this thread sends them.
 struct Acknowledger {
-    queue: SyncSender<(String, PublicIdentity, MessageId)>,
+    queue: SyncSender<Message>,
     thread: JoinHandle<()>,
 }
 
 impl Acknowledger {
     fn start(handle: Handle) -> Result<Self, CliError> {
-        let (queue, jobs) = mpsc::sync_channel::<(String, PublicIdentity, MessageId)>(ACK_QUEUE);
+        let (queue, jobs) = mpsc::sync_channel::<Message>(ACK_QUEUE);
         let thread = thread::Builder::new()
             .name("ejtp-acks".to_string())
             .spawn(move || {
-                for (from, sender, id) in jobs {
-                    acknowledge(&handle, &from, &sender, id);
+                for message in jobs {
+                    acknowledge(&handle, &message);
                 }
             })
             .map_err(|err| CliError::failure(format!("cannot start a thread: {err}")))?;
         Ok(Self { queue, thread })
     }
 
-    fn queue(&self, message: &Message) {
-        let sender = PublicIdentity {
-            name: "sender".to_string(),
-            location: message.from.address.clone(),
-            key: message.from.key,
-        };
-        if let Err(TrySendError::Full(_)) =
-            self.queue
-                .try_send((message.to.clone(), sender, message.id))
-        {
-            tracing::warn!(
-                "too many acknowledgements waiting; {} not acknowledged",
-                message.id
-            );
+    fn queue(&self, message: Message) {
+        let id = message.id;
+        if let Err(TrySendError::Full(_)) = self.queue.try_send(message) {
+            tracing::warn!("too many replies waiting; {id} not acknowledged");
         }
     }
 
@@ -183,13 +184,15 @@ impl Acknowledger {
     }
 }
 
-/// Sends `{"ack": "<id>"}` from client `from` back to the sender's address and key.
-fn acknowledge(handle: &Handle, from: &str, sender: &PublicIdentity, id: MessageId) {
-    match handle.send(from, sender, ack_for(id)) {
-        Ok(ack) => tracing::debug!("acknowledged {id} with message {ack}"),
+/// Answers `message`, from the client it was for, with the reply `{"ack": "<its id>"}`: bound
+/// to the message by its hash, so that the sender's query ends with it.
+fn acknowledge(handle: &Handle, message: &Message) {
+    let id = message.id;
+    match handle.reply(&message.to, message, ack_for(id)) {
+        Ok(reply) => tracing::debug!("acknowledged {id} with reply {reply}"),
         Err(err) => tracing::warn!(
             "cannot acknowledge {id} to {}: {}",
-            sender.location.to_strict_json(),
+            message.from.address.to_strict_json(),
             node_reason(&err)
         ),
     }

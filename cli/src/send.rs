@@ -1,20 +1,22 @@
-//! `ejtp send`: one message, then wait for its acknowledgement.
+//! `ejtp send`: one query, then wait for its reply (or one plain message, with `--no-wait`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use adapter_std::{Node, NodeOptions};
-use proto_core::{Event, MessageId, Protocol, PublicIdentity};
+use proto_core::{Event, Message, MessageId, Protocol, PublicIdentity, QueryOptions};
 
-use crate::ack::acknowledged_id;
+use crate::ack::ack_for;
 use crate::args::SendArgs;
 use crate::console;
 use crate::endpoint::address_of;
 use crate::error::{CliError, node_reason};
 use crate::identity_file;
 
-/// Sends the value from a node on an ephemeral port, then waits for `{"ack": "<id>"}` from the
-/// recipient's key (unless `--no-wait`).
+/// Sends the value from a node on an ephemeral port as a query, then waits for its reply
+/// (whose signer the node checks is the recipient's key) until `--timeout`. With `--no-wait`,
+/// or through relays (`--via`: queries do not go through relays), sends a plain message and
+/// waits for nothing.
 pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
     let file = identity_file::load(&args.identity)?;
     let callsign = identity_file::callsign(&file).to_string();
@@ -45,16 +47,30 @@ pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
     })?;
 
     let started = Instant::now();
-    let sent = node
-        .handle()
-        .send_via(&callsign, &to, &via, args.value.clone())
-        .map_err(|err| CliError::failure(format!("cannot send: {}", node_reason(&err))));
+    let plain = args.no_wait || !via.is_empty();
+    if !args.no_wait && !via.is_empty() {
+        tracing::warn!(
+            "not waiting for a reply: a query cannot go through relays, so the message goes \
+             as a plain one"
+        );
+    }
+    let handle = node.handle();
+    let sent = if plain {
+        handle.send_via(&callsign, &to, &via, args.value.clone())
+    } else {
+        let options = QueryOptions {
+            hard_timeout: Duration::from_secs(args.timeout),
+            ..QueryOptions::default()
+        };
+        handle.start_query(&callsign, &to, args.value.clone(), options)
+    };
+    let sent = sent.map_err(|err| CliError::failure(format!("cannot send: {}", node_reason(&err))));
     let outcome = sent.and_then(|id| {
         tracing::info!("sent message {id} to {}", args.to);
-        if args.no_wait {
+        if plain {
             console::line(format_args!("sent {id}"))
         } else {
-            wait_for_ack(&node, args, id, started)
+            wait_for_reply(&node, args, id, started)
         }
     });
     // Stop the node either way; its own error matters only if everything else worked.
@@ -64,33 +80,38 @@ pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
     outcome.and(stopped)
 }
 
-/// Waits until the recipient's key acknowledges `id`, or the timeout passes.
-fn wait_for_ack(
+/// How much longer than the query's hard timeout to wait for the event that ends it: the node
+/// ends every query by its deadline, so this is only a safety net.
+const QUERY_GRACE: Duration = Duration::from_secs(5);
+
+/// Waits until query `id` ends: its reply (from the recipient's key, bound to the query by its
+/// hash), or its hard timeout.
+fn wait_for_reply(
     node: &Node,
     args: &SendArgs,
     id: MessageId,
     started: Instant,
 ) -> Result<(), CliError> {
-    let deadline = started + Duration::from_secs(args.timeout);
-    let id = id.to_string();
+    let timed_out = || CliError::failure(format!("no acknowledgement within {} s", args.timeout));
+    let deadline = started + Duration::from_secs(args.timeout) + QUERY_GRACE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(CliError::failure(format!(
-                "no acknowledgement within {} s",
-                args.timeout
-            )));
+            return Err(timed_out());
         }
         match node.events().recv_timeout(left) {
-            Some(Event::Message(message))
-                if message.from.key == args.key
-                    && acknowledged_id(&message.value) == Some(id.as_str()) =>
+            Some(Event::Reply {
+                query,
+                message,
+                late,
+            }) if query == id => {
+                tracing::debug!("reply {} (late: {late})", message.id);
+                return report_reply(&message, id, started);
+            }
+            Some(Event::QueryTimedOut { query } | Event::QueryCancelled { query })
+                if query == id =>
             {
-                return console::line(format_args!(
-                    "acknowledged by {} in {} ms",
-                    message.from.node_id,
-                    started.elapsed().as_millis()
-                ));
+                return Err(timed_out());
             }
             Some(other) => tracing::debug!("while waiting: {other:?}"),
             // `None` before the deadline: the node has stopped on its own.
@@ -99,6 +120,21 @@ fn wait_for_ack(
             }
             None => {}
         }
+    }
+}
+
+/// Prints `acknowledged by <node id> in <ms> ms`, and the reply's value on a second line unless
+/// it is the plain acknowledgement of `id`.
+fn report_reply(message: &Message, id: MessageId, started: Instant) -> Result<(), CliError> {
+    console::line(format_args!(
+        "acknowledged by {} in {} ms",
+        message.from.node_id,
+        started.elapsed().as_millis()
+    ))?;
+    if message.value == ack_for(id) {
+        Ok(())
+    } else {
+        console::line(&message.value)
     }
 }
 

@@ -13,11 +13,12 @@ fn the_demo_runs_every_step_successfully() {
         .lines()
         .filter(|line| line.trim_start().starts_with('✓'))
         .count();
-    assert!(ticks >= 7, "{}", done.stdout);
+    assert!(ticks >= 8, "{}", done.stdout);
     assert!(!done.stdout.contains('✗'), "{}", done.stdout);
     for checked in [
         "sealed with HPKE",
         "Noise session",
+        "bound to the query",
         "TCP",
         "relay",
         "replay",

@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use proto_core::{Address, Event, Protection, PublicIdentity, Stats};
+use adapter_std::QueryOutcome;
+use proto_core::{Address, Event, Protection, PublicIdentity, QueryOptions, Stats};
 use serde_json::{Value, json};
 
 use super::Cast;
 use super::member::{Member, WAIT};
+use crate::error::node_reason;
 
 /// A step: what it shows, and the code that shows it.
 pub(super) type Step = (&'static str, fn(&mut Cast) -> Result<String, String>);
@@ -27,6 +29,10 @@ pub(super) const STEPS: &[Step] = &[
     (
         "bob answers, to the address alice signed as hers.",
         bob_answers,
+    ),
+    (
+        "alice asks bob a query and gets a reply bound to it.",
+        query_answered,
     ),
     ("alice sends bob a message over TCP.", over_tcp),
     (
@@ -111,6 +117,51 @@ fn bob_answers(cast: &mut Cast) -> Result<String, String> {
         "alice got {value} from bob's key, {}",
         protection(message.protection)
     ))
+}
+
+fn query_answered(cast: &mut Cast) -> Result<String, String> {
+    let question = json!({"question": "time?"});
+    let answer = json!({"answer": "tea time"});
+    let to = cast.bob.udp_identity();
+    let handle = cast.alice.node.handle();
+    let options = QueryOptions {
+        hard_timeout: WAIT,
+        ..QueryOptions::default()
+    };
+    // Alice's query blocks until it ends, so she asks from a thread of her own.
+    let asked = question.clone();
+    let asking = std::thread::Builder::new()
+        .name("demo-query".to_string())
+        .spawn(move || handle.query("alice", &to, asked, options))
+        .map_err(|err| format!("cannot start a thread: {err}"))?;
+    let message = received(&mut cast.bob, &question);
+    let replied = message.and_then(|message| {
+        cast.bob
+            .node
+            .handle()
+            .reply(cast.bob.name, &message, answer.clone())
+            .map_err(|err| format!("bob could not reply: {}", node_reason(&err)))
+    });
+    // Joined whatever happened: the query ends by its hard timeout at the latest.
+    let outcome = asking
+        .join()
+        .map_err(|_| "alice's query thread panicked".to_string())?
+        .map_err(|err| format!("alice could not ask: {}", node_reason(&err)))?;
+    replied?;
+    match outcome {
+        QueryOutcome::Reply { message, .. } => {
+            from_key(&message, &cast.bob)?;
+            if message.value != answer {
+                return Err(format!("the reply was {}, not {answer}", message.value));
+            }
+            Ok(format!(
+                "alice's query ended with bob's reply {answer}, signed by bob's key and bound to \
+                 the query by its hash"
+            ))
+        }
+        QueryOutcome::TimedOut => Err(format!("no reply within {} s", WAIT.as_secs())),
+        QueryOutcome::Cancelled => Err("the query was cancelled".to_string()),
+    }
 }
 
 fn over_tcp(cast: &mut Cast) -> Result<String, String> {
