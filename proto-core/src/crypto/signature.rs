@@ -205,17 +205,8 @@ impl SignatureBlob {
     /// `0x03 || key || timestamp || nonce || reference || signature`.
     #[must_use]
     pub fn to_reply_bytes(&self, reference: &[u8; 32]) -> [u8; REPLY_SIGNATURE_LEN] {
-        let timestamp = self.timestamp.0.to_be_bytes();
-        let parts = core::iter::once(&REPLY_SIGNATURE_VERSION)
-            .chain(self.key.as_bytes())
-            .chain(&timestamp)
-            .chain(&self.nonce)
-            .chain(reference)
-            .chain(&self.signature);
         let mut out = [0u8; REPLY_SIGNATURE_LEN];
-        for (byte, part) in out.iter_mut().zip(parts) {
-            *byte = *part;
-        }
+        self.write(REPLY_SIGNATURE_VERSION, Some(reference), &mut out);
         out
     }
 
@@ -225,47 +216,33 @@ impl SignatureBlob {
     /// [`CryptoError::Malformed`] unless `bytes` is exactly [`REPLY_SIGNATURE_LEN`] bytes of
     /// kind [`REPLY_SIGNATURE_VERSION`]; [`CryptoError::BadKey`] for an invalid key.
     pub fn from_reply_bytes(bytes: &[u8]) -> Result<(Self, [u8; 32]), CryptoError> {
-        let bytes: &[u8; REPLY_SIGNATURE_LEN] =
-            bytes.try_into().map_err(|_| CryptoError::Malformed)?;
-        let Some((&REPLY_SIGNATURE_VERSION, rest)) = bytes.split_first() else {
-            return Err(CryptoError::Malformed);
-        };
-        let (key, rest) = rest
-            .split_first_chunk::<32>()
-            .ok_or(CryptoError::Malformed)?;
-        let (timestamp, rest) = rest
-            .split_first_chunk::<8>()
-            .ok_or(CryptoError::Malformed)?;
-        let (nonce, rest) = rest
-            .split_first_chunk::<16>()
-            .ok_or(CryptoError::Malformed)?;
-        let (reference, rest) = rest
-            .split_first_chunk::<32>()
-            .ok_or(CryptoError::Malformed)?;
-        let signature: &[u8; 64] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
-        let blob = Self {
-            key: PublicKey::from_bytes(key).map_err(|_| CryptoError::BadKey)?,
-            timestamp: UnixMillis(u64::from_be_bytes(*timestamp)),
-            nonce: *nonce,
-            signature: *signature,
-        };
-        Ok((blob, *reference))
+        let (blob, reference) = Self::parse(bytes, REPLY_SIGNATURE_VERSION, true)?;
+        reference
+            .map(|reference| (blob, reference))
+            .ok_or(CryptoError::Malformed)
     }
 
     /// The blob's bytes, as they go in the `s` frame.
     #[must_use]
     pub fn to_bytes(&self) -> [u8; SIGNATURE_BLOB_LEN] {
+        let mut out = [0u8; SIGNATURE_BLOB_LEN];
+        self.write(SIGNATURE_VERSION, None, &mut out);
+        out
+    }
+
+    /// Writes `version || key || timestamp || nonce || reference? || signature` into `out`,
+    /// which is exactly that long.
+    fn write(&self, version: u8, reference: Option<&[u8; 32]>, out: &mut [u8]) {
         let timestamp = self.timestamp.0.to_be_bytes();
-        let parts = core::iter::once(&SIGNATURE_VERSION)
+        let parts = core::iter::once(&version)
             .chain(self.key.as_bytes())
             .chain(&timestamp)
             .chain(&self.nonce)
+            .chain(reference.into_iter().flatten())
             .chain(&self.signature);
-        let mut out = [0u8; SIGNATURE_BLOB_LEN];
         for (byte, part) in out.iter_mut().zip(parts) {
             *byte = *part;
         }
-        out
     }
 
     /// Reads a blob from an `s` frame's signature field.
@@ -274,11 +251,22 @@ impl SignatureBlob {
     /// [`CryptoError::Malformed`] unless `bytes` is exactly [`SIGNATURE_BLOB_LEN`] bytes of
     /// version [`SIGNATURE_VERSION`]; [`CryptoError::BadKey`] if the key is not a valid one.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let bytes: &[u8; SIGNATURE_BLOB_LEN] =
-            bytes.try_into().map_err(|_| CryptoError::Malformed)?;
-        let Some((&SIGNATURE_VERSION, rest)) = bytes.split_first() else {
+        Self::parse(bytes, SIGNATURE_VERSION, false).map(|(blob, _)| blob)
+    }
+
+    /// Reads `version || key || timestamp || nonce || reference? || signature`, refusing any
+    /// other kind or length.
+    fn parse(
+        bytes: &[u8],
+        version: u8,
+        with_reference: bool,
+    ) -> Result<(Self, Option<[u8; 32]>), CryptoError> {
+        let Some((&kind, rest)) = bytes.split_first() else {
             return Err(CryptoError::Malformed);
         };
+        if kind != version {
+            return Err(CryptoError::Malformed);
+        }
         let (key, rest) = rest
             .split_first_chunk::<32>()
             .ok_or(CryptoError::Malformed)?;
@@ -288,13 +276,23 @@ impl SignatureBlob {
         let (nonce, rest) = rest
             .split_first_chunk::<16>()
             .ok_or(CryptoError::Malformed)?;
+        let (reference, rest) = if with_reference {
+            let (reference, rest) = rest
+                .split_first_chunk::<32>()
+                .ok_or(CryptoError::Malformed)?;
+            (Some(*reference), rest)
+        } else {
+            (None, rest)
+        };
+        // Exactly a signature must remain: this also fixes the total length.
         let signature: &[u8; 64] = rest.try_into().map_err(|_| CryptoError::Malformed)?;
-        Ok(Self {
+        let blob = Self {
             key: PublicKey::from_bytes(key).map_err(|_| CryptoError::BadKey)?,
             timestamp: UnixMillis(u64::from_be_bytes(*timestamp)),
             nonce: *nonce,
             signature: *signature,
-        })
+        };
+        Ok((blob, reference))
     }
 }
 
