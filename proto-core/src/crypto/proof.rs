@@ -133,7 +133,6 @@ impl SenderProof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::signature::REPLY_SIGNATURE_VERSION;
     use crate::identity::Identity;
     use crate::time::UnixMillis;
 
@@ -150,92 +149,6 @@ mod tests {
         assert_eq!(bytes.len(), SESSION_PROOF_LEN);
         assert_eq!(bytes[0], 0x02);
         assert_eq!(SenderProof::from_bytes(&bytes), Ok(session));
-    }
-
-    const RECIPIENT: &[u8] = br#"["udp4",["10.0.0.2",9001],"bob"]"#;
-    const SENDER: &[u8] = br#"["udp4",["10.0.0.1",9001],"alice"]"#;
-    const INNER: &[u8] = br#"j{"hello":"world"}"#;
-
-    fn alice() -> Identity {
-        Identity::from_secret_bytes(&[0xa1; 32])
-    }
-
-    fn blob() -> SignatureBlob {
-        SignatureBlob::sign(
-            &alice(),
-            RECIPIENT,
-            SENDER,
-            UnixMillis(1_700_000_000_000),
-            [0x5e; 16],
-            INNER,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn reply_signatures_cover_the_reference_and_differ_from_plain_ones() {
-        let reference = [0x77; 32];
-        let reply = SignatureBlob::sign_reply(
-            &alice(),
-            RECIPIENT,
-            SENDER,
-            UnixMillis(1_700_000_000_000),
-            [0x5e; 16],
-            INNER,
-            &reference,
-        )
-        .unwrap();
-        assert_eq!(
-            reply.verify_reply(RECIPIENT, SENDER, INNER, &reference),
-            Ok(())
-        );
-        assert_eq!(
-            reply.verify_reply(RECIPIENT, SENDER, INNER, &[0x78; 32]),
-            Err(CryptoError::BadSignature)
-        );
-        // Same fields, other domain: a reply is never valid as a plain message, nor back.
-        assert_eq!(
-            reply.verify(RECIPIENT, SENDER, INNER),
-            Err(CryptoError::BadSignature)
-        );
-        assert_eq!(
-            blob().verify_reply(RECIPIENT, SENDER, INNER, &reference),
-            Err(CryptoError::BadSignature)
-        );
-        let bytes = reply.to_reply_bytes(&reference);
-        assert_eq!(bytes[0], REPLY_SIGNATURE_VERSION);
-        assert_eq!(&bytes[41..57], &[0x5e; 16]);
-        assert_eq!(&bytes[57..89], &reference);
-        assert_eq!(
-            SignatureBlob::from_reply_bytes(&bytes),
-            Ok((reply, reference))
-        );
-        assert_eq!(
-            SignatureBlob::from_reply_bytes(&bytes[..152]),
-            Err(CryptoError::Malformed)
-        );
-        let mut message = Vec::new();
-        message.extend_from_slice(b"ejtp-rs s-frame reply v1\0");
-        message.extend_from_slice(&[0, 1, b'R', 0, 1, b'S']);
-        message.extend_from_slice(&[0; 8]);
-        message.extend_from_slice(&[7; 16]);
-        message.extend_from_slice(b"in");
-        message.extend_from_slice(&reference);
-        let short = SignatureBlob::sign_reply(
-            &alice(),
-            b"R",
-            b"S",
-            UnixMillis(0),
-            [7; 16],
-            b"in",
-            &reference,
-        )
-        .unwrap();
-        assert_eq!(
-            short.signature,
-            alice().sign(&message),
-            "the documented signed bytes"
-        );
     }
 
     #[test]

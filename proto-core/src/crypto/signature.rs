@@ -321,6 +321,72 @@ mod tests {
     }
 
     #[test]
+    fn reply_signatures_cover_the_reference_and_differ_from_plain_ones() {
+        let reference = [0x77; 32];
+        let reply = SignatureBlob::sign_reply(
+            &alice(),
+            RECIPIENT,
+            SENDER,
+            UnixMillis(1_700_000_000_000),
+            [0x5e; 16],
+            INNER,
+            &reference,
+        )
+        .unwrap();
+        assert_eq!(
+            reply.verify_reply(RECIPIENT, SENDER, INNER, &reference),
+            Ok(())
+        );
+        assert_eq!(
+            reply.verify_reply(RECIPIENT, SENDER, INNER, &[0x78; 32]),
+            Err(CryptoError::BadSignature)
+        );
+        // Same fields, other domain: a reply is never valid as a plain message, nor back.
+        assert_eq!(
+            reply.verify(RECIPIENT, SENDER, INNER),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            blob().verify_reply(RECIPIENT, SENDER, INNER, &reference),
+            Err(CryptoError::BadSignature)
+        );
+        let bytes = reply.to_reply_bytes(&reference);
+        assert_eq!(bytes[0], REPLY_SIGNATURE_VERSION);
+        assert_eq!(&bytes[41..57], &[0x5e; 16]);
+        assert_eq!(&bytes[57..89], &reference);
+        assert_eq!(
+            SignatureBlob::from_reply_bytes(&bytes),
+            Ok((reply, reference))
+        );
+        assert_eq!(
+            SignatureBlob::from_reply_bytes(&bytes[..152]),
+            Err(CryptoError::Malformed)
+        );
+        let mut message = Vec::new();
+        message.extend_from_slice(b"ejtp-rs s-frame reply v1\0");
+        message.extend_from_slice(&[0, 1, b'R', 0, 1, b'S']);
+        message.extend_from_slice(&[0; 8]);
+        message.extend_from_slice(&[7; 16]);
+        message.extend_from_slice(b"in");
+        message.extend_from_slice(&reference);
+        let short = SignatureBlob::sign_reply(
+            &alice(),
+            b"R",
+            b"S",
+            UnixMillis(0),
+            [7; 16],
+            b"in",
+            &reference,
+        )
+        .unwrap();
+        assert_eq!(
+            short.signature,
+            alice().sign(&message),
+            "the documented signed bytes"
+        );
+    }
+
+    #[test]
     fn signed_blob_verifies_and_round_trips() {
         let blob = blob();
         assert_eq!(blob.verify(RECIPIENT, SENDER, INNER), Ok(()));
