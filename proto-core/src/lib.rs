@@ -83,6 +83,7 @@ extern crate std;
 
 pub mod address;
 pub mod config;
+pub mod content;
 pub mod crypto;
 pub mod error;
 pub mod event;
