@@ -192,14 +192,28 @@ impl Driver {
         value: Value,
         options: QueryOptions,
     ) -> (Result<MessageId, SendError>, Vec<Output>) {
+        self.query_via(from, to, &[], value, options)
+    }
+
+    /// [`query`](Self::query) through the relays `via`, first hop first
+    /// ([`Node::query_via`]).
+    pub fn query_via(
+        &mut self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> (Result<MessageId, SendError>, Vec<Output>) {
         let now = self.clock.now();
         let command = Command::Query {
             from: from.to_string(),
             to: to.clone(),
+            via: via.to_vec(),
             value: value.clone(),
             options,
         };
-        let result = self.node.query(now, from, to, value, options);
+        let result = self.node.query_via(now, from, to, via, value, options);
         let outputs = self.drain();
         self.record_sent(now, command, &result, &outputs);
         (result, outputs)
@@ -217,6 +231,7 @@ impl Driver {
         let command = Command::Reply {
             from: from.to_string(),
             to: Box::new(to.clone()),
+            via: Vec::new(),
             value: value.clone(),
         };
         let result = self.node.reply(now, from, to, value);

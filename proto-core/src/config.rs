@@ -82,6 +82,46 @@ pub struct Config {
     /// 3 600 s (EGTP's maximum). Configured timeouts longer than this are kept as they are.
     #[serde(with = "millis")]
     pub max_adaptive_timeout: Duration,
+    /// Frames a second this node sends to any one destination (transport address): its own
+    /// messages and replies, and frames it relays for others. 0 (the default) is unlimited.
+    /// Handshakes and session resets are not counted (they have their own bounds). An
+    /// application send over the rate is handed back with
+    /// [`SendError::Throttled`](crate::SendError::Throttled); a relayed frame over it is
+    /// dropped and counted.
+    pub peer_rate: u32,
+    /// Most frames sent to one destination in a burst, when `peer_rate` is not 0. Default 32.
+    pub peer_burst: u32,
+    /// Frames a second this node sends in all (same frames as `peer_rate`). 0 (the default) is
+    /// unlimited.
+    pub total_rate: u32,
+    /// Most frames sent in all in a burst, when `total_rate` is not 0. Default 128.
+    pub total_burst: u32,
+    /// Most destinations with a token bucket. Default 1 024: about 48 KiB (some 48 bytes a
+    /// bucket). When full, buckets that have refilled are forgotten; if none has, a send to a
+    /// new destination waits, so no destination gets a second burst by being forgotten.
+    pub max_throttled_peers: usize,
+    /// Most recipients this node holds frames for as a store-and-forward relay (mailboxes).
+    /// Default 0: the node is no such relay and refuses mailbox requests. Each mailbox costs
+    /// about 200 bytes besides the frames it holds.
+    pub max_mailboxes: usize,
+    /// Most frames held for one recipient. Default 64. Past it, its oldest is dropped.
+    pub max_held_per_mailbox: usize,
+    /// Most frames held for all recipients. Default 1 024. Past it, the oldest of all is
+    /// dropped.
+    pub max_held_frames: usize,
+    /// Most bytes of frames held for all recipients. Default 4 MiB: the store's memory bound.
+    /// Past it, the oldest frames of all are dropped.
+    pub max_held_bytes: usize,
+    /// How long a frame is held before it is dropped. Default 60 s. A recipient refuses a
+    /// sealed frame older than its `max_clock_skew` (120 s by default), so holding longer than
+    /// that is useless.
+    #[serde(with = "millis")]
+    pub mailbox_hold_time: Duration,
+    /// How long a mailbox lasts after the recipient's last request, and with it the memory of
+    /// that request's timestamp (what refuses replayed requests). Default 600 s; never less
+    /// than `max_clock_skew`.
+    #[serde(with = "millis")]
+    pub mailbox_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -106,6 +146,17 @@ impl Default for Config {
             max_open_queries: 4_096,
             max_rtt_peers: 1_024,
             max_adaptive_timeout: Duration::from_secs(3_600),
+            peer_rate: 0,
+            peer_burst: 32,
+            total_rate: 0,
+            total_burst: 128,
+            max_throttled_peers: 1_024,
+            max_mailboxes: 0,
+            max_held_per_mailbox: 64,
+            max_held_frames: 1_024,
+            max_held_bytes: 4 * 1024 * 1024,
+            mailbox_hold_time: Duration::from_secs(60),
+            mailbox_lifetime: Duration::from_secs(600),
         }
     }
 }

@@ -28,6 +28,15 @@ pub enum SendError {
     /// The transmit queue is full: here is the value back. An [`Event::Writable`](crate::Event)
     /// follows when there is room.
     Blocked(Value),
+    /// A token bucket for the first hop (or the overall one) is empty: here is the value back.
+    /// An [`Event::PeerWritable`](crate::Event::PeerWritable) for `peer` follows when it has a
+    /// token.
+    Throttled {
+        /// The first hop's transport address.
+        peer: crate::transport::TransportAddr,
+        /// The value, handed back.
+        value: Value,
+    },
     /// The value cannot be encoded as strict JSON (it holds a float, or nests too deeply).
     InvalidValue(JsonError),
     /// The recipient's key cannot be encrypted to.
@@ -46,6 +55,12 @@ impl fmt::Display for SendError {
                 write!(f, "frame of {len} bytes exceeds the {max}-byte limit")
             }
             Self::Blocked(_) => f.write_str("transmit queue full; retry after Event::Writable"),
+            Self::Throttled { peer, .. } => {
+                write!(
+                    f,
+                    "throttled sending to {peer}; retry after Event::PeerWritable"
+                )
+            }
             Self::InvalidValue(err) => write!(f, "value is not strict JSON: {err}"),
             Self::Crypto(err) => write!(f, "cannot encrypt to the recipient: {err}"),
             Self::TooManyQueries => f.write_str("too many open queries"),

@@ -106,6 +106,12 @@ pub enum Event {
     /// The transmit queue has room again after a send was refused with
     /// [`SendError::Blocked`](crate::SendError::Blocked).
     Writable,
+    /// A send to `peer` refused with [`SendError::Throttled`](crate::SendError::Throttled) may
+    /// be tried again: the token buckets for it have a token.
+    PeerWritable {
+        /// The destination that was throttled (the first hop's transport address).
+        peer: TransportAddr,
+    },
     /// A TCP stream sent bytes that are not valid framing: the adapter should close it.
     StreamFailed {
         /// The stream's remote address.

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::address::Address;
 use crate::event::{Event, Message, MessageId};
 use crate::identity::PublicIdentity;
+use crate::mailbox::MailboxOp;
 use crate::query::QueryOptions;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
@@ -45,6 +46,10 @@ pub enum TimerReason {
     QuerySoftTimeout,
     /// A query's hard timeout.
     QueryHardTimeout,
+    /// A throttled destination has a token again.
+    Throttle,
+    /// A held frame or a mailbox ages out.
+    MailboxExpiry,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -94,24 +99,32 @@ pub enum Command {
         /// The node undeliverable frames are wrapped for, or none.
         route: Option<PublicIdentity>,
     },
-    /// [`Node::query`](crate::Node::query).
+    /// [`Node::query`](crate::Node::query) (or [`Node::query_via`](crate::Node::query_via)
+    /// when `via` is not empty).
     Query {
         /// The sending client's callsign.
         from: String,
         /// The recipient.
         to: PublicIdentity,
+        /// Relays to pass through, first hop first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<PublicIdentity>,
         /// The payload.
         value: Value,
         /// Its timeouts.
         #[serde(default)]
         options: QueryOptions,
     },
-    /// [`Node::reply`](crate::Node::reply).
+    /// [`Node::reply`](crate::Node::reply) (or [`Node::reply_via`](crate::Node::reply_via)
+    /// when `via` is not empty).
     Reply {
         /// The answering client's callsign.
         from: String,
         /// The message answered, as delivered (boxed: it is much larger than other commands).
         to: Box<Message>,
+        /// Relays to pass through, first hop first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<PublicIdentity>,
         /// The payload.
         value: Value,
     },
@@ -119,6 +132,13 @@ pub enum Command {
     CancelQuery {
         /// The query's id.
         id: MessageId,
+    },
+    /// [`Node::request_mailbox`](crate::Node::request_mailbox).
+    RequestMailbox {
+        /// The store-and-forward relay.
+        relay: PublicIdentity,
+        /// What to ask it.
+        op: MailboxOp,
     },
 }
 

@@ -71,6 +71,7 @@ fn record_query() -> Scenario {
             Command::Query {
                 from: "alice".into(),
                 to: bob_id.clone(),
+                via: vec![],
                 value: json!({"question": text}),
                 options,
             },
@@ -85,6 +86,7 @@ fn record_query() -> Scenario {
             Command::Reply {
                 from: "bob".into(),
                 to: Box::new(to.clone()),
+                via: vec![],
                 value: json!({"answer": text}),
             },
         )

@@ -44,6 +44,7 @@ fn query(
         Command::Query {
             from: callsign(node),
             to: to.clone(),
+            via: vec![],
             value: json!({"q": tag}),
             options,
         },
@@ -59,6 +60,7 @@ fn reply(net: &mut SimNetwork, node: usize, to: &Message) {
         Command::Reply {
             from: callsign(node),
             to: Box::new(to.clone()),
+            via: vec![],
             value: json!({"r": tag}),
         },
     )

@@ -6,7 +6,12 @@
 //! HandshakeInit     = 0x03 || sender_index u32 BE || Noise message 1
 //! HandshakeResponse = 0x04 || sender_index u32 BE || receiver_index u32 BE || Noise message 2
 //! SessionReset      = 0x05 || receiver_index u32 BE || timestamp u64 BE || key (32) || signature (64)
+//! MailboxRequest    = 0x08 || op u8 || timestamp u64 BE || key (32) || signature (64) || address
 //! ```
+//!
+//! A `MailboxRequest` asks a store-and-forward relay to hold, hand over or stop holding the
+//! frames for `address` (strict JSON), signed by the recipient (see
+//! [`mailbox`](crate::crypto::mailbox)).
 //!
 //! A `SessionReset` tells a peer that a session frame arrived for an index we do not have (we
 //! restarted, or dropped the session): it is signed by our identity key (see
@@ -41,6 +46,10 @@ pub const KIND_HANDSHAKE_INIT: u8 = 0x03;
 pub const KIND_HANDSHAKE_RESPONSE: u8 = 0x04;
 /// Kind byte of a signed notice that a session index is unknown here.
 pub const KIND_SESSION_RESET: u8 = 0x05;
+/// Kind byte of a signed request to a store-and-forward relay.
+pub const KIND_MAILBOX_REQUEST: u8 = 0x08;
+/// Bytes of a mailbox-request body before its address.
+pub const MAILBOX_REQUEST_HEADER_LEN: usize = 1 + 1 + 8 + 32 + 64;
 /// Bytes of a whole session-reset body.
 pub const SESSION_RESET_LEN: usize = 1 + 4 + 8 + 32 + 64;
 
@@ -111,6 +120,20 @@ pub enum RBody<'a> {
         key: &'a [u8; 32],
         /// The signature (see [`reset`](crate::crypto::reset)).
         signature: &'a [u8; 64],
+    },
+    /// A recipient's signed request to a store-and-forward relay.
+    MailboxRequest {
+        /// What it asks (see [`MailboxOp`](crate::MailboxOp)); unknown values are refused by
+        /// the relay, not here.
+        op: u8,
+        /// When it was signed.
+        timestamp: UnixMillis,
+        /// The recipient's ed25519 public key.
+        key: &'a [u8; 32],
+        /// The signature (see [`mailbox`](crate::crypto::mailbox)).
+        signature: &'a [u8; 64],
+        /// The strict JSON address held frames are handed over to.
+        address: &'a [u8],
     },
 }
 
@@ -195,6 +218,22 @@ impl<'a> RBody<'a> {
                     signature,
                 })
             }
+            KIND_MAILBOX_REQUEST => {
+                let (&op, rest) = rest.split_first().ok_or(CryptoError::Malformed)?;
+                let (timestamp, rest) = take_u64(rest)?;
+                let (key, rest) = take::<32>(rest)?;
+                let (signature, address) = take::<64>(rest)?;
+                if address.is_empty() {
+                    return Err(CryptoError::Malformed);
+                }
+                Ok(Self::MailboxRequest {
+                    op,
+                    timestamp: UnixMillis(timestamp),
+                    key,
+                    signature,
+                    address,
+                })
+            }
             _ => Err(CryptoError::Malformed),
         }
     }
@@ -208,7 +247,7 @@ impl<'a> RBody<'a> {
             Self::HandshakeInit { message, .. } | Self::HandshakeResponse { message, .. } => {
                 message.len()
             }
-            Self::SessionReset { .. } => 0,
+            Self::SessionReset { .. } | Self::MailboxRequest { .. } => 0,
         }
     }
 }
@@ -275,6 +314,24 @@ pub fn write_session_reset(
     out.extend_from_slice(&timestamp.0.to_be_bytes());
     out.extend_from_slice(key);
     out.extend_from_slice(signature);
+}
+
+/// Appends a whole mailbox-request body.
+pub fn write_mailbox_request(
+    out: &mut Vec<u8>,
+    op: u8,
+    timestamp: UnixMillis,
+    key: &[u8; 32],
+    signature: &[u8; 64],
+    address: &[u8],
+) {
+    out.reserve(MAILBOX_REQUEST_HEADER_LEN + address.len());
+    out.push(KIND_MAILBOX_REQUEST);
+    out.push(op);
+    out.extend_from_slice(&timestamp.0.to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(signature);
+    out.extend_from_slice(address);
 }
 
 #[cfg(test)]
@@ -375,6 +432,35 @@ mod tests {
         assert!(RBody::decode(&sealed).is_ok());
         let session = vec![2; SESSION_HEADER_LEN + TAG_LEN - 1];
         assert_eq!(RBody::decode(&session), Err(CryptoError::Malformed));
+    }
+
+    #[test]
+    fn mailbox_request_round_trips_with_the_documented_bytes() {
+        let mut body = Vec::new();
+        write_mailbox_request(
+            &mut body,
+            3,
+            UnixMillis(9),
+            &[0xaa; 32],
+            &[0xbb; 64],
+            b"[1]",
+        );
+        assert_eq!(body.len(), MAILBOX_REQUEST_HEADER_LEN + 3);
+        assert_eq!(&body[..10], &[8, 3, 0, 0, 0, 0, 0, 0, 0, 9]);
+        assert_eq!(
+            RBody::decode(&body),
+            Ok(RBody::MailboxRequest {
+                op: 3,
+                timestamp: UnixMillis(9),
+                key: &[0xaa; 32],
+                signature: &[0xbb; 64],
+                address: b"[1]",
+            })
+        );
+        assert_eq!(
+            RBody::decode(&body[..MAILBOX_REQUEST_HEADER_LEN]),
+            Err(CryptoError::Malformed)
+        );
     }
 
     #[test]

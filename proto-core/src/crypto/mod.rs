@@ -7,6 +7,7 @@
 //! - [`sealed`]: HPKE (RFC 9180) base mode for single frames to a peer's published key;
 //! - [`handshake`] and [`session`]: a Noise IK handshake, then one ChaCha20-Poly1305 per frame
 //!   with forward secrecy and a sliding replay window;
+//! - [`mailbox`]: signed requests to a store-and-forward relay;
 //! - [`body`]: the byte layouts of an `r` frame's body that carry all of the above.
 //!
 //! Every function here that reads network bytes returns an error rather than panicking.
@@ -14,6 +15,7 @@
 pub mod body;
 mod error;
 pub mod handshake;
+pub mod mailbox;
 pub mod proof;
 pub mod reset;
 pub mod sealed;

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::Node;
 use super::sessions::SessionEntry;
+use super::store_forward::MailboxRequest;
 use crate::address::Address;
 use crate::crypto::body::{self, RBody};
 use crate::crypto::handshake::{self, SessionKeys};
@@ -198,6 +199,21 @@ impl Node {
             } => {
                 self.on_handshake_response(sender_index, receiver_index, message);
             }
+            RBody::MailboxRequest {
+                op,
+                timestamp,
+                key,
+                signature,
+                address,
+            } => self.on_mailbox_request(&MailboxRequest {
+                header,
+                recipient,
+                op,
+                timestamp,
+                key,
+                signature,
+                address,
+            }),
         }
     }
 
@@ -308,8 +324,13 @@ impl Node {
     /// Sends an opened inner `r` frame on towards its recipient: directly if we can reach its
     /// address, else wrapped for the default route (one hop more, within `max_hops`).
     fn relay(&mut self, recipient: &Address, frame: &[u8], hops: u8) {
+        if self.hold_if_away(recipient, frame) {
+            return;
+        }
         if let Some(transport) = recipient.transport() {
-            if self.queue_transmit(transport, frame.to_vec()) {
+            if !self.throttle_take(transport) {
+                self.stats.dropped_throttled += 1;
+            } else if self.queue_transmit(transport, frame.to_vec()) {
                 self.stats.forwarded += 1;
             }
             return;
@@ -320,7 +341,9 @@ impl Node {
         }
         match self.wrap_for_default_route(hops, frame) {
             Some(Ok((transport, wrapped))) => {
-                if self.queue_transmit(transport, wrapped) {
+                if !self.throttle_take(transport) {
+                    self.stats.dropped_throttled += 1;
+                } else if self.queue_transmit(transport, wrapped) {
                     self.stats.forwarded += 1;
                 }
             }
@@ -387,6 +410,8 @@ impl Node {
                 }
             }
         };
+        // Whoever holds frames for us is told we are back by any frame we authenticate.
+        self.on_authenticated(&key);
         let value = match frame::decode(payload) {
             Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
                 Some(Ok(value)) => value,

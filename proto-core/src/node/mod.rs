@@ -1,6 +1,7 @@
 //! The node: the whole protocol as one deterministic state machine.
 
 mod inbound;
+mod mailbox_store;
 mod outbound;
 mod queries;
 mod query_ops;
@@ -10,8 +11,14 @@ mod reset;
 mod rtt;
 mod sessions;
 mod stats;
+mod store_forward;
+#[cfg(test)]
+mod store_forward_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod throttle_tests;
+mod throttling;
 mod timers;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -29,9 +36,11 @@ use crate::io::{Command, Input, Output, Timeout, Transmit};
 use crate::replay::NonceMemory;
 use crate::rng::CoreRng;
 use crate::stream::StreamDecoder;
+use crate::throttle::Throttle;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
+use mailbox_store::MailboxStore;
 use queries::QueryTable;
 use rtt::RttTable;
 use sessions::SessionTable;
@@ -50,7 +59,8 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 /// # Methods
 /// - **Getters**: [`node_id`](Self::node_id), [`public_key`](Self::public_key),
 ///   [`public_identity`](Self::public_identity), [`stats`](Self::stats),
-///   [`config`](Self::config), [`has_session`](Self::has_session).
+///   [`config`](Self::config), [`has_session`](Self::has_session),
+///   [`held_frames`](Self::held_frames), [`nonces_remembered`](Self::nonces_remembered).
 /// - **Inputs** (from the network and the clock):
 ///   [`handle_datagram`](Self::handle_datagram), [`handle_stream_data`](Self::handle_stream_data),
 ///   [`handle_stream_closed`](Self::handle_stream_closed), [`handle_timeout`](Self::handle_timeout),
@@ -59,7 +69,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
 ///   [`send`](Self::send), [`send_via`](Self::send_via),
 ///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
-///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query).
+///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query),
+///   [`query_via`](Self::query_via), [`reply_via`](Self::reply_via),
+///   [`request_mailbox`](Self::request_mailbox).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
@@ -103,6 +115,15 @@ pub struct Node {
     reset_budget: (Instant, u32),
     queries: QueryTable,
     rtt: RttTable,
+    /// Token buckets for what this node sends, per destination and overall.
+    throttle: Throttle,
+    /// Destinations a send was refused for: each gets [`Event::PeerWritable`] once it has a
+    /// token (at most `max_throttled_peers`).
+    throttled_peers: BTreeSet<TransportAddr>,
+    /// Frames held for away recipients (store-and-forward relay).
+    mailboxes: MailboxStore,
+    /// The timestamp of our last mailbox request: the next one must be later.
+    last_mailbox_request: UnixMillis,
     stats: Stats,
 }
 
@@ -122,6 +143,7 @@ impl Node {
         let nonce_window = config.max_clock_skew;
         let capacity = config.nonce_memory_capacity;
         let public_key = identity.public_key();
+        let throttle = Self::new_throttle(&config, now);
         Self {
             config,
             identity,
@@ -142,6 +164,10 @@ impl Node {
             reset_budget: reset::fresh_budget(now),
             queries: QueryTable::default(),
             rtt: RttTable::default(),
+            throttle,
+            throttled_peers: BTreeSet::new(),
+            mailboxes: MailboxStore::default(),
+            last_mailbox_request: UnixMillis(0),
             stats: Stats::default(),
         }
     }
@@ -194,6 +220,13 @@ impl Node {
             .get(peer)
             .and_then(|index| self.sessions.sessions.get(index))
             .is_some_and(|entry| entry.confirmed)
+    }
+
+    /// Nonces and ephemeral keys in the two replay memories (each bounded by
+    /// [`Config::nonce_memory_capacity`](crate::Config::nonce_memory_capacity)).
+    #[must_use]
+    pub fn nonces_remembered(&self) -> usize {
+        self.signature_nonces.len() + self.sealed_nonces.len()
     }
 
     // ----- inputs -----
@@ -308,12 +341,22 @@ impl Node {
             Command::Query {
                 from,
                 to,
+                via,
                 value,
                 options,
-            } => Ok(Some(self.query(now, &from, &to, value, options)?)),
-            Command::Reply { from, to, value } => Ok(Some(self.reply(now, &from, &to, value)?)),
+            } => Ok(Some(self.query_via(now, &from, &to, &via, value, options)?)),
+            Command::Reply {
+                from,
+                to,
+                via,
+                value,
+            } => Ok(Some(self.reply_via(now, &from, &to, &via, value)?)),
             Command::CancelQuery { id } => {
                 self.cancel_query(now, id);
+                Ok(None)
+            }
+            Command::RequestMailbox { relay, op } => {
+                self.request_mailbox(now, &relay, op)?;
                 Ok(None)
             }
         }

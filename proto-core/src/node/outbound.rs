@@ -39,10 +39,28 @@ impl Node {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
+        let local = via.is_empty() && to.key == self.public_key && self.is_local(&to.location);
+        // Checked before anything is drawn or sealed, so a refused send changes nothing.
+        let throttled_hop = via
+            .first()
+            .unwrap_or(to)
+            .location
+            .transport()
+            .or_else(|| {
+                self.default_route
+                    .as_ref()
+                    .and_then(|route| route.location.transport())
+            })
+            .filter(|_| !local);
+        if let Some(peer) = throttled_hop {
+            if !self.throttle_admits(peer) {
+                return Err(SendError::Throttled { peer, value });
+            }
+        }
         let id = MessageId(self.rng.array());
         let sender = self.sender_address(from, &to.location);
 
-        if via.is_empty() && to.key == self.public_key && self.is_local(&to.location) {
+        if local {
             self.deliver_locally(id, sender, to, value, reference);
             return Ok((id, json));
         }
@@ -82,6 +100,7 @@ impl Node {
                 self.start_handshake(to, transport);
             }
         }
+        self.throttle_take(destination);
         self.queue_transmit(destination, onion);
         Ok((id, json))
     }

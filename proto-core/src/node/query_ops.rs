@@ -40,12 +40,30 @@ impl Node {
         value: Value,
         options: QueryOptions,
     ) -> Result<MessageId, SendError> {
+        self.query_via(now, from, to, &[], value, options)
+    }
+
+    /// [`query`](Self::query) through the relays `via` (first hop first), as an onion like
+    /// [`send_via`](Self::send_via). The reply is matched the same way, whatever path it
+    /// takes back (the replier chooses: see [`reply_via`](Self::reply_via)).
+    ///
+    /// # Errors
+    /// As [`query`](Self::query).
+    pub fn query_via(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, SendError> {
         self.advance(now);
         self.expire_queries();
         if self.queries.len() >= self.config.max_open_queries {
             return Err(SendError::TooManyQueries);
         }
-        let (id, json) = self.send_message(from, to, &[], value, None)?;
+        let (id, json) = self.send_message(from, to, via, value, None)?;
         let (soft, hard) = self.query_deadlines(&to.key, &options);
         let query = OpenQuery {
             peer: to.key,
@@ -78,6 +96,21 @@ impl Node {
         to: &Message,
         value: Value,
     ) -> Result<MessageId, SendError> {
+        self.reply_via(now, from, to, &[], value)
+    }
+
+    /// [`reply`](Self::reply) through the relays `via` (first hop first), as an onion.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn reply_via(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &Message,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, SendError> {
         self.advance(now);
         // ejtp-rs writes every `j` frame in the one strict JSON encoding of its value with an
         // empty header, so the answered frame's bytes are those of the delivered value.
@@ -91,7 +124,7 @@ impl Node {
             location: to.from.address.clone(),
             key: to.from.key,
         };
-        self.send_message(from, &recipient, &[], value, Some(reference))
+        self.send_message(from, &recipient, via, value, Some(reference))
             .map(|(id, _)| id)
     }
 

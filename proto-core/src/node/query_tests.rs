@@ -351,6 +351,7 @@ fn queries_are_commands_too() {
             Command::Query {
                 from: "alice".into(),
                 to: bob_id,
+                via: Vec::new(),
                 value: json!("cmd"),
                 options: QueryOptions::default(),
             },
@@ -361,6 +362,7 @@ fn queries_are_commands_too() {
     let command = Command::Reply {
         from: "bob".into(),
         to: Box::new(asked),
+        via: Vec::new(),
         value: json!("ok"),
     };
     let text = serde_json::to_string(&command).unwrap();

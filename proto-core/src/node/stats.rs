@@ -51,4 +51,19 @@ pub struct Stats {
     /// Authenticated replies that answer no open query (unknown, already answered, timed out
     /// or cancelled, or not signed by the peer the query went to).
     pub dropped_unmatched_reply: u64,
+    /// Frames not sent because a token bucket was empty (relayed frames; application sends are
+    /// handed back instead).
+    pub dropped_throttled: u64,
+    /// Frames held for an away recipient (store-and-forward relay).
+    pub held: u64,
+    /// Held frames handed over to their recipient.
+    pub handed_over: u64,
+    /// Held frames dropped, oldest first, to stay within the store's bounds.
+    pub dropped_held_overflow: u64,
+    /// Held frames dropped because they were held for `mailbox_hold_time`, or their mailbox
+    /// ended.
+    pub dropped_held_expired: u64,
+    /// Mailbox requests refused: replayed or stale, not for us, mailboxes full or off, or an
+    /// address we cannot hand over to (bad signatures count as `dropped_crypto`).
+    pub dropped_mailbox_request: u64,
 }

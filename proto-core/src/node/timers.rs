@@ -1,5 +1,5 @@
-//! The node's wake-ups: handshake retries, idle sessions, replay memory ageing, and query
-//! timeouts.
+//! The node's wake-ups: handshake retries, idle sessions, replay memory ageing, query
+//! timeouts, throttled peers getting tokens back, and held frames ageing out.
 //!
 //! Nothing is scheduled ahead: each deadline is derived from the state it concerns, and the
 //! next timeout is the earliest of them.
@@ -37,7 +37,13 @@ impl Node {
             };
             (at, reason)
         });
-        [retry, idle, prune, query]
+        let writable = self
+            .next_peer_writable()
+            .map(|at| (at, TimerReason::Throttle));
+        let held = self
+            .next_mailbox_expiry()
+            .map(|at| (at, TimerReason::MailboxExpiry));
+        [retry, idle, prune, query, writable, held]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -55,6 +61,8 @@ impl Node {
 
     pub(super) fn on_timeout(&mut self) {
         self.expire_queries();
+        self.release_throttled_peers();
+        self.expire_mailboxes();
         self.retry_handshakes();
         self.drop_idle_sessions();
         let wall = self.wall_now();
