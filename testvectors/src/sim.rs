@@ -76,6 +76,8 @@ pub struct SimNetwork {
     sequence: u64,
     events: Vec<(usize, Event)>,
     captured: Vec<Captured>,
+    /// Hosts that are down: datagrams to them are lost and their timers do not run.
+    down: Vec<bool>,
     /// Safety valve for tests: a run that takes more steps than this is a livelock.
     pub max_steps: u64,
 }
@@ -98,6 +100,7 @@ impl SimNetwork {
             sequence: 0,
             events: Vec::new(),
             captured: Vec::new(),
+            down: Vec::new(),
             max_steps: 1_000_000,
         }
     }
@@ -123,6 +126,7 @@ impl SimNetwork {
             config,
         };
         self.slots.push(self.recorder.add_node(spec));
+        self.down.push(false);
         let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
         self.udp
             .push(SocketAddr::new(localhost, 9000 + port_offset));
@@ -160,6 +164,7 @@ impl SimNetwork {
             ..old
         };
         self.slots[index] = self.recorder.add_node(spec);
+        self.down[index] = false;
         self.command(
             index,
             Command::AddLocalAddress {
@@ -176,6 +181,12 @@ impl SimNetwork {
             )
             .expect("a fresh node accepts its first clients");
         }
+    }
+
+    /// Takes node `index` down, as a crashed host: what is sent to it is lost and its timers
+    /// stop, until [`restart`](Self::restart) brings up a fresh node in its place.
+    pub fn take_down(&mut self, index: usize) {
+        self.down[index] = true;
     }
 
     /// The public identity of client `callsign` on node `index`, reached over UDP.
@@ -286,6 +297,7 @@ impl SimNetwork {
             );
             let delivery = self.in_flight.keys().next().map(|(at, _)| *at);
             let timer = (0..self.slots.len())
+                .filter(|index| !self.down[*index])
                 .filter_map(|index| {
                     self.recorder
                         .node(self.slots[index])
@@ -307,6 +319,9 @@ impl SimNetwork {
                     break;
                 };
                 self.now = self.now.max(at);
+                if self.down[flight.to] {
+                    continue;
+                }
                 let input = if flight.stream {
                     Input::StreamData {
                         now: self.now,

@@ -205,3 +205,61 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_query_through_a_relay_is_answered_through_a_relay() {
+    let mut net = SimNetwork::new(15, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 1, Config::default(), &["alice"]);
+    let relay = net.add_node("relay", 2, Config::default(), &[]);
+    let bob = net.add_node("bob", 3, Config::default(), &["bob"]);
+    let relay_id = net.identity(relay, "relay");
+    let bob_id = net.identity(bob, "bob");
+    let query = net
+        .command_with_id(
+            alice,
+            Command::Query {
+                from: "alice".into(),
+                to: bob_id,
+                via: vec![relay_id.clone()],
+                value: json!("who is there?"),
+                options: proto_core::QueryOptions::default(),
+            },
+        )
+        .unwrap()
+        .unwrap();
+    net.run_for(Duration::from_millis(100));
+    let asked = messages(&net.take_events()).remove(0).1;
+    assert_eq!(asked.value, json!("who is there?"));
+    net.command(
+        bob,
+        Command::Reply {
+            from: "bob".into(),
+            to: Box::new(asked),
+            via: vec![relay_id],
+            value: json!("bob"),
+        },
+    )
+    .unwrap();
+    net.run_for(Duration::from_millis(100));
+    let replies: Vec<_> = net
+        .take_events()
+        .into_iter()
+        .filter_map(|(node, event)| match event {
+            proto_core::Event::Reply {
+                query: id,
+                message,
+                late,
+            } => Some((node, id, message, late)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies.len(), 1);
+    let (node, id, message, late) = &replies[0];
+    assert_eq!((*node, *id, *late), (alice, query, false));
+    assert_eq!(message.value, json!("bob"));
+    assert_eq!(
+        net.node(relay).stats().forwarded,
+        2,
+        "both ways through the relay"
+    );
+}
