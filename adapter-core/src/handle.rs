@@ -80,10 +80,28 @@ impl Handle {
         value: Value,
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
+        self.query_via(from, to, &[], value, options).await
+    }
+
+    /// [`query`](Self::query) through the relays `via`, first hop first, as an onion
+    /// ([`Node::query_via`](proto_core::Node::query_via)); the reply is matched whatever path
+    /// it comes back on.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query).
+    pub async fn query_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
         let (outcome, ended) = async_channel::bounded(1);
         self.request(|reply| Request::Query {
             from: from.to_string(),
             to: to.clone(),
+            via: via.to_vec(),
             value,
             options,
             outcome: Some(outcome),
@@ -107,9 +125,25 @@ impl Handle {
         value: Value,
         options: QueryOptions,
     ) -> Result<MessageId, Error> {
+        self.start_query_via(from, to, &[], value, options).await
+    }
+
+    /// [`start_query`](Self::start_query) through the relays `via`, first hop first.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query).
+    pub async fn start_query_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<MessageId, Error> {
         self.request(|reply| Request::Query {
             from: from.to_string(),
             to: to.clone(),
+            via: via.to_vec(),
             value,
             options,
             outcome: None,

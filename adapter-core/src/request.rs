@@ -39,6 +39,8 @@ pub enum Request {
         from: String,
         /// The recipient.
         to: PublicIdentity,
+        /// The relays, first hop first (empty: direct).
+        via: Vec<PublicIdentity>,
         /// What to ask.
         value: Value,
         /// The query's timeouts.

@@ -50,6 +50,7 @@ pub(crate) enum Request {
     Query {
         from: String,
         to: PublicIdentity,
+        via: Vec<PublicIdentity>,
         value: Value,
         options: QueryOptions,
         outcome: Option<Sender<QueryOutcome>>,

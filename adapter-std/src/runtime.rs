@@ -209,13 +209,14 @@ impl Runtime {
             Request::Query {
                 from,
                 to,
+                via,
                 value,
                 options,
                 outcome,
                 reply,
             } => {
                 let longest = self.driver.longest_query(&options);
-                let (result, outputs) = self.driver.query(&from, &to, value, options);
+                let (result, outputs) = self.driver.query_via(&from, &to, &via, value, options);
                 if let (Ok(id), Some(outcome)) = (&result, outcome) {
                     // Before the outputs: they may already end the query.
                     if self.waiters.insert(*id, outcome).is_err() {

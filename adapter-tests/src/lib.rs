@@ -173,6 +173,19 @@ pub trait TestHandle: Clone + Send + 'static {
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error>;
 
+    /// Sends a query through relays and waits until it ends.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::query_via`.
+    fn query_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error>;
+
     /// Sends a query and returns its id at once.
     ///
     /// # Errors
@@ -314,6 +327,17 @@ impl TestHandle for StdHandle {
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
         self.0.query(from, to, value, options)
+    }
+
+    fn query_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        self.0.query_via(from, to, via, value, options)
     }
 
     fn start_query(
@@ -521,6 +545,17 @@ impl TestHandle for AsyncHandle {
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
         (self.blocker).block_on(self.handle.query(from, to, value, options))
+    }
+
+    fn query_via(
+        &self,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+        options: QueryOptions,
+    ) -> Result<QueryOutcome, Error> {
+        (self.blocker).block_on(self.handle.query_via(from, to, via, value, options))
     }
 
     fn start_query(

@@ -86,6 +86,35 @@ fn an_answered_query_resolves_to_its_reply<N: TestNode>() {
     alice.shutdown();
 }
 
+fn a_query_through_a_relay_resolves_to_its_reply<N: TestNode>() {
+    let (alice, bob) = pair::<N>();
+    let relay = N::bind(options(3).udp(ipv4()).client("relay"));
+    let (to, via) = (bob.identity("bob"), [relay.identity("relay")]);
+    let asked = json!({"question": "via"});
+    let bob = bob_answers(bob, asked.clone(), Duration::ZERO, Some(json!("relayed")));
+    let outcome = alice
+        .handle()
+        .query_via("alice", &to, &via, asked, hard(WAIT))
+        .unwrap();
+    let (_, bob) = bob.join().unwrap();
+    match outcome {
+        QueryOutcome::Reply { message, late } => {
+            assert!(!late, "{}", N::ADAPTER);
+            assert_eq!(message.value, json!("relayed"));
+        }
+        other => panic!("{}: {other:?}", N::ADAPTER),
+    }
+    assert_eq!(
+        relay.stats().forwarded,
+        1,
+        "{}: the query went through the relay",
+        N::ADAPTER
+    );
+    bob.shutdown().unwrap();
+    relay.shutdown();
+    alice.shutdown();
+}
+
 fn a_query_nobody_answers_times_out_after_its_hard_timeout<N: TestNode>() {
     let (mut alice, bob) = pair::<N>();
     let started = Instant::now();
@@ -186,6 +215,7 @@ fn a_cancelled_query_resolves_to_cancelled<N: TestNode>() {
 
 for_each_adapter!(
     an_answered_query_resolves_to_its_reply,
+    a_query_through_a_relay_resolves_to_its_reply,
     a_query_nobody_answers_times_out_after_its_hard_timeout,
     a_reply_after_the_soft_timeout_is_late,
     a_cancelled_query_resolves_to_cancelled,
