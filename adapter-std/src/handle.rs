@@ -245,7 +245,7 @@ impl Handle {
         let (reply, answer): (_, Receiver<T>) = mpsc::channel();
         self.shared
             .inbox
-            .send(Item::Request(request(reply)))
+            .send(Item::Request(Box::new(request(reply))))
             .map_err(|_| Error::Closed)?;
         answer.recv().map_err(|_| Error::Closed)
     }
@@ -262,7 +262,10 @@ impl Shared {
         // application may be this very thread, not reading events while it waits here.
         self.stopping.store(true, Ordering::SeqCst);
         let (reply, answer) = mpsc::channel();
-        let result = match self.inbox.send(Item::Request(Request::Shutdown { reply })) {
+        let result = match self
+            .inbox
+            .send(Item::Request(Box::new(Request::Shutdown { reply })))
+        {
             Ok(()) => answer.recv().unwrap_or(Err(Error::Closed)),
             Err(_) => Err(Error::Closed),
         };

@@ -32,8 +32,9 @@ pub(crate) enum Item {
     },
     /// A connection's reader saw the end of the stream (or an error) and stopped.
     StreamEnded { conn: ConnId, from: SocketAddr },
-    /// The application asks something of the node.
-    Request(Request),
+    /// The application asks something of the node (boxed: a query with its relays is much
+    /// larger than the traffic items).
+    Request(Box<Request>),
 }
 
 /// A command from a [`Handle`](crate::Handle), with where its result goes.

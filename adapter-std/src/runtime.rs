@@ -187,7 +187,7 @@ impl Runtime {
                 }
                 self.reap_readers();
             }
-            Item::Request(request) => return self.request(request),
+            Item::Request(request) => return self.request(*request),
         }
         None
     }
