@@ -96,6 +96,7 @@ mod node;
 pub mod query;
 pub mod replay;
 pub mod rng;
+pub mod routing;
 pub mod stream;
 pub mod time;
 pub mod transport;

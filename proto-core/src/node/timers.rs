@@ -37,7 +37,11 @@ impl Node {
             };
             (at, reason)
         });
-        [retry, idle, prune, query]
+        let lookup = self
+            .lookups
+            .next_deadline()
+            .map(|at| (at, TimerReason::LookupTimeout));
+        [retry, idle, prune, query, lookup]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -55,6 +59,7 @@ impl Node {
 
     pub(super) fn on_timeout(&mut self) {
         self.expire_queries();
+        self.expire_lookups();
         self.retry_handshakes();
         self.drop_idle_sessions();
         let wall = self.wall_now();
