@@ -122,6 +122,43 @@ pub struct Config {
     /// than `max_clock_skew`.
     #[serde(with = "millis")]
     pub mailbox_lifetime: Duration,
+    /// Most peers in the routing table. Default 1 024: about 1 MiB at most (some 200 bytes a
+    /// peer, each address some 150 more, a held address record at most 2.2 KiB, typically
+    /// 200 bytes). When full, a new peer evicts the least recently used peer that has no
+    /// session with us (the least recently used of all if every peer has one).
+    pub max_routes: usize,
+    /// Most addresses kept per peer. Default 4 (one per transport and IP version). A new
+    /// address beyond it replaces the peer's worst-ranked one (see `docs/PROTOCOL.md` §13).
+    pub max_addresses_per_peer: usize,
+    /// A peer's address that failed (the adapter reported a failed transmit) is skipped for
+    /// this long, unless the peer is heard from there or a newer record lists it. Default 30 s.
+    #[serde(with = "millis")]
+    pub route_retry_after: Duration,
+    /// Most recent direct messages remembered so that they can be sent again on a peer's next
+    /// address when a transmit fails. Default 64: each keeps its JSON (at most
+    /// `max_frame_len`), so at most 4 MiB, typically a few KiB. The oldest is forgotten first.
+    pub max_resend_memory: usize,
+    /// How long after it was sent a message is still re-sent when its transmit is reported
+    /// failed (unless an authenticated frame came from that address since). Default 2 s.
+    #[serde(with = "millis")]
+    pub resend_window: Duration,
+    /// Most lookups in flight. Default 64 (some 200 bytes each). A lookup beyond it is not
+    /// started: sends that needed it fail with `SendError::Unreachable`.
+    pub max_pending_lookups: usize,
+    /// Peers asked at once in a lookup. Default 3.
+    pub lookup_fan_out: usize,
+    /// Time a lookup waits for a record before asking again. Default 1 s.
+    #[serde(with = "millis")]
+    pub lookup_timeout: Duration,
+    /// Times a lookup asks before `Event::LookupFailed`. Default 3.
+    pub lookup_attempts: u8,
+    /// Most messages waiting for a lookup to find their recipient. Default 256: each keeps its
+    /// JSON (at most `max_frame_len`), typically a few hundred bytes.
+    pub max_waiting_messages: usize,
+    /// How long this node's own address record stays valid after it is signed. Default
+    /// 3 600 s; it is signed again once half of that has passed.
+    #[serde(with = "millis")]
+    pub record_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -157,6 +194,17 @@ impl Default for Config {
             max_held_bytes: 4 * 1024 * 1024,
             mailbox_hold_time: Duration::from_secs(60),
             mailbox_lifetime: Duration::from_secs(600),
+            max_routes: 1_024,
+            max_addresses_per_peer: 4,
+            route_retry_after: Duration::from_secs(30),
+            max_resend_memory: 64,
+            resend_window: Duration::from_secs(2),
+            max_pending_lookups: 64,
+            lookup_fan_out: 3,
+            lookup_timeout: Duration::from_secs(1),
+            lookup_attempts: 3,
+            max_waiting_messages: 256,
+            record_lifetime: Duration::from_secs(3_600),
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum SendError {
     /// [`Config::max_open_queries`](crate::Config::max_open_queries) queries are already open;
     /// nothing was sent.
     TooManyQueries,
+    /// Every known address of the recipient failed (or none is known) and no lookup could be
+    /// started or waited on; nothing was sent.
+    Unreachable,
 }
 
 impl fmt::Display for SendError {
@@ -64,6 +67,7 @@ impl fmt::Display for SendError {
             Self::InvalidValue(err) => write!(f, "value is not strict JSON: {err}"),
             Self::Crypto(err) => write!(f, "cannot encrypt to the recipient: {err}"),
             Self::TooManyQueries => f.write_str("too many open queries"),
+            Self::Unreachable => f.write_str("the recipient has no working address"),
         }
     }
 }

@@ -142,4 +142,34 @@ pub enum Event {
         /// The query's id.
         query: MessageId,
     },
+    /// The peer a query went to became unreachable (every address failed, or a lookup for it
+    /// failed): the query is closed at once, and a later reply is dropped. One of the four
+    /// ways a query ends.
+    QueryUnreachable {
+        /// The query's id.
+        query: MessageId,
+    },
+    /// A peer cannot be reached: every known address failed (the adapter reported failed
+    /// transmits) and no other is known, or a lookup for it failed. `message` names the
+    /// message given up on, if one was (queries end with [`Event::QueryUnreachable`] instead).
+    Unreachable {
+        /// The peer.
+        peer: NodeId,
+        /// The message that was not delivered, if any.
+        message: Option<MessageId>,
+    },
+    /// A lookup found a peer's signed address record newer than the one held: its addresses
+    /// are in the routing table, and messages waiting for them are sent.
+    PeerFound {
+        /// The peer.
+        peer: NodeId,
+        /// The accepted record's sequence number.
+        record_seq: u64,
+    },
+    /// A lookup got no acceptable record after every attempt; messages waiting for it are
+    /// reported [`Event::Unreachable`].
+    LookupFailed {
+        /// The peer looked up.
+        peer: NodeId,
+    },
 }

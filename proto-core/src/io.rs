@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::event::{Event, Message, MessageId};
-use crate::identity::PublicIdentity;
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::mailbox::MailboxOp;
 use crate::query::QueryOptions;
 use crate::time::{Instant, UnixMillis};
@@ -50,6 +50,8 @@ pub enum TimerReason {
     Throttle,
     /// A held frame or a mailbox ages out.
     MailboxExpiry,
+    /// A lookup's wait for a record ended: ask again or give up.
+    LookupTimeout,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -140,6 +142,37 @@ pub enum Command {
         /// What to ask it.
         op: MailboxOp,
     },
+    /// [`Node::add_route`](crate::Node::add_route).
+    AddRoute {
+        /// The peer's key.
+        key: PublicKey,
+        /// One of its addresses (a callsign is ignored).
+        address: Address,
+        /// Higher is tried first; none keeps the current or default preference.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preference: Option<u8>,
+    },
+    /// [`Node::send_to_peer`](crate::Node::send_to_peer).
+    SendToPeer {
+        /// The sending client's callsign.
+        from: String,
+        /// The recipient node's key.
+        peer: PublicKey,
+        /// The recipient client's callsign.
+        callsign: String,
+        /// The payload.
+        value: Value,
+    },
+    /// [`Node::lookup`](crate::Node::lookup).
+    Lookup {
+        /// The peer to find.
+        peer: NodeId,
+    },
+    /// [`Node::set_record_seq`](crate::Node::set_record_seq).
+    SetRecordSeq {
+        /// The sequence number of this node's next address record.
+        seq: u64,
+    },
 }
 
 /// Everything that can happen to a node, as data.
@@ -186,6 +219,13 @@ pub enum Input {
         /// The wall-clock time at that instant.
         wall: UnixMillis,
     },
+    /// [`Node::handle_transmit_failed`](crate::Node::handle_transmit_failed).
+    TransmitFailed {
+        /// When the adapter learnt it.
+        now: Instant,
+        /// Where the transmit was going.
+        to: TransportAddr,
+    },
     /// An application command.
     Command {
         /// When.
@@ -203,6 +243,7 @@ impl Input {
             Self::Datagram { now, .. }
             | Self::StreamData { now, .. }
             | Self::StreamClosed { now, .. }
+            | Self::TransmitFailed { now, .. }
             | Self::Timeout { now }
             | Self::WallClock { now, .. }
             | Self::Command { now, .. } => *now,

@@ -97,6 +97,7 @@ mod node;
 pub mod query;
 pub mod replay;
 pub mod rng;
+pub mod routing;
 pub mod stream;
 pub mod throttle;
 pub mod time;

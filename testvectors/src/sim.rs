@@ -59,6 +59,8 @@ struct InFlight {
     from: TransportAddr,
     payload: Vec<u8>,
     stream: bool,
+    /// Not bytes: the report that a transmit from `to` to `from` failed.
+    failure: bool,
 }
 
 /// The simulated network and its nodes.
@@ -78,6 +80,8 @@ pub struct SimNetwork {
     captured: Vec<Captured>,
     /// Hosts that are down: datagrams to them are lost and their timers do not run.
     down: Vec<bool>,
+    /// Addresses whose transmits fail (and are reported to the sender, like an ICMP error).
+    failing: std::collections::BTreeSet<TransportAddr>,
     /// Safety valve for tests: a run that takes more steps than this is a livelock.
     pub max_steps: u64,
 }
@@ -101,6 +105,7 @@ impl SimNetwork {
             events: Vec::new(),
             captured: Vec::new(),
             down: Vec::new(),
+            failing: std::collections::BTreeSet::new(),
             max_steps: 1_000_000,
         }
     }
@@ -266,8 +271,26 @@ impl SimNetwork {
                 from,
                 payload,
                 stream: false,
+                failure: false,
             },
         );
+    }
+
+    /// Changes how the links treat datagrams from now on.
+    pub fn set_conditions(&mut self, conditions: LinkConditions) {
+        self.conditions = conditions;
+    }
+
+    /// Takes `addr` down (or brings it back up): transmits to it are not delivered, and the
+    /// sender is told after the minimum delay with
+    /// [`Input::TransmitFailed`](proto_core::Input::TransmitFailed), as an adapter does when a
+    /// send meets an ICMP error or a refused connection.
+    pub fn set_down(&mut self, addr: TransportAddr, down: bool) {
+        if down {
+            self.failing.insert(addr);
+        } else {
+            self.failing.remove(&addr);
+        }
     }
 
     /// Every datagram delivered or scheduled so far.
@@ -322,7 +345,12 @@ impl SimNetwork {
                 if self.down[flight.to] {
                     continue;
                 }
-                let input = if flight.stream {
+                let input = if flight.failure {
+                    Input::TransmitFailed {
+                        now: self.now,
+                        to: flight.from,
+                    }
+                } else if flight.stream {
                     Input::StreamData {
                         now: self.now,
                         from: flight.from,
@@ -368,6 +396,21 @@ impl SimNetwork {
     }
 
     fn carry(&mut self, from_index: usize, to: TransportAddr, payload: Vec<u8>) {
+        if self.failing.contains(&to) {
+            let at = self.now + self.conditions.min_delay;
+            self.sequence += 1;
+            self.in_flight.insert(
+                (at, self.sequence),
+                InFlight {
+                    to: from_index,
+                    from: to,
+                    payload: Vec::new(),
+                    stream: false,
+                    failure: true,
+                },
+            );
+            return;
+        }
         match to.protocol {
             Protocol::Udp => {
                 let Some(to_index) = self.udp.iter().position(|addr| *addr == to.addr) else {
@@ -391,6 +434,7 @@ impl SimNetwork {
                             from,
                             payload: payload.clone(),
                             stream: false,
+                            failure: false,
                         },
                     );
                 }
@@ -408,6 +452,7 @@ impl SimNetwork {
                         from,
                         payload,
                         stream: true,
+                        failure: false,
                     },
                 );
             }

@@ -101,6 +101,15 @@ impl Node {
         body: &[u8],
         depth: u8,
     ) {
+        if crate::routing::wire::is_lookup_body(body) {
+            // Lookups come in the clear: only an outer frame can carry one.
+            if depth == 0 {
+                self.on_lookup_body(from, prefix.len() + body.len(), body);
+            } else {
+                self.stats.dropped_unauthenticated += 1;
+            }
+            return;
+        }
         let Ok(parsed) = RBody::decode(body) else {
             self.stats.dropped_malformed += 1;
             return;
@@ -167,6 +176,7 @@ impl Node {
                 };
                 entry.last_used = now;
                 let peer = entry.peer;
+                self.resend.forget_sent_to(from);
                 if self.sessions.confirm(receiver_index) {
                     self.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
@@ -250,6 +260,7 @@ impl Node {
             return;
         };
         self.store_session(receiver_index, peer, sender_index, keys, true);
+        self.resend.forget_sent_to(pending.to);
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
@@ -287,7 +298,7 @@ impl Node {
                 signature,
                 inner: payload,
             }) => {
-                self.on_signed(&sender, header, signature, payload, layer);
+                self.on_signed(from, &sender, header, signature, payload, layer);
             }
             Ok(Frame::Sealed {
                 recipient,
@@ -354,6 +365,7 @@ impl Node {
     /// `S(sender)[J]` inside a layer addressed to us: authenticate, refuse replays, deliver.
     fn on_signed(
         &mut self,
+        from: TransportAddr,
         sender: &Address,
         sender_header: &[u8],
         proof: &[u8],
@@ -425,6 +437,8 @@ impl Node {
                 return;
             }
         };
+        // The sender signed this address as its own (or its session vouches for it).
+        self.learn_from_inbound(key, sender, from);
         let Some(callsign) = layer
             .recipient
             .callsign()

@@ -1,6 +1,7 @@
 //! The node: the whole protocol as one deterministic state machine.
 
 mod inbound;
+mod lookups;
 mod mailbox_store;
 mod outbound;
 mod queries;
@@ -8,6 +9,8 @@ mod query_ops;
 #[cfg(test)]
 mod query_tests;
 mod reset;
+mod route_ops;
+mod routes;
 mod rtt;
 mod sessions;
 mod stats;
@@ -40,8 +43,10 @@ use crate::throttle::Throttle;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
+use lookups::{LookupTable, ResendLog, WaitingMessages};
 use mailbox_store::MailboxStore;
 use queries::QueryTable;
+use routes::RoutingTable;
 use rtt::RttTable;
 use sessions::SessionTable;
 pub use stats::Stats;
@@ -58,20 +63,24 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///
 /// # Methods
 /// - **Getters**: [`node_id`](Self::node_id), [`public_key`](Self::public_key),
+///   [`routes_to`](Self::routes_to), [`record_seq`](Self::record_seq),
 ///   [`public_identity`](Self::public_identity), [`stats`](Self::stats),
 ///   [`config`](Self::config), [`has_session`](Self::has_session),
 ///   [`held_frames`](Self::held_frames), [`nonces_remembered`](Self::nonces_remembered).
 /// - **Inputs** (from the network and the clock):
 ///   [`handle_datagram`](Self::handle_datagram), [`handle_stream_data`](Self::handle_stream_data),
 ///   [`handle_stream_closed`](Self::handle_stream_closed), [`handle_timeout`](Self::handle_timeout),
-///   [`handle_wall_clock`](Self::handle_wall_clock).
+///   [`handle_wall_clock`](Self::handle_wall_clock),
+///   [`handle_transmit_failed`](Self::handle_transmit_failed).
 /// - **Commands** (from the application): [`add_client`](Self::add_client),
 ///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
 ///   [`send`](Self::send), [`send_via`](Self::send_via),
 ///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
 ///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query),
 ///   [`query_via`](Self::query_via), [`reply_via`](Self::reply_via),
-///   [`request_mailbox`](Self::request_mailbox).
+///   [`request_mailbox`](Self::request_mailbox),
+///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
+///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
@@ -124,6 +133,13 @@ pub struct Node {
     mailboxes: MailboxStore,
     /// The timestamp of our last mailbox request: the next one must be later.
     last_mailbox_request: UnixMillis,
+    routes: RoutingTable,
+    resend: ResendLog,
+    lookups: LookupTable,
+    waiting: WaitingMessages,
+    /// The seq of this node's next address record, and the last one signed.
+    record_seq: u64,
+    own_record: Option<crate::routing::AddressRecord>,
     stats: Stats,
 }
 
@@ -144,6 +160,11 @@ impl Node {
         let capacity = config.nonce_memory_capacity;
         let public_key = identity.public_key();
         let throttle = Self::new_throttle(&config, now);
+        let route_limits = routes::RouteLimits {
+            max_routes: config.max_routes,
+            max_addresses_per_peer: config.max_addresses_per_peer,
+            retry_after: config.route_retry_after,
+        };
         Self {
             config,
             identity,
@@ -168,6 +189,12 @@ impl Node {
             throttled_peers: BTreeSet::new(),
             mailboxes: MailboxStore::default(),
             last_mailbox_request: UnixMillis(0),
+            routes: RoutingTable::new(route_limits),
+            resend: ResendLog::default(),
+            lookups: LookupTable::default(),
+            waiting: WaitingMessages::default(),
+            record_seq: wall.0,
+            own_record: None,
             stats: Stats::default(),
         }
     }
@@ -299,6 +326,7 @@ impl Node {
             Input::Datagram { now, from, data } => self.handle_datagram(now, from, &data),
             Input::StreamData { now, from, data } => self.handle_stream_data(now, from, &data),
             Input::StreamClosed { now, from } => self.handle_stream_closed(now, from),
+            Input::TransmitFailed { now, to } => self.handle_transmit_failed(now, to),
             Input::Timeout { now } => self.handle_timeout(now),
             Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
             Input::Command { now, command } => {
@@ -359,6 +387,30 @@ impl Node {
                 self.request_mailbox(now, &relay, op)?;
                 Ok(None)
             }
+            Command::AddRoute {
+                key,
+                address,
+                preference,
+            } => {
+                self.add_route(now, key, &address, preference);
+                Ok(None)
+            }
+            Command::SendToPeer {
+                from,
+                peer,
+                callsign,
+                value,
+            } => Ok(Some(
+                self.send_to_peer(now, &from, &peer, &callsign, value)?,
+            )),
+            Command::Lookup { peer } => {
+                self.lookup(now, peer);
+                Ok(None)
+            }
+            Command::SetRecordSeq { seq } => {
+                self.set_record_seq(seq);
+                Ok(None)
+            }
         }
     }
 
@@ -404,6 +456,8 @@ impl Node {
             return Err(CommandError::TooManyAddresses);
         }
         self.local_addresses.push(address);
+        // Our address record changed: the next one must be newer than any handed out.
+        self.record_seq = self.record_seq.saturating_add(1);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
+use super::lookups::PendingMessage;
 use super::sessions::PendingHandshake;
 use crate::address::Address;
 use crate::crypto::body;
@@ -20,6 +21,8 @@ use crate::json::JsonError;
 use crate::transport::TransportAddr;
 
 impl Node {
+    /// Sends a new message: checks it, gives it an id, and sends it on the best route (see
+    /// [`send_prepared`](Self::send_prepared)). Returns its id and its JSON bytes.
     pub(super) fn send_message(
         &mut self,
         from: &str,
@@ -28,13 +31,7 @@ impl Node {
         value: Value,
         reference: Option<[u8; 32]>,
     ) -> Result<(MessageId, Vec<u8>), SendError> {
-        if !self.clients.contains(from) {
-            return Err(SendError::UnknownClient(from.into()));
-        }
-        let json = frame::encode_json(&value).map_err(|err| match err {
-            FrameError::Json(err) => SendError::InvalidValue(err),
-            _ => SendError::InvalidValue(JsonError::Syntax),
-        })?;
+        let json = self.check_sendable(from, &value)?;
         if self.transmits.len() >= self.config.max_queued_transmits {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
@@ -58,21 +55,59 @@ impl Node {
             }
         }
         let id = MessageId(self.rng.array());
-        let sender = self.sender_address(from, &to.location);
 
         if local {
+            let sender = self.sender_address(from, &to.location);
             self.deliver_locally(id, sender, to, value, reference);
             return Ok((id, json));
         }
+        if via.is_empty() && self.routes_apply(to) {
+            let message = PendingMessage {
+                id,
+                from: from.into(),
+                key: to.key,
+                callsign: to.location.callsign().map(Into::into),
+                json,
+                reference,
+            };
+            self.send_routed(message.clone(), Some(&to.location))?;
+            return Ok((id, message.json));
+        }
+        self.transmit_message(id, from, to, via, &json, reference)?;
+        Ok((id, json))
+    }
 
+    /// The JSON bytes of `value`, if `from` is a local client and the value is strict JSON.
+    pub(super) fn check_sendable(&self, from: &str, value: &Value) -> Result<Vec<u8>, SendError> {
+        if !self.clients.contains(from) {
+            return Err(SendError::UnknownClient(from.into()));
+        }
+        frame::encode_json(value).map_err(|err| match err {
+            FrameError::Json(err) => SendError::InvalidValue(err),
+            _ => SendError::InvalidValue(JsonError::Syntax),
+        })
+    }
+
+    /// Encodes message `id` for `to` (through `via`) and queues it: in the session with `to`
+    /// if there is one, else signed and sealed; each relay adds a sealed layer.
+    pub(super) fn transmit_message(
+        &mut self,
+        id: MessageId,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        json: &[u8],
+        reference: Option<[u8; 32]>,
+    ) -> Result<TransportAddr, SendError> {
+        let sender = self.sender_address(from, &to.location);
         let direct = via.is_empty() && self.config.sessions;
         let innermost = match direct
-            .then(|| self.seal_in_session(to, &sender, id, &json, reference))
+            .then(|| self.seal_in_session(to, &sender, id, json, reference))
             .flatten()
         {
             Some(frame) => frame,
             None => {
-                let signed = self.signed_frame(&to.location, &sender, id, &json, reference)?;
+                let signed = self.signed_frame(&to.location, &sender, id, json, reference)?;
                 self.seal_layer(&to.location, &to.key, 0, &signed)?
             }
         };
@@ -102,7 +137,7 @@ impl Node {
         }
         self.throttle_take(destination);
         self.queue_transmit(destination, onion);
-        Ok((id, json))
+        Ok(destination)
     }
 
     /// Our address for client `from`, on the transport type the recipient uses if we have one.

@@ -93,6 +93,23 @@ impl QueryTable {
         self.remove(id).map(|query| (id, query))
     }
 
+    /// The open queries to the peer with id `peer`, in id order.
+    pub(crate) fn ids_for_peer(
+        &self,
+        peer: &crate::identity::NodeId,
+    ) -> alloc::vec::Vec<MessageId> {
+        self.by_id
+            .iter()
+            .filter(|(_, query)| query.peer.node_id() == *peer)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Whether query `id` is open.
+    pub(crate) fn contains(&self, id: MessageId) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
     /// The next deadline, and whether it is a soft one.
     pub(crate) fn next_deadline(&self) -> Option<(Instant, bool)> {
         let soft = self.soft.first().map(|(at, _)| (*at, true));

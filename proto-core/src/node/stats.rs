@@ -66,4 +66,17 @@ pub struct Stats {
     /// Mailbox requests refused: replayed or stale, not for us, mailboxes full or off, or an
     /// address we cannot hand over to (bad signatures count as `dropped_crypto`).
     pub dropped_mailbox_request: u64,
+    /// Transmits the adapter reported failed.
+    pub transmits_failed: u64,
+    /// Rounds of lookup requests sent.
+    pub lookups_sent: u64,
+    /// Lookup requests not answered (no record held, or the answer would be more than three
+    /// times the request).
+    pub lookups_unanswered: u64,
+    /// Lookup answers for no lookup in flight.
+    pub dropped_unmatched_lookup: u64,
+    /// Address records refused: malformed, badly signed, for another node, or expired.
+    pub dropped_bad_record: u64,
+    /// Address records refused for being no newer than the one held.
+    pub dropped_stale_record: u64,
 }

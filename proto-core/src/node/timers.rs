@@ -43,7 +43,11 @@ impl Node {
         let held = self
             .next_mailbox_expiry()
             .map(|at| (at, TimerReason::MailboxExpiry));
-        [retry, idle, prune, query, writable, held]
+        let lookup = self
+            .lookups
+            .next_deadline()
+            .map(|at| (at, TimerReason::LookupTimeout));
+        [retry, idle, prune, query, writable, held, lookup]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -63,6 +67,7 @@ impl Node {
         self.expire_queries();
         self.release_throttled_peers();
         self.expire_mailboxes();
+        self.expire_lookups();
         self.retry_handshakes();
         self.drop_idle_sessions();
         let wall = self.wall_now();

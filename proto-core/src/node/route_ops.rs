@@ -1,0 +1,543 @@
+//! Routing: choosing a peer's address, falling back when a transmit fails, failing fast when
+//! none is left, and finding peers with lookups of signed address records.
+//!
+//! See `docs/PROTOCOL.md` §13 for the rules and the bytes.
+
+use alloc::vec::Vec;
+
+use serde_json::Value;
+
+use super::Node;
+use super::lookups::{Lookup, PendingMessage, SentMessage};
+use super::routes::RouteAddress;
+use crate::address::Address;
+use crate::error::SendError;
+use crate::event::{Event, MessageId};
+use crate::frame;
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::routing::AddressRecord;
+use crate::routing::record::MAX_RECORD_ADDRESSES;
+use crate::routing::wire::{self, LookupBody};
+use crate::time::Instant;
+use crate::transport::TransportAddr;
+
+impl Node {
+    // ----- commands -----
+
+    /// Tells the routing table that the peer with `key` is reached at `address` (a callsign is
+    /// ignored), with `preference` (higher is tried first; none keeps the address's current one,
+    /// or 100 for a new address). An address given this way is considered working again even if
+    /// it failed before. If no signed record of the peer is held yet, the node asks the peer for
+    /// it (a lookup; its end is reported like any other).
+    ///
+    /// Returns false if the address has no transport this node speaks, or the table cannot take
+    /// it (a bound of zero).
+    pub fn add_route(
+        &mut self,
+        now: Instant,
+        key: PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> bool {
+        self.advance(now);
+        if key == self.public_key {
+            return false;
+        }
+        let stored = self.learn_route(key, address, preference, true);
+        let peer = key.node_id();
+        if stored && self.routes.record_seq(&peer).is_none() {
+            self.start_lookup(peer);
+        }
+        stored
+    }
+
+    /// Sends `value` from the local client `from` to the client `callsign` of the node with key
+    /// `peer`, on the best address the routing table knows.
+    ///
+    /// If no address is known or every known one failed, the message waits (in a queue of
+    /// [`Config::max_waiting_messages`](crate::Config::max_waiting_messages)) for a lookup of
+    /// the peer, and is sent when [`Event::PeerFound`] comes, or reported with
+    /// [`Event::Unreachable`] when the lookup fails.
+    ///
+    /// # Errors
+    /// [`SendError::Unreachable`] if no lookup can be started or waited on (no other peer to
+    /// ask, or a bound reached); otherwise as [`send`](Self::send).
+    pub fn send_to_peer(
+        &mut self,
+        now: Instant,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.advance(now);
+        let json = self.check_sendable(from, &value)?;
+        if self.transmits.len() >= self.config.max_queued_transmits {
+            self.send_blocked = true;
+            return Err(SendError::Blocked(value));
+        }
+        let id = MessageId(self.rng.array());
+        let message = PendingMessage {
+            id,
+            from: from.into(),
+            key: *peer,
+            callsign: Some(callsign.into()),
+            json,
+            reference: None,
+        };
+        self.send_routed(message, None)?;
+        Ok(id)
+    }
+
+    /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
+    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`] or
+    /// [`Event::LookupFailed`]. False if no lookup could be started (no peer to ask, or
+    /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
+    /// if one for `peer` is already in flight.
+    pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {
+        self.advance(now);
+        self.start_lookup(peer)
+    }
+
+    /// Sets the sequence number of this node's next address record. It starts at the wall clock
+    /// reading (Unix ms) the node was built with and grows by one each time a local address is
+    /// added, so records made after a restart are newer than those made before; an application
+    /// that persists [`record_seq`](Self::record_seq) may restore it (plus one) instead.
+    pub fn set_record_seq(&mut self, seq: u64) {
+        self.record_seq = seq;
+    }
+
+    /// The sequence number of this node's current address record.
+    #[must_use]
+    pub fn record_seq(&self) -> u64 {
+        self.record_seq
+    }
+
+    /// The sequence number of the signed address record held for `peer`, if any.
+    #[must_use]
+    pub fn peer_record_seq(&self, peer: &NodeId) -> Option<u64> {
+        self.routes.record_seq(peer)
+    }
+
+    /// The addresses the routing table holds for `peer`, best first at `now`, if it knows it.
+    #[must_use]
+    pub fn routes_to(&self, peer: &NodeId) -> Vec<Address> {
+        let Some(route) = self.routes.get(peer) else {
+            return Vec::new();
+        };
+        let mut addresses: Vec<&RouteAddress> = route.addresses.iter().collect();
+        let retry = self.config.route_retry_after;
+        let now = self.now;
+        addresses.sort_by_key(|known| {
+            let usable = self.routes.is_usable(peer, known.transport, now, retry);
+            (
+                !usable,
+                core::cmp::Reverse(known.preference),
+                core::cmp::Reverse(known.last_success),
+                known.consecutive_failures,
+            )
+        });
+        addresses
+            .into_iter()
+            .map(|known| known.address.clone())
+            .collect()
+    }
+
+    // ----- inputs -----
+
+    /// The adapter could not deliver bytes to `to` (an ICMP error on a UDP send, a refused or
+    /// reset TCP connection).
+    ///
+    /// The address is marked failed for every peer that has it. Messages sent there within
+    /// [`Config::resend_window`](crate::Config::resend_window) are sent again, same id, on the
+    /// peer's next usable address. A peer left with none is reported at once: each such
+    /// message with [`Event::Unreachable`] (or [`Event::QueryUnreachable`] for a query), every
+    /// open query to the peer ends with [`Event::QueryUnreachable`], and a lookup for the peer
+    /// starts in the background.
+    pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr) {
+        self.advance(now);
+        self.stats.transmits_failed += 1;
+        let mut peers = self.routes.mark_failed(to, self.now);
+        // A handshake to a dead address would only delay a new one on the next address.
+        let stale: Vec<u32> = self
+            .sessions
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.to == to)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in stale {
+            self.sessions.take_pending(index);
+        }
+        let since = Instant::from_micros(self.now.as_micros().saturating_sub(
+            u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX),
+        ));
+        let mut reported = Vec::new();
+        for message in self.resend.take_sent_to(to, since) {
+            let peer = message.key.node_id();
+            if !peers.contains(&peer) {
+                peers.push(peer);
+            }
+            if let Err(id) = self.resend_on_best(message) {
+                self.report_unreachable(peer, Some(id));
+                reported.push(peer);
+            }
+        }
+        peers.sort();
+        peers.dedup();
+        let retry = self.config.route_retry_after;
+        for peer in peers {
+            if self.routes.best(&peer, self.now, retry).is_some() {
+                continue;
+            }
+            if !reported.contains(&peer) {
+                self.report_unreachable(peer, None);
+            }
+            for query in self.queries.ids_for_peer(&peer) {
+                if self.queries.remove(query).is_some() {
+                    self.push_query_event(Event::QueryUnreachable { query });
+                }
+            }
+            self.start_lookup(peer);
+        }
+    }
+
+    // ----- internals -----
+
+    /// Learns an address of a peer into the routing table.
+    pub(super) fn learn_route(
+        &mut self,
+        key: PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+        reset: bool,
+    ) -> bool {
+        let sessions = &self.sessions;
+        let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
+        self.routes
+            .learn(key, address, preference, reset, self.now, &has_session)
+    }
+
+    /// An authenticated frame from `key`, which signed `address` as its own, came from `from`.
+    pub(super) fn learn_from_inbound(
+        &mut self,
+        key: PublicKey,
+        address: &Address,
+        from: TransportAddr,
+    ) {
+        self.resend.forget_sent_to(from);
+        if key == self.public_key {
+            return;
+        }
+        self.learn_route(key, address, None, false);
+        self.routes.mark_success(&key.node_id(), from, self.now);
+    }
+
+    /// Whether a direct send to `to` goes through the routing table: it names a transport, or
+    /// the table knows the peer.
+    pub(super) fn routes_apply(&self, to: &PublicIdentity) -> bool {
+        to.location.transport().is_some() || self.routes.get(&to.key.node_id()).is_some()
+    }
+
+    /// Sends `message` on the address the application gave (if usable), else on the peer's best
+    /// address, else holds it for a lookup.
+    pub(super) fn send_routed(
+        &mut self,
+        message: PendingMessage,
+        given: Option<&Address>,
+    ) -> Result<(), SendError> {
+        let peer = message.key.node_id();
+        let retry = self.config.route_retry_after;
+        if let Some(given) = given {
+            if let Some(transport) = given.transport() {
+                self.learn_route(message.key, given, None, false);
+                if self.routes.is_usable(&peer, transport, self.now, retry) {
+                    return self.send_on(message, given.clone());
+                }
+            }
+        }
+        match self.routes.best(&peer, self.now, retry) {
+            Some(best) => {
+                let location = with_callsign(&best.address, message.callsign.as_deref());
+                self.send_on(message, location)
+            }
+            None => self.hold_for_lookup(message),
+        }
+    }
+
+    /// Encodes and queues `message` for `location`, and remembers it for a re-send.
+    fn send_on(&mut self, message: PendingMessage, location: Address) -> Result<(), SendError> {
+        let to = PublicIdentity {
+            name: alloc::string::String::new(),
+            location,
+            key: message.key,
+        };
+        let transport = self.transmit_message(
+            message.id,
+            &message.from,
+            &to,
+            &[],
+            &message.json,
+            message.reference,
+        )?;
+        self.routes.touch(&message.key.node_id(), self.now);
+        let capacity = self.config.max_resend_memory;
+        self.resend.push(
+            SentMessage {
+                message,
+                transport,
+                at: self.now,
+            },
+            capacity,
+        );
+        Ok(())
+    }
+
+    /// Sends `message` again on its peer's best usable address; its id if there is none.
+    fn resend_on_best(&mut self, message: PendingMessage) -> Result<(), MessageId> {
+        let id = message.id;
+        let retry = self.config.route_retry_after;
+        let Some(best) = self.routes.best(&message.key.node_id(), self.now, retry) else {
+            return Err(id);
+        };
+        let location = with_callsign(&best.address, message.callsign.as_deref());
+        self.send_on(message, location).map_err(|_| id)
+    }
+
+    /// Queues `message` until a lookup of its recipient ends.
+    fn hold_for_lookup(&mut self, message: PendingMessage) -> Result<(), SendError> {
+        if self.waiting.len() >= self.config.max_waiting_messages {
+            return Err(SendError::Unreachable);
+        }
+        if !self.start_lookup(message.key.node_id()) {
+            return Err(SendError::Unreachable);
+        }
+        self.waiting.push(message);
+        Ok(())
+    }
+
+    /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
+    /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
+    fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
+        if let Some(query) = message.filter(|id| self.queries.contains(*id)) {
+            self.queries.remove(query);
+            self.push_query_event(Event::QueryUnreachable { query });
+            return;
+        }
+        self.push_event(Event::Unreachable { peer, message });
+    }
+
+    /// Starts a lookup of `target`, unless one is in flight. False if none could start.
+    pub(super) fn start_lookup(&mut self, target: NodeId) -> bool {
+        if self.lookups.by_target.contains_key(&target) {
+            return true;
+        }
+        if target == self.node_id() || self.lookups.len() >= self.config.max_pending_lookups {
+            return false;
+        }
+        let attempts = self.config.lookup_attempts;
+        self.lookup_round(target, Vec::new(), attempts)
+    }
+
+    /// Sends one round of requests for `target` to peers not in `asked` (or, if every peer was
+    /// asked, to the same peers again), with `attempts` rounds left including this one.
+    fn lookup_round(&mut self, target: NodeId, mut asked: Vec<NodeId>, attempts: u8) -> bool {
+        if attempts == 0 {
+            return false;
+        }
+        let mut askees = self.peers_to_ask(target, &asked);
+        if askees.is_empty() {
+            askees = self.peers_to_ask(target, &[]);
+        }
+        if askees.is_empty() {
+            return false;
+        }
+        let request_id: [u8; 16] = self.rng.array();
+        for (peer, address, transport) in askees {
+            let mut frame = frame::sealed_prefix(&address);
+            wire::write_lookup_request(&mut frame, &request_id, &target);
+            self.queue_transmit(transport, frame);
+            if !asked.contains(&peer) {
+                asked.push(peer);
+            }
+        }
+        self.stats.lookups_sent += 1;
+        let lookup = Lookup {
+            request_id,
+            asked,
+            deadline: self.now + self.config.lookup_timeout,
+            attempts_left: attempts.saturating_sub(1),
+            found: None,
+        };
+        self.lookups.insert(target, lookup);
+        true
+    }
+
+    /// Whom to ask about `target`: the target itself if it has a usable address, then up to
+    /// `lookup_fan_out` other peers, skipping `skip`.
+    fn peers_to_ask(
+        &self,
+        target: NodeId,
+        skip: &[NodeId],
+    ) -> Vec<(NodeId, Address, TransportAddr)> {
+        let retry = self.config.route_retry_after;
+        let mut askees = Vec::new();
+        if !skip.contains(&target) {
+            if let Some(best) = self.routes.best(&target, self.now, retry) {
+                askees.push((target, best.address.clone(), best.transport));
+            }
+        }
+        askees.extend(self.routes.peers_to_ask(
+            &target,
+            skip,
+            self.config.lookup_fan_out,
+            self.now,
+            retry,
+        ));
+        askees
+    }
+
+    /// Lookup deadlines due now: a lookup that found a record is done; one that did not asks
+    /// again or fails.
+    pub(super) fn expire_lookups(&mut self) {
+        for target in self.lookups.due(self.now) {
+            let Some(lookup) = self.lookups.remove(&target) else {
+                continue;
+            };
+            if lookup.found.is_some() {
+                continue;
+            }
+            if !self.lookup_round(target, lookup.asked, lookup.attempts_left) {
+                self.push_event(Event::LookupFailed { peer: target });
+                for message in self.waiting.take_for(&target) {
+                    self.report_unreachable(target, Some(message.id));
+                }
+            }
+        }
+    }
+
+    /// A lookup body in an `r` frame of `frame_len` bytes from `from`.
+    pub(super) fn on_lookup_body(&mut self, from: TransportAddr, frame_len: usize, body: &[u8]) {
+        match LookupBody::decode(body) {
+            Ok(LookupBody::Request { request_id, target }) => {
+                self.answer_lookup(from, frame_len, request_id, target);
+            }
+            Ok(LookupBody::Answer { request_id, record }) => {
+                self.on_lookup_answer(request_id, record);
+            }
+            Err(_) => self.stats.dropped_malformed += 1,
+        }
+    }
+
+    fn answer_lookup(
+        &mut self,
+        from: TransportAddr,
+        frame_len: usize,
+        request_id: [u8; 16],
+        target: NodeId,
+    ) {
+        let wall = self.wall_now();
+        let record = if target == self.node_id() {
+            self.own_record()
+        } else {
+            self.routes
+                .get(&target)
+                .and_then(|route| route.record.as_ref())
+                .filter(|held| held.expires > wall)
+                .map(|held| held.bytes.clone())
+        };
+        let Some(record) = record else {
+            self.stats.lookups_unanswered += 1;
+            return;
+        };
+        let mut frame = frame::sealed_prefix(&Address::from_transport(from));
+        wire::write_lookup_answer(&mut frame, &request_id, &record);
+        // The request came from an address nobody vouched for: answer with no more than three
+        // times its bytes, so a forged source cannot make this node an amplifier.
+        if frame.len() > frame_len.saturating_mul(3) {
+            self.stats.lookups_unanswered += 1;
+            return;
+        }
+        self.queue_transmit(from, frame);
+    }
+
+    fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {
+        let Some(target) = self.lookups.by_request.get(&request_id).copied() else {
+            self.stats.dropped_unmatched_lookup += 1;
+            return;
+        };
+        let Ok(record) = AddressRecord::decode(bytes) else {
+            self.stats.dropped_bad_record += 1;
+            return;
+        };
+        if record.check_for(&target, self.wall_now()).is_err() {
+            self.stats.dropped_bad_record += 1;
+            return;
+        }
+        if self
+            .routes
+            .record_seq(&target)
+            .is_some_and(|held| held >= record.seq)
+        {
+            self.stats.dropped_stale_record += 1;
+            return;
+        }
+        let sessions = &self.sessions;
+        let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
+        if !self.routes.accept_record(&record, self.now, &has_session) {
+            return;
+        }
+        if let Some(lookup) = self.lookups.by_target.get_mut(&target) {
+            lookup.found = Some(record.seq);
+        }
+        self.push_event(Event::PeerFound {
+            peer: target,
+            record_seq: record.seq,
+        });
+        for message in self.waiting.take_for(&target) {
+            let peer = message.key.node_id();
+            if let Err(id) = self.resend_on_best(message) {
+                self.report_unreachable(peer, Some(id));
+            }
+        }
+    }
+
+    /// This node's signed address record, signed again when its addresses or seq changed or
+    /// half its lifetime has passed. None without an address to publish.
+    fn own_record(&mut self) -> Option<Vec<u8>> {
+        let addresses: Vec<Address> = self
+            .local_addresses
+            .iter()
+            .filter(|address| address.transport().is_some())
+            .take(MAX_RECORD_ADDRESSES)
+            .cloned()
+            .collect();
+        if addresses.is_empty() {
+            return None;
+        }
+        let wall = self.wall_now();
+        let half_life = self.config.record_lifetime / 2;
+        if let Some(record) = &self.own_record {
+            if record.seq == self.record_seq
+                && record.addresses == addresses
+                && record.expires > wall.saturating_add(half_life)
+            {
+                return Some(record.bytes.clone());
+            }
+        }
+        let expires = wall.saturating_add(self.config.record_lifetime);
+        let record =
+            AddressRecord::sign(&self.identity, self.record_seq, expires, &addresses).ok()?;
+        let bytes = record.bytes.clone();
+        self.own_record = Some(record);
+        Some(bytes)
+    }
+}
+
+/// `address` naming the client `callsign`, or the node itself.
+fn with_callsign(address: &Address, callsign: Option<&str>) -> Address {
+    callsign.map_or_else(
+        || address.clone(),
+        |callsign| address.with_callsign(callsign),
+    )
+}
