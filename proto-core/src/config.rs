@@ -7,6 +7,8 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cjp2p::Cjp2pConfig;
+
 /// Settings of a node. `Config::default()` suits a node on the open internet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 ///
@@ -82,6 +84,9 @@ pub struct Config {
     /// 3 600 s (EGTP's maximum). Configured timeouts longer than this are kept as they are.
     #[serde(with = "millis")]
     pub max_adaptive_timeout: Duration,
+    /// The CJP2P side: bootstrap peers and bounds (see [`Cjp2pConfig`]). At the defaults its
+    /// tables cost about 200 KiB at most.
+    pub cjp2p: Cjp2pConfig,
 }
 
 impl Default for Config {
@@ -106,6 +111,7 @@ impl Default for Config {
             max_open_queries: 4_096,
             max_rtt_peers: 1_024,
             max_adaptive_timeout: Duration::from_secs(3_600),
+            cjp2p: Cjp2pConfig::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::Address;
+use crate::cjp2p::Cjp2pMessage;
 use crate::event::{Event, Message, MessageId};
 use crate::identity::PublicIdentity;
 use crate::query::QueryOptions;
@@ -45,6 +46,8 @@ pub enum TimerReason {
     QuerySoftTimeout,
     /// A query's hard timeout.
     QueryHardTimeout,
+    /// A CJP2P maintenance round: probe the next peers for peers and round-trip times.
+    Cjp2pMaintenance,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -119,6 +122,18 @@ pub enum Command {
     CancelQuery {
         /// The query's id.
         id: MessageId,
+    },
+    /// [`Node::send_cjp2p`](crate::Node::send_cjp2p).
+    SendCjp2p {
+        /// The peer.
+        to: TransportAddr,
+        /// The messages, in their wire form.
+        messages: Vec<Cjp2pMessage>,
+    },
+    /// [`Node::add_cjp2p_peer`](crate::Node::add_cjp2p_peer).
+    AddCjp2pPeer {
+        /// The peer's address.
+        addr: core::net::SocketAddr,
     },
 }
 

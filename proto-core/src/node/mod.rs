@@ -1,5 +1,8 @@
 //! The node: the whole protocol as one deterministic state machine.
 
+mod cjp2p;
+#[cfg(test)]
+mod cjp2p_tests;
 mod inbound;
 mod outbound;
 mod queries;
@@ -59,7 +62,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
 ///   [`send`](Self::send), [`send_via`](Self::send_via),
 ///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
-///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query).
+///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query); for CJP2P
+///   [`send_cjp2p`](Self::send_cjp2p), [`add_cjp2p_peer`](Self::add_cjp2p_peer),
+///   [`set_content_store`](Self::set_content_store).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
@@ -104,6 +109,8 @@ pub struct Node {
     queries: QueryTable,
     rtt: RttTable,
     stats: Stats,
+    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p.rs`).
+    cjp2p: cjp2p::Cjp2pState,
 }
 
 impl Node {
@@ -122,7 +129,8 @@ impl Node {
         let nonce_window = config.max_clock_skew;
         let capacity = config.nonce_memory_capacity;
         let public_key = identity.public_key();
-        Self {
+        let cjp2p = cjp2p::Cjp2pState::new(&seed);
+        let mut node = Self {
             config,
             identity,
             public_key,
@@ -143,7 +151,10 @@ impl Node {
             queries: QueryTable::default(),
             rtt: RttTable::default(),
             stats: Stats::default(),
-        }
+            cjp2p,
+        };
+        node.add_bootstrap_peers();
+        node
     }
 
     // ----- getters -----
@@ -314,6 +325,13 @@ impl Node {
             Command::Reply { from, to, value } => Ok(Some(self.reply(now, &from, &to, value)?)),
             Command::CancelQuery { id } => {
                 self.cancel_query(now, id);
+                Ok(None)
+            }
+            Command::SendCjp2p { to, messages } => {
+                self.send_cjp2p(now, to, messages).map(|()| None)
+            }
+            Command::AddCjp2pPeer { addr } => {
+                self.add_cjp2p_peer(now, addr);
                 Ok(None)
             }
         }

@@ -37,7 +37,11 @@ impl Node {
             };
             (at, reason)
         });
-        [retry, idle, prune, query]
+        let cjp2p = self
+            .cjp2p
+            .next_round()
+            .map(|at| (at, TimerReason::Cjp2pMaintenance));
+        [retry, idle, prune, query, cjp2p]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -57,6 +61,7 @@ impl Node {
         self.expire_queries();
         self.retry_handshakes();
         self.drop_idle_sessions();
+        self.cjp2p_maintenance();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);
