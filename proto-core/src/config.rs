@@ -7,6 +7,8 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cjp2p::Cjp2pConfig;
+
 /// Settings of a node. `Config::default()` suits a node on the open internet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 ///
@@ -159,6 +161,9 @@ pub struct Config {
     /// 3 600 s; it is signed again once half of that has passed.
     #[serde(with = "millis")]
     pub record_lifetime: Duration,
+    /// The CJP2P side: bootstrap peers and bounds (see [`Cjp2pConfig`]). At the defaults its
+    /// tables cost about 200 KiB at most.
+    pub cjp2p: Cjp2pConfig,
 }
 
 impl Default for Config {
@@ -205,6 +210,7 @@ impl Default for Config {
             lookup_attempts: 3,
             max_waiting_messages: 256,
             record_lifetime: Duration::from_secs(3_600),
+            cjp2p: Cjp2pConfig::default(),
         }
     }
 }

@@ -88,6 +88,8 @@ pub enum CommandError {
     TooManyAddresses,
     /// The send failed.
     Send(SendError),
+    /// A CJP2P send failed.
+    Cjp2p(crate::cjp2p::Cjp2pSendError),
 }
 
 impl fmt::Display for CommandError {
@@ -100,6 +102,7 @@ impl fmt::Display for CommandError {
             Self::InvalidCallsign => f.write_str("callsigns are 1 to 64 bytes"),
             Self::TooManyAddresses => f.write_str("too many local addresses"),
             Self::Send(err) => err.fmt(f),
+            Self::Cjp2p(err) => err.fmt(f),
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::Address;
+use crate::cjp2p::Cjp2pMessage;
 use crate::identity::{NodeId, PublicKey};
 use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
@@ -171,5 +172,16 @@ pub enum Event {
     LookupFailed {
         /// The peer looked up.
         peer: NodeId,
+    },
+    /// A CJP2P message the node does not answer itself: `Content`, `MaybeTheyHaveSome`,
+    /// `ContentList`, `Peers`, `MyPublicKey`, `SupportedMessages`, and unknown messages. A
+    /// downloader consumes these (and sends with [`Node::send_cjp2p`](crate::Node::send_cjp2p)).
+    Cjp2p {
+        /// Where the datagram came from.
+        from: TransportAddr,
+        /// Whether the datagram returned our cookie, so its source address is not forged.
+        verified: bool,
+        /// The message (serialised in its wire form).
+        message: Cjp2pMessage,
     },
 }

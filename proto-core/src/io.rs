@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::address::Address;
+use crate::cjp2p::Cjp2pMessage;
 use crate::event::{Event, Message, MessageId};
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::mailbox::MailboxOp;
@@ -52,6 +53,8 @@ pub enum TimerReason {
     MailboxExpiry,
     /// A lookup's wait for a record ended: ask again or give up.
     LookupTimeout,
+    /// A CJP2P maintenance round: probe the next peers for peers and round-trip times.
+    Cjp2pMaintenance,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -172,6 +175,18 @@ pub enum Command {
     SetRecordSeq {
         /// The sequence number of this node's next address record.
         seq: u64,
+    },
+    /// [`Node::send_cjp2p`](crate::Node::send_cjp2p).
+    SendCjp2p {
+        /// The peer.
+        to: TransportAddr,
+        /// The messages, in their wire form.
+        messages: Vec<Cjp2pMessage>,
+    },
+    /// [`Node::add_cjp2p_peer`](crate::Node::add_cjp2p_peer).
+    AddCjp2pPeer {
+        /// The peer's address.
+        addr: core::net::SocketAddr,
     },
 }
 

@@ -59,7 +59,8 @@
 //!
 //! [`json`] (strict JSON), [`address`], [`frame`] (EJTP `j`/`s`/`r`/`c`), [`stream`] (TCP
 //! framing), [`identity`] (ed25519, node ids, identity files), [`crypto`] (sender proofs, HPKE,
-//! Noise IK, session transport), [`replay`] (windows and nonce memory), and the node itself.
+//! Noise IK, session transport), [`replay`] (windows and nonce memory), [`cjp2p`] (the CJP2P
+//! wire format, cookies and content serving), and the node itself.
 //! `docs/PROTOCOL.md` in the repository gives every byte.
 //!
 //! # `no_std`
@@ -82,6 +83,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod address;
+pub mod cjp2p;
 pub mod config;
 pub mod content;
 pub mod crypto;
@@ -104,6 +106,7 @@ pub mod time;
 pub mod transport;
 
 pub use address::Address;
+pub use cjp2p::{Cjp2pMessage, Cjp2pPeer};
 pub use config::Config;
 pub use error::{CommandError, SendError};
 pub use event::{Event, Message, MessageId, Protection, Sender};

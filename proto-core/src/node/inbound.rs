@@ -35,8 +35,8 @@ impl Node {
     /// A frame from the network, from a datagram or a stream.
     pub(super) fn on_frame(&mut self, from: TransportAddr, data: &[u8]) {
         if data.first() == Some(&b'[') {
-            // CJP2P shares the socket; this node does not speak it yet.
-            self.stats.dropped_unsupported += 1;
+            // CJP2P shares the socket: its datagrams are JSON arrays, EJTP frames never are.
+            self.on_cjp2p(from, data);
             return;
         }
         if data.len() > self.config.max_frame_len {

@@ -1,5 +1,8 @@
 //! The node: the whole protocol as one deterministic state machine.
 
+mod cjp2p;
+#[cfg(test)]
+mod cjp2p_tests;
 mod inbound;
 mod lookups;
 mod mailbox_store;
@@ -80,7 +83,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`query_via`](Self::query_via), [`reply_via`](Self::reply_via),
 ///   [`request_mailbox`](Self::request_mailbox),
 ///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
-///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq).
+///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq); for CJP2P
+///   [`send_cjp2p`](Self::send_cjp2p), [`add_cjp2p_peer`](Self::add_cjp2p_peer),
+///   [`set_content_store`](Self::set_content_store).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
@@ -141,6 +146,8 @@ pub struct Node {
     record_seq: u64,
     own_record: Option<crate::routing::AddressRecord>,
     stats: Stats,
+    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p.rs`).
+    cjp2p: cjp2p::Cjp2pState,
 }
 
 impl Node {
@@ -165,7 +172,8 @@ impl Node {
             max_addresses_per_peer: config.max_addresses_per_peer,
             retry_after: config.route_retry_after,
         };
-        Self {
+        let cjp2p = cjp2p::Cjp2pState::new(&seed);
+        let mut node = Self {
             config,
             identity,
             public_key,
@@ -196,7 +204,10 @@ impl Node {
             record_seq: wall.0,
             own_record: None,
             stats: Stats::default(),
-        }
+            cjp2p,
+        };
+        node.add_bootstrap_peers();
+        node
     }
 
     // ----- getters -----
@@ -409,6 +420,13 @@ impl Node {
             }
             Command::SetRecordSeq { seq } => {
                 self.set_record_seq(seq);
+                Ok(None)
+            }
+            Command::SendCjp2p { to, messages } => {
+                self.send_cjp2p(now, to, messages).map(|()| None)
+            }
+            Command::AddCjp2pPeer { addr } => {
+                self.add_cjp2p_peer(now, addr);
                 Ok(None)
             }
         }

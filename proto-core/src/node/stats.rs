@@ -39,8 +39,8 @@ pub struct Stats {
     pub dropped_no_route: u64,
     /// Frames larger than `max_frame_len`.
     pub dropped_too_large: u64,
-    /// Traffic this node does not speak yet (CJP2P datagrams, bz2 compression, handshakes when
-    /// sessions are off).
+    /// Traffic this node does not speak (CJP2P datagrams when `Config::cjp2p.enabled` is off or
+    /// on TCP, bz2 compression, handshakes when sessions are off).
     pub dropped_unsupported: u64,
     /// Transmits dropped because the transmit queue was full.
     pub dropped_transmit_queue_full: u64,
@@ -79,4 +79,28 @@ pub struct Stats {
     pub dropped_bad_record: u64,
     /// Address records refused for being no newer than the one held.
     pub dropped_stale_record: u64,
+    /// CJP2P datagrams read (JSON arrays within the bounds).
+    pub cjp2p_datagrams: u64,
+    /// CJP2P messages handled (elements that parsed, and those inside verified signed arrays).
+    pub cjp2p_messages: u64,
+    /// CJP2P elements skipped because they did not parse (or were signed arrays nested too
+    /// deep).
+    pub cjp2p_skipped: u64,
+    /// CJP2P datagrams dropped whole: not JSON, not an array, too large, too many elements or
+    /// nested too deeply (also signed payloads that are none of these).
+    pub cjp2p_dropped: u64,
+    /// CJP2P datagrams that did not return our cookie: answered small.
+    pub cjp2p_unverified: u64,
+    /// Unverified CJP2P datagrams that got no reply: even our cookie alone would have been more
+    /// than three times their size.
+    pub cjp2p_withheld: u64,
+    /// Answers to verified CJP2P datagrams left out because the reply would not fit in one
+    /// datagram.
+    pub cjp2p_answers_dropped: u64,
+    /// `SignedMessage`s whose signature did not verify: dropped with their inner messages.
+    pub cjp2p_bad_signatures: u64,
+    /// `Content` answers served.
+    pub cjp2p_content_served: u64,
+    /// Content requests the store failed to read.
+    pub cjp2p_store_failures: u64,
 }

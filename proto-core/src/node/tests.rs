@@ -272,10 +272,22 @@ fn broken_stream_framing_asks_for_the_stream_to_close() {
 }
 
 #[test]
-fn cjp2p_datagrams_are_counted_not_parsed() {
-    let mut bob = node(2, Config::default());
+fn cjp2p_datagrams_are_dropped_when_cjp2p_is_off() {
+    let config = Config {
+        cjp2p: crate::cjp2p::Cjp2pConfig {
+            enabled: false,
+            ..crate::cjp2p::Cjp2pConfig::default()
+        },
+        ..Config::default()
+    };
+    let mut bob = node(2, config);
     let from = TransportAddr::udp(core::net::SocketAddr::from(([127, 0, 0, 1], 24254)));
-    bob.handle_datagram(Instant::ZERO, from, br#"[{"PleaseSendPeers":{}}]"#);
+    bob.handle_datagram(
+        Instant::ZERO,
+        from,
+        br#"[{"PleaseSendPeers":{}},{"FooBar":{}}]"#,
+    );
     assert!(drain(&mut bob).is_empty());
     assert_eq!(bob.stats().dropped_unsupported, 1);
+    assert_eq!(bob.stats().cjp2p_datagrams, 0);
 }

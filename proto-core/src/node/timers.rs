@@ -47,7 +47,11 @@ impl Node {
             .lookups
             .next_deadline()
             .map(|at| (at, TimerReason::LookupTimeout));
-        [retry, idle, prune, query, writable, held, lookup]
+        let cjp2p = self
+            .cjp2p
+            .next_round()
+            .map(|at| (at, TimerReason::Cjp2pMaintenance));
+        [retry, idle, prune, query, writable, held, lookup, cjp2p]
             .into_iter()
             .flatten()
             .min_by_key(|(at, _)| *at)
@@ -70,6 +74,7 @@ impl Node {
         self.expire_lookups();
         self.retry_handshakes();
         self.drop_idle_sessions();
+        self.cjp2p_maintenance();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);

@@ -1,0 +1,389 @@
+//! The CJP2P side of the node, through its public API: discovery, cookies, serving.
+
+use alloc::boxed::Box;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
+use crate::content::MemoryStore;
+use crate::{Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn node(n: u8) -> Node {
+    Node::new(
+        Config::default(),
+        Identity::from_secret_bytes(&[n; 32]),
+        [n.wrapping_add(100); 32],
+        Instant::ZERO,
+        UnixMillis(1_700_000_000_000),
+    )
+}
+
+/// Nodes on a perfect network, each at 127.0.0.1:<port>.
+struct Net {
+    nodes: Vec<(SocketAddr, Node)>,
+    now: Instant,
+    events: Vec<(SocketAddr, Event)>,
+}
+
+impl Net {
+    fn new(ports: &[u16]) -> Self {
+        let nodes = ports
+            .iter()
+            .map(|port| (addr(*port), node(u8::try_from(*port % 200).unwrap())))
+            .collect();
+        Self {
+            nodes,
+            now: Instant::ZERO,
+            events: Vec::new(),
+        }
+    }
+
+    fn node(&mut self, port: u16) -> &mut Node {
+        &mut self
+            .nodes
+            .iter_mut()
+            .find(|(a, _)| *a == addr(port))
+            .unwrap()
+            .1
+    }
+
+    /// Delivers every queued datagram (1 ms per hop) until the network is quiet.
+    fn pump(&mut self) {
+        for _ in 0..100 {
+            let mut moving = Vec::new();
+            for (from, node) in &mut self.nodes {
+                while let Some(transmit) = node.poll_transmit() {
+                    moving.push((*from, transmit));
+                }
+                while let Some(event) = node.poll_event() {
+                    self.events.push((*from, event));
+                }
+            }
+            if moving.is_empty() {
+                return;
+            }
+            self.now = self.now + Duration::from_millis(1);
+            for (from, transmit) in moving {
+                let now = self.now;
+                if let Some((_, node)) = self.nodes.iter_mut().find(|(a, _)| *a == transmit.to.addr)
+                {
+                    node.handle_datagram(now, TransportAddr::udp(from), &transmit.payload);
+                }
+            }
+        }
+        panic!("the network never went quiet");
+    }
+
+    /// Runs every node's timers up to `until`, delivering what they send.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            let next = self
+                .nodes
+                .iter()
+                .filter_map(|(_, node)| node.poll_timeout())
+                .map(|timeout| timeout.at)
+                .min();
+            match next {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    let now = self.now;
+                    for (_, node) in &mut self.nodes {
+                        node.handle_timeout(now);
+                    }
+                    self.pump();
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn take_cjp2p(&mut self, at: u16) -> Vec<(SocketAddr, Cjp2pMessage)> {
+        let mut taken = Vec::new();
+        self.events.retain(|(node, event)| match event {
+            Event::Cjp2p { from, message, .. } if *node == addr(at) => {
+                taken.push((from.addr, message.clone()));
+                false
+            }
+            _ => true,
+        });
+        taken
+    }
+}
+
+#[test]
+fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
+    let mut net = Net::new(&[1001, 1002, 1003]);
+    let file: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut store = MemoryStore::new();
+    let id = store.insert(file.clone());
+    net.node(1001).set_content_store(Some(Box::new(store)));
+
+    // 1003 and 1002 both bootstrap from 1001.
+    let now = net.now;
+    net.node(1003).add_cjp2p_peer(now, addr(1001));
+    net.pump();
+    net.node(1002).add_cjp2p_peer(now, addr(1001));
+    net.pump();
+    // Two maintenance rounds: once each has the other's cookie they talk verified, and the
+    // seed then lists the peers it has heard from.
+    let until = net.now + Config::default().cjp2p.maintenance_interval * 2;
+    net.run_until(until);
+
+    let seed_key = net.node(1001).public_key();
+    let leech_view = net.node(1002).cjp2p_peers();
+    let seed = leech_view.iter().find(|p| p.addr == addr(1001)).unwrap();
+    assert!(seed.heard.is_some() && seed.verified_us && seed.pinned);
+    assert_eq!(seed.key, Some(seed_key));
+    assert!(seed.key_signed, "the key came in a verified SignedMessage");
+    assert!(seed.rtt.is_some(), "the round trip was measured");
+    // 1002 learned 1003 from 1001's Peers; nobody lists a node to itself.
+    assert!(leech_view.iter().any(|p| p.addr == addr(1003)));
+    assert!(leech_view.iter().all(|p| p.addr != addr(1002)));
+    for (port, peers) in [
+        (1001, net.node(1001).cjp2p_peers()),
+        (1003, net.node(1003).cjp2p_peers()),
+    ] {
+        assert!(peers.iter().all(|p| p.addr != addr(port)));
+    }
+    let peers_seen = net.take_cjp2p(1002);
+    for (from, message) in &peers_seen {
+        if let Cjp2pMessage::Peers { peers } = message {
+            assert_eq!(*from, addr(1001));
+            assert!(!peers.contains(&addr(1002)), "listed to itself");
+        }
+    }
+
+    // The leech asks for every 4096-byte block; the seed answers exactly.
+    let mut rebuilt = vec![0u8; file.len()];
+    let blocks = file.len().div_ceil(4096);
+    for block in 0..blocks {
+        let request = Cjp2pMessage::PleaseSendContent {
+            id: id.to_string(),
+            offset: (block * 4096) as u64,
+            length: 4096,
+        };
+        let now = net.now;
+        net.node(1002)
+            .send_cjp2p(now, TransportAddr::udp(addr(1001)), vec![request])
+            .unwrap();
+    }
+    net.pump();
+    let mut received = 0;
+    for (from, message) in net.take_cjp2p(1002) {
+        if let Cjp2pMessage::Content {
+            offset, data, eof, ..
+        } = message
+        {
+            assert_eq!(from, addr(1001));
+            assert_eq!(eof, file.len() as u64);
+            assert!(data.len() == 4096 || offset as usize + data.len() == file.len());
+            rebuilt[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
+            received += 1;
+        }
+    }
+    assert_eq!(received, blocks);
+    assert_eq!(<[u8; 32]>::from(Sha256::digest(&rebuilt)), id.0);
+    assert_eq!(net.node(1001).stats().cjp2p_content_served, blocks as u64);
+}
+
+#[test]
+fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
+    let mut seed = node(1);
+    let now = Instant::ZERO;
+    for port in 2000..2010 {
+        // Candidates added by sending to them; nobody answers.
+        seed.send_cjp2p(
+            now,
+            TransportAddr::udp(addr(port)),
+            vec![Cjp2pMessage::PleaseSendPeers],
+        )
+        .unwrap();
+    }
+    while seed.poll_transmit().is_some() {}
+    let timeout = seed.poll_timeout().unwrap();
+    assert_eq!(timeout.reason, crate::TimerReason::Cjp2pMaintenance);
+    let mut at = timeout.at;
+    for _ in 0..20 {
+        seed.handle_timeout(at);
+        let mut probes = 0;
+        while let Some(transmit) = seed.poll_transmit() {
+            let parsed = parse_datagram(&transmit.payload, 16).unwrap();
+            assert!(parsed.messages.contains(&Cjp2pMessage::PleaseSendPeers));
+            probes += 1;
+        }
+        assert!(probes <= Config::default().cjp2p.probes_per_round);
+        match seed.poll_timeout() {
+            Some(next) => at = next.at,
+            None => break,
+        }
+    }
+    assert!(
+        seed.cjp2p_peers().is_empty(),
+        "silent candidates are forgotten"
+    );
+}
+
+fn reply_to(node: &mut Node, from: SocketAddr, datagram: &[u8]) -> Option<Vec<Cjp2pMessage>> {
+    node.handle_datagram(Instant::ZERO, TransportAddr::udp(from), datagram);
+    let transmit = node.poll_transmit()?;
+    assert!(node.poll_transmit().is_none(), "one reply datagram");
+    assert_eq!(transmit.to, TransportAddr::udp(from));
+    Some(parse_datagram(&transmit.payload, 64).unwrap().messages)
+}
+
+#[test]
+fn cookies_verify_sources_and_are_echoed_only_once_verified() {
+    let mut seed = node(1);
+    let asker = addr(5000);
+    let ours = seed.cjp2p_cookie_for(asker.ip());
+    // Unverified, offering a cookie: answered, our cookie last, theirs echoed but not stored.
+    let request = br#"[{"PleaseAlwaysReturnThisMessage":{"cookie":"theirs"}},{"PleaseReturnThisMessage":{"cookie":"ping"}}]"#;
+    let reply = reply_to(&mut seed, asker, request).unwrap();
+    assert_eq!(
+        reply,
+        [
+            Cjp2pMessage::AlwaysReturned {
+                cookie: Cookie::Text("theirs".into())
+            },
+            Cjp2pMessage::ReturnedMessage {
+                cookie: "ping".into()
+            },
+            Cjp2pMessage::PleaseAlwaysReturnThisMessage {
+                cookie: Cookie::Text(ours.clone())
+            },
+        ]
+    );
+    assert!(
+        seed.cjp2p_peers().is_empty(),
+        "nothing stored from an unverified datagram"
+    );
+    // A wrong cookie is not verification.
+    let wrong =
+        br#"[{"AlwaysReturned":{"cookie":"nope"}},{"PleaseReturnThisMessage":{"cookie":"x"}}]"#;
+    let reply = reply_to(&mut seed, asker, wrong).unwrap();
+    assert!(matches!(
+        reply.last(),
+        Some(Cjp2pMessage::PleaseAlwaysReturnThisMessage { .. })
+    ));
+    // Verified: the cookie is stored and echoed first from then on, and ours is not repeated.
+    let verified = encode_datagram(&[
+        Cjp2pMessage::AlwaysReturned {
+            cookie: Cookie::Text(ours),
+        },
+        Cjp2pMessage::PleaseAlwaysReturnThisMessage {
+            cookie: Cookie::Text("theirs".into()),
+        },
+        Cjp2pMessage::PleaseReturnThisMessage {
+            cookie: "ping".into(),
+        },
+    ]);
+    let reply = reply_to(&mut seed, asker, &verified).unwrap();
+    assert_eq!(
+        reply.first(),
+        Some(&Cjp2pMessage::AlwaysReturned {
+            cookie: Cookie::Text("theirs".into())
+        })
+    );
+    assert!(
+        !reply
+            .iter()
+            .any(|m| matches!(m, Cjp2pMessage::PleaseAlwaysReturnThisMessage { .. }))
+    );
+    let later = br#"[{"PleaseReturnThisMessage":{"cookie":"y"}}]"#;
+    let reply = reply_to(&mut seed, asker, later).unwrap();
+    assert_eq!(
+        reply.first(),
+        Some(&Cjp2pMessage::AlwaysReturned {
+            cookie: Cookie::Text("theirs".into())
+        })
+    );
+}
+
+#[test]
+fn bad_signatures_drop_the_inner_messages() {
+    let mut seed = node(1);
+    let signer = Identity::from_secret_bytes(&[9; 32]);
+    let payload_json = r#"[{"PleaseReturnThisMessage":{"cookie":"inner"}}]"#.to_string();
+    let good = Cjp2pMessage::SignedMessage {
+        key: signer.public_key(),
+        signature: signer.sign(payload_json.as_bytes()),
+        payload_json: payload_json.clone(),
+    };
+    let mut forged_signature = signer.sign(payload_json.as_bytes());
+    forged_signature[0] ^= 1;
+    let forged = Cjp2pMessage::SignedMessage {
+        key: signer.public_key(),
+        signature: forged_signature,
+        payload_json,
+    };
+    let from = addr(6000);
+    let ours = Cookie::Text(seed.cjp2p_cookie_for(from.ip()));
+    let verified = |message| {
+        encode_datagram(&[
+            Cjp2pMessage::AlwaysReturned {
+                cookie: ours.clone(),
+            },
+            message,
+        ])
+    };
+    let reply = reply_to(&mut seed, from, &verified(good)).unwrap();
+    assert!(reply.contains(&Cjp2pMessage::ReturnedMessage {
+        cookie: "inner".into()
+    }));
+    let peer = seed
+        .cjp2p_peers()
+        .into_iter()
+        .find(|p| p.addr == from)
+        .unwrap();
+    assert_eq!(peer.key, Some(signer.public_key()));
+    let reply = reply_to(&mut seed, from, &verified(forged)).unwrap_or_default();
+    assert!(!reply.contains(&Cjp2pMessage::ReturnedMessage {
+        cookie: "inner".into()
+    }));
+    assert_eq!(seed.stats().cjp2p_bad_signatures, 1);
+}
+
+#[test]
+fn bad_elements_are_skipped_unknown_ones_surface_and_non_arrays_get_nothing() {
+    let mut seed = node(1);
+    let from = addr(7000);
+    let ours = seed.cjp2p_cookie_for(from.ip());
+    let datagram = alloc::format!(
+        r#"[{{"AlwaysReturned":{{"cookie":"{ours}"}}}},{{"PleaseSendContent":{{"id":"x","offset":-1,"length":1}}}},{{"Content":null}},"bare",{{"FooBar":{{"x":1}}}},{{"PleaseReturnThisMessage":{{"cookie":"ok","extra":[1]}}}}]"#
+    );
+    let reply = reply_to(&mut seed, from, datagram.as_bytes()).unwrap();
+    assert!(reply.contains(&Cjp2pMessage::ReturnedMessage {
+        cookie: "ok".into()
+    }));
+    assert_eq!(seed.stats().cjp2p_skipped, 3);
+    let unknown: Vec<_> = core::iter::from_fn(|| seed.poll_event()).collect();
+    assert!(unknown.iter().any(|event| matches!(
+        event,
+        Event::Cjp2p { message: Cjp2pMessage::Unknown { name, .. }, verified: true, .. } if name == "FooBar"
+    )));
+    for garbage in [&b"[{\"PleaseSendPeers\":{}"[..], b"[1,", b"[]]"] {
+        assert!(reply_to(&mut seed, from, garbage).is_none());
+    }
+    assert_eq!(seed.stats().cjp2p_dropped, 3);
+}
+
+#[test]
+fn our_own_address_is_never_kept_in_the_table() {
+    let mut me = node(1);
+    let myself = addr(8000);
+    let now = Instant::ZERO;
+    me.add_cjp2p_peer(now, myself);
+    // The probe we sent to "a peer" arrives back at us: that address is ours.
+    let probe = me.poll_transmit().unwrap();
+    me.handle_datagram(now, TransportAddr::udp(myself), &probe.payload);
+    assert!(me.cjp2p_peers().iter().all(|p| p.addr != myself));
+}
