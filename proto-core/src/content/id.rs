@@ -50,7 +50,7 @@ impl fmt::Debug for ContentId {
 impl FromStr for ContentId {
     type Err = ContentIdError;
 
-    /// Parses 64 hex digits; upper case is accepted, lower case is what [`Display`] writes.
+    /// Parses 64 hex digits; upper case is accepted, lower case is what [`Display`](fmt::Display) writes.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         crate::hex::decode_array(text)
             .map(Self)
