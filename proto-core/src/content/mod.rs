@@ -1,11 +1,30 @@
-//! Content addressed by SHA-256: ids and the storage interface the adapters implement.
+//! Content addressed by SHA-256: ids, the storage interfaces the adapters implement, and the
+//! swarm download engine.
 //!
-//! The core never touches files. It reads shared content and writes downloaded blocks through a
-//! [`ContentStore`] that the caller owns: adapters provide a directory store, tests an in-memory
-//! one.
+//! The core never touches files. It reads shared content through a [`ContentStore`] and writes
+//! downloaded blocks through a [`PartialStore`], both owned by the caller: adapters provide a
+//! directory store, tests in-memory ones ([`MemoryStore`], [`MemoryPartialStore`]).
+//!
+//! A [`Download`] fetches one content from several sources with per-source congestion control
+//! ([`RttEstimator`], [`CongestionWindow`]), writes each block with its hash ([`Manifest`]) so a
+//! restart resumes, and completes only once the whole content hashes to its id.
 
+mod blocks;
+mod congestion;
+mod download;
 mod id;
+mod manifest;
+mod partial;
+mod rtt;
 mod store;
 
+pub use blocks::{BlockLayout, BlockSet, CJP2P_BLOCK_SIZE, CJP2P_MAX_REPLY};
+pub use congestion::{CongestionWindow, WindowLimits};
+pub use download::{
+    BlockRequest, Download, DownloadConfig, DownloadEvent, DownloadStats, DropReason, FailReason,
+};
 pub use id::{ContentId, ContentIdError};
+pub use manifest::{Manifest, ManifestError};
+pub use partial::{MemoryPartialStore, PartialStore, block_hash};
+pub use rtt::{RtoBounds, RttEstimator};
 pub use store::{ContentStore, MemoryStore, StoreError};

@@ -1,0 +1,65 @@
+//! One source of a download: its address, round-trip estimator, congestion window and the
+//! requests it has not answered.
+
+use alloc::collections::BTreeSet;
+
+use crate::content::{CongestionWindow, RttEstimator};
+use crate::time::Instant;
+use crate::transport::TransportAddr;
+
+use super::DownloadConfig;
+use super::event::DropReason;
+
+/// A source's place in the download's table (the table never shrinks, so indices are stable).
+pub(super) type SourceIndex = u16;
+
+pub(super) struct Source {
+    pub(super) addr: TransportAddr,
+    pub(super) dropped: Option<DropReason>,
+    pub(super) rtt: RttEstimator,
+    pub(super) window: CongestionWindow,
+    /// Blocks asked and not answered, by the sequence number of their request then block index;
+    /// sequence numbers grow with time, so the first entry is the oldest request.
+    pub(super) in_flight: BTreeSet<(u64, u64)>,
+    /// The sequence number the next request to this source gets.
+    pub(super) next_seq: u64,
+    /// The highest sequence number answered so far (for loss detection by reordering).
+    pub(super) largest_answered: Option<u64>,
+    /// When this source last answered a block it was asked (restarts its timer, RFC 6298 5.3).
+    pub(super) last_answer: Option<Instant>,
+    /// Timeouts in a row without an answer.
+    pub(super) timeouts: u32,
+    /// Blocks per request this source accepts.
+    pub(super) blocks_per_request: u32,
+}
+
+impl Source {
+    pub(super) fn new(
+        addr: TransportAddr,
+        config: &DownloadConfig,
+        blocks_per_request: u32,
+    ) -> Self {
+        Self {
+            addr,
+            dropped: None,
+            rtt: RttEstimator::new(config.rto),
+            window: CongestionWindow::new(config.window),
+            in_flight: BTreeSet::new(),
+            next_seq: 0,
+            largest_answered: None,
+            last_answer: None,
+            timeouts: 0,
+            blocks_per_request,
+        }
+    }
+
+    pub(super) fn is_active(&self) -> bool {
+        self.dropped.is_none()
+    }
+
+    /// Blocks this source may still be asked now.
+    pub(super) fn room(&self) -> usize {
+        let window = usize::try_from(self.window.window()).unwrap_or(usize::MAX);
+        window.saturating_sub(self.in_flight.len())
+    }
+}

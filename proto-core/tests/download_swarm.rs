@@ -1,0 +1,567 @@
+//! A simulated swarm: one downloader, several seeders on lossy, reordering, rate-limited links,
+//! one virtual clock. Whatever the seeds, the download ends with the original content verified,
+//! or with a clear failure when no honest seeder is left; its memory stays bounded; and a
+//! resumed download fetches only what it lacks.
+//!
+//! `SWARM_TRACE=1 cargo test -p proto-core --test download_swarm` prints each run's timeline.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use proptest::prelude::*;
+use proto_core::content::{
+    BlockRequest, ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, DropReason,
+    FailReason, MemoryPartialStore, MemoryStore,
+};
+use proto_core::{Instant, TransportAddr};
+
+/// A small deterministic generator for the network (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    /// True with probability `per_mille` / 1000.
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    Honest,
+    /// Answers this many requests, then nothing.
+    FallsSilent(u32),
+    /// Flips a byte in every third block it sends.
+    Corrupt,
+    /// Answers every request with `MaybeTheyHaveSome`, naming another seeder.
+    Lacks,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    /// One-way delay, microseconds.
+    delay: u64,
+    /// Extra random delay up to this, microseconds: reorders answers.
+    jitter: u64,
+    /// Loss of each request and each answer, per mille.
+    loss: u64,
+    /// Time the seeder spends per 4096 bytes it sends, microseconds (its upload rate).
+    per_block: u64,
+    /// Requests the seeder queues; more are dropped (a full router buffer).
+    queue: usize,
+}
+
+struct Seeder {
+    addr: TransportAddr,
+    behaviour: Behaviour,
+    link: Link,
+    blocks_per_request: u32,
+    busy_until: u64,
+    queued: usize,
+    answered: u32,
+}
+
+#[derive(Debug)]
+enum Arrival {
+    /// A request reaches seeder `usize`.
+    Request(usize, BlockRequest),
+    /// An answer reaches the downloader.
+    Content {
+        from: TransportAddr,
+        offset: u64,
+        bytes: Vec<u8>,
+        eof: u64,
+    },
+    /// Seeder `usize` finished sending an answer: one more request fits in its queue.
+    Departed(usize),
+    /// A `MaybeTheyHaveSome` reaches the downloader.
+    NoContent {
+        from: TransportAddr,
+        peers: Vec<TransportAddr>,
+    },
+}
+
+struct Swarm {
+    rng: Rng,
+    now: u64,
+    content: MemoryStore,
+    id: ContentId,
+    len: u64,
+    seeders: Vec<Seeder>,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    arrivals: Vec<Option<Arrival>>,
+    sequence: u64,
+    /// The most blocks in flight, lost-queued and events pending seen during the run.
+    peak_in_flight: usize,
+    peak_lost: usize,
+    peak_events: usize,
+    events: Vec<DownloadEvent>,
+}
+
+fn addr(n: usize) -> TransportAddr {
+    format!("udp:10.0.0.{}:24254", n + 1).parse().unwrap()
+}
+
+impl Swarm {
+    fn new(seed: u64, content: Vec<u8>) -> Self {
+        let mut store = MemoryStore::new();
+        let len = content.len() as u64;
+        let id = store.insert(content);
+        Self {
+            rng: Rng(seed),
+            now: 0,
+            content: store,
+            id,
+            len,
+            seeders: Vec::new(),
+            queue: BinaryHeap::new(),
+            arrivals: Vec::new(),
+            sequence: 0,
+            peak_in_flight: 0,
+            peak_lost: 0,
+            peak_events: 0,
+            events: Vec::new(),
+        }
+    }
+
+    fn seeder(
+        &mut self,
+        behaviour: Behaviour,
+        link: Link,
+        blocks_per_request: u32,
+    ) -> TransportAddr {
+        let addr = addr(self.seeders.len());
+        self.seeders.push(Seeder {
+            addr,
+            behaviour,
+            link,
+            blocks_per_request,
+            busy_until: 0,
+            queued: 0,
+            answered: 0,
+        });
+        addr
+    }
+
+    fn add_sources(&self, download: &mut Download) {
+        for seeder in &self.seeders {
+            assert!(download.add_source_with(seeder.addr, seeder.blocks_per_request));
+        }
+    }
+
+    fn schedule(&mut self, at: u64, arrival: Arrival) {
+        self.sequence += 1;
+        self.arrivals.push(Some(arrival));
+        self.queue
+            .push(Reverse((at, self.sequence, self.arrivals.len() - 1)));
+    }
+
+    fn send_request(&mut self, request: BlockRequest) {
+        let index = self
+            .seeders
+            .iter()
+            .position(|s| s.addr == request.to)
+            .unwrap();
+        let link = self.seeders[index].link;
+        if self.rng.chance(link.loss) {
+            return;
+        }
+        let at = self.now + link.delay + self.rng.below(link.jitter + 1);
+        self.schedule(at, Arrival::Request(index, request));
+    }
+
+    /// A request reaches a seeder: queue it behind what it is sending, or drop it.
+    fn serve(&mut self, index: usize, request: BlockRequest) {
+        let seeder = &mut self.seeders[index];
+        assert_eq!(request.id, self.id);
+        if seeder.queued >= seeder.link.queue {
+            return;
+        }
+        match seeder.behaviour {
+            Behaviour::FallsSilent(limit) if seeder.answered >= limit => return,
+            _ => {}
+        }
+        seeder.answered += 1;
+        let link = seeder.link;
+        let from = seeder.addr;
+        let behaviour = seeder.behaviour;
+        if behaviour == Behaviour::Lacks {
+            let peers = vec![self.seeders[(index + 1) % self.seeders.len()].addr];
+            let at = self.now + link.delay;
+            self.schedule(at, Arrival::NoContent { from, peers });
+            return;
+        }
+        // Like the public node: at most 40960 bytes, clipped at the end.
+        let mut bytes = vec![0u8; request.length.min(40960) as usize];
+        let read = self
+            .content
+            .read_at(&self.id, request.offset, &mut bytes)
+            .unwrap();
+        bytes.truncate(read);
+        if behaviour == Behaviour::Corrupt {
+            for (block, chunk) in bytes.chunks_mut(4096).enumerate() {
+                if (request.offset / 4096 + block as u64) % 3 == 0 {
+                    chunk[0] ^= 0x55;
+                }
+            }
+        }
+        let seeder = &mut self.seeders[index];
+        let service = link.per_block * (bytes.len() as u64).div_ceil(4096).max(1);
+        seeder.busy_until = seeder.busy_until.max(self.now) + service;
+        seeder.queued += 1;
+        let departs = seeder.busy_until;
+        self.schedule(departs, Arrival::Departed(index));
+        if self.rng.chance(link.loss) {
+            return;
+        }
+        let at = departs + link.delay + self.rng.below(link.jitter + 1);
+        self.schedule(
+            at,
+            Arrival::Content {
+                from,
+                offset: request.offset,
+                bytes,
+                eof: self.len,
+            },
+        );
+    }
+
+    fn drain(&mut self, download: &mut Download) {
+        while let Some(request) = download.poll_request(Instant::from_micros(self.now)) {
+            if std::env::var_os("SWARM_TRACE").is_some() {
+                eprintln!(
+                    "{} ask {} off {} len {} win {:?}",
+                    self.now,
+                    request.to,
+                    request.offset / 4096,
+                    request.length / 4096,
+                    download.window_of(&request.to)
+                );
+            }
+            self.send_request(request);
+        }
+        self.peak_in_flight = self.peak_in_flight.max(download.in_flight_len());
+        self.peak_lost = self.peak_lost.max(download.lost_len());
+        self.peak_events = self.peak_events.max(download.pending_events());
+        while let Some(event) = download.poll_event() {
+            if std::env::var_os("SWARM_TRACE").is_some()
+                && !matches!(event, DownloadEvent::Progress { .. })
+            {
+                eprintln!("{} event {event:?}", self.now);
+            }
+            self.events.push(event);
+        }
+    }
+
+    /// Runs until the download finishes, stops making progress, or `stop` says so.
+    fn run(
+        &mut self,
+        download: &mut Download,
+        store: &mut MemoryPartialStore,
+        limit_secs: u64,
+        mut stop: impl FnMut(&Download) -> bool,
+    ) {
+        self.drain(download);
+        while !download.is_finished() && !stop(download) && self.now < limit_secs * 1_000_000 {
+            let next_arrival = self.queue.peek().map(|Reverse((at, _, _))| *at);
+            let next_timer = download.poll_timeout().map(Instant::as_micros);
+            let Some(next) = [next_arrival, next_timer].into_iter().flatten().min() else {
+                break;
+            };
+            self.now = self.now.max(next);
+            let now = Instant::from_micros(self.now);
+            while let Some(Reverse((at, _, slot))) = self.queue.peek().copied() {
+                if at > self.now {
+                    break;
+                }
+                self.queue.pop();
+                match self.arrivals[slot].take().unwrap() {
+                    Arrival::Request(index, request) => self.serve(index, request),
+                    Arrival::Content {
+                        from,
+                        offset,
+                        bytes,
+                        eof,
+                    } => {
+                        if std::env::var_os("SWARM_TRACE").is_some() {
+                            eprintln!(
+                                "{} got {} off {} len {}",
+                                self.now,
+                                from,
+                                offset / 4096,
+                                bytes.len()
+                            );
+                        }
+                        download.handle_block(now, store, from, offset, &bytes, eof);
+                    }
+                    Arrival::Departed(index) => self.seeders[index].queued -= 1,
+                    Arrival::NoContent { from, peers } => {
+                        download.handle_no_content(from, peers);
+                    }
+                }
+                self.drain(download);
+            }
+            if download.poll_timeout().is_some_and(|t| t <= now) {
+                if std::env::var_os("SWARM_TRACE").is_some() {
+                    eprintln!("{} timeout", self.now);
+                }
+                download.handle_timeout(now);
+            }
+            self.drain(download);
+        }
+    }
+}
+
+fn content_of(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed ^ 0xc0ffee);
+    (0..len).map(|_| rng.next() as u8).collect()
+}
+
+fn link(rng_seed: u64, loss: u64) -> Link {
+    let mut rng = Rng(rng_seed);
+    Link {
+        delay: 200 + rng.below(20_000),
+        jitter: rng.below(5_000),
+        loss,
+        per_block: 5 + rng.below(200),
+        queue: 8 + rng.below(64) as usize,
+    }
+}
+
+fn completed(events: &[DownloadEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, DownloadEvent::Completed { .. }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_swarm_with_one_honest_seeder_always_delivers_the_verified_content(
+        seed in any::<u64>(),
+        len in prop_oneof![Just(0usize), 1usize..5000, 5000usize..400_000],
+        honest in 1usize..4,
+        loss in 0u64..120,
+        silent in any::<bool>(),
+        corrupt in any::<bool>(),
+        lacking in any::<bool>(),
+        big_requests in any::<bool>(),
+    ) {
+        let original = content_of(len, seed);
+        let mut swarm = Swarm::new(seed, original.clone());
+        if corrupt {
+            swarm.seeder(Behaviour::Corrupt, link(seed ^ 1, loss / 2), 1);
+        }
+        for n in 0..honest {
+            let per_request = if big_requests && n == 0 { 10 } else { 1 };
+            swarm.seeder(Behaviour::Honest, link(seed.wrapping_add(n as u64 * 77), loss), per_request);
+        }
+        if silent {
+            swarm.seeder(Behaviour::FallsSilent(5), link(seed ^ 2, 0), 1);
+        }
+        if lacking {
+            swarm.seeder(Behaviour::Lacks, link(seed ^ 3, 0), 1);
+        }
+        // Ten timeouts in a row before a source is dropped: random loss of at most 12% each way
+        // drops an honest seeder with odds below 1e-7 per episode, while a silent one still goes.
+        let config = DownloadConfig { max_in_flight: 64, max_timeouts: 10, ..DownloadConfig::default() };
+        let mut download = Download::new(swarm.id, config, Instant::ZERO);
+        swarm.add_sources(&mut download);
+        let mut store = MemoryPartialStore::new();
+        swarm.run(&mut download, &mut store, 3600, |_| false);
+
+        prop_assert!(download.is_completed(), "not completed: {:?} {:?}", swarm.events.iter().filter(|e| !matches!(e, DownloadEvent::Progress{..})).collect::<Vec<_>>(), download.stats());
+        prop_assert!(completed(&swarm.events));
+        let mut fetched = vec![0u8; len];
+        let read = store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
+        prop_assert_eq!(read, len);
+        prop_assert!(fetched == original);
+        // Bounded memory: the in-flight table and the lost queue never outgrow their limits.
+        prop_assert!(swarm.peak_in_flight <= 64);
+        prop_assert!(swarm.peak_lost <= 2 * 64);
+        prop_assert!(swarm.peak_events <= config.max_events);
+        if corrupt && download.stats().hash_mismatches > 0 {
+            let corrupt_dropped = swarm.events.iter().any(|e| matches!(
+                e, DownloadEvent::SourceDropped { why: DropReason::Corrupt, addr } if *addr == swarm.seeders[0].addr));
+            // Either the liar was caught, or the content verified while pinned to an honest one.
+            prop_assert!(corrupt_dropped || download.is_completed());
+        }
+        let honest_blamed = swarm.events.iter().any(|e| matches!(
+            e, DownloadEvent::SourceDropped { why: DropReason::Corrupt, addr } if swarm.seeders.iter().any(|s| s.addr == *addr && s.behaviour == Behaviour::Honest)));
+        prop_assert!(!honest_blamed, "an honest seeder was blamed");
+    }
+
+    #[test]
+    fn a_stopped_download_resumes_and_fetches_strictly_fewer_blocks_than_the_whole(
+        seed in any::<u64>(),
+        len in 40_000usize..300_000,
+        loss in 0u64..150,
+        corrupt_on_disk in any::<bool>(),
+    ) {
+        let original = content_of(len, seed);
+        let mut swarm = Swarm::new(seed, original.clone());
+        swarm.seeder(Behaviour::Honest, link(seed, loss), 1);
+        swarm.seeder(Behaviour::Honest, link(seed ^ 9, loss), 1);
+        let mut store = MemoryPartialStore::new();
+        let half = len as u64 / 2;
+        let mut first = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+        swarm.add_sources(&mut first);
+        swarm.run(&mut first, &mut store, 3600, |d| d.have_bytes() >= half);
+        prop_assert!(!first.is_finished());
+        let first_blocks = first.stats().blocks_received;
+        drop(first);
+        if corrupt_on_disk {
+            // A block the first run wrote, damaged on disk: the manifest catches it on resume.
+            prop_assert!(store.corrupt_block(&swarm.id, 0));
+        }
+
+        // A restart: a new download over the same store, and stale answers still on the wire.
+        let mut second = Download::resume(swarm.id, DownloadConfig::default(), Instant::from_micros(swarm.now), &mut store).unwrap();
+        let blocks = second.layout().unwrap().block_count();
+        let resumed_with = second.have_bytes();
+        let damaged = if corrupt_on_disk { 4096 } else { 0 };
+        prop_assert!(resumed_with >= half.saturating_sub(damaged), "resumed with {}", resumed_with);
+        swarm.add_sources(&mut second);
+        swarm.run(&mut second, &mut store, 7200, |_| false);
+        prop_assert!(second.is_completed(), "{:?}", swarm.events.last());
+        let second_blocks = second.stats().blocks_received;
+        prop_assert!(second_blocks < blocks, "fetched {second_blocks} of {blocks}");
+        prop_assert!(first_blocks + second_blocks >= blocks);
+        let mut fetched = vec![0u8; len];
+        store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
+        prop_assert!(fetched == original);
+    }
+}
+
+#[test]
+fn a_download_whose_every_seeder_falls_silent_fails_clearly() {
+    let mut swarm = Swarm::new(7, content_of(100_000, 7));
+    swarm.seeder(Behaviour::FallsSilent(3), link(1, 0), 1);
+    swarm.seeder(Behaviour::FallsSilent(2), link(2, 0), 1);
+    let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+    swarm.add_sources(&mut download);
+    let mut store = MemoryPartialStore::new();
+    swarm.run(&mut download, &mut store, 3600, |_| false);
+    assert!(download.is_finished() && !download.is_completed());
+    assert_eq!(
+        swarm.events.last(),
+        Some(&DownloadEvent::Failed {
+            why: FailReason::NoSources
+        })
+    );
+    let dropped = swarm
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                DownloadEvent::SourceDropped {
+                    why: DropReason::Unresponsive,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(dropped, 2);
+    // The partial download stays for a later resume.
+    assert!(store.has_partial(&swarm.id));
+}
+
+#[test]
+fn a_single_corrupt_seeder_is_caught_and_the_download_fails_rather_than_lie() {
+    let mut swarm = Swarm::new(3, content_of(50_000, 3));
+    swarm.seeder(Behaviour::Corrupt, link(1, 0), 1);
+    let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+    swarm.add_sources(&mut download);
+    let mut store = MemoryPartialStore::new();
+    swarm.run(&mut download, &mut store, 3600, |_| false);
+    assert!(!download.is_completed());
+    assert!(swarm.events.contains(&DownloadEvent::HashMismatch));
+    assert!(swarm.events.iter().any(|e| matches!(
+        e,
+        DownloadEvent::SourceDropped {
+            why: DropReason::Corrupt,
+            ..
+        }
+    )));
+    assert!(store.complete().len_of(&swarm.id).is_none());
+}
+
+#[test]
+fn a_faster_seeder_gets_a_larger_window_and_sends_more_blocks() {
+    let mut swarm = Swarm::new(5, content_of(2_000_000, 5));
+    let fast = Link {
+        delay: 500,
+        jitter: 0,
+        loss: 0,
+        per_block: 5,
+        queue: 64,
+    };
+    let slow = Link {
+        delay: 20_000,
+        jitter: 0,
+        loss: 0,
+        per_block: 200,
+        queue: 64,
+    };
+    let fast_addr = swarm.seeder(Behaviour::Honest, fast, 1);
+    let slow_addr = swarm.seeder(Behaviour::Honest, slow, 1);
+    let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+    swarm.add_sources(&mut download);
+    let mut store = MemoryPartialStore::new();
+    let mut peak = (0, 0);
+    swarm.run(&mut download, &mut store, 3600, |d| {
+        peak.0 = peak.0.max(d.window_of(&fast_addr).unwrap_or(0));
+        peak.1 = peak.1.max(d.window_of(&slow_addr).unwrap_or(0));
+        false
+    });
+    assert!(download.is_completed());
+    assert!(peak.0 > peak.1, "windows {peak:?}");
+    let answered: Vec<u32> = swarm.seeders.iter().map(|s| s.answered).collect();
+    assert!(answered[0] > 3 * answered[1], "answers {answered:?}");
+}
+
+#[test]
+fn a_congested_seeder_queue_makes_the_window_back_off_instead_of_growing_without_end() {
+    // A seeder that queues at most 16 requests: a window above that loses blocks.
+    let mut swarm = Swarm::new(11, content_of(4_000_000, 11));
+    let narrow = Link {
+        delay: 1_000,
+        jitter: 0,
+        loss: 0,
+        per_block: 50,
+        queue: 16,
+    };
+    let addr = swarm.seeder(Behaviour::Honest, narrow, 1);
+    let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+    swarm.add_sources(&mut download);
+    let mut store = MemoryPartialStore::new();
+    let mut windows = Vec::new();
+    swarm.run(&mut download, &mut store, 3600, |d| {
+        windows.extend(d.window_of(&addr));
+        false
+    });
+    assert!(download.is_completed());
+    let peak = windows.iter().copied().max().unwrap();
+    assert!(peak < 256, "the window reached its cap: {peak}");
+    assert!(download.stats().lost > 0);
+    // Lost blocks cost little: the download asked at most a quarter more than the whole.
+    let blocks = download.layout().unwrap().block_count();
+    assert!(
+        download.stats().blocks_asked < blocks + blocks / 4,
+        "{:?}",
+        download.stats()
+    );
+}
