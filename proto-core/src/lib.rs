@@ -90,6 +90,7 @@ pub mod crypto;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod group;
 pub mod hex;
 pub mod identity;
 pub mod io;

@@ -18,5 +18,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod group_sim;
 pub mod scenario;
 pub mod sim;

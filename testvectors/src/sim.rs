@@ -304,6 +304,12 @@ impl SimNetwork {
         std::mem::take(&mut self.events)
     }
 
+    /// Changes how the links treat datagrams from now on (datagrams in flight keep their
+    /// fate): for runs that heal after a lossy phase.
+    pub fn set_conditions(&mut self, conditions: LinkConditions) {
+        self.conditions = conditions;
+    }
+
     /// Runs deliveries and timers for `duration` of virtual time.
     ///
     /// # Panics
