@@ -276,11 +276,6 @@ impl SimNetwork {
         );
     }
 
-    /// Changes how the links treat datagrams from now on.
-    pub fn set_conditions(&mut self, conditions: LinkConditions) {
-        self.conditions = conditions;
-    }
-
     /// Takes `addr` down (or brings it back up): transmits to it are not delivered, and the
     /// sender is told after the minimum delay with
     /// [`Input::TransmitFailed`](proto_core::Input::TransmitFailed), as an adapter does when a
