@@ -1,7 +1,7 @@
 //! [`Handle`]: the application's way to command an async adapter's node, from any task.
 
 use async_channel::Sender;
-use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 use crate::request::{Reply, Request};
@@ -178,6 +178,26 @@ impl Handle {
     pub async fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
         self.request(|reply| Request::CancelQuery { id, reply })
             .await
+    }
+
+    /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node, to
+    /// hand them over, or to hand them over and stop holding
+    /// ([`Node::request_mailbox`](proto_core::Node::request_mailbox)).
+    ///
+    /// # Errors
+    /// [`Error::Command`] if the node cannot send the request (no route, queue full);
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn request_mailbox(
+        &self,
+        relay: &PublicIdentity,
+        op: MailboxOp,
+    ) -> Result<(), Error> {
+        self.request(|reply| Request::Mailbox {
+            relay: relay.clone(),
+            op,
+            reply,
+        })
+        .await?
     }
 
     /// Adds a local client: messages to `callsign` at this node become

@@ -2,7 +2,7 @@
 //! for its answer.
 
 use async_channel::Sender;
-use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 use crate::{Error, QueryOutcome};
@@ -67,6 +67,15 @@ pub enum Request {
         id: MessageId,
         /// Whether an open query was cancelled.
         reply: Reply<bool>,
+    },
+    /// [`Handle::request_mailbox`](crate::handle::Handle::request_mailbox).
+    Mailbox {
+        /// The store-and-forward relay.
+        relay: PublicIdentity,
+        /// What to ask it.
+        op: MailboxOp,
+        /// Where the result goes.
+        reply: Reply<Result<(), Error>>,
     },
     /// [`Handle::add_client`](crate::handle::Handle::add_client).
     AddClient {

@@ -246,6 +246,11 @@ impl<R: Runtime> Runner<R> {
                 answer(&reply, cancelled);
                 self.carry_out(outputs).await;
             }
+            Request::Mailbox { relay, op, reply } => {
+                let (result, outputs) = self.driver.command(Command::RequestMailbox { relay, op });
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
             Request::AddClient { callsign, reply } => {
                 let (result, outputs) = self.driver.command(Command::AddClient { callsign });
                 answer(&reply, result.map_err(Error::from));

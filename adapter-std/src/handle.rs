@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use adapter_core::{Error, QueryOutcome};
-use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 use crate::inbox::{Item, Request};
@@ -206,6 +206,21 @@ impl Handle {
     /// [`Error::Closed`] if the node has stopped.
     pub fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
         self.ask(|reply| Request::CancelQuery { id, reply })
+    }
+
+    /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node, to
+    /// hand them over, or to hand them over and stop holding
+    /// ([`Node::request_mailbox`](proto_core::Node::request_mailbox)).
+    ///
+    /// # Errors
+    /// [`Error::Command`] if the node cannot send the request (no route, queue full);
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error> {
+        self.ask(|reply| Request::Mailbox {
+            relay: relay.clone(),
+            op,
+            reply,
+        })?
     }
 
     /// Adds a local client: messages to `callsign` at this node are delivered as events.

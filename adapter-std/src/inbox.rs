@@ -8,7 +8,7 @@ use adapter_core::Error;
 use std::time::Duration;
 
 use adapter_core::QueryOutcome;
-use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
 use serde_json::Value;
 
 /// The id of one TCP connection, so that what its reader reports after the driver dropped it
@@ -66,6 +66,11 @@ pub(crate) enum Request {
     CancelQuery {
         id: MessageId,
         reply: Sender<bool>,
+    },
+    Mailbox {
+        relay: PublicIdentity,
+        op: MailboxOp,
+        reply: Reply<()>,
     },
     AddClient {
         callsign: String,

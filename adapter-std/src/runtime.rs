@@ -241,6 +241,11 @@ impl Runtime {
                 self.carry_out(outputs);
                 let _ = reply.send(cancelled);
             }
+            Request::Mailbox { relay, op, reply } => {
+                let (result, outputs) = self.driver.command(Command::RequestMailbox { relay, op });
+                self.carry_out(outputs);
+                let _ = reply.send(result.map_err(Error::from));
+            }
             Request::AddClient { callsign, reply } => {
                 let (result, outputs) = self.driver.command(Command::AddClient { callsign });
                 self.carry_out(outputs);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use adapter_core::{Error, NodeOptions, QueryOutcome};
 use proto_core::{
-    Event, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
 
@@ -210,6 +210,12 @@ pub trait TestHandle: Clone + Send + 'static {
     /// As the adapter's `Handle::cancel_query`.
     fn cancel_query(&self, id: MessageId) -> Result<bool, Error>;
 
+    /// Asks a store-and-forward relay to hold, hand over, or stop holding this node's frames.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::request_mailbox`.
+    fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error>;
+
     /// Adds a local client.
     ///
     /// # Errors
@@ -356,6 +362,10 @@ impl TestHandle for StdHandle {
 
     fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
         self.0.cancel_query(id)
+    }
+
+    fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error> {
+        self.0.request_mailbox(relay, op)
     }
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {
@@ -574,6 +584,11 @@ impl TestHandle for AsyncHandle {
 
     fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
         self.blocker.block_on(self.handle.cancel_query(id))
+    }
+
+    fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error> {
+        self.blocker
+            .block_on(self.handle.request_mailbox(relay, op))
     }
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {

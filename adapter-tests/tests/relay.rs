@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
+use adapter_tests::TestHandle;
 use adapter_tests::{TestNode, for_each_adapter};
 use common::{ipv4, next_message, options};
-use proto_core::Protection;
+use proto_core::{Config, MailboxOp, Protection};
 use serde_json::json;
 
 fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode>() {
@@ -48,6 +49,63 @@ fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode
     }
 }
 
+fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: TestNode>() {
+    let alice = N::bind(options(1).udp(ipv4()).client("alice"));
+    let relay_config = Config {
+        max_mailboxes: 4,
+        ..Config::default()
+    };
+    let relay = N::bind(options(2).udp(ipv4()).client("relay").config(relay_config));
+    let bob = N::bind(options(3).udp(ipv4()).client("bob"));
+    let (relay_id, bob_id, bob_addr) = (
+        relay.identity("relay"),
+        bob.identity("bob"),
+        bob.udp_addrs()[0],
+    );
+
+    bob.handle()
+        .request_mailbox(&relay_id, MailboxOp::Hold)
+        .unwrap();
+    // One loopback datagram: let it land before bob goes.
+    std::thread::sleep(Duration::from_millis(200));
+    bob.shutdown();
+    alice.send_via(
+        "alice",
+        &bob_id,
+        std::slice::from_ref(&relay_id),
+        json!("while you were out"),
+    );
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while relay.stats().held == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: nothing held",
+            N::ADAPTER
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Bob comes back on the same address with the same key, and asks for his frames.
+    let mut bob = N::bind(options(3).udp(bob_addr).client("bob"));
+    bob.handle()
+        .request_mailbox(&relay_id, MailboxOp::Release)
+        .unwrap();
+    let message = next_message(&mut bob);
+    assert_eq!(message.value, json!("while you were out"));
+    assert_eq!(message.from.key, alice.public_key());
+    let stats = relay.stats();
+    assert_eq!(
+        (stats.held, stats.handed_over, stats.delivered),
+        (1, 1, 0),
+        "{stats:?}"
+    );
+
+    for node in [alice, relay, bob] {
+        node.shutdown();
+    }
+}
+
 for_each_adapter! {
     a_message_relayed_through_a_third_node_reaches_only_its_recipient,
+    a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back,
 }

@@ -17,8 +17,8 @@ macro_rules! ack_convention {
         "Acknowledgements: `ejtp send` sends its value as a query (docs/PROTOCOL.md section \
          12), and `ejtp run` answers every message with a reply, {\"ack\": \"<message id>\"}: \
          a protocol reply, bound to the exact message by its hash and signed by the recipient's \
-         key. `ejtp send` waits for that reply, the acknowledgement (through relays, with --via, \
-         it cannot: it only sends)."
+         key. `ejtp send` waits for that reply, the acknowledgement (also through relays, with \
+         --via: the query goes as an onion, the reply comes back directly)."
     };
 }
 

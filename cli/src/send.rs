@@ -13,10 +13,10 @@ use crate::endpoint::address_of;
 use crate::error::{CliError, node_reason};
 use crate::identity_file;
 
-/// Sends the value from a node on an ephemeral port as a query, then waits for its reply
-/// (whose signer the node checks is the recipient's key) until `--timeout`. With `--no-wait`,
-/// or through relays (`--via`: queries do not go through relays), sends a plain message and
-/// waits for nothing.
+/// Sends the value from a node on an ephemeral port as a query (through the relays of
+/// `--via`, if any, as an onion), then waits for its reply (whose signer the node checks is
+/// the recipient's key) until `--timeout`. With `--no-wait`, sends a plain message and waits
+/// for nothing.
 pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
     let file = identity_file::load(&args.identity)?;
     let callsign = identity_file::callsign(&file).to_string();
@@ -47,13 +47,7 @@ pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
     })?;
 
     let started = Instant::now();
-    let plain = args.no_wait || !via.is_empty();
-    if !args.no_wait && !via.is_empty() {
-        tracing::warn!(
-            "not waiting for a reply: a query cannot go through relays, so the message goes \
-             as a plain one"
-        );
-    }
+    let plain = args.no_wait;
     let handle = node.handle();
     let sent = if plain {
         handle.send_via(&callsign, &to, &via, args.value.clone())
@@ -62,7 +56,7 @@ pub(crate) fn send(args: &SendArgs) -> Result<(), CliError> {
             hard_timeout: Duration::from_secs(args.timeout),
             ..QueryOptions::default()
         };
-        handle.start_query(&callsign, &to, args.value.clone(), options)
+        handle.start_query_via(&callsign, &to, &via, args.value.clone(), options)
     };
     let sent = sent.map_err(|err| CliError::failure(format!("cannot send: {}", node_reason(&err))));
     let outcome = sent.and_then(|id| {

@@ -78,9 +78,7 @@ fn a_message_sent_to_a_running_node_is_acknowledged_over_udp_and_tcp() {
 }
 
 #[test]
-// A query cannot go through relays (proto-core has no `query_via`): through relays `ejtp send`
-// sends a plain message, says so on stderr, and waits for nothing.
-fn a_message_through_a_relay_is_sent_without_waiting_for_a_reply() {
+fn a_message_through_a_relay_is_acknowledged_through_the_relay() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
     let (relay_file, _) = common::keygen(dir.path(), "relay.json", "relay");
@@ -107,22 +105,58 @@ fn a_message_through_a_relay_is_sent_without_waiting_for_a_reply() {
             ])
             .args(["--callsign", "bob", "--via", &via, r#"{"onion":1}"#]),
     );
-    assert_eq!(done.code(), Some(0), "{done:#?}");
-    let id = done
-        .stdout
-        .trim_end()
-        .strip_prefix("sent ")
-        .expect("sent <id>");
-    assert_eq!(id.len(), 32, "{done:#?}");
-    assert!(done.stderr.contains("relays"), "{done:#?}");
+    // The query went through the relay as an onion; bob's acknowledgement is matched to it.
+    assert_acknowledged(&done, &bob);
     #[cfg(unix)]
     {
-        // Bob got it: his log says so once he stops (a loopback onion takes milliseconds).
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        let (status, stderr) = bob.terminate();
+        let (status, stderr) = relay.terminate();
         assert!(status.success(), "{status:?}: {stderr}");
-        assert!(stderr.contains(&format!("message {id} ")), "{stderr}");
     }
+}
+
+#[test]
+fn send_prints_a_reply_that_is_not_an_acknowledgement() {
+    use adapter_std::{Node, NodeOptions};
+    use proto_core::{Event, Identity};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
+    // Bob is a node in this process that answers with a value of its own.
+    let bob = Node::bind(
+        NodeOptions::new(Identity::from_secret_bytes(&[0xb0; 32]))
+            .udp("127.0.0.1:0".parse().unwrap())
+            .client("bob"),
+    )
+    .unwrap();
+    let (bob_addr, bob_key, bob_id) = (bob.udp_addrs()[0], bob.public_key(), bob.node_id());
+    let (handle, events) = bob.split();
+    let answering = std::thread::spawn(move || {
+        while let Some(event) = events.recv_timeout(std::time::Duration::from_secs(10)) {
+            if let Event::Message(message) = event {
+                handle
+                    .reply("bob", &message, serde_json::json!({"answer": 42}))
+                    .unwrap();
+                return handle;
+            }
+        }
+        panic!("bob got no message");
+    });
+    let done = finish(
+        ejtp()
+            .args(["send", "--timeout", "5", "--identity"])
+            .arg(&alice)
+            .args(["--to", &bob_addr.to_string(), "--key", &bob_key.to_string()])
+            .args(["--callsign", "bob", r#""what is the answer?""#]),
+    );
+    answering.join().unwrap().shutdown().unwrap();
+    assert_eq!(done.code(), Some(0), "{done:#?}");
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{done:#?}");
+    assert!(
+        lines[0].starts_with(&format!("acknowledged by {bob_id} in ")),
+        "{done:#?}"
+    );
+    assert_eq!(lines[1], r#"{"answer":42}"#);
 }
 
 #[test]

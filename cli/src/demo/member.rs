@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use adapter_std::{Node, NodeOptions};
-use proto_core::{Event, Identity, Message, PublicIdentity, Stats};
+use std::net::SocketAddr;
+
+use proto_core::{Config, Event, Identity, Message, PublicIdentity, Stats};
 
 use crate::error::{CliError, node_reason};
 
@@ -21,13 +23,25 @@ pub(super) struct Member {
 impl Member {
     /// Starts a node for `name` on ephemeral loopback ports (TCP too if `tcp`).
     pub(super) fn start(name: &'static str, tcp: bool) -> Result<Self, CliError> {
-        let seed = adapter_core::os_seed()
-            .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
-        let identity = Identity::generate(&mut proto_core::CoreRng::from_seed(seed));
         let loopback = ([127, 0, 0, 1], 0).into();
-        let mut options = NodeOptions::new(identity).udp(loopback).client(name);
+        Self::start_with(name, tcp, new_identity()?, Config::default(), loopback)
+    }
+
+    /// Starts a node for `name` with this identity and configuration, on `udp` (TCP too, on
+    /// an ephemeral loopback port, if `tcp`).
+    pub(super) fn start_with(
+        name: &'static str,
+        tcp: bool,
+        identity: Identity,
+        config: Config,
+        udp: SocketAddr,
+    ) -> Result<Self, CliError> {
+        let mut options = NodeOptions::new(identity)
+            .udp(udp)
+            .client(name)
+            .config(config);
         if tcp {
-            options = options.tcp(loopback);
+            options = options.tcp(([127, 0, 0, 1], 0).into());
         }
         let node = Node::bind(options).map_err(|err| {
             CliError::failure(format!("cannot start {name}'s node: {}", node_reason(&err)))
@@ -37,6 +51,15 @@ impl Member {
             node,
             backlog: VecDeque::new(),
         })
+    }
+
+    /// This member's UDP address.
+    pub(super) fn udp_addr(&self) -> Result<SocketAddr, String> {
+        self.node
+            .udp_addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| format!("{} has no UDP address", self.name))
     }
 
     /// How peers reach this member's client over UDP.
@@ -121,4 +144,13 @@ impl Member {
             .shutdown()
             .map_err(|err| format!("{} did not stop cleanly: {}", self.name, node_reason(&err)))
     }
+}
+
+/// A fresh identity from the operating system's randomness.
+pub(super) fn new_identity() -> Result<Identity, CliError> {
+    let seed = adapter_core::os_seed()
+        .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
+    Ok(Identity::generate(&mut proto_core::CoreRng::from_seed(
+        seed,
+    )))
 }

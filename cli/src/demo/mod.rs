@@ -4,7 +4,7 @@ mod mallory;
 mod member;
 mod steps;
 
-use proto_core::PublicIdentity;
+use proto_core::{Config, PublicIdentity};
 
 use crate::console;
 use crate::error::CliError;
@@ -25,7 +25,17 @@ impl Cast {
     fn start() -> Result<Self, CliError> {
         Ok(Self {
             alice: Member::start("alice", false)?,
-            relay: Member::start("relay", false)?,
+            relay: Member::start_with(
+                "relay",
+                false,
+                member::new_identity()?,
+                // The relay keeps mailboxes for store-and-forward.
+                Config {
+                    max_mailboxes: 8,
+                    ..Config::default()
+                },
+                ([127, 0, 0, 1], 0).into(),
+            )?,
             bob: Member::start("bob", true)?,
             mallory: Mallory::bind()
                 .map_err(|err| CliError::failure(format!("cannot open Mallory's socket: {err}")))?,

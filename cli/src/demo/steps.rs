@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use adapter_std::QueryOutcome;
-use proto_core::{Address, Event, Protection, PublicIdentity, QueryOptions, Stats};
+use proto_core::{
+    Address, Config, Event, MailboxOp, Protection, PublicIdentity, QueryOptions, Stats,
+};
 use serde_json::{Value, json};
 
 use super::Cast;
-use super::member::{Member, WAIT};
+use super::member::{self, Member, WAIT};
 use crate::error::node_reason;
 
 /// A step: what it shows, and the code that shows it.
@@ -34,11 +36,21 @@ pub(super) const STEPS: &[Step] = &[
         "alice asks bob a query and gets a reply bound to it.",
         query_answered,
     ),
+    (
+        "alice asks bob another query with a soft timeout of 300 ms; bob takes longer to \
+         answer, but less than the hard timeout.",
+        soft_timeout_then_late_reply,
+    ),
     ("alice sends bob a message over TCP.", over_tcp),
     (
         "alice sends bob a message through the relay, wrapped in two sealed layers (onion \
          routing): the relay can open only the outer one.",
         through_the_relay,
+    ),
+    (
+        "Store-and-forward: carol asks the relay to hold her frames and goes down; alice sends \
+         her a message through the relay; carol starts again and asks for it.",
+        store_and_forward,
     ),
     (
         "Mallory sits on the path: alice was told bob is at Mallory's address. Mallory passes \
@@ -162,6 +174,111 @@ fn query_answered(cast: &mut Cast) -> Result<String, String> {
         QueryOutcome::TimedOut => Err(format!("no reply within {} s", WAIT.as_secs())),
         QueryOutcome::Cancelled => Err("the query was cancelled".to_string()),
     }
+}
+
+fn soft_timeout_then_late_reply(cast: &mut Cast) -> Result<String, String> {
+    let soft = Duration::from_millis(300);
+    let question = json!({"question": "slow?"});
+    let answer = json!({"answer": "late, but here"});
+    let options = QueryOptions {
+        hard_timeout: WAIT,
+        soft_timeout: Some(soft),
+        adaptive: false,
+    };
+    let started = Instant::now();
+    let id = cast
+        .alice
+        .node
+        .handle()
+        .start_query(
+            cast.alice.name,
+            &cast.bob.udp_identity(),
+            question.clone(),
+            options,
+        )
+        .map_err(|err| format!("alice could not ask: {}", node_reason(&err)))?;
+    let message = received(&mut cast.bob, &question)?;
+    // Bob answers only once alice has been told there is no answer yet.
+    cast.alice
+        .wait_for(WAIT, |event| match event {
+            Event::QuerySoftTimeout { query } if *query == id => Some(()),
+            _ => None,
+        })
+        .ok_or("alice was not told of the soft timeout")?;
+    let soft_at = started.elapsed();
+    cast.bob
+        .node
+        .handle()
+        .reply(cast.bob.name, &message, answer.clone())
+        .map_err(|err| format!("bob could not reply: {}", node_reason(&err)))?;
+    let (reply, late) = cast
+        .alice
+        .wait_for(WAIT, |event| match event {
+            Event::Reply {
+                query,
+                message,
+                late,
+            } if *query == id => Some((message.clone(), *late)),
+            _ => None,
+        })
+        .ok_or_else(|| format!("no reply within the {} s hard timeout", WAIT.as_secs()))?;
+    from_key(&reply, &cast.bob)?;
+    if reply.value != answer || !late {
+        return Err(format!("the reply was {} (late: {late})", reply.value));
+    }
+    Ok(format!(
+        "soft timeout after {} ms (the query stayed open); bob's reply came {} ms in, before \
+         the {} s hard timeout, and was delivered marked late",
+        soft_at.as_millis(),
+        started.elapsed().as_millis(),
+        WAIT.as_secs()
+    ))
+}
+
+fn store_and_forward(cast: &mut Cast) -> Result<String, String> {
+    let identity = member::new_identity().map_err(|err| err.to_string())?;
+    let loopback = ([127, 0, 0, 1], 0).into();
+    let start = |udp| {
+        Member::start_with("carol", false, identity.clone(), Config::default(), udp)
+            .map_err(|err| err.to_string())
+    };
+    let relay = cast.relay.udp_identity();
+    let carol = start(loopback)?;
+    let (carol_id, carol_udp) = (carol.udp_identity(), carol.udp_addr()?);
+    let ask = |carol: &Member, op| {
+        carol
+            .node
+            .handle()
+            .request_mailbox(&relay, op)
+            .map_err(|err| format!("carol could not ask the relay: {}", node_reason(&err)))
+    };
+    let before = cast.relay.stats()?;
+    ask(&carol, MailboxOp::Hold)?;
+    // The request is one loopback datagram; give the relay a moment before carol goes.
+    std::thread::sleep(Duration::from_millis(200));
+    carol.stop()?;
+
+    let value = json!({"for": "carol", "while": "away"});
+    cast.alice
+        .send(&carol_id, std::slice::from_ref(&relay), value.clone())?;
+    let held = counted(&cast.relay, |stats| stats.held, before.held)?;
+
+    let mut carol = start(carol_udp)?;
+    ask(&carol, MailboxOp::Release)?;
+    let message = received(&mut carol, &value);
+    carol.stop()?;
+    let message = message?;
+    from_key(&message, &cast.alice)?;
+    let after = cast.relay.stats()?;
+    if after.delivered != before.delivered {
+        return Err("the relay had a message delivered to it".to_string());
+    }
+    Ok(format!(
+        "the relay held alice's message while carol was down (held {} → {held}) and handed it \
+         over when she came back and asked (handed over {} → {}); carol got {value} from \
+         alice's key, still sealed to her own",
+        before.held, before.handed_over, after.handed_over
+    ))
 }
 
 fn over_tcp(cast: &mut Cast) -> Result<String, String> {
