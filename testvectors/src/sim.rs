@@ -334,6 +334,7 @@ impl SimNetwork {
                     Input::TransmitFailed {
                         now: self.now,
                         to: flight.from,
+                        data: flight.payload,
                     }
                 } else if flight.stream {
                     Input::StreamData {
@@ -389,7 +390,7 @@ impl SimNetwork {
                 InFlight {
                     to: from_index,
                     from: to,
-                    payload: Vec::new(),
+                    payload,
                     stream: false,
                     failure: true,
                 },

@@ -293,7 +293,9 @@ impl Node {
             Input::Datagram { now, from, data } => self.handle_datagram(now, from, &data),
             Input::StreamData { now, from, data } => self.handle_stream_data(now, from, &data),
             Input::StreamClosed { now, from } => self.handle_stream_closed(now, from),
-            Input::TransmitFailed { now, to } => self.handle_transmit_failed(now, to),
+            Input::TransmitFailed { now, to, data } => {
+                self.handle_transmit_failed(now, to, &data);
+            }
             Input::Timeout { now } => self.handle_timeout(now),
             Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
             Input::Command { now, command } => {
