@@ -8,7 +8,7 @@ use adapter_core::Error;
 use std::time::Duration;
 
 use adapter_core::QueryOutcome;
-use proto_core::{Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{Address, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats};
 use serde_json::Value;
 
 /// The id of one TCP connection, so that what its reader reports after the driver dropped it
@@ -63,6 +63,19 @@ pub(crate) enum Request {
     },
     CancelQuery {
         id: MessageId,
+        reply: Sender<bool>,
+    },
+    SendToPeer {
+        from: String,
+        peer: PublicKey,
+        callsign: String,
+        value: Value,
+        reply: Reply<MessageId>,
+    },
+    AddRoute {
+        key: PublicKey,
+        address: Address,
+        preference: Option<u8>,
         reply: Sender<bool>,
     },
     AddClient {
