@@ -23,6 +23,7 @@ fn the_demo_runs_every_step_successfully() {
         "relay",
         "replay",
         "dropped_crypto",
+        "signed record",
     ] {
         assert!(done.stdout.contains(checked), "{checked}: {}", done.stdout);
     }
