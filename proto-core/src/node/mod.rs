@@ -9,6 +9,8 @@ mod query_ops;
 mod query_tests;
 mod reset;
 mod route_ops;
+#[cfg(test)]
+mod route_tests;
 mod routes;
 mod rtt;
 mod sessions;
