@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use proto_core::{
     Address, Command, CommandError, Input, Instant, Message, MessageId, Node, Output,
-    PublicIdentity, QueryOptions, SendError, TransportAddr,
+    PublicIdentity, PublicKey, QueryOptions, SendError, TransportAddr,
 };
 use serde_json::Value;
 use testvectors::scenario::NodeSpec;
@@ -151,6 +151,19 @@ impl Driver {
         self.run(input).1
     }
 
+    /// Tells the node that the transmit `payload` to `to` could not be delivered (a failed UDP
+    /// send, a TCP connection that could not be opened): it falls back to the peer's next
+    /// address or reports the peer unreachable ([`Node::handle_transmit_failed`]).
+    pub fn transmit_failed(&mut self, to: TransportAddr, payload: Vec<u8>) -> Vec<Output> {
+        let now = self.clock.now();
+        self.run(Input::TransmitFailed {
+            now,
+            to,
+            data: payload,
+        })
+        .1
+    }
+
     /// Sends `value` from the local client `from` to `to`, through `via` if not empty.
     pub fn send(
         &mut self,
@@ -238,6 +251,52 @@ impl Driver {
         let outputs = self.drain();
         self.record_sent(now, command, &result, &outputs);
         (result, outputs)
+    }
+
+    /// Sends `value` from the local client `from` to the client `callsign` of the node with
+    /// key `peer`, on the best address the routing table knows, or after a lookup
+    /// ([`Node::send_to_peer`]). Recorded as a [`Command::SendToPeer`].
+    pub fn send_to_peer(
+        &mut self,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> (Result<MessageId, SendError>, Vec<Output>) {
+        let now = self.clock.now();
+        let command = Command::SendToPeer {
+            from: from.to_string(),
+            peer: *peer,
+            callsign: callsign.to_string(),
+            value: value.clone(),
+        };
+        let result = self.node.send_to_peer(now, from, peer, callsign, value);
+        let outputs = self.drain();
+        self.record_sent(now, command, &result, &outputs);
+        (result, outputs)
+    }
+
+    /// Tells the routing table that `key` is reached at `address` ([`Node::add_route`]):
+    /// false if the address has no transport the node speaks. Recorded as a
+    /// [`Command::AddRoute`].
+    pub fn add_route(
+        &mut self,
+        key: PublicKey,
+        address: Address,
+        preference: Option<u8>,
+    ) -> (bool, Vec<Output>) {
+        let now = self.clock.now();
+        let stored = self.node.add_route(now, key, &address, preference);
+        let outputs = self.drain();
+        if let Some(recording) = &mut self.recording {
+            let command = Command::AddRoute {
+                key,
+                address,
+                preference,
+            };
+            recording.step(Input::Command { now, command }, None, &outputs);
+        }
+        (stored, outputs)
     }
 
     /// Cancels the open query `id` ([`Node::cancel_query`]): false if no such query is open.

@@ -153,6 +153,17 @@ pub(crate) async fn run_link<R: Runtime>(
     };
     if let Some(stream) = stream {
         carry::<R>(link, remote, stream, frames, &traffic).await;
+    } else {
+        // Tell the node which frames were lost, so that it can try the peer's next address.
+        let lost: Vec<Vec<u8>> = std::iter::from_fn(|| frames.try_recv().ok()).collect();
+        if !lost.is_empty() {
+            let failed = Traffic::ConnectFailed {
+                link,
+                from: remote,
+                frames: lost,
+            };
+            let _ = traffic.send(failed).await;
+        }
     }
     // Ignored by the driver if it closed the connection itself.
     let _ = traffic.send(Traffic::Closed { link, from: remote }).await;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use proto_core::{Event, Message, MessageId};
 
-/// How a query ended: each query ends exactly once, with its reply, its hard timeout, or its
-/// cancellation (see `docs/PROTOCOL.md` §12).
+/// How a query ended: each query ends exactly once, with its reply, its hard timeout, its
+/// cancellation, or its peer found unreachable (see `docs/PROTOCOL.md` §12 and §13.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 // Nearly every outcome is a reply (as `Event` does, the message is not boxed): boxing it would
 // cost an allocation for nothing and make matching on it clumsier.
@@ -23,11 +23,14 @@ pub enum QueryOutcome {
     TimedOut,
     /// The query was cancelled.
     Cancelled,
+    /// Every address of the peer failed (or a lookup for it did): the query ended at once.
+    Unreachable,
 }
 
 impl QueryOutcome {
     /// The query `event` ends and how, if it ends one ([`Event::Reply`],
-    /// [`Event::QueryTimedOut`], [`Event::QueryCancelled`]). A soft timeout ends nothing.
+    /// [`Event::QueryTimedOut`], [`Event::QueryCancelled`], [`Event::QueryUnreachable`]). A
+    /// soft timeout ends nothing.
     #[must_use]
     pub fn of(event: &Event) -> Option<(MessageId, Self)> {
         match event {
@@ -44,6 +47,7 @@ impl QueryOutcome {
             )),
             Event::QueryTimedOut { query } => Some((*query, Self::TimedOut)),
             Event::QueryCancelled { query } => Some((*query, Self::Cancelled)),
+            Event::QueryUnreachable { query } => Some((*query, Self::Unreachable)),
             _ => None,
         }
     }

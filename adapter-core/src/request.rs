@@ -2,7 +2,9 @@
 //! for its answer.
 
 use async_channel::Sender;
-use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{
+    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+};
 use serde_json::Value;
 
 use crate::{Error, QueryOutcome};
@@ -60,6 +62,30 @@ pub enum Request {
         value: Value,
         /// Where the reply's message id (or the refusal) goes.
         reply: Reply<Result<MessageId, Error>>,
+    },
+    /// [`Handle::send_to_peer`](crate::handle::Handle::send_to_peer).
+    SendToPeer {
+        /// The local client sending.
+        from: String,
+        /// The recipient node's key.
+        peer: PublicKey,
+        /// The recipient client.
+        callsign: String,
+        /// What to send.
+        value: Value,
+        /// Where the message id (or the refusal) goes.
+        reply: Reply<Result<MessageId, Error>>,
+    },
+    /// [`Handle::add_route`](crate::handle::Handle::add_route).
+    AddRoute {
+        /// The peer's key.
+        key: PublicKey,
+        /// One of its addresses.
+        address: Address,
+        /// Higher is tried first.
+        preference: Option<u8>,
+        /// Whether the address was stored.
+        reply: Reply<bool>,
     },
     /// [`Handle::cancel_query`](crate::handle::Handle::cancel_query).
     CancelQuery {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
 use futures_lite::FutureExt;
-use proto_core::{Command, Event, Output, Protocol};
+use proto_core::{Command, Event, Output, Protocol, TransportAddr};
 use tracing::{debug, trace, warn};
 
 use crate::handle::Handle;
@@ -241,6 +241,27 @@ impl<R: Runtime> Runner<R> {
                 answer(&reply, result.map_err(Error::from));
                 self.carry_out(outputs).await;
             }
+            Request::SendToPeer {
+                from,
+                peer,
+                callsign,
+                value,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.send_to_peer(&from, &peer, &callsign, value);
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::AddRoute {
+                key,
+                address,
+                preference,
+                reply,
+            } => {
+                let (stored, outputs) = self.driver.add_route(key, address, preference);
+                answer(&reply, stored);
+                self.carry_out(outputs).await;
+            }
             Request::CancelQuery { id, reply } => {
                 let (cancelled, outputs) = self.driver.cancel_query(id);
                 answer(&reply, cancelled);
@@ -278,6 +299,13 @@ impl<R: Runtime> Runner<R> {
                     Vec::new()
                 }
             }
+            Traffic::ConnectFailed { from, frames, .. } => {
+                let mut outputs = Vec::new();
+                for frame in frames {
+                    outputs.extend(self.driver.transmit_failed(TransportAddr::tcp(from), frame));
+                }
+                outputs
+            }
             Traffic::Closed { link, from } => {
                 if self.links.remove_if(&from, link) {
                     self.driver.inbound(Inbound::StreamClosed { from })
@@ -310,7 +338,9 @@ impl<R: Runtime> Runner<R> {
         while let Some(output) = queue.pop_front() {
             match output {
                 Output::Transmit(transmit) => match transmit.to.protocol {
-                    Protocol::Udp => self.send_udp(transmit.to.addr, &transmit.payload).await,
+                    Protocol::Udp => {
+                        queue.extend(self.send_udp(transmit.to.addr, transmit.payload).await);
+                    }
                     Protocol::Tcp => {
                         queue.extend(self.send_tcp(transmit.to.addr, transmit.payload));
                     }
@@ -333,14 +363,21 @@ impl<R: Runtime> Runner<R> {
         }
     }
 
-    async fn send_udp(&self, to: SocketAddr, payload: &[u8]) {
+    /// Sends a datagram; if the send fails, tells the node and returns what it does about it.
+    async fn send_udp(&mut self, to: SocketAddr, payload: Vec<u8>) -> Vec<Output> {
         let Some((local, socket)) = socket_for(&self.udp, to) else {
             debug!(%to, "no udp socket of that address family: datagram dropped");
-            return;
+            return self.driver.transmit_failed(TransportAddr::udp(to), payload);
         };
-        match R::send_to(socket, payload, to).await {
-            Ok(_) => trace!(%local, %to, len = payload.len(), "udp datagram sent"),
-            Err(err) => debug!(%to, %err, "udp send failed: datagram dropped"),
+        match R::send_to(socket, &payload, to).await {
+            Ok(_) => {
+                trace!(%local, %to, len = payload.len(), "udp datagram sent");
+                Vec::new()
+            }
+            Err(err) => {
+                debug!(%to, %err, "udp send failed: datagram dropped");
+                self.driver.transmit_failed(TransportAddr::udp(to), payload)
+            }
         }
     }
 

@@ -42,6 +42,16 @@ pub enum Traffic<S> {
         /// The bytes.
         data: Vec<u8>,
     },
+    /// The connection `link` to `from` could not be opened: `frames` were queued on it and are
+    /// lost.
+    ConnectFailed {
+        /// The connection.
+        link: LinkId,
+        /// Its remote address.
+        from: SocketAddr,
+        /// The frames that were waiting for it.
+        frames: Vec<Vec<u8>>,
+    },
     /// The connection `link` with `from` ended (closed by the peer, failed, or never opened).
     Closed {
         /// The connection.

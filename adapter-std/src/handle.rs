@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use adapter_core::{Error, QueryOutcome};
-use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{
+    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+};
 use serde_json::Value;
 
 use crate::inbox::{Item, Request};
@@ -221,6 +223,52 @@ impl Handle {
             op,
             reply,
         })?
+    }
+
+    /// Sends `value` from the local client `from` to the client `callsign` of the node with key
+    /// `peer`, on the best address the node's routing table knows. If it knows none that works,
+    /// the message waits for a lookup through the peers it knows
+    /// ([`Event::PeerFound`](proto_core::Event::PeerFound)), or is reported
+    /// [`Event::Unreachable`](proto_core::Event::Unreachable).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and [`Error::Send`] with
+    /// [`SendError::Unreachable`](proto_core::SendError::Unreachable) when no lookup can start.
+    pub fn send_to_peer(
+        &self,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        self.ask(|reply| Request::SendToPeer {
+            from: from.to_string(),
+            peer: *peer,
+            callsign: callsign.to_string(),
+            value,
+            reply,
+        })?
+    }
+
+    /// Tells the node's routing table that the node with `key` is reached at `address`
+    /// (preference: higher is tried first). If the node holds no signed address record of that
+    /// peer yet, it asks the peer for one. False if the address has no transport the node
+    /// speaks.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn add_route(
+        &self,
+        key: &PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> Result<bool, Error> {
+        self.ask(|reply| Request::AddRoute {
+            key: *key,
+            address: address.clone(),
+            preference,
+            reply,
+        })
     }
 
     /// Adds a local client: messages to `callsign` at this node are delivered as events.

@@ -8,7 +8,9 @@ use adapter_core::Error;
 use std::time::Duration;
 
 use adapter_core::QueryOutcome;
-use proto_core::{MailboxOp, Message, MessageId, PublicIdentity, QueryOptions, Stats};
+use proto_core::{
+    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+};
 use serde_json::Value;
 
 /// The id of one TCP connection, so that what its reader reports after the driver dropped it
@@ -71,6 +73,19 @@ pub(crate) enum Request {
         relay: PublicIdentity,
         op: MailboxOp,
         reply: Reply<()>,
+    },
+    SendToPeer {
+        from: String,
+        peer: PublicKey,
+        callsign: String,
+        value: Value,
+        reply: Reply<MessageId>,
+    },
+    AddRoute {
+        key: PublicKey,
+        address: Address,
+        preference: Option<u8>,
+        reply: Sender<bool>,
     },
     AddClient {
         callsign: String,

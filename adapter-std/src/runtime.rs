@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use adapter_core::{Connections, Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
-use proto_core::{Command, Event, Output, Protocol, Transmit};
+use proto_core::{Command, Event, Output, Protocol, Transmit, TransportAddr};
 
 use crate::inbox::{ConnId, Item, Reply, Request};
 use crate::limits::{EVENT_CAPACITY, INBOX_CAPACITY};
@@ -236,6 +236,27 @@ impl Runtime {
                 self.carry_out(outputs);
                 let _ = reply.send(result.map_err(Error::from));
             }
+            Request::SendToPeer {
+                from,
+                peer,
+                callsign,
+                value,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.send_to_peer(&from, &peer, &callsign, value);
+                self.carry_out(outputs);
+                let _ = reply.send(result.map_err(Error::from));
+            }
+            Request::AddRoute {
+                key,
+                address,
+                preference,
+                reply,
+            } => {
+                let (stored, outputs) = self.driver.add_route(key, address, preference);
+                self.carry_out(outputs);
+                let _ = reply.send(stored);
+            }
             Request::CancelQuery { id, reply } => {
                 let (cancelled, outputs) = self.driver.cancel_query(id);
                 self.carry_out(outputs);
@@ -307,8 +328,11 @@ impl Runtime {
         let Transmit { to, payload } = transmit;
         match to.protocol {
             Protocol::Udp => {
-                self.udp.send(to.addr, &payload);
-                Vec::new()
+                if self.udp.send(to.addr, &payload) {
+                    Vec::new()
+                } else {
+                    self.driver.transmit_failed(to, payload)
+                }
             }
             Protocol::Tcp => self.send_stream(to.addr, &payload),
         }
@@ -326,7 +350,10 @@ impl Runtime {
                 }
                 Err(err) => {
                     tracing::debug!(%to, %err, "TCP connect failed; frame dropped");
-                    return outputs;
+                    // The node may know another address of the peer.
+                    return self
+                        .driver
+                        .transmit_failed(TransportAddr::tcp(to), payload.to_vec());
                 }
             }
         }

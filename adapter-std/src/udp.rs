@@ -38,18 +38,26 @@ impl UdpSockets {
 
     /// Sends `payload` to `to` from the first socket of the same IP family. The datagram is
     /// lost (and logged) if there is no such socket or the send fails.
-    pub(crate) fn send(&self, to: SocketAddr, payload: &[u8]) {
+    ///
+    /// Returns false if the datagram could not be sent (the node is then told).
+    pub(crate) fn send(&self, to: SocketAddr, payload: &[u8]) -> bool {
         let Some((local, socket)) = self
             .sockets
             .iter()
             .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
         else {
             tracing::debug!(%to, "no UDP socket of the destination's IP family; datagram dropped");
-            return;
+            return false;
         };
         match socket.send_to(payload, to) {
-            Ok(_) => tracing::trace!(%local, %to, len = payload.len(), "datagram sent"),
-            Err(err) => tracing::debug!(%local, %to, %err, "UDP send failed; datagram dropped"),
+            Ok(_) => {
+                tracing::trace!(%local, %to, len = payload.len(), "datagram sent");
+                true
+            }
+            Err(err) => {
+                tracing::debug!(%local, %to, %err, "UDP send failed; datagram dropped");
+                false
+            }
         }
     }
 

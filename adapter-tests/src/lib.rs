@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use adapter_core::{Error, NodeOptions, QueryOutcome};
 use proto_core::{
-    Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Address, Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
 
@@ -222,6 +222,29 @@ pub trait TestHandle: Clone + Send + 'static {
     /// As the adapter's `Handle::add_client`.
     fn add_client(&self, callsign: &str) -> Result<(), Error>;
 
+    /// Adds an address of a peer to the routing table.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::add_route`.
+    fn add_route(
+        &self,
+        key: &PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> Result<bool, Error>;
+
+    /// Sends to a peer by key.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::send_to_peer`.
+    fn send_to_peer(
+        &self,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, Error>;
+
     /// The node's counters.
     ///
     /// # Errors
@@ -370,6 +393,25 @@ impl TestHandle for StdHandle {
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {
         self.0.add_client(callsign)
+    }
+
+    fn add_route(
+        &self,
+        key: &PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> Result<bool, Error> {
+        self.0.add_route(key, address, preference)
+    }
+
+    fn send_to_peer(
+        &self,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        self.0.send_to_peer(from, peer, callsign, value)
     }
 
     fn stats(&self) -> Result<Stats, Error> {
@@ -593,6 +635,25 @@ impl TestHandle for AsyncHandle {
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {
         self.blocker.block_on(self.handle.add_client(callsign))
+    }
+
+    fn add_route(
+        &self,
+        key: &PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> Result<bool, Error> {
+        (self.blocker).block_on(self.handle.add_route(key, address, preference))
+    }
+
+    fn send_to_peer(
+        &self,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, Error> {
+        (self.blocker).block_on(self.handle.send_to_peer(from, peer, callsign, value))
     }
 
     fn stats(&self) -> Result<Stats, Error> {

@@ -23,6 +23,7 @@ fn the_demo_runs_every_step_successfully() {
         "relay",
         "replay",
         "dropped_crypto",
+        "signed record",
         "delivered marked late",
         "soft timeout after",
         "Store-and-forward",

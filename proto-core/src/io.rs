@@ -240,6 +240,9 @@ pub enum Input {
         now: Instant,
         /// Where the transmit was going.
         to: TransportAddr,
+        /// The payload of the failed transmit, as [`Transmit::payload`] gave it.
+        #[serde(with = "hex_bytes")]
+        data: Vec<u8>,
     },
     /// An application command.
     Command {

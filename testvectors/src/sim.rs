@@ -350,6 +350,7 @@ impl SimNetwork {
                     Input::TransmitFailed {
                         now: self.now,
                         to: flight.from,
+                        data: flight.payload,
                     }
                 } else if flight.stream {
                     Input::StreamData {
@@ -405,7 +406,7 @@ impl SimNetwork {
                 InFlight {
                     to: from_index,
                     from: to,
-                    payload: Vec::new(),
+                    payload,
                     stream: false,
                     failure: true,
                 },

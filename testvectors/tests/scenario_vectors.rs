@@ -236,6 +236,68 @@ fn record_query_via_relay() -> Scenario {
     )
 }
 
+/// Alice knows only bob; bob knows carol. Alice sends to carol by key: a lookup through bob
+/// finds carol's signed record and the message goes. Carol's UDP address then fails: the next
+/// message falls back to her TCP address. With TCP down too, a message fails fast.
+fn record_lookup() -> Scenario {
+    let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let carol = net.add_node("carol", 0xc0, Config::default(), &["carol"]);
+    let carol_tcp = net.tcp_identity(carol, "carol").location.without_callsign();
+    net.command(
+        carol,
+        Command::AddLocalAddress {
+            address: carol_tcp.clone(),
+        },
+    )
+    .unwrap();
+    let route = |net: &mut SimNetwork, node: usize, to: usize, callsign: &str| {
+        let identity = net.identity(to, callsign);
+        net.command(
+            node,
+            Command::AddRoute {
+                key: identity.key,
+                address: identity.location.without_callsign(),
+                preference: None,
+            },
+        )
+        .unwrap();
+    };
+    route(&mut net, bob, carol, "carol");
+    net.run_for(Duration::from_millis(500));
+    route(&mut net, alice, bob, "bob");
+    net.run_for(Duration::from_millis(500));
+    let carol_key = net.identity(carol, "carol").key;
+    let send_to_carol = |net: &mut SimNetwork, n: u64| {
+        net.command(
+            alice,
+            Command::SendToPeer {
+                from: "alice".into(),
+                peer: carol_key,
+                callsign: "carol".into(),
+                value: json!({"to carol": n}),
+            },
+        )
+        .unwrap();
+        net.run_for(Duration::from_millis(500));
+    };
+    send_to_carol(&mut net, 1);
+    let carol_udp = net.identity(carol, "carol").location.transport().unwrap();
+    net.set_down(carol_udp, true);
+    send_to_carol(&mut net, 2);
+    net.set_down(carol_tcp.transport().unwrap(), true);
+    send_to_carol(&mut net, 3);
+    net.run_for(Duration::from_secs(4));
+    net.scenario(
+        "Lookup and fallback on UDP: alice knows only bob, bob knows carol. Alice sends to carol \
+         by key; her lookup through bob returns carol's signed address record (UDP and TCP) \
+         and the message goes out. Carol's UDP address then fails (the adapter reports it): the \
+         second message is sent again on TCP. With TCP down too, the third fails fast \
+         (unreachable), and a lookup finds nothing newer.",
+    )
+}
+
 fn check_recorded(name: &str, recorded: &Scenario) {
     let path = scenario_dir().join(name);
     if std::env::var_os("EJTP_UPDATE_VECTORS").is_some() {
@@ -359,6 +421,56 @@ fn the_query_via_relay_run_records_the_stored_vector() {
         .count();
     assert_eq!(replies, 1);
     check_recorded("query_via_relay.json", &recorded);
+}
+
+#[test]
+fn the_lookup_run_records_the_stored_vector() {
+    let recorded = record_lookup();
+    let events: Vec<(&str, &Event)> = recorded
+        .steps
+        .iter()
+        .flat_map(|step| {
+            step.outputs.iter().filter_map(move |output| match output {
+                Output::Event(event) => Some((step.node.as_str(), event)),
+                _ => None,
+            })
+        })
+        .collect();
+    let delivered: Vec<&serde_json::Value> = events
+        .iter()
+        .filter_map(|(node, event)| match event {
+            Event::Message(message) if *node == "carol" => Some(&message.value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delivered,
+        [&json!({"to carol": 1}), &json!({"to carol": 2})]
+    );
+    let alice_saw = |wanted: fn(&Event) -> bool| {
+        events
+            .iter()
+            .any(|(node, event)| *node == "alice" && wanted(event))
+    };
+    assert!(alice_saw(|event| matches!(event, Event::PeerFound { .. })));
+    assert!(alice_saw(|event| matches!(
+        event,
+        Event::Unreachable {
+            message: Some(_),
+            ..
+        }
+    )));
+    assert!(alice_saw(|event| matches!(
+        event,
+        Event::LookupFailed { .. }
+    )));
+    assert!(
+        recorded
+            .steps
+            .iter()
+            .any(|step| matches!(step.input, Input::TransmitFailed { .. }))
+    );
+    check_recorded("lookup.json", &recorded);
 }
 
 #[test]

@@ -81,6 +81,46 @@ impl Member {
             .map_err(|err| format!("{} could not send: {}", self.name, node_reason(&err)))
     }
 
+    /// Tells this member's node that `other` is reached at its UDP address.
+    pub(super) fn add_route_to(&self, other: &Self) -> Result<(), String> {
+        let address = other.udp_identity().location.without_callsign();
+        match self
+            .node
+            .handle()
+            .add_route(&other.node.public_key(), &address, None)
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("{} refused the route to {}", self.name, other.name)),
+            Err(err) => Err(format!("{}: {}", self.name, node_reason(&err))),
+        }
+    }
+
+    /// Sends `value` from this member's client to the client `callsign` of the node with `key`,
+    /// by key alone.
+    pub(super) fn send_to_peer(
+        &self,
+        key: &proto_core::PublicKey,
+        callsign: &str,
+        value: serde_json::Value,
+    ) -> Result<(), String> {
+        self.node
+            .handle()
+            .send_to_peer(self.name, key, callsign, value)
+            .map(drop)
+            .map_err(|err| format!("{} could not send: {}", self.name, node_reason(&err)))
+    }
+
+    /// Waits until a lookup of `peer` accepted a record; the record's sequence number.
+    pub(super) fn peer_found(&mut self, peer: proto_core::NodeId) -> Option<u64> {
+        self.wait_for(WAIT, |event| match event {
+            Event::PeerFound {
+                peer: found,
+                record_seq,
+            } if *found == peer => Some(*record_seq),
+            _ => None,
+        })
+    }
+
     /// The node's counters.
     pub(super) fn stats(&self) -> Result<Stats, String> {
         self.node.handle().stats().map_err(|err| {

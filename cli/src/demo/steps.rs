@@ -61,6 +61,11 @@ pub(super) const STEPS: &[Step] = &[
         "Mallory changes one byte of alice's next datagram before passing it on.",
         tampered_datagram,
     ),
+    (
+        "carol, a new node, knows only the relay. She sends to bob by his key alone: her lookup \
+         through the relay returns bob's signed address record, and the message goes to bob.",
+        found_by_lookup,
+    ),
 ];
 
 /// How long to watch for a message that should not come.
@@ -173,6 +178,7 @@ fn query_answered(cast: &mut Cast) -> Result<String, String> {
         }
         QueryOutcome::TimedOut => Err(format!("no reply within {} s", WAIT.as_secs())),
         QueryOutcome::Cancelled => Err("the query was cancelled".to_string()),
+        QueryOutcome::Unreachable => Err("the peer is unreachable".to_string()),
     }
 }
 
@@ -437,4 +443,33 @@ fn protection(protection: Protection) -> &'static str {
         Protection::Session => "inside the Noise session",
         Protection::Local => "without leaving the process",
     }
+}
+
+fn found_by_lookup(cast: &mut Cast) -> Result<String, String> {
+    let bob_id = cast.bob.node.node_id();
+    // The relay learns bob's address and fetches his signed record from him.
+    cast.relay.add_route_to(&cast.bob)?;
+    cast.relay
+        .peer_found(bob_id)
+        .ok_or("the relay got no address record from bob")?;
+    let mut carol = Member::start("carol", false).map_err(|err| err.to_string())?;
+    let outcome = carol_sends_to_bob(cast, &mut carol);
+    let stopped = carol.stop();
+    let checked = outcome?;
+    stopped.map(|()| checked)
+}
+
+fn carol_sends_to_bob(cast: &mut Cast, carol: &mut Member) -> Result<String, String> {
+    carol.add_route_to(&cast.relay)?;
+    let value = json!({"hello": "bob", "from": "carol, who only knew the relay"});
+    carol.send_to_peer(&cast.bob.node.public_key(), "bob", value.clone())?;
+    let record_seq = carol
+        .peer_found(cast.bob.node.node_id())
+        .ok_or("carol's lookup of bob found no address record")?;
+    let message = received(&mut cast.bob, &value)?;
+    from_key(&message, carol)?;
+    Ok(format!(
+        "carol found bob's address in his signed record (seq {record_seq}) through the relay; \
+         bob got her message"
+    ))
 }

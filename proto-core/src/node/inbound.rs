@@ -176,7 +176,6 @@ impl Node {
                 };
                 entry.last_used = now;
                 let peer = entry.peer;
-                self.resend.forget_sent_to(from);
                 if self.sessions.confirm(receiver_index) {
                     self.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
@@ -260,7 +259,6 @@ impl Node {
             return;
         };
         self.store_session(receiver_index, peer, sender_index, keys, true);
-        self.resend.forget_sent_to(pending.to);
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });

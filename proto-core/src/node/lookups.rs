@@ -27,7 +27,26 @@ pub(crate) struct PendingMessage {
 pub(crate) struct SentMessage {
     pub(crate) message: PendingMessage,
     pub(crate) transport: TransportAddr,
+    /// The last bytes of the transmit: an AEAD tag, unique to this transmit, by which a failure
+    /// report names it.
+    pub(crate) tag: [u8; TAG_LEN],
     pub(crate) at: Instant,
+}
+
+/// Bytes of a transmit's tail kept to recognise it.
+pub(crate) const TAG_LEN: usize = 16;
+
+/// The last [`TAG_LEN`] bytes of a transmit (zeros for a shorter one).
+pub(crate) fn transmit_tag(payload: &[u8]) -> [u8; TAG_LEN] {
+    let mut tag = [0; TAG_LEN];
+    if let Some(tail) = payload
+        .len()
+        .checked_sub(TAG_LEN)
+        .and_then(|at| payload.get(at..))
+    {
+        tag.copy_from_slice(tail);
+    }
+    tag
 }
 
 /// The most recent direct messages, oldest first.
@@ -47,30 +66,20 @@ impl ResendLog {
         self.sent.push_back(sent);
     }
 
-    /// Forgets the messages sent to `transport`: an authenticated frame came from there, so
-    /// the address works and a later failure report is about later transmits.
-    pub(crate) fn forget_sent_to(&mut self, transport: TransportAddr) {
-        self.sent.retain(|sent| sent.transport != transport);
-    }
-
-    /// Takes the messages sent to `transport` at or after `since`, oldest first; forgets those
-    /// sent before `since`.
-    pub(crate) fn take_sent_to(
+    /// Takes the message whose transmit to `transport` ended with `tag`, if it was sent at or
+    /// after `since`; forgets those sent before `since`.
+    pub(crate) fn take_failed(
         &mut self,
         transport: TransportAddr,
+        tag: &[u8; TAG_LEN],
         since: Instant,
-    ) -> Vec<PendingMessage> {
+    ) -> Option<PendingMessage> {
         self.sent.retain(|sent| sent.at >= since);
-        let mut taken = Vec::new();
-        self.sent.retain(|sent| {
-            if sent.transport == transport {
-                taken.push(sent.message.clone());
-                false
-            } else {
-                true
-            }
-        });
-        taken
+        let index = self
+            .sent
+            .iter()
+            .position(|sent| sent.transport == transport && sent.tag == *tag)?;
+        self.sent.remove(index).map(|sent| sent.message)
     }
 }
 

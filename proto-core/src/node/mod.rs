@@ -13,6 +13,8 @@ mod query_ops;
 mod query_tests;
 mod reset;
 mod route_ops;
+#[cfg(test)]
+mod route_tests;
 mod routes;
 mod rtt;
 mod sessions;
@@ -337,7 +339,9 @@ impl Node {
             Input::Datagram { now, from, data } => self.handle_datagram(now, from, &data),
             Input::StreamData { now, from, data } => self.handle_stream_data(now, from, &data),
             Input::StreamClosed { now, from } => self.handle_stream_closed(now, from),
-            Input::TransmitFailed { now, to } => self.handle_transmit_failed(now, to),
+            Input::TransmitFailed { now, to, data } => {
+                self.handle_transmit_failed(now, to, &data);
+            }
             Input::Timeout { now } => self.handle_timeout(now),
             Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
             Input::Command { now, command } => {

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
-use super::lookups::PendingMessage;
+use super::lookups::{PendingMessage, TAG_LEN, transmit_tag};
 use super::sessions::PendingHandshake;
 use crate::address::Address;
 use crate::crypto::body;
@@ -98,7 +98,7 @@ impl Node {
         via: &[PublicIdentity],
         json: &[u8],
         reference: Option<[u8; 32]>,
-    ) -> Result<TransportAddr, SendError> {
+    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
         let sender = self.sender_address(from, &to.location);
         let direct = via.is_empty() && self.config.sessions;
         let innermost = match direct
@@ -136,8 +136,9 @@ impl Node {
             }
         }
         self.throttle_take(destination);
+        let tag = transmit_tag(&onion);
         self.queue_transmit(destination, onion);
-        Ok(destination)
+        Ok((destination, tag))
     }
 
     /// Our address for client `from`, on the transport type the recipient uses if we have one.

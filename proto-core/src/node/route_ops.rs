@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
-use super::lookups::{Lookup, PendingMessage, SentMessage};
+use super::lookups::{Lookup, PendingMessage, SentMessage, transmit_tag};
 use super::routes::RouteAddress;
 use crate::address::Address;
 use crate::error::SendError;
@@ -145,16 +145,18 @@ impl Node {
 
     // ----- inputs -----
 
-    /// The adapter could not deliver bytes to `to` (an ICMP error on a UDP send, a refused or
-    /// reset TCP connection).
+    /// The adapter could not deliver the transmit `data` to `to` (an error on a UDP send, a
+    /// refused or reset TCP connection before the bytes were written). Report each failed
+    /// transmit, with its payload as [`Transmit::payload`](crate::Transmit) gave it: the node
+    /// recognises its messages by their last bytes (an AEAD tag).
     ///
-    /// The address is marked failed for every peer that has it. Messages sent there within
-    /// [`Config::resend_window`](crate::Config::resend_window) are sent again, same id, on the
-    /// peer's next usable address. A peer left with none is reported at once: each such
-    /// message with [`Event::Unreachable`] (or [`Event::QueryUnreachable`] for a query), every
-    /// open query to the peer ends with [`Event::QueryUnreachable`], and a lookup for the peer
-    /// starts in the background.
-    pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr) {
+    /// The address is marked failed for every peer that has it. If `data` is a message sent
+    /// within [`Config::resend_window`](crate::Config::resend_window), it is sent again, same
+    /// id, on its peer's next usable address. A peer left with no usable address is reported at
+    /// once: the message with [`Event::Unreachable`] (or [`Event::QueryUnreachable`] if it is a
+    /// query; without a message, `Unreachable` names none), every open query to the peer ends
+    /// with [`Event::QueryUnreachable`], and a lookup for the peer starts in the background.
+    pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
         self.advance(now);
         self.stats.transmits_failed += 1;
         let mut peers = self.routes.mark_failed(to, self.now);
@@ -169,18 +171,17 @@ impl Node {
         for index in stale {
             self.sessions.take_pending(index);
         }
-        let since = Instant::from_micros(self.now.as_micros().saturating_sub(
-            u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX),
-        ));
-        let mut reported = Vec::new();
-        for message in self.resend.take_sent_to(to, since) {
+        let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
+        let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
+        let mut reported = None;
+        if let Some(message) = self.resend.take_failed(to, &transmit_tag(data), since) {
             let peer = message.key.node_id();
             if !peers.contains(&peer) {
                 peers.push(peer);
             }
             if let Err(id) = self.resend_on_best(message) {
                 self.report_unreachable(peer, Some(id));
-                reported.push(peer);
+                reported = Some(peer);
             }
         }
         peers.sort();
@@ -190,7 +191,7 @@ impl Node {
             if self.routes.best(&peer, self.now, retry).is_some() {
                 continue;
             }
-            if !reported.contains(&peer) {
+            if reported != Some(peer) {
                 self.report_unreachable(peer, None);
             }
             for query in self.queries.ids_for_peer(&peer) {
@@ -225,7 +226,6 @@ impl Node {
         address: &Address,
         from: TransportAddr,
     ) {
-        self.resend.forget_sent_to(from);
         if key == self.public_key {
             return;
         }
@@ -272,7 +272,7 @@ impl Node {
             location,
             key: message.key,
         };
-        let transport = self.transmit_message(
+        let (transport, tag) = self.transmit_message(
             message.id,
             &message.from,
             &to,
@@ -286,6 +286,7 @@ impl Node {
             SentMessage {
                 message,
                 transport,
+                tag,
                 at: self.now,
             },
             capacity,
