@@ -28,6 +28,11 @@ use crate::transport::{Protocol, TransportAddr};
 /// signed message is not opened (it would only cost verification time).
 const MAX_SIGNED_DEPTH: u8 = 1;
 
+/// Signatures checked per datagram: each costs an ed25519 verification, and the public node
+/// sends at most two in one datagram. More are skipped, so that a datagram cannot buy 128
+/// verifications.
+const MAX_SIGNATURES_PER_DATAGRAM: u8 = 2;
+
 /// Everything the node keeps for CJP2P.
 pub(super) struct Cjp2pState {
     secret: CookieSecret,
@@ -62,6 +67,10 @@ struct Answering {
     source: TransportAddr,
     verified: bool,
     answers: Vec<Cjp2pMessage>,
+    /// Content bytes answered so far: past one datagram's worth, requests are not read.
+    content_bytes: usize,
+    /// Signatures checked so far (see [`MAX_SIGNATURES_PER_DATAGRAM`]).
+    signatures: u8,
 }
 
 impl Node {
@@ -192,6 +201,8 @@ impl Node {
             source: from,
             verified,
             answers: Vec::new(),
+            content_bytes: 0,
+            signatures: 0,
         };
         for message in parsed.messages {
             self.on_cjp2p_message(&mut answering, message, 0);
@@ -288,10 +299,12 @@ impl Node {
                 signature,
                 payload_json,
             } => {
-                if depth >= MAX_SIGNED_DEPTH {
+                if depth >= MAX_SIGNED_DEPTH || answering.signatures >= MAX_SIGNATURES_PER_DATAGRAM
+                {
                     self.stats.cjp2p_skipped += 1;
                     return;
                 }
+                answering.signatures += 1;
                 if key.verify(payload_json.as_bytes(), &signature).is_err() {
                     self.stats.cjp2p_bad_signatures += 1;
                     return;
@@ -368,6 +381,11 @@ impl Node {
         length: u64,
     ) {
         let source = answering.source.addr;
+        if answering.content_bytes >= self.config.max_frame_len {
+            // The reply is already a full datagram: do not read what could not be sent.
+            self.stats.cjp2p_answers_dropped += 1;
+            return;
+        }
         // An unverified source gets at most 32 bytes: read no more than that.
         let max = if answering.verified {
             self.config.cjp2p.max_content_reply
@@ -377,6 +395,9 @@ impl Node {
         let store = self.cjp2p.store.as_deref_mut();
         match serve_content(store, &id, offset, length, max) {
             Served::Content(content) => {
+                if let Cjp2pMessage::Content { data, .. } = &content {
+                    answering.content_bytes += data.len();
+                }
                 self.stats.cjp2p_content_served += 1;
                 answering.answers.push(content);
             }
