@@ -57,6 +57,9 @@ pub(crate) enum Command {
     /// Send one JSON value to a node as a query and wait for its reply.
     #[command(after_help = SEND_AFTER_HELP)]
     Send(SendArgs),
+    /// Chat in a group: create one with a password, or join one; lines are broadcast.
+    #[command(after_help = CHAT_AFTER_HELP)]
+    Chat(ChatArgs),
     /// Show the protocol at work: three nodes in this process, narrated step by step.
     Demo,
     /// Replay a recorded scenario file and check that it produces the same outputs.
@@ -131,6 +134,50 @@ pub(crate) struct SendArgs {
     /// The JSON value to send, such as '{"hello":"world"}' (integers only, no floats).
     #[arg(value_name = "JSON", value_parser = parse_json, allow_negative_numbers = true)]
     pub(crate) value: Value,
+}
+
+/// The help after `chat`'s options.
+const CHAT_AFTER_HELP: &str = "Type a line to send it to every member; `/msg NAME TEXT` sends to \
+     one member, `/peers` lists the members, `/exit` (or the end of standard input) leaves. \
+     Standard input may be a pipe. The group client is the callsign `chat` on every node. The \
+     password goes only to the admitting peer's key, inside an encrypted message; the \
+     admitting peer keeps only a salted Argon2id hash of it. Bans are stored in --bans \
+     (default: the identity file's path with `.bans.json` added) and survive a restart.";
+
+/// `ejtp chat`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["create", "join"])))]
+pub(crate) struct ChatArgs {
+    /// The identity file of the node (see `ejtp keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity: PathBuf,
+    /// The UDP address to listen on, such as 127.0.0.1:7000 (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket_addr)]
+    pub(crate) udp: SocketAddr,
+    /// Create a group with this password: you become its admitting peer.
+    #[arg(long, value_name = "PASSWORD", conflicts_with_all = ["join", "key", "password"])]
+    pub(crate) create: Option<String>,
+    /// Join the group whose admitting peer listens at ADDR (UDP host:port).
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket_addr, requires_all = ["key", "password"])]
+    pub(crate) join: Option<SocketAddr>,
+    /// The admitting peer's ed25519 public key (64 hex digits).
+    #[arg(long, value_name = "PUBKEY", value_parser = parse_key, requires = "join")]
+    pub(crate) key: Option<PublicKey>,
+    /// The group's password.
+    #[arg(long, value_name = "PASSWORD", requires = "join")]
+    pub(crate) password: Option<String>,
+    /// Your name in the group [default: the identity's name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Where the admitting peer stores its bans [default: IDENTITY.bans.json].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bans: Option<PathBuf>,
+    /// Admitting peer: failed password attempts that ban a peer and its address.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_attempts: u32,
+    /// Admitting peer: how long a ban lasts, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub(crate) ban_secs: u64,
 }
 
 /// `ejtp replay`.

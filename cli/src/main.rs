@@ -4,6 +4,7 @@
 //! ejtp keygen --out alice.json --callsign alice      # a new identity (owner-only file)
 //! ejtp run --identity bob.json --udp 127.0.0.1:7000  # a node that answers every message
 //! ejtp send --identity alice.json --to 127.0.0.1:7000 --key <bob's key> '{"hi":1}'
+//! ejtp chat --identity bob.json --udp 127.0.0.1:7001 --join 127.0.0.1:7000 --key <key> --password pw
 //! ejtp demo                                          # the protocol at work, narrated
 //! ejtp replay recording.json                         # check a recording byte for byte
 //! ```
@@ -14,6 +15,7 @@
 
 mod ack;
 mod args;
+mod chat;
 mod console;
 mod demo;
 mod endpoint;
@@ -63,6 +65,7 @@ fn dispatch(command: &Command) -> Result<(), CliError> {
         Command::Keygen(args) => keygen::keygen(args),
         Command::Run(args) => run::run(args),
         Command::Send(args) => send::send(args),
+        Command::Chat(args) => chat::chat(args),
         Command::Demo => demo::demo(),
         Command::Replay(args) => replay::replay(args),
     }

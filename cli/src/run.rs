@@ -208,7 +208,7 @@ fn protection(protection: Protection) -> &'static str {
 }
 
 /// A flag that Ctrl-C (SIGINT) or SIGTERM raises.
-fn stop_on_signal() -> Result<Arc<AtomicBool>, CliError> {
+pub(crate) fn stop_on_signal() -> Result<Arc<AtomicBool>, CliError> {
     let stop = Arc::new(AtomicBool::new(false));
     let raised = Arc::clone(&stop);
     ctrlc::set_handler(move || raised.store(true, Ordering::SeqCst))

@@ -13,7 +13,7 @@ fn the_demo_runs_every_step_successfully() {
         .lines()
         .filter(|line| line.trim_start().starts_with('✓'))
         .count();
-    assert!(ticks >= 10, "{}", done.stdout);
+    assert!(ticks >= 14, "{}", done.stdout);
     assert!(!done.stdout.contains('✗'), "{}", done.stdout);
     for checked in [
         "sealed with HPKE",
@@ -23,6 +23,10 @@ fn the_demo_runs_every_step_successfully() {
         "relay",
         "replay",
         "dropped_crypto",
+        "signed roster of three members",
+        "then banned",
+        "broadcast once each",
+        "removed carol",
         "signed record",
         "delivered marked late",
         "soft timeout after",

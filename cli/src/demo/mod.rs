@@ -1,5 +1,6 @@
 //! `ejtp demo`: three nodes in one process, each step of the protocol narrated and checked.
 
+mod group;
 mod mallory;
 mod member;
 mod steps;
@@ -19,6 +20,8 @@ pub(super) struct Cast {
     mallory: Mallory,
     /// Alice as bob saw her in the first message: the address to answer to.
     alice_as_bob_saw_her: Option<PublicIdentity>,
+    /// The group steps' own nodes, once the group is formed.
+    group: Option<group::GroupCast>,
 }
 
 impl Cast {
@@ -40,11 +43,13 @@ impl Cast {
             mallory: Mallory::bind()
                 .map_err(|err| CliError::failure(format!("cannot open Mallory's socket: {err}")))?,
             alice_as_bob_saw_her: None,
+            group: None,
         })
     }
 
     fn stop(self) -> Result<(), String> {
-        let results = [self.alice.stop(), self.relay.stop(), self.bob.stop()];
+        let group = self.group.map_or(Ok(()), group::GroupCast::stop);
+        let results = [self.alice.stop(), self.relay.stop(), self.bob.stop(), group];
         results.into_iter().collect()
     }
 }

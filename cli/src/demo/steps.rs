@@ -66,6 +66,23 @@ pub(super) const STEPS: &[Step] = &[
          through the relay returns bob's signed address record, and the message goes to bob.",
         found_by_lookup,
     ),
+    (
+        "A group (four more nodes): alice creates it with a password; bob and carol join. The \
+         password travels only sealed to alice's key, and alice keeps only an Argon2id hash.",
+        super::group::group_forms,
+    ),
+    (
+        "mallory guesses the group password twice; two failures is the limit.",
+        super::group::wrong_password_and_ban,
+    ),
+    (
+        "bob broadcasts to the group; carol sends alice a direct message.",
+        super::group::broadcast_and_direct,
+    ),
+    (
+        "carol goes silent: her heartbeats stop.",
+        super::group::member_times_out,
+    ),
 ];
 
 /// How long to watch for a message that should not come.
