@@ -267,3 +267,36 @@ fn chat_needs_create_or_join() {
         "{line}"
     );
 }
+
+#[test]
+fn a_member_that_dies_times_out_and_everyone_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_id, _) = keygen(dir.path(), "alice.json", "alice");
+    let (bob_id, _) = keygen(dir.path(), "bob.json", "bob");
+    let (carol_id, _) = keygen(dir.path(), "carol.json", "carol");
+    let mut alice = Chat::start(&alice_id, &["--create", "pw"]);
+    alice.expect(|l| l.starts_with("created the group"), "created");
+    let mut bob = Chat::join(&bob_id, &alice, "pw");
+    bob.expect(|l| l.starts_with("joined; members:"), "bob joined");
+    let mut carol = Chat::join(&carol_id, &alice, "pw");
+    carol.expect(|l| l.starts_with("joined; members:"), "carol joined");
+    bob.expect(|l| l == "+ carol joined", "bob sees carol");
+
+    // Killed: no leave is sent, only the heartbeats stop.
+    let died = Instant::now();
+    carol.child.kill().unwrap();
+    alice.expect(|l| l == "- carol timed out", "alice removes carol");
+    bob.expect(|l| l == "- carol left", "bob is told");
+    // The default heartbeat timeout is 7 s, with heartbeats every 2 s.
+    assert!(
+        died.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        died.elapsed()
+    );
+    bob.type_line("/peers");
+    let members = bob.expect(|l| l.starts_with("members: "), "the roster");
+    // Members are listed in roster order (by key).
+    let mut names: Vec<&str> = members["members: ".len()..].split(", ").collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alice (admitting)", "bob"]);
+}
