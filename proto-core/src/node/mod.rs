@@ -109,7 +109,7 @@ pub struct Node {
     queries: QueryTable,
     rtt: RttTable,
     stats: Stats,
-    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p.rs`).
+    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
     cjp2p: cjp2p::Cjp2pState,
 }
 
