@@ -18,6 +18,8 @@ use crate::transport::TransportAddr;
 pub use config::DownloadConfig;
 pub use event::{BlockRequest, DownloadEvent, DropReason, FailReason};
 
+pub use source::SourceInfo;
+
 use source::{Source, SourceIndex};
 use verify::PrefixHasher;
 
@@ -268,6 +270,11 @@ impl Download {
             .iter()
             .find(|source| source.addr == *addr && source.is_active())
             .map(|source| source.window.window())
+    }
+
+    /// Every source added, dropped ones included, in the order they were added.
+    pub fn sources(&self) -> impl Iterator<Item = SourceInfo> + '_ {
+        self.sources.iter().map(Source::info)
     }
 
     /// The counters.
@@ -552,6 +559,9 @@ impl Download {
         }
         known.have_bytes += known.layout.len_of(index);
         self.stats.blocks_received += 1;
+        if let Some(src) = self.sources.get_mut(usize::from(source)) {
+            src.blocks_kept += 1;
+        }
         self.lost.remove(&index);
         // Copies asked of other sources (endgame) are useless now: free their room.
         let copies: Vec<(u64, SourceIndex)> = self
