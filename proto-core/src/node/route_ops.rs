@@ -137,10 +137,7 @@ impl Node {
                 known.consecutive_failures,
             )
         });
-        addresses
-            .into_iter()
-            .map(|known| known.address.clone())
-            .collect()
+        addresses.into_iter().map(|known| known.address()).collect()
     }
 
     // ----- inputs -----
@@ -258,7 +255,7 @@ impl Node {
         }
         match self.routes.best(&peer, self.now, retry) {
             Some(best) => {
-                let location = with_callsign(&best.address, message.callsign.as_deref());
+                let location = with_callsign(&best.address(), message.callsign.as_deref());
                 self.send_on(message, location)
             }
             None => self.hold_for_lookup(message),
@@ -301,7 +298,7 @@ impl Node {
         let Some(best) = self.routes.best(&message.key.node_id(), self.now, retry) else {
             return Err(id);
         };
-        let location = with_callsign(&best.address, message.callsign.as_deref());
+        let location = with_callsign(&best.address(), message.callsign.as_deref());
         self.send_on(message, location).map_err(|_| id)
     }
 
@@ -385,7 +382,7 @@ impl Node {
         let mut askees = Vec::new();
         if !skip.contains(&target) {
             if let Some(best) = self.routes.best(&target, self.now, retry) {
-                askees.push((target, best.address.clone(), best.transport));
+                askees.push((target, best.address(), best.transport));
             }
         }
         askees.extend(self.routes.peers_to_ask(
