@@ -59,7 +59,8 @@
 //!
 //! [`json`] (strict JSON), [`address`], [`frame`] (EJTP `j`/`s`/`r`/`c`), [`stream`] (TCP
 //! framing), [`identity`] (ed25519, node ids, identity files), [`crypto`] (sender proofs, HPKE,
-//! Noise IK, session transport), [`replay`] (windows and nonce memory), and the node itself.
+//! Noise IK, session transport), [`replay`] (windows and nonce memory), [`routing`] (signed
+//! address records and lookup bodies), and the node itself (with its routing table).
 //! `docs/PROTOCOL.md` in the repository gives every byte.
 //!
 //! # `no_std`
