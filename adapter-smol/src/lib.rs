@@ -76,7 +76,10 @@
 //! bytes that are not valid framing ([`proto_core::Event::StreamFailed`]); the frames already
 //! queued for it are written first. Like EJTP itself this is unreliable: a frame that cannot be
 //! written (failed connect or write, a write stalled for [`TCP_WRITE_TIMEOUT`], or more than
-//! [`TCP_QUEUE_CAPACITY`] frames waiting for a slow peer) is dropped with a debug log.
+//! [`TCP_QUEUE_CAPACITY`] frames waiting for a slow peer) is dropped with a debug log. A
+//! failed UDP send, and the frames queued for a connection that could not be opened, are
+//! reported to the node ([`proto_core::Node::handle_transmit_failed`]), which may send the
+//! message again on the peer's next address or report the peer unreachable.
 //!
 //! # Logging
 //!

@@ -49,7 +49,9 @@
 //! stream frames go out on the open connection to the destination, opened on demand
 //! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
 //! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
-//! [`tracing`].
+//! [`tracing`]. A failed UDP send or TCP connect is reported to the node
+//! ([`proto_core::Node::handle_transmit_failed`]), which may send the message again on the
+//! peer's next address or report the peer unreachable.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
 //! events. When it is full the driver thread waits for room: nothing is dropped, and the node

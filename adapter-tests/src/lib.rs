@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use adapter_core::{Error, NodeOptions, QueryOutcome};
 use proto_core::{
-    Address, Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Address, Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions,
+    Stats,
 };
 use serde_json::Value;
 

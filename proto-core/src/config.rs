@@ -124,9 +124,9 @@ pub struct Config {
     /// than `max_clock_skew`.
     #[serde(with = "millis")]
     pub mailbox_lifetime: Duration,
-    /// Most peers in the routing table. Default 1 024: about 1 MiB at most (some 200 bytes a
-    /// peer, each address some 150 more, a held address record at most 2.2 KiB, typically
-    /// 200 bytes). When full, a new peer evicts the least recently used peer that has no
+    /// Most peers in the routing table. Default 1 024: about 400 KiB typically (some 100 bytes
+    /// a peer, 70 an address, and a held address record of typically 200 bytes, at most
+    /// 2.2 KiB, so 2.6 MiB at worst). When full, a new peer evicts the least recently used peer that has no
     /// session with us (the least recently used of all if every peer has one).
     pub max_routes: usize,
     /// Most addresses kept per peer. Default 4 (one per transport and IP version). A new

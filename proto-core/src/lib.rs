@@ -59,9 +59,10 @@
 //!
 //! [`json`] (strict JSON), [`address`], [`frame`] (EJTP `j`/`s`/`r`/`c`), [`stream`] (TCP
 //! framing), [`identity`] (ed25519, node ids, identity files), [`crypto`] (sender proofs, HPKE,
-//! Noise IK, session transport), [`replay`] (windows and nonce memory), [`cjp2p`] (the CJP2P
-//! wire format, cookies and content serving), and the node itself; [`group`] layers
-//! Pyile-style groups on the node's messages.
+//! Noise IK, session transport), [`replay`] (windows and nonce memory), [`routing`] (signed
+//! address records and lookup bodies), [`cjp2p`] (the CJP2P wire format, cookies and content
+//! serving), and the node itself (with its routing table); [`group`] layers Pyile-style groups
+//! on the node's messages.
 //! `docs/PROTOCOL.md` in the repository gives every byte.
 //!
 //! # `no_std`

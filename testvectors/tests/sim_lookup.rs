@@ -175,6 +175,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn with_udp_down_every_message_falls_back_to_tcp_once(
+        seed in any::<u64>(),
+        duplicate in 0.0f64..0.5,
+        jitter_ms in 0u64..150,
+        count in 1u64..6,
+    ) {
+        let mut net = network(seed);
+        net.set_conditions(LinkConditions {
+            loss: 0.0,
+            duplicate,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5 + jitter_ms),
+        });
+        let udp = node_address(&net, TARGET).transport().unwrap();
+        net.set_down(udp, true);
+        let peer = key(&net, TARGET);
+        for n in 0..count {
+            net.command(ASKER, Command::SendToPeer {
+                from: callsign(ASKER),
+                peer,
+                callsign: callsign(TARGET),
+                value: json!({"n": n}),
+            }).unwrap();
+            net.run_for(Duration::from_millis(200));
+        }
+        net.run_for(Duration::from_secs(2));
+        let events = net.take_events();
+        let mut delivered: Vec<u64> = messages(&events)
+            .into_iter()
+            .filter(|(node, _)| *node == TARGET)
+            .map(|(_, message)| message.value["n"].as_u64().unwrap())
+            .collect();
+        delivered.sort_unstable();
+        prop_assert_eq!(delivered, (0..count).collect::<Vec<_>>(), "each message exactly once");
+        let unreachable = events
+            .iter()
+            .any(|(_, event)| matches!(event, Event::Unreachable { .. }));
+        prop_assert!(!unreachable, "no message was given up on");
+        prop_assert!(net.node(ASKER).stats().transmits_failed >= 1);
+    }
+}
+
 /// The whole story on perfect links: a message to a peer known by key only waits for a lookup
 /// and is delivered; a failed UDP transmit falls back to TCP; with both down a query ends at
 /// once, and a later message is reported unreachable when the lookup finds nothing newer.

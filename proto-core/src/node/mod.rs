@@ -491,7 +491,10 @@ impl Node {
 
     /// Sends `value` from the local client `from` to `to`, signed and encrypted.
     ///
-    /// Returns the message id the recipient will see.
+    /// Returns the message id the recipient will see. `to`'s address goes into the routing
+    /// table; if it has failed (see [`handle_transmit_failed`](Self::handle_transmit_failed))
+    /// the peer's best working address is used instead, or, with none, the message waits for a
+    /// lookup of the peer (see [`send_to_peer`](Self::send_to_peer)).
     ///
     /// # Errors
     /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.

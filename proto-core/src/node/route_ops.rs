@@ -137,10 +137,7 @@ impl Node {
                 known.consecutive_failures,
             )
         });
-        addresses
-            .into_iter()
-            .map(|known| known.address.clone())
-            .collect()
+        addresses.into_iter().map(|known| known.address()).collect()
     }
 
     // ----- inputs -----
@@ -156,6 +153,8 @@ impl Node {
     /// once: the message with [`Event::Unreachable`] (or [`Event::QueryUnreachable`] if it is a
     /// query; without a message, `Unreachable` names none), every open query to the peer ends
     /// with [`Event::QueryUnreachable`], and a lookup for the peer starts in the background.
+    /// Except while a lookup of the peer is already in flight (its addresses came from a record
+    /// it found, and a newer one may follow): the message then waits for the lookup's end.
     pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
         self.advance(now);
         self.stats.transmits_failed += 1;
@@ -174,21 +173,31 @@ impl Node {
         let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
         let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
         let mut reported = None;
+        let retry = self.config.route_retry_after;
         if let Some(message) = self.resend.take_failed(to, &transmit_tag(data), since) {
             let peer = message.key.node_id();
             if !peers.contains(&peer) {
                 peers.push(peer);
             }
-            if let Err(id) = self.resend_on_best(message) {
+            let lookup_open = self.lookups.by_target.contains_key(&peer);
+            let room = self.waiting.len() < self.config.max_waiting_messages;
+            if lookup_open && room && self.routes.best(&peer, self.now, retry).is_none() {
+                // It was sent on a record a lookup found, and that lookup still takes newer
+                // answers: wait for them rather than give up on the first (maybe stale) one.
+                self.waiting.push(message);
+                reported = Some(peer);
+            } else if let Err(id) = self.resend_on_best(message) {
                 self.report_unreachable(peer, Some(id));
                 reported = Some(peer);
             }
         }
         peers.sort();
         peers.dedup();
-        let retry = self.config.route_retry_after;
         for peer in peers {
-            if self.routes.best(&peer, self.now, retry).is_some() {
+            // A lookup in flight may still bring a newer record: its end decides.
+            if self.routes.best(&peer, self.now, retry).is_some()
+                || self.lookups.by_target.contains_key(&peer)
+            {
                 continue;
             }
             if reported != Some(peer) {
@@ -258,7 +267,7 @@ impl Node {
         }
         match self.routes.best(&peer, self.now, retry) {
             Some(best) => {
-                let location = with_callsign(&best.address, message.callsign.as_deref());
+                let location = with_callsign(&best.address(), message.callsign.as_deref());
                 self.send_on(message, location)
             }
             None => self.hold_for_lookup(message),
@@ -301,7 +310,7 @@ impl Node {
         let Some(best) = self.routes.best(&message.key.node_id(), self.now, retry) else {
             return Err(id);
         };
-        let location = with_callsign(&best.address, message.callsign.as_deref());
+        let location = with_callsign(&best.address(), message.callsign.as_deref());
         self.send_on(message, location).map_err(|_| id)
     }
 
@@ -385,7 +394,7 @@ impl Node {
         let mut askees = Vec::new();
         if !skip.contains(&target) {
             if let Some(best) = self.routes.best(&target, self.now, retry) {
-                askees.push((target, best.address.clone(), best.transport));
+                askees.push((target, best.address(), best.transport));
             }
         }
         askees.extend(self.routes.peers_to_ask(
@@ -406,6 +415,10 @@ impl Node {
                 continue;
             };
             if lookup.found.is_some() {
+                // Messages still waiting failed on every record the lookup found.
+                for message in self.waiting.take_for(&target) {
+                    self.report_unreachable(target, Some(message.id));
+                }
                 continue;
             }
             if !self.lookup_round(target, lookup.asked, lookup.attempts_left) {
