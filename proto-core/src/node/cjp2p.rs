@@ -62,6 +62,8 @@ struct Answering {
     source: TransportAddr,
     verified: bool,
     answers: Vec<Cjp2pMessage>,
+    /// Content bytes answered so far: past one datagram's worth, requests are not read.
+    content_bytes: usize,
 }
 
 impl Node {
@@ -192,6 +194,7 @@ impl Node {
             source: from,
             verified,
             answers: Vec::new(),
+            content_bytes: 0,
         };
         for message in parsed.messages {
             self.on_cjp2p_message(&mut answering, message, 0);
@@ -368,6 +371,11 @@ impl Node {
         length: u64,
     ) {
         let source = answering.source.addr;
+        if answering.content_bytes >= self.config.max_frame_len {
+            // The reply is already a full datagram: do not read what could not be sent.
+            self.stats.cjp2p_answers_dropped += 1;
+            return;
+        }
         // An unverified source gets at most 32 bytes: read no more than that.
         let max = if answering.verified {
             self.config.cjp2p.max_content_reply
@@ -377,6 +385,9 @@ impl Node {
         let store = self.cjp2p.store.as_deref_mut();
         match serve_content(store, &id, offset, length, max) {
             Served::Content(content) => {
+                if let Cjp2pMessage::Content { data, .. } = &content {
+                    answering.content_bytes += data.len();
+                }
                 self.stats.cjp2p_content_served += 1;
                 answering.answers.push(content);
             }
