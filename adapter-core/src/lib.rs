@@ -7,6 +7,8 @@
 //! - [`Driver`]: a [`Node`](proto_core::Node) with its clock and an optional recorder. The
 //!   adapter hands it [`Inbound`] traffic and commands and carries out the outputs it returns.
 //! - [`Connections`]: the TCP connection table: opened on demand, reused, closed when idle.
+//! - [`store::DirectoryStore`]: a shared folder as the core's content store, and the partial
+//!   downloads on their way into it (resumable, moved in only once verified).
 //! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
 //!   applications waiting for theirs (every adapter's `Handle::query`).
 //!
@@ -45,6 +47,7 @@ pub mod request;
 pub mod runner;
 pub mod runtime;
 pub mod sockets;
+pub mod store;
 
 #[doc(hidden)]
 pub use proto_core as __proto_core;

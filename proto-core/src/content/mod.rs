@@ -12,6 +12,7 @@
 mod blocks;
 mod congestion;
 mod download;
+mod hasher;
 mod id;
 mod manifest;
 mod partial;
@@ -23,6 +24,7 @@ pub use congestion::{CongestionWindow, WindowLimits};
 pub use download::{
     BlockRequest, Download, DownloadConfig, DownloadEvent, DownloadStats, DropReason, FailReason,
 };
+pub use hasher::ContentHasher;
 pub use id::{ContentId, ContentIdError};
 pub use manifest::{Manifest, ManifestError};
 pub use partial::{MemoryPartialStore, PartialStore, block_hash};

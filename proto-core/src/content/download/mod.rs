@@ -453,9 +453,7 @@ impl Download {
             let len = usize::try_from(layout.len_of(index)).unwrap_or(usize::MAX);
             let Some(block) = rest.get(..len) else {
                 // A partial block: public nodes keep only whole ones, and so do we.
-                if !rest.is_empty() {
-                    self.stats.malformed += 1;
-                }
+                self.short_answer(source, index, rest.is_empty());
                 break;
             };
             self.accept(now, store, source, index, block)?;
@@ -565,6 +563,30 @@ impl Download {
         self.verifier.offer(index, block);
         self.push_progress();
         Ok(())
+    }
+
+    /// `source` answered block `index` with less than the block: a CJP2P node does that to a
+    /// source it has not verified yet (at most 32 bytes before the cookie exchange). Ask again
+    /// at once rather than wait for the timer: the next answer is usually whole. It counts as a
+    /// timeout towards dropping the source, so one that never sends whole blocks goes.
+    fn short_answer(&mut self, source: SourceIndex, index: u64, empty: bool) {
+        if !empty {
+            self.stats.malformed += 1;
+        }
+        if self.forget_request((index, source)).is_none() {
+            return;
+        }
+        let give_up = self
+            .sources
+            .get_mut(usize::from(source))
+            .is_some_and(|src| {
+                src.timeouts += 1;
+                src.timeouts >= self.config.max_timeouts
+            });
+        self.mark_lost(index, source);
+        if give_up {
+            self.drop_source(source, DropReason::Unresponsive);
+        }
     }
 
     fn detect_reordering_losses(&mut self, now: Instant, source: SourceIndex) {

@@ -354,3 +354,36 @@ fn wrong_content_from_two_sources_pins_the_larger_one_and_blames_the_liar() {
     }));
     assert_eq!(store.complete().len_of(&id), Some(len));
 }
+
+#[test]
+fn a_truncated_answer_is_asked_again_at_once_and_a_source_that_only_truncates_is_dropped() {
+    let bytes = content(20_000);
+    let config = DownloadConfig {
+        max_timeouts: 3,
+        ..DownloadConfig::default()
+    };
+    let mut download = Download::new(ContentId::of(&bytes), config, at(0));
+    download.add_source(addr(1));
+    let mut store = MemoryPartialStore::new();
+    // Like a CJP2P node before the cookie exchange: 32 bytes of the block.
+    let probe = requests(&mut download, at(0));
+    download.handle_block(at(1), &mut store, addr(1), 0, &bytes[..32], 20_000);
+    let again = requests(&mut download, at(1));
+    assert_eq!(
+        again[0], probe[0],
+        "the block is asked again first, without waiting"
+    );
+    for request in &again[..2] {
+        let start = request.offset as usize;
+        download.handle_block(
+            at(2),
+            &mut store,
+            addr(1),
+            request.offset,
+            &bytes[start..start + 32],
+            20_000,
+        );
+    }
+    assert!(download.is_finished() && !download.is_completed());
+    assert_eq!(download.stats().malformed, 3);
+}

@@ -1,0 +1,188 @@
+//! Downloads in progress on disk: `<id>.part` and `<id>.manifest` in the working folder.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use proto_core::content::{BlockLayout, BlockSet, ContentId, Manifest, block_hash};
+
+/// One open partial download.
+struct PartialFile {
+    layout: BlockLayout,
+    part: File,
+    /// The manifest, opened for appending: one line per block written or forgotten.
+    manifest: File,
+}
+
+/// The working folder and the partial downloads open in it.
+pub(super) struct PartialDir {
+    work: PathBuf,
+    open: BTreeMap<ContentId, PartialFile>,
+}
+
+fn invalid(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why)
+}
+
+impl PartialDir {
+    pub(super) fn new(work: PathBuf) -> Self {
+        Self {
+            work,
+            open: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn part_path(&self, id: &ContentId) -> PathBuf {
+        self.work.join(format!("{id}.part"))
+    }
+
+    fn manifest_path(&self, id: &ContentId) -> PathBuf {
+        self.work.join(format!("{id}.manifest"))
+    }
+
+    fn read_manifest(&self, id: &ContentId) -> Option<Manifest> {
+        let bytes = fs::read(self.manifest_path(id)).ok()?;
+        Manifest::parse(&bytes).ok().filter(|m| m.id() == *id)
+    }
+
+    /// The layout of the partial download of `id`, open or left on disk by an earlier run.
+    pub(super) fn layout(&self, id: &ContentId) -> Option<BlockLayout> {
+        if let Some(open) = self.open.get(id) {
+            return Some(open.layout);
+        }
+        self.read_manifest(id).map(|manifest| manifest.layout())
+    }
+
+    /// Opens the partial download of `id`, resuming the one on disk when its layout matches:
+    /// every block its manifest records is read back and hashed, and kept only if it matches.
+    pub(super) fn begin(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
+        self.open.remove(id);
+        let part_path = self.part_path(id);
+        let mut held = BlockSet::new(layout.block_count());
+        let mut kept = Manifest::new(*id, layout);
+        let resumable = self
+            .read_manifest(id)
+            .filter(|manifest| manifest.layout() == layout)
+            .filter(|_| fs::metadata(&part_path).is_ok_and(|m| m.len() == layout.total_len));
+        let part = if let Some(manifest) = resumable {
+            let mut part = OpenOptions::new().read(true).write(true).open(&part_path)?;
+            let mut buffer = vec![0u8; usize::try_from(layout.block_size).unwrap_or(0)];
+            for (index, hash) in manifest.entries() {
+                let len = usize::try_from(layout.len_of(index)).map_err(|_| invalid("block"))?;
+                let block = buffer.get_mut(..len).ok_or_else(|| invalid("block"))?;
+                part.seek(SeekFrom::Start(layout.offset_of(index)))?;
+                part.read_exact(block)?;
+                if block_hash(block) == *hash {
+                    held.insert(index);
+                    kept.record(index, *hash);
+                }
+            }
+            part
+        } else {
+            let part = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&part_path)?;
+            part.set_len(layout.total_len)?;
+            part
+        };
+        // Rewrite the manifest compacted (only the blocks that passed), through a temporary
+        // file and a rename so that a crash leaves either the old or the new one.
+        let manifest_path = self.manifest_path(id);
+        let temporary = self.work.join(format!("{id}.manifest.new"));
+        fs::write(&temporary, kept.encode())?;
+        fs::rename(&temporary, &manifest_path)?;
+        let manifest = OpenOptions::new().append(true).open(&manifest_path)?;
+        self.open.insert(
+            *id,
+            PartialFile {
+                layout,
+                part,
+                manifest,
+            },
+        );
+        Ok(held)
+    }
+
+    fn get(&mut self, id: &ContentId) -> io::Result<&mut PartialFile> {
+        self.open
+            .get_mut(id)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "download not begun"))
+    }
+
+    pub(super) fn is_open(&self, id: &ContentId) -> bool {
+        self.open.contains_key(id)
+    }
+
+    pub(super) fn write_block(
+        &mut self,
+        id: &ContentId,
+        index: u64,
+        bytes: &[u8],
+        hash: &[u8; 32],
+    ) -> io::Result<()> {
+        let file = self.get(id)?;
+        if index >= file.layout.block_count() || file.layout.len_of(index) != bytes.len() as u64 {
+            return Err(invalid("block does not fit the layout"));
+        }
+        // Data first, then its manifest line: a crash between them loses the block, never
+        // vouches for bytes that were not written.
+        file.part
+            .seek(SeekFrom::Start(file.layout.offset_of(index)))?;
+        file.part.write_all(bytes)?;
+        file.manifest
+            .write_all(Manifest::entry_line(index, Some(hash)).as_bytes())
+    }
+
+    pub(super) fn read_block(
+        &mut self,
+        id: &ContentId,
+        index: u64,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
+        let file = self.get(id)?;
+        let len = usize::try_from(file.layout.len_of(index)).map_err(|_| invalid("block"))?;
+        let target = buf
+            .get_mut(..len)
+            .ok_or_else(|| invalid("buffer shorter than a block"))?;
+        file.part
+            .seek(SeekFrom::Start(file.layout.offset_of(index)))?;
+        file.part.read_exact(target)?;
+        Ok(len)
+    }
+
+    pub(super) fn forget_block(&mut self, id: &ContentId, index: u64) -> io::Result<()> {
+        let file = self.get(id)?;
+        file.manifest
+            .write_all(Manifest::entry_line(index, None).as_bytes())
+    }
+
+    /// Closes a verified download: flushes its data to disk and removes its manifest. Returns
+    /// the `.part` file, ready to be renamed into the shared folder.
+    pub(super) fn close_verified(&mut self, id: &ContentId) -> io::Result<PathBuf> {
+        let file = self
+            .open
+            .remove(id)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "download not begun"))?;
+        file.part.sync_all()?;
+        drop(file);
+        remove_if_present(&self.manifest_path(id))?;
+        Ok(self.part_path(id))
+    }
+
+    pub(super) fn abort(&mut self, id: &ContentId) -> io::Result<()> {
+        self.open.remove(id);
+        remove_if_present(&self.part_path(id))?;
+        remove_if_present(&self.manifest_path(id))
+    }
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
