@@ -396,6 +396,13 @@ impl Driver {
     }
 }
 
+fn no_shared_folder() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the node has no shared folder (NodeOptions::share_dir)",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use proto_core::{Event, Identity};
@@ -562,11 +569,4 @@ mod tests {
         assert_eq!(result, Err(SendError::UnknownClient("nobody".into())));
         assert!(outputs.is_empty());
     }
-}
-
-fn no_shared_folder() -> Error {
-    Error::Io(std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        "the node has no shared folder (NodeOptions::share_dir)",
-    ))
 }
