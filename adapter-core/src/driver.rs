@@ -344,6 +344,19 @@ impl Driver {
         self.shared.as_ref()?.path_of(id)
     }
 
+    /// `outcome` with the path of a completed download filled in.
+    #[must_use]
+    pub fn with_path(&self, outcome: crate::FetchOutcome) -> crate::FetchOutcome {
+        match outcome {
+            crate::FetchOutcome::Completed { id, len, .. } => crate::FetchOutcome::Completed {
+                id,
+                len,
+                path: self.content_path(&id),
+            },
+            other => other,
+        }
+    }
+
     /// Lets the node do what is due now.
     pub fn timeout(&mut self) -> Vec<Output> {
         let now = self.clock.now();

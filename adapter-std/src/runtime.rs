@@ -317,7 +317,7 @@ impl Runtime {
                         let _ = waiter.send(outcome);
                     }
                     if let Some((waiters, outcome)) = self.fetches.complete(&event) {
-                        let outcome = with_path(&self.driver, outcome);
+                        let outcome = self.driver.with_path(outcome);
                         for waiter in waiters {
                             let _ = waiter.send(outcome.clone());
                         }
@@ -475,19 +475,5 @@ fn join(thread: JoinHandle<()>) {
     let name = thread.thread().name().unwrap_or("?").to_string();
     if thread.join().is_err() {
         tracing::warn!(thread = name, "an adapter thread panicked");
-    }
-}
-
-/// Fills in where a completed download is.
-fn with_path(driver: &Driver, outcome: adapter_core::FetchOutcome) -> adapter_core::FetchOutcome {
-    match outcome {
-        adapter_core::FetchOutcome::Completed { id, len, .. } => {
-            adapter_core::FetchOutcome::Completed {
-                id,
-                len,
-                path: driver.content_path(&id),
-            }
-        }
-        other => other,
     }
 }
