@@ -13,7 +13,7 @@ fn the_demo_runs_every_step_successfully() {
         .lines()
         .filter(|line| line.trim_start().starts_with('✓'))
         .count();
-    assert!(ticks >= 8, "{}", done.stdout);
+    assert!(ticks >= 9, "{}", done.stdout);
     assert!(!done.stdout.contains('✗'), "{}", done.stdout);
     for checked in [
         "sealed with HPKE",
@@ -23,6 +23,7 @@ fn the_demo_runs_every_step_successfully() {
         "relay",
         "replay",
         "dropped_crypto",
+        "fetched from both seeders",
     ] {
         assert!(done.stdout.contains(checked), "{checked}: {}", done.stdout);
     }

@@ -3,6 +3,7 @@
 mod mallory;
 mod member;
 mod steps;
+mod swarm;
 
 use proto_core::PublicIdentity;
 

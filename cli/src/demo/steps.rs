@@ -49,6 +49,11 @@ pub(super) const STEPS: &[Step] = &[
         "Mallory changes one byte of alice's next datagram before passing it on.",
         tampered_datagram,
     ),
+    (
+        "A swarm download over CJP2P: two new nodes share the same file from their folders; \
+         a third fetches it from both at once, block by block.",
+        super::swarm::swarm_download,
+    ),
 ];
 
 /// How long to watch for a message that should not come.
