@@ -77,7 +77,7 @@ pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
     for node in seeders.into_iter().chain([fetcher]) {
         node.shutdown().map_err(|err| node_reason(&err))?;
     }
-    if served.iter().any(|n| *n == 0) {
+    if served.contains(&0) {
         return Err(format!("a seeder served nothing: {served:?} answers"));
     }
     Ok(format!(
