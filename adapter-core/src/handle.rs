@@ -272,6 +272,76 @@ impl Handle {
         self.request(|reply| Request::Stats { reply }).await
     }
 
+    /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
+    /// ([`NodeOptions::share_dir`](crate::NodeOptions::share_dir)), resuming what an earlier
+    /// attempt left there. Returns once started; progress and the end come as events
+    /// (`Event::DownloadProgress`, `DownloadCompleted`, `DownloadFailed`).
+    ///
+    /// # Errors
+    /// [`Error::Command`] when the node refuses (no shared folder, too many downloads);
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn start_fetch(
+        &self,
+        id: proto_core::content::ContentId,
+        sources: &[std::net::SocketAddr],
+    ) -> Result<(), Error> {
+        self.request(|reply| Request::Fetch {
+            id,
+            sources: sources.to_vec(),
+            outcome: None,
+            reply,
+        })
+        .await?
+    }
+
+    /// Downloads `id` as [`start_fetch`](Self::start_fetch) and waits until it ends.
+    ///
+    /// # Errors
+    /// As [`start_fetch`](Self::start_fetch); [`Error::Closed`] if the driver stops meanwhile.
+    pub async fn fetch(
+        &self,
+        id: proto_core::content::ContentId,
+        sources: &[std::net::SocketAddr],
+    ) -> Result<crate::FetchOutcome, Error> {
+        let (outcome, ended) = async_channel::bounded(1);
+        self.request(|reply| Request::Fetch {
+            id,
+            sources: sources.to_vec(),
+            outcome: Some(outcome),
+            reply,
+        })
+        .await??;
+        ended.recv().await.map_err(|_| Error::Closed)
+    }
+
+    /// Hashes the file at `path` and shares it with CJP2P peers from where it is.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read or the node has no shared folder;
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn share(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<proto_core::content::ContentId, Error> {
+        self.request(|reply| Request::Share {
+            path: path.to_path_buf(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Where the content `id` is in the shared folder, if it is there.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn content_path(
+        &self,
+        id: proto_core::content::ContentId,
+    ) -> Result<Option<std::path::PathBuf>, Error> {
+        self.request(|reply| Request::ContentPath { id, reply })
+            .await
+    }
+
     /// Stops the driver as the node's own `shutdown` does, for applications that split their
     /// node into a handle and its events. Unlike the node's `shutdown` it cannot drop the
     /// events, so if the application stopped reading a full event channel, read or drop the

@@ -115,6 +115,32 @@ pub enum Request {
         /// Where the counters go.
         reply: Reply<Stats>,
     },
+    /// [`Handle::fetch`](crate::handle::Handle::fetch) and
+    /// [`Handle::start_fetch`](crate::handle::Handle::start_fetch).
+    Fetch {
+        /// The content.
+        id: proto_core::content::ContentId,
+        /// The CJP2P nodes asked.
+        sources: Vec<std::net::SocketAddr>,
+        /// Where the download's outcome goes when it ends, if someone waits for it.
+        outcome: Option<Reply<crate::FetchOutcome>>,
+        /// Where the result of starting it goes.
+        reply: Reply<Result<(), Error>>,
+    },
+    /// [`Handle::share`](crate::handle::Handle::share).
+    Share {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where its id (or the failure) goes.
+        reply: Reply<Result<proto_core::content::ContentId, Error>>,
+    },
+    /// [`Handle::content_path`](crate::handle::Handle::content_path).
+    ContentPath {
+        /// The content.
+        id: proto_core::content::ContentId,
+        /// Where its path goes.
+        reply: Reply<Option<std::path::PathBuf>>,
+    },
     /// [`Handle::shutdown`](crate::handle::Handle::shutdown).
     Shutdown {
         /// Where the result of saving the recording goes, once the sockets are closed.

@@ -80,6 +80,7 @@ pub struct Runner<R: Runtime> {
     events: Sender<Event>,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<Reply<QueryOutcome>>,
+    fetches: crate::FetchWaiters<Reply<crate::FetchOutcome>>,
     runtime: R,
     saved: bool,
 }
@@ -102,9 +103,11 @@ impl<R: Runtime> Runner<R> {
             runtime.spawn(accept_tcp::<R>(listener, traffic.clone()));
         }
         let waiters = QueryWaiters::new(driver.max_open_queries());
+        let fetches = crate::FetchWaiters::new(driver.node().config().max_downloads);
         Self {
             driver,
             waiters,
+            fetches,
             udp: bound.udp,
             links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
             requests,
@@ -186,6 +189,7 @@ impl<R: Runtime> Runner<R> {
         self.close_requests();
         // Handles waiting for a query get `Error::Closed`.
         self.waiters.clear();
+        self.fetches.clear();
         self.runtime.stop().await;
         self.links.close_all();
         self.udp.clear();
@@ -278,6 +282,24 @@ impl<R: Runtime> Runner<R> {
                 self.carry_out(outputs).await;
             }
             Request::Stats { reply } => answer(&reply, self.driver.node().stats()),
+            Request::Fetch {
+                id,
+                sources,
+                outcome,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.fetch(id, &sources);
+                if let (Ok(()), Some(outcome)) = (&result, outcome) {
+                    // Before the outputs: content already held completes among them.
+                    if self.fetches.insert(id, outcome).is_err() {
+                        warn!(%id, "too many downloads waited for: this one ends as events only");
+                    }
+                }
+                answer(&reply, result.map_err(Error::from));
+                self.carry_out(outputs).await;
+            }
+            Request::Share { path, reply } => answer(&reply, self.driver.share(&path)),
+            Request::ContentPath { id, reply } => answer(&reply, self.driver.content_path(&id)),
             Request::Shutdown { reply } => {
                 // `run` stops before handing shutdowns here.
                 answer(&reply, Ok(()));
@@ -353,6 +375,12 @@ impl<R: Runtime> Runner<R> {
                     }
                     if let Some((waiter, outcome)) = self.waiters.complete(&event) {
                         answer(&waiter, outcome);
+                    }
+                    if let Some((waiters, outcome)) = self.fetches.complete(&event) {
+                        let outcome = self.driver.with_path(outcome);
+                        for waiter in waiters {
+                            answer(&waiter, outcome.clone());
+                        }
                     }
                     if self.events.send(event).await.is_err() {
                         trace!("event dropped: no application is listening");

@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_core::{Error, NodeOptions, QueryOutcome};
+use std::path::Path;
+
+use adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
+use proto_core::content::ContentId;
 use proto_core::{
     Address, Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions,
     Stats,
@@ -257,6 +260,18 @@ pub trait TestHandle: Clone + Send + 'static {
     /// # Errors
     /// As the adapter's `Handle::shutdown`.
     fn shutdown(&self) -> Result<(), Error>;
+
+    /// Downloads `id` from the CJP2P nodes at `sources` and waits until it ends.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::fetch`.
+    fn fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<FetchOutcome, Error>;
+
+    /// Shares the file at `path`.
+    ///
+    /// # Errors
+    /// As the adapter's `Handle::share`.
+    fn share(&self, path: &Path) -> Result<ContentId, Error>;
 }
 
 /// A split node's events, read from a plain test thread.
@@ -390,6 +405,14 @@ impl TestHandle for StdHandle {
 
     fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error> {
         self.0.request_mailbox(relay, op)
+    }
+
+    fn fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<FetchOutcome, Error> {
+        self.0.fetch(id, sources)
+    }
+
+    fn share(&self, path: &Path) -> Result<ContentId, Error> {
+        self.0.share(path)
     }
 
     fn add_client(&self, callsign: &str) -> Result<(), Error> {
@@ -663,6 +686,14 @@ impl TestHandle for AsyncHandle {
 
     fn shutdown(&self) -> Result<(), Error> {
         self.blocker.block_on(self.handle.shutdown())
+    }
+
+    fn fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<FetchOutcome, Error> {
+        self.blocker.block_on(self.handle.fetch(id, sources))
+    }
+
+    fn share(&self, path: &Path) -> Result<ContentId, Error> {
+        self.blocker.block_on(self.handle.share(path))
     }
 }
 

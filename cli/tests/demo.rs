@@ -13,7 +13,7 @@ fn the_demo_runs_every_step_successfully() {
         .lines()
         .filter(|line| line.trim_start().starts_with('✓'))
         .count();
-    assert!(ticks >= 14, "{}", done.stdout);
+    assert!(ticks >= 16, "{}", done.stdout);
     assert!(!done.stdout.contains('✗'), "{}", done.stdout);
     for checked in [
         "sealed with HPKE",
@@ -32,6 +32,7 @@ fn the_demo_runs_every_step_successfully() {
         "soft timeout after",
         "Store-and-forward",
         "handed it over when she came back",
+        "fetched from both seeders",
     ] {
         assert!(done.stdout.contains(checked), "{checked}: {}", done.stdout);
     }

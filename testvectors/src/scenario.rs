@@ -277,6 +277,15 @@ impl Recorder {
         &self.nodes[index]
     }
 
+    /// The node at `index`, mutably: for state a scenario cannot carry (a content store).
+    /// Changes made here are not recorded, so a run that uses it is not a replayable vector.
+    ///
+    /// # Panics
+    /// If `index` is not a node of this recorder.
+    pub fn node_mut(&mut self, index: usize) -> &mut Node {
+        &mut self.nodes[index]
+    }
+
     /// How many nodes there are.
     #[must_use]
     pub fn len(&self) -> usize {

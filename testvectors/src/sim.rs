@@ -223,6 +223,12 @@ impl SimNetwork {
         self.recorder.node(self.slots[index])
     }
 
+    /// Node `index`, mutably: for state the simulation does not carry as inputs (a content
+    /// store). Not recorded: a run that uses it is not a replayable scenario.
+    pub fn node_mut(&mut self, index: usize) -> &mut Node {
+        self.recorder.node_mut(self.slots[index])
+    }
+
     /// The virtual clock.
     #[must_use]
     pub fn now(&self) -> Instant {

@@ -4,6 +4,7 @@ mod group;
 mod mallory;
 mod member;
 mod steps;
+mod swarm;
 
 use proto_core::{Config, PublicIdentity};
 

@@ -83,6 +83,11 @@ pub(super) const STEPS: &[Step] = &[
         "carol goes silent: her heartbeats stop.",
         super::group::member_times_out,
     ),
+    (
+        "A swarm download over CJP2P: two new nodes share the same file from their folders; \
+         a third fetches it from both at once, block by block.",
+        super::swarm::swarm_download,
+    ),
 ];
 
 /// How long to watch for a message that should not come.

@@ -49,6 +49,16 @@ impl Cjp2pState {
     pub(in crate::node) fn next_round(&self) -> Option<Instant> {
         self.next_round
     }
+
+    pub(in crate::node) fn store(&self) -> Option<&(dyn ContentStore + Send + Sync + 'static)> {
+        self.store.as_deref()
+    }
+
+    pub(in crate::node) fn store_mut(
+        &mut self,
+    ) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
+        self.store.as_deref_mut()
+    }
 }
 
 impl Node {

@@ -154,7 +154,7 @@ impl Node {
             }
             Cjp2pMessage::PleaseListContent => {
                 let max = self.config.cjp2p.max_content_list;
-                let store = self.cjp2p.store.as_deref();
+                let store = self.serving_store();
                 answering.answers.push(list_content(store, max));
             }
             Cjp2pMessage::PleaseListSupportedMessages => {
@@ -197,6 +197,10 @@ impl Node {
                 if verified {
                     self.learn(source, &other);
                 }
+                // Answers to one of our downloads go to it, not to the application.
+                let Some(other) = self.feed_download(answering.source, verified, other) else {
+                    return;
+                };
                 self.push_event(Event::Cjp2p {
                     from: answering.source,
                     verified,
@@ -260,7 +264,7 @@ impl Node {
         } else {
             crate::cjp2p::amplification::UNVERIFIED_CONTENT_BYTES
         };
-        let store = self.cjp2p.store.as_deref_mut();
+        let store = self.serving_store_mut();
         match serve_content(store, &id, offset, length, max) {
             Served::Content(content) => {
                 if let Cjp2pMessage::Content { data, .. } = &content {

@@ -1,0 +1,94 @@
+//! Sharing and fetching content on every adapter over loopback UDP: one node shares a real
+//! file from a folder, another fetches it into its own folder with CJP2P.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use adapter_core::FetchOutcome;
+use adapter_tests::{TestHandle, TestNode, for_each_adapter};
+use common::{ipv4, options};
+use proto_core::content::ContentId;
+
+/// The visible files of a folder (the working folder `.ejtp-partial` is hidden).
+fn visible_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+fn content(len: usize, salt: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| u8::try_from(i % 253).unwrap() ^ salt ^ u8::try_from(i / 4096 % 256).unwrap())
+        .collect()
+}
+
+fn a_shared_file_is_fetched_into_the_other_nodes_folder<N: TestNode>() {
+    let dir = tempfile::tempdir().unwrap();
+    let (seed_dir, fetch_dir) = (dir.path().join("seed"), dir.path().join("fetch"));
+    fs::create_dir_all(&seed_dir).unwrap();
+    // One file in the folder when the node starts (scanned), one shared afterwards.
+    let in_folder = content(300_000, 1);
+    fs::write(seed_dir.join("in-folder.bin"), &in_folder).unwrap();
+    let later = content(2 << 20, 2);
+    let later_path = dir.path().join("later.bin");
+    fs::write(&later_path, &later).unwrap();
+
+    let seeder = N::bind(options(1).udp(ipv4()).share_dir(&seed_dir));
+    let fetcher = N::bind(options(2).udp(ipv4()).share_dir(&fetch_dir));
+    let shared_id = seeder.handle().share(&later_path).unwrap();
+    assert_eq!(shared_id, ContentId::of(&later));
+    let sources = seeder.udp_addrs();
+    assert!(visible_files(&fetch_dir).is_empty());
+
+    for (bytes, name) in [(&in_folder, "in-folder"), (&later, "later")] {
+        let id = ContentId::of(bytes);
+        let outcome = fetcher.handle().fetch(id, &sources).unwrap();
+        let FetchOutcome::Completed {
+            id: done,
+            len,
+            path,
+        } = outcome
+        else {
+            panic!("{}: {name} not fetched: {outcome:?}", N::ADAPTER);
+        };
+        assert_eq!((done, len), (id, bytes.len() as u64));
+        let path = path.expect("a completed download has a path");
+        assert_eq!(path.parent(), Some(fetch_dir.as_path()));
+        assert!(
+            fs::read(&path).unwrap() == *bytes,
+            "{}: {name} differs",
+            N::ADAPTER
+        );
+    }
+    // Only the two complete files are visible; a second fetch of one completes at once.
+    assert_eq!(visible_files(&fetch_dir).len(), 2);
+    let again = fetcher.handle().fetch(shared_id, &[]).unwrap();
+    assert!(matches!(again, FetchOutcome::Completed { .. }), "{again:?}");
+    fetcher.shutdown();
+    seeder.shutdown();
+}
+
+fn a_fetch_without_a_shared_folder_is_refused<N: TestNode>() {
+    let node = N::bind(options(3).udp(ipv4()));
+    let result = node
+        .handle()
+        .fetch(ContentId::of(b"x"), &["127.0.0.1:9".parse().unwrap()]);
+    assert!(
+        matches!(result, Err(adapter_core::Error::Command(_))),
+        "{}: {result:?}",
+        N::ADAPTER
+    );
+    assert!(node.handle().share(Path::new("/nonexistent")).is_err());
+    node.shutdown();
+}
+
+for_each_adapter!(
+    a_shared_file_is_fetched_into_the_other_nodes_folder,
+    a_fetch_without_a_shared_folder_is_refused,
+);

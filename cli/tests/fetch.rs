@@ -1,0 +1,186 @@
+//! `ejtp share`, `ejtp run --share` and `ejtp fetch` as real processes over 127.0.0.1: a
+//! 64 MiB file, fetched whole, then fetched again with the fetch killed midway and resumed.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+const LEN: usize = 64 << 20;
+
+/// The file's bytes: a fixed pattern that no block repeats (a multiplicative hash of the offset).
+fn pattern() -> Vec<u8> {
+    (0..LEN as u64)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect()
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Runs `ejtp fetch` to the end (at most 60 s) and returns (exit code, stdout, stderr).
+fn fetch(id: &str, peer: &str, out: &Path) -> (Option<i32>, String, String) {
+    let child = spawn_fetch(id, peer, out);
+    let output = wait_output(child, Duration::from_secs(60));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn spawn_fetch(id: &str, peer: &str, out: &Path) -> Child {
+    common::ejtp()
+        .args(["fetch", id, "--peer", peer, "--out"])
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ejtp fetch starts")
+}
+
+fn wait_output(child: Child, limit: Duration) -> std::process::Output {
+    let pid = child.id();
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match result.recv_timeout(limit) {
+        Ok(output) => output.expect("wait"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("ejtp fetch took longer than {limit:?}");
+        }
+    }
+}
+
+/// The path printed as `fetched: <path>`.
+fn fetched_path(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("fetched: "))
+        .unwrap_or_else(|| panic!("no fetched line in {stdout:?}"));
+    PathBuf::from(line)
+}
+
+#[test]
+fn a_shared_64_mib_file_is_fetched_over_udp_and_an_interrupted_fetch_resumes() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (identity, _) = common::keygen(dir.path(), "seed.json", "seed");
+    let original = pattern();
+    let source = dir.path().join("big.bin");
+    std::fs::write(&source, &original).unwrap();
+    let expected_id = hex_sha256(&original);
+
+    // `ejtp share` copies it into the folder and prints its id.
+    let shared = dir.path().join("shared");
+    let done = common::finish(
+        common::ejtp()
+            .args(["share", "--dir"])
+            .arg(&shared)
+            .arg(&source),
+    );
+    assert_eq!(done.code(), Some(0), "{done:#?}");
+    let (id, placed) = done.stdout.trim().split_once(' ').expect("id and path");
+    assert_eq!(id, expected_id);
+    assert_eq!(std::fs::read(placed).unwrap(), original);
+
+    let seeder = common::RunningNode::start(
+        &[
+            OsStr::new("--identity"),
+            identity.as_os_str(),
+            OsStr::new("--udp"),
+            OsStr::new("127.0.0.1:0"),
+            OsStr::new("--share"),
+            shared.as_os_str(),
+        ],
+        1,
+    );
+    let peer = seeder.addr(0).to_string();
+
+    // A whole fetch.
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = fetch(id, &peer, &out);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let path = fetched_path(&stdout);
+    assert_eq!(path.parent(), Some(out.as_path()));
+    let fetched = std::fs::read(&path).unwrap();
+    assert_eq!(fetched.len(), LEN);
+    assert_eq!(hex_sha256(&fetched), expected_id);
+    assert!(fetched == original);
+    let whole = started.elapsed();
+
+    // A fetch killed once it holds some of the file (progress lines on stderr: not a
+    // terminal), then run again.
+    let out2 = dir.path().join("out2");
+    let mut child = spawn_fetch(id, &peer, &out2);
+    let stderr = child.stderr.take().unwrap();
+    let (lines, seen) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut held_before_kill = 0u64;
+    while held_before_kill < (8 << 20) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = seen
+            .recv_timeout(left)
+            .expect("progress lines from ejtp fetch");
+        if let Some((have, _)) = line
+            .split_once(": ")
+            .and_then(|(_, rest)| rest.split_once(" of "))
+        {
+            held_before_kill = have.parse().unwrap_or(0);
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !out2.join(id).exists(),
+        "the file appears only once complete"
+    );
+    assert!(
+        out2.join(".ejtp-partial")
+            .join(format!("{id}.part"))
+            .exists()
+    );
+
+    let (code, stdout, stderr) = fetch(id, &peer, &out2);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    // The rerun reports what it reused from the killed run's partial download.
+    let resumed: u64 = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("resumed: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resumed line in {stdout:?}"));
+    assert!(resumed > 0 && resumed < LEN as u64, "resumed {resumed}");
+    let path = fetched_path(&stdout);
+    let fetched = std::fs::read(&path).unwrap();
+    assert_eq!(hex_sha256(&fetched), expected_id);
+    assert!(fetched == original);
+    eprintln!(
+        "whole fetch (with setup) {whole:?}; held {held_before_kill} before the kill, resumed \
+         from {resumed}; total {:?}",
+        started.elapsed()
+    );
+    drop(seeder);
+}
