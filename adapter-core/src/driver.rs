@@ -9,7 +9,9 @@ use proto_core::{
 use serde_json::Value;
 use testvectors::scenario::NodeSpec;
 
-use crate::{Clock, Error, NodeOptions, Recording, os_seed};
+use proto_core::content::ContentId;
+
+use crate::{Clock, Error, NodeOptions, Recording, SharedDirectory, os_seed};
 
 /// Traffic an adapter received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct Driver {
     node: Node,
     clock: Clock,
     recording: Option<Recording>,
+    /// The shared folder, when [`NodeOptions::share_dir`] names one (the node holds a clone).
+    shared: Option<SharedDirectory>,
 }
 
 impl Driver {
@@ -82,10 +86,20 @@ impl Driver {
             };
             Recording::new(path, spec)
         });
+        let mut node = node;
+        let shared = match &options.share_dir {
+            Some(dir) => {
+                let shared = SharedDirectory::open(dir)?;
+                node.set_content_storage(Some(Box::new(shared.clone())));
+                Some(shared)
+            }
+            None => None,
+        };
         let mut driver = Self {
             node,
             clock,
             recording,
+            shared,
         };
         let addresses = udp
             .iter()
@@ -359,6 +373,36 @@ impl Driver {
         self.run(Input::Command { now, command })
     }
 
+    /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
+    /// ([`Node::fetch`]); it ends with `Event::DownloadCompleted` or `Event::DownloadFailed`
+    /// among the outputs of this or a later call.
+    pub fn fetch(
+        &mut self,
+        id: ContentId,
+        sources: &[SocketAddr],
+    ) -> (Result<(), CommandError>, Vec<Output>) {
+        let sources = sources
+            .iter()
+            .map(|addr| TransportAddr::udp(*addr))
+            .collect();
+        self.command(Command::Fetch { id, sources })
+    }
+
+    /// Hashes the file at `path` and shares it from where it is.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read, or when the node has no shared folder.
+    pub fn share(&mut self, path: &std::path::Path) -> Result<ContentId, Error> {
+        let shared = self.shared.as_ref().ok_or_else(no_shared_folder)?;
+        Ok(shared.share(path)?)
+    }
+
+    /// Where the content `id` is in the shared folder, once shared or downloaded.
+    #[must_use]
+    pub fn content_path(&self, id: &ContentId) -> Option<std::path::PathBuf> {
+        self.shared.as_ref()?.path_of(id)
+    }
+
     /// Lets the node do what is due now.
     pub fn timeout(&mut self) -> Vec<Output> {
         let now = self.clock.now();
@@ -409,6 +453,13 @@ impl Driver {
     fn drain(&mut self) -> Vec<Output> {
         std::iter::from_fn(|| self.node.poll_output()).collect()
     }
+}
+
+fn no_shared_folder() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the node has no shared folder (NodeOptions::share_dir)",
+    ))
 }
 
 #[cfg(test)]

@@ -34,9 +34,11 @@ mod clock;
 mod connections;
 mod driver;
 mod error;
+mod fetch;
 mod options;
 mod query;
 mod recording;
+mod shared_dir;
 
 pub mod events;
 pub mod handle;
@@ -58,10 +60,12 @@ pub use clock::Clock;
 pub use connections::Connections;
 pub use driver::{Driver, Inbound};
 pub use error::Error;
+pub use fetch::{FetchOutcome, FetchWaiters};
 pub use options::NodeOptions;
 pub use proto_core::QueryOptions;
 pub use query::{QueryOutcome, QueryWaiters};
 pub use recording::Recording;
+pub use shared_dir::SharedDirectory;
 
 /// 32 random bytes from the operating system, to seed a node's generator.
 ///

@@ -44,6 +44,12 @@ pub struct NodeOptions {
     /// Record every input and output as a scenario file at this path (written when the node
     /// stops). The file holds the node's secret key: record only test identities.
     pub record_to: Option<PathBuf>,
+    /// A folder to share with CJP2P peers and to download into ([`SharedDirectory`]): its
+    /// files are hashed and served when the node starts, and fetched content lands in it once
+    /// verified (in progress under `.ejtp-partial/`). `None`: no content.
+    ///
+    /// [`SharedDirectory`]: crate::SharedDirectory
+    pub share_dir: Option<PathBuf>,
 }
 
 impl NodeOptions {
@@ -61,6 +67,7 @@ impl NodeOptions {
             tcp_idle_timeout: Duration::from_secs(60),
             max_tcp_connections: 256,
             record_to: None,
+            share_dir: None,
         }
     }
 
@@ -110,6 +117,13 @@ impl NodeOptions {
     #[must_use]
     pub fn tcp_idle_timeout(mut self, timeout: Duration) -> Self {
         self.tcp_idle_timeout = timeout;
+        self
+    }
+
+    /// Share the folder `dir` and download into it (see [`NodeOptions::share_dir`]).
+    #[must_use]
+    pub fn share_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.share_dir = Some(dir.into());
         self
     }
 

@@ -5,7 +5,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use adapter_core::{Error, QueryOutcome};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use adapter_core::{Error, FetchOutcome, QueryOutcome};
+use proto_core::content::ContentId;
 use proto_core::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
@@ -289,6 +293,58 @@ impl Handle {
     /// [`Error::Closed`] if the node has stopped.
     pub fn stats(&self) -> Result<Stats, Error> {
         self.ask(|reply| Request::Stats { reply })
+    }
+
+    /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
+    /// ([`NodeOptions::share_dir`](adapter_core::NodeOptions::share_dir)), resuming what an
+    /// earlier attempt left there. Returns once started; progress and the end come as events
+    /// (`Event::DownloadProgress`, `DownloadCompleted`, `DownloadFailed`).
+    ///
+    /// # Errors
+    /// [`Error::Command`] when the node refuses (no shared folder, too many downloads);
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn start_fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<(), Error> {
+        self.ask(|reply| Request::Fetch {
+            id,
+            sources: sources.to_vec(),
+            outcome: None,
+            reply,
+        })?
+    }
+
+    /// Downloads `id` as [`start_fetch`](Self::start_fetch) and waits until it ends.
+    ///
+    /// # Errors
+    /// As [`start_fetch`](Self::start_fetch); [`Error::Closed`] if the node stops meanwhile.
+    pub fn fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<FetchOutcome, Error> {
+        let (outcome, ended) = mpsc::channel();
+        self.ask(|reply| Request::Fetch {
+            id,
+            sources: sources.to_vec(),
+            outcome: Some(outcome),
+            reply,
+        })??;
+        ended.recv().map_err(|_| Error::Closed)
+    }
+
+    /// Hashes the file at `path` and shares it with CJP2P peers from where it is.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read or the node has no shared folder;
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn share(&self, path: &Path) -> Result<ContentId, Error> {
+        self.ask(|reply| Request::Share {
+            path: path.to_path_buf(),
+            reply,
+        })?
+    }
+
+    /// Where the content `id` is in the shared folder, if it is there.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn content_path(&self, id: ContentId) -> Result<Option<PathBuf>, Error> {
+        self.ask(|reply| Request::ContentPath { id, reply })
     }
 
     /// Stops the node: closes every connection and socket, joins every thread of the node and

@@ -41,6 +41,23 @@ pub(crate) enum Item {
 
 /// A command from a [`Handle`](crate::Handle), with where its result goes.
 pub(crate) enum Request {
+    /// Starts a download; `outcome`, if any, gets how it ends.
+    Fetch {
+        id: proto_core::content::ContentId,
+        sources: Vec<SocketAddr>,
+        outcome: Option<Sender<adapter_core::FetchOutcome>>,
+        reply: Reply<()>,
+    },
+    /// Shares a file from where it is.
+    Share {
+        path: std::path::PathBuf,
+        reply: Reply<proto_core::content::ContentId>,
+    },
+    /// Where a content is in the shared folder.
+    ContentPath {
+        id: proto_core::content::ContentId,
+        reply: Sender<Option<std::path::PathBuf>>,
+    },
     Send {
         from: String,
         to: PublicIdentity,

@@ -80,7 +80,7 @@ mod tcp;
 mod udp;
 mod wake;
 
-pub use adapter_core::{Error, NodeOptions, QueryOutcome};
+pub use adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{

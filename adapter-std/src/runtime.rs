@@ -47,6 +47,7 @@ pub(crate) struct Runtime {
     events: SyncSender<Event>,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<mpsc::Sender<QueryOutcome>>,
+    fetches: adapter_core::FetchWaiters<mpsc::Sender<adapter_core::FetchOutcome>>,
     stopping: Arc<AtomicBool>,
     udp: UdpSockets,
     listeners: Vec<SocketAddr>,
@@ -68,8 +69,10 @@ impl Runtime {
         let (events_sender, events) = mpsc::sync_channel(EVENT_CAPACITY);
         let stopping = Arc::new(AtomicBool::new(false));
         let waiters = QueryWaiters::new(driver.max_open_queries());
+        let fetches = adapter_core::FetchWaiters::new(driver.node().config().max_downloads);
         let runtime = Self {
             waiters,
+            fetches,
             driver,
             inbox,
             inbox_sender: inbox_sender.clone(),
@@ -275,6 +278,28 @@ impl Runtime {
             Request::Stats { reply } => {
                 let _ = reply.send(self.driver.node().stats());
             }
+            Request::Fetch {
+                id,
+                sources,
+                outcome,
+                reply,
+            } => {
+                let (result, outputs) = self.driver.fetch(id, &sources);
+                if let (Ok(()), Some(outcome)) = (&result, outcome) {
+                    // Before the outputs: content already held completes among them.
+                    if self.fetches.insert(id, outcome).is_err() {
+                        tracing::warn!(%id, "too many downloads waited for: this one ends as events only");
+                    }
+                }
+                let _ = reply.send(result.map_err(Error::from));
+                self.carry_out(outputs);
+            }
+            Request::Share { path, reply } => {
+                let _ = reply.send(self.driver.share(&path));
+            }
+            Request::ContentPath { id, reply } => {
+                let _ = reply.send(self.driver.content_path(&id));
+            }
             Request::Shutdown { reply } => return Some(reply),
         }
         None
@@ -316,6 +341,12 @@ impl Runtime {
                     if let Some((waiter, outcome)) = self.waiters.complete(&event) {
                         // A caller that stopped waiting is no error.
                         let _ = waiter.send(outcome);
+                    }
+                    if let Some((waiters, outcome)) = self.fetches.complete(&event) {
+                        let outcome = with_path(&self.driver, outcome);
+                        for waiter in waiters {
+                            let _ = waiter.send(outcome.clone());
+                        }
                     }
                     self.deliver(event);
                 }
@@ -442,6 +473,7 @@ impl Runtime {
         self.stopping.store(true, Ordering::SeqCst);
         // Callers waiting for a query get `Error::Closed`.
         self.waiters.clear();
+        self.fetches.clear();
         // Dropping a connection shuts it down, so its reader sees the end of the stream.
         drop(mem::replace(
             &mut self.connections,
@@ -475,5 +507,19 @@ fn join(thread: JoinHandle<()>) {
     let name = thread.thread().name().unwrap_or("?").to_string();
     if thread.join().is_err() {
         tracing::warn!(thread = name, "an adapter thread panicked");
+    }
+}
+
+/// Fills in where a completed download is.
+fn with_path(driver: &Driver, outcome: adapter_core::FetchOutcome) -> adapter_core::FetchOutcome {
+    match outcome {
+        adapter_core::FetchOutcome::Completed { id, len, .. } => {
+            adapter_core::FetchOutcome::Completed {
+                id,
+                len,
+                path: driver.content_path(&id),
+            }
+        }
+        other => other,
     }
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use proto_core::content::ContentId;
 use proto_core::{PublicKey, TransportAddr};
 use serde_json::Value;
 
@@ -64,6 +65,44 @@ pub(crate) enum Command {
     Demo,
     /// Replay a recorded scenario file and check that it produces the same outputs.
     Replay(ReplayArgs),
+    /// Put files in a shared folder and print their content ids (serve it with `run --share`).
+    Share(ShareArgs),
+    /// Download a content by id from CJP2P nodes, resuming an interrupted download.
+    Fetch(FetchArgs),
+}
+
+/// `ejtp share`.
+#[derive(Debug, Args)]
+pub(crate) struct ShareArgs {
+    /// The files to share.
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// The shared folder the files are copied into (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "shared")]
+    pub(crate) dir: PathBuf,
+}
+
+/// `ejtp fetch`.
+#[derive(Debug, Args)]
+pub(crate) struct FetchArgs {
+    /// The content id: the SHA-256 of the file, 64 hex digits (as `ejtp share` prints it).
+    #[arg(value_name = "ID", value_parser = parse_content_id)]
+    pub(crate) id: ContentId,
+    /// A CJP2P node that has it, host:port (UDP). Repeatable: all are asked at once.
+    #[arg(long = "peer", value_name = "ADDR", required = true, value_parser = parse_socket_addr)]
+    pub(crate) peers: Vec<SocketAddr>,
+    /// The folder the file goes to; the download in progress lives in DIR/.ejtp-partial, so
+    /// running the same command again resumes it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) out: PathBuf,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) timeout: u64,
+}
+
+fn parse_content_id(text: &str) -> Result<ContentId, String> {
+    text.parse()
+        .map_err(|_| "expected a content id: 64 hex digits".to_string())
 }
 
 /// `ejtp keygen`.
@@ -104,6 +143,9 @@ pub(crate) struct RunArgs {
     /// it with `ejtp replay`). The file holds the secret key: record test identities only.
     #[arg(long, value_name = "FILE")]
     pub(crate) record: Option<PathBuf>,
+    /// Serve the files of this folder to CJP2P peers on the UDP socket (and download into it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) share: Option<PathBuf>,
 }
 
 /// `ejtp send`.

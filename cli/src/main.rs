@@ -7,6 +7,8 @@
 //! ejtp chat --identity bob.json --udp 127.0.0.1:7001 --join 127.0.0.1:7000 --key <key> --password pw
 //! ejtp demo                                          # the protocol at work, narrated
 //! ejtp replay recording.json                         # check a recording byte for byte
+//! ejtp share --dir shared photo.jpg                  # prints the file's content id
+//! ejtp fetch <id> --peer 127.0.0.1:7000 --out dl     # downloads it (resumable)
 //! ```
 //!
 //! Each command lives in its own module; this file parses the arguments, starts logging and
@@ -20,12 +22,14 @@ mod console;
 mod demo;
 mod endpoint;
 mod error;
+mod fetch;
 mod identity_file;
 mod keygen;
 mod logging;
 mod replay;
 mod run;
 mod send;
+mod share;
 mod value;
 
 use std::process::ExitCode;
@@ -68,5 +72,7 @@ fn dispatch(command: &Command) -> Result<(), CliError> {
         Command::Chat(args) => chat::chat(args),
         Command::Demo => demo::demo(),
         Command::Replay(args) => replay::replay(args),
+        Command::Share(args) => share::share(args),
+        Command::Fetch(args) => fetch::fetch(args),
     }
 }

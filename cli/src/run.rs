@@ -42,6 +42,17 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     if let Some(path) = &args.record {
         options = options.record_to(path);
     }
+    if let Some(dir) = &args.share {
+        // Checked first, so that a bad folder is not reported as a socket error.
+        std::fs::create_dir_all(dir).map_err(|err| {
+            CliError::failure(format!(
+                "cannot open the shared folder {}: {}",
+                dir.display(),
+                crate::error::io_reason(&err)
+            ))
+        })?;
+        options = options.share_dir(dir);
+    }
     for addr in std::iter::once(args.udp).chain(args.tcp) {
         if addr.ip().is_unspecified() {
             tracing::warn!(
@@ -68,6 +79,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
             peer.endpoint,
             peer.key.node_id()
         );
+    }
+    if let Some(dir) = &args.share {
+        tracing::info!("sharing {} with CJP2P peers", dir.display());
     }
     console::line(format_args!(
         "listening: {}",

@@ -164,6 +164,14 @@ pub struct Config {
     /// The CJP2P side: bootstrap peers and bounds (see [`Cjp2pConfig`]). At the defaults its
     /// tables cost about 200 KiB at most.
     pub cjp2p: Cjp2pConfig,
+    /// Most downloads active at once ([`Node::fetch`](crate::Node::fetch)). Default 16: each
+    /// holds its bookkeeping (see `DownloadConfig`: about 200 KiB with 2 048 blocks in flight,
+    /// plus 0.05% of the content's length), never the content itself.
+    pub max_downloads: usize,
+    /// Least time between two `DownloadProgress` events of one download. Default 100 ms, so a
+    /// download makes at most 10 progress events a second whatever its speed.
+    #[serde(with = "millis")]
+    pub download_progress_interval: Duration,
 }
 
 impl Default for Config {
@@ -211,6 +219,8 @@ impl Default for Config {
             max_waiting_messages: 256,
             record_lifetime: Duration::from_secs(3_600),
             cjp2p: Cjp2pConfig::default(),
+            max_downloads: 16,
+            download_progress_interval: Duration::from_millis(100),
         }
     }
 }

@@ -90,7 +90,36 @@ pub enum CommandError {
     Send(SendError),
     /// A CJP2P send failed.
     Cjp2p(crate::cjp2p::Cjp2pSendError),
+    /// A download could not start.
+    Fetch(FetchError),
 }
+
+/// Why [`Node::fetch`](crate::Node::fetch) refused to start a download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No content storage: see [`Node::set_content_storage`](crate::Node::set_content_storage).
+    NoStorage,
+    /// No UDP source was given.
+    NoSources,
+    /// [`Config::max_downloads`](crate::Config::max_downloads) downloads are already active.
+    TooManyDownloads,
+    /// The storage failed while reopening a partial download; the text says why.
+    Store(String),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoStorage => f.write_str("no content storage to download into"),
+            Self::NoSources => f.write_str("no UDP source to download from"),
+            Self::TooManyDownloads => f.write_str("too many downloads active"),
+            Self::Store(why) => write!(f, "content storage failed: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for FetchError {}
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,6 +132,7 @@ impl fmt::Display for CommandError {
             Self::TooManyAddresses => f.write_str("too many local addresses"),
             Self::Send(err) => err.fmt(f),
             Self::Cjp2p(err) => err.fmt(f),
+            Self::Fetch(err) => err.fmt(f),
         }
     }
 }

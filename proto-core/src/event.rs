@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
+use crate::content::ContentId;
 use crate::identity::{NodeId, PublicKey};
 use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
@@ -183,5 +184,33 @@ pub enum Event {
         verified: bool,
         /// The message (serialised in its wire form).
         message: Cjp2pMessage,
+    },
+    /// A download started with [`Node::fetch`](crate::Node::fetch) holds `have` of `total`
+    /// bytes. Rate-limited: at most one per download per
+    /// [`Config::download_progress_interval`](crate::Config::download_progress_interval), and
+    /// one just before the download ends.
+    DownloadProgress {
+        /// The content.
+        id: ContentId,
+        /// Bytes held (written to the storage).
+        have: u64,
+        /// The content's length.
+        total: u64,
+    },
+    /// A download completed: the content hashed to its id and is now in the storage (and
+    /// served). Terminal.
+    DownloadCompleted {
+        /// The content.
+        id: ContentId,
+        /// Its length.
+        len: u64,
+    },
+    /// A download gave up; what it fetched stays in the storage and a new fetch resumes it.
+    /// Terminal.
+    DownloadFailed {
+        /// The content.
+        id: ContentId,
+        /// Why, in words.
+        why: String,
     },
 }

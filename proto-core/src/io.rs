@@ -55,6 +55,8 @@ pub enum TimerReason {
     LookupTimeout,
     /// A CJP2P maintenance round: probe the next peers for peers and round-trip times.
     Cjp2pMaintenance,
+    /// A download's retransmission timer, or a progress report held back by the rate limit.
+    Download,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -187,6 +189,13 @@ pub enum Command {
     AddCjp2pPeer {
         /// The peer's address.
         addr: core::net::SocketAddr,
+    },
+    /// [`Node::fetch`](crate::Node::fetch).
+    Fetch {
+        /// The content.
+        id: crate::content::ContentId,
+        /// Where to ask for it (UDP addresses of CJP2P nodes).
+        sources: Vec<TransportAddr>,
     },
 }
 

@@ -60,6 +60,14 @@ impl Cjp2pState {
     pub(super) fn next_round(&self) -> Option<Instant> {
         self.next_round
     }
+
+    pub(super) fn store(&self) -> Option<&(dyn ContentStore + Send + Sync + 'static)> {
+        self.store.as_deref()
+    }
+
+    pub(super) fn store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
+        self.store.as_deref_mut()
+    }
 }
 
 /// What one datagram produced so far.
@@ -286,7 +294,7 @@ impl Node {
             }
             Cjp2pMessage::PleaseListContent => {
                 let max = self.config.cjp2p.max_content_list;
-                let store = self.cjp2p.store.as_deref();
+                let store = self.serving_store();
                 answering.answers.push(list_content(store, max));
             }
             Cjp2pMessage::PleaseListSupportedMessages => {
@@ -329,6 +337,10 @@ impl Node {
                 if verified {
                     self.learn(source, &other);
                 }
+                // Answers to one of our downloads go to it, not to the application.
+                let Some(other) = self.feed_download(answering.source, verified, other) else {
+                    return;
+                };
                 self.push_event(Event::Cjp2p {
                     from: answering.source,
                     verified,
@@ -392,7 +404,7 @@ impl Node {
         } else {
             crate::cjp2p::amplification::UNVERIFIED_CONTENT_BYTES
         };
-        let store = self.cjp2p.store.as_deref_mut();
+        let store = self.serving_store_mut();
         match serve_content(store, &id, offset, length, max) {
             Served::Content(content) => {
                 if let Cjp2pMessage::Content { data, .. } = &content {

@@ -3,9 +3,13 @@
 mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
+#[cfg(test)]
+mod download_tests;
+mod downloads;
 mod inbound;
 mod lookups;
 mod mailbox_store;
+mod memory_storage;
 mod outbound;
 mod queries;
 mod query_ops;
@@ -48,6 +52,7 @@ use crate::throttle::Throttle;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
+pub use downloads::ContentStorage;
 use lookups::{LookupTable, ResendLog, WaitingMessages};
 use mailbox_store::MailboxStore;
 use queries::QueryTable;
@@ -150,6 +155,8 @@ pub struct Node {
     stats: Stats,
     /// The CJP2P side: cookies, peers, content store (see `node/cjp2p.rs`).
     cjp2p: cjp2p::Cjp2pState,
+    /// Downloads in progress and the storage they write to (see `node/downloads.rs`).
+    downloads: downloads::DownloadsState,
 }
 
 impl Node {
@@ -207,6 +214,7 @@ impl Node {
             own_record: None,
             stats: Stats::default(),
             cjp2p,
+            downloads: downloads::DownloadsState::new(),
         };
         node.add_bootstrap_peers();
         node
@@ -433,6 +441,7 @@ impl Node {
                 self.add_cjp2p_peer(now, addr);
                 Ok(None)
             }
+            Command::Fetch { id, sources } => self.fetch(now, id, sources).map(|()| None),
         }
     }
 

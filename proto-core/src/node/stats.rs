@@ -103,4 +103,13 @@ pub struct Stats {
     pub cjp2p_content_served: u64,
     /// Content requests the store failed to read.
     pub cjp2p_store_failures: u64,
+    /// CJP2P `Content` or `MaybeTheyHaveSome` for an active download in a datagram that did not
+    /// return our cookie: not fed to the download (its source may be forged).
+    pub download_unverified: u64,
+    /// Download requests not sent because the transmit queue was full (asked again later).
+    pub download_requests_dropped: u64,
+    /// Downloads that completed (verified and stored).
+    pub downloads_completed: u64,
+    /// Downloads that failed.
+    pub downloads_failed: u64,
 }

@@ -51,14 +51,19 @@ impl Node {
             .cjp2p
             .next_round()
             .map(|at| (at, TimerReason::Cjp2pMaintenance));
-        [retry, idle, prune, query, writable, held, lookup, cjp2p]
-            .into_iter()
-            .flatten()
-            .min_by_key(|(at, _)| *at)
-            .map(|(at, reason)| Timeout {
-                at: at.max(self.now),
-                reason,
-            })
+        let download = self
+            .next_download_timeout()
+            .map(|at| (at, TimerReason::Download));
+        [
+            retry, idle, prune, query, writable, held, lookup, cjp2p, download,
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(at, _)| *at)
+        .map(|(at, reason)| Timeout {
+            at: at.max(self.now),
+            reason,
+        })
     }
 
     /// The monotonic instant at which the wall clock will read `wall`.
@@ -75,6 +80,7 @@ impl Node {
         self.retry_handshakes();
         self.drop_idle_sessions();
         self.cjp2p_maintenance();
+        self.download_timeouts();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);

@@ -1,0 +1,366 @@
+//! Downloads driven by the node: real datagrams between nodes, timers, loss.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use crate::content::{ContentId, ContentStore, MemoryPartialStore, MemoryStore};
+use crate::error::{CommandError, FetchError};
+use crate::{Command, Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+
+fn addr(port: u16) -> TransportAddr {
+    TransportAddr::udp(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn node(n: u8) -> Node {
+    Node::new(
+        Config::default(),
+        Identity::from_secret_bytes(&[n; 32]),
+        [n.wrapping_add(100); 32],
+        Instant::ZERO,
+        UnixMillis(1_700_000_000_000),
+    )
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| u8::try_from((i * 31 + i / 4096) % 251).unwrap() ^ seed)
+        .collect()
+}
+
+/// A seeder serving `content` from memory.
+fn seeder(n: u8, content: &[u8]) -> Node {
+    let mut seeder = node(n);
+    let mut store = MemoryStore::new();
+    store.insert(content.to_vec());
+    seeder.set_content_store(Some(Box::new(store)));
+    seeder
+}
+
+/// Nodes exchanging datagrams with 5 ms of latency; `loss_per_mille` of datagrams are dropped
+/// (a fixed LCG decides which, so runs repeat).
+struct Net {
+    nodes: Vec<(TransportAddr, Node)>,
+    in_flight: VecDeque<(Instant, TransportAddr, TransportAddr, Vec<u8>)>,
+    now: Instant,
+    loss_per_mille: u64,
+    lcg: u64,
+    events: Vec<(TransportAddr, Event)>,
+    delivered: u64,
+}
+
+impl Net {
+    fn new(nodes: Vec<(u16, Node)>, loss_per_mille: u64) -> Self {
+        Self {
+            nodes: nodes.into_iter().map(|(p, n)| (addr(p), n)).collect(),
+            in_flight: VecDeque::new(),
+            now: Instant::ZERO,
+            loss_per_mille,
+            lcg: 0x2545_f491_4f6c_dd1d,
+            events: Vec::new(),
+            delivered: 0,
+        }
+    }
+
+    fn node(&mut self, port: u16) -> &mut Node {
+        &mut self
+            .nodes
+            .iter_mut()
+            .find(|(a, _)| *a == addr(port))
+            .unwrap()
+            .1
+    }
+
+    fn lost(&mut self) -> bool {
+        self.lcg = self
+            .lcg
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.lcg >> 33) % 1000 < self.loss_per_mille
+    }
+
+    fn collect(&mut self) {
+        let mut out = Vec::new();
+        for (from, node) in &mut self.nodes {
+            while let Some(transmit) = node.poll_transmit() {
+                out.push((*from, transmit.to, transmit.payload));
+            }
+            while let Some(event) = node.poll_event() {
+                self.events.push((*from, event));
+            }
+        }
+        for (from, to, payload) in out {
+            if !self.lost() {
+                let at = self.now + Duration::from_millis(5);
+                self.in_flight.push_back((at, from, to, payload));
+            }
+        }
+    }
+
+    /// Runs until `done` holds or `limit` of simulated time passed.
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&Self) -> bool) {
+        let end = self.now + limit;
+        loop {
+            self.collect();
+            if done(self) || self.now >= end {
+                return;
+            }
+            let next_datagram = self.in_flight.front().map(|d| d.0);
+            let next_timer = self
+                .nodes
+                .iter()
+                .filter_map(|(_, n)| n.poll_timeout().map(|t| t.at))
+                .min();
+            let Some(next) = [next_datagram, next_timer].into_iter().flatten().min() else {
+                return;
+            };
+            self.now = next.max(self.now).min(end);
+            let now = self.now;
+            while self.in_flight.front().is_some_and(|d| d.0 <= now) {
+                let (_, from, to, payload) = self.in_flight.pop_front().unwrap();
+                self.delivered += 1;
+                if let Some((_, node)) = self.nodes.iter_mut().find(|(a, _)| *a == to) {
+                    node.handle_datagram(now, from, &payload);
+                }
+            }
+            for (_, node) in &mut self.nodes {
+                if node.poll_timeout().is_some_and(|t| t.at <= now) {
+                    node.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    fn finished(&self, at: TransportAddr, id: ContentId) -> Option<&Event> {
+        self.events.iter().find_map(|(a, event)| match event {
+            Event::DownloadCompleted { id: done, .. } | Event::DownloadFailed { id: done, .. }
+                if *a == at && *done == id =>
+            {
+                Some(event)
+            }
+            _ => None,
+        })
+    }
+}
+
+fn read_all(store: &mut dyn ContentStore, id: &ContentId) -> Vec<u8> {
+    let len = usize::try_from(store.len_of(id).unwrap()).unwrap();
+    let mut buf = vec![0; len];
+    assert_eq!(store.read_at(id, 0, &mut buf).unwrap(), len);
+    buf
+}
+
+#[test]
+fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
+    let content = pattern(200_000, 7);
+    let id = ContentId::of(&content);
+    let mut fetcher = node(2);
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    let mut net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher)], 0);
+    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
+    assert_eq!(net.node(2).downloads().len(), 1);
+    net.run_until(Duration::from_secs(30), |net| {
+        net.finished(addr(2), id).is_some()
+    });
+
+    let len = content.len() as u64;
+    assert_eq!(
+        net.finished(addr(2), id),
+        Some(&Event::DownloadCompleted { id, len })
+    );
+    let storage = net.node(2).content_storage_mut().unwrap();
+    assert_eq!(read_all(storage, &id), content);
+    assert!(net.node(2).downloads().is_empty());
+    assert_eq!(net.node(2).stats().downloads_completed, 1);
+    // Answers to the download are consumed, not surfaced one by one.
+    assert!(!net.events.iter().any(|(a, e)| *a == addr(2)
+        && matches!(
+            e,
+            Event::Cjp2p {
+                message: crate::Cjp2pMessage::Content { .. },
+                ..
+            }
+        )));
+    // Progress is rate-limited: at most one per 100 ms of the run, plus the final one.
+    let progress: Vec<(u64, u64)> = net
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::DownloadProgress { have, total, .. } => Some((*have, *total)),
+            _ => None,
+        })
+        .collect();
+    let elapsed_ms =
+        u64::try_from(net.now.saturating_duration_since(Instant::ZERO).as_millis()).unwrap();
+    assert!(!progress.is_empty());
+    assert!(
+        progress.len() as u64 <= elapsed_ms / 100 + 2,
+        "{progress:?}"
+    );
+    assert_eq!(progress.last(), Some(&(len, len)));
+    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0));
+
+    // The fetcher now serves what it fetched to a third node.
+    let mut third = node(3);
+    third.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    net.nodes.push((addr(3), third));
+    let now = net.now;
+    net.node(3).fetch(now, id, vec![addr(2)]).unwrap();
+    net.run_until(Duration::from_secs(30), |net| {
+        net.finished(addr(3), id).is_some()
+    });
+    assert_eq!(
+        net.finished(addr(3), id),
+        Some(&Event::DownloadCompleted { id, len })
+    );
+}
+
+#[test]
+fn three_sources_with_loss_complete_with_verified_content() {
+    let content = pattern(300_000, 9);
+    let id = ContentId::of(&content);
+    let mut fetcher = node(4);
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    let mut net = Net::new(
+        vec![
+            (1, seeder(1, &content)),
+            (2, seeder(2, &content)),
+            (3, seeder(3, &content)),
+            (4, fetcher),
+        ],
+        100,
+    );
+    let command = Command::Fetch {
+        id,
+        sources: vec![addr(1), addr(2), addr(3)],
+    };
+    net.node(4).handle_command(Instant::ZERO, command).unwrap();
+    net.run_until(Duration::from_secs(120), |net| {
+        net.finished(addr(4), id).is_some()
+    });
+    assert_eq!(
+        net.finished(addr(4), id),
+        Some(&Event::DownloadCompleted {
+            id,
+            len: content.len() as u64
+        })
+    );
+    let storage = net.node(4).content_storage_mut().unwrap();
+    assert_eq!(read_all(storage, &id), content);
+    // Every seeder served part of it.
+    for port in 1..=3 {
+        assert!(
+            net.node(port).stats().cjp2p_content_served > 0,
+            "seeder {port}"
+        );
+    }
+}
+
+#[test]
+fn a_fetch_without_storage_or_sources_or_room_is_refused() {
+    let id = ContentId::of(b"x");
+    let mut bare = node(1);
+    assert_eq!(
+        bare.fetch(Instant::ZERO, id, vec![addr(2)]),
+        Err(CommandError::Fetch(FetchError::NoStorage))
+    );
+    let mut fetcher = Node::new(
+        Config {
+            max_downloads: 1,
+            ..Config::default()
+        },
+        Identity::from_secret_bytes(&[5; 32]),
+        [5; 32],
+        Instant::ZERO,
+        UnixMillis(1_700_000_000_000),
+    );
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    assert_eq!(
+        fetcher.fetch(Instant::ZERO, id, vec![]),
+        Err(CommandError::Fetch(FetchError::NoSources))
+    );
+    fetcher.fetch(Instant::ZERO, id, vec![addr(2)]).unwrap();
+    assert_eq!(
+        fetcher.fetch(Instant::ZERO, ContentId::of(b"y"), vec![addr(2)]),
+        Err(CommandError::Fetch(FetchError::TooManyDownloads))
+    );
+    // The same id again only adds sources.
+    fetcher.fetch(Instant::ZERO, id, vec![addr(3)]).unwrap();
+    assert_eq!(fetcher.downloads().len(), 1);
+    assert!(fetcher.cancel_fetch(&id));
+    assert!(fetcher.downloads().is_empty());
+}
+
+#[test]
+fn content_already_held_completes_at_once() {
+    let mut storage = MemoryPartialStore::new();
+    let id = storage.complete_mut().insert(b"hello".to_vec());
+    let mut fetcher = node(6);
+    fetcher.set_content_storage(Some(Box::new(storage)));
+    fetcher.fetch(Instant::ZERO, id, vec![]).unwrap();
+    let events: Vec<Event> = core::iter::from_fn(|| fetcher.poll_event()).collect();
+    assert_eq!(
+        events.last(),
+        Some(&Event::DownloadCompleted { id, len: 5 })
+    );
+    assert!(fetcher.poll_transmit().is_none());
+}
+
+#[test]
+fn a_silent_source_fails_the_download_and_a_new_fetch_resumes_it() {
+    let content = pattern(100_000, 3);
+    let id = ContentId::of(&content);
+    let mut fetcher = node(2);
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    let mut net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher)], 0);
+    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
+    // Let part of it arrive, then silence the seeder.
+    net.run_until(Duration::from_secs(30), |net| {
+        net.nodes
+            .iter()
+            .find(|(a, _)| *a == addr(2))
+            .and_then(|(_, n)| n.downloads().first().map(|d| d.1))
+            .is_some_and(|have| have >= 40_000)
+    });
+    net.nodes.retain(|(a, _)| *a != addr(1));
+    net.in_flight.clear();
+    net.run_until(Duration::from_secs(600), |net| {
+        net.finished(addr(2), id).is_some()
+    });
+    assert!(
+        matches!(
+            net.finished(addr(2), id),
+            Some(Event::DownloadFailed { .. })
+        ),
+        "{:?} at {:?}",
+        net.finished(addr(2), id),
+        net.now
+    );
+    // The seeder is back: a new fetch resumes and asks only for what is missing.
+    net.nodes.push((addr(1), seeder(1, &content)));
+    net.events.clear();
+    let served_before = 0;
+    let now = net.now;
+    net.node(2).fetch(now, id, vec![addr(1)]).unwrap();
+    let first = net.events.len();
+    assert_eq!(first, 0);
+    net.run_until(Duration::from_secs(60), |net| {
+        net.finished(addr(2), id).is_some()
+    });
+    assert_eq!(
+        net.finished(addr(2), id),
+        Some(&Event::DownloadCompleted {
+            id,
+            len: content.len() as u64
+        })
+    );
+    let served = net.node(1).stats().cjp2p_content_served;
+    let blocks = content.len().div_ceil(4096) as u64;
+    assert!(
+        served > served_before && served < blocks,
+        "{served} of {blocks}"
+    );
+}
