@@ -10,6 +10,9 @@
 //!   reading the other node's `Events`: what a user of the blocking adapter gets, with its
 //!   reader, driver and application threads and the channels between them.
 //!
+//! - in-process: the same query and reply between two nodes in one thread, datagrams handed
+//!   over in memory: the core's own CPU per round trip, with no socket and no thread hop.
+//!
 //! Sessions are up before measuring (warm-up round trips). Prints median and p99 in µs and
 //! each as a ratio of raw. `EJTP_BENCH_QUICK=1` runs fewer round trips.
 
@@ -202,6 +205,82 @@ impl Drop for CorePair {
     }
 }
 
+/// Two nodes in one thread, datagrams passed in memory.
+struct InProcess {
+    alice: Node,
+    bob: Node,
+    to_bob: proto_core::PublicIdentity,
+    from_alice: TransportAddr,
+    from_bob: TransportAddr,
+    start: Clock,
+}
+
+impl InProcess {
+    fn new() -> Self {
+        let start = Clock::now();
+        let node = |secret: u8, port: u16, client: &str| {
+            let mut node = Node::new(
+                Config::default(),
+                Identity::from_secret_bytes(&[secret; 32]),
+                [secret; 32],
+                core_now(start),
+                unix_millis(),
+            );
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            node.add_local_address(Address::udp(addr, None)).unwrap();
+            node.add_client(client).unwrap();
+            (node, TransportAddr::udp(addr))
+        };
+        let (alice, from_alice) = node(5, 9001, "alice");
+        let (bob, from_bob) = node(6, 9002, "bob");
+        let to_bob = bob.public_identity("bob", "bob");
+        Self {
+            alice,
+            bob,
+            to_bob,
+            from_alice,
+            from_bob,
+            start,
+        }
+    }
+
+    fn round_trip(&mut self, index: usize) -> Duration {
+        let began = Clock::now();
+        let now = core_now(self.start);
+        let id = self
+            .alice
+            .query(
+                now,
+                "alice",
+                &self.to_bob,
+                query_value(index),
+                QueryOptions::default(),
+            )
+            .unwrap();
+        let mut answered = false;
+        while !answered {
+            while let Some(transmit) = self.alice.poll_transmit() {
+                self.bob
+                    .handle_datagram(now, self.from_alice, &transmit.payload);
+            }
+            while let Some(event) = self.bob.poll_event() {
+                if let Event::Message(message) = event {
+                    let pong = json!({"pong": message.value["ping"]});
+                    self.bob.reply(now, "bob", &message, pong).unwrap();
+                }
+            }
+            while let Some(transmit) = self.bob.poll_transmit() {
+                self.alice
+                    .handle_datagram(now, self.from_bob, &transmit.payload);
+            }
+            while let Some(event) = self.alice.poll_event() {
+                answered |= matches!(event, Event::Reply { query, .. } if query == id);
+            }
+        }
+        began.elapsed()
+    }
+}
+
 /// Raw UDP: the bench thread sends `ping_len` bytes, an echo thread answers `pong_len` bytes.
 struct RawPair {
     client: UdpSocket,
@@ -347,13 +426,16 @@ fn main() {
     );
     let mut raw = RawPair::new(core.query_len, core.reply_len);
     let adapter = AdapterPair::new();
+    let mut in_process = InProcess::new();
     for index in 0..warm_up {
         raw.round_trip();
         adapter.round_trip(index);
+        in_process.round_trip(index);
     }
 
     let (mut raw_samples, mut core_samples, mut adapter_samples) =
         (Vec::new(), Vec::new(), Vec::new());
+    let mut in_process_samples = Vec::new();
     for _ in 0..ROUNDS {
         for _ in 0..per_round {
             raw_samples.push(raw.round_trip());
@@ -364,10 +446,14 @@ fn main() {
         for index in 0..per_round {
             adapter_samples.push(adapter.round_trip(index));
         }
+        for index in 0..per_round {
+            in_process_samples.push(in_process.round_trip(index));
+        }
     }
     let raw_latency = Latency::of(&mut raw_samples);
     let core_latency = Latency::of(&mut core_samples);
     let adapter_latency = Latency::of(&mut adapter_samples);
+    let in_process_latency = Latency::of(&mut in_process_samples);
 
     println!(
         "Round trip on 127.0.0.1 UDP, {ROUNDS} alternating rounds of {per_round}; query datagram {} bytes, reply datagram {} bytes:",
@@ -395,6 +481,10 @@ fn main() {
     line(
         "adapter-std Handle::query / Handle::reply",
         &adapter_latency,
+    );
+    line(
+        "Node::query/reply in one thread, no socket",
+        &in_process_latency,
     );
     let verdict = |latency: &Latency| {
         if latency.median_us / raw_latency.median_us <= TARGET_RATIO {
