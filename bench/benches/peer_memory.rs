@@ -243,14 +243,62 @@ fn main() {
         "Core heap bytes of one node per idle known peer ({peers} peers, bytes asked of the allocator; target {TARGET_BYTES} bytes/peer):"
     );
     let defaults = Config::default();
-    report("default Config:", peers, &run(peers, &defaults));
+    let full = run(peers, &defaults);
+    report("default Config:", peers, &full);
     let small_replay = Config {
         nonce_memory_capacity: 16,
         ..Config::default()
     };
+    let without_replay = run(peers, &small_replay);
     report(
         "default Config but nonce_memory_capacity = 16 (the per-node replay memory kept small):",
         peers,
-        &run(peers, &small_replay),
+        &without_replay,
+    );
+    let no_rtt = Config {
+        max_rtt_peers: 0,
+        ..small_replay
+    };
+    let without_rtt = run(peers, &no_rtt);
+    report(
+        "as above and max_rtt_peers = 0 (no round-trip samples kept):",
+        peers,
+        &without_rtt,
+    );
+    let few_routes = Config {
+        max_routes: 16,
+        ..no_rtt
+    };
+    let with_few_routes = run(peers, &few_routes);
+    report(
+        "as above and max_routes = 16 (the routing table forgets all but 16 peers):",
+        peers,
+        &with_few_routes,
+    );
+    let n = f64::from(peers);
+    let difference = |a: usize, b: usize| (a as f64 - b as f64) / n;
+    println!("Attribution (differences between the runs, idle past the skew window):");
+    println!(
+        "  replay memories (per node, bounded by nonce_memory_capacity, filled by {} nonces here): {:.0} bytes/peer of the default run",
+        full.nonces_after_exchange,
+        difference(full.after_skew, without_replay.after_skew)
+    );
+    println!(
+        "  round-trip samples:                {:.0} bytes/peer",
+        difference(without_replay.after_skew, without_rtt.after_skew)
+    );
+    println!(
+        "  the Noise session:                 {:.0} bytes/peer (freed at the session idle timeout)",
+        difference(without_rtt.after_skew, without_rtt.after_idle)
+    );
+    println!(
+        "  routing table entry (of {} peers, {} kept): {:.0} bytes/peer",
+        peers,
+        with_few_routes.known_after_idle,
+        difference(without_rtt.after_idle, with_few_routes.after_idle)
+    );
+    println!(
+        "  the rest (throttle bucket, other tables, capacity left by entries gone): {:.0} bytes/peer",
+        difference(with_few_routes.after_idle, with_few_routes.built)
     );
 }

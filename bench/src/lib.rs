@@ -48,3 +48,18 @@ impl Latency {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_the_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=100).rev().map(Duration::from_micros).collect();
+        let latency = Latency::of(&mut samples);
+        assert_eq!(latency.median_us, 50.0);
+        assert_eq!(latency.p99_us, 99.0);
+        assert_eq!(latency.samples, 100);
+        assert_eq!(Latency::of(&mut []).median_us, 0.0);
+    }
+}
