@@ -1,0 +1,294 @@
+//! 64 MiB content transfer over loopback, beside the raw rates of the same machine.
+//!
+//! `cargo bench -p bench --bench transfer` measures, in one run (8 MiB with
+//! `EJTP_BENCH_QUICK=1`):
+//! - ours, CJP2P-compatible mode: a node of `adapter-std` with the content in its shared folder,
+//!   and another that downloads it with `Handle::fetch` (so `Node::fetch`: CJP2P
+//!   `PleaseSendContent`/`Content` datagrams, block checks, written to its shared folder on
+//!   disk, verified, renamed) — what a user of the blocking adapter gets, timed from the call
+//!   to its return;
+//! - raw UDP: the same number of content bytes sent from one thread and received by another on
+//!   127.0.0.1 in CJP2P `Content` datagrams of the two sizes CJP2P mode uses (one 4 KiB block,
+//!   as the public node sends; ten blocks, the 40 960-byte most one reply carries, as our
+//!   nodes send each other), with a small window of acknowledgements so that the receiver's
+//!   socket buffer does not overflow;
+//! - raw CPU, one core: SHA-256 (the block checks), base64 encode + decode (CJP2P's wire
+//!   encoding) and ChaCha20-Poly1305 seal + open (what an encrypted session costs a byte) of
+//!   the same bytes;
+//!
+//! and prints each beside the design's targets: CJP2P-compatible mode at least 2.5x the public
+//! node's 250 MB/s (625 MB/s), encrypted sessions at least 600 MB/s.
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant as Clock};
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use proto_core::cjp2p::{Cjp2pMessage, base64, encode_datagram};
+use sha2::{Digest, Sha256};
+
+/// Rounds of the raw measurements; the median is printed.
+const ROUNDS: usize = 3;
+const CJP2P_TARGET: f64 = 2.5 * 250.0;
+const ENCRYPTED_TARGET: f64 = 600.0;
+/// Bytes the raw UDP sender may have unacknowledged: below Linux's default receive buffer.
+const WINDOW_BYTES: usize = 96 * 1024;
+
+fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+/// The CJP2P datagram carrying `len` content bytes, as a node sends it.
+fn content_datagram(len: usize) -> Vec<u8> {
+    encode_datagram(&[Cjp2pMessage::Content {
+        id: "ab".repeat(32),
+        offset: 1 << 20,
+        data: vec![0x5a; len],
+        eof: 64 << 20,
+    }])
+}
+
+/// Sends `total` content bytes as datagrams of `datagram_len` wire bytes carrying `chunk`
+/// content bytes each; returns the content rate at the receiver (MB/s) and datagrams lost.
+fn raw_udp(total: usize, chunk: usize, datagram_len: usize) -> (f64, u64) {
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    sender
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let to = receiver.local_addr().unwrap();
+    let back = sender.local_addr().unwrap();
+    let count = total.div_ceil(chunk) as u64;
+    let window = (WINDOW_BYTES / datagram_len).max(2) as u64;
+    let ack_every = (window / 2).max(1);
+
+    let receiving = thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_536];
+        let mut received = 0u64;
+        let mut started = None;
+        let mut last = Clock::now();
+        // A timeout: the sender is done (or everything else was lost).
+        while let Ok((len, _)) = receiver.recv_from(&mut buffer) {
+            if len < 8 {
+                break; // the end marker
+            }
+            started.get_or_insert_with(Clock::now);
+            last = Clock::now();
+            received += 1;
+            let sequence = u64::from_le_bytes(buffer[..8].try_into().unwrap());
+            if received % ack_every == 0 || sequence + 1 == count {
+                receiver.send_to(&sequence.to_le_bytes(), back).unwrap();
+            }
+        }
+        let elapsed = started.map_or(Duration::ZERO, |start| last - start);
+        (received, elapsed)
+    });
+
+    let mut datagram = vec![0x5au8; datagram_len];
+    let mut acked = 0u64;
+    let mut ack = [0u8; 8];
+    for sequence in 0..count {
+        while sequence.saturating_sub(acked) >= window {
+            match sender.recv_from(&mut ack) {
+                Ok(_) => acked = acked.max(u64::from_le_bytes(ack) + 1),
+                // Lost datagrams or a lost acknowledgement: carry on rather than stall.
+                Err(_) => acked = sequence,
+            }
+        }
+        datagram[..8].copy_from_slice(&sequence.to_le_bytes());
+        sender.send_to(&datagram, to).unwrap();
+    }
+    // The end marker, a few times in case one is lost.
+    for _ in 0..3 {
+        sender.send_to(&[0u8; 1], to).unwrap();
+    }
+    let (received, elapsed) = receiving.join().unwrap();
+    // The first datagram starts the clock, so count the content of the others.
+    let content = received.saturating_sub(1) as usize * chunk;
+    (mb_per_s(content, elapsed), count - received)
+}
+
+fn sha256_rate(data: &[u8]) -> f64 {
+    let start = Clock::now();
+    std::hint::black_box(Sha256::digest(data));
+    mb_per_s(data.len(), start.elapsed())
+}
+
+fn base64_rate(data: &[u8], chunk: usize) -> f64 {
+    let start = Clock::now();
+    let mut text = String::with_capacity(base64::encoded_len(chunk));
+    for piece in data.chunks(chunk) {
+        text.clear();
+        base64::encode_into(piece, &mut text);
+        std::hint::black_box(base64::decode(&text).unwrap());
+    }
+    mb_per_s(data.len(), start.elapsed())
+}
+
+fn aead_rate(data: &[u8], chunk: usize) -> f64 {
+    let cipher = ChaCha20Poly1305::new(&Key::from([7u8; 32]));
+    let mut buffer = vec![0u8; chunk];
+    let start = Clock::now();
+    for (counter, piece) in data.chunks(chunk).enumerate() {
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&(counter as u64).to_le_bytes());
+        let nonce = Nonce::from(nonce);
+        let buffer = &mut buffer[..piece.len()];
+        buffer.copy_from_slice(piece);
+        let tag = cipher
+            .encrypt_inout_detached(&nonce, &[], buffer.into())
+            .unwrap();
+        cipher
+            .decrypt_inout_detached(&nonce, &[], buffer.into(), &tag)
+            .unwrap();
+        std::hint::black_box(&buffer);
+    }
+    mb_per_s(data.len(), start.elapsed())
+}
+
+/// The rate of doing all of `rates` one after the other on one core.
+fn serial(rates: &[f64]) -> f64 {
+    1.0 / rates.iter().map(|rate| 1.0 / rate).sum::<f64>()
+}
+
+/// Downloads `data` from one adapter-std node to another over 127.0.0.1 with `Handle::fetch`;
+/// returns the content rate (MB/s), or why it failed.
+fn our_nodes(data: &[u8]) -> Result<f64, String> {
+    let seeder_dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let fetcher_dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+    let file = seeder_dir.path().join("content.bin");
+    std::fs::write(&file, data).map_err(|err| err.to_string())?;
+    let bind = |secret: u8, dir: &Path| {
+        adapter_std::Node::bind(
+            adapter_std::NodeOptions::new(proto_core::Identity::from_secret_bytes(&[secret; 32]))
+                .udp("127.0.0.1:0".parse().unwrap())
+                .share_dir(dir),
+        )
+    };
+    let seeder = bind(1, seeder_dir.path()).map_err(|err| err.to_string())?;
+    let fetcher = bind(2, fetcher_dir.path()).map_err(|err| err.to_string())?;
+    let source = seeder.udp_addrs()[0];
+    let (seeder, seeder_events) = seeder.split();
+    let (fetcher, fetcher_events) = fetcher.split();
+    // Both event queues must be drained, or the drivers wait for room.
+    let drains = [seeder_events, fetcher_events]
+        .map(|events| thread::spawn(move || while events.recv().is_some() {}));
+    let id = seeder.share(&file).map_err(|err| err.to_string())?;
+
+    let start = Clock::now();
+    let outcome = fetcher.fetch(id, &[source]);
+    let elapsed = start.elapsed();
+    seeder.shutdown().map_err(|err| err.to_string())?;
+    fetcher.shutdown().map_err(|err| err.to_string())?;
+    for drain in drains {
+        drain.join().unwrap();
+    }
+    match outcome.map_err(|err| err.to_string())? {
+        adapter_std::FetchOutcome::Completed { len, .. } if len == data.len() as u64 => {
+            Ok(mb_per_s(data.len(), elapsed))
+        }
+        other => Err(format!("{other:?}")),
+    }
+}
+
+fn main() {
+    let total: usize = if bench::quick() { 8 << 20 } else { 64 << 20 };
+    let data: Vec<u8> = (0..total).map(|index| (index * 31 % 251) as u8).collect();
+    let block = 4096;
+    let reply = 40_960;
+    let small = content_datagram(block).len();
+    let large = content_datagram(reply).len();
+
+    let ours = our_nodes(&data);
+    // The raw rates: the median of three alternating rounds, as the machine may be busy.
+    let mut rounds: Vec<[f64; 5]> = Vec::new();
+    let mut lost = (0, 0);
+    for _ in 0..ROUNDS {
+        let (udp_small, lost_small) = raw_udp(total, block, small);
+        let (udp_large, lost_large) = raw_udp(total, reply, large);
+        lost = (lost.0 + lost_small, lost.1 + lost_large);
+        rounds.push([
+            udp_small,
+            udp_large,
+            sha256_rate(&data),
+            base64_rate(&data, reply),
+            aead_rate(&data, reply),
+        ]);
+    }
+    let median = |column: usize| {
+        let mut values: Vec<f64> = rounds.iter().map(|round| round[column]).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (udp_small, udp_large, sha, b64, aead) =
+        (median(0), median(1), median(2), median(3), median(4));
+    let (lost_small, lost_large) = lost;
+
+    let mib = total >> 20;
+    println!(
+        "{mib} MiB over 127.0.0.1 and on one core of this machine, in one run (raw rates: median of {ROUNDS} rounds):"
+    );
+    println!("  {:<72} {:>9}   {:>14}", "path", "rate", "of target");
+    let line = |name: &str, rate: f64, target: f64| {
+        println!(
+            "  {name:<72} {rate:>6.0} MB/s   {:>5.2}x {target:.0}",
+            rate / target
+        );
+    };
+    line(
+        &format!(
+            "raw UDP, {small}-byte datagrams (4 KiB block each), {lost_small} lost in all rounds"
+        ),
+        udp_small,
+        CJP2P_TARGET,
+    );
+    line(
+        &format!("raw UDP, {large}-byte datagrams (40 KiB each), {lost_large} lost in all rounds"),
+        udp_large,
+        CJP2P_TARGET,
+    );
+    line("raw SHA-256 (block checks)", sha, CJP2P_TARGET);
+    line(
+        "raw base64 encode + decode (CJP2P wire encoding)",
+        b64,
+        CJP2P_TARGET,
+    );
+    line(
+        "raw SHA-256 + base64 both ways, serially (CJP2P bytes' CPU)",
+        serial(&[sha, b64]),
+        CJP2P_TARGET,
+    );
+    line(
+        "raw ChaCha20-Poly1305 seal + open, 40 KiB frames",
+        aead,
+        ENCRYPTED_TARGET,
+    );
+    line(
+        "raw SHA-256 + ChaCha20-Poly1305 seal + open, serially",
+        serial(&[sha, aead]),
+        ENCRYPTED_TARGET,
+    );
+    match ours {
+        Ok(rate) => {
+            line(
+                "our nodes, CJP2P-compatible mode (adapter-std Handle::fetch)",
+                rate,
+                CJP2P_TARGET,
+            );
+            println!(
+                "  {:<72} {:>14.2}x",
+                "  of raw UDP in 4 KiB-block datagrams",
+                rate / udp_small
+            );
+        }
+        Err(why) => println!("  our nodes, CJP2P-compatible mode: the fetch failed: {why}"),
+    }
+    println!(
+        "  our nodes, encrypted sessions: not implemented (no encrypted transfer mode exists)"
+    );
+}
