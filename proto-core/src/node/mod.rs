@@ -27,6 +27,8 @@ mod store_forward;
 #[cfg(test)]
 mod store_forward_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod throttle_tests;

@@ -7,28 +7,15 @@ use core::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::test_support::*;
 use super::*;
 use crate::crypto::proof::SenderProof;
 use crate::event::{Message, Protection};
 use crate::io::TimerReason;
 use crate::query::QueryOptions;
 
-const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
-
 fn node(key: u8, config: Config) -> Node {
-    let mut node = Node::new(
-        config,
-        Identity::from_secret_bytes(&[key; 32]),
-        [key; 32],
-        Instant::ZERO,
-        WALL,
-    );
-    let port = 9000 + u16::from(key);
-    let address = core::net::SocketAddr::from(([127, 0, 0, 1], port));
-    node.add_local_address(Address::udp(address, None)).unwrap();
-    node.add_client(if key == 1 { "alice" } else { "bob" })
-        .unwrap();
-    node
+    udp_node_with_client(key, config, if key == 1 { "alice" } else { "bob" })
 }
 
 fn pair(config: Config) -> (Node, Node) {

@@ -7,27 +7,16 @@ use core::time::Duration;
 
 use serde_json::json;
 
+use super::test_support::*;
 use super::*;
 use crate::query::QueryOptions;
-
-const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
 
 fn udp(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 fn node(key: u8, config: Config) -> Node {
-    let mut node = Node::new(
-        config,
-        Identity::from_secret_bytes(&[key; 32]),
-        [key; 32],
-        Instant::ZERO,
-        WALL,
-    );
-    node.add_local_address(Address::udp(udp(9000 + u16::from(key)), None))
-        .unwrap();
-    node.add_client("c").unwrap();
-    node
+    udp_node_with_client(key, config, "c")
 }
 
 fn transmits(node: &mut Node) -> Vec<Transmit> {

@@ -6,36 +6,18 @@ use core::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::test_support::*;
 use super::*;
 use crate::mailbox::MailboxOp;
 
-const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
-
 fn node(key: u8, config: Config) -> Node {
-    let mut node = Node::new(
-        config,
-        Identity::from_secret_bytes(&[key; 32]),
-        [key; 32],
-        Instant::ZERO,
-        WALL,
-    );
-    node.add_local_address(address(key, None)).unwrap();
-    node.add_client("c").unwrap();
-    node
-}
-
-fn address(key: u8, callsign: Option<&str>) -> Address {
-    let port = 9000 + u16::from(key);
-    Address::udp(
-        core::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        callsign,
-    )
+    udp_node_with_client(key, config, "c")
 }
 
 fn identity(key: u8) -> PublicIdentity {
     PublicIdentity {
         name: "c".into(),
-        location: address(key, Some("c")),
+        location: udp_address(key, Some("c")),
         key: Identity::from_secret_bytes(&[key; 32]).public_key(),
     }
 }
@@ -55,7 +37,7 @@ fn transmits(from: &mut Node) -> Vec<Transmit> {
 }
 
 fn feed(to: &mut Node, now: Instant, from_key: u8, frames: &[Transmit]) {
-    let from = address(from_key, None).transport().unwrap();
+    let from = udp_address(from_key, None).transport().unwrap();
     for transmit in frames {
         to.handle_datagram(now, from, &transmit.payload);
     }
@@ -120,7 +102,7 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
     assert!(
         handed
             .iter()
-            .all(|t| t.to == address(3, None).transport().unwrap())
+            .all(|t| t.to == udp_address(3, None).transport().unwrap())
     );
     assert_eq!(relay.stats().handed_over, 3);
     feed(&mut bob, later, 2, &handed);

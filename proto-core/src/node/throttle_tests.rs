@@ -6,27 +6,12 @@ use core::time::Duration;
 
 use serde_json::json;
 
+use super::test_support::*;
 use super::*;
 use crate::io::TimerReason;
 
-const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
-
 fn node(key: u8, config: Config) -> Node {
-    let mut node = Node::new(
-        config,
-        Identity::from_secret_bytes(&[key; 32]),
-        [key; 32],
-        Instant::ZERO,
-        WALL,
-    );
-    let port = 9000 + u16::from(key);
-    node.add_local_address(Address::udp(
-        core::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        None,
-    ))
-    .unwrap();
-    node.add_client("c").unwrap();
-    node
+    udp_node_with_client(key, config, "c")
 }
 
 fn peer(key: u8) -> PublicIdentity {
