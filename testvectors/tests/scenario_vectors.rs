@@ -9,7 +9,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use proto_core::{Command, Config, Event, Input, MailboxOp, Output, QueryOptions};
+use proto_core::{
+    Address, Command, Config, Event, Input, MailboxOp, Output, PublicIdentity, QueryOptions,
+};
 use serde_json::json;
 use support::{messages, send};
 use testvectors::scenario::{ReplayError, Scenario};
@@ -298,6 +300,65 @@ fn record_lookup() -> Scenario {
     )
 }
 
+/// Alice sends bob a sealed first message and a session message; an attacker on the path
+/// sends bob both datagrams again, a moment later: bob delivers each message once.
+fn record_replay() -> Scenario {
+    let mut net = SimNetwork::new(12, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let bob_id = net.identity(bob, "bob");
+    for n in 1..=2 {
+        send(&mut net, alice, "alice", &bob_id, json!({"n": n}));
+        net.run_for(Duration::from_millis(100));
+    }
+    let to_bob: Vec<_> = net
+        .captured()
+        .iter()
+        .filter(|captured| captured.to == bob)
+        .cloned()
+        .collect();
+    for captured in to_bob {
+        net.inject(bob, captured.from, captured.payload);
+    }
+    net.run_for(Duration::from_millis(100));
+    net.scenario(
+        "Replays: alice sends bob a sealed first message (with a handshake) and a message on \
+         the session; every datagram bob received is sent to him again. He delivers each \
+         message once: the sealed frame's nonce and the session counter are remembered.",
+    )
+}
+
+/// Three nodes whose default routes form a ring, and a frame for an address none of them can
+/// reach: it goes round until the hop limit drops it.
+fn record_relay_loop() -> Scenario {
+    let mut net = SimNetwork::new(13, LinkConditions::PERFECT);
+    let config = Config {
+        max_hops: 4,
+        ..Config::default()
+    };
+    let nodes: Vec<usize> = (1u8..4)
+        .map(|key| net.add_node(&format!("n{key}"), key, config.clone(), &["c"]))
+        .collect();
+    let ids: Vec<PublicIdentity> = nodes.iter().map(|node| net.identity(*node, "c")).collect();
+    for (index, node) in nodes.iter().enumerate() {
+        let next = ids[(index + 1) % ids.len()].clone();
+        net.command(*node, Command::SetDefaultRoute { route: Some(next) })
+            .unwrap();
+    }
+    let pigeon = PublicIdentity {
+        name: "p".into(),
+        location: Address::other("pigeon", None, Some("c")).unwrap(),
+        key: ids[0].key,
+    };
+    send(&mut net, nodes[0], "c", &pigeon, json!("round and round"));
+    net.run_for(Duration::from_secs(2));
+    net.scenario(
+        "A routing loop: n1, n2 and n3 route what they cannot deliver to the next of them, in a \
+         ring; n1 sends to an address none can reach. The frame is wrapped once and forwarded \
+         until it has made max_hops (4) hops, then dropped.",
+    )
+}
+
 fn check_recorded(name: &str, recorded: &Scenario) {
     let path = scenario_dir().join(name);
     if std::env::var_os("EJTP_UPDATE_VECTORS").is_some() {
@@ -530,4 +591,45 @@ fn a_changed_input_time_fails_the_replay() {
         *now = *now + Duration::from_secs(60);
     }
     assert!(scenario.replay().is_err());
+}
+
+#[test]
+fn the_replay_run_records_the_stored_vector() {
+    let recorded = record_replay();
+    let injected = recorded
+        .steps
+        .iter()
+        .filter(|step| step.node == "bob" && matches!(step.input, Input::Datagram { .. }))
+        .count();
+    assert!(
+        injected >= 4,
+        "each datagram to bob is there twice: {injected}"
+    );
+    let delivered = outputs_of(&recorded, "bob")
+        .filter(|output| matches!(output, Output::Event(Event::Message(_))))
+        .count();
+    assert_eq!(delivered, 2, "each message once");
+    check_recorded("replay.json", &recorded);
+}
+
+#[test]
+fn the_relay_loop_run_records_the_stored_vector() {
+    let recorded = record_relay_loop();
+    let transmits = recorded
+        .steps
+        .iter()
+        .flat_map(|step| &step.outputs)
+        .filter(|output| matches!(output, Output::Transmit(_)))
+        .count();
+    // n1 sends the wrapped frame, then n2, n3 and n1 forward it (max_hops - 1 = 3 forwards);
+    // n2 then drops it instead of sending it round again.
+    assert_eq!(transmits, 4, "the frame went round until the hop limit");
+    let delivered = recorded
+        .steps
+        .iter()
+        .flat_map(|step| &step.outputs)
+        .filter(|output| matches!(output, Output::Event(Event::Message(_))))
+        .count();
+    assert_eq!(delivered, 0);
+    check_recorded("relay_loop.json", &recorded);
 }
