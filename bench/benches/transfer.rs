@@ -7,6 +7,9 @@
 //!   `PleaseSendContent`/`Content` datagrams, block checks, written to its shared folder on
 //!   disk, verified, renamed) — what a user of the blocking adapter gets, timed from the call
 //!   to its return;
+//! - ours in one thread: the same download between two `proto_core::Node`s in memory
+//!   (`MemoryStore` / `MemoryPartialStore`, datagrams handed over directly, no socket, no disk):
+//!   the core's own CPU rate for CJP2P-compatible mode;
 //! - raw UDP: the same number of content bytes sent from one thread and received by another on
 //!   127.0.0.1 in CJP2P `Content` datagrams of the two sizes CJP2P mode uses (one 4 KiB block,
 //!   as the public node sends; ten blocks, the 40 960-byte most one reply carries, as our
@@ -196,6 +199,72 @@ fn our_nodes(data: &[u8]) -> Result<f64, String> {
     }
 }
 
+/// Downloads `data` between two `Node`s in one thread, datagrams handed over in memory;
+/// returns the content rate (MB/s), or why it failed.
+fn our_core_in_memory(data: &[u8]) -> Result<f64, String> {
+    use proto_core::content::{MemoryPartialStore, MemoryStore};
+    use proto_core::{Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+
+    let start = Clock::now();
+    let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
+    let wall = UnixMillis(1_700_000_000_000);
+    let node = |secret: u8, port: u16| {
+        let mut node = Node::new(
+            Config::default(),
+            Identity::from_secret_bytes(&[secret; 32]),
+            [secret; 32],
+            now(),
+            wall,
+        );
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        node.add_local_address(proto_core::Address::udp(addr, None))
+            .map_err(|err| format!("{err:?}"))?;
+        Ok::<_, String>((node, TransportAddr::udp(addr)))
+    };
+    let (mut seeder, seeder_addr) = node(1, 9001)?;
+    let (mut fetcher, fetcher_addr) = node(2, 9002)?;
+    let mut content = MemoryStore::new();
+    let id = content.insert(data.to_vec());
+    seeder.set_content_store(Some(Box::new(content)));
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+
+    let began = Clock::now();
+    fetcher
+        .fetch(now(), id, vec![seeder_addr])
+        .map_err(|err| format!("{err:?}"))?;
+    while began.elapsed() < Duration::from_secs(120) {
+        let mut moved = false;
+        while let Some(transmit) = fetcher.poll_transmit() {
+            seeder.handle_datagram(now(), fetcher_addr, &transmit.payload);
+            moved = true;
+        }
+        while let Some(transmit) = seeder.poll_transmit() {
+            fetcher.handle_datagram(now(), seeder_addr, &transmit.payload);
+            moved = true;
+        }
+        while seeder.poll_event().is_some() {}
+        while let Some(event) = fetcher.poll_event() {
+            match event {
+                Event::DownloadCompleted { len, .. } if len == data.len() as u64 => {
+                    return Ok(mb_per_s(data.len(), began.elapsed()));
+                }
+                Event::DownloadCompleted { len, .. } => {
+                    return Err(format!("completed at {len} bytes"));
+                }
+                Event::DownloadFailed { why, .. } => return Err(why),
+                _ => {}
+            }
+        }
+        if !moved {
+            // Nothing in flight: let the timers (retries, probes) run.
+            let at = now();
+            fetcher.handle_timeout(at);
+            seeder.handle_timeout(at);
+        }
+    }
+    Err("no end within 120 s".to_string())
+}
+
 fn main() {
     let total: usize = if bench::quick() { 8 << 20 } else { 64 << 20 };
     let data: Vec<u8> = (0..total).map(|index| (index * 31 % 251) as u8).collect();
@@ -205,6 +274,7 @@ fn main() {
     let large = content_datagram(reply).len();
 
     let ours = our_nodes(&data);
+    let ours_in_memory = our_core_in_memory(&data);
     // The raw rates: the median of three alternating rounds, as the machine may be busy.
     let mut rounds: Vec<[f64; 5]> = Vec::new();
     let mut lost = (0, 0);
@@ -287,6 +357,16 @@ fn main() {
             );
         }
         Err(why) => println!("  our nodes, CJP2P-compatible mode: the fetch failed: {why}"),
+    }
+    match ours_in_memory {
+        Ok(rate) => line(
+            "our core, CJP2P-compatible mode, two Nodes in one thread, in memory",
+            rate,
+            CJP2P_TARGET,
+        ),
+        Err(why) => {
+            println!("  our core in memory, CJP2P-compatible mode: the fetch failed: {why}");
+        }
     }
     println!(
         "  our nodes, encrypted sessions: not implemented (no encrypted transfer mode exists)"
