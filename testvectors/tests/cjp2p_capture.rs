@@ -3,7 +3,8 @@
 //!
 //! - `capture.jsonl`: a 300 KiB download between two public nodes. Every datagram parses with
 //!   no element skipped, re-encoding keeps its meaning, and the `Content` payloads rebuild a
-//!   file whose SHA-256 is its content id.
+//!   file whose SHA-256 is its content id. Our node, put in the public seed's place, sends the
+//!   same `Content` answers to the public leech's requests.
 //! - `probe_replies.jsonl`: hand-made datagrams (some deliberately bad) and the public node's
 //!   replies. Each parses with the expected number of skipped elements, and our node, fed the
 //!   same probes in order, answers with the same message types, except where the strict
@@ -342,4 +343,69 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
     let reply = parse(std::str::from_utf8(&node.poll_transmit().unwrap().payload).unwrap());
     assert_eq!(types(&reply), types(&sample));
     assert_eq!(reply[0], sample[0], "the same 32 bytes");
+}
+
+/// Our node in the public seed's place: fed the public leech's datagrams (with our cookie in
+/// place of the seed's), it sends exactly the `Content` answers the public seed sent, the
+/// 32-byte answer to the first, unverified request included, and every signature verifies.
+#[test]
+fn our_node_serves_the_captured_download_as_the_public_seed_did() {
+    let capture = lines("capture.jsonl");
+    let mut file = vec![0u8; 307_200];
+    let mut public_contents = Vec::new();
+    for line in capture.iter().filter(|l| l["dir"] == "seed -> leech") {
+        for message in parse(line["payload"].as_str().unwrap()) {
+            if let Cjp2pMessage::Content { offset, data, .. } = &message {
+                let start = usize::try_from(*offset).unwrap();
+                file[start..start + data.len()].copy_from_slice(data);
+                public_contents.push(message);
+            }
+        }
+    }
+    let mut store = MemoryStore::new();
+    store.insert(file);
+    let mut node = Node::new(
+        Config::default(),
+        Identity::from_secret_bytes(&[7; 32]),
+        [8; 32],
+        Instant::ZERO,
+        UnixMillis(1_700_000_000_000),
+    );
+    node.set_content_store(Some(Box::new(store)));
+    let leech: SocketAddr = "127.0.0.1:31002".parse().unwrap();
+    let seed_cookie = r#"{"AlwaysReturned":{"cookie":"665adc61"}}"#;
+    let ours = format!(
+        r#"{{"AlwaysReturned":{{"cookie":"{}"}}}}"#,
+        node.cjp2p_cookie_for(leech.ip())
+    );
+    let mut our_contents = Vec::new();
+    for line in capture.iter().filter(|l| l["dir"] == "leech -> seed") {
+        let t = line["t"].as_f64().unwrap();
+        let now = Instant::from_micros((t * 1e6) as u64);
+        let datagram = line["payload"]
+            .as_str()
+            .unwrap()
+            .replace(seed_cookie, &ours);
+        node.handle_datagram(now, TransportAddr::udp(leech), datagram.as_bytes());
+        while let Some(transmit) = node.poll_transmit() {
+            let reply = parse(std::str::from_utf8(&transmit.payload).unwrap());
+            our_contents.extend(
+                reply
+                    .into_iter()
+                    .filter(|m| matches!(m, Cjp2pMessage::Content { .. })),
+            );
+        }
+    }
+    let key = |m: &Cjp2pMessage| match m {
+        Cjp2pMessage::Content { offset, data, .. } => (*offset, data.clone()),
+        _ => unreachable!(),
+    };
+    let mut theirs: Vec<_> = public_contents.iter().map(key).collect();
+    let mut ours: Vec<_> = our_contents.iter().map(key).collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours.len(), 76);
+    assert_eq!(ours, theirs);
+    assert_eq!(node.stats().cjp2p_bad_signatures, 0);
+    assert_eq!(node.stats().cjp2p_skipped, 0);
 }

@@ -387,3 +387,47 @@ fn our_own_address_is_never_kept_in_the_table() {
     me.handle_datagram(now, TransportAddr::udp(myself), &probe.payload);
     assert!(me.cjp2p_peers().iter().all(|p| p.addr != myself));
 }
+
+#[test]
+fn a_datagram_buys_at_most_two_signature_checks() {
+    let mut seed = node(1);
+    let signer = Identity::from_secret_bytes(&[9; 32]);
+    let signed = Cjp2pMessage::SignedMessage {
+        key: signer.public_key(),
+        signature: signer.sign(b"[]"),
+        payload_json: "[]".into(),
+    };
+    let datagram = encode_datagram(&vec![signed; 10]);
+    seed.handle_datagram(Instant::ZERO, TransportAddr::udp(addr(6500)), &datagram);
+    assert_eq!(seed.stats().cjp2p_skipped, 8);
+}
+
+#[test]
+fn cjp2p_events_and_commands_round_trip_through_json() {
+    let message = Cjp2pMessage::Content {
+        id: "ab".repeat(32),
+        offset: 4096,
+        data: vec![1, 2, 3],
+        eof: 10_000,
+    };
+    let event = Event::Cjp2p {
+        from: TransportAddr::udp(addr(1)),
+        verified: true,
+        message: message.clone(),
+    };
+    let text = serde_json::to_string(&event).unwrap();
+    assert!(
+        text.contains(r#""message":{"Content":{"base64":"AQID""#),
+        "{text}"
+    );
+    assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+    let command = crate::Command::SendCjp2p {
+        to: TransportAddr::udp(addr(2)),
+        messages: vec![message, Cjp2pMessage::PleaseSendPeers],
+    };
+    let text = serde_json::to_string(&command).unwrap();
+    assert_eq!(
+        serde_json::from_str::<crate::Command>(&text).unwrap(),
+        command
+    );
+}

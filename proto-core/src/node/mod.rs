@@ -153,7 +153,7 @@ pub struct Node {
     record_seq: u64,
     own_record: Option<crate::routing::AddressRecord>,
     stats: Stats,
-    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p.rs`).
+    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
     cjp2p: cjp2p::Cjp2pState,
     /// Downloads in progress and the storage they write to (see `node/downloads.rs`).
     downloads: downloads::DownloadsState,

@@ -1,69 +1,27 @@
-//! The node's CJP2P side: answering datagrams that start with `[`, discovery, serving content,
-//! and the application's seam (`send_cjp2p`, `Event::Cjp2p`).
-//!
-//! The codec, cookies, amplification rule and content serving are pure functions in
-//! [`crate::cjp2p`]; this file holds the state and decides who gets what.
+//! Answering a CJP2P datagram: verification, each message, and the one reply.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use super::Node;
-use crate::address::Address;
 use crate::cjp2p::amplification::limit_unverified_reply;
-use crate::cjp2p::cookies::CookieSecret;
 use crate::cjp2p::encode::{datagram_len, encode_datagram};
-use crate::cjp2p::peers::{ContentHints, HINT_PEERS_PER_ID, PeerTable};
+use crate::cjp2p::peers::HINT_PEERS_PER_ID;
 use crate::cjp2p::schema::supported_messages_schema;
 use crate::cjp2p::serve::{Served, list_content, serve_content};
-use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer, Cjp2pSendError, Cookie, parse_datagram};
-use crate::content::ContentStore;
-use crate::error::CommandError;
+use crate::cjp2p::{Cjp2pMessage, Cookie, parse_datagram};
 use crate::event::Event;
-use crate::time::Instant;
 use crate::transport::{Protocol, TransportAddr};
 
 /// Inner arrays of `SignedMessage` are opened one level deep only: a signed message inside a
 /// signed message is not opened (it would only cost verification time).
 const MAX_SIGNED_DEPTH: u8 = 1;
 
-/// Everything the node keeps for CJP2P.
-pub(super) struct Cjp2pState {
-    secret: CookieSecret,
-    peers: PeerTable,
-    hints: ContentHints,
-    store: Option<Box<dyn ContentStore + Send + Sync>>,
-    /// Addresses found to be our own (our round-trip probe came back to us as a request).
-    own: Vec<SocketAddr>,
-    /// When the next maintenance round is due; `None` while the peer table is empty.
-    next_round: Option<Instant>,
-}
-
-impl Cjp2pState {
-    pub(super) fn new(seed: &[u8; 32]) -> Self {
-        Self {
-            secret: CookieSecret::from_node_seed(seed),
-            peers: PeerTable::default(),
-            hints: ContentHints::default(),
-            store: None,
-            own: Vec::new(),
-            next_round: None,
-        }
-    }
-
-    pub(super) fn next_round(&self) -> Option<Instant> {
-        self.next_round
-    }
-
-    pub(super) fn store(&self) -> Option<&(dyn ContentStore + Send + Sync + 'static)> {
-        self.store.as_deref()
-    }
-
-    pub(super) fn store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
-        self.store.as_deref_mut()
-    }
-}
+/// Signatures checked per datagram: each costs an ed25519 verification, and the public node
+/// sends at most two in one datagram. More are skipped, so that a datagram cannot buy 128
+/// verifications.
+const MAX_SIGNATURES_PER_DATAGRAM: u8 = 2;
 
 /// What one datagram produced so far.
 struct Answering {
@@ -72,106 +30,15 @@ struct Answering {
     answers: Vec<Cjp2pMessage>,
     /// Content bytes answered so far: past one datagram's worth, requests are not read.
     content_bytes: usize,
+    /// Signatures checked so far (see [`MAX_SIGNATURES_PER_DATAGRAM`]).
+    signatures: u8,
 }
 
 impl Node {
-    // ----- public API (re-exported through `Node`) -----
-
-    /// Gives the node the content it serves to CJP2P peers (`PleaseSendContent`,
-    /// `PleaseListContent`), replacing and returning the previous store. `None` serves nothing.
-    ///
-    /// `Send + Sync` because adapters move the node between threads and share it behind
-    /// locks. The store lives in the node because a sans-IO node answers requests synchronously
-    /// inside [`handle_datagram`](Self::handle_datagram); reads must therefore be quick (a
-    /// directory store reads a file at an offset).
-    pub fn set_content_store(
-        &mut self,
-        store: Option<Box<dyn ContentStore + Send + Sync>>,
-    ) -> Option<Box<dyn ContentStore + Send + Sync>> {
-        core::mem::replace(&mut self.cjp2p.store, store)
-    }
-
-    /// The content store, for the application to add to it.
-    pub fn content_store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
-        self.cjp2p.store.as_deref_mut()
-    }
-
-    /// The CJP2P peers the node knows, in address order.
-    #[must_use]
-    pub fn cjp2p_peers(&self) -> Vec<Cjp2pPeer> {
-        self.cjp2p
-            .peers
-            .entries
-            .values()
-            .map(|entry| entry.info.clone())
-            .collect()
-    }
-
-    /// Our cookie for a source IP: what a peer at `ip` must return for its datagrams to be
-    /// verified. Mostly for tests and diagnostics.
-    #[must_use]
-    pub fn cjp2p_cookie_for(&self, ip: core::net::IpAddr) -> String {
-        self.cjp2p.secret.cookie_for(ip)
-    }
-
-    /// Adds a CJP2P peer that stays in the table (a bootstrap peer) and probes it now:
-    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie.
-    pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
-        self.advance(now);
-        if self.is_own_cjp2p(addr) {
-            return;
-        }
-        let max = self.config.cjp2p.max_peers;
-        if let Some(entry) = self.cjp2p.peers.entry(addr, self.now, max, true) {
-            entry.info.pinned = true;
-        }
-        self.schedule_round();
-        self.probe(addr);
-    }
-
-    /// Sends CJP2P `messages` to `to` in one datagram: the seam for downloaders and
-    /// applications. The node puts the peer's cookie first (`AlwaysReturned`) when it has one,
-    /// and ends with our `PleaseAlwaysReturnThisMessage` while the peer has not proved it gets
-    /// our datagrams. The peer is added to the peer table as a candidate.
-    ///
-    /// # Errors
-    /// [`Cjp2pSendError`] (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
-    /// queue is full.
-    pub fn send_cjp2p(
-        &mut self,
-        now: Instant,
-        to: TransportAddr,
-        messages: Vec<Cjp2pMessage>,
-    ) -> Result<(), CommandError> {
-        self.advance(now);
-        if to.protocol != Protocol::Udp {
-            return Err(CommandError::Cjp2p(Cjp2pSendError::NotUdp));
-        }
-        if !self.is_own_cjp2p(to.addr) {
-            let max = self.config.cjp2p.max_peers;
-            self.cjp2p.peers.entry(to.addr, self.now, max, false);
-            self.schedule_round();
-        }
-        let datagram = self.datagram_to(to.addr, messages, false);
-        let max = self.config.max_frame_len;
-        if datagram.len() > max {
-            return Err(CommandError::Cjp2p(Cjp2pSendError::TooLarge {
-                len: datagram.len(),
-                max,
-            }));
-        }
-        if self.transmits.len() >= self.config.max_queued_transmits {
-            self.send_blocked = true;
-            return Err(CommandError::Cjp2p(Cjp2pSendError::Blocked));
-        }
-        self.queue_transmit(to, datagram);
-        Ok(())
-    }
-
     // ----- receiving -----
 
     /// A datagram starting with `[`.
-    pub(super) fn on_cjp2p(&mut self, from: TransportAddr, data: &[u8]) {
+    pub(in crate::node) fn on_cjp2p(&mut self, from: TransportAddr, data: &[u8]) {
         if !self.config.cjp2p.enabled || from.protocol != Protocol::Udp {
             self.stats.dropped_unsupported += 1;
             return;
@@ -203,6 +70,7 @@ impl Node {
             verified,
             answers: Vec::new(),
             content_bytes: 0,
+            signatures: 0,
         };
         for message in parsed.messages {
             self.on_cjp2p_message(&mut answering, message, 0);
@@ -299,10 +167,12 @@ impl Node {
                 signature,
                 payload_json,
             } => {
-                if depth >= MAX_SIGNED_DEPTH {
+                if depth >= MAX_SIGNED_DEPTH || answering.signatures >= MAX_SIGNATURES_PER_DATAGRAM
+                {
                     self.stats.cjp2p_skipped += 1;
                     return;
                 }
+                answering.signatures += 1;
                 if key.verify(payload_json.as_bytes(), &signature).is_err() {
                     self.stats.cjp2p_bad_signatures += 1;
                     return;
@@ -462,170 +332,5 @@ impl Node {
             reply
         };
         self.queue_transmit(to, encode_datagram(&reply));
-    }
-
-    /// One datagram to `addr`: its cookie first if we have it, then `messages`, then ours if
-    /// `ask` or it has not proved it receives our datagrams.
-    fn datagram_to(&self, addr: SocketAddr, messages: Vec<Cjp2pMessage>, ask: bool) -> Vec<u8> {
-        let mut datagram: Vec<Cjp2pMessage> = self
-            .stored_cookie(addr)
-            .map(|cookie| Cjp2pMessage::AlwaysReturned { cookie })
-            .into_iter()
-            .collect();
-        datagram.extend(messages);
-        let verified_us = self
-            .cjp2p
-            .peers
-            .entries
-            .get(&addr)
-            .is_some_and(|entry| entry.info.verified_us);
-        if ask || !verified_us {
-            datagram.push(Cjp2pMessage::PleaseAlwaysReturnThisMessage {
-                cookie: Cookie::Text(self.cjp2p.secret.cookie_for(addr.ip())),
-            });
-        }
-        encode_datagram(&datagram)
-    }
-
-    fn stored_cookie(&self, addr: SocketAddr) -> Option<Cookie> {
-        self.cjp2p
-            .peers
-            .entries
-            .get(&addr)
-            .and_then(|entry| entry.cookie.clone())
-    }
-
-    fn cookie_fits(&self, cookie: &Cookie) -> bool {
-        let probe = Cjp2pMessage::AlwaysReturned {
-            cookie: cookie.clone(),
-        };
-        crate::cjp2p::encode::element_len(&probe) <= self.config.cjp2p.max_cookie_len
-    }
-
-    /// `SignedMessage` and `MyPublicKey`: our key, signed over an array that echoes the peer's
-    /// cookie (so the signature is fresh for that peer), or over `[]` without one.
-    fn key_announcement(&self, to: SocketAddr) -> [Cjp2pMessage; 2] {
-        let payload_json = match self.stored_cookie(to) {
-            Some(cookie) => {
-                String::from_utf8(encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie }]))
-                    .unwrap_or_default()
-            }
-            None => String::from("[]"),
-        };
-        let signature = self.identity.sign(payload_json.as_bytes());
-        [
-            Cjp2pMessage::SignedMessage {
-                key: self.public_key,
-                signature,
-                payload_json,
-            },
-            Cjp2pMessage::MyPublicKey {
-                key: self.public_key,
-            },
-        ]
-    }
-
-    /// What we say to a peer the first time it proves its address: who we are, and questions
-    /// that fill our table and measure the round trip.
-    fn greeting(&self, to: SocketAddr) -> Vec<Cjp2pMessage> {
-        let mut greeting = Vec::from(self.key_announcement(to));
-        greeting.push(Cjp2pMessage::PleaseSendPeers);
-        greeting.push(Cjp2pMessage::PleaseReturnThisMessage {
-            cookie: self.cjp2p.secret.rtt_cookie(self.now),
-        });
-        greeting
-    }
-
-    /// A maintenance probe: ask for peers and measure the round trip, with our cookie.
-    fn probe(&mut self, addr: SocketAddr) {
-        let messages = alloc::vec![
-            Cjp2pMessage::PleaseSendPeers,
-            Cjp2pMessage::PleaseReturnThisMessage {
-                cookie: self.cjp2p.secret.rtt_cookie(self.now),
-            },
-        ];
-        let datagram = self.datagram_to(addr, messages, true);
-        self.queue_transmit(TransportAddr::udp(addr), datagram);
-    }
-
-    // ----- maintenance -----
-
-    fn schedule_round(&mut self) {
-        if self.cjp2p.next_round.is_none() && !self.cjp2p.peers.entries.is_empty() {
-            self.cjp2p.next_round = Some(self.now + self.config.cjp2p.maintenance_interval);
-        }
-    }
-
-    /// Adds the configured bootstrap peers and schedules the first round now.
-    pub(super) fn add_bootstrap_peers(&mut self) {
-        let max = self.config.cjp2p.max_peers;
-        for addr in self.config.cjp2p.bootstrap.clone() {
-            if let Some(entry) = self.cjp2p.peers.entry(addr, self.now, max, true) {
-                entry.info.pinned = true;
-            }
-        }
-        if !self.cjp2p.peers.entries.is_empty() {
-            self.cjp2p.next_round = Some(self.now);
-        }
-    }
-
-    /// A maintenance round, if due: forget candidates that never answer, then probe the next
-    /// few peers in turn.
-    pub(super) fn cjp2p_maintenance(&mut self) {
-        let Some(due) = self.cjp2p.next_round else {
-            return;
-        };
-        if due > self.now {
-            return;
-        }
-        let limit = self.config.cjp2p.max_unanswered_probes;
-        self.cjp2p
-            .peers
-            .entries
-            .retain(|_, entry| entry.info.pinned || entry.unanswered < limit);
-        let round = self
-            .cjp2p
-            .peers
-            .next_round(self.config.cjp2p.probes_per_round);
-        for addr in round {
-            if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
-                entry.unanswered = entry.unanswered.saturating_add(1);
-            }
-            self.probe(addr);
-        }
-        self.cjp2p.next_round = if self.cjp2p.peers.entries.is_empty() {
-            None
-        } else {
-            Some(self.now + self.config.cjp2p.maintenance_interval)
-        };
-    }
-
-    // ----- our own addresses -----
-
-    fn is_own_cjp2p(&self, addr: SocketAddr) -> bool {
-        self.cjp2p.own.contains(&addr)
-            || self
-                .local_addresses
-                .contains(&Address::udp(addr, None).without_callsign())
-    }
-
-    fn note_own_address(&mut self, addr: SocketAddr) {
-        self.cjp2p.peers.entries.remove(&addr);
-        if !self.cjp2p.own.contains(&addr) {
-            if self.cjp2p.own.len() >= super::MAX_LOCAL_ADDRESSES {
-                self.cjp2p.own.remove(0);
-            }
-            self.cjp2p.own.push(addr);
-        }
-    }
-
-    fn add_candidate(&mut self, addr: SocketAddr) {
-        let ip = addr.ip();
-        if addr.port() == 0 || ip.is_unspecified() || ip.is_multicast() || self.is_own_cjp2p(addr) {
-            return;
-        }
-        let (now, max) = (self.now, self.config.cjp2p.max_peers);
-        self.cjp2p.peers.entry(addr, now, max, false);
-        self.schedule_round();
     }
 }

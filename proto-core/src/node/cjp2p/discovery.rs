@@ -1,0 +1,184 @@
+//! Finding and keeping peers: our datagrams to them, greetings, maintenance rounds, and our
+//! own addresses.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+use super::Node;
+use crate::address::Address;
+use crate::cjp2p::encode::encode_datagram;
+use crate::cjp2p::{Cjp2pMessage, Cookie};
+use crate::transport::TransportAddr;
+
+impl Node {
+    /// One datagram to `addr`: its cookie first if we have it, then `messages`, then ours if
+    /// `ask` or it has not proved it receives our datagrams.
+    pub(super) fn datagram_to(
+        &self,
+        addr: SocketAddr,
+        messages: Vec<Cjp2pMessage>,
+        ask: bool,
+    ) -> Vec<u8> {
+        let mut datagram: Vec<Cjp2pMessage> = self
+            .stored_cookie(addr)
+            .map(|cookie| Cjp2pMessage::AlwaysReturned { cookie })
+            .into_iter()
+            .collect();
+        datagram.extend(messages);
+        let verified_us = self
+            .cjp2p
+            .peers
+            .entries
+            .get(&addr)
+            .is_some_and(|entry| entry.info.verified_us);
+        if ask || !verified_us {
+            datagram.push(Cjp2pMessage::PleaseAlwaysReturnThisMessage {
+                cookie: Cookie::Text(self.cjp2p.secret.cookie_for(addr.ip())),
+            });
+        }
+        encode_datagram(&datagram)
+    }
+
+    pub(super) fn stored_cookie(&self, addr: SocketAddr) -> Option<Cookie> {
+        self.cjp2p
+            .peers
+            .entries
+            .get(&addr)
+            .and_then(|entry| entry.cookie.clone())
+    }
+
+    pub(super) fn cookie_fits(&self, cookie: &Cookie) -> bool {
+        let probe = Cjp2pMessage::AlwaysReturned {
+            cookie: cookie.clone(),
+        };
+        crate::cjp2p::encode::element_len(&probe) <= self.config.cjp2p.max_cookie_len
+    }
+
+    /// `SignedMessage` and `MyPublicKey`: our key, signed over an array that echoes the peer's
+    /// cookie (so the signature is fresh for that peer), or over `[]` without one.
+    pub(super) fn key_announcement(&self, to: SocketAddr) -> [Cjp2pMessage; 2] {
+        let payload_json = match self.stored_cookie(to) {
+            Some(cookie) => {
+                String::from_utf8(encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie }]))
+                    .unwrap_or_default()
+            }
+            None => String::from("[]"),
+        };
+        let signature = self.identity.sign(payload_json.as_bytes());
+        [
+            Cjp2pMessage::SignedMessage {
+                key: self.public_key,
+                signature,
+                payload_json,
+            },
+            Cjp2pMessage::MyPublicKey {
+                key: self.public_key,
+            },
+        ]
+    }
+
+    /// What we say to a peer the first time it proves its address: who we are, and questions
+    /// that fill our table and measure the round trip.
+    pub(super) fn greeting(&self, to: SocketAddr) -> Vec<Cjp2pMessage> {
+        let mut greeting = Vec::from(self.key_announcement(to));
+        greeting.push(Cjp2pMessage::PleaseSendPeers);
+        greeting.push(Cjp2pMessage::PleaseReturnThisMessage {
+            cookie: self.cjp2p.secret.rtt_cookie(self.now),
+        });
+        greeting
+    }
+
+    /// A maintenance probe: ask for peers and measure the round trip, with our cookie.
+    pub(super) fn probe(&mut self, addr: SocketAddr) {
+        let messages = alloc::vec![
+            Cjp2pMessage::PleaseSendPeers,
+            Cjp2pMessage::PleaseReturnThisMessage {
+                cookie: self.cjp2p.secret.rtt_cookie(self.now),
+            },
+        ];
+        let datagram = self.datagram_to(addr, messages, true);
+        self.queue_transmit(TransportAddr::udp(addr), datagram);
+    }
+
+    // ----- maintenance -----
+
+    pub(super) fn schedule_round(&mut self) {
+        if self.cjp2p.next_round.is_none() && !self.cjp2p.peers.entries.is_empty() {
+            self.cjp2p.next_round = Some(self.now + self.config.cjp2p.maintenance_interval);
+        }
+    }
+
+    /// Adds the configured bootstrap peers and schedules the first round now.
+    pub(in crate::node) fn add_bootstrap_peers(&mut self) {
+        let max = self.config.cjp2p.max_peers;
+        for addr in self.config.cjp2p.bootstrap.clone() {
+            if let Some(entry) = self.cjp2p.peers.entry(addr, self.now, max, true) {
+                entry.info.pinned = true;
+            }
+        }
+        if !self.cjp2p.peers.entries.is_empty() {
+            self.cjp2p.next_round = Some(self.now);
+        }
+    }
+
+    /// A maintenance round, if due: forget candidates that never answer, then probe the next
+    /// few peers in turn.
+    pub(in crate::node) fn cjp2p_maintenance(&mut self) {
+        let Some(due) = self.cjp2p.next_round else {
+            return;
+        };
+        if due > self.now {
+            return;
+        }
+        let limit = self.config.cjp2p.max_unanswered_probes;
+        self.cjp2p
+            .peers
+            .entries
+            .retain(|_, entry| entry.info.pinned || entry.unanswered < limit);
+        let round = self
+            .cjp2p
+            .peers
+            .next_round(self.config.cjp2p.probes_per_round);
+        for addr in round {
+            if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
+                entry.unanswered = entry.unanswered.saturating_add(1);
+            }
+            self.probe(addr);
+        }
+        self.cjp2p.next_round = if self.cjp2p.peers.entries.is_empty() {
+            None
+        } else {
+            Some(self.now + self.config.cjp2p.maintenance_interval)
+        };
+    }
+
+    // ----- our own addresses -----
+
+    pub(super) fn is_own_cjp2p(&self, addr: SocketAddr) -> bool {
+        self.cjp2p.own.contains(&addr)
+            || self
+                .local_addresses
+                .contains(&Address::udp(addr, None).without_callsign())
+    }
+
+    pub(super) fn note_own_address(&mut self, addr: SocketAddr) {
+        self.cjp2p.peers.entries.remove(&addr);
+        if !self.cjp2p.own.contains(&addr) {
+            if self.cjp2p.own.len() >= crate::node::MAX_LOCAL_ADDRESSES {
+                self.cjp2p.own.remove(0);
+            }
+            self.cjp2p.own.push(addr);
+        }
+    }
+
+    pub(super) fn add_candidate(&mut self, addr: SocketAddr) {
+        let ip = addr.ip();
+        if addr.port() == 0 || ip.is_unspecified() || ip.is_multicast() || self.is_own_cjp2p(addr) {
+            return;
+        }
+        let (now, max) = (self.now, self.config.cjp2p.max_peers);
+        self.cjp2p.peers.entry(addr, now, max, false);
+        self.schedule_round();
+    }
+}
