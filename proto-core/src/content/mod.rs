@@ -23,6 +23,7 @@ pub use blocks::{BlockLayout, BlockSet, CJP2P_BLOCK_SIZE, CJP2P_MAX_REPLY};
 pub use congestion::{CongestionWindow, WindowLimits};
 pub use download::{
     BlockRequest, Download, DownloadConfig, DownloadEvent, DownloadStats, DropReason, FailReason,
+    SourceInfo,
 };
 pub use hasher::ContentHasher;
 pub use id::{ContentId, ContentIdError};

@@ -1,7 +1,9 @@
 //! Downloading one content from several sources at once (see [`Download`]).
 
+mod completion;
 mod config;
 mod event;
+mod request;
 mod source;
 mod verify;
 
@@ -15,6 +17,8 @@ use crate::transport::TransportAddr;
 
 pub use config::DownloadConfig;
 pub use event::{BlockRequest, DownloadEvent, DropReason, FailReason};
+
+pub use source::SourceInfo;
 
 use source::{Source, SourceIndex};
 use verify::PrefixHasher;
@@ -266,6 +270,11 @@ impl Download {
             .iter()
             .find(|source| source.addr == *addr && source.is_active())
             .map(|source| source.window.window())
+    }
+
+    /// Every source added, dropped ones included, in the order they were added.
+    pub fn sources(&self) -> impl Iterator<Item = SourceInfo> + '_ {
+        self.sources.iter().map(Source::info)
     }
 
     /// The counters.
@@ -550,6 +559,9 @@ impl Download {
         }
         known.have_bytes += known.layout.len_of(index);
         self.stats.blocks_received += 1;
+        if let Some(src) = self.sources.get_mut(usize::from(source)) {
+            src.blocks_kept += 1;
+        }
         self.lost.remove(&index);
         // Copies asked of other sources (endgame) are useless now: free their room.
         let copies: Vec<(u64, SourceIndex)> = self
@@ -642,229 +654,6 @@ impl Download {
         if give_up {
             self.drop_source(source, DropReason::Unresponsive);
         }
-    }
-
-    // ---- choosing what to ask ----
-
-    /// Blocks to ask of `source`, which has `room` free in its window: `(first, count, retry)`.
-    fn pick_blocks(&mut self, source: SourceIndex, room: usize) -> Option<(u64, u32, bool)> {
-        let Some(known) = &self.known else {
-            // The length is unknown: ask each source for the first block once. Whoever answers
-            // first gives the length, and every source gets its first round-trip sample.
-            let probing = self.in_flight.contains_key(&(0, source));
-            return (!probing).then_some((0, 1, self.lost.contains_key(&0)));
-        };
-        let count = known.layout.block_count();
-        let room = room.min(
-            self.config
-                .max_in_flight
-                .saturating_sub(self.in_flight.len()),
-        );
-        if room == 0 {
-            return None;
-        }
-        let alone = self.active_sources() <= 1;
-        // 1. Blocks lost by another source (or by a source now gone).
-        let retry = self
-            .lost
-            .iter()
-            .take(LOST_SCAN)
-            .find(|(_, lost_by)| alone || **lost_by != source || !self.is_active(**lost_by))
-            .map(|(block, _)| *block);
-        if let Some(block) = retry {
-            return Some((block, 1, true));
-        }
-        // 2. Blocks never asked, as many consecutive ones as the source takes per request; not
-        // while the lost queue is long, which bounds it.
-        if self.lost.len() < self.config.max_in_flight {
-            while self.next_fresh < count
-                && (known.held.contains(self.next_fresh) || self.is_in_flight(self.next_fresh))
-            {
-                self.next_fresh += 1;
-            }
-            if self.next_fresh < count {
-                let first = self.next_fresh;
-                let most = self
-                    .sources
-                    .get(usize::from(source))
-                    .map_or(1, |src| src.blocks_per_request)
-                    .min(u32::try_from(room).unwrap_or(u32::MAX));
-                let mut taken = 1u32;
-                while taken < most {
-                    let next = first + u64::from(taken);
-                    if next >= count || known.held.contains(next) || self.is_in_flight(next) {
-                        break;
-                    }
-                    taken += 1;
-                }
-                self.next_fresh = first + u64::from(taken);
-                return Some((first, taken, false));
-            }
-        }
-        // 3. Any lost block, even one this source lost.
-        if let Some((&block, _)) = self.lost.first_key_value() {
-            return Some((block, 1, true));
-        }
-        // 4. Endgame: everything is asked; help with a block only one other source holds up.
-        if self.config.endgame {
-            let mut previous: Option<(u64, SourceIndex)> = None;
-            let mut copies = 0;
-            for &(block, holder) in self.in_flight.keys() {
-                if previous.is_some_and(|(b, _)| b != block) {
-                    if let Some((b, h)) = previous.filter(|_| copies == 1) {
-                        if h != source {
-                            return Some((b, 1, true));
-                        }
-                    }
-                    copies = 0;
-                }
-                previous = Some((block, holder));
-                copies += 1;
-            }
-            if let Some((b, h)) = previous.filter(|_| copies == 1) {
-                if h != source {
-                    return Some((b, 1, true));
-                }
-            }
-        }
-        None
-    }
-
-    fn ask(
-        &mut self,
-        now: Instant,
-        source: SourceIndex,
-        first: u64,
-        count: u32,
-        retry: bool,
-    ) -> Option<BlockRequest> {
-        let src = self.sources.get_mut(usize::from(source))?;
-        let seq = src.next_seq;
-        src.next_seq += 1;
-        for block in first..first + u64::from(count) {
-            src.in_flight.insert((seq, block));
-            self.in_flight.insert(
-                (block, source),
-                Sent {
-                    seq,
-                    sent_at: now,
-                    retry,
-                },
-            );
-            self.lost.remove(&block);
-        }
-        self.stats.requests += 1;
-        self.stats.blocks_asked += u64::from(count);
-        let size = u64::from(self.config.block_size);
-        Some(BlockRequest {
-            to: src.addr,
-            id: self.id,
-            offset: first.saturating_mul(size),
-            length: u64::from(count).saturating_mul(size),
-        })
-    }
-
-    // ---- completion and the search for a corrupt source ----
-
-    fn check_complete(&mut self, store: &mut dyn PartialStore) -> Result<(), StoreError> {
-        let Some(known) = &self.known else {
-            return Ok(());
-        };
-        if self.is_finished() || !known.held.is_full() {
-            return Ok(());
-        }
-        self.verifier
-            .catch_up(&self.id, known.layout, &known.held, store)?;
-        if self.verifier.matches(&self.id, known.layout) {
-            store.finish(&self.id)?;
-            let len = known.layout.total_len;
-            self.phase = Phase::Completed;
-            self.clear_requests();
-            self.push_event(DownloadEvent::Completed { id: self.id, len });
-            return Ok(());
-        }
-        self.stats.hash_mismatches += 1;
-        self.push_event(DownloadEvent::HashMismatch);
-        self.isolate(store)
-    }
-
-    /// The content did not verify: find the source that lied (see the module docs).
-    fn isolate(&mut self, store: &mut dyn PartialStore) -> Result<(), StoreError> {
-        let mut counts: BTreeMap<SourceIndex, u64> = BTreeMap::new();
-        if let Some(known) = &self.known {
-            for supplier in &known.supplier {
-                *counts.entry(*supplier).or_default() += 1;
-            }
-        }
-        match self.mode {
-            Mode::Pinned(pinned) => {
-                // Every block came from the pinned source, and the whole is wrong.
-                self.forget_blocks(store, |_| true)?;
-                self.mode = Mode::Swarm;
-                self.drop_source(pinned, DropReason::Corrupt);
-            }
-            Mode::Swarm => {
-                let only = (counts.len() == 1)
-                    .then(|| counts.keys().next().copied())
-                    .flatten()
-                    .filter(|&s| s != EARLIER && s != NOBODY);
-                if let Some(culprit) = only {
-                    self.forget_blocks(store, |_| true)?;
-                    self.drop_source(culprit, DropReason::Corrupt);
-                    return Ok(());
-                }
-                let best = counts
-                    .iter()
-                    .filter(|(s, _)| **s != EARLIER && **s != NOBODY && self.is_active(**s))
-                    .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                    .map(|(s, _)| *s);
-                match best {
-                    Some(pinned) => {
-                        self.forget_blocks(store, |supplier| supplier != pinned)?;
-                        self.mode = Mode::Pinned(pinned);
-                        let others: Vec<(u64, SourceIndex)> = self
-                            .in_flight
-                            .keys()
-                            .filter(|(_, s)| *s != pinned)
-                            .copied()
-                            .collect();
-                        for key in others {
-                            self.forget_request(key);
-                        }
-                    }
-                    None => self.forget_blocks(store, |_| true)?,
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Forgets every held block whose supplier matches, in the store too.
-    fn forget_blocks(
-        &mut self,
-        store: &mut dyn PartialStore,
-        matches: impl Fn(SourceIndex) -> bool,
-    ) -> Result<(), StoreError> {
-        let Some(known) = self.known.as_mut() else {
-            return Ok(());
-        };
-        let held: Vec<u64> = known.held.iter().collect();
-        for index in held {
-            let slot = usize::try_from(index)
-                .ok()
-                .and_then(|i| known.supplier.get_mut(i));
-            let Some(slot) = slot.filter(|slot| matches(**slot)) else {
-                continue;
-            };
-            store.forget_block(&self.id, index)?;
-            *slot = NOBODY;
-            known.held.remove(index);
-            known.have_bytes = known.have_bytes.saturating_sub(known.layout.len_of(index));
-        }
-        self.verifier.reset();
-        self.next_fresh = 0;
-        self.push_progress();
-        Ok(())
     }
 
     // ---- bookkeeping ----

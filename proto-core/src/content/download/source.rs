@@ -2,6 +2,7 @@
 //! requests it has not answered.
 
 use alloc::collections::BTreeSet;
+use core::time::Duration;
 
 use crate::content::{CongestionWindow, RttEstimator};
 use crate::time::Instant;
@@ -31,6 +32,28 @@ pub(super) struct Source {
     pub(super) timeouts: u32,
     /// Blocks per request this source accepts.
     pub(super) blocks_per_request: u32,
+    /// Blocks this source sent that were kept.
+    pub(super) blocks_kept: u64,
+}
+
+/// What a download knows of one source, for progress displays and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceInfo {
+    /// The source.
+    pub addr: TransportAddr,
+    /// Why it was dropped, if it was.
+    pub dropped: Option<DropReason>,
+    /// Its congestion window, in blocks.
+    pub window: u32,
+    /// Its smoothed round-trip time, once measured.
+    pub smoothed_rtt: Option<Duration>,
+    /// Its retransmission timeout.
+    pub rto: Duration,
+    /// Blocks asked of it and not answered.
+    pub in_flight: usize,
+    /// Blocks it sent that were kept.
+    pub blocks_kept: u64,
 }
 
 impl Source {
@@ -50,6 +73,19 @@ impl Source {
             last_answer: None,
             timeouts: 0,
             blocks_per_request,
+            blocks_kept: 0,
+        }
+    }
+
+    pub(super) fn info(&self) -> SourceInfo {
+        SourceInfo {
+            addr: self.addr,
+            dropped: self.dropped,
+            window: self.window.window(),
+            smoothed_rtt: self.rtt.smoothed(),
+            rto: self.rtt.rto(),
+            in_flight: self.in_flight.len(),
+            blocks_kept: self.blocks_kept,
         }
     }
 
