@@ -184,3 +184,37 @@ fn a_shared_64_mib_file_is_fetched_over_udp_and_an_interrupted_fetch_resumes() {
     );
     drop(seeder);
 }
+
+#[test]
+fn fetch_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A malformed id is a usage error.
+    let done = common::finish(
+        common::ejtp()
+            .args(["fetch", "abc", "--peer", "127.0.0.1:9", "--out"])
+            .arg(dir.path()),
+    );
+    let line = done.assert_one_line_error(2);
+    assert!(line.contains("content id"), "{line}");
+    // A peer that never answers: the fetch gives up at its timeout and says how to resume.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let id = hex_sha256(b"nobody has this");
+    let done = common::finish(
+        common::ejtp()
+            .args(["fetch", &id, "--timeout", "1", "--peer"])
+            .arg(silent.local_addr().unwrap().to_string())
+            .arg("--out")
+            .arg(dir.path()),
+    );
+    let line = done.assert_one_line_error(1);
+    assert!(line.contains("run again to resume"), "{line}");
+    // `share` of a missing file.
+    let done = common::finish(
+        common::ejtp()
+            .args(["share", "--dir"])
+            .arg(dir.path().join("shared"))
+            .arg(dir.path().join("missing.bin")),
+    );
+    let line = done.assert_one_line_error(1);
+    assert!(line.contains("missing.bin"), "{line}");
+}

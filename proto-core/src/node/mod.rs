@@ -94,7 +94,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
 ///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq); for CJP2P
 ///   [`send_cjp2p`](Self::send_cjp2p), [`add_cjp2p_peer`](Self::add_cjp2p_peer),
-///   [`set_content_store`](Self::set_content_store).
+///   [`set_content_store`](Self::set_content_store); for downloads
+///   [`fetch`](Self::fetch), [`cancel_fetch`](Self::cancel_fetch),
+///   [`set_content_storage`](Self::set_content_storage).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).
