@@ -22,6 +22,16 @@ fn identity(key: u8) -> PublicIdentity {
     }
 }
 
+/// Alice (key 1), a relay keeping mailboxes (key 2) and bob (key 3), sessions off so that every
+/// frame is a sealed one the relay can hold.
+fn alice_relay_bob() -> (Node, Node, Node) {
+    let plain = || Config {
+        sessions: false,
+        ..Config::default()
+    };
+    (node(1, plain()), node(2, relay_config()), node(3, plain()))
+}
+
 fn relay_config() -> Config {
     Config {
         max_mailboxes: 4,
@@ -54,23 +64,7 @@ fn delivered(node: &mut Node) -> Vec<Value> {
 
 #[test]
 fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
-    let (mut alice, mut relay, mut bob) = (
-        node(
-            1,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-        node(2, relay_config()),
-        node(
-            3,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-    );
+    let (mut alice, mut relay, mut bob) = alice_relay_bob();
     let now = Instant::ZERO;
     bob.request_mailbox(now, &identity(2), MailboxOp::Hold)
         .unwrap();
@@ -122,23 +116,7 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
 
 #[test]
 fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_them() {
-    let (mut alice, mut relay, mut bob) = (
-        node(
-            1,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-        node(2, relay_config()),
-        node(
-            3,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-    );
+    let (mut alice, mut relay, mut bob) = alice_relay_bob();
     let now = Instant::ZERO;
     bob.request_mailbox(now, &identity(2), MailboxOp::Hold)
         .unwrap();
@@ -171,23 +149,7 @@ fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_th
 
 #[test]
 fn strangers_can_neither_open_fetch_nor_replay_a_mailbox() {
-    let (mut alice, mut relay, mut bob) = (
-        node(
-            1,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-        node(2, relay_config()),
-        node(
-            3,
-            Config {
-                sessions: false,
-                ..Config::default()
-            },
-        ),
-    );
+    let (mut alice, mut relay, mut bob) = alice_relay_bob();
     let now = Instant::ZERO;
     bob.request_mailbox(now, &identity(2), MailboxOp::Hold)
         .unwrap();
