@@ -24,6 +24,7 @@ const KNOWN: &[&str] = &[
     "ContentList",
     "PleaseListSupportedMessages",
     "SupportedMessages",
+    "EjtpSessions",
 ];
 
 /// JSON without floats (floats are refused where integers are expected, and kept as they are
@@ -136,6 +137,7 @@ fn message() -> impl Strategy<Value = Cjp2pMessage> {
             .prop_map(|results| Cjp2pMessage::ContentList { results }),
         Just(Cjp2pMessage::PleaseListSupportedMessages),
         json_value().prop_map(|schema| Cjp2pMessage::SupportedMessages { schema }),
+        any::<u64>().prop_map(|max_request| Cjp2pMessage::EjtpSessions { max_request }),
         ("[A-Za-z]{1,12}", json_value())
             .prop_filter("unknown names only", |(name, _)| !KNOWN
                 .contains(&name.as_str()))

@@ -43,6 +43,11 @@ pub struct Cjp2pConfig {
     pub probes_per_round: usize,
     /// Probes a candidate gets without answering before it is forgotten. Default 3.
     pub max_unanswered_probes: u8,
+    /// Whether downloads from our own nodes (peers that sent `EjtpSessions`) go over an EJTP
+    /// Noise session in binary frames (no base64, encrypted) once the session is up, rather
+    /// than as CJP2P datagrams. Needs `Config::sessions`. Default true. Either way such peers
+    /// are asked for up to `max_content_reply` bytes per request instead of one block.
+    pub content_sessions: bool,
 }
 
 impl Default for Cjp2pConfig {
@@ -60,6 +65,7 @@ impl Default for Cjp2pConfig {
             maintenance_interval: Duration::from_secs(5),
             probes_per_round: 4,
             max_unanswered_probes: 3,
+            content_sessions: true,
         }
     }
 }

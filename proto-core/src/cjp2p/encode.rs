@@ -128,6 +128,9 @@ pub fn write_element(message: &Cjp2pMessage, out: &mut String) {
             write_value(schema, out);
             out.push('}');
         }
+        Cjp2pMessage::EjtpSessions { max_request } => {
+            let _ = write!(out, "{{\"max_request\":{max_request}}}");
+        }
         Cjp2pMessage::Unknown { body, .. } => write_value(body, out),
     }
     out.push('}');

@@ -127,6 +127,13 @@ pub enum Cjp2pMessage {
         /// The schema.
         schema: Value,
     },
+    /// `EjtpSessions {"max_request":n}`: the sender is one of our nodes. It accepts EJTP Noise
+    /// sessions at this address with the key of its `MyPublicKey`, and content requests (CJP2P
+    /// or in a session) of up to `max_request` bytes. Public CJP2P nodes skip it as unknown.
+    EjtpSessions {
+        /// The most content bytes the sender answers one request with.
+        max_request: u64,
+    },
     /// A message this node does not know (`EncryptedMessages`, `ChatMessage`, ...): kept so
     /// the application can see it.
     Unknown {
@@ -157,6 +164,7 @@ impl Cjp2pMessage {
             Self::ContentList { .. } => "ContentList",
             Self::PleaseListSupportedMessages => "PleaseListSupportedMessages",
             Self::SupportedMessages { .. } => "SupportedMessages",
+            Self::EjtpSessions { .. } => "EjtpSessions",
             Self::Unknown { name, .. } => name,
         }
     }

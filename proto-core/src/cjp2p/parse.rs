@@ -188,6 +188,9 @@ fn parse_body(name: &str, body: &Value) -> Option<Cjp2pMessage> {
         "SupportedMessages" => Cjp2pMessage::SupportedMessages {
             schema: body.as_object()?.get("schema")?.clone(),
         },
+        "EjtpSessions" => Cjp2pMessage::EjtpSessions {
+            max_request: body.as_object()?.get("max_request")?.as_u64()?,
+        },
         _ => Cjp2pMessage::Unknown {
             name: name.to_string(),
             body: body.clone(),

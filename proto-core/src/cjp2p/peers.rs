@@ -31,6 +31,10 @@ pub struct Cjp2pPeer {
     pub key_signed: bool,
     /// Configured or added by the application: never evicted.
     pub pinned: bool,
+    /// Set when the peer said it is one of our nodes (`EjtpSessions`): the most content bytes
+    /// it answers one request with. Content is then fetched from it in larger requests, and
+    /// over an EJTP session when [`Cjp2pConfig::content_sessions`](super::Cjp2pConfig) allows.
+    pub ejtp_max_request: Option<u64>,
 }
 
 /// A peer table entry: the public view and what only the node needs.
@@ -41,6 +45,12 @@ pub(crate) struct PeerEntry {
     pub(crate) cookie: Option<Cookie>,
     /// Probes sent since it was last heard.
     pub(crate) unanswered: u8,
+    /// Whether we sent it our greeting (who we are, in a datagram it can verify).
+    pub(crate) greeted: bool,
+    /// How often, and when last, a download asked it who it is (see
+    /// `Node::identity_question`).
+    pub(crate) identity_asks: u8,
+    pub(crate) identity_asked: Option<Instant>,
     /// When it was added, to evict the oldest candidate first.
     pub(crate) added: Instant,
 }
@@ -84,9 +94,13 @@ impl PeerTable {
                         key: None,
                         key_signed: false,
                         pinned: false,
+                        ejtp_max_request: None,
                     },
                     cookie: None,
                     unanswered: 0,
+                    greeted: false,
+                    identity_asks: 0,
+                    identity_asked: None,
                     added: now,
                 },
             );

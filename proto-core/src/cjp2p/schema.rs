@@ -81,6 +81,7 @@ const MESSAGES: &[(&str, &[(&str, Field)])] = &[
     ("ContentList", &[("results", Field::ContentList)]),
     ("PleaseListSupportedMessages", &[]),
     ("SupportedMessages", &[("schema", Field::Any)]),
+    ("EjtpSessions", &[("max_request", Field::Count)]),
 ];
 
 /// The schema: one definition per message, and the message as `oneOf` single-key objects, in

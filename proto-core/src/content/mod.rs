@@ -17,6 +17,7 @@ mod id;
 mod manifest;
 mod partial;
 mod rtt;
+pub mod session_frames;
 mod store;
 
 pub use blocks::{BlockLayout, BlockSet, CJP2P_BLOCK_SIZE, CJP2P_MAX_REPLY};
@@ -30,4 +31,5 @@ pub use id::{ContentId, ContentIdError};
 pub use manifest::{Manifest, ManifestError};
 pub use partial::{MemoryPartialStore, PartialStore, block_hash};
 pub use rtt::{RtoBounds, RttEstimator};
+pub use session_frames::{SessionContent, SessionContentError, is_session_content};
 pub use store::{ContentStore, MemoryStore, StoreError};

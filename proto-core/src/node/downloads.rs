@@ -15,7 +15,7 @@ use core::str::FromStr;
 use super::Node;
 use crate::cjp2p::Cjp2pMessage;
 use crate::content::{
-    ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, PartialStore,
+    CJP2P_MAX_REPLY, ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, PartialStore,
 };
 use crate::error::{CommandError, FetchError};
 use crate::event::Event;
@@ -139,6 +139,14 @@ impl Node {
         for source in sources {
             download.add_source(source);
         }
+        let ours: Vec<(TransportAddr, u32)> = download
+            .sources()
+            .filter_map(|info| Some((info.addr, self.blocks_for_our_node(info.addr)?)))
+            .collect();
+        let state = &mut self.downloads;
+        for (addr, blocks) in ours {
+            download.set_blocks_per_request(&addr, blocks);
+        }
         state.active.insert(
             id,
             Active {
@@ -238,14 +246,81 @@ impl Node {
                 }
             },
             Cjp2pMessage::MaybeTheyHaveSome { peers, .. } => {
+                let peers: Vec<TransportAddr> = peers.into_iter().map(TransportAddr::udp).collect();
                 active
                     .download
-                    .handle_no_content(from, peers.into_iter().map(TransportAddr::udp));
+                    .handle_no_content(from, peers.iter().copied());
+                for peer in peers {
+                    if let Some(blocks) = self.blocks_for_our_node(peer) {
+                        self.set_source_blocks(peer, blocks);
+                    }
+                }
             }
             _ => {}
         }
         self.drive_download(id);
         None
+    }
+
+    /// Content bytes that came in a session from `from`, whose key is `peer`: handed to the
+    /// download of `id` if it asked `from` and `from` is known by that key.
+    pub(super) fn feed_session_data(
+        &mut self,
+        from: TransportAddr,
+        peer: &crate::identity::PublicKey,
+        id: ContentId,
+        offset: u64,
+        bytes: &[u8],
+        eof: u64,
+    ) {
+        let known = self.our_node_key(from) == Some(*peer);
+        let now = self.now;
+        let state = &mut self.downloads;
+        let (Some(active), Some(storage), true) = (
+            state.active.get_mut(&id),
+            state.storage.as_deref_mut(),
+            known,
+        ) else {
+            self.stats.session_content_dropped += 1;
+            return;
+        };
+        self.stats.session_content_bytes += bytes.len() as u64;
+        active
+            .download
+            .handle_block(now, storage, from, offset, bytes, eof);
+        self.drive_download(id);
+    }
+
+    /// `from` (known by session key `peer`) does not hold `id`.
+    pub(super) fn feed_session_missing(
+        &mut self,
+        from: TransportAddr,
+        peer: &crate::identity::PublicKey,
+        id: ContentId,
+    ) {
+        let known = self.our_node_key(from) == Some(*peer);
+        match (self.downloads.active.get_mut(&id), known) {
+            (Some(active), true) => {
+                active.download.handle_no_content(from, []);
+                self.drive_download(id);
+            }
+            _ => self.stats.session_content_dropped += 1,
+        }
+    }
+
+    /// Whether any active download has `addr` as a source.
+    pub(super) fn is_download_source(&self, addr: TransportAddr) -> bool {
+        self.downloads
+            .active
+            .values()
+            .any(|active| active.download.has_source(&addr))
+    }
+
+    /// Asks `blocks` blocks per request of `addr` in every download that has it as a source.
+    pub(super) fn set_source_blocks(&mut self, addr: TransportAddr, blocks: u32) {
+        for active in self.downloads.active.values_mut() {
+            active.download.set_blocks_per_request(&addr, blocks);
+        }
     }
 
     /// The earliest wake-up any download wants: its retransmission timer, or a progress
@@ -284,8 +359,20 @@ impl Node {
         let Some(active) = self.downloads.active.get_mut(&id) else {
             return;
         };
-        let mut by_source: BTreeMap<TransportAddr, Vec<Cjp2pMessage>> = BTreeMap::new();
+        let mut requests = Vec::new();
         while let Some(request) = active.download.poll_request(now) {
+            requests.push(request);
+        }
+        let mut events = Vec::new();
+        while let Some(event) = active.download.poll_event() {
+            events.push(event);
+        }
+        let mut by_source: BTreeMap<TransportAddr, Vec<Cjp2pMessage>> = BTreeMap::new();
+        for request in requests {
+            // Our own nodes are asked in the session once it is up; anyone else over CJP2P.
+            if self.send_request_in_session(&request) {
+                continue;
+            }
             by_source
                 .entry(request.to)
                 .or_default()
@@ -295,14 +382,11 @@ impl Node {
                     length: request.length,
                 });
         }
-        let mut events = Vec::new();
-        while let Some(event) = active.download.poll_event() {
-            events.push(event);
-        }
-        for (to, requests) in by_source {
-            for chunk in requests.chunks(MAX_REQUESTS_PER_DATAGRAM) {
+        for (to, mut requests) in by_source {
+            requests.extend(self.identity_question(to.addr));
+            for chunk in reply_sized_chunks(requests) {
                 // A refused send (full queue) is a lost request: the download's timer asks again.
-                if self.send_cjp2p(now, to, chunk.to_vec()).is_err() {
+                if self.send_cjp2p(now, to, chunk).is_err() {
                     self.stats.download_requests_dropped += 1;
                 }
             }
@@ -359,4 +443,33 @@ impl Node {
         active.last_progress = Some(now);
         self.push_event(Event::DownloadProgress { id, have, total });
     }
+}
+
+/// Requests grouped into datagrams: at most [`MAX_REQUESTS_PER_DATAGRAM`], asking together no
+/// more than one reply carries ([`CJP2P_MAX_REPLY`]), since a source answers a whole datagram
+/// in one datagram and leaves out what does not fit.
+fn reply_sized_chunks(requests: Vec<Cjp2pMessage>) -> Vec<Vec<Cjp2pMessage>> {
+    let mut chunks: Vec<Vec<Cjp2pMessage>> = Vec::new();
+    let mut asked = 0u64;
+    for request in requests {
+        let length = match &request {
+            Cjp2pMessage::PleaseSendContent { length, .. } => *length,
+            _ => 0,
+        };
+        let fits = chunks.last().is_some_and(|chunk| {
+            chunk.len() < MAX_REQUESTS_PER_DATAGRAM
+                && asked.saturating_add(length) <= u64::from(CJP2P_MAX_REPLY)
+        });
+        match chunks.last_mut() {
+            Some(chunk) if fits => {
+                chunk.push(request);
+                asked = asked.saturating_add(length);
+            }
+            _ => {
+                chunks.push(alloc::vec![request]);
+                asked = length;
+            }
+        }
+    }
+    chunks
 }

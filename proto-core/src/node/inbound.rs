@@ -289,6 +289,14 @@ impl Node {
     /// The plaintext of an `r` frame addressed to us: a signed message, another `r` frame to
     /// open or send on, or a compressed frame.
     fn on_opened(&mut self, from: TransportAddr, inner: &[u8], layer: &Layer<'_>, depth: u8) {
+        // Content between our nodes: binary, and only straight from the peer in its session.
+        if crate::content::is_session_content(inner) {
+            match layer.session_peer {
+                Some(peer) if depth == 0 => self.on_session_content(from, &peer, inner),
+                _ => self.stats.session_content_dropped += 1,
+            }
+            return;
+        }
         match frame::decode(inner) {
             Ok(Frame::Signed {
                 sender,

@@ -4,6 +4,9 @@ mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
 #[cfg(test)]
+mod content_session_tests;
+mod content_sessions;
+#[cfg(test)]
 mod download_tests;
 mod downloads;
 mod inbound;
@@ -26,6 +29,8 @@ mod stats;
 mod store_forward;
 #[cfg(test)]
 mod store_forward_tests;
+#[cfg(test)]
+mod test_net;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]

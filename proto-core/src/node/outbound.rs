@@ -259,7 +259,6 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Option<Vec<u8>> {
-        let now = self.now;
         let proof = match reference {
             None => SenderProof::Session { nonce: id.0 },
             Some(reference) => SenderProof::SessionReply {
@@ -268,15 +267,29 @@ impl Node {
             },
         };
         let inner = frame::encode_signed(sender, &proof.to_bytes(), json).ok()?;
-        let (_, entry) = self.sessions.sending_session(&to.key.node_id())?;
-        if entry.peer != to.key {
+        self.seal_session_plaintext(&to.key, &to.location, &inner)
+    }
+
+    /// `R(recipient)[plaintext]` on the confirmed session with `key`, if there is one.
+    pub(super) fn seal_session_plaintext(
+        &mut self,
+        key: &PublicKey,
+        recipient: &Address,
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        let now = self.now;
+        let (_, entry) = self.sessions.sending_session(&key.node_id())?;
+        if entry.peer != *key {
             return None;
         }
         let counter = entry.session.next_send_counter().ok()?;
-        let mut frame = frame::sealed_prefix(&to.location);
+        let mut frame = frame::sealed_prefix(recipient);
         body::write_session_header(&mut frame, 0, entry.remote_index, counter);
         let aad = frame.clone();
-        entry.session.seal(counter, &aad, &inner, &mut frame).ok()?;
+        entry
+            .session
+            .seal(counter, &aad, plaintext, &mut frame)
+            .ok()?;
         entry.last_used = now;
         Some(frame)
     }
@@ -300,7 +313,7 @@ impl Node {
     }
 
     /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full.
-    fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
+    pub(super) fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
         let peer = to.key.node_id();
         if self.sessions.handshake_pending(&peer)
             || self.sessions.awaiting_peer(&peer)

@@ -112,4 +112,13 @@ pub struct Stats {
     pub downloads_completed: u64,
     /// Downloads that failed.
     pub downloads_failed: u64,
+    /// Content requests sent in EJTP sessions (to our own nodes) rather than as CJP2P.
+    pub session_content_requests: u64,
+    /// Content answers (`Data` or `Missing`) sent in EJTP sessions.
+    pub session_content_served: u64,
+    /// Content bytes received in EJTP sessions and handed to a download.
+    pub session_content_bytes: u64,
+    /// Content messages in sessions that were dropped: malformed, for no active download, or
+    /// from a session whose key is not the one known for the sending address.
+    pub session_content_dropped: u64,
 }

@@ -307,6 +307,31 @@ impl Download {
         true
     }
 
+    /// Changes how many consecutive blocks one request to `addr` asks (capped as in
+    /// [`add_source_with`](Self::add_source_with)): for a source found to be one of our own
+    /// nodes after it was added. Requests already in flight keep their size. Returns whether
+    /// `addr` is a source of this download.
+    pub fn set_blocks_per_request(
+        &mut self,
+        addr: &TransportAddr,
+        blocks_per_request: u32,
+    ) -> bool {
+        let most = (crate::content::CJP2P_MAX_REPLY / self.config.block_size).max(1);
+        match self.sources.iter_mut().find(|source| source.addr == *addr) {
+            Some(source) => {
+                source.blocks_per_request = blocks_per_request.clamp(1, most);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `addr` is a source of this download (dropped or not).
+    #[must_use]
+    pub fn has_source(&self, addr: &TransportAddr) -> bool {
+        self.sources.iter().any(|source| source.addr == *addr)
+    }
+
     /// A source named other peers that may have the content (`MaybeTheyHaveSome`): adds them.
     /// Returns how many were new.
     pub fn handle_more_sources(&mut self, peers: impl IntoIterator<Item = TransportAddr>) -> usize {

@@ -48,11 +48,20 @@ impl Download {
             }
             if self.next_fresh < count {
                 let first = self.next_fresh;
-                let most = self
-                    .sources
-                    .get(usize::from(source))
-                    .map_or(1, |src| src.blocks_per_request)
-                    .min(u32::try_from(room).unwrap_or(u32::MAX));
+                let src = self.sources.get(usize::from(source))?;
+                let per_request = src.blocks_per_request;
+                // A source asked several blocks at once is asked again only once enough of its
+                // window is free for a full-sized request (or half its window, when that is
+                // less): otherwise one small request, answered, frees room for another small
+                // one, and requests stay small for the rest of the download.
+                let window = src.window.window();
+                let worth = per_request.min(window / 2).max(1);
+                let left = count - first;
+                let room32 = u32::try_from(room).unwrap_or(u32::MAX);
+                if room32 < worth && !src.in_flight.is_empty() && left >= u64::from(worth) {
+                    return None;
+                }
+                let most = per_request.min(room32);
                 let mut taken = 1u32;
                 while taken < most {
                     let next = first + u64::from(taken);

@@ -56,8 +56,9 @@ impl Node {
     }
 
     /// `SignedMessage` and `MyPublicKey`: our key, signed over an array that echoes the peer's
-    /// cookie (so the signature is fresh for that peer), or over `[]` without one.
-    pub(super) fn key_announcement(&self, to: SocketAddr) -> [Cjp2pMessage; 2] {
+    /// cookie (so the signature is fresh for that peer), or over `[]` without one; then
+    /// `EjtpSessions` if we accept sessions (our own nodes then fetch from us over one).
+    pub(super) fn key_announcement(&self, to: SocketAddr) -> Vec<Cjp2pMessage> {
         let payload_json = match self.stored_cookie(to) {
             Some(cookie) => {
                 String::from_utf8(encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie }]))
@@ -66,7 +67,7 @@ impl Node {
             None => String::from("[]"),
         };
         let signature = self.identity.sign(payload_json.as_bytes());
-        [
+        let mut announcement = alloc::vec![
             Cjp2pMessage::SignedMessage {
                 key: self.public_key,
                 signature,
@@ -75,13 +76,15 @@ impl Node {
             Cjp2pMessage::MyPublicKey {
                 key: self.public_key,
             },
-        ]
+        ];
+        announcement.extend(self.ejtp_announcement());
+        announcement
     }
 
     /// What we say to a peer the first time it proves its address: who we are, and questions
     /// that fill our table and measure the round trip.
     pub(super) fn greeting(&self, to: SocketAddr) -> Vec<Cjp2pMessage> {
-        let mut greeting = Vec::from(self.key_announcement(to));
+        let mut greeting = self.key_announcement(to);
         greeting.push(Cjp2pMessage::PleaseSendPeers);
         greeting.push(Cjp2pMessage::PleaseReturnThisMessage {
             cookie: self.cjp2p.secret.rtt_cookie(self.now),

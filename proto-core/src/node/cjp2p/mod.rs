@@ -15,7 +15,7 @@ use core::net::SocketAddr;
 
 use super::Node;
 use crate::cjp2p::cookies::CookieSecret;
-use crate::cjp2p::peers::{ContentHints, PeerTable};
+use crate::cjp2p::peers::{ContentHints, PeerEntry, PeerTable};
 use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer, Cjp2pSendError};
 use crate::content::ContentStore;
 use crate::error::CommandError;
@@ -35,6 +35,24 @@ pub(in crate::node) struct Cjp2pState {
 }
 
 impl Cjp2pState {
+    /// What we know of the peer at `addr`, if it is in the table.
+    pub(in crate::node) fn peer(&self, addr: &SocketAddr) -> Option<&Cjp2pPeer> {
+        self.peers.entries.get(addr).map(|entry| &entry.info)
+    }
+
+    /// The same, to update.
+    pub(in crate::node) fn peer_mut(&mut self, addr: &SocketAddr) -> Option<&mut Cjp2pPeer> {
+        self.peers
+            .entries
+            .get_mut(addr)
+            .map(|entry| &mut entry.info)
+    }
+
+    /// The whole table entry of the peer at `addr`.
+    pub(in crate::node) fn entry_mut(&mut self, addr: &SocketAddr) -> Option<&mut PeerEntry> {
+        self.peers.entries.get_mut(addr)
+    }
+
     pub(in crate::node) fn new(seed: &[u8; 32]) -> Self {
         Self {
             secret: CookieSecret::from_node_seed(seed),

@@ -64,7 +64,7 @@ impl Node {
                 _ => None,
             })
             .filter(|cookie| self.cookie_fits(cookie));
-        let first_contact = self.note_sender(source, verified, offered.as_ref());
+        let greet = self.note_sender(source, verified, offered.as_ref());
         let mut answering = Answering {
             source: from,
             verified,
@@ -75,14 +75,16 @@ impl Node {
         for message in parsed.messages {
             self.on_cjp2p_message(&mut answering, message, 0);
         }
-        if first_contact {
+        if greet {
             let greeting = self.greeting(source);
             answering.answers.extend(greeting);
         }
         self.send_cjp2p_reply(answering, data.len(), offered);
     }
 
-    /// Updates the peer table for a datagram from `source`; true on first verified contact.
+    /// Updates the peer table for a datagram from `source`; true when the peer is to be greeted:
+    /// the first verified datagram after which we hold its cookie, so that it can verify the
+    /// greeting (who we are is only learned from verified datagrams).
     fn note_sender(
         &mut self,
         source: SocketAddr,
@@ -99,7 +101,6 @@ impl Node {
         if self.is_own_cjp2p(source) {
             return false;
         }
-        let known = self.cjp2p.peers.entries.contains_key(&source);
         let (now, max) = (self.now, self.config.cjp2p.max_peers);
         let Some(entry) = self.cjp2p.peers.entry(source, now, max, true) else {
             return false;
@@ -112,8 +113,10 @@ impl Node {
         if let Some(cookie) = offered {
             entry.cookie = Some(cookie.clone());
         }
+        let greet = !entry.greeted && entry.cookie.is_some();
+        entry.greeted |= greet;
         self.schedule_round();
-        !known
+        greet
     }
 
     fn on_cjp2p_message(&mut self, answering: &mut Answering, message: Cjp2pMessage, depth: u8) {
@@ -240,6 +243,9 @@ impl Node {
                 for (id, _) in results.iter().take(max_hints) {
                     self.cjp2p.hints.add(id, source, now, max_hints);
                 }
+            }
+            Cjp2pMessage::EjtpSessions { max_request } => {
+                self.on_ejtp_sessions(source, *max_request);
             }
             _ => {}
         }

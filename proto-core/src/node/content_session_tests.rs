@@ -1,0 +1,179 @@
+//! Downloads between our own nodes: larger requests, and content in session frames.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use core::time::Duration;
+
+use super::test_net::{Net, addr, node, pattern, read_all, seeder};
+use crate::content::{ContentId, MemoryPartialStore, MemoryStore};
+use crate::{Config, Event, Identity, Instant, Node, UnixMillis};
+
+const LEN: usize = 1 << 20;
+const BLOCKS: u64 = (LEN as u64).div_ceil(4096);
+
+fn node_with(n: u8, config: Config) -> Node {
+    Node::new(
+        config,
+        Identity::from_secret_bytes(&[n; 32]),
+        [n.wrapping_add(100); 32],
+        Instant::ZERO,
+        UnixMillis(1_700_000_000_000),
+    )
+}
+
+fn fetcher(n: u8, config: Config) -> Node {
+    let mut fetcher = node_with(n, config);
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+}
+
+/// Runs a fetch of `content` by node 2 from node 1 to its end; panics unless it completed with
+/// the right bytes.
+fn fetch_all(mut net: Net, content: &[u8]) -> Net {
+    let id = ContentId::of(content);
+    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
+    net.run_until(Duration::from_secs(60), |net| {
+        net.finished(addr(2), id).is_some()
+    });
+    let len = content.len() as u64;
+    assert_eq!(
+        net.finished(addr(2), id),
+        Some(&Event::DownloadCompleted { id, len }),
+        "at {:?}",
+        net.now
+    );
+    let storage = net.node(2).content_storage_mut().unwrap();
+    assert_eq!(read_all(storage, &id), content);
+    net
+}
+
+#[test]
+fn our_nodes_move_content_in_session_frames_once_the_session_is_up() {
+    let content = pattern(LEN, 1);
+    let net = Net::new(
+        vec![(1, seeder(1, &content)), (2, fetcher(2, Config::default()))],
+        0,
+    );
+    let mut net = fetch_all(net, &content);
+    let fetched = net.node(2).stats();
+    let served = net.node(1).stats();
+    assert!(fetched.session_content_requests > 0);
+    assert_eq!(
+        served.session_content_served,
+        fetched.session_content_requests
+    );
+    // Only the first requests, sent before the handshake completed, went as CJP2P.
+    assert!(
+        fetched.session_content_bytes >= LEN as u64 * 9 / 10,
+        "{} of {LEN} bytes in the session",
+        fetched.session_content_bytes
+    );
+    assert!(served.cjp2p_content_served < 10, "{served:?}");
+    // Each request asked ten blocks, not one.
+    assert!(
+        fetched.session_content_requests <= BLOCKS / 10 + 10,
+        "{} requests for {BLOCKS} blocks",
+        fetched.session_content_requests
+    );
+    assert_eq!(fetched.session_content_dropped, 0);
+    assert_eq!(served.session_content_dropped, 0);
+    let seeder_id = net.node(1).node_id();
+    assert!(net.node(2).has_session(&seeder_id));
+}
+
+#[test]
+fn our_nodes_ask_ten_blocks_per_cjp2p_request_when_sessions_are_not_used() {
+    let content = pattern(LEN, 2);
+    let mut config = Config::default();
+    config.cjp2p.content_sessions = false;
+    let net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher(2, config))], 0);
+    let mut net = fetch_all(net, &content);
+    assert_eq!(net.node(2).stats().session_content_requests, 0);
+    let answers = net.node(1).stats().cjp2p_content_served;
+    // Five blocks an answer on average, the early ones (while windows are small) included.
+    assert!(
+        answers <= BLOCKS / 5,
+        "{answers} CJP2P answers for {BLOCKS} blocks"
+    );
+}
+
+#[test]
+fn a_peer_that_does_not_say_it_is_ours_is_asked_one_block_at_a_time() {
+    let content = pattern(LEN / 4, 3);
+    // A seeder without sessions does not announce `EjtpSessions`, like a public CJP2P node.
+    let mut seeder = node_with(
+        1,
+        Config {
+            sessions: false,
+            ..Config::default()
+        },
+    );
+    let mut store = MemoryStore::new();
+    store.insert(content.clone());
+    seeder.set_content_store(Some(Box::new(store)));
+    let net = Net::new(vec![(1, seeder), (2, fetcher(2, Config::default()))], 0);
+    let mut net = fetch_all(net, &content);
+    assert_eq!(net.node(2).stats().session_content_requests, 0);
+    assert!(net.node(1).stats().cjp2p_content_served >= BLOCKS / 4);
+}
+
+#[test]
+fn a_handshake_that_never_completes_leaves_the_download_on_cjp2p() {
+    let content = pattern(LEN / 4, 4);
+    let mut net = Net::new(
+        vec![(1, seeder(1, &content)), (2, fetcher(2, Config::default()))],
+        0,
+    );
+    // Only CJP2P datagrams get through: the handshake and every EJTP frame are lost.
+    net.passes = |_, _, payload| payload.first() == Some(&b'[');
+    let mut net = fetch_all(net, &content);
+    assert_eq!(net.node(2).stats().session_content_requests, 0);
+    let seeder_id = net.node(1).node_id();
+    assert!(!net.node(2).has_session(&seeder_id));
+}
+
+#[test]
+fn session_downloads_survive_loss_from_several_of_our_nodes() {
+    let content = pattern(LEN / 2, 5);
+    let id = ContentId::of(&content);
+    let mut net = Net::new(
+        vec![
+            (1, seeder(1, &content)),
+            (3, seeder(3, &content)),
+            (2, fetcher(2, Config::default())),
+        ],
+        100,
+    );
+    net.node(2)
+        .fetch(Instant::ZERO, id, vec![addr(1), addr(3)])
+        .unwrap();
+    net.run_until(Duration::from_secs(120), |net| {
+        net.finished(addr(2), id).is_some()
+    });
+    assert_eq!(
+        net.finished(addr(2), id),
+        Some(&Event::DownloadCompleted {
+            id,
+            len: content.len() as u64
+        })
+    );
+    let storage = net.node(2).content_storage_mut().unwrap();
+    assert_eq!(read_all(storage, &id), content);
+    assert!(net.node(2).stats().session_content_bytes > 0);
+    assert!(net.node(1).stats().session_content_served > 0);
+    assert!(net.node(3).stats().session_content_served > 0);
+}
+
+#[test]
+fn content_messages_outside_a_session_are_dropped() {
+    let mut fetcher = node(2);
+    let from = addr(1);
+    let plaintext = crate::content::SessionContent::Missing {
+        id: ContentId::of(b"x"),
+    }
+    .encode();
+    // A content message is never a frame of its own: only a session's plaintext.
+    fetcher.handle_datagram(Instant::ZERO, from, &plaintext);
+    assert_eq!(fetcher.stats().session_content_dropped, 0);
+    assert_eq!(fetcher.stats().dropped_malformed, 1);
+}
