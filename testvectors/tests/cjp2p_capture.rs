@@ -260,7 +260,18 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
                 );
             }
         }
-        let our_types = ours.as_ref().map(|(_, m)| types(m));
+        // `EjtpSessions` is our own addition, sent with each `MyPublicKey` (the public node
+        // skips it as unknown): compared apart.
+        if let Some((_, messages)) = &ours {
+            let names = types(messages);
+            let count = |name: &str| names.iter().filter(|n| *n == name).count();
+            assert_eq!(count("EjtpSessions"), count("MyPublicKey"), "{test}: {names:?}");
+        }
+        let our_types = ours.as_ref().map(|(_, m)| {
+            let mut names = types(m);
+            names.retain(|name| name != "EjtpSessions");
+            names
+        });
         let their_types = theirs.as_ref().map(|(_, m)| types(m));
         let cookie_only =
             2 + r#"{"PleaseAlwaysReturnThisMessage":{"cookie":""}}"#.len() + ours_cookie.len();
@@ -278,6 +289,21 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
                         "PleaseAlwaysReturnThisMessage".into()
                     ])
                 ),
+                // We greet again once we hold the asker's cookie, so that it can verify who we
+                // are (keys are learned from verified datagrams only); the public node does not.
+                "verified PleaseSendPeers + our PleaseAlwaysReturnThisMessage" => {
+                    let mut expected = their_types.clone().unwrap();
+                    for name in [
+                        "MyPublicKey",
+                        "PleaseReturnThisMessage",
+                        "PleaseSendPeers",
+                        "SignedMessage",
+                    ] {
+                        expected.push(name.into());
+                    }
+                    expected.sort();
+                    assert_eq!(our_types, Some(expected));
+                }
                 // We accept README-style cookies and echo them, as the brief asks.
                 "PleaseAlwaysReturnThisMessage README-style arbitrary JSON" => {
                     let mut expected = their_types.clone().unwrap();
@@ -328,6 +354,7 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
             "PleaseSendPeers as bare string (not object)",
             "PleaseSendContent known id, unverified",
             "PleaseAlwaysReturnThisMessage README-style arbitrary JSON",
+            "verified PleaseSendPeers + our PleaseAlwaysReturnThisMessage",
         ]
     );
 

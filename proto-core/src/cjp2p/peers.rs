@@ -45,8 +45,11 @@ pub(crate) struct PeerEntry {
     pub(crate) cookie: Option<Cookie>,
     /// Probes sent since it was last heard.
     pub(crate) unanswered: u8,
-    /// Whether we sent it our greeting (who we are, in a datagram it can verify).
+    /// Whether we sent it our greeting (who we are, and questions).
     pub(crate) greeted: bool,
+    /// Whether we greeted it while holding its cookie, so that it could verify the greeting
+    /// (who we are is only learned from verified datagrams).
+    pub(crate) greeted_verifiably: bool,
     /// How often, and when last, a download asked it who it is (see
     /// `Node::identity_question`).
     pub(crate) identity_asks: u8,
@@ -99,6 +102,7 @@ impl PeerTable {
                     cookie: None,
                     unanswered: 0,
                     greeted: false,
+                    greeted_verifiably: false,
                     identity_asks: 0,
                     identity_asked: None,
                     added: now,

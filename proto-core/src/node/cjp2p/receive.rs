@@ -83,8 +83,8 @@ impl Node {
     }
 
     /// Updates the peer table for a datagram from `source`; true when the peer is to be greeted:
-    /// the first verified datagram after which we hold its cookie, so that it can verify the
-    /// greeting (who we are is only learned from verified datagrams).
+    /// on its first verified datagram, and again on the first after which we hold its cookie, so
+    /// that it can verify the greeting (who we are is only learned from verified datagrams).
     fn note_sender(
         &mut self,
         source: SocketAddr,
@@ -113,8 +113,11 @@ impl Node {
         if let Some(cookie) = offered {
             entry.cookie = Some(cookie.clone());
         }
-        let greet = !entry.greeted && entry.cookie.is_some();
-        entry.greeted |= greet;
+        // Greet on first verified contact, and once more as soon as the greeting can be verified.
+        let verifiable = entry.cookie.is_some();
+        let greet = !entry.greeted || (verifiable && !entry.greeted_verifiably);
+        entry.greeted = true;
+        entry.greeted_verifiably |= verifiable;
         self.schedule_round();
         greet
     }
