@@ -1,5 +1,6 @@
 //! Downloads over the simulated network: a node fetches one content from three seeders
-//! through lossy, duplicating, reordering links, and ends with exactly the seeded bytes.
+//! through lossy, duplicating, reordering links, and ends with exactly the seeded bytes, over
+//! CJP2P or (the seeders being our own nodes) over EJTP sessions.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,18 +21,28 @@ fn content(len: usize, salt: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Runs a fetch of `bytes` from three seeders under `conditions`; returns the fetcher's
-/// terminal event, its storage's copy of the content, and the content served by each seeder.
-fn swarm(
-    seed: u64,
-    conditions: LinkConditions,
-    bytes: &[u8],
-) -> (Option<Event>, Vec<u8>, Vec<u64>) {
+/// What a swarm run ended with.
+struct Outcome {
+    /// The fetcher's terminal event.
+    end: Option<Event>,
+    /// Its storage's copy of the content.
+    copy: Vec<u8>,
+    /// Answers each seeder sent (CJP2P `Content` and in-session `Data`).
+    served: Vec<u64>,
+    /// Content bytes the fetcher received in sessions.
+    session_bytes: u64,
+}
+
+/// Runs a fetch of `bytes` from three seeders under `conditions`, the fetcher using sessions
+/// for content if `sessions`.
+fn swarm(seed: u64, conditions: LinkConditions, bytes: &[u8], sessions: bool) -> Outcome {
     let mut net = SimNetwork::new(seed, conditions);
     let seeders: Vec<usize> = (0..3u8)
         .map(|n| net.add_node(&format!("seed{n}"), 10 + n, Config::default(), &[]))
         .collect();
-    let fetcher = net.add_node("fetcher", 20, Config::default(), &[]);
+    let mut config = Config::default();
+    config.cjp2p.content_sessions = sessions;
+    let fetcher = net.add_node("fetcher", 20, config, &[]);
     for &index in &seeders {
         let mut store = MemoryStore::new();
         store.insert(bytes.to_vec());
@@ -67,9 +78,47 @@ fn swarm(
     copy.truncate(read);
     let served = seeders
         .iter()
-        .map(|index| net.node(*index).stats().cjp2p_content_served)
+        .map(|index| {
+            let stats = net.node(*index).stats();
+            stats.cjp2p_content_served + stats.session_content_served
+        })
         .collect();
-    (end, copy, served)
+    let session_bytes = net.node(fetcher).stats().session_content_bytes;
+    Outcome {
+        end,
+        copy,
+        served,
+        session_bytes,
+    }
+}
+
+#[test]
+fn our_seeders_serve_most_of_a_download_in_sessions() {
+    let conditions = LinkConditions {
+        loss: 0.05,
+        duplicate: 0.02,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(15),
+    };
+    let bytes = content(1 << 20, 5);
+    let outcome = swarm(7, conditions, &bytes, true);
+    assert_eq!(
+        outcome.end,
+        Some(Event::DownloadCompleted {
+            id: ContentId::of(&bytes),
+            len: bytes.len() as u64
+        })
+    );
+    assert!(outcome.copy == bytes);
+    assert!(
+        outcome.session_bytes >= bytes.len() as u64 / 2,
+        "{} of {} bytes in sessions",
+        outcome.session_bytes,
+        bytes.len()
+    );
+    let plain = swarm(7, conditions, &bytes, false);
+    assert_eq!(plain.session_bytes, 0);
+    assert!(plain.copy == bytes);
 }
 
 proptest! {
@@ -81,6 +130,7 @@ proptest! {
         loss in 0.0f64..0.2,
         duplicate in 0.0f64..0.1,
         spread_ms in 0u64..30,
+        sessions in any::<bool>(),
     ) {
         let conditions = LinkConditions {
             loss,
@@ -89,13 +139,16 @@ proptest! {
             max_delay: Duration::from_millis(5 + spread_ms),
         };
         let bytes = content(150_000, 3);
-        let (end, copy, served) = swarm(seed, conditions, &bytes);
+        let outcome = swarm(seed, conditions, &bytes, sessions);
         prop_assert_eq!(
-            end,
+            outcome.end,
             Some(Event::DownloadCompleted { id: ContentId::of(&bytes), len: bytes.len() as u64 })
         );
-        prop_assert!(copy == bytes);
+        prop_assert!(outcome.copy == bytes);
         // Requests are spread: every seeder served some of it.
-        prop_assert!(served.iter().all(|n| *n > 0), "{:?}", served);
+        prop_assert!(outcome.served.iter().all(|n| *n > 0), "{:?}", outcome.served);
+        if !sessions {
+            prop_assert_eq!(outcome.session_bytes, 0);
+        }
     }
 }
