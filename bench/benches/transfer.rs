@@ -7,9 +7,14 @@
 //!   `PleaseSendContent`/`Content` datagrams, block checks, written to its shared folder on
 //!   disk, verified, renamed) — what a user of the blocking adapter gets, timed from the call
 //!   to its return;
+//!   The nodes know each other as ours (`EjtpSessions`), so requests ask ten blocks at once,
+//!   but content sessions are off (`Config::cjp2p.content_sessions = false`);
 //! - ours in one thread: the same download between two `proto_core::Node`s in memory
 //!   (`MemoryStore` / `MemoryPartialStore`, datagrams handed over directly, no socket, no disk):
 //!   the core's own CPU rate for CJP2P-compatible mode;
+//! - ours, encrypted mode: both of the above with content sessions on (the default), so that
+//!   after the first requests (sent as CJP2P while the Noise handshake completes) the content
+//!   travels in binary session frames; the share of the content that did is printed;
 //! - raw UDP: the same number of content bytes sent from one thread and received by another on
 //!   127.0.0.1 in CJP2P `Content` datagrams of the two sizes CJP2P mode uses (one 4 KiB block,
 //!   as the public node sends; ten blocks, the 40 960-byte most one reply carries, as our
@@ -159,9 +164,18 @@ fn serial(rates: &[f64]) -> f64 {
     1.0 / rates.iter().map(|rate| 1.0 / rate).sum::<f64>()
 }
 
-/// Downloads `data` from one adapter-std node to another over 127.0.0.1 with `Handle::fetch`;
-/// returns the content rate (MB/s), or why it failed.
-fn our_nodes(data: &[u8]) -> Result<f64, String> {
+/// The configuration of both nodes: content over sessions (the encrypted mode) or not (the
+/// CJP2P-compatible mode, still asking each other ten blocks a request).
+fn config(sessions: bool) -> proto_core::Config {
+    let mut config = proto_core::Config::default();
+    config.cjp2p.content_sessions = sessions;
+    config
+}
+
+/// Downloads `data` from one adapter-std node to another over 127.0.0.1 with `Handle::fetch`,
+/// content over a session if `sessions`; returns the content rate (MB/s) and the share of the
+/// content that came in session frames, or why it failed.
+fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     let seeder_dir = tempfile::tempdir().map_err(|err| err.to_string())?;
     let fetcher_dir = tempfile::tempdir().map_err(|err| err.to_string())?;
     let file = seeder_dir.path().join("content.bin");
@@ -170,6 +184,7 @@ fn our_nodes(data: &[u8]) -> Result<f64, String> {
         adapter_std::Node::bind(
             adapter_std::NodeOptions::new(proto_core::Identity::from_secret_bytes(&[secret; 32]))
                 .udp("127.0.0.1:0".parse().unwrap())
+                .config(config(sessions))
                 .share_dir(dir),
         )
     };
@@ -186,6 +201,11 @@ fn our_nodes(data: &[u8]) -> Result<f64, String> {
     let start = Clock::now();
     let outcome = fetcher.fetch(id, &[source]);
     let elapsed = start.elapsed();
+    let in_sessions = fetcher
+        .stats()
+        .map_err(|err| err.to_string())?
+        .session_content_bytes as f64
+        / data.len() as f64;
     seeder.shutdown().map_err(|err| err.to_string())?;
     fetcher.shutdown().map_err(|err| err.to_string())?;
     for drain in drains {
@@ -193,24 +213,25 @@ fn our_nodes(data: &[u8]) -> Result<f64, String> {
     }
     match outcome.map_err(|err| err.to_string())? {
         adapter_std::FetchOutcome::Completed { len, .. } if len == data.len() as u64 => {
-            Ok(mb_per_s(data.len(), elapsed))
+            Ok((mb_per_s(data.len(), elapsed), in_sessions))
         }
         other => Err(format!("{other:?}")),
     }
 }
 
-/// Downloads `data` between two `Node`s in one thread, datagrams handed over in memory;
-/// returns the content rate (MB/s), or why it failed.
-fn our_core_in_memory(data: &[u8]) -> Result<f64, String> {
+/// Downloads `data` between two `Node`s in one thread, datagrams handed over in memory,
+/// content over a session if `sessions`; returns the content rate (MB/s) and the share of the
+/// content that came in session frames, or why it failed.
+fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     use proto_core::content::{MemoryPartialStore, MemoryStore};
-    use proto_core::{Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+    use proto_core::{Event, Identity, Instant, Node, TransportAddr, UnixMillis};
 
     let start = Clock::now();
     let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
     let wall = UnixMillis(1_700_000_000_000);
     let node = |secret: u8, port: u16| {
         let mut node = Node::new(
-            Config::default(),
+            config(sessions),
             Identity::from_secret_bytes(&[secret; 32]),
             [secret; 32],
             now(),
@@ -246,7 +267,10 @@ fn our_core_in_memory(data: &[u8]) -> Result<f64, String> {
         while let Some(event) = fetcher.poll_event() {
             match event {
                 Event::DownloadCompleted { len, .. } if len == data.len() as u64 => {
-                    return Ok(mb_per_s(data.len(), began.elapsed()));
+                    let rate = mb_per_s(data.len(), began.elapsed());
+                    let in_sessions =
+                        fetcher.stats().session_content_bytes as f64 / data.len() as f64;
+                    return Ok((rate, in_sessions));
                 }
                 Event::DownloadCompleted { len, .. } => {
                     return Err(format!("completed at {len} bytes"));
@@ -273,8 +297,10 @@ fn main() {
     let small = content_datagram(block).len();
     let large = content_datagram(reply).len();
 
-    let ours = our_nodes(&data);
-    let ours_in_memory = our_core_in_memory(&data);
+    let ours = our_nodes(&data, false);
+    let ours_in_memory = our_core_in_memory(&data, false);
+    let encrypted = our_nodes(&data, true);
+    let encrypted_in_memory = our_core_in_memory(&data, true);
     // The raw rates: the median of three alternating rounds, as the machine may be busy.
     let mut rounds: Vec<[f64; 5]> = Vec::new();
     let mut lost = (0, 0);
@@ -343,32 +369,51 @@ fn main() {
         serial(&[sha, aead]),
         ENCRYPTED_TARGET,
     );
-    match ours {
-        Ok(rate) => {
-            line(
-                "our nodes, CJP2P-compatible mode (adapter-std Handle::fetch)",
-                rate,
-                CJP2P_TARGET,
-            );
+    let report = |name: &str, outcome: Result<(f64, f64), String>, target: f64| match outcome {
+        Ok((rate, in_sessions)) => {
+            line(name, rate, target);
             println!(
-                "  {:<72} {:>14.2}x",
-                "  of raw UDP in 4 KiB-block datagrams",
-                rate / udp_small
+                "  {:<72} {:>13.0}%",
+                "  of the content in session frames",
+                in_sessions * 100.0
             );
+            Some(rate)
         }
-        Err(why) => println!("  our nodes, CJP2P-compatible mode: the fetch failed: {why}"),
-    }
-    match ours_in_memory {
-        Ok(rate) => line(
-            "our core, CJP2P-compatible mode, two Nodes in one thread, in memory",
-            rate,
-            CJP2P_TARGET,
-        ),
         Err(why) => {
-            println!("  our core in memory, CJP2P-compatible mode: the fetch failed: {why}");
+            println!("  {name}: the fetch failed: {why}");
+            None
         }
+    };
+    if let Some(rate) = report(
+        "our nodes, CJP2P-compatible mode (adapter-std Handle::fetch)",
+        ours,
+        CJP2P_TARGET,
+    ) {
+        println!(
+            "  {:<72} {:>14.2}x",
+            "  of raw UDP in 40 KiB datagrams",
+            rate / udp_large
+        );
     }
-    println!(
-        "  our nodes, encrypted sessions: not implemented (no encrypted transfer mode exists)"
+    report(
+        "our core, CJP2P-compatible mode, two Nodes in one thread, in memory",
+        ours_in_memory,
+        CJP2P_TARGET,
+    );
+    if let Some(rate) = report(
+        "our nodes, encrypted sessions (adapter-std Handle::fetch)",
+        encrypted,
+        ENCRYPTED_TARGET,
+    ) {
+        println!(
+            "  {:<72} {:>14.2}x",
+            "  of raw UDP in 40 KiB datagrams",
+            rate / udp_large
+        );
+    }
+    report(
+        "our core, encrypted sessions, two Nodes in one thread, in memory",
+        encrypted_in_memory,
+        ENCRYPTED_TARGET,
     );
 }

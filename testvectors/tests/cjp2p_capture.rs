@@ -265,7 +265,11 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
         if let Some((_, messages)) = &ours {
             let names = types(messages);
             let count = |name: &str| names.iter().filter(|n| *n == name).count();
-            assert_eq!(count("EjtpSessions"), count("MyPublicKey"), "{test}: {names:?}");
+            assert_eq!(
+                count("EjtpSessions"),
+                count("MyPublicKey"),
+                "{test}: {names:?}"
+            );
         }
         let our_types = ours.as_ref().map(|(_, m)| {
             let mut names = types(m);

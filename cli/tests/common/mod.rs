@@ -180,6 +180,16 @@ impl RunningNode {
         (status, stderr)
     }
 
+    /// Sends the node a signal by name (`STOP` freezes it, `CONT` lets it go on).
+    #[cfg(unix)]
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
     /// Kills the node and returns what it logged.
     fn stop_now(&mut self) -> String {
         let _ = self.child.kill();

@@ -177,5 +177,3 @@ fn content_messages_outside_a_session_are_dropped() {
     assert_eq!(fetcher.stats().session_content_dropped, 0);
     assert_eq!(fetcher.stats().dropped_malformed, 1);
 }
-
-
