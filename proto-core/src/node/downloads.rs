@@ -179,6 +179,17 @@ impl Node {
             .collect()
     }
 
+    /// The sources of download `id` (windows, round-trip times, blocks kept), for progress
+    /// displays and logs; empty when `id` is not being fetched.
+    #[must_use]
+    pub fn download_sources(&self, id: &ContentId) -> Vec<crate::content::SourceInfo> {
+        self.downloads
+            .active
+            .get(id)
+            .map(|active| active.download.sources().collect())
+            .unwrap_or_default()
+    }
+
     // ----- inside the node -----
 
     /// The store CJP2P requests are served from: the content storage if set, else the store

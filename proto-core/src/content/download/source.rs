@@ -54,6 +54,8 @@ pub struct SourceInfo {
     pub in_flight: usize,
     /// Blocks it sent that were kept.
     pub blocks_kept: u64,
+    /// Consecutive blocks one request to it asks at most.
+    pub blocks_per_request: u32,
 }
 
 impl Source {
@@ -86,6 +88,7 @@ impl Source {
             rto: self.rtt.rto(),
             in_flight: self.in_flight.len(),
             blocks_kept: self.blocks_kept,
+            blocks_per_request: self.blocks_per_request,
         }
     }
 
