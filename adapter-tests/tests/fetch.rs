@@ -1,5 +1,6 @@
 //! Sharing and fetching content on every adapter over loopback UDP: one node shares a real
-//! file from a folder, another fetches it into its own folder with CJP2P.
+//! file from a folder, another fetches it into its own folder, over CJP2P and then, both being
+//! our nodes, over an EJTP session.
 
 mod common;
 
@@ -66,6 +67,14 @@ fn a_shared_file_is_fetched_into_the_other_nodes_folder<N: TestNode>() {
             N::ADAPTER
         );
     }
+    // The nodes found each other to be ours: the second file came mostly in session frames.
+    let in_session = fetcher.handle().stats().unwrap().session_content_bytes;
+    assert!(
+        in_session >= later.len() as u64 / 2,
+        "{}: {in_session} bytes in session frames",
+        N::ADAPTER
+    );
+    assert!(seeder.handle().stats().unwrap().session_content_served > 0);
     // Only the two complete files are visible; a second fetch of one completes at once.
     assert_eq!(visible_files(&fetch_dir).len(), 2);
     let again = fetcher.handle().fetch(shared_id, &[]).unwrap();
