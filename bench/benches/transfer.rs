@@ -10,8 +10,10 @@
 //!   The nodes know each other as ours (`EjtpSessions`), so requests ask ten blocks at once,
 //!   but content sessions are off (`Config::cjp2p.content_sessions = false`);
 //! - ours in one thread: the same download between two `proto_core::Node`s in memory
-//!   (`MemoryStore` / `MemoryPartialStore`, datagrams handed over directly, no socket, no disk):
-//!   the core's own CPU rate for CJP2P-compatible mode;
+//!   (`MemoryStore` / `MemoryPartialStore`, datagrams handed over directly, no socket, no disk,
+//!   timers run when `poll_timeout` says they are due, as an adapter runs them): the core's own
+//!   rate for CJP2P-compatible mode, timed like the above from the fetch to its completion, so
+//!   first contact (the two nodes' cookie exchange) is included;
 //! - ours, encrypted mode: both of the above with content sessions on (the default), so that
 //!   after the first requests (sent as CJP2P while the Noise handshake completes) the content
 //!   travels in binary session frames; the share of the content that did is printed;
@@ -219,9 +221,9 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     }
 }
 
-/// Downloads `data` between two `Node`s in one thread, datagrams handed over in memory,
-/// content over a session if `sessions`; returns the content rate (MB/s) and the share of the
-/// content that came in session frames, or why it failed.
+/// Downloads `data` between two `Node`s in one thread, datagrams handed over in memory and
+/// timers run when due, content over a session if `sessions`; returns the content rate (MB/s)
+/// and the share of the content that came in session frames, or why it failed.
 fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     use proto_core::content::{MemoryPartialStore, MemoryStore};
     use proto_core::{Event, Identity, Instant, Node, TransportAddr, UnixMillis};
@@ -280,10 +282,24 @@ fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String>
             }
         }
         if !moved {
-            // Nothing in flight: let the timers (retries, probes) run.
+            // Nothing in flight: as an adapter does, wake a node when its timer (a retry, a
+            // probe) is due, and otherwise sleep until the earliest one rather than spin.
             let at = now();
-            fetcher.handle_timeout(at);
-            seeder.handle_timeout(at);
+            let mut woke = false;
+            let mut next: Option<Instant> = None;
+            for node in [&mut fetcher, &mut seeder] {
+                match node.poll_timeout() {
+                    Some(timeout) if timeout.at <= at => {
+                        node.handle_timeout(at);
+                        woke = true;
+                    }
+                    Some(timeout) => next = Some(next.map_or(timeout.at, |n| n.min(timeout.at))),
+                    None => {}
+                }
+            }
+            if let (false, Some(next)) = (woke, next) {
+                thread::sleep(next.saturating_duration_since(at));
+            }
         }
     }
     Err("no end within 120 s".to_string())

@@ -15,6 +15,7 @@ pub mod cookies;
 pub mod encode;
 pub mod message;
 pub mod parse;
+mod parse_fast;
 pub(crate) mod peers;
 pub mod schema;
 pub mod serve;

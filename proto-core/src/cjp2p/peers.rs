@@ -21,7 +21,8 @@ pub struct Cjp2pPeer {
     pub addr: SocketAddr,
     /// When it last sent us a verified datagram; `None` for a candidate not heard from yet.
     pub heard: Option<Instant>,
-    /// Whether it has returned our cookie: datagrams to it need not carry ours.
+    /// Whether it has returned our cookie, and not given us a new one of its own since (it may
+    /// have returned ours only in kind): datagrams to it need not carry ours.
     pub verified_us: bool,
     /// The latest round-trip time measured with `PleaseReturnThisMessage`.
     pub rtt: Option<Duration>,

@@ -432,3 +432,36 @@ fn cjp2p_events_and_commands_round_trip_through_json() {
         command
     );
 }
+
+/// Two nodes that never met: the cookie exchange rides on the first requests, and the answers
+/// after it are verified, so a fetch completes without any timer firing. (A node used to stop
+/// offering its cookie once the peer returned it in kind, before the peer had stored it; the
+/// peer then answered every request unverified and the fetch waited for its retry timer.)
+#[test]
+fn a_first_fetch_needs_no_retry_timer() {
+    use crate::content::MemoryPartialStore;
+
+    let content: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
+    let (seeder_addr, fetcher_addr) = (TransportAddr::udp(addr(1)), TransportAddr::udp(addr(2)));
+    let mut seeder = node(1);
+    let mut store = MemoryStore::new();
+    let id = store.insert(content);
+    seeder.set_content_store(Some(Box::new(store)));
+    let mut fetcher = node(2);
+    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher.fetch(Instant::ZERO, id, vec![seeder_addr]).unwrap();
+    let mut completed = false;
+    for _ in 0..64 {
+        while let Some(transmit) = fetcher.poll_transmit() {
+            seeder.handle_datagram(Instant::ZERO, fetcher_addr, &transmit.payload);
+        }
+        while let Some(transmit) = seeder.poll_transmit() {
+            fetcher.handle_datagram(Instant::ZERO, seeder_addr, &transmit.payload);
+        }
+        while let Some(event) = fetcher.poll_event() {
+            completed |= matches!(event, Event::DownloadCompleted { len: 20_000, .. });
+        }
+    }
+    assert!(completed);
+    assert_eq!(fetcher.stats().download_unverified, 0);
+}

@@ -64,11 +64,11 @@ fn our_nodes_move_content_in_session_frames_once_the_session_is_up() {
     );
     // Only the first requests, sent before the handshake completed, went as CJP2P.
     assert!(
-        fetched.session_content_bytes >= LEN as u64 * 9 / 10,
+        fetched.session_content_bytes >= LEN as u64 * 3 / 4,
         "{} of {LEN} bytes in the session",
         fetched.session_content_bytes
     );
-    assert!(served.cjp2p_content_served < 10, "{served:?}");
+    assert!(served.cjp2p_content_served < 20, "{served:?}");
     // Each request asked ten blocks, not one.
     assert!(
         fetched.session_content_requests <= BLOCKS / 10 + 10,

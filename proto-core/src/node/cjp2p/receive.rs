@@ -111,6 +111,14 @@ impl Node {
         // A peer's cookie is stored only from a verified datagram: an unverified one may be
         // forged to plant a cookie that would make our datagrams useless to the real peer.
         if let Some(cookie) = offered {
+            if entry.cookie.as_ref() != Some(cookie) {
+                // A new cookie of the peer's: our next datagram echoes it and so is the first
+                // it can store our cookie from. It may have returned ours only in kind,
+                // without storing it; offering ours once more costs a few bytes, while a peer
+                // that never stores it would answer every request unverified, and we would
+                // drop the answers until a retry timer fired.
+                entry.info.verified_us = false;
+            }
             entry.cookie = Some(cookie.clone());
         }
         // Greet on first verified contact, and once more as soon as the greeting can be verified.
