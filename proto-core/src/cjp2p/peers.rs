@@ -39,8 +39,13 @@ pub(crate) struct PeerEntry {
     pub(crate) info: Cjp2pPeer,
     /// The peer's cookie, echoed first in every datagram we send it.
     pub(crate) cookie: Option<Cookie>,
-    /// Probes sent since it was last heard.
+    /// Maintenance probes started since it was last heard (each with its retries).
     pub(crate) unanswered: u8,
+    /// When the current probe is sent again if still unanswered: `None` once a verified
+    /// datagram answers it or its retries are spent.
+    pub(crate) retry_at: Option<Instant>,
+    /// Retries of the current probe sent so far.
+    pub(crate) retries: u8,
     /// When it was added, to evict the oldest candidate first.
     pub(crate) added: Instant,
 }
@@ -87,6 +92,8 @@ impl PeerTable {
                     },
                     cookie: None,
                     unanswered: 0,
+                    retry_at: None,
+                    retries: 0,
                     added: now,
                 },
             );
@@ -138,6 +145,23 @@ impl PeerTable {
             .collect();
         self.cursor = chosen.last().copied();
         chosen
+    }
+
+    /// The earliest probe retry due, if any.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|entry| entry.retry_at)
+            .min()
+    }
+
+    /// The peers whose probe retry is due at `now`.
+    pub(crate) fn due_retries(&self, now: Instant) -> Vec<SocketAddr> {
+        self.entries
+            .values()
+            .filter(|entry| entry.retry_at.is_some_and(|at| at <= now))
+            .map(|entry| entry.info.addr)
+            .collect()
     }
 }
 
