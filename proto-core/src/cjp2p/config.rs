@@ -41,13 +41,34 @@ pub struct Cjp2pConfig {
     pub maintenance_interval: Duration,
     /// Most peers probed in one maintenance round: bounds our unsolicited traffic. Default 4.
     pub probes_per_round: usize,
-    /// Probes a candidate gets without answering before it is forgotten. Default 3.
+    /// Probes (each with its retries) a peer gets without answering before it is forgotten.
+    /// Default 3.
     pub max_unanswered_probes: u8,
     /// Whether downloads from our own nodes (peers that sent `EjtpSessions`) go over an EJTP
     /// Noise session in binary frames (no base64, encrypted) once the session is up, rather
     /// than as CJP2P datagrams. Needs `Config::sessions`. Default true. Either way such peers
     /// are asked for up to `max_content_reply` bytes per request instead of one block.
     pub content_sessions: bool,
+    /// A peer that has answered before is forgotten only when, besides its unanswered probes,
+    /// it has been silent this long: a few unlucky rounds on a lossy link must not drop a live
+    /// peer, as undoing that takes another peer's `Peers` and a new cookie exchange. Candidates
+    /// never heard from are forgotten on their probes alone. Default 60 s (twelve rounds).
+    #[serde(with = "crate::config::millis")]
+    pub forget_heard_after: Duration,
+    /// Times a maintenance probe is sent again while no verified datagram answers it. One
+    /// probe's round trip gets through only half the time at 30% loss each way; three tries,
+    /// 87%. So a live peer is not forgotten, nor a new one's cookie exchange cut short, for a
+    /// few lost datagrams. Our unsolicited traffic stays at most `probes_per_round` times
+    /// `1 + probe_retries` datagrams a round, and a candidate that never answers gets
+    /// `max_unanswered_probes` times `1 + probe_retries` in all (9 with the defaults).
+    /// Default 2.
+    pub probe_retries: u8,
+    /// Wait before the first retry of an unanswered probe; each further retry waits twice as
+    /// long as the one before (1 s, then 2 s with the defaults: all within one 5 s round).
+    /// Default 1 s: many round trips even on slow links, so an answer on its way is seldom
+    /// overtaken by a needless retry.
+    #[serde(with = "crate::config::millis")]
+    pub probe_retry_interval: Duration,
 }
 
 impl Default for Cjp2pConfig {
@@ -66,6 +87,9 @@ impl Default for Cjp2pConfig {
             probes_per_round: 4,
             max_unanswered_probes: 3,
             content_sessions: true,
+            forget_heard_after: Duration::from_secs(60),
+            probe_retries: 2,
+            probe_retry_interval: Duration::from_secs(1),
         }
     }
 }

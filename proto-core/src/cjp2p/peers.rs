@@ -44,7 +44,7 @@ pub(crate) struct PeerEntry {
     pub(crate) info: Cjp2pPeer,
     /// The peer's cookie, echoed first in every datagram we send it.
     pub(crate) cookie: Option<Cookie>,
-    /// Probes sent since it was last heard.
+    /// Maintenance probes started since it was last heard (each with its retries).
     pub(crate) unanswered: u8,
     /// Whether we sent it our greeting (who we are, and questions).
     pub(crate) greeted: bool,
@@ -55,6 +55,11 @@ pub(crate) struct PeerEntry {
     /// `Node::identity_question`).
     pub(crate) identity_asks: u8,
     pub(crate) identity_asked: Option<Instant>,
+    /// When the current probe is sent again if still unanswered: `None` once a verified
+    /// datagram answers it or its retries are spent.
+    pub(crate) retry_at: Option<Instant>,
+    /// Retries of the current probe sent so far.
+    pub(crate) retries: u8,
     /// When it was added, to evict the oldest candidate first.
     pub(crate) added: Instant,
 }
@@ -106,6 +111,8 @@ impl PeerTable {
                     greeted_verifiably: false,
                     identity_asks: 0,
                     identity_asked: None,
+                    retry_at: None,
+                    retries: 0,
                     added: now,
                 },
             );
@@ -157,6 +164,23 @@ impl PeerTable {
             .collect();
         self.cursor = chosen.last().copied();
         chosen
+    }
+
+    /// The earliest probe retry due, if any.
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|entry| entry.retry_at)
+            .min()
+    }
+
+    /// The peers whose probe retry is due at `now`.
+    pub(crate) fn due_retries(&self, now: Instant) -> Vec<SocketAddr> {
+        self.entries
+            .values()
+            .filter(|entry| entry.retry_at.is_some_and(|at| at <= now))
+            .map(|entry| entry.info.addr)
+            .collect()
     }
 }
 

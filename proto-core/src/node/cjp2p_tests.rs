@@ -199,6 +199,7 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
 #[test]
 fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
     let mut seed = node(1);
+    let config = Config::default().cjp2p;
     let now = Instant::ZERO;
     for port in 2000..2010 {
         // Candidates added by sending to them; nobody answers.
@@ -213,15 +214,18 @@ fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
     let timeout = seed.poll_timeout().unwrap();
     assert_eq!(timeout.reason, crate::TimerReason::Cjp2pMaintenance);
     let mut at = timeout.at;
-    for _ in 0..20 {
+    let mut per_address = alloc::collections::BTreeMap::new();
+    for _ in 0..100 {
         seed.handle_timeout(at);
         let mut probes = 0;
         while let Some(transmit) = seed.poll_transmit() {
             let parsed = parse_datagram(&transmit.payload, 16).unwrap();
             assert!(parsed.messages.contains(&Cjp2pMessage::PleaseSendPeers));
+            *per_address.entry(transmit.to.addr).or_insert(0usize) += 1;
             probes += 1;
         }
-        assert!(probes <= Config::default().cjp2p.probes_per_round);
+        // A round, or the retries of that round's probes: never more than one round's worth.
+        assert!(probes <= config.probes_per_round);
         match seed.poll_timeout() {
             Some(next) => at = next.at,
             None => break,
@@ -231,6 +235,82 @@ fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
         seed.cjp2p_peers().is_empty(),
         "silent candidates are forgotten"
     );
+    // Each silent address got its probes, each sent at most 1 + retries times, and no more.
+    let most = usize::from(config.max_unanswered_probes) * (1 + usize::from(config.probe_retries));
+    assert_eq!(per_address.len(), 10);
+    assert!(
+        per_address.values().all(|sent| *sent <= most),
+        "{per_address:?}"
+    );
+}
+
+/// Runs `node`'s timers up to `until` with nobody answering: the instant of each datagram sent.
+fn probes_until(node: &mut Node, until: Instant) -> Vec<Instant> {
+    let mut sent = Vec::new();
+    while let Some(timeout) = node.poll_timeout().filter(|t| t.at <= until) {
+        node.handle_timeout(timeout.at);
+        while node.poll_transmit().is_some() {
+            sent.push(timeout.at);
+        }
+    }
+    sent
+}
+
+#[test]
+fn an_unanswered_probe_is_sent_again_with_backoff_until_a_verified_answer() {
+    let mut me = node(1);
+    let peer = addr(3000);
+    let config = Config::default().cjp2p;
+    me.add_cjp2p_peer(Instant::ZERO, peer);
+    assert!(me.poll_transmit().is_some(), "probed at once");
+    // Nobody answers: sent again after 1 s, then 2 s more, then the next round at 5 s.
+    let first = config.probe_retry_interval;
+    let round = config.maintenance_interval;
+    let sent = probes_until(&mut me, Instant::ZERO + round);
+    assert_eq!(
+        sent,
+        [
+            Instant::ZERO + first,
+            Instant::ZERO + first * 3,
+            Instant::ZERO + round
+        ]
+    );
+    // A verified datagram from the peer answers the round's probe: no retry before the next
+    // round.
+    let ours = Cookie::Text(me.cjp2p_cookie_for(peer.ip()));
+    let answer = encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie: ours }]);
+    let answered_at = Instant::ZERO + round + Duration::from_millis(50);
+    me.handle_datagram(answered_at, TransportAddr::udp(peer), &answer);
+    while me.poll_transmit().is_some() {}
+    assert_eq!(
+        me.poll_timeout().map(|t| t.at),
+        Some(Instant::ZERO + round * 2)
+    );
+}
+
+#[test]
+fn a_peer_heard_before_survives_silent_rounds_until_the_forget_span() {
+    let mut me = node(1);
+    let peer = addr(3001);
+    let config = Config::default().cjp2p;
+    // The peer makes contact with a verified datagram: it is in the table, heard, unpinned.
+    let ours = Cookie::Text(me.cjp2p_cookie_for(peer.ip()));
+    let hello = encode_datagram(&[
+        Cjp2pMessage::AlwaysReturned { cookie: ours },
+        Cjp2pMessage::PleaseSendPeers,
+    ]);
+    me.handle_datagram(Instant::ZERO, TransportAddr::udp(peer), &hello);
+    while me.poll_transmit().is_some() {}
+    assert!(me.cjp2p_peers().iter().any(|p| p.addr == peer));
+    // Then silence: far more than `max_unanswered_probes` rounds go unanswered, but within the
+    // span the peer stays.
+    let span = config.forget_heard_after;
+    let rounds = probes_until(&mut me, Instant::ZERO + (span - Duration::from_millis(1)));
+    assert!(rounds.len() > usize::from(config.max_unanswered_probes));
+    assert!(me.cjp2p_peers().iter().any(|p| p.addr == peer));
+    // Past the span, the next round forgets it.
+    probes_until(&mut me, Instant::ZERO + span + config.maintenance_interval);
+    assert!(me.cjp2p_peers().is_empty(), "{:?}", me.cjp2p_peers());
 }
 
 fn reply_to(node: &mut Node, from: SocketAddr, datagram: &[u8]) -> Option<Vec<Cjp2pMessage>> {

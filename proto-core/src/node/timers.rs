@@ -49,7 +49,7 @@ impl Node {
             .map(|at| (at, TimerReason::LookupTimeout));
         let cjp2p = self
             .cjp2p
-            .next_round()
+            .next_maintenance()
             .map(|at| (at, TimerReason::Cjp2pMaintenance));
         let download = self
             .next_download_timeout()

@@ -125,20 +125,28 @@ impl Node {
         }
     }
 
-    /// A maintenance round, if due: forget candidates that never answer, then probe the next
-    /// few peers in turn.
+    /// Maintenance, if due: a round (forget peers that stopped answering, then probe the next
+    /// few peers in turn), and the retries of probes still unanswered.
     pub(in crate::node) fn cjp2p_maintenance(&mut self) {
-        let Some(due) = self.cjp2p.next_round else {
-            return;
-        };
-        if due > self.now {
-            return;
+        if self.cjp2p.next_round.is_some_and(|due| due <= self.now) {
+            self.maintenance_round();
         }
-        let limit = self.config.cjp2p.max_unanswered_probes;
-        self.cjp2p
-            .peers
-            .entries
-            .retain(|_, entry| entry.info.pinned || entry.unanswered < limit);
+        self.retry_probes();
+    }
+
+    fn maintenance_round(&mut self) {
+        let (limit, span, now) = (
+            self.config.cjp2p.max_unanswered_probes,
+            self.config.cjp2p.forget_heard_after,
+            self.now,
+        );
+        self.cjp2p.peers.entries.retain(|_, entry| {
+            let recently_heard = entry
+                .info
+                .heard
+                .is_some_and(|at| now.saturating_duration_since(at) < span);
+            entry.info.pinned || entry.unanswered < limit || recently_heard
+        });
         let round = self
             .cjp2p
             .peers
@@ -147,13 +155,49 @@ impl Node {
             if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
                 entry.unanswered = entry.unanswered.saturating_add(1);
             }
-            self.probe(addr);
+            self.start_probe(addr);
         }
         self.cjp2p.next_round = if self.cjp2p.peers.entries.is_empty() {
             None
         } else {
             Some(self.now + self.config.cjp2p.maintenance_interval)
         };
+    }
+
+    /// Probes `addr` and arms the probe's first retry: a lost probe or answer is made up for
+    /// within the round rather than counted as silence.
+    pub(super) fn start_probe(&mut self, addr: SocketAddr) {
+        let (retries, first_wait) = (
+            self.config.cjp2p.probe_retries,
+            self.config.cjp2p.probe_retry_interval,
+        );
+        let now = self.now;
+        if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
+            entry.retries = 0;
+            entry.retry_at = (retries > 0).then(|| now + first_wait);
+        }
+        self.probe(addr);
+    }
+
+    /// Sends again the probes whose retry is due, each retry waiting twice as long as the one
+    /// before; a verified datagram from the peer cancels its retries (`note_sender`).
+    fn retry_probes(&mut self) {
+        let (max_retries, first_wait) = (
+            self.config.cjp2p.probe_retries,
+            self.config.cjp2p.probe_retry_interval,
+        );
+        let now = self.now;
+        for addr in self.cjp2p.peers.due_retries(now) {
+            let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) else {
+                continue;
+            };
+            entry.retries = entry.retries.saturating_add(1);
+            entry.retry_at = (entry.retries < max_retries).then(|| {
+                // 2^retries times the first wait: bounded backoff (at most 2^7 times).
+                now + first_wait.saturating_mul(1 << entry.retries.min(7))
+            });
+            self.probe(addr);
+        }
     }
 
     // ----- our own addresses -----

@@ -64,8 +64,12 @@ impl Cjp2pState {
         }
     }
 
-    pub(in crate::node) fn next_round(&self) -> Option<Instant> {
-        self.next_round
+    /// When maintenance next has work: a round, or the retry of an unanswered probe.
+    pub(in crate::node) fn next_maintenance(&self) -> Option<Instant> {
+        [self.next_round, self.peers.next_retry()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(in crate::node) fn store(&self) -> Option<&(dyn ContentStore + Send + Sync + 'static)> {
@@ -120,7 +124,8 @@ impl Node {
     }
 
     /// Adds a CJP2P peer that stays in the table (a bootstrap peer) and probes it now:
-    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie.
+    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie (sent again while
+    /// unanswered, as maintenance probes are).
     pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
         self.advance(now);
         if self.is_own_cjp2p(addr) {
@@ -131,7 +136,7 @@ impl Node {
             entry.info.pinned = true;
         }
         self.schedule_round();
-        self.probe(addr);
+        self.start_probe(addr);
     }
 
     /// Sends CJP2P `messages` to `to` in one datagram: the seam for downloaders and

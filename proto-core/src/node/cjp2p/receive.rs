@@ -108,6 +108,8 @@ impl Node {
         entry.info.heard = Some(now);
         entry.info.verified_us = true;
         entry.unanswered = 0;
+        // Its address answers: the probe in flight needs no retry.
+        entry.retry_at = None;
         // A peer's cookie is stored only from a verified datagram: an unverified one may be
         // forged to plant a cookie that would make our datagrams useless to the real peer.
         if let Some(cookie) = offered {
