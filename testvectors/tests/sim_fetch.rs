@@ -145,8 +145,10 @@ proptest! {
             Some(Event::DownloadCompleted { id: ContentId::of(&bytes), len: bytes.len() as u64 })
         );
         prop_assert!(outcome.copy == bytes);
-        // Requests are spread: every seeder served some of it.
-        prop_assert!(outcome.served.iter().all(|n| *n > 0), "{:?}", outcome.served);
+        // Requests are spread: more than one seeder served some of it. (Not always all three:
+        // our seeders are asked ten blocks a request, so the 37 blocks are some ten requests,
+        // and a seeder whose first exchanges are lost can find nothing left to serve.)
+        prop_assert!(outcome.served.iter().filter(|n| **n > 0).count() >= 2, "{:?}", outcome.served);
         if !sessions {
             prop_assert_eq!(outcome.session_bytes, 0);
         }
