@@ -11,21 +11,13 @@ use sha2::{Digest, Sha256};
 
 use crate::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
 use crate::content::MemoryStore;
-use crate::{Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+use crate::{Config, Event, Identity, Instant, Node, TransportAddr};
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-fn node(n: u8) -> Node {
-    Node::new(
-        Config::default(),
-        Identity::from_secret_bytes(&[n; 32]),
-        [n.wrapping_add(100); 32],
-        Instant::ZERO,
-        UnixMillis(1_700_000_000_000),
-    )
-}
+use super::test_net::node;
 
 /// Nodes on a perfect network, each at 127.0.0.1:<port>.
 struct Net {

@@ -4,22 +4,12 @@ use alloc::boxed::Box;
 use alloc::vec;
 use core::time::Duration;
 
-use super::test_net::{Net, addr, node, pattern, read_all, seeder};
+use super::test_net::{Net, addr, node, node_with, pattern, seeder};
 use crate::content::{ContentId, MemoryPartialStore, MemoryStore};
-use crate::{Config, Event, Identity, Instant, Node, UnixMillis};
+use crate::{Config, Instant, Node};
 
 const LEN: usize = 1 << 20;
 const BLOCKS: u64 = (LEN as u64).div_ceil(4096);
-
-fn node_with(n: u8, config: Config) -> Node {
-    Node::new(
-        config,
-        Identity::from_secret_bytes(&[n; 32]),
-        [n.wrapping_add(100); 32],
-        Instant::ZERO,
-        UnixMillis(1_700_000_000_000),
-    )
-}
 
 fn fetcher(n: u8, config: Config) -> Node {
     let mut fetcher = node_with(n, config);
@@ -35,15 +25,7 @@ fn fetch_all(mut net: Net, content: &[u8]) -> Net {
     net.run_until(Duration::from_secs(60), |net| {
         net.finished(addr(2), id).is_some()
     });
-    let len = content.len() as u64;
-    assert_eq!(
-        net.finished(addr(2), id),
-        Some(&Event::DownloadCompleted { id, len }),
-        "at {:?}",
-        net.now
-    );
-    let storage = net.node(2).content_storage_mut().unwrap();
-    assert_eq!(read_all(storage, &id), content);
+    net.assert_fetched(2, content);
     net
 }
 
@@ -150,15 +132,7 @@ fn session_downloads_survive_loss_from_several_of_our_nodes() {
     net.run_until(Duration::from_secs(120), |net| {
         net.finished(addr(2), id).is_some()
     });
-    assert_eq!(
-        net.finished(addr(2), id),
-        Some(&Event::DownloadCompleted {
-            id,
-            len: content.len() as u64
-        })
-    );
-    let storage = net.node(2).content_storage_mut().unwrap();
-    assert_eq!(read_all(storage, &id), content);
+    net.assert_fetched(2, &content);
     assert!(net.node(2).stats().session_content_bytes > 0);
     assert!(net.node(1).stats().session_content_served > 0);
     assert!(net.node(3).stats().session_content_served > 0);

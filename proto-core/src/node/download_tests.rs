@@ -98,15 +98,7 @@ fn three_sources_with_loss_complete_with_verified_content() {
     net.run_until(Duration::from_secs(120), |net| {
         net.finished(addr(4), id).is_some()
     });
-    assert_eq!(
-        net.finished(addr(4), id),
-        Some(&Event::DownloadCompleted {
-            id,
-            len: content.len() as u64
-        })
-    );
-    let storage = net.node(4).content_storage_mut().unwrap();
-    assert_eq!(read_all(storage, &id), content);
+    net.assert_fetched(4, &content);
     // Every seeder served part of it.
     for port in 1..=3 {
         assert!(

@@ -16,8 +16,13 @@ pub(super) fn addr(port: u16) -> TransportAddr {
 }
 
 pub(super) fn node(n: u8) -> Node {
+    node_with(n, Config::default())
+}
+
+/// Node `n` (its key and seed derived from `n`) with `config`.
+pub(super) fn node_with(n: u8, config: Config) -> Node {
     Node::new(
-        Config::default(),
+        config,
         Identity::from_secret_bytes(&[n; 32]),
         [n.wrapping_add(100); 32],
         Instant::ZERO,
@@ -146,6 +151,20 @@ impl Net {
             }
             _ => None,
         })
+    }
+
+    /// Panics unless node `at` completed the download of `content` with exactly its bytes.
+    pub(super) fn assert_fetched(&mut self, at: u16, content: &[u8]) {
+        let id = ContentId::of(content);
+        let len = content.len() as u64;
+        assert_eq!(
+            self.finished(addr(at), id),
+            Some(&Event::DownloadCompleted { id, len }),
+            "at {:?}",
+            self.now
+        );
+        let storage = self.node(at).content_storage_mut().unwrap();
+        assert_eq!(read_all(storage, &id), content);
     }
 }
 
