@@ -80,8 +80,12 @@ impl CongestionWindow {
         self.window < self.threshold
     }
 
+    /// Whether a request sent at `sent_at` belongs to the flight the last reduction answered.
+    /// Requests sent at the very instant of the reduction are the new flight: the download
+    /// sends them right after reacting, and with a coarse or stopped clock counting them as the
+    /// old flight would keep the window from ever growing again.
     fn in_recovery(&self, sent_at: Instant) -> bool {
-        self.recovery_start.is_some_and(|start| sent_at <= start)
+        self.recovery_start.is_some_and(|start| sent_at < start)
     }
 
     /// `blocks` blocks asked at `sent_at` were answered.
@@ -163,6 +167,18 @@ mod tests {
         // A block asked after the episode began and lost halves it again.
         cwnd.on_loss(at(20), at(12));
         assert_eq!(cwnd.window(), 4);
+    }
+
+    #[test]
+    fn requests_sent_at_the_instant_of_a_reduction_are_a_new_flight() {
+        let mut cwnd = CongestionWindow::new(WindowLimits::default());
+        cwnd.on_timeout(at(10)); // window 1, threshold 2
+        // Asked at 10, after the timeout was handled, and answered: the window grows.
+        cwnd.on_answer(at(10), 1);
+        assert_eq!(cwnd.window(), 2);
+        // Still within the old flight: no growth.
+        cwnd.on_answer(at(9), 4);
+        assert_eq!(cwnd.window(), 2);
     }
 
     #[test]
