@@ -101,9 +101,9 @@ impl PartialStore for SharedDirectory {
         id: &ContentId,
         index: u64,
         bytes: &[u8],
-        hash: &[u8; 32],
+        checksum: u64,
     ) -> Result<(), StoreError> {
-        self.lock().write_block(id, index, bytes, hash)
+        self.lock().write_block(id, index, bytes, checksum)
     }
 
     fn read_block(

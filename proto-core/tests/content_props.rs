@@ -51,7 +51,7 @@ proptest! {
     }
 
     #[test]
-    fn manifests_round_trip(total in 0u64..1 << 40, size in 1u32..1 << 20, blocks in proptest::collection::btree_map(any::<u64>(), any::<[u8; 32]>(), 0..20)) {
+    fn manifests_round_trip(total in 0u64..1 << 40, size in 1u32..1 << 20, blocks in proptest::collection::btree_map(any::<u64>(), any::<u64>(), 0..20)) {
         let layout = BlockLayout::new(total, size).unwrap();
         let mut manifest = Manifest::new(ContentId([7; 32]), layout);
         for (index, hash) in blocks {

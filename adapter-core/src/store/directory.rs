@@ -229,10 +229,10 @@ impl PartialStore for DirectoryStore {
         id: &ContentId,
         index: u64,
         bytes: &[u8],
-        hash: &[u8; 32],
+        checksum: u64,
     ) -> Result<(), StoreError> {
         self.partials
-            .write_block(id, index, bytes, hash)
+            .write_block(id, index, bytes, checksum)
             .map_err(|err| failed(&err))
     }
 

@@ -2,10 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use proto_core::content::{BlockLayout, BlockSet, ContentId, Manifest, block_hash};
+use proto_core::content::{BlockLayout, BlockSet, ContentId, Manifest, block_checksum};
+
+/// Manifest lines held before they are appended in one write. A block costs one write of its
+/// data; its line waits for company, so that the manifest costs one write per this many
+/// blocks. A crash loses at most the blocks of the lines held (they are fetched again), never
+/// vouches for data that was not written.
+const MANIFEST_LINES_PER_WRITE: usize = 32;
 
 /// One open partial download.
 struct PartialFile {
@@ -13,6 +19,65 @@ struct PartialFile {
     part: File,
     /// The manifest, opened for appending: one line per block written or forgotten.
     manifest: File,
+    /// Lines not yet appended to `manifest`, and how many.
+    pending: String,
+    pending_lines: usize,
+}
+
+impl PartialFile {
+    fn append_line(&mut self, line: &str) -> io::Result<()> {
+        self.pending.push_str(line);
+        self.pending_lines += 1;
+        if self.pending_lines >= MANIFEST_LINES_PER_WRITE {
+            self.flush_manifest()?;
+        }
+        Ok(())
+    }
+
+    fn flush_manifest(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            self.manifest.write_all(self.pending.as_bytes())?;
+            self.pending.clear();
+            self.pending_lines = 0;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        // Best effort: a line lost here only means its block is fetched again.
+        let _ = self.flush_manifest();
+    }
+}
+
+/// Writes all of `bytes` at `offset`, without moving the file's cursor where the platform
+/// allows (one system call instead of two).
+fn write_all_at(file: &mut File, bytes: &[u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)
+    }
+}
+
+/// Fills `buf` from `offset`, as [`write_all_at`] writes.
+fn read_exact_at(file: &mut File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
 }
 
 /// The working folder and the partial downloads open in it.
@@ -68,14 +133,13 @@ impl PartialDir {
         let part = if let Some(manifest) = resumable {
             let mut part = OpenOptions::new().read(true).write(true).open(&part_path)?;
             let mut buffer = vec![0u8; usize::try_from(layout.block_size).unwrap_or(0)];
-            for (index, hash) in manifest.entries() {
+            for (index, checksum) in manifest.entries() {
                 let len = usize::try_from(layout.len_of(index)).map_err(|_| invalid("block"))?;
                 let block = buffer.get_mut(..len).ok_or_else(|| invalid("block"))?;
-                part.seek(SeekFrom::Start(layout.offset_of(index)))?;
-                part.read_exact(block)?;
-                if block_hash(block) == *hash {
+                read_exact_at(&mut part, block, layout.offset_of(index))?;
+                if block_checksum(block) == checksum {
                     held.insert(index);
-                    kept.record(index, *hash);
+                    kept.record(index, checksum);
                 }
             }
             part
@@ -102,6 +166,8 @@ impl PartialDir {
                 layout,
                 part,
                 manifest,
+                pending: String::new(),
+                pending_lines: 0,
             },
         );
         Ok(held)
@@ -122,7 +188,7 @@ impl PartialDir {
         id: &ContentId,
         index: u64,
         bytes: &[u8],
-        hash: &[u8; 32],
+        checksum: u64,
     ) -> io::Result<()> {
         let file = self.get(id)?;
         if index >= file.layout.block_count() || file.layout.len_of(index) != bytes.len() as u64 {
@@ -130,11 +196,9 @@ impl PartialDir {
         }
         // Data first, then its manifest line: a crash between them loses the block, never
         // vouches for bytes that were not written.
-        file.part
-            .seek(SeekFrom::Start(file.layout.offset_of(index)))?;
-        file.part.write_all(bytes)?;
-        file.manifest
-            .write_all(Manifest::entry_line(index, Some(hash)).as_bytes())
+        let offset = file.layout.offset_of(index);
+        write_all_at(&mut file.part, bytes, offset)?;
+        file.append_line(&Manifest::entry_line(index, Some(checksum)))
     }
 
     pub(super) fn read_block(
@@ -148,16 +212,14 @@ impl PartialDir {
         let target = buf
             .get_mut(..len)
             .ok_or_else(|| invalid("buffer shorter than a block"))?;
-        file.part
-            .seek(SeekFrom::Start(file.layout.offset_of(index)))?;
-        file.part.read_exact(target)?;
+        let offset = file.layout.offset_of(index);
+        read_exact_at(&mut file.part, target, offset)?;
         Ok(len)
     }
 
     pub(super) fn forget_block(&mut self, id: &ContentId, index: u64) -> io::Result<()> {
         let file = self.get(id)?;
-        file.manifest
-            .write_all(Manifest::entry_line(index, None).as_bytes())
+        file.append_line(&Manifest::entry_line(index, None))
     }
 
     /// Closes a verified download: flushes its data to disk and removes its manifest. Returns

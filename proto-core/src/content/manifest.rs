@@ -1,4 +1,4 @@
-//! The per-block hash manifest kept beside a partial download.
+//! The per-block checksum manifest kept beside a partial download.
 //!
 //! # What it proves, and what it does not
 //!
@@ -7,24 +7,27 @@
 //! that sends wrong bytes of the right length is caught only when the whole file is hashed (the
 //! download then finds and drops the culprit, see [`Download`](super::Download)).
 //!
-//! The manifest records the SHA-256 of each block *as it was received and written*. It protects
-//! the partial file, not the network: after a restart, each block on disk is hashed again and
-//! kept only if it still matches (a torn write, a disk error or a hand-edited file is re-fetched
-//! instead of poisoning the result). Once the whole content has verified against its id, every
-//! hash in the manifest is derived from verified bytes and may be trusted, for example to serve
-//! the blocks of a partial download or to seed.
+//! The manifest records a checksum of each block *as it was received and written*
+//! ([`block_checksum`](super::block_checksum), XXH64). It protects the partial file, not the
+//! network: after a restart, each block on disk is checked again and kept only if it still
+//! matches (a torn write, a disk error or a hand-edited file is re-fetched instead of poisoning
+//! the result). Whatever is kept is hashed again with SHA-256, with the rest of the content,
+//! before the content is accepted, so the checksum never has to stand against an adversary;
+//! that is why it is not a cryptographic hash, which would cost a second SHA-256 pass over
+//! every byte downloaded.
 //!
 //! # Format
 //!
 //! UTF-8 text, one record per line, append-only so that a block costs one small write:
 //!
 //! ```text
-//! ejtp-manifest 1 <content id, 64 hex> <total length> <block size>
-//! <block index> <SHA-256 of the block, 64 hex>
+//! ejtp-manifest 2 <content id, 64 hex> <total length> <block size>
+//! <block index> <XXH64 of the block, 16 hex>
 //! <block index> -
 //! ```
 //!
-//! Numbers are decimal without sign or leading zeros. A later line about a block replaces an
+//! Numbers are decimal without sign or leading zeros, hex is lowercase. Version 1 manifests
+//! (SHA-256 per block, from earlier builds) are not read: such a partial download starts over. A later line about a block replaces an
 //! earlier one; `-` forgets the block (it was found wrong). A last line without its newline was
 //! torn by a crash and is ignored.
 
@@ -36,13 +39,13 @@ use core::fmt;
 use super::{BlockLayout, ContentId};
 
 /// The first word of a manifest and its version.
-const MAGIC: &str = "ejtp-manifest 1";
+const MAGIC: &str = "ejtp-manifest 2";
 
 /// Why bytes are not a manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ManifestError {
-    /// The first line is missing or not a version 1 header.
+    /// The first line is missing or not a version 2 header.
     BadHeader,
     /// A complete line after the header is malformed or names a block past the end.
     BadEntry,
@@ -59,14 +62,14 @@ impl fmt::Display for ManifestError {
 
 impl core::error::Error for ManifestError {}
 
-/// The block hashes of one partial download.
+/// The block checksums of one partial download.
 ///
-/// Sparse: memory is about 80 bytes per recorded block, whatever the content's length.
+/// Sparse: memory is about 40 bytes per recorded block, whatever the content's length.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     id: ContentId,
     layout: BlockLayout,
-    hashes: BTreeMap<u64, [u8; 32]>,
+    checksums: BTreeMap<u64, u64>,
 }
 
 fn parse_number(text: &str) -> Option<u64> {
@@ -76,6 +79,19 @@ fn parse_number(text: &str) -> Option<u64> {
     if canonical { text.parse().ok() } else { None }
 }
 
+/// Exactly 16 lowercase hex digits.
+fn parse_checksum(text: &str) -> Option<u64> {
+    let canonical = text.len() == 16
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if canonical {
+        u64::from_str_radix(text, 16).ok()
+    } else {
+        None
+    }
+}
+
 impl Manifest {
     /// An empty manifest for `id` cut as `layout`.
     #[must_use]
@@ -83,7 +99,7 @@ impl Manifest {
         Self {
             id,
             layout,
-            hashes: BTreeMap::new(),
+            checksums: BTreeMap::new(),
         }
     }
 
@@ -99,39 +115,41 @@ impl Manifest {
         self.layout
     }
 
-    /// The recorded hash of block `index`.
+    /// The recorded checksum of block `index`.
     #[must_use]
-    pub fn hash_of(&self, index: u64) -> Option<&[u8; 32]> {
-        self.hashes.get(&index)
+    pub fn checksum_of(&self, index: u64) -> Option<u64> {
+        self.checksums.get(&index).copied()
     }
 
-    /// Every recorded block with its hash, in block order.
-    pub fn entries(&self) -> impl Iterator<Item = (u64, &[u8; 32])> + '_ {
-        self.hashes.iter().map(|(index, hash)| (*index, hash))
+    /// Every recorded block with its checksum, in block order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.checksums
+            .iter()
+            .map(|(index, checksum)| (*index, *checksum))
     }
 
     /// How many blocks are recorded.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.checksums.len()
     }
 
     /// Whether no block is recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.checksums.is_empty()
     }
 
-    /// Records block `index` with `hash`; ignored past the last block.
-    pub fn record(&mut self, index: u64, hash: [u8; 32]) {
+    /// Records block `index` with `checksum`; ignored past the last block.
+    pub fn record(&mut self, index: u64, checksum: u64) {
         if index < self.layout.block_count() {
-            self.hashes.insert(index, hash);
+            self.checksums.insert(index, checksum);
         }
     }
 
     /// Forgets block `index`.
     pub fn forget(&mut self, index: u64) {
-        self.hashes.remove(&index);
+        self.checksums.remove(&index);
     }
 
     /// The header line, newline included.
@@ -143,11 +161,12 @@ impl Manifest {
         )
     }
 
-    /// The line that records `hash` for block `index` (`None`: forget it), newline included.
+    /// The line that records `checksum` for block `index` (`None`: forget it), newline
+    /// included.
     #[must_use]
-    pub fn entry_line(index: u64, hash: Option<&[u8; 32]>) -> String {
-        match hash {
-            Some(hash) => format!("{index} {}\n", crate::hex::encode(hash)),
+    pub fn entry_line(index: u64, checksum: Option<u64>) -> String {
+        match checksum {
+            Some(checksum) => format!("{index} {checksum:016x}\n"),
             None => format!("{index} -\n"),
         }
     }
@@ -156,8 +175,8 @@ impl Manifest {
     #[must_use]
     pub fn encode(&self) -> String {
         let mut text = self.header_line();
-        for (index, hash) in &self.hashes {
-            text.push_str(&Self::entry_line(*index, Some(hash)));
+        for (index, checksum) in self.entries() {
+            text.push_str(&Self::entry_line(index, Some(checksum)));
         }
         text
     }
@@ -179,19 +198,18 @@ impl Manifest {
         let header = lines.next().ok_or(ManifestError::BadHeader)?;
         let mut manifest = Self::parse_header(header).ok_or(ManifestError::BadHeader)?;
         for line in lines {
-            let (index, hash) = line.split_once(' ').ok_or(ManifestError::BadEntry)?;
+            let (index, checksum) = line.split_once(' ').ok_or(ManifestError::BadEntry)?;
             let index = parse_number(index).ok_or(ManifestError::BadEntry)?;
             if index >= manifest.layout.block_count() {
                 return Err(ManifestError::BadEntry);
             }
-            if hash == "-" {
+            if checksum == "-" {
                 manifest.forget(index);
             } else {
-                let hash = crate::hex::decode_array::<32>(hash)
-                    .ok()
-                    .filter(|_| hash.bytes().all(|b| !b.is_ascii_uppercase()))
-                    .ok_or(ManifestError::BadEntry)?;
-                manifest.record(index, hash);
+                manifest.record(
+                    index,
+                    parse_checksum(checksum).ok_or(ManifestError::BadEntry)?,
+                );
             }
         }
         Ok(manifest)
@@ -222,8 +240,8 @@ mod tests {
     fn sample() -> Manifest {
         let layout = BlockLayout::new(10_000, 4096).unwrap();
         let mut manifest = Manifest::new(ContentId::of(b"x"), layout);
-        manifest.record(0, [1; 32]);
-        manifest.record(2, [2; 32]);
+        manifest.record(0, 1);
+        manifest.record(2, u64::MAX);
         manifest
     }
 
@@ -231,7 +249,8 @@ mod tests {
     fn encoding_round_trips() {
         let manifest = sample();
         let text = manifest.encode();
-        assert!(text.starts_with("ejtp-manifest 1 "));
+        assert!(text.starts_with("ejtp-manifest 2 "));
+        assert!(text.ends_with("\n0 0000000000000001\n2 ffffffffffffffff\n"));
         assert_eq!(Manifest::parse(text.as_bytes()), Ok(manifest));
     }
 
@@ -239,10 +258,10 @@ mod tests {
     fn later_lines_replace_earlier_ones_and_dash_forgets() {
         let mut text = sample().encode();
         text.push_str(&Manifest::entry_line(0, None));
-        text.push_str(&Manifest::entry_line(2, Some(&[9; 32])));
+        text.push_str(&Manifest::entry_line(2, Some(9)));
         let parsed = Manifest::parse(text.as_bytes()).unwrap();
-        assert_eq!(parsed.hash_of(0), None);
-        assert_eq!(parsed.hash_of(2), Some(&[9; 32]));
+        assert_eq!(parsed.checksum_of(0), None);
+        assert_eq!(parsed.checksum_of(2), Some(9));
         assert_eq!(parsed.len(), 1);
     }
 
@@ -256,7 +275,18 @@ mod tests {
     #[test]
     fn malformed_lines_and_blocks_past_the_end_are_refused() {
         let header = sample().header_line();
-        for bad in ["3 -\n", "01 -\n", "x -\n", "1 abc\n", "1\n", "\n"] {
+        let bad_lines = [
+            "3 -\n",
+            "01 -\n",
+            "x -\n",
+            "1 abc\n",
+            "1 000000000000000A\n",
+            "1 00000000000000001\n",
+            "1 +00000000000000a\n",
+            "1\n",
+            "\n",
+        ];
+        for bad in bad_lines {
             let text = [header.as_str(), bad].concat();
             assert_eq!(
                 Manifest::parse(text.as_bytes()),
@@ -264,7 +294,15 @@ mod tests {
                 "{bad:?}"
             );
         }
-        for bad in ["", "ejtp-manifest 2 x 1 1\n", "nonsense\n"] {
+        let version_1 = [
+            "ejtp-manifest 1 ",
+            &"0".repeat(64),
+            " 4096 4096\n0 ",
+            &"0".repeat(64),
+            "\n",
+        ]
+        .concat();
+        for bad in ["", "ejtp-manifest 2 x 1 1\n", "nonsense\n", &version_1] {
             assert_eq!(
                 Manifest::parse(bad.as_bytes()),
                 Err(ManifestError::BadHeader)
@@ -279,7 +317,7 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        let inputs: Vec<&[u8]> = alloc::vec![b"\n\n\n", b"\xff\n", b"ejtp-manifest 1 \n"];
+        let inputs: Vec<&[u8]> = alloc::vec![b"\n\n\n", b"\xff\n", b"ejtp-manifest 2 \n"];
         for input in inputs {
             let _ = Manifest::parse(input);
         }

@@ -6,10 +6,11 @@
 //! directory store, tests in-memory ones ([`MemoryStore`], [`MemoryPartialStore`]).
 //!
 //! A [`Download`] fetches one content from several sources with per-source congestion control
-//! ([`RttEstimator`], [`CongestionWindow`]), writes each block with its hash ([`Manifest`]) so a
+//! ([`RttEstimator`], [`CongestionWindow`]), writes each block with its checksum ([`Manifest`]) so a
 //! restart resumes, and completes only once the whole content hashes to its id.
 
 mod blocks;
+mod checksum;
 mod congestion;
 mod download;
 mod hasher;
@@ -21,6 +22,7 @@ pub mod session_frames;
 mod store;
 
 pub use blocks::{BlockLayout, BlockSet, CJP2P_BLOCK_SIZE, CJP2P_MAX_REPLY};
+pub use checksum::block_checksum;
 pub use congestion::{CongestionWindow, WindowLimits};
 pub use download::{
     BlockRequest, Download, DownloadConfig, DownloadEvent, DownloadStats, DropReason, FailReason,
@@ -29,7 +31,7 @@ pub use download::{
 pub use hasher::ContentHasher;
 pub use id::{ContentId, ContentIdError};
 pub use manifest::{Manifest, ManifestError};
-pub use partial::{MemoryPartialStore, PartialStore, block_hash};
+pub use partial::{MemoryPartialStore, PartialStore};
 pub use rtt::{RtoBounds, RttEstimator};
 pub use session_frames::{SessionContent, SessionContentError, is_session_content};
 pub use store::{ContentStore, MemoryStore, StoreError};

@@ -1,7 +1,7 @@
 //! Where a download writes its blocks until the content is complete and verified.
 //!
 //! The downloader keeps no content in memory: every block it accepts goes to a
-//! [`PartialStore`] with its hash (the store keeps both, see [`Manifest`]), and the whole-content
+//! [`PartialStore`] with its checksum (the store keeps both, see [`Manifest`]), and the whole-content
 //! check reads blocks back from it. Once the content hashes to its id, [`PartialStore::finish`]
 //! makes it complete in one atomic step (a directory store renames the file into the shared
 //! folder); until then, nothing of it is visible as content.
@@ -10,9 +10,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use sha2::{Digest, Sha256};
-
-use super::{BlockLayout, BlockSet, ContentId, Manifest, MemoryStore, StoreError};
+use super::{BlockLayout, BlockSet, ContentId, Manifest, MemoryStore, StoreError, block_checksum};
 
 /// Storage for downloads in progress.
 ///
@@ -29,14 +27,15 @@ pub trait PartialStore {
 
     /// Opens the partial download of `id` cut as `layout`: resumes the one kept from an earlier
     /// run, or creates it. Returns the blocks already held *whose bytes still match the
-    /// manifest* (each is hashed again); blocks that do not match are forgotten. A partial kept
+    /// manifest* (each is checked again); blocks that do not match are forgotten. A partial kept
     /// with another layout is discarded.
     ///
     /// # Errors
     /// [`StoreError::Failed`] on I/O failure or when the store cannot hold `layout.total_len`.
     fn begin(&mut self, id: &ContentId, layout: BlockLayout) -> Result<BlockSet, StoreError>;
 
-    /// Writes block `index` (its full length) and records `hash`, its SHA-256, in the manifest.
+    /// Writes block `index` (its full length) and records `checksum`, its
+    /// [`block_checksum`], in the manifest.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when `id` was not begun, [`StoreError::Failed`] on I/O failure or
@@ -46,7 +45,7 @@ pub trait PartialStore {
         id: &ContentId,
         index: u64,
         bytes: &[u8],
-        hash: &[u8; 32],
+        checksum: u64,
     ) -> Result<(), StoreError>;
 
     /// Reads block `index` into `buf` (at least one block long); returns the block's length.
@@ -77,12 +76,6 @@ pub trait PartialStore {
     /// # Errors
     /// [`StoreError::Failed`] on I/O failure.
     fn abort(&mut self, id: &ContentId) -> Result<(), StoreError>;
-}
-
-/// The SHA-256 of one block, as the manifest records it.
-#[must_use]
-pub fn block_hash(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
 }
 
 struct MemoryPartial {
@@ -172,16 +165,12 @@ impl PartialStore for MemoryPartialStore {
         let mut held = BlockSet::new(layout.block_count());
         if let Some(partial) = self.partials.get_mut(id) {
             if partial.manifest.layout() == layout {
-                let recorded: Vec<(u64, [u8; 32])> = partial
-                    .manifest
-                    .entries()
-                    .map(|(index, hash)| (index, *hash))
-                    .collect();
-                for (index, hash) in recorded {
+                let recorded: Vec<(u64, u64)> = partial.manifest.entries().collect();
+                for (index, checksum) in recorded {
                     let intact = partial
                         .block_range(index)
                         .and_then(|range| partial.data.get(range))
-                        .is_some_and(|bytes| block_hash(bytes) == hash);
+                        .is_some_and(|bytes| block_checksum(bytes) == checksum);
                     if intact {
                         held.insert(index);
                     } else {
@@ -212,7 +201,7 @@ impl PartialStore for MemoryPartialStore {
         id: &ContentId,
         index: u64,
         bytes: &[u8],
-        hash: &[u8; 32],
+        checksum: u64,
     ) -> Result<(), StoreError> {
         let partial = self.partials.get_mut(id).ok_or(StoreError::NotFound)?;
         let range = partial
@@ -224,7 +213,7 @@ impl PartialStore for MemoryPartialStore {
             .get_mut(range)
             .ok_or_else(|| StoreError::Failed("block does not fit the layout".to_string()))?;
         target.copy_from_slice(bytes);
-        partial.manifest.record(index, *hash);
+        partial.manifest.record(index, checksum);
         self.blocks_written += 1;
         Ok(())
     }
@@ -278,7 +267,7 @@ mod tests {
     use crate::content::ContentStore;
 
     #[test]
-    fn a_resumed_partial_keeps_only_blocks_that_still_match_their_hash() {
+    fn a_resumed_partial_keeps_only_blocks_that_still_match_their_checksum() {
         let content: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let id = ContentId::of(&content);
         let layout = BlockLayout::new(10_000, 4096).unwrap();
@@ -288,7 +277,7 @@ mod tests {
             let start = (index * 4096) as usize;
             let block = &content[start..(start + 4096).min(content.len())];
             store
-                .write_block(&id, index, block, &block_hash(block))
+                .write_block(&id, index, block, block_checksum(block))
                 .unwrap();
         }
         assert!(store.corrupt_block(&id, 1));
@@ -309,10 +298,10 @@ mod tests {
         store
             .begin(&id, BlockLayout::new(5000, 4096).unwrap())
             .unwrap();
-        assert!(store.write_block(&id, 1, &[0; 4096], &[0; 32]).is_err());
-        assert!(store.write_block(&id, 2, &[0; 1], &[0; 32]).is_err());
+        assert!(store.write_block(&id, 1, &[0; 4096], 0).is_err());
+        assert!(store.write_block(&id, 2, &[0; 1], 0).is_err());
         assert_eq!(
-            store.write_block(&ContentId([1; 32]), 0, &[0; 1], &[0; 32]),
+            store.write_block(&ContentId([1; 32]), 0, &[0; 1], 0),
             Err(StoreError::NotFound)
         );
     }

@@ -11,7 +11,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use crate::content::{BlockLayout, BlockSet, ContentId, PartialStore, StoreError, block_hash};
+use crate::content::{BlockLayout, BlockSet, ContentId, PartialStore, StoreError, block_checksum};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -574,7 +574,7 @@ impl Download {
             self.stats.unsolicited += 1;
             return Ok(());
         }
-        store.write_block(&self.id, index, block, &block_hash(block))?;
+        store.write_block(&self.id, index, block, block_checksum(block))?;
         known.held.insert(index);
         if let Some(slot) = usize::try_from(index)
             .ok()

@@ -305,7 +305,7 @@ fn resuming_a_complete_partial_finishes_without_the_network() {
     for index in 0..3u64 {
         let block = &bytes[(index as usize * 4096)..((index as usize + 1) * 4096).min(10_000)];
         store
-            .write_block(&id, index, block, &block_hash(block))
+            .write_block(&id, index, block, block_checksum(block))
             .unwrap();
     }
     let mut download = Download::resume(id, DownloadConfig::default(), at(0), &mut store).unwrap();
