@@ -15,16 +15,14 @@ const PRIME_3: u64 = 0x1656_67B1_9E37_79F9;
 const PRIME_4: u64 = 0x85EB_CA77_C2B2_AE63;
 const PRIME_5: u64 = 0x27D4_EB2F_1656_67C5;
 
-fn read_u64(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(word)
+/// `word` is always 8 bytes long (a `chunks_exact(8)` item).
+fn read_u64(word: &[u8]) -> u64 {
+    u64::from_le_bytes(word.try_into().unwrap_or_default())
 }
 
-fn read_u32(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[..4]);
-    u64::from(u32::from_le_bytes(word))
+/// `word` is always 4 bytes long (a `chunks_exact(4)` item).
+fn read_u32(word: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes(word.try_into().unwrap_or_default()))
 }
 
 fn round(acc: u64, input: u64) -> u64 {
@@ -70,24 +68,24 @@ pub fn block_checksum(bytes: &[u8]) -> u64 {
     };
     hash = hash.wrapping_add(bytes.len() as u64);
 
-    let mut tail = stripes.remainder();
-    while tail.len() >= 8 {
-        hash ^= round(0, read_u64(tail));
+    let mut words = stripes.remainder().chunks_exact(8);
+    for word in &mut words {
+        hash ^= round(0, read_u64(word));
         hash = hash
             .rotate_left(27)
             .wrapping_mul(PRIME_1)
             .wrapping_add(PRIME_4);
-        tail = &tail[8..];
     }
-    if tail.len() >= 4 {
-        hash ^= read_u32(tail).wrapping_mul(PRIME_1);
+    // Fewer than 8 bytes are left: at most one 4-byte word, then single bytes.
+    let mut halves = words.remainder().chunks_exact(4);
+    for half in &mut halves {
+        hash ^= read_u32(half).wrapping_mul(PRIME_1);
         hash = hash
             .rotate_left(23)
             .wrapping_mul(PRIME_2)
             .wrapping_add(PRIME_3);
-        tail = &tail[4..];
     }
-    for &byte in tail {
+    for &byte in halves.remainder() {
         hash ^= u64::from(byte).wrapping_mul(PRIME_5);
         hash = hash.rotate_left(11).wrapping_mul(PRIME_1);
     }
