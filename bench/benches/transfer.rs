@@ -22,12 +22,16 @@
 //!   as the public node sends; ten blocks, the 40 960-byte most one reply carries, as our
 //!   nodes send each other), with a small window of acknowledgements so that the receiver's
 //!   socket buffer does not overflow;
-//! - raw CPU, one core: SHA-256 (the block checks), base64 encode + decode (CJP2P's wire
+//! - raw CPU, one core: SHA-256 (the whole-content check), XXH64 (the manifest's block
+//!   checksums), base64 encode + decode (CJP2P's wire
 //!   encoding) and ChaCha20-Poly1305 seal + open (what an encrypted session costs a byte) of
 //!   the same bytes;
 //!
 //! and prints each beside the design's targets: CJP2P-compatible mode at least 2.5x the public
 //! node's 250 MB/s (625 MB/s), encrypted sessions at least 600 MB/s.
+//!
+//! `EJTP_BENCH_PROFILE=nodes|memory|nodes-encrypted|memory-encrypted` runs only that one of
+//! our paths, five times, for a profiler to watch.
 
 use std::net::UdpSocket;
 use std::path::Path;
@@ -129,36 +133,62 @@ fn sha256_rate(data: &[u8]) -> f64 {
     mb_per_s(data.len(), start.elapsed())
 }
 
-fn base64_rate(data: &[u8], chunk: usize) -> f64 {
+fn checksum_rate(data: &[u8], block: usize) -> f64 {
     let start = Clock::now();
-    let mut text = String::with_capacity(base64::encoded_len(chunk));
-    for piece in data.chunks(chunk) {
-        text.clear();
-        base64::encode_into(piece, &mut text);
-        std::hint::black_box(base64::decode(&text).unwrap());
+    for piece in data.chunks(block) {
+        std::hint::black_box(proto_core::content::block_checksum(piece));
     }
     mb_per_s(data.len(), start.elapsed())
 }
 
-fn aead_rate(data: &[u8], chunk: usize) -> f64 {
+/// Base64 encode + decode of `data` in `chunk`-byte pieces: the rate of both, and of the
+/// decoding alone (what the fetching node does).
+fn base64_rate(data: &[u8], chunk: usize) -> (f64, f64) {
+    let mut text = String::with_capacity(base64::encoded_len(chunk));
+    let (mut encoding, mut decoding) = (Duration::ZERO, Duration::ZERO);
+    for piece in data.chunks(chunk) {
+        let start = Clock::now();
+        text.clear();
+        base64::encode_into(piece, &mut text);
+        let encoded = Clock::now();
+        std::hint::black_box(base64::decode(&text).unwrap());
+        encoding += encoded - start;
+        decoding += encoded.elapsed();
+    }
+    (
+        mb_per_s(data.len(), encoding + decoding),
+        mb_per_s(data.len(), decoding),
+    )
+}
+
+/// ChaCha20-Poly1305 seal + open of `data` in `chunk`-byte frames: the rate of both, and of
+/// the opening alone (what the fetching node does).
+fn aead_rate(data: &[u8], chunk: usize) -> (f64, f64) {
     let cipher = ChaCha20Poly1305::new(&Key::from([7u8; 32]));
     let mut buffer = vec![0u8; chunk];
-    let start = Clock::now();
+    let (mut sealing, mut opening) = (Duration::ZERO, Duration::ZERO);
     for (counter, piece) in data.chunks(chunk).enumerate() {
         let mut nonce = [0u8; 12];
         nonce[4..].copy_from_slice(&(counter as u64).to_le_bytes());
         let nonce = Nonce::from(nonce);
         let buffer = &mut buffer[..piece.len()];
+        let start = Clock::now();
         buffer.copy_from_slice(piece);
         let tag = cipher
             .encrypt_inout_detached(&nonce, &[], buffer.into())
             .unwrap();
+        let sealed = Clock::now();
         cipher
             .decrypt_inout_detached(&nonce, &[], buffer.into(), &tag)
             .unwrap();
         std::hint::black_box(&buffer);
+        sealing += sealed - start;
+        opening += sealed.elapsed();
     }
-    mb_per_s(data.len(), start.elapsed())
+    (
+        mb_per_s(data.len(), sealing + opening),
+        mb_per_s(data.len(), opening),
+    )
 }
 
 /// The rate of doing all of `rates` one after the other on one core.
@@ -305,6 +335,28 @@ fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String>
     Err("no end within 120 s".to_string())
 }
 
+/// Runs one of our four paths alone, five times, for a profiler to watch
+/// (`EJTP_BENCH_PROFILE=nodes|memory|nodes-encrypted|memory-encrypted`); its rates are printed
+/// but are not the bench's figures (the full run measures each path beside the raw rates).
+fn profile_one(path: &str, data: &[u8]) {
+    for _ in 0..5 {
+        let outcome = match path {
+            "nodes" => our_nodes(data, false),
+            "memory" => our_core_in_memory(data, false),
+            "nodes-encrypted" => our_nodes(data, true),
+            "memory-encrypted" => our_core_in_memory(data, true),
+            other => {
+                eprintln!("EJTP_BENCH_PROFILE: no path {other:?}");
+                return;
+            }
+        };
+        match outcome {
+            Ok((rate, _)) => println!("{path}: {rate:.0} MB/s"),
+            Err(why) => println!("{path}: the fetch failed: {why}"),
+        }
+    }
+}
+
 fn main() {
     let total: usize = if bench::quick() { 8 << 20 } else { 64 << 20 };
     let data: Vec<u8> = (0..total).map(|index| (index * 31 % 251) as u8).collect();
@@ -313,23 +365,32 @@ fn main() {
     let small = content_datagram(block).len();
     let large = content_datagram(reply).len();
 
+    if let Some(path) = std::env::var_os("EJTP_BENCH_PROFILE") {
+        profile_one(&path.to_string_lossy(), &data);
+        return;
+    }
     let ours = our_nodes(&data, false);
     let ours_in_memory = our_core_in_memory(&data, false);
     let encrypted = our_nodes(&data, true);
     let encrypted_in_memory = our_core_in_memory(&data, true);
     // The raw rates: the median of three alternating rounds, as the machine may be busy.
-    let mut rounds: Vec<[f64; 5]> = Vec::new();
+    let mut rounds: Vec<[f64; 8]> = Vec::new();
     let mut lost = (0, 0);
     for _ in 0..ROUNDS {
         let (udp_small, lost_small) = raw_udp(total, block, small);
         let (udp_large, lost_large) = raw_udp(total, reply, large);
         lost = (lost.0 + lost_small, lost.1 + lost_large);
+        let (b64, b64_decode) = base64_rate(&data, reply);
+        let (aead, aead_open) = aead_rate(&data, reply);
         rounds.push([
             udp_small,
             udp_large,
             sha256_rate(&data),
-            base64_rate(&data, reply),
-            aead_rate(&data, reply),
+            b64,
+            aead,
+            checksum_rate(&data, block),
+            b64_decode,
+            aead_open,
         ]);
     }
     let median = |column: usize| {
@@ -337,18 +398,25 @@ fn main() {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let (udp_small, udp_large, sha, b64, aead) =
-        (median(0), median(1), median(2), median(3), median(4));
+    let (udp_small, udp_large, sha, b64, aead, checksum) = (
+        median(0),
+        median(1),
+        median(2),
+        median(3),
+        median(4),
+        median(5),
+    );
+    let (b64_decode, aead_open) = (median(6), median(7));
     let (lost_small, lost_large) = lost;
 
     let mib = total >> 20;
     println!(
         "{mib} MiB over 127.0.0.1 and on one core of this machine, in one run (raw rates: median of {ROUNDS} rounds):"
     );
-    println!("  {:<72} {:>9}   {:>14}", "path", "rate", "of target");
+    println!("  {:<86} {:>9}   {:>14}", "path", "rate", "of target");
     let line = |name: &str, rate: f64, target: f64| {
         println!(
-            "  {name:<72} {rate:>6.0} MB/s   {:>5.2}x {target:.0}",
+            "  {name:<86} {rate:>6.0} MB/s   {:>5.2}x {target:.0}",
             rate / target
         );
     };
@@ -364,15 +432,29 @@ fn main() {
         udp_large,
         CJP2P_TARGET,
     );
-    line("raw SHA-256 (block checks)", sha, CJP2P_TARGET);
+    line(
+        "raw SHA-256 (the whole-content check against the id)",
+        sha,
+        CJP2P_TARGET,
+    );
+    line(
+        "raw XXH64 of 4 KiB blocks (the manifest's block checksums)",
+        checksum,
+        CJP2P_TARGET,
+    );
     line(
         "raw base64 encode + decode (CJP2P wire encoding)",
         b64,
         CJP2P_TARGET,
     );
     line(
-        "raw SHA-256 + base64 both ways, serially (CJP2P bytes' CPU)",
-        serial(&[sha, b64]),
+        "raw SHA-256 + XXH64 + base64 both ways, serially (CJP2P bytes' CPU)",
+        serial(&[sha, checksum, b64]),
+        CJP2P_TARGET,
+    );
+    line(
+        "the fetching node's least CPU: base64 decode + SHA-256 + XXH64, serially",
+        serial(&[b64_decode, sha, checksum]),
         CJP2P_TARGET,
     );
     line(
@@ -381,15 +463,20 @@ fn main() {
         ENCRYPTED_TARGET,
     );
     line(
-        "raw SHA-256 + ChaCha20-Poly1305 seal + open, serially",
-        serial(&[sha, aead]),
+        "raw SHA-256 + XXH64 + ChaCha20-Poly1305 seal + open, serially",
+        serial(&[sha, checksum, aead]),
+        ENCRYPTED_TARGET,
+    );
+    line(
+        "the fetching node's least CPU: ChaCha20-Poly1305 open + SHA-256 + XXH64, serially",
+        serial(&[aead_open, sha, checksum]),
         ENCRYPTED_TARGET,
     );
     let report = |name: &str, outcome: Result<(f64, f64), String>, target: f64| match outcome {
         Ok((rate, in_sessions)) => {
             line(name, rate, target);
             println!(
-                "  {:<72} {:>13.0}%",
+                "  {:<86} {:>13.0}%",
                 "  of the content in session frames",
                 in_sessions * 100.0
             );
@@ -406,7 +493,7 @@ fn main() {
         CJP2P_TARGET,
     ) {
         println!(
-            "  {:<72} {:>14.2}x",
+            "  {:<86} {:>14.2}x",
             "  of raw UDP in 40 KiB datagrams",
             rate / udp_large
         );
@@ -422,7 +509,7 @@ fn main() {
         ENCRYPTED_TARGET,
     ) {
         println!(
-            "  {:<72} {:>14.2}x",
+            "  {:<86} {:>14.2}x",
             "  of raw UDP in 40 KiB datagrams",
             rate / udp_large
         );
