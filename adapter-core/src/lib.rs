@@ -39,6 +39,7 @@ mod options;
 mod query;
 mod recording;
 mod shared_dir;
+mod udp_socket;
 
 pub mod events;
 pub mod handle;
@@ -66,6 +67,7 @@ pub use proto_core::QueryOptions;
 pub use query::{QueryOutcome, QueryWaiters};
 pub use recording::Recording;
 pub use shared_dir::SharedDirectory;
+pub use udp_socket::{UDP_SOCKET_BUFFER, bind_udp_socket};
 
 /// 32 random bytes from the operating system, to seed a node's generator.
 ///

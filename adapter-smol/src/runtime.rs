@@ -34,7 +34,7 @@ impl Runtime for Smol {
     type WriteHalf = TcpStream;
 
     async fn bind_udp(addr: SocketAddr) -> io::Result<(SocketAddr, UdpSocket)> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = UdpSocket::try_from(adapter_core::bind_udp_socket(addr)?)?;
         Ok((socket.local_addr()?, socket))
     }
 

@@ -41,7 +41,7 @@ impl Node {
         let udp_sockets = options
             .udp
             .iter()
-            .map(UdpSocket::bind)
+            .map(|addr| adapter_core::bind_udp_socket(*addr))
             .collect::<io::Result<Vec<_>>>()?;
         let listeners = options
             .tcp

@@ -28,7 +28,9 @@ impl Runtime for Tokio {
     type WriteHalf = OwnedWriteHalf;
 
     async fn bind_udp(addr: SocketAddr) -> io::Result<(SocketAddr, Arc<UdpSocket>)> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = adapter_core::bind_udp_socket(addr)?;
+        socket.set_nonblocking(true)?;
+        let socket = UdpSocket::from_std(socket)?;
         Ok((socket.local_addr()?, Arc::new(socket)))
     }
 

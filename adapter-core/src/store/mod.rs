@@ -4,11 +4,13 @@
 //! [`ContentStore`](proto_core::content::ContentStore) for the files it shares (each hashed once,
 //! indexed by its id) and [`PartialStore`](proto_core::content::PartialStore) for downloads in
 //! progress, which live in the hidden working folder `DIR/.ejtp-partial/` as `<id>.part` (the
-//! content at its final size, blocks written in place) and `<id>.manifest` (the per-block
-//! hashes, see [`Manifest`](proto_core::content::Manifest)). A download enters the folder only
-//! once it verified, by one atomic rename of its `.part` file.
+//! content at its final size, blocks written in place by a writer thread of its own) and
+//! `<id>.manifest` (the per-block checksums, see [`Manifest`](proto_core::content::Manifest)).
+//! A download enters the folder only once it verified, by one atomic rename of its `.part`
+//! file.
 
 mod directory;
 mod partial;
+mod writer;
 
 pub use directory::{DirectoryStore, PARTIAL_DIR};

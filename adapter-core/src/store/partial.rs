@@ -2,82 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use proto_core::content::{BlockLayout, BlockSet, ContentId, Manifest, block_checksum};
 
-/// Manifest lines held before they are appended in one write. A block costs one write of its
-/// data; its line waits for company, so that the manifest costs one write per this many
-/// blocks. A crash loses at most the blocks of the lines held (they are fetched again), never
-/// vouches for data that was not written.
-const MANIFEST_LINES_PER_WRITE: usize = 32;
+use super::writer::{BlockWriter, read_exact_at};
 
 /// One open partial download.
 struct PartialFile {
     layout: BlockLayout,
+    /// The partial file, for reading blocks back and the final flush to disk.
     part: File,
-    /// The manifest, opened for appending: one line per block written or forgotten.
-    manifest: File,
-    /// Lines not yet appended to `manifest`, and how many.
-    pending: String,
-    pending_lines: usize,
-}
-
-impl PartialFile {
-    fn append_line(&mut self, line: &str) -> io::Result<()> {
-        self.pending.push_str(line);
-        self.pending_lines += 1;
-        if self.pending_lines >= MANIFEST_LINES_PER_WRITE {
-            self.flush_manifest()?;
-        }
-        Ok(())
-    }
-
-    fn flush_manifest(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            self.manifest.write_all(self.pending.as_bytes())?;
-            self.pending.clear();
-            self.pending_lines = 0;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        // Best effort: a line lost here only means its block is fetched again.
-        let _ = self.flush_manifest();
-    }
-}
-
-/// Writes all of `bytes` at `offset`, without moving the file's cursor where the platform
-/// allows (one system call instead of two).
-fn write_all_at(file: &mut File, bytes: &[u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Seek, SeekFrom};
-        file.seek(SeekFrom::Start(offset))?;
-        file.write_all(bytes)
-    }
-}
-
-/// Fills `buf` from `offset`, as [`write_all_at`] writes.
-fn read_exact_at(file: &mut File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        file.seek(SeekFrom::Start(offset))?;
-        file.read_exact(buf)
-    }
+    /// Writes blocks and their manifest lines, on a thread of its own.
+    writer: BlockWriter,
 }
 
 /// The working folder and the partial downloads open in it.
@@ -160,14 +98,13 @@ impl PartialDir {
         fs::write(&temporary, kept.encode())?;
         fs::rename(&temporary, &manifest_path)?;
         let manifest = OpenOptions::new().append(true).open(&manifest_path)?;
+        let writer = BlockWriter::start(part.try_clone()?, manifest)?;
         self.open.insert(
             *id,
             PartialFile {
                 layout,
                 part,
-                manifest,
-                pending: String::new(),
-                pending_lines: 0,
+                writer,
             },
         );
         Ok(held)
@@ -194,11 +131,11 @@ impl PartialDir {
         if index >= file.layout.block_count() || file.layout.len_of(index) != bytes.len() as u64 {
             return Err(invalid("block does not fit the layout"));
         }
-        // Data first, then its manifest line: a crash between them loses the block, never
-        // vouches for bytes that were not written.
+        // The writer writes the data first, then its manifest line: a crash between them
+        // loses the block, never vouches for bytes that were not written.
         let offset = file.layout.offset_of(index);
-        write_all_at(&mut file.part, bytes, offset)?;
-        file.append_line(&Manifest::entry_line(index, Some(checksum)))
+        file.writer
+            .write_block(offset, bytes, &Manifest::entry_line(index, Some(checksum)))
     }
 
     pub(super) fn read_block(
@@ -212,6 +149,8 @@ impl PartialDir {
         let target = buf
             .get_mut(..len)
             .ok_or_else(|| invalid("buffer shorter than a block"))?;
+        // The block may still be on its way to the file.
+        file.writer.flush()?;
         let offset = file.layout.offset_of(index);
         read_exact_at(&mut file.part, target, offset)?;
         Ok(len)
@@ -219,7 +158,7 @@ impl PartialDir {
 
     pub(super) fn forget_block(&mut self, id: &ContentId, index: u64) -> io::Result<()> {
         let file = self.get(id)?;
-        file.append_line(&Manifest::entry_line(index, None))
+        file.writer.append_line(&Manifest::entry_line(index, None))
     }
 
     /// Closes a verified download: flushes its data to disk and removes its manifest. Returns
@@ -229,8 +168,10 @@ impl PartialDir {
             .open
             .remove(id)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "download not begun"))?;
+        // Every block must be in the file, and the file on disk, before it is renamed.
+        file.writer.finish()?;
         file.part.sync_all()?;
-        drop(file);
+        drop(file.part);
         remove_if_present(&self.manifest_path(id))?;
         Ok(self.part_path(id))
     }
