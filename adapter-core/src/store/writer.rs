@@ -33,6 +33,9 @@ pub(super) const BLOCKS_PER_BATCH: usize = 16;
 /// 4 KiB, 1 MiB of memory at most (plus the batch being gathered).
 pub(super) const QUEUED_BATCHES: usize = 16;
 
+/// The most a new run reserves ahead (256 KiB: a batch of CJP2P's 4 KiB blocks is 64 KiB).
+const RUN_ROOM: usize = 256 << 10;
+
 /// How long a gathered block may wait for its batch to fill.
 pub(super) const BATCH_MAX_WAIT: Duration = Duration::from_millis(200);
 
@@ -53,7 +56,17 @@ impl Batch {
             Some((start, run)) if *start + run.len() as u64 == offset => {
                 run.extend_from_slice(bytes);
             }
-            _ => self.runs.push((offset, bytes.to_vec())),
+            _ => {
+                // Room for a whole batch of such blocks (within reason): a run grows
+                // without moving.
+                let room = bytes
+                    .len()
+                    .saturating_mul(BLOCKS_PER_BATCH)
+                    .clamp(bytes.len(), RUN_ROOM);
+                let mut run = Vec::with_capacity(room);
+                run.extend_from_slice(bytes);
+                self.runs.push((offset, run));
+            }
         }
         self.blocks += 1;
         self.add_line(line);
