@@ -62,7 +62,8 @@ impl Batch {
                 let room = bytes
                     .len()
                     .saturating_mul(BLOCKS_PER_BATCH)
-                    .clamp(bytes.len(), RUN_ROOM);
+                    .min(RUN_ROOM)
+                    .max(bytes.len());
                 let mut run = Vec::with_capacity(room);
                 run.extend_from_slice(bytes);
                 self.runs.push((offset, run));
@@ -334,6 +335,21 @@ mod tests {
             thread::sleep(Duration::from_millis(5));
         }
         drop(writer);
+    }
+
+    #[test]
+    fn blocks_larger_than_a_run_reserves_are_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![5u8; RUN_ROOM + 1];
+        let (part, manifest) = files(dir.path(), 2 * big.len() as u64);
+        let mut reader = part.try_clone().unwrap();
+        let mut writer = BlockWriter::start(part, manifest).unwrap();
+        writer.write_block(0, &big, "0 a\n").unwrap();
+        writer.write_block(big.len() as u64, &big, "1 a\n").unwrap();
+        writer.flush().unwrap();
+        let mut back = vec![0u8; 2 * big.len()];
+        read_exact_at(&mut reader, &mut back, 0).unwrap();
+        assert!(back.iter().all(|&b| b == 5));
     }
 
     #[test]
