@@ -182,6 +182,37 @@ fn a_damaged_partial_block_is_detected_on_resume_and_fetched_again() {
 }
 
 #[test]
+fn a_version_1_manifest_from_an_earlier_build_starts_the_download_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(10_000);
+    let id = ContentId::of(&bytes);
+    let work = dir.path().join(PARTIAL_DIR);
+    fs::create_dir_all(&work).unwrap();
+    // What an earlier build left: the data, and SHA-256 lines under a version 1 header.
+    fs::write(work.join(format!("{id}.part")), &bytes).unwrap();
+    let block_hash = |block: &[u8]| ContentId::of(block).to_string();
+    let old = format!(
+        "ejtp-manifest 1 {id} 10000 4096\n0 {}\n1 {}\n",
+        block_hash(&bytes[..4096]),
+        block_hash(&bytes[4096..8192])
+    );
+    fs::write(work.join(format!("{id}.manifest")), old).unwrap();
+
+    let mut store = DirectoryStore::open(dir.path()).unwrap();
+    let mut download =
+        Download::resume(id, DownloadConfig::default(), Instant::ZERO, &mut store).unwrap();
+    assert_eq!(
+        download.have_bytes(),
+        0,
+        "nothing is trusted from a version 1 manifest"
+    );
+    download.add_source(seeder());
+    fetch(&mut download, &mut store, &bytes, |_| false);
+    assert!(download.is_completed());
+    assert_eq!(fs::read(dir.path().join(id.to_string())).unwrap(), bytes);
+}
+
+#[test]
 fn wrong_content_never_reaches_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(50_000);
