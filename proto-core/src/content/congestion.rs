@@ -4,8 +4,11 @@
 //! of bytes: each source of a download has one window, the number of blocks that may be asked of
 //! it and not yet answered. The window never moves at random; it grows only with answers and
 //! shrinks only with losses.
-
-use crate::time::Instant;
+//!
+//! The recovery period is told by request sequence numbers, not by send times: each request to
+//! a source gets the next number, and a reduction ends the flight of every number given before
+//! it. With a coarse or stopped clock many requests share an instant, and only the numbers say
+//! which were sent before the reduction and which after.
 
 /// Limits of a congestion window, in blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +40,9 @@ pub struct CongestionWindow {
     threshold: u32,
     /// Blocks answered since the window last grew in congestion avoidance.
     acked_in_avoidance: u32,
-    /// Requests sent before this instant belong to the last loss episode: their losses and
-    /// answers change nothing (one halving per round trip, as in RFC 9002 7.3.2).
-    recovery_start: Option<Instant>,
+    /// Requests numbered below this belong to the last loss episode: their losses and answers
+    /// change nothing (one halving per round trip, as in RFC 9002 7.3.2).
+    recovery_start: Option<u64>,
 }
 
 impl CongestionWindow {
@@ -80,17 +83,14 @@ impl CongestionWindow {
         self.window < self.threshold
     }
 
-    /// Whether a request sent at `sent_at` belongs to the flight the last reduction answered.
-    /// Requests sent at the very instant of the reduction are the new flight: the download
-    /// sends them right after reacting, and with a coarse or stopped clock counting them as the
-    /// old flight would keep the window from ever growing again.
-    fn in_recovery(&self, sent_at: Instant) -> bool {
-        self.recovery_start.is_some_and(|start| sent_at < start)
+    /// Whether request `seq` belongs to the flight the last reduction answered.
+    fn in_recovery(&self, seq: u64) -> bool {
+        self.recovery_start.is_some_and(|start| seq < start)
     }
 
-    /// `blocks` blocks asked at `sent_at` were answered.
-    pub fn on_answer(&mut self, sent_at: Instant, blocks: u32) {
-        if self.in_recovery(sent_at) {
+    /// `blocks` blocks asked by request `seq` were answered.
+    pub fn on_answer(&mut self, seq: u64, blocks: u32) {
+        if self.in_recovery(seq) {
             return;
         }
         for _ in 0..blocks {
@@ -109,22 +109,24 @@ impl CongestionWindow {
         }
     }
 
-    /// A block asked at `sent_at` was lost (later ones were answered, or it timed out): halve the
-    /// window once per loss episode.
-    pub fn on_loss(&mut self, now: Instant, sent_at: Instant) {
-        if self.in_recovery(sent_at) {
+    /// A block asked by request `seq` was lost (later ones were answered, or it timed out):
+    /// halve the window once per loss episode. `next_seq` is the number the next request will
+    /// get: every request before it belongs to the episode.
+    pub fn on_loss(&mut self, seq: u64, next_seq: u64) {
+        if self.in_recovery(seq) {
             return;
         }
-        self.recovery_start = Some(now);
+        self.recovery_start = Some(next_seq);
         self.threshold = (self.window / 2).max(self.limits.min);
         self.window = self.threshold;
         self.acked_in_avoidance = 0;
     }
 
     /// The retransmission timeout fired: the path may be gone, so start again from the smallest
-    /// window (RFC 5681 3.1), remembering half the old window as the threshold.
-    pub fn on_timeout(&mut self, now: Instant) {
-        self.recovery_start = Some(now);
+    /// window (RFC 5681 3.1), remembering half the old window as the threshold. `next_seq` is
+    /// the number the next request will get: every request before it belongs to the episode.
+    pub fn on_timeout(&mut self, next_seq: u64) {
+        self.recovery_start = Some(next_seq);
         self.threshold = (self.window / 2).max(self.limits.min);
         self.window = self.limits.min;
         self.acked_in_avoidance = 0;
@@ -135,18 +137,14 @@ impl CongestionWindow {
 mod tests {
     use super::*;
 
-    fn at(ms: u64) -> Instant {
-        Instant::from_millis(ms)
-    }
-
     #[test]
     fn slow_start_doubles_the_window_every_round_trip() {
         let mut cwnd = CongestionWindow::new(WindowLimits::default());
         assert_eq!(cwnd.window(), 4);
         // One round trip: every block of the window is answered.
-        cwnd.on_answer(at(0), 4);
+        cwnd.on_answer(0, 4);
         assert_eq!(cwnd.window(), 8);
-        cwnd.on_answer(at(1), 8);
+        cwnd.on_answer(1, 8);
         assert_eq!(cwnd.window(), 16);
         assert!(cwnd.in_slow_start());
     }
@@ -154,44 +152,51 @@ mod tests {
     #[test]
     fn a_loss_halves_the_window_once_per_episode() {
         let mut cwnd = CongestionWindow::new(WindowLimits::default());
-        cwnd.on_answer(at(0), 12); // 16
-        cwnd.on_loss(at(10), at(5));
+        cwnd.on_answer(0, 12); // 16
+        // Request 5 is lost; requests up to 9 have been sent.
+        cwnd.on_loss(5, 10);
         assert_eq!(cwnd.window(), 8);
         assert_eq!(cwnd.threshold(), 8);
         // Another block of the same flight is lost: no second halving.
-        cwnd.on_loss(at(11), at(6));
+        cwnd.on_loss(6, 11);
         assert_eq!(cwnd.window(), 8);
         // Nor do answers to that flight grow the window.
-        cwnd.on_answer(at(9), 8);
+        cwnd.on_answer(9, 8);
         assert_eq!(cwnd.window(), 8);
-        // A block asked after the episode began and lost halves it again.
-        cwnd.on_loss(at(20), at(12));
+        // A request sent after the episode began and lost halves it again.
+        cwnd.on_loss(12, 20);
         assert_eq!(cwnd.window(), 4);
     }
 
     #[test]
-    fn requests_sent_at_the_instant_of_a_reduction_are_a_new_flight() {
+    fn requests_are_told_apart_by_number_when_the_clock_cannot() {
+        // Requests 0..=9 were sent, then a timeout, then 10 and 11, all at the same instant.
         let mut cwnd = CongestionWindow::new(WindowLimits::default());
-        cwnd.on_timeout(at(10)); // window 1, threshold 2
-        // Asked at 10, after the timeout was handled, and answered: the window grows.
-        cwnd.on_answer(at(10), 1);
+        cwnd.on_timeout(10); // window 1, threshold 2
+        // An answer to request 9, sent before the timeout: the old flight, no growth.
+        cwnd.on_answer(9, 4);
+        assert_eq!(cwnd.window(), 1);
+        // An answer to request 10, sent after it: the window grows.
+        cwnd.on_answer(10, 1);
         assert_eq!(cwnd.window(), 2);
-        // Still within the old flight: no growth.
-        cwnd.on_answer(at(9), 4);
+        // A loss of the old flight changes nothing; one of the new flight halves the window.
+        cwnd.on_loss(3, 12);
         assert_eq!(cwnd.window(), 2);
+        cwnd.on_loss(11, 12);
+        assert_eq!(cwnd.window(), 1);
     }
 
     #[test]
     fn congestion_avoidance_adds_one_block_per_window_of_answers() {
         let mut cwnd = CongestionWindow::new(WindowLimits::default());
-        cwnd.on_answer(at(0), 4); // 8
-        cwnd.on_loss(at(1), at(1)); // 4, threshold 4
+        cwnd.on_answer(0, 4); // 8
+        cwnd.on_loss(1, 2); // 4, threshold 4
         assert!(!cwnd.in_slow_start());
-        cwnd.on_answer(at(2), 3);
+        cwnd.on_answer(2, 3);
         assert_eq!(cwnd.window(), 4);
-        cwnd.on_answer(at(2), 1);
+        cwnd.on_answer(2, 1);
         assert_eq!(cwnd.window(), 5);
-        cwnd.on_answer(at(3), 5);
+        cwnd.on_answer(3, 5);
         assert_eq!(cwnd.window(), 6);
     }
 
@@ -204,24 +209,24 @@ mod tests {
         };
         let mut cwnd = CongestionWindow::new(limits);
         for step in 0..10 {
-            cwnd.on_loss(at(step * 10 + 5), at(step * 10 + 1));
+            cwnd.on_loss(step * 10 + 1, step * 10 + 5);
             assert!(cwnd.window() >= 1);
         }
         assert_eq!(cwnd.window(), 1);
-        cwnd.on_timeout(at(200));
+        cwnd.on_timeout(200);
         assert_eq!(cwnd.window(), 1);
-        cwnd.on_answer(at(300), 1000);
+        cwnd.on_answer(300, 1000);
         assert_eq!(cwnd.window(), 10);
     }
 
     #[test]
     fn a_timeout_restarts_slow_start_from_the_floor() {
         let mut cwnd = CongestionWindow::new(WindowLimits::default());
-        cwnd.on_answer(at(0), 28); // 32
-        cwnd.on_timeout(at(10));
+        cwnd.on_answer(0, 28); // 32
+        cwnd.on_timeout(10);
         assert_eq!(cwnd.window(), 1);
         assert_eq!(cwnd.threshold(), 16);
-        cwnd.on_answer(at(11), 1);
+        cwnd.on_answer(11, 1);
         assert_eq!(cwnd.window(), 2);
         assert!(cwnd.in_slow_start());
     }

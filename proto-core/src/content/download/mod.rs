@@ -497,7 +497,7 @@ impl Download {
                 break;
             }
         }
-        self.detect_reordering_losses(now, source);
+        self.detect_reordering_losses(source);
         self.check_complete(store)
     }
 
@@ -558,7 +558,7 @@ impl Download {
                 src.rtt
                     .on_sample(now.saturating_duration_since(sent.sent_at));
             }
-            src.window.on_answer(sent.sent_at, 1);
+            src.window.on_answer(sent.seq, 1);
         }
         let requested =
             sent.is_some() || self.lost.contains_key(&index) || self.is_in_flight(index);
@@ -626,7 +626,7 @@ impl Download {
         }
     }
 
-    fn detect_reordering_losses(&mut self, now: Instant, source: SourceIndex) {
+    fn detect_reordering_losses(&mut self, source: SourceIndex) {
         let Some(src) = self.sources.get(usize::from(source)) else {
             return;
         };
@@ -643,7 +643,7 @@ impl Download {
         for (_, block) in overtaken {
             if let Some(sent) = self.forget_request((block, source)) {
                 if let Some(src) = self.sources.get_mut(usize::from(source)) {
-                    src.window.on_loss(now, sent.sent_at);
+                    src.window.on_loss(sent.seq, src.next_seq);
                 }
                 self.mark_lost(block, source);
             }
@@ -657,7 +657,7 @@ impl Download {
         };
         self.stats.timeouts += 1;
         let rto = src.rtt.rto();
-        src.window.on_timeout(now);
+        src.window.on_timeout(src.next_seq);
         src.rtt.on_timeout();
         src.timeouts += 1;
         let give_up = src.timeouts >= self.config.max_timeouts;
