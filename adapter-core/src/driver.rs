@@ -451,9 +451,12 @@ impl Driver {
     }
 
     fn run(&mut self, input: Input) -> (Result<(), CommandError>, Vec<Output>) {
-        let result = self.node.handle_input(input.clone());
+        // Only a recording needs the input afterwards: a received datagram is not copied
+        // otherwise.
+        let recorded = self.recording.is_some().then(|| input.clone());
+        let result = self.node.handle_input(input);
         let outputs = self.drain();
-        if let Some(recording) = &mut self.recording {
+        if let (Some(recording), Some(input)) = (&mut self.recording, recorded) {
             recording.step(
                 input,
                 result.as_ref().err().map(ToString::to_string),
