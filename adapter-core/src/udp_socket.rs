@@ -32,6 +32,18 @@ pub fn bind_udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
             tracing::debug!(%addr, %err, "the system refused a larger UDP {what} buffer");
         }
     }
+    // Linux grants less than asked without an error, up to `net.core.rmem_max`.
+    if let Ok(granted) = socket.recv_buffer_size() {
+        if granted < UDP_SOCKET_BUFFER {
+            tracing::debug!(
+                %addr,
+                granted,
+                wanted = UDP_SOCKET_BUFFER,
+                "smaller UDP receive buffer than asked; bursts may be lost \
+                 (on Linux, raise net.core.rmem_max)"
+            );
+        }
+    }
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
