@@ -438,58 +438,66 @@ fn main() {
             rate / target
         );
     };
-    line(
-        &format!(
-            "raw UDP, {small}-byte datagrams (4 KiB block each), {lost_small} lost in all rounds"
+    let raw: [(String, f64, f64); 10] = [
+        (
+            format!(
+                "raw UDP, {small}-byte datagrams (4 KiB block each), {lost_small} lost in all rounds"
+            ),
+            udp_small,
+            CJP2P_TARGET,
         ),
-        udp_small,
-        CJP2P_TARGET,
-    );
-    line(
-        &format!("raw UDP, {large}-byte datagrams (40 KiB each), {lost_large} lost in all rounds"),
-        udp_large,
-        CJP2P_TARGET,
-    );
-    line(
-        "raw SHA-256 (the whole-content check against the id)",
-        sha,
-        CJP2P_TARGET,
-    );
-    line(
-        "raw XXH64 of 4 KiB blocks (the manifest's block checksums)",
-        checksum,
-        CJP2P_TARGET,
-    );
-    line(
-        "raw base64 encode + decode (CJP2P wire encoding)",
-        b64,
-        CJP2P_TARGET,
-    );
-    line(
-        "raw SHA-256 + XXH64 + base64 both ways, serially (CJP2P bytes' CPU)",
-        serial(&[sha, checksum, b64]),
-        CJP2P_TARGET,
-    );
-    line(
-        "the fetching node's least CPU: base64 decode + SHA-256 + XXH64, serially",
-        serial(&[b64_decode, sha, checksum]),
-        CJP2P_TARGET,
-    );
-    line(
-        "raw ChaCha20-Poly1305 seal + open, 40 KiB frames",
-        aead,
-        ENCRYPTED_TARGET,
-    );
-    line(
-        "raw SHA-256 + XXH64 + ChaCha20-Poly1305 seal + open, serially",
-        serial(&[sha, checksum, aead]),
-        ENCRYPTED_TARGET,
-    );
-    line(
-        "the fetching node's least CPU: ChaCha20-Poly1305 open + SHA-256 + XXH64, serially",
-        serial(&[aead_open, sha, checksum]),
-        ENCRYPTED_TARGET,
-    );
+        (
+            format!(
+                "raw UDP, {large}-byte datagrams (40 KiB each), {lost_large} lost in all rounds"
+            ),
+            udp_large,
+            CJP2P_TARGET,
+        ),
+        (
+            "raw SHA-256 (the whole-content check against the id)".into(),
+            sha,
+            CJP2P_TARGET,
+        ),
+        (
+            "raw XXH64 of 4 KiB blocks (the manifest's block checksums)".into(),
+            checksum,
+            CJP2P_TARGET,
+        ),
+        (
+            "raw base64 encode + decode (CJP2P wire encoding)".into(),
+            b64,
+            CJP2P_TARGET,
+        ),
+        (
+            "raw SHA-256 + XXH64 + base64 both ways, serially (CJP2P bytes' CPU)".into(),
+            serial(&[sha, checksum, b64]),
+            CJP2P_TARGET,
+        ),
+        (
+            "the fetching node's least CPU: base64 decode + SHA-256 + XXH64, serially".into(),
+            serial(&[b64_decode, sha, checksum]),
+            CJP2P_TARGET,
+        ),
+        (
+            "raw ChaCha20-Poly1305 seal + open, 40 KiB frames".into(),
+            aead,
+            ENCRYPTED_TARGET,
+        ),
+        (
+            "raw SHA-256 + XXH64 + ChaCha20-Poly1305 seal + open, serially".into(),
+            serial(&[sha, checksum, aead]),
+            ENCRYPTED_TARGET,
+        ),
+        (
+            "the fetching node's least CPU: ChaCha20-Poly1305 open + SHA-256 + XXH64, serially"
+                .into(),
+            serial(&[aead_open, sha, checksum]),
+            ENCRYPTED_TARGET,
+        ),
+    ];
+    for (name, rate, target) in &raw {
+        line(name, *rate, *target);
+    }
     let report = |name: &str, outcome: Result<(f64, f64), String>, target: f64| match outcome {
         Ok((rate, in_sessions)) => {
             line(name, rate, target);
