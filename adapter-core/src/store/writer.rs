@@ -99,6 +99,9 @@ enum Job {
 /// The writer thread of one partial download, and the batch being gathered for it.
 pub(super) struct BlockWriter {
     gathering: Batch,
+    /// Whether anything was given since the last flush (reading many blocks back in a row
+    /// then costs one round trip to the thread, not one each).
+    unflushed: bool,
     jobs: Option<SyncSender<Job>>,
     thread: Option<JoinHandle<()>>,
     /// The first write that failed.
@@ -149,6 +152,7 @@ impl BlockWriter {
             .spawn(move || write_loop(&queue, part, manifest, &kept))?;
         Ok(Self {
             gathering: Batch::default(),
+            unflushed: false,
             jobs: Some(jobs),
             thread: Some(thread),
             failure,
@@ -193,6 +197,7 @@ impl BlockWriter {
     /// Gathers `bytes` for `offset`, and `line` to be appended once they are written.
     pub(super) fn write_block(&mut self, offset: u64, bytes: &[u8], line: &str) -> io::Result<()> {
         self.check()?;
+        self.unflushed = true;
         self.gathering.add_block(offset, bytes, line);
         self.hand_over_if_due()
     }
@@ -200,16 +205,20 @@ impl BlockWriter {
     /// Gathers `line` to be appended to the manifest.
     pub(super) fn append_line(&mut self, line: &str) -> io::Result<()> {
         self.check()?;
+        self.unflushed = true;
         self.gathering.add_line(line);
         self.hand_over_if_due()
     }
 
     /// Waits until everything given so far is on disk, and reports any failed write.
     pub(super) fn flush(&mut self) -> io::Result<()> {
-        self.hand_over()?;
-        let (done, wait) = mpsc::sync_channel(1);
-        self.send(Job::Flush(done))?;
-        wait.recv().map_err(|_| stopped())?;
+        if self.unflushed {
+            self.hand_over()?;
+            let (done, wait) = mpsc::sync_channel(1);
+            self.send(Job::Flush(done))?;
+            wait.recv().map_err(|_| stopped())?;
+            self.unflushed = false;
+        }
         self.check()
     }
 
