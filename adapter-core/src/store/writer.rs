@@ -53,7 +53,7 @@ struct Batch {
 impl Batch {
     fn add_block(&mut self, offset: u64, bytes: &[u8], line: &str) {
         match self.runs.last_mut() {
-            Some((start, run)) if *start + run.len() as u64 == offset => {
+            Some((start, run)) if start.saturating_add(run.len() as u64) == offset => {
                 run.extend_from_slice(bytes);
             }
             _ => {
@@ -183,7 +183,12 @@ impl BlockWriter {
         if self.gathering.is_empty() {
             return Ok(());
         }
-        let batch = mem::take(&mut self.gathering);
+        let mut batch = mem::take(&mut self.gathering);
+        // A run that ended early gives back the room it reserved, so the queue holds about
+        // the bytes it will write.
+        for (_, run) in &mut batch.runs {
+            run.shrink_to_fit();
+        }
         self.send(Job::Write(batch))
     }
 
