@@ -537,3 +537,28 @@ fn a_first_fetch_needs_no_retry_timer() {
     assert!(completed);
     assert_eq!(fetcher.stats().download_unverified, 0);
 }
+
+#[test]
+fn a_verified_reply_carries_our_announcement_once() {
+    let mut seed = node(1);
+    let from = addr(6100);
+    let ours = Cookie::Text(seed.cjp2p_cookie_for(from.ip()));
+    // The peer's first verified datagram: it is greeted, and it also asks for peers, which
+    // is answered with the announcement too. One datagram says who we are once.
+    let datagram = encode_datagram(&[
+        Cjp2pMessage::AlwaysReturned { cookie: ours },
+        Cjp2pMessage::PleaseAlwaysReturnThisMessage {
+            cookie: Cookie::Text("theirs".into()),
+        },
+        Cjp2pMessage::PleaseSendPeers,
+    ]);
+    let reply = reply_to(&mut seed, from, &datagram).unwrap();
+    let count = |name: &str| reply.iter().filter(|m| m.name() == name).count();
+    assert_eq!(count("MyPublicKey"), 1, "{reply:?}");
+    assert_eq!(count("SignedMessage"), 1, "{reply:?}");
+    assert!(count("EjtpSessions") <= 1, "{reply:?}");
+    assert_eq!(count("Peers"), 1, "{reply:?}");
+    // The greeting's questions are still asked.
+    assert_eq!(count("PleaseSendPeers"), 1, "{reply:?}");
+    assert_eq!(count("PleaseReturnThisMessage"), 1, "{reply:?}");
+}

@@ -81,15 +81,15 @@ impl Node {
         announcement
     }
 
-    /// What we say to a peer the first time it proves its address: who we are, and questions
-    /// that fill our table and measure the round trip.
-    pub(super) fn greeting(&self, to: SocketAddr) -> Vec<Cjp2pMessage> {
-        let mut greeting = self.key_announcement(to);
-        greeting.push(Cjp2pMessage::PleaseSendPeers);
-        greeting.push(Cjp2pMessage::PleaseReturnThisMessage {
-            cookie: self.cjp2p.secret.rtt_cookie(self.now),
-        });
-        greeting
+    /// What we ask a peer the first time it proves its address (after our key announcement):
+    /// questions that fill our table and measure the round trip.
+    pub(super) fn greeting_questions(&self) -> [Cjp2pMessage; 2] {
+        [
+            Cjp2pMessage::PleaseSendPeers,
+            Cjp2pMessage::PleaseReturnThisMessage {
+                cookie: self.cjp2p.secret.rtt_cookie(self.now),
+            },
+        ]
     }
 
     /// A maintenance probe: ask for peers and measure the round trip, with our cookie.

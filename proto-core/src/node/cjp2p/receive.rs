@@ -32,6 +32,19 @@ struct Answering {
     content_bytes: usize,
     /// Signatures checked so far (see [`MAX_SIGNATURES_PER_DATAGRAM`]).
     signatures: u8,
+    /// Whether `answers` already holds our key announcement: one datagram says who we are
+    /// once, however many of its requests (and the greeting) call for it.
+    announced: bool,
+}
+
+impl Answering {
+    /// Adds our key announcement unless the reply already carries it.
+    fn announce(&mut self, announcement: impl FnOnce() -> Vec<Cjp2pMessage>) {
+        if !self.announced {
+            self.announced = true;
+            self.answers.extend(announcement());
+        }
+    }
 }
 
 impl Node {
@@ -71,13 +84,15 @@ impl Node {
             answers: Vec::new(),
             content_bytes: 0,
             signatures: 0,
+            announced: false,
         };
         for message in parsed.messages {
             self.on_cjp2p_message(&mut answering, message, 0);
         }
         if greet {
-            let greeting = self.greeting(source);
-            answering.answers.extend(greeting);
+            answering.announce(|| self.key_announcement(source));
+            let questions = self.greeting_questions();
+            answering.answers.extend(questions);
         }
         self.send_cjp2p_reply(answering, data.len(), offered);
     }
@@ -142,8 +157,7 @@ impl Node {
                 let peers = self.cjp2p.peers.heard_peers(source, limit);
                 answering.answers.push(Cjp2pMessage::Peers { peers });
                 if verified {
-                    let announcement = self.key_announcement(source);
-                    answering.answers.extend(announcement);
+                    answering.announce(|| self.key_announcement(source));
                 }
             }
             Cjp2pMessage::PleaseReturnThisMessage { cookie } => {
