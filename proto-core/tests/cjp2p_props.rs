@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use proptest::prelude::*;
-use proto_core::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
+use proto_core::cjp2p::{Cjp2pMessage, Cookie, RawJson, encode_datagram, parse_datagram};
 use proto_core::content::MemoryStore;
 use proto_core::{Config, Identity, Instant, Node, TransportAddr, UnixMillis};
 use serde_json::{Map, Value, json};
@@ -141,7 +141,10 @@ fn message() -> impl Strategy<Value = Cjp2pMessage> {
         ("[A-Za-z]{1,12}", json_value())
             .prop_filter("unknown names only", |(name, _)| !KNOWN
                 .contains(&name.as_str()))
-            .prop_map(|(name, body)| Cjp2pMessage::Unknown { name, body }),
+            .prop_map(|(name, body)| Cjp2pMessage::Unknown {
+                name,
+                body: RawJson::from(&body),
+            }),
     ]
 }
 

@@ -195,7 +195,7 @@ fn write_element_to<S: Sink>(message: &Cjp2pMessage, out: &mut S) {
         Cjp2pMessage::EjtpSessions { max_request } => {
             let _ = write!(out, "{{\"max_request\":{max_request}}}");
         }
-        Cjp2pMessage::Unknown { body, .. } => write_value(body, out),
+        Cjp2pMessage::Unknown { body, .. } => out.text(body.as_str()),
     }
     out.text("}");
 }

@@ -6,7 +6,9 @@ use core::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::RawJson;
 use crate::identity::PublicKey;
 
 /// The cookie of `PleaseAlwaysReturnThisMessage` and `AlwaysReturned`.
@@ -139,8 +141,8 @@ pub enum Cjp2pMessage {
     Unknown {
         /// The message name (the element's one key).
         name: String,
-        /// Its body, as it came.
-        body: Value,
+        /// Its body, byte for byte as it came (passed on exactly: see [`RawJson`]).
+        body: RawJson,
     },
 }
 
@@ -174,6 +176,14 @@ impl Serialize for Cjp2pMessage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut text = String::new();
         super::encode::write_element(self, &mut text);
+        if matches!(self, Self::Unknown { .. }) {
+            // A body we do not read must come back exactly as it came, and a JSON tree would
+            // not keep it so (large integers become floats, spacing and key order change,
+            // also inside the buffering of tagged enums such as `Event`): it is written as a
+            // string holding the element's text. Known messages are objects, so the two
+            // cannot be confused.
+            return serializer.serialize_str(&text);
+        }
         let value: Value = serde_json::from_str(&text).map_err(serde::ser::Error::custom)?;
         value.serialize(serializer)
     }
@@ -181,8 +191,12 @@ impl Serialize for Cjp2pMessage {
 
 impl<'de> Deserialize<'de> for Cjp2pMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        super::parse::parse_element(&value)
-            .ok_or_else(|| serde::de::Error::custom("not a CJP2P message"))
+        let parsed = match Value::deserialize(deserializer)? {
+            Value::String(text) => serde_json::from_str::<&RawValue>(&text)
+                .ok()
+                .and_then(super::parse::parse_raw_element),
+            value => super::parse::parse_element(&value),
+        };
+        parsed.ok_or_else(|| serde::de::Error::custom("not a CJP2P message"))
     }
 }

@@ -17,6 +17,7 @@ pub mod message;
 pub mod parse;
 mod parse_fast;
 pub(crate) mod peers;
+mod raw_json;
 pub mod schema;
 pub mod serve;
 
@@ -29,6 +30,7 @@ pub use encode::encode_datagram;
 pub use message::{Cjp2pMessage, Cookie};
 pub use parse::{Cjp2pError, MAX_DATAGRAM_LEN, Parsed, parse_datagram};
 pub use peers::Cjp2pPeer;
+pub use raw_json::{NotJson, RawJson};
 
 /// The default UDP port of CJP2P nodes.
 pub const DEFAULT_PORT: u16 = 24_254;

@@ -10,10 +10,14 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
+use alloc::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::base64;
 use super::message::{Cjp2pMessage, Cookie};
+use super::raw_json::RawJson;
 use crate::identity::PublicKey;
 
 /// Largest datagram parsed, in bytes: the public node's receive buffer.
@@ -101,13 +105,69 @@ pub fn parse_general(bytes: &[u8], max_elements: usize) -> Result<Parsed, Cjp2pE
         return Err(Cjp2pError::TooDeep);
     }
     let mut parsed = Parsed::default();
+    let mut unknown = false;
     for element in &elements {
         match parse_element(element) {
-            Some(message) => parsed.messages.push(message),
+            Some(message) => {
+                unknown |= matches!(message, Cjp2pMessage::Unknown { .. });
+                parsed.messages.push(message);
+            }
             None => parsed.skipped += 1,
         }
     }
+    if unknown {
+        keep_unknown_bodies_as_sent(bytes, &mut parsed.messages);
+    }
     Ok(parsed)
+}
+
+/// Replaces the bodies of unknown messages (read through a `Value`, which re-encodes numbers
+/// and spacing) with their text as it is in `bytes`, so that they are passed on exactly.
+fn keep_unknown_bodies_as_sent(bytes: &[u8], messages: &mut [Cjp2pMessage]) {
+    // `bytes` parsed as an array of values above, so this parse succeeds too.
+    let Ok(raw) = serde_json::from_slice::<Vec<&RawValue>>(bytes) else {
+        return;
+    };
+    // Elements that did not parse are not in `messages`: match by position among the
+    // unknown ones, in order.
+    let mut bodies = raw.iter().filter_map(|element| unknown_body(element));
+    for message in messages {
+        if let Cjp2pMessage::Unknown { name, body } = message {
+            match bodies.next() {
+                Some((raw_name, raw_body)) if raw_name == *name => *body = raw_body,
+                _ => return,
+            }
+        }
+    }
+}
+
+/// The name and exact body of an element that is an unknown message.
+fn unknown_body(element: &RawValue) -> Option<(String, RawJson)> {
+    let value: Value = serde_json::from_str(element.get()).ok()?;
+    if !matches!(parse_element(&value)?, Cjp2pMessage::Unknown { .. }) {
+        return None;
+    }
+    // One key (`parse_element` checked it); on repeated keys the last wins, as in a `Value`.
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_str(element.get()).ok()?;
+    let (name, body) = fields.into_iter().next_back()?;
+    Some((name, RawJson::from_raw(body)))
+}
+
+/// Reads one element given as JSON text, keeping an unknown message's body exactly as
+/// written; `None` if it does not parse.
+#[must_use]
+pub fn parse_raw_element(element: &RawValue) -> Option<Cjp2pMessage> {
+    let value: Value = serde_json::from_str(element.get()).ok()?;
+    if too_deep(&value, 2) {
+        return None;
+    }
+    match parse_element(&value)? {
+        Cjp2pMessage::Unknown { .. } => {
+            let (name, body) = unknown_body(element)?;
+            Some(Cjp2pMessage::Unknown { name, body })
+        }
+        message => Some(message),
+    }
 }
 
 fn too_deep(value: &Value, depth: usize) -> bool {
@@ -211,7 +271,7 @@ fn parse_body(name: &str, body: &Value) -> Option<Cjp2pMessage> {
         },
         _ => Cjp2pMessage::Unknown {
             name: name.to_string(),
-            body: body.clone(),
+            body: RawJson::from(body),
         },
     };
     Some(message)
