@@ -160,6 +160,19 @@ pub enum Event {
         /// The message that was not delivered, if any.
         message: Option<MessageId>,
     },
+    /// An authenticated message arrived for a callsign no local client has, and was dropped
+    /// (counted in [`Stats::dropped_unknown_client`](crate::Stats::dropped_unknown_client)).
+    /// Its sender hears nothing, so this is the one place the mistake shows: usually a wrong
+    /// callsign, or a message meant for another node's key. Adapters log it at debug level.
+    UnknownClient {
+        /// The authenticated sender.
+        from: NodeId,
+        /// The callsign the message named (its first [`Event::MAX_UNKNOWN_CALLSIGN`] bytes at
+        /// most), or `None` when its address named none.
+        callsign: Option<String>,
+        /// The dropped message.
+        message: MessageId,
+    },
     /// A lookup found a peer's signed address record newer than the one held: its addresses
     /// are in the routing table, and messages waiting for them are sent.
     PeerFound {
@@ -213,4 +226,10 @@ pub enum Event {
         /// Why, in words.
         why: String,
     },
+}
+
+impl Event {
+    /// Most bytes of a callsign kept in [`Event::UnknownClient`]: enough to recognise a typo,
+    /// and a bound on what a misaddressed message can make the node hold.
+    pub const MAX_UNKNOWN_CALLSIGN: usize = 64;
 }

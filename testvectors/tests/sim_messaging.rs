@@ -129,8 +129,21 @@ fn unknown_callsigns_are_dropped_not_delivered() {
     let nobody = net.identity(bob, "nobody");
     send(&mut net, alice, "alice", &nobody, json!("hello?"));
     net.run_for(Duration::from_secs(1));
-    assert!(messages(&net.take_events()).is_empty());
+    let events = net.take_events();
+    assert!(messages(&events).is_empty());
     assert_eq!(net.node(bob).stats().dropped_unknown_client, 1);
+    // The receiving node says so (its adapter logs it), naming the sender and the callsign.
+    let alice_node = net.node(alice).node_id();
+    let told: Vec<_> = events
+        .iter()
+        .filter_map(|(node, event)| match event {
+            Event::UnknownClient { from, callsign, .. } if *node == bob => {
+                Some((*from, callsign.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [(alice_node, Some("nobody".to_string()))]);
 }
 
 proptest! {

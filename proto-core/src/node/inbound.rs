@@ -451,6 +451,15 @@ impl Node {
             .filter(|callsign| self.clients.contains(*callsign))
         else {
             self.stats.dropped_unknown_client += 1;
+            let callsign = layer
+                .recipient
+                .callsign()
+                .map(|named| truncated(named, Event::MAX_UNKNOWN_CALLSIGN).into());
+            self.push_event(Event::UnknownClient {
+                from: key.node_id(),
+                callsign,
+                message: id,
+            });
             return;
         };
         let message = Message {
@@ -498,4 +507,13 @@ impl Node {
 enum SealedOrSigned {
     Sealed,
     Signed,
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn truncated(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
 }
