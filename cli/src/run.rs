@@ -153,6 +153,18 @@ fn on_event(acks: &Acknowledger, event: Event) {
             if late { " (late)" } else { "" },
             message.value
         ),
+        // The sender hears nothing of this, so it is said here: usually a wrong `--callsign`
+        // (or a key that belongs to another node) on the sending side.
+        Event::UnknownClient {
+            from,
+            callsign,
+            message,
+        } => match callsign {
+            Some(callsign) => tracing::debug!(
+                "dropped message {message} from {from}: no client here has the callsign {callsign:?}"
+            ),
+            None => tracing::debug!("dropped message {message} from {from}: it names no callsign"),
+        },
         other => tracing::debug!("{other:?}"),
     }
 }
