@@ -113,7 +113,8 @@ pub(crate) struct KeygenArgs {
     /// Where to write the identity file (it holds the secret key).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
-    /// The identity's human-readable name [default: the callsign].
+    /// The identity's name, also its default member name in `ejtp chat`: 1 to 32 printable
+    /// ASCII characters, no spaces [default: the callsign].
     #[arg(long, value_parser = parse_name)]
     pub(crate) name: Option<String>,
     /// The callsign of the client the node hosts for this identity.

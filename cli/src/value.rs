@@ -1,6 +1,7 @@
 //! Checks on the free-form values typed on the command line: JSON payloads, callsigns, names.
 
 use proto_core::address::MAX_CALLSIGN_LEN;
+use proto_core::group::{GroupConfig, valid_name};
 use proto_core::identity::MAX_NAME_LEN;
 use proto_core::json::{self, JsonError};
 use serde_json::Value;
@@ -26,10 +27,29 @@ pub(crate) fn parse_callsign(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// Checks an identity name: at most 256 bytes.
+/// What a name may be, for error messages: the group's rule, which `ejtp chat` applies.
+pub(crate) fn name_rule() -> String {
+    format!(
+        "a name is 1 to {} printable ASCII characters, no spaces (such as alice or Alice_A.)",
+        member_name_len()
+    )
+}
+
+/// The longest member name a group admits (the core's default, which `ejtp chat` uses).
+fn member_name_len() -> usize {
+    GroupConfig::default().max_name_len.min(MAX_NAME_LEN)
+}
+
+/// Whether `name` is a name `ejtp chat` can use as its member name.
+pub(crate) fn is_member_name(name: &str) -> bool {
+    valid_name(name, member_name_len())
+}
+
+/// Checks an identity name by the rule `ejtp chat` applies to member names (the identity's
+/// name is its default member name), so that an identity `keygen` makes can always chat.
 pub(crate) fn parse_name(text: &str) -> Result<String, String> {
-    if text.len() > MAX_NAME_LEN {
-        return Err(format!("a name is at most {MAX_NAME_LEN} bytes"));
+    if !is_member_name(text) {
+        return Err(name_rule());
     }
     Ok(text.to_string())
 }
@@ -62,5 +82,9 @@ mod tests {
         assert!(parse_callsign(&"c".repeat(65)).is_err());
         assert_eq!(parse_callsign("bob"), Ok("bob".to_string()));
         assert!(parse_name(&"n".repeat(257)).is_err());
+        assert!(parse_name(&"n".repeat(33)).is_err());
+        assert!(parse_name("Alice A.").is_err());
+        assert!(parse_name("").is_err());
+        assert_eq!(parse_name("Alice_A."), Ok("Alice_A.".to_string()));
     }
 }
