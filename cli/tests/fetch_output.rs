@@ -109,6 +109,102 @@ fn a_new_download_is_not_reported_as_resumed_and_its_lines_show_a_rate_once_each
     );
 }
 
+/// A stand-in for a public CJP2P node on 127.0.0.1: it answers each request for `bytes` with
+/// one block, echoing the requester's cookie, until dropped. Its first answer is a block, so
+/// the fetcher's first progress figure already counts it.
+struct PublicNode {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl PublicNode {
+    fn serve(bytes: Vec<u8>) -> Self {
+        use proto_core::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
+        use std::sync::atomic::Ordering;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let id = ContentId::of(&bytes).to_string();
+        let thread = thread::spawn(move || {
+            let mut buffer = vec![0u8; 65_536];
+            let mut cookie = None;
+            let deadline = Instant::now() + common::LIMIT;
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < deadline {
+                let Ok((len, from)) = socket.recv_from(&mut buffer) else {
+                    continue;
+                };
+                let Ok(parsed) = parse_datagram(&buffer[..len], 128) else {
+                    continue;
+                };
+                for message in parsed.messages {
+                    match message {
+                        Cjp2pMessage::PleaseAlwaysReturnThisMessage { cookie: theirs } => {
+                            cookie = Some(theirs);
+                        }
+                        Cjp2pMessage::PleaseSendContent {
+                            id: asked, offset, ..
+                        } if asked == id => {
+                            let Some(cookie) = cookie.clone() else {
+                                continue;
+                            };
+                            let start = (offset as usize).min(bytes.len());
+                            let end = (start + 4096).min(bytes.len());
+                            let reply = encode_datagram(&[
+                                Cjp2pMessage::AlwaysReturned { cookie },
+                                Cjp2pMessage::Content {
+                                    id: id.clone(),
+                                    offset,
+                                    data: bytes[start..end].to_vec(),
+                                    eof: bytes.len() as u64,
+                                },
+                            ]);
+                            let _ = socket.send_to(&reply, from);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+        Self {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PublicNode {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn a_new_download_from_a_public_node_is_not_reported_as_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = content().into_iter().take(64 << 10).collect();
+    let id = ContentId::of(&bytes);
+    let public = PublicNode::serve(bytes.clone());
+    let out = dir.path().join("out");
+    let done = fetch(id, &public.addr.to_string(), &out);
+    assert_eq!(done.code(), Some(0), "{done:#?}");
+    assert!(!done.stdout.contains("resumed"), "{done:#?}");
+    assert!(
+        done.stderr
+            .contains(&format!("received {} bytes in ", bytes.len())),
+        "{done:#?}"
+    );
+    assert!(std::fs::read(out.join(id.to_string())).unwrap() == bytes);
+}
+
 #[test]
 fn a_resumed_download_reports_what_was_held_and_counts_only_new_bytes() {
     let dir = tempfile::tempdir().unwrap();
