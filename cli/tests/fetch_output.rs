@@ -110,8 +110,9 @@ fn a_new_download_is_not_reported_as_resumed_and_its_lines_show_a_rate_once_each
 }
 
 /// A stand-in for a public CJP2P node on 127.0.0.1: it answers each request for `bytes` with
-/// one block, echoing the requester's cookie, until dropped. Its first answer is a block, so
-/// the fetcher's first progress figure already counts it.
+/// one block, echoing the requester's cookie, waiting `pause` before each answer (a slow
+/// link), until dropped. Its first answer is a block, so the fetcher's first progress figure
+/// already counts it.
 struct PublicNode {
     addr: std::net::SocketAddr,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -119,7 +120,7 @@ struct PublicNode {
 }
 
 impl PublicNode {
-    fn serve(bytes: Vec<u8>) -> Self {
+    fn serve(bytes: Vec<u8>, pause: Duration) -> Self {
         use proto_core::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
         use std::sync::atomic::Ordering;
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -163,6 +164,7 @@ impl PublicNode {
                                     eof: bytes.len() as u64,
                                 },
                             ]);
+                            thread::sleep(pause);
                             let _ = socket.send_to(&reply, from);
                         }
                         _ => {}
@@ -192,7 +194,7 @@ fn a_new_download_from_a_public_node_is_not_reported_as_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let bytes: Vec<u8> = content().into_iter().take(64 << 10).collect();
     let id = ContentId::of(&bytes);
-    let public = PublicNode::serve(bytes.clone());
+    let public = PublicNode::serve(bytes.clone(), Duration::ZERO);
     let out = dir.path().join("out");
     let done = fetch(id, &public.addr.to_string(), &out);
     assert_eq!(done.code(), Some(0), "{done:#?}");
@@ -203,6 +205,51 @@ fn a_new_download_from_a_public_node_is_not_reported_as_resumed() {
         "{done:#?}"
     );
     assert!(std::fs::read(out.join(id.to_string())).unwrap() == bytes);
+}
+
+/// Bytes per second from a rate as the progress lines write it: `781.25 KiB/s`.
+fn bytes_per_second(text: &str) -> f64 {
+    let (number, unit) = text
+        .trim_end_matches("/s")
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("not a rate: {text:?}"));
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other:?} in {text:?}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
+#[test]
+fn after_a_resume_the_rate_counts_only_the_new_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content();
+    let id = ContentId::of(&bytes);
+    let out = dir.path().join("out");
+    // 240 of the 256 blocks are held; the rest come at most one block per 5 ms: 800 KiB/s.
+    let held = partial(&out, id, &bytes, 240);
+    let public = PublicNode::serve(bytes.clone(), Duration::from_millis(5));
+    let done = fetch(id, &public.addr.to_string(), &out);
+    assert_eq!(done.code(), Some(0), "{done:#?}");
+    assert!(
+        done.stdout
+            .contains(&format!("resumed: {held} of {LEN} bytes already held")),
+        "{done:#?}"
+    );
+    let last = format!("{id}: {LEN} of {LEN} bytes (100%), ");
+    let rate = progress_lines(&done.stderr, id)
+        .iter()
+        .find_map(|line| line.strip_prefix(&last))
+        .map(bytes_per_second)
+        .unwrap_or_else(|| panic!("no last line in {done:#?}"));
+    // Counting the held 960 KiB as received would give well over 1 MiB/s.
+    assert!(
+        rate <= 800.0 * 1024.0,
+        "rate {rate} B/s above what the link gives: {done:#?}"
+    );
 }
 
 #[test]
