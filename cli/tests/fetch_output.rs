@@ -231,7 +231,7 @@ fn after_a_resume_the_rate_counts_only_the_new_bytes() {
     let out = dir.path().join("out");
     // 240 of the 256 blocks are held; the rest come at most one block per 5 ms: 800 KiB/s.
     let held = partial(&out, id, &bytes, 240);
-    let public = PublicNode::serve(bytes.clone(), Duration::from_millis(5));
+    let public = PublicNode::serve(bytes, Duration::from_millis(5));
     let done = fetch(id, &public.addr.to_string(), &out);
     assert_eq!(done.code(), Some(0), "{done:#?}");
     assert!(
