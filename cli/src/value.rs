@@ -12,7 +12,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, String> {
         JsonError::Float => match integer_out_of_range(text) {
             Some(number) => format!(
                 "the integer {number} is out of range: the protocol carries integers from \
-                 {} to {} (send a larger number as a string)",
+                 {} to {} (send such a number as a string)",
                 i64::MIN,
                 u64::MAX
             ),
