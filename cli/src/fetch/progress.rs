@@ -122,12 +122,12 @@ impl Progress {
         }
     }
 
-    /// "received 1048576 bytes in 0.4 s (2.50 MiB/s); 786432 were already held".
+    /// "received 1048576 bytes in 0.40 s (2.50 MiB/s); 786432 were already held".
     pub(super) fn summary(&self) -> String {
         let (have, _) = self.latest.unwrap_or_default();
         let received = have.saturating_sub(self.held);
         let mut text = format!(
-            "received {received} bytes in {:.1} s ({}/s)",
+            "received {received} bytes in {:.2} s ({}/s)",
             self.started.elapsed().as_secs_f64(),
             BinaryBytes(self.rate(have) as u64)
         );
