@@ -8,7 +8,9 @@ use proto_core::content::ContentId;
 use proto_core::{PublicKey, TransportAddr};
 use serde_json::Value;
 
-use crate::endpoint::{Peer, parse_endpoint, parse_key, parse_peer, parse_socket_addr};
+use crate::endpoint::{
+    Peer, parse_cjp2p_peer, parse_endpoint, parse_key, parse_peer, parse_socket_addr,
+};
 use crate::identity_file::DEFAULT_CALLSIGN;
 use crate::value::{parse_callsign, parse_json, parse_name};
 
@@ -111,7 +113,8 @@ pub(crate) struct KeygenArgs {
     /// Where to write the identity file (it holds the secret key).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
-    /// The identity's human-readable name [default: the callsign].
+    /// The identity's name, also its default member name in `ejtp chat`: 1 to 32 printable
+    /// ASCII characters, no spaces [default: the callsign].
     #[arg(long, value_parser = parse_name)]
     pub(crate) name: Option<String>,
     /// The callsign of the client the node hosts for this identity.
@@ -146,6 +149,11 @@ pub(crate) struct RunArgs {
     /// Serve the files of this folder to CJP2P peers on the UDP socket (and download into it).
     #[arg(long, value_name = "DIR")]
     pub(crate) share: Option<PathBuf>,
+    /// A CJP2P node to contact from the start (a bootstrap peer: asked for its peers, probed,
+    /// and kept in the peer table), such as a public node. ADDR is host:port (UDP), or a host
+    /// alone for the conventional CJP2P port, 24254. Repeatable.
+    #[arg(long = "cjp2p-peer", value_name = "ADDR", value_parser = parse_cjp2p_peer)]
+    pub(crate) cjp2p_peers: Vec<SocketAddr>,
 }
 
 /// `ejtp send`.
@@ -238,6 +246,33 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cjp2p_peers_are_repeatable_and_take_the_conventional_port_by_default() {
+        let cli = Cli::try_parse_from([
+            "ejtp",
+            "run",
+            "--identity",
+            "id.json",
+            "--udp",
+            "127.0.0.1:0",
+            "--cjp2p-peer",
+            "127.0.0.1:9000",
+            "--cjp2p-peer",
+            "127.0.0.1",
+            "--cjp2p-peer",
+            "::1",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
+        let expected: Vec<SocketAddr> = ["127.0.0.1:9000", "127.0.0.1:24254", "[::1]:24254"]
+            .iter()
+            .map(|text| text.parse().unwrap())
+            .collect();
+        assert_eq!(run.cjp2p_peers, expected);
     }
 
     #[test]

@@ -40,6 +40,39 @@ pub(crate) fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| "expected host:port, such as 127.0.0.1:7000 or [::1]:7000".to_string())
 }
 
+/// The port CJP2P nodes conventionally listen on (UDP).
+pub(crate) const CJP2P_PORT: u16 = 24254;
+
+/// Parses a CJP2P peer: `host:port`, or a host alone (an IP address, `[::1]`, or a name) for
+/// [`CJP2P_PORT`]. Text with a colon that is no IP address must end in a port: it is not
+/// looked up as a name.
+pub(crate) fn parse_cjp2p_peer(text: &str) -> Result<SocketAddr, String> {
+    let form = || {
+        format!(
+            "expected host:port or a host alone (for port {CJP2P_PORT}), such as \
+             127.0.0.1:{CJP2P_PORT} or 127.0.0.1"
+        )
+    };
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(text);
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, CJP2P_PORT));
+    }
+    if text.contains(':') {
+        return parse_socket_addr(text).map_err(|_| form());
+    }
+    if text.is_empty() {
+        return Err(form());
+    }
+    (text, CJP2P_PORT)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| format!("cannot resolve {text:?}: {}", form()))
+}
+
 /// Parses a hex ed25519 public key.
 pub(crate) fn parse_key(text: &str) -> Result<PublicKey, String> {
     text.parse().map_err(|err| match err {
@@ -122,6 +155,29 @@ mod tests {
         ] {
             let err = parse_endpoint(text).unwrap_err();
             assert!(err.contains("host:port"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn cjp2p_peers_default_to_the_conventional_port() {
+        assert_eq!(
+            parse_cjp2p_peer("127.0.0.1:7000"),
+            Ok("127.0.0.1:7000".parse().unwrap())
+        );
+        assert_eq!(
+            parse_cjp2p_peer("127.0.0.1"),
+            Ok("127.0.0.1:24254".parse().unwrap())
+        );
+        assert_eq!(
+            parse_cjp2p_peer("[::1]"),
+            Ok("[::1]:24254".parse().unwrap())
+        );
+        assert_eq!(parse_cjp2p_peer("::1"), Ok("[::1]:24254".parse().unwrap()));
+        for bad in ["", "127.0.0.1:notaport", "127.0.0.1:99999"] {
+            assert!(
+                parse_cjp2p_peer(bad).unwrap_err().contains("host:port"),
+                "{bad}"
+            );
         }
     }
 

@@ -55,10 +55,29 @@ pub(crate) fn from_clap(err: &clap::Error) -> Result<String, CliError> {
     use clap::error::ErrorKind;
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(err.render().to_string()),
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Err(CliError::usage(
-            "a command is needed: keygen, run, send, demo or replay (see ejtp --help)",
-        )),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Err(CliError::usage(format!(
+            "a command is needed: {} (see ejtp --help)",
+            command_list()
+        ))),
         _ => Err(CliError::usage(clap_summary(&err.render().to_string()))),
+    }
+}
+
+/// "keygen, run, ... or fetch": every command, from the definition itself so that the list
+/// cannot fall behind it.
+fn command_list() -> String {
+    use clap::CommandFactory;
+    let command = crate::args::Cli::command();
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(clap::Command::get_name)
+        .filter(|name| *name != "help")
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "see the help".to_string(),
     }
 }
 

@@ -1,31 +1,33 @@
 //! `ejtp fetch`: download one content by id from CJP2P nodes into a folder, with progress.
 
-use std::io::IsTerminal;
+mod held;
+mod progress;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use adapter_core::store::PARTIAL_DIR;
 use adapter_std::{Node, NodeOptions};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use proto_core::content::ContentId;
 use proto_core::{CoreRng, Event, Identity};
 
 use crate::args::FetchArgs;
 use crate::console;
-use crate::error::{CliError, io_reason, node_reason};
+use crate::error::{CliError, node_reason};
+use progress::Progress;
 
-/// How often the plain (not a terminal) progress line is printed at most.
-const PLAIN_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for an event before looking at the clock and for Ctrl-C again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// Downloads `args.id` into `args.out` and prints `fetched: <path>`. A download in progress is
-/// kept in `OUT/.ejtp-partial`, so the same command after an interruption resumes it.
+/// kept in `OUT/.ejtp-partial`, so the same command after an interruption (Ctrl-C, a timeout,
+/// a failure) resumes it; an interruption says so.
 pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
-    std::fs::create_dir_all(&args.out).map_err(|err| {
-        CliError::failure(format!(
-            "cannot create {}: {}",
-            args.out.display(),
-            io_reason(&err)
-        ))
-    })?;
+    // Checked first, so that an unwritable folder is named as such rather than reported as
+    // the node failing to start.
+    crate::folder::check_download_folder(&args.out, "--out")?;
+    let stop = crate::run::stop_on_signal()?;
     let seed = adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
     // CJP2P needs no identity of ours: a throwaway one.
@@ -36,7 +38,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     let node = Node::bind(options).map_err(|err| {
         CliError::failure(format!("cannot start the node: {}", node_reason(&err)))
     })?;
-    let outcome = download(&node, args);
+    let outcome = download(&node, args, &stop);
     let stopped = node.shutdown();
     let path = outcome?;
     stopped.map_err(|err| {
@@ -59,15 +61,20 @@ fn bind_for(peers: &[SocketAddr]) -> SocketAddr {
     SocketAddr::new(ip, 0)
 }
 
-fn download(node: &Node, args: &FetchArgs) -> Result<std::path::PathBuf, CliError> {
+fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf, CliError> {
     let id = args.id;
     let handle = node.handle();
+    // What an earlier run left, read before the node begins the download and counts it in.
+    let mut progress = Progress::new(id, held::held_before(&args.out, id));
     handle
         .start_fetch(id, &args.peers)
         .map_err(|err| CliError::failure(format!("cannot fetch {id}: {}", node_reason(&err))))?;
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let mut progress = Progress::new(id);
     loop {
+        if stop.load(Ordering::SeqCst) {
+            progress.finish();
+            return Err(interrupted(args, &progress));
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             progress.finish();
@@ -76,10 +83,7 @@ fn download(node: &Node, args: &FetchArgs) -> Result<std::path::PathBuf, CliErro
                 args.timeout
             )));
         }
-        match node
-            .events()
-            .recv_timeout(left.min(Duration::from_millis(500)))
-        {
+        match node.events().recv_timeout(left.min(POLL)) {
             Some(Event::DownloadProgress {
                 id: of,
                 have,
@@ -90,6 +94,7 @@ fn download(node: &Node, args: &FetchArgs) -> Result<std::path::PathBuf, CliErro
             Some(Event::DownloadCompleted { id: of, len }) if of == id => {
                 progress.update(len, len);
                 progress.finish();
+                eprintln!("{}", progress.summary());
                 let path = handle
                     .content_path(id)
                     .map_err(|err| CliError::failure(node_reason(&err)))?;
@@ -112,66 +117,18 @@ fn download(node: &Node, args: &FetchArgs) -> Result<std::path::PathBuf, CliErro
     }
 }
 
-/// A progress bar on a terminal, plain lines otherwise.
-struct Progress {
-    id: ContentId,
-    bar: Option<ProgressBar>,
-    /// Bytes held when the first figure came (resumed from an earlier run).
-    first: Option<u64>,
-    last_line: Option<Instant>,
-}
-
-impl Progress {
-    fn new(id: ContentId) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        });
-        Self {
-            id,
-            bar,
-            first: None,
-            last_line: None,
-        }
-    }
-
-    fn update(&mut self, have: u64, total: u64) {
-        if self.first.is_none() {
-            self.first = Some(have);
-            if have > 0 && have < total {
-                // On stdout: scripts (and tests) see that the earlier download was reused.
-                let _ = console::line(format_args!(
-                    "resumed: {have} of {total} bytes already held"
-                ));
-            }
-            if let Some(bar) = &self.bar {
-                bar.set_length(total);
-                bar.reset_elapsed();
-            }
-        }
-        match &self.bar {
-            Some(bar) => {
-                bar.set_length(total);
-                bar.set_position(have);
-            }
-            None => {
-                let due = self.last_line.is_none_or(|at| at.elapsed() >= PLAIN_EVERY);
-                if due || have == total {
-                    self.last_line = Some(Instant::now());
-                    eprintln!("{}: {have} of {total} bytes", self.id);
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+/// The failure for Ctrl-C: what is kept, where, and how to go on.
+fn interrupted(args: &FetchArgs, progress: &Progress) -> CliError {
+    let work = args.out.join(PARTIAL_DIR);
+    match progress.kept() {
+        Some((have, total)) => CliError::failure(format!(
+            "interrupted: {have} of {total} bytes are kept in {}; run the same command again to \
+             resume",
+            work.display()
+        )),
+        None => CliError::failure(format!(
+            "interrupted before any of {} arrived; run the same command again to start it",
+            args.id
+        )),
     }
 }

@@ -6,6 +6,7 @@ use crate::args::KeygenArgs;
 use crate::console;
 use crate::error::CliError;
 use crate::identity_file;
+use crate::value::{is_member_name, name_rule};
 
 /// Generates a key pair from the operating system's randomness, writes the identity file
 /// owner-only, and prints the public identity, the key and the node id.
@@ -13,8 +14,16 @@ pub(crate) fn keygen(args: &KeygenArgs) -> Result<(), CliError> {
     let seed = adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
+    // The name defaults to the callsign, which may be no usable name (clap checked --name).
+    let name = args.name.clone().unwrap_or_else(|| args.callsign.clone());
+    if !is_member_name(&name) {
+        return Err(CliError::usage(format!(
+            "the callsign {name:?} cannot be the identity's name ({}): give --name",
+            name_rule()
+        )));
+    }
     let file = IdentityFile {
-        name: args.name.clone().unwrap_or_else(|| args.callsign.clone()),
+        name,
         location: Address::local(&args.callsign),
         identity,
     };

@@ -23,6 +23,7 @@ mod demo;
 mod endpoint;
 mod error;
 mod fetch;
+mod folder;
 mod identity_file;
 mod keygen;
 mod logging;

@@ -4,11 +4,20 @@ use testvectors::scenario::{ReplayError, Scenario};
 
 use crate::args::ReplayArgs;
 use crate::console;
-use crate::error::CliError;
+use crate::error::{CliError, io_reason};
 
 /// Loads the scenario, replays every step and compares the outputs. On a mismatch the
 /// expected and actual outputs go to stdout and the one-line error says which step.
 pub(crate) fn replay(args: &ReplayArgs) -> Result<(), CliError> {
+    // The library calls every file it cannot use "not a scenario"; a file that cannot be
+    // opened at all is told as such first.
+    if let Err(err) = std::fs::File::open(&args.file) {
+        return Err(CliError::failure(format!(
+            "cannot load {}: {}",
+            args.file.display(),
+            io_reason(&err)
+        )));
+    }
     let scenario = Scenario::load(&args.file)
         .map_err(|err| CliError::failure(format!("cannot load {}: {err}", args.file.display())))?;
     match scenario.replay() {

@@ -40,6 +40,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         options = options.default_route(first.identity("default route"));
     }
     if let Some(path) = &args.record {
+        // The recording is written when the node stops: a path that cannot be written would
+        // lose the whole run, so it is checked now.
+        crate::folder::check_recording(path)?;
         options = options.record_to(path);
     }
     if let Some(dir) = &args.share {
@@ -51,7 +54,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
                 crate::error::io_reason(&err)
             ))
         })?;
+        crate::folder::check_download_folder(dir, "--share")?;
         options = options.share_dir(dir);
+    }
+    options.config.cjp2p.bootstrap.clone_from(&args.cjp2p_peers);
+    for peer in &args.cjp2p_peers {
+        if peer.is_ipv4() != args.udp.is_ipv4() {
+            tracing::warn!(
+                "CJP2P peer {peer} is not of the address family of --udp {}: it cannot be \
+                 reached from that socket",
+                args.udp
+            );
+        }
     }
     for addr in std::iter::once(args.udp).chain(args.tcp) {
         if addr.ip().is_unspecified() {
@@ -82,6 +96,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     if let Some(dir) = &args.share {
         tracing::info!("sharing {} with CJP2P peers", dir.display());
+    }
+    for peer in &args.cjp2p_peers {
+        tracing::info!("CJP2P bootstrap peer {peer}");
     }
     console::line(format_args!(
         "listening: {}",

@@ -1,6 +1,6 @@
 //! `ejtp send`: one query, then wait for its reply (or one plain message, with `--no-wait`).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use adapter_std::{Node, NodeOptions};
@@ -86,7 +86,14 @@ fn wait_for_reply(
     id: MessageId,
     started: Instant,
 ) -> Result<(), CliError> {
-    let timed_out = || CliError::failure(format!("no acknowledgement within {} s", args.timeout));
+    let timed_out = || {
+        CliError::failure(format!(
+            "no acknowledgement within {} s from {} (no node running there, or a wrong \
+             --callsign or --key looks like this: a node drops what it cannot open or deliver \
+             without answering)",
+            args.timeout, args.to
+        ))
+    };
     let deadline = started + Duration::from_secs(args.timeout) + QUERY_GRACE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -107,6 +114,14 @@ fn wait_for_reply(
             {
                 return Err(timed_out());
             }
+            // The node gave up on the first hop at once (a refused connection, say): so do we.
+            Some(
+                Event::QueryUnreachable { query }
+                | Event::Unreachable {
+                    message: Some(query),
+                    ..
+                },
+            ) if query == id => return Err(unreachable(args)),
             Some(other) => tracing::debug!("while waiting: {other:?}"),
             // `None` before the deadline: the node has stopped on its own.
             None if Instant::now() < deadline && node.handle().stats().is_err() => {
@@ -116,6 +131,37 @@ fn wait_for_reply(
         }
     }
 }
+
+/// The failure for a query the node could not send: `cannot reach <first hop>: <why>`. The
+/// node says only that every address failed; the reason is the operating system's, asked
+/// again with one connection attempt to the same TCP address (UDP sends fail only locally,
+/// without a remote reason).
+fn unreachable(args: &SendArgs) -> CliError {
+    let hop = args.via.first().map_or(args.to, |relay| relay.endpoint);
+    let what = if args.via.is_empty() {
+        "the recipient"
+    } else {
+        "the first relay"
+    };
+    let why = match hop.protocol {
+        Protocol::Tcp => match TcpStream::connect_timeout(&hop.addr, PROBE_TIMEOUT) {
+            Err(err) => match err.kind() {
+                std::io::ErrorKind::ConnectionRefused => format!(
+                    "connection refused (nothing listens for TCP there: is {what} running, \
+                     with --tcp at that address?)"
+                ),
+                std::io::ErrorKind::TimedOut => "the connection attempt timed out".to_string(),
+                _ => crate::error::io_reason(&err),
+            },
+            Ok(_) => "the connection failed, then worked when tried again: try again".to_string(),
+        },
+        Protocol::Udp => "the datagrams could not be sent (no route to that address?)".to_string(),
+    };
+    CliError::failure(format!("cannot reach {hop}: {why}"))
+}
+
+/// How long the connection attempt that finds out why a TCP hop is unreachable may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Prints `acknowledged by <node id> in <ms> ms`, and the reply's value on a second line unless
 /// it is the plain acknowledgement of `id`.

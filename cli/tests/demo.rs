@@ -26,7 +26,7 @@ fn the_demo_runs_every_step_successfully() {
         "signed roster of three members",
         "then banned",
         "broadcast once each",
-        "removed carol",
+        "removed grace",
         "signed record",
         "delivered marked late",
         "soft timeout after",
@@ -37,4 +37,31 @@ fn the_demo_runs_every_step_successfully() {
         assert!(done.stdout.contains(checked), "{checked}: {}", done.stdout);
     }
     assert!(done.stderr.is_empty(), "{done:#?}");
+
+    // The header counts the nodes the demo starts and names each; no name is reused.
+    let header = done.stdout.lines().next().unwrap_or_default();
+    assert!(header.contains("12 nodes"), "{header}");
+    for name in [
+        "alice", "relay", "bob", "carol", "dave", "erin", "frank", "grace", "trudy", "peggy",
+        "victor", "walter",
+    ] {
+        assert!(header.contains(name), "{name} not in {header}");
+    }
+    assert!(
+        done.stdout.contains("dave found bob's address"),
+        "{}",
+        done.stdout
+    );
+    // Each step says how long it took; the end gives the total and what to try next.
+    for line in done
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with('✓'))
+    {
+        assert!(line.ends_with(" ms)"), "{line}");
+    }
+    assert!(done.stdout.contains("steps worked in "), "{}", done.stdout);
+    for next in ["ejtp keygen", "ejtp run", "ejtp send", "ejtp chat"] {
+        assert!(done.stdout.contains(next), "{next}: {}", done.stdout);
+    }
 }

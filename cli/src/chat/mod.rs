@@ -10,6 +10,7 @@ mod bans_file;
 mod line;
 mod print;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -17,7 +18,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adapter_std::{Handle, Node, NodeOptions};
-use proto_core::group::{Group, GroupConfig, GroupEvent, GroupOutput, valid_name};
+use proto_core::group::{
+    Group, GroupConfig, GroupError, GroupEvent, GroupOutput, Refusal, valid_name,
+};
 use proto_core::{Address, Event, PublicIdentity, UnixMillis};
 use serde_json::Value;
 
@@ -82,6 +85,7 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
         .bans
         .clone()
         .unwrap_or_else(|| bans_file::default_path(&args.identity));
+    let mut rename = None;
     let group = if let Some(password) = &args.create {
         let mut group = Group::create(
             config,
@@ -106,17 +110,22 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
             location: Address::udp(addr, Some(CHAT_CALLSIGN)),
             key,
         };
-        Group::join(
+        let joining = Joining {
             config,
-            node.public_key(),
-            &name,
+            me: node.public_key(),
             host,
-            password,
-            seed,
-            clock.now(),
-            clock.wall(),
-        )
-        .map_err(|err| CliError::usage(format!("cannot join: {err}")))?
+            password: password.clone(),
+        };
+        let group = joining
+            .join(&name, seed, &clock)
+            .map_err(|err| CliError::usage(format!("cannot join: {err}")))?;
+        // The default name (the identity's) may be taken: then one with a short form of the
+        // key is tried. A name given with --name is the user's choice: it is not changed.
+        if args.name.is_none() {
+            let unique = unique_name(&name, &node.public_key(), joining.config.max_name_len);
+            rename = Some((joining, unique));
+        }
+        group
     };
 
     let sender = Sender::start(node.handle())?;
@@ -126,6 +135,8 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
         clock,
         sender,
         bans_path,
+        pending: VecDeque::new(),
+        rename,
     };
     let outcome = session.run(&node, &input, &stop);
     let Session { sender, .. } = session;
@@ -138,12 +149,50 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
     outcome.and(stopped)
 }
 
+/// What a join needs, kept to join again under another name.
+struct Joining {
+    config: GroupConfig,
+    me: proto_core::PublicKey,
+    host: PublicIdentity,
+    password: String,
+}
+
+impl Joining {
+    fn join(&self, name: &str, seed: [u8; 32], clock: &Clock) -> Result<Group, GroupError> {
+        Group::join(
+            self.config.clone(),
+            self.me,
+            name,
+            self.host.clone(),
+            &self.password,
+            seed,
+            clock.now(),
+            clock.wall(),
+        )
+    }
+}
+
+/// `name` with the first eight hex digits of `key` added (`ejtp-1a2b3c4d`), shortened to fit
+/// `max_len`: a default member name that two identities of the same name do not share.
+fn unique_name(name: &str, key: &proto_core::PublicKey, max_len: usize) -> String {
+    let key = key.to_string();
+    let suffix = format!("-{}", key.get(..8).unwrap_or(&key));
+    // Member names are ASCII, so any byte length is a character boundary.
+    let keep = max_len.saturating_sub(suffix.len()).min(name.len());
+    format!("{}{suffix}", name.get(..keep).unwrap_or_default())
+}
+
 /// The running chat.
 struct Session {
     group: Group,
     clock: Clock,
     sender: Sender,
     bans_path: PathBuf,
+    /// Lines read while not in the group (yet), in order; `None` is the end of input. They
+    /// are acted on once the join completes, so that piped input is not lost to the wait.
+    pending: VecDeque<Option<String>>,
+    /// How to join again, and under which name, if the default name is taken.
+    rename: Option<(Joining, String)>,
 }
 
 impl Session {
@@ -173,9 +222,14 @@ impl Session {
                     tracing::debug!("not a group message from {}", message.from.node_id);
                 }
             }
-            while let Ok(line) = input.try_recv() {
+            self.pending.extend(input.try_iter());
+            // Out of the group (joining, or joining again), lines wait; in it, they are acted
+            // on in order, the end of input last: it leaves, as /exit does.
+            while self.group.in_group() {
+                let Some(line) = self.pending.pop_front() else {
+                    break;
+                };
                 let Some(line) = line else {
-                    // The end of input: leave, as /exit does.
                     self.leave()?;
                     return Ok(());
                 };
@@ -209,6 +263,26 @@ impl Session {
     fn on_event(&mut self, event: &GroupEvent) -> Result<Flow, CliError> {
         print::event(event, self.group.is_host())?;
         match event {
+            GroupEvent::JoinRefused {
+                reason: Refusal::NameTaken,
+            } => {
+                if let Some((joining, name)) = self.rename.take() {
+                    print::warning(format_args!(
+                        "the name is taken in this group; joining as {name} (choose one with \
+                         --name)"
+                    ));
+                    let seed = adapter_core::os_seed().map_err(|err| {
+                        CliError::failure(format!("no OS randomness: {}", node_reason(&err)))
+                    })?;
+                    self.group = joining
+                        .join(&name, seed, &self.clock)
+                        .map_err(|err| CliError::failure(format!("cannot join: {err}")))?;
+                    return Ok(Flow::Continue);
+                }
+                return Ok(Flow::Stop(Err(CliError::failure(
+                    "join refused: the name is taken (choose another with --name)",
+                ))));
+            }
             GroupEvent::JoinRefused { reason } => {
                 return Ok(Flow::Stop(Err(CliError::failure(format!(
                     "join refused: {reason}"
@@ -349,5 +423,21 @@ impl Sender {
         if self.thread.join().is_err() {
             tracing::warn!("the send thread panicked");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_name_adds_a_short_key_and_stays_within_the_limit() {
+        let key = proto_core::Identity::from_secret_bytes(&[1; 32]).public_key();
+        let short = key.to_string()[..8].to_string();
+        assert_eq!(unique_name("ejtp", &key, 32), format!("ejtp-{short}"));
+        let long = unique_name(&"n".repeat(32), &key, 32);
+        assert_eq!(long.len(), 32);
+        assert!(long.ends_with(&short));
+        assert!(valid_name(&long, 32));
     }
 }

@@ -13,11 +13,13 @@ use crate::error::node_reason;
 
 const CALLSIGN: &str = "chat";
 const PASSWORD: &str = "open sesame";
-const NAMES: [&str; 4] = ["alice", "bob", "carol", "mallory"];
-const ALICE: usize = 0;
-const BOB: usize = 1;
-const CAROL: usize = 2;
-const MALLORY: usize = 3;
+/// The group's own nodes, named apart from the demo's other nodes: erin admits, frank and
+/// grace join, trudy guesses the password.
+pub(super) const NAMES: [&str; 4] = ["erin", "frank", "grace", "trudy"];
+const ERIN: usize = 0;
+const FRANK: usize = 1;
+const GRACE: usize = 2;
+const TRUDY: usize = 3;
 
 /// Short heartbeats so that a timeout fits in the demo; two failed attempts ban.
 fn config() -> GroupConfig {
@@ -92,15 +94,15 @@ impl GroupCast {
         let seed = adapter_core::os_seed().map_err(|err| err.to_string())?;
         let group = Group::create(
             config(),
-            self.peers[ALICE].identity.clone(),
-            self.identity(ALICE),
+            self.peers[ERIN].identity.clone(),
+            self.identity(ERIN),
             PASSWORD,
             seed,
             self.now(),
             Self::wall(),
         )
         .map_err(|err| err.to_string())?;
-        self.peers[ALICE].group = Some(group);
+        self.peers[ERIN].group = Some(group);
         Ok(())
     }
 
@@ -110,7 +112,7 @@ impl GroupCast {
             config(),
             self.peers[index].node.public_key(),
             NAMES[index],
-            self.identity(ALICE),
+            self.identity(ERIN),
             password,
             seed,
             self.now(),
@@ -200,8 +202,8 @@ fn group_cast(cast: &mut Cast) -> Result<&mut GroupCast, String> {
 pub(super) fn group_forms(cast: &mut Cast) -> Result<String, String> {
     let mut group = GroupCast::start()?;
     group.create()?;
-    group.join(BOB, PASSWORD)?;
-    group.join(CAROL, PASSWORD)?;
+    group.join(FRANK, PASSWORD)?;
+    group.join(GRACE, PASSWORD)?;
     let formed = group.drive_until(Duration::from_secs(5), |g| {
         (0..3).all(|index| g.roster_size(index) == 3)
     });
@@ -209,27 +211,27 @@ pub(super) fn group_forms(cast: &mut Cast) -> Result<String, String> {
     if !formed {
         return Err("the three members did not all get the roster of three".into());
     }
-    Ok("alice, bob and carol each hold the same signed roster of three members".into())
+    Ok("erin, frank and grace each hold the same signed roster of three members".into())
 }
 
 pub(super) fn wrong_password_and_ban(cast: &mut Cast) -> Result<String, String> {
     let group = group_cast(cast)?;
     let refused = |reason: Refusal| {
-        move |g: &GroupCast| g.has(MALLORY, |e| *e == GroupEvent::JoinRefused { reason })
+        move |g: &GroupCast| g.has(TRUDY, |e| *e == GroupEvent::JoinRefused { reason })
     };
-    group.join(MALLORY, "let me in")?;
+    group.join(TRUDY, "let me in")?;
     if !group.drive_until(Duration::from_secs(5), refused(Refusal::Password)) {
-        return Err("mallory's first guess was not refused as a wrong password".into());
+        return Err("trudy's first guess was not refused as a wrong password".into());
     }
-    group.join(MALLORY, "please")?;
+    group.join(TRUDY, "please")?;
     if !group.drive_until(Duration::from_secs(5), refused(Refusal::Banned)) {
-        return Err("mallory's second guess did not get her banned".into());
+        return Err("trudy's second guess did not get her banned".into());
     }
-    group.join(MALLORY, PASSWORD)?;
+    group.join(TRUDY, PASSWORD)?;
     if !group.drive_until(Duration::from_secs(5), refused(Refusal::Banned)) {
-        return Err("banned mallory was not refused with the right password".into());
+        return Err("banned trudy was not refused with the right password".into());
     }
-    let bans = group.peers[ALICE]
+    let bans = group.peers[ERIN]
         .group
         .as_ref()
         .map_or(0, |g| g.bans().len());
@@ -250,60 +252,60 @@ fn delivered(group: &GroupCast, index: usize, body: &Value, direct: bool) -> usi
 pub(super) fn broadcast_and_direct(cast: &mut Cast) -> Result<String, String> {
     let group = group_cast(cast)?;
     let hello = json!("hello, group");
-    let secret = json!("just for you, alice");
+    let secret = json!("just for you, erin");
     let now = group.now();
-    group.peers[BOB]
+    group.peers[FRANK]
         .group
         .as_mut()
-        .ok_or("bob has no group")?
+        .ok_or("frank has no group")?
         .broadcast(now, hello.clone())
         .map_err(|err| err.to_string())?;
-    group.peers[CAROL]
+    group.peers[GRACE]
         .group
         .as_mut()
-        .ok_or("carol has no group")?
-        .direct(now, "alice", secret.clone())
+        .ok_or("grace has no group")?
+        .direct(now, "erin", secret.clone())
         .map_err(|err| err.to_string())?;
     let arrived = group.drive_until(Duration::from_secs(5), |g| {
-        delivered(g, ALICE, &hello, false) == 1
-            && delivered(g, CAROL, &hello, false) == 1
-            && delivered(g, ALICE, &secret, true) == 1
+        delivered(g, ERIN, &hello, false) == 1
+            && delivered(g, GRACE, &hello, false) == 1
+            && delivered(g, ERIN, &secret, true) == 1
     });
     if !arrived {
         return Err("the broadcast or the direct message did not arrive".into());
     }
     group.drive_until(Duration::from_millis(300), |_| false);
-    if delivered(group, BOB, &secret, true) != 0 || delivered(group, MALLORY, &hello, false) != 0 {
+    if delivered(group, FRANK, &secret, true) != 0 || delivered(group, TRUDY, &hello, false) != 0 {
         return Err("a message reached someone it was not for".into());
     }
     Ok(
-        "alice and carol got bob's broadcast once each; only alice got carol's direct message; \
-        mallory got nothing"
+        "erin and grace got frank's broadcast once each; only erin got grace's direct message; \
+        trudy got nothing"
             .into(),
     )
 }
 
 pub(super) fn member_times_out(cast: &mut Cast) -> Result<String, String> {
     let group = group_cast(cast)?;
-    group.peers[CAROL].frozen = true;
+    group.peers[GRACE].frozen = true;
     let silent_at = Instant::now();
     let removed = group.drive_until(Duration::from_secs(5), |g| {
         g.has(
-            ALICE,
-            |e| matches!(e, GroupEvent::MemberTimedOut { member } if member.name == "carol"),
+            ERIN,
+            |e| matches!(e, GroupEvent::MemberTimedOut { member } if member.name == "grace"),
         ) && g.has(
-            BOB,
-            |e| matches!(e, GroupEvent::MemberLeft { member } if member.name == "carol"),
+            FRANK,
+            |e| matches!(e, GroupEvent::MemberLeft { member } if member.name == "grace"),
         )
     });
     if !removed {
-        return Err("carol's silence was not noticed".into());
+        return Err("grace's silence was not noticed".into());
     }
     let took = silent_at.elapsed().as_millis();
     Ok(format!(
-        "alice removed carol {took} ms after she went silent (timeout {} ms) and bob got the \
+        "erin removed grace {took} ms after she went silent (timeout {} ms) and frank got the \
          new roster of {}",
         config().heartbeat_timeout.as_millis(),
-        group.roster_size(BOB)
+        group.roster_size(FRANK)
     ))
 }

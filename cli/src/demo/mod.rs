@@ -1,10 +1,13 @@
-//! `ejtp demo`: three nodes in one process, each step of the protocol narrated and checked.
+//! `ejtp demo`: a small network of nodes in one process (alice, a relay and bob, then the
+//! nodes each later step starts), every step of the protocol narrated, checked and timed.
 
 mod group;
 mod mallory;
 mod member;
 mod steps;
 mod swarm;
+
+use std::time::Instant;
 
 use proto_core::{Config, PublicIdentity};
 
@@ -55,9 +58,45 @@ impl Cast {
     }
 }
 
-/// Runs every step, printing ✓ or ✗ for each; fails unless every step worked.
+/// The nodes there from the start.
+const FIRST: [&str; 3] = ["alice", "relay", "bob"];
+
+/// What to try after the demo: the same things between processes.
+const NEXT: &[&str] = &[
+    "Next, try it between terminals:",
+    "  ejtp keygen --out bob.json --callsign bob",
+    "  ejtp run --identity bob.json --udp 127.0.0.1:7000      # prints bob's key",
+    "  ejtp keygen --out alice.json --callsign alice",
+    "  ejtp send --identity alice.json --to 127.0.0.1:7000 --key <bob's key> --callsign bob '{\"hi\":1}'",
+    "  ejtp chat --help, ejtp share --help and ejtp fetch --help for groups and files",
+];
+
+/// The first line: how many nodes the demo starts, and their names (each its own).
+fn header() -> String {
+    let later: Vec<&str> = steps::LATER
+        .iter()
+        .chain(&group::NAMES)
+        .chain(&swarm::NAMES)
+        .copied()
+        .collect();
+    let (last, rest) = later.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+    format!(
+        "ejtp demo: {} nodes in this process on 127.0.0.1, each with a name of its own: {}, {} \
+         and {} from the start; {} and {last} when their steps come. mallory is no node: a \
+         socket on the path between alice and bob.",
+        FIRST.len() + later.len(),
+        FIRST[0],
+        FIRST[1],
+        FIRST[2],
+        rest.join(", "),
+    )
+}
+
+/// Runs every step, printing ✓ or ✗ and the time taken for each; fails unless every step
+/// worked.
 pub(crate) fn demo() -> Result<(), CliError> {
-    console::line("ejtp demo: three nodes in this process, alice, relay and bob, on 127.0.0.1.")?;
+    let started = Instant::now();
+    console::line(header())?;
     let mut cast = Cast::start()?;
     for member in [&cast.alice, &cast.relay, &cast.bob] {
         console::line(introduce(member))?;
@@ -66,24 +105,36 @@ pub(crate) fn demo() -> Result<(), CliError> {
     for (number, (title, step)) in steps::STEPS.iter().enumerate() {
         console::line("")?;
         console::line(format_args!("{}. {title}", number + 1))?;
-        match step(&mut cast) {
-            Ok(checked) => console::line(format_args!("   ✓ {checked}"))?,
+        let began = Instant::now();
+        let outcome = step(&mut cast);
+        let took = began.elapsed().as_millis();
+        match outcome {
+            Ok(checked) => {
+                let checked = checked.trim_end_matches('.');
+                console::line(format_args!("   ✓ {checked} ({took} ms)"))?;
+            }
             Err(problem) => {
                 failed += 1;
-                console::line(format_args!("   ✗ {problem}"))?;
+                console::line(format_args!("   ✗ {problem} ({took} ms)"))?;
             }
         }
     }
     let stopped = cast.stop();
     console::line("")?;
     let total = steps::STEPS.len();
+    let seconds = started.elapsed().as_secs_f64();
     if failed > 0 {
         return Err(CliError::failure(format!(
-            "{failed} of {total} demo steps failed"
+            "{failed} of {total} demo steps failed (in {seconds:.1} s)"
         )));
     }
     stopped.map_err(CliError::failure)?;
-    console::line(format_args!("All {total} steps worked."))
+    console::line(format_args!("All {total} steps worked in {seconds:.1} s."))?;
+    console::line("")?;
+    for line in NEXT {
+        console::line(line)?;
+    }
+    Ok(())
 }
 
 /// "  bob    udp 127.0.0.1:40001, tcp 127.0.0.1:40002   node id 3f2a9c01…"

@@ -62,33 +62,37 @@ pub(super) const STEPS: &[Step] = &[
         tampered_datagram,
     ),
     (
-        "carol, a new node, knows only the relay. She sends to bob by his key alone: her lookup \
+        "dave, a new node, knows only the relay. He sends to bob by his key alone: his lookup \
          through the relay returns bob's signed address record, and the message goes to bob.",
         found_by_lookup,
     ),
     (
-        "A group (four more nodes): alice creates it with a password; bob and carol join. The \
-         password travels only sealed to alice's key, and alice keeps only an Argon2id hash.",
+        "A group of four more nodes: erin creates it with a password; frank and grace join. \
+         The password travels only sealed to erin's key, and erin keeps only an Argon2id hash.",
         super::group::group_forms,
     ),
     (
-        "mallory guesses the group password twice; two failures is the limit.",
+        "trudy guesses the group password twice; two failures is the limit.",
         super::group::wrong_password_and_ban,
     ),
     (
-        "bob broadcasts to the group; carol sends alice a direct message.",
+        "frank broadcasts to the group; grace sends erin a direct message.",
         super::group::broadcast_and_direct,
     ),
     (
-        "carol goes silent: her heartbeats stop.",
+        "grace goes silent: her heartbeats stop.",
         super::group::member_times_out,
     ),
     (
-        "A swarm download over CJP2P: two new nodes share the same file from their folders; \
-         a third fetches it from both at once, block by block.",
+        "A swarm download over CJP2P: peggy and victor share the same file from their \
+         folders; walter fetches it from both at once, block by block.",
         super::swarm::swarm_download,
     ),
 ];
+
+/// The nodes the steps below start, in order: carol (store-and-forward, started twice with
+/// one identity) and dave (the lookup).
+pub(super) const LATER: [&str; 2] = ["carol", "dave"];
 
 /// How long to watch for a message that should not come.
 const QUIET: Duration = Duration::from_millis(300);
@@ -474,24 +478,24 @@ fn found_by_lookup(cast: &mut Cast) -> Result<String, String> {
     cast.relay
         .peer_found(bob_id)
         .ok_or("the relay got no address record from bob")?;
-    let mut carol = Member::start("carol", false).map_err(|err| err.to_string())?;
-    let outcome = carol_sends_to_bob(cast, &mut carol);
-    let stopped = carol.stop();
+    let mut dave = Member::start("dave", false).map_err(|err| err.to_string())?;
+    let outcome = dave_sends_to_bob(cast, &mut dave);
+    let stopped = dave.stop();
     let checked = outcome?;
     stopped.map(|()| checked)
 }
 
-fn carol_sends_to_bob(cast: &mut Cast, carol: &mut Member) -> Result<String, String> {
-    carol.add_route_to(&cast.relay)?;
-    let value = json!({"hello": "bob", "from": "carol, who only knew the relay"});
-    carol.send_to_peer(&cast.bob.node.public_key(), "bob", value.clone())?;
-    let record_seq = carol
+fn dave_sends_to_bob(cast: &mut Cast, dave: &mut Member) -> Result<String, String> {
+    dave.add_route_to(&cast.relay)?;
+    let value = json!({"hello": "bob", "from": "dave, who only knew the relay"});
+    dave.send_to_peer(&cast.bob.node.public_key(), "bob", value.clone())?;
+    let record_seq = dave
         .peer_found(cast.bob.node.node_id())
-        .ok_or("carol's lookup of bob found no address record")?;
+        .ok_or("dave's lookup of bob found no address record")?;
     let message = received(&mut cast.bob, &value)?;
-    from_key(&message, carol)?;
+    from_key(&message, dave)?;
     Ok(format!(
-        "carol found bob's address in his signed record (seq {record_seq}) through the relay; \
-         bob got her message"
+        "dave found bob's address in his signed record (seq {record_seq}) through the relay; \
+         bob got his message"
     ))
 }

@@ -23,13 +23,16 @@ impl Drop for Scratch {
     }
 }
 
-fn node_in(dir: &Path) -> Result<Node, String> {
+/// The swarm's nodes: two seeders, then the fetcher.
+pub(super) const NAMES: [&str; 3] = ["peggy", "victor", "walter"];
+
+fn node_in(name: &str, dir: &Path) -> Result<Node, String> {
     let seed = adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
     let options = NodeOptions::new(identity)
         .udp(([127, 0, 0, 1], 0).into())
         .share_dir(dir);
-    Node::bind(options).map_err(|err| format!("cannot start a node: {}", node_reason(&err)))
+    Node::bind(options).map_err(|err| format!("cannot start {name}'s node: {}", node_reason(&err)))
 }
 
 /// The step: returns what it checked.
@@ -42,15 +45,16 @@ pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
         .collect();
     let id = ContentId::of(&bytes);
     let mut seeders = Vec::new();
-    for name in ["seeder-1", "seeder-2"] {
+    let [first, second, fetcher_name] = NAMES;
+    for name in [first, second] {
         let dir = scratch.0.join(name);
         fs::create_dir_all(&dir)
             .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
         fs::write(dir.join("song.ogg"), &bytes).map_err(|err| format!("cannot write: {err}"))?;
-        seeders.push(node_in(&dir)?);
+        seeders.push(node_in(name, &dir)?);
     }
-    let fetcher_dir = scratch.0.join("fetcher");
-    let fetcher = node_in(&fetcher_dir)?;
+    let fetcher_dir = scratch.0.join(fetcher_name);
+    let fetcher = node_in(fetcher_name, &fetcher_dir)?;
     let sources: Vec<_> = seeders
         .iter()
         .flat_map(|s| s.udp_addrs().to_vec())
@@ -81,8 +85,8 @@ pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
         return Err(format!("a seeder served nothing: {served:?} answers"));
     }
     Ok(format!(
-        "{} KiB fetched from both seeders at once ({} and {} blocks answered), verified \
-         against its id {}…, and only then moved into the fetcher's folder.",
+        "{} KiB fetched from both seeders at once ({first} answered {} requests, {second} \
+         {}), verified against its id {}…, and only then moved into {fetcher_name}'s folder.",
         LEN / 1024,
         served[0],
         served[1],
