@@ -1,0 +1,9 @@
+//! The bodies of `r` frames (sealed, session, handshake, reset, mailbox) from arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use proto_core::crypto::body::RBody;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = RBody::decode(data);
+});
