@@ -48,6 +48,11 @@ def main():
             put("frame_decode", data)
             put("r_body", data[data.find(b"\0") + 1:] if b"\0" in data else data)
             put("node_datagram", b"\0" + data)
+        for key in ("inner_hex", "plaintext_hex"):
+            if isinstance(vector.get(key), str):
+                put("node_session_plaintext", b"\xff" + bytes.fromhex(vector[key]))
+        for entry in vector.get("session_frames", []):
+            put("node_session_plaintext", b"\xff" + bytes.fromhex(entry["plaintext_hex"]))
         if vector["kind"] == "stream_frame":
             wire = bytes.fromhex(vector["wire_hex"])
             put("stream_framing", b"\x07" + wire)

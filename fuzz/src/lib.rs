@@ -102,3 +102,81 @@ impl Pair {
         while self.bob.poll_event().is_some() {}
     }
 }
+
+/// A peer that runs the Noise handshake by hand with the public crypto API, so that it can
+/// seal any plaintext in a session frame to a node: fuzzed bytes then reach the code behind
+/// decryption, which a peer built from a `Node` would only ever send well-formed frames to.
+pub struct HandPeer {
+    session: proto_core::crypto::session::Session,
+    /// The node's index for the session (the receiver index of frames to it).
+    node_index: u32,
+    /// The node's address, as frames to it name it.
+    node_address: Address,
+    /// The next AEAD counter.
+    counter: u64,
+}
+
+impl HandPeer {
+    /// Runs a handshake from `from` (signing as `identity`) with `node`, whose address is
+    /// `node_address`; `None` if the node does not answer as expected.
+    pub fn handshake(
+        node: &mut Node,
+        now: Instant,
+        identity: &Identity,
+        from: TransportAddr,
+        node_address: Address,
+    ) -> Option<Self> {
+        use proto_core::crypto::body::{self, RBody};
+        use proto_core::crypto::handshake::InitiatorHandshake;
+        use proto_core::frame::{self, Frame};
+
+        let mut rng = proto_core::CoreRng::from_seed([33; 32]);
+        let (handshake, message1) =
+            InitiatorHandshake::start(&mut rng, identity, &node.public_key()).ok()?;
+        let my_index = 0x5eed_0001;
+        let mut init = frame::sealed_prefix(&node_address);
+        body::write_handshake_init(&mut init, my_index, &message1);
+        node.handle_datagram(now, from, &init);
+        while let Some(transmit) = node.poll_transmit() {
+            let Ok(Frame::Sealed { body, .. }) = frame::decode(&transmit.payload) else {
+                continue;
+            };
+            if let Ok(RBody::HandshakeResponse {
+                sender_index,
+                receiver_index,
+                message,
+            }) = RBody::decode(body)
+            {
+                if receiver_index != my_index {
+                    continue;
+                }
+                let keys = handshake.finish(message).ok()?;
+                while node.poll_transmit().is_some() {}
+                return Some(Self {
+                    session: proto_core::crypto::session::Session::new(keys),
+                    node_index: sender_index,
+                    node_address,
+                    counter: 0,
+                });
+            }
+        }
+        None
+    }
+
+    /// A session frame to the node carrying `plaintext`, as the node itself seals them.
+    pub fn seal(&mut self, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let mut frame = proto_core::frame::sealed_prefix(&self.node_address);
+        proto_core::crypto::body::write_session_header(
+            &mut frame,
+            0,
+            self.node_index,
+            self.counter,
+        );
+        let aad = frame.clone();
+        self.session
+            .seal(self.counter, &aad, plaintext, &mut frame)
+            .ok()?;
+        self.counter += 1;
+        Some(frame)
+    }
+}
