@@ -284,7 +284,7 @@ impl SimNetwork {
 
     /// Takes `addr` down (or brings it back up): transmits to it are not delivered, and the
     /// sender is told after the minimum delay with
-    /// [`Input::TransmitFailed`](proto_core::Input::TransmitFailed), as an adapter does when a
+    /// [`Input::TransmitFailed`], as an adapter does when a
     /// send meets an ICMP error or a refused connection.
     pub fn set_down(&mut self, addr: TransportAddr, down: bool) {
         if down {
