@@ -5,11 +5,12 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use async_channel::{Receiver, Sender};
+use async_channel::{Receiver, Sender, TrySendError};
 use futures_lite::FutureExt;
 use proto_core::{Command, Event, Output, Protocol, TransportAddr};
 use tracing::{debug, trace, warn};
 
+use crate::events::{EventLoss, Events, Queued};
 use crate::handle::Handle;
 use crate::limits::{EVENT_CHANNEL_CAPACITY, REQUEST_CAPACITY, TRAFFIC_CAPACITY};
 use crate::links::{Links, run_link};
@@ -36,7 +37,9 @@ pub async fn start<R: Runtime>(
     let (node_id, public_key) = (driver.node().node_id(), driver.node().public_key());
     let (requests, requested) = async_channel::bounded(REQUEST_CAPACITY);
     let (events, evented) = async_channel::bounded(EVENT_CHANNEL_CAPACITY);
-    let runner = Runner::new(driver, bound, options, events, requested, runtime);
+    let loss = EventLoss::new();
+    let evented = Events::new(evented, loss.total());
+    let runner = Runner::new(driver, bound, options, (events, loss), requested, runtime);
     debug!(?udp, ?tcp, %node_id, "node bound");
     let node = AsyncNode::new(Handle::new(requests), evented, udp, tcp, public_key);
     Ok((node, runner))
@@ -77,7 +80,9 @@ pub struct Runner<R: Runtime> {
     inbox: Receiver<Traffic<R::TcpStream>>,
     /// For the connection tasks to feed the inbox.
     traffic: Sender<Traffic<R::TcpStream>>,
-    events: Sender<Event>,
+    events: Sender<Queued>,
+    /// What the event channel had no room for.
+    loss: EventLoss,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<Reply<QueryOutcome>>,
     fetches: crate::FetchWaiters<Reply<crate::FetchOutcome>>,
@@ -91,7 +96,7 @@ impl<R: Runtime> Runner<R> {
         driver: Driver,
         bound: Bound<R>,
         options: &NodeOptions,
-        events: Sender<Event>,
+        (events, loss): (Sender<Queued>, EventLoss),
         requests: Receiver<Request>,
         mut runtime: R,
     ) -> Self {
@@ -115,6 +120,7 @@ impl<R: Runtime> Runner<R> {
             inbox,
             traffic,
             events,
+            loss,
             runtime,
             saved: false,
         }
@@ -382,12 +388,21 @@ impl<R: Runtime> Runner<R> {
                             answer(&waiter, outcome.clone());
                         }
                     }
-                    if self.events.send(event).await.is_err() {
-                        trace!("event dropped: no application is listening");
-                    }
+                    self.deliver(event);
                 }
                 _ => trace!("unknown output ignored"),
             }
+        }
+    }
+
+    /// Hands an event to the application without waiting: one that finds the channel full is
+    /// dropped and counted ([`EventLoss`]), so the driver never depends on the application
+    /// reading.
+    fn deliver(&mut self, event: Event) {
+        match self.events.try_send(self.loss.queue(event)) {
+            Ok(()) => self.loss.delivered(),
+            Err(TrySendError::Full(_)) => self.loss.dropped(),
+            Err(TrySendError::Closed(_)) => trace!("event dropped: no application is listening"),
         }
     }
 

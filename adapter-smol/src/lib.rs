@@ -54,10 +54,11 @@
 //! - A [`Handle`] (cheap to clone) sends commands, each with a reply channel; once the driver
 //!   has stopped they fail with [`Error::Closed`].
 //! - [`Events`] receives what the node tells the application over a channel bounded at
-//!   [`EVENT_CHANNEL_CAPACITY`]. When it is full the driver waits for the application, which
-//!   also pauses reading the sockets: backpressure, nothing is dropped by the adapter (the
-//!   kernel may still drop UDP datagrams it cannot buffer, as UDP does). So read the events
-//!   while you send, or from another task.
+//!   [`EVENT_CHANNEL_CAPACITY`]. The driver never waits for the application: an event that
+//!   finds the channel full is dropped and counted (with a `tracing` warning), and the next
+//!   event read says how many were lost before it ([`Events::lost`], [`Events::lost_total`]).
+//!   So [`Handle::query`], [`Handle::fetch`] and every other command return whether or not
+//!   anyone reads the events: their outcomes travel on channels of their own.
 //!
 //! Dropping a [`Node`] does not stop its driver (a node may keep relaying for others);
 //! [`Node::shutdown`] (or [`Handle::shutdown`]) does: it closes every socket and saves the

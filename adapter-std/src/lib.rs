@@ -54,10 +54,11 @@
 //! peer's next address or report the peer unreachable.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
-//! events. When it is full the driver thread waits for room: nothing is dropped, and the node
-//! stops reading until the application catches up. So drain [`Events`] on a thread that does
-//! not wait for the node itself (or between commands); a [`Handle::send`] made while the queue
-//! is full waits until the queue has room.
+//! events. The driver thread never waits for the application: an event that finds the queue
+//! full is dropped and counted (with a `tracing` warning), and the next event received says how
+//! many were lost before it ([`Events::lost`], [`Events::lost_total`]). So the
+//! [`Handle`]'s calls, [`Handle::query`] and [`Handle::fetch`] included, return whether or not
+//! anyone reads the events: their outcomes travel on channels of their own.
 //!
 //! # Shutting down
 //!
