@@ -39,7 +39,6 @@ mod options;
 mod query;
 mod recording;
 mod shared_dir;
-mod udp_socket;
 
 pub mod events;
 pub mod handle;
@@ -51,6 +50,7 @@ pub mod runner;
 pub mod runtime;
 pub mod sockets;
 pub mod store;
+pub mod udp_socket;
 
 #[doc(hidden)]
 pub use proto_core as __proto_core;

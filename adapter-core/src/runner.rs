@@ -18,6 +18,7 @@ use crate::node::AsyncNode;
 use crate::request::{Reply, Request, answer};
 use crate::runtime::Runtime;
 use crate::sockets::{Bound, Traffic, accept_tcp, read_udp};
+use crate::udp_socket::{FamilyWarnings, socket_for};
 use crate::{Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
 
 /// Binds every socket of `options` with runtime `R`, builds the node with the addresses
@@ -74,6 +75,8 @@ enum Next<S> {
 pub struct Runner<R: Runtime> {
     driver: Driver,
     udp: Vec<(SocketAddr, R::UdpSocket)>,
+    /// The destinations named as unreachable for want of a socket of their family.
+    no_socket: FamilyWarnings,
     links: Links,
     requests: Receiver<Request>,
     requests_open: bool,
@@ -114,6 +117,7 @@ impl<R: Runtime> Runner<R> {
             waiters,
             fetches,
             udp: bound.udp,
+            no_socket: FamilyWarnings::default(),
             links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
             requests,
             requests_open: true,
@@ -409,7 +413,7 @@ impl<R: Runtime> Runner<R> {
     /// Sends a datagram; if the send fails, tells the node and returns what it does about it.
     async fn send_udp(&mut self, to: SocketAddr, payload: Vec<u8>) -> Vec<Output> {
         let Some((local, socket)) = socket_for(&self.udp, to) else {
-            debug!(%to, "no udp socket of that address family: datagram dropped");
+            self.no_socket.no_socket(to);
             return self.driver.transmit_failed(TransportAddr::udp(to), payload);
         };
         match R::send_to(socket, &payload, to).await {
@@ -470,17 +474,6 @@ impl<R: Runtime> Runner<R> {
     }
 }
 
-/// The socket to send to `to` from: the first of its address family, preferring a loopback
-/// socket for a loopback destination and another for any other destination.
-fn socket_for<S>(sockets: &[(SocketAddr, S)], to: SocketAddr) -> Option<&(SocketAddr, S)> {
-    let mut family = sockets
-        .iter()
-        .filter(|(local, _)| local.is_ipv4() == to.is_ipv4());
-    let same_scope =
-        (family.clone()).find(|(local, _)| local.ip().is_loopback() == to.ip().is_loopback());
-    same_scope.or_else(|| family.next())
-}
-
 impl<R: Runtime> Drop for Runner<R> {
     fn drop(&mut self) {
         // Commands still waiting fail with `Error::Closed` rather than wait forever.
@@ -491,29 +484,5 @@ impl<R: Runtime> Drop for Runner<R> {
                 warn!(%err, "the recording could not be saved");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datagrams_leave_from_a_socket_of_the_destinations_family_and_scope() {
-        let sockets: Vec<(SocketAddr, &str)> = vec![
-            ("127.0.0.1:1".parse().unwrap(), "loopback v4"),
-            ("192.0.2.1:1".parse().unwrap(), "documentation v4"),
-            ("[::1]:1".parse().unwrap(), "loopback v6"),
-        ];
-        let pick = |to: &str| socket_for(&sockets, to.parse().unwrap()).map(|(_, name)| *name);
-        assert_eq!(pick("127.0.0.1:9"), Some("loopback v4"));
-        assert_eq!(pick("198.51.100.7:9"), Some("documentation v4"));
-        assert_eq!(pick("[::1]:9"), Some("loopback v6"));
-        assert_eq!(
-            pick("[2001:db8::1]:9"),
-            Some("loopback v6"),
-            "the only v6 socket"
-        );
-        assert_eq!(socket_for(&sockets[..2], "[::1]:9".parse().unwrap()), None);
     }
 }

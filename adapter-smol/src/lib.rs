@@ -69,7 +69,8 @@
 //!
 //! A datagram goes out of the first bound UDP socket of the destination's IP family, a
 //! loopback one for a loopback destination and another for any other if there is the choice
-//! (it is dropped, with a debug log, if there is none of that family). TCP frames go to the connection with the
+//! (with none of that family the node cannot reach the destination: it is told, as of a failed
+//! send, and a warning names the destination once). TCP frames go to the connection with the
 //! destination's address, accepted or opened, which is reused for every frame; one is opened
 //! when there is none (connecting for at most [`TCP_CONNECT_TIMEOUT`]). A connection is closed
 //! when it has carried nothing for [`NodeOptions::tcp_idle_timeout`], when the table is full

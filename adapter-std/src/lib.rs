@@ -45,7 +45,9 @@
 //! received datagrams, accepted connections, stream bytes, and the application's commands from
 //! any [`Handle`]. The driver thread sleeps until the next message or until the node's next
 //! deadline (or a TCP connection's idle expiry), feeds the node, and carries out what it returns
-//! in order: datagrams go out with `send_to` from the socket of the destination's IP family;
+//! in order: datagrams go out with `send_to` from a socket of the destination's IP family, a
+//! loopback one for a loopback destination if there is the choice (with none of that family
+//! the destination cannot be reached: the node is told and a warning names it once);
 //! stream frames go out on the open connection to the destination, opened on demand
 //! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
 //! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
