@@ -61,10 +61,19 @@ pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool)
             Some(tracked) if tracked.stamp == stamp => {}
             Some(_) => to_hash.push((path.clone(), Why::Changed)),
             None => {
-                // A finished download is served already, from where it was renamed to.
-                let adopted = served
-                    .get(path)
-                    .is_some_and(|id| shared.with_files(|files| files.adopt(path, *id, stamp)));
+                // A finished download is served already, from where it was renamed to: its
+                // stamp is recorded. If it changed since, its id is withdrawn and the file is
+                // hashed as a new one.
+                let adopted = served.get(path).is_some_and(|id| {
+                    shared.with_files(|files| {
+                        let adopted = files.adopt(path, *id, stamp);
+                        // (Unless shared meanwhile, by `SharedDirectory::share`.)
+                        if !adopted && !files.knows(path) {
+                            files.store.unshare(id, path);
+                        }
+                        adopted
+                    })
+                });
                 if !adopted {
                     to_hash.push((path.clone(), Why::New));
                 }

@@ -239,6 +239,42 @@ mod tests {
     }
 
     #[test]
+    fn a_finished_download_is_adopted_and_then_followed_like_any_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shared = SharedDirectory::open(dir.path()).unwrap();
+        // What `PartialStore::finish` does: the verified file renamed in, served by the store.
+        let path = dir.path().join("downloaded");
+        fs::write(&path, b"downloaded").unwrap();
+        let id = ContentId::of(b"downloaded");
+        shared.with_files(|files| files.store.insert_shared(id, path.clone(), 10));
+        rescan(&shared, &AtomicBool::new(false), false);
+        assert!(shared.with_files(|files| files.knows(&path)), "adopted");
+        assert_eq!(read_all(&mut shared, &id).unwrap(), b"downloaded");
+
+        fs::write(&path, b"downloaded, then edited").unwrap();
+        rescan(&shared, &AtomicBool::new(false), false);
+        assert_eq!(shared.len_of(&id), None);
+        let edited = ContentId::of(b"downloaded, then edited");
+        assert_eq!(
+            read_all(&mut shared, &edited).unwrap(),
+            b"downloaded, then edited"
+        );
+
+        // Changed before any rescan saw it: its id is withdrawn, and it is hashed anew.
+        let other = dir.path().join("other");
+        fs::write(&other, b"other, longer now").unwrap();
+        let stale = ContentId::of(b"other");
+        shared.with_files(|files| files.store.insert_shared(stale, other.clone(), 5));
+        rescan(&shared, &AtomicBool::new(false), false);
+        assert_eq!(shared.len_of(&stale), None);
+        assert!(
+            shared
+                .len_of(&ContentId::of(b"other, longer now"))
+                .is_some()
+        );
+    }
+
+    #[test]
     fn two_files_with_one_content_keep_it_served_while_either_is_there() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("one"), b"same").unwrap();

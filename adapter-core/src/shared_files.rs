@@ -85,6 +85,11 @@ impl Files {
             .collect()
     }
 
+    /// Whether the table has the file at `path`.
+    pub(crate) fn knows(&self, path: &Path) -> bool {
+        self.table.contains_key(path)
+    }
+
     /// Serves the file at `path`, hashed to `id` when it had `stamp`, instead of whatever it
     /// was served as before.
     pub(crate) fn commit(&mut self, path: &Path, id: ContentId, stamp: Stamp) -> Commit {
@@ -113,12 +118,16 @@ impl Files {
 
     /// Records the stamp of a file the store serves but the table does not know: a download
     /// that finished (renamed into the folder once verified). False, and nothing recorded,
-    /// if its length is not the one the store serves, or the table is full.
+    /// if its length is not the one the store serves, the table knows the path already, or
+    /// the table is full.
     pub(crate) fn adopt(&mut self, path: &Path, id: ContentId, stamp: Stamp) -> bool {
         let served = (self.store.path_of(&id) == Some(path))
             .then(|| self.store.len_of(&id))
             .flatten();
-        if served != Some(stamp.len) || self.table.len() >= MAX_SHARED_FILES {
+        if served != Some(stamp.len)
+            || self.table.contains_key(path)
+            || self.table.len() >= MAX_SHARED_FILES
+        {
             return false;
         }
         self.table.insert(path.to_path_buf(), Tracked { id, stamp });
