@@ -23,7 +23,8 @@ use serde_json::Value;
 pub trait TestNode: Sized {
     /// The adapter's name, for messages.
     const ADAPTER: &'static str;
-    /// How many events wait for the application before the node waits for it.
+    /// How many events wait for the application at most; past that they are dropped and
+    /// counted ([`lost_total`](Self::lost_total)).
     const EVENT_CAPACITY: usize;
     /// Whether a shutdown of a node already stopped succeeds (std) rather than fail with
     /// [`Error::Closed`] (the async adapters).
