@@ -48,6 +48,9 @@ pub struct Driver {
     recording: Option<Recording>,
     /// The shared folder, when [`NodeOptions::share_dir`] names one (the node holds a clone).
     shared: Option<SharedDirectory>,
+    /// The thread rescanning it ([`NodeOptions::share_rescan`]), stopped when the driver is
+    /// dropped.
+    _rescan: Option<crate::rescan::Rescanner>,
 }
 
 impl Driver {
@@ -95,11 +98,16 @@ impl Driver {
             }
             None => None,
         };
+        let rescan = match (&shared, options.share_rescan) {
+            (Some(shared), Some(every)) => Some(shared.start_rescan(every)?),
+            _ => None,
+        };
         let mut driver = Self {
             node,
             clock,
             recording,
             shared,
+            _rescan: rescan,
         };
         let addresses = udp
             .iter()

@@ -69,8 +69,8 @@ impl Handle {
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The events
     /// of the query ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then
-    /// the one that ends it) still reach the [`Events`](crate::events::Events); keep reading
-    /// them, since the driver waits while the event channel is full.
+    /// the one that ends it) still reach the [`Events`](crate::events::Events), but the
+    /// outcome does not depend on them: the driver never waits for the application to read.
     ///
     /// # Errors
     /// [`Error::Send`] if the node refuses (as [`send`](Self::send), or too many open
@@ -343,9 +343,8 @@ impl Handle {
     }
 
     /// Stops the driver as the node's own `shutdown` does, for applications that split their
-    /// node into a handle and its events. Unlike the node's `shutdown` it cannot drop the
-    /// events, so if the application stopped reading a full event channel, read or drop the
-    /// [`Events`](crate::events::Events) first.
+    /// node into a handle and its events. The events already queued can still be read from
+    /// the [`Events`](crate::events::Events), which then end.
     ///
     /// # Errors
     /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the driver had

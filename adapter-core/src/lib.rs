@@ -9,6 +9,9 @@
 //! - [`Connections`]: the TCP connection table: opened on demand, reused, closed when idle.
 //! - [`store::DirectoryStore`]: a shared folder as the core's content store, and the partial
 //!   downloads on their way into it (resumable, moved in only once verified).
+//! - [`SharedDirectory`]: that store as the node and the adapter share it, kept current while
+//!   the node runs (rescanned on a thread of its own; a changed file is never served under its
+//!   old id).
 //! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
 //!   applications waiting for theirs (every adapter's `Handle::query`).
 //!
@@ -35,11 +38,12 @@ mod connections;
 mod driver;
 mod error;
 mod fetch;
+mod folder;
 mod options;
 mod query;
 mod recording;
+mod rescan;
 mod shared_dir;
-mod udp_socket;
 
 pub mod events;
 pub mod handle;
@@ -49,8 +53,10 @@ pub mod node;
 pub mod request;
 pub mod runner;
 pub mod runtime;
+pub mod shared_files;
 pub mod sockets;
 pub mod store;
+pub mod udp_socket;
 
 #[doc(hidden)]
 pub use proto_core as __proto_core;
@@ -62,7 +68,7 @@ pub use connections::Connections;
 pub use driver::{Driver, Inbound};
 pub use error::Error;
 pub use fetch::{FetchOutcome, FetchWaiters};
-pub use options::NodeOptions;
+pub use options::{DEFAULT_SHARE_RESCAN, NodeOptions};
 pub use proto_core::QueryOptions;
 pub use query::{QueryOutcome, QueryWaiters};
 pub use recording::Recording;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// How many events wait for the application before the driver waits for it (see
-/// [`Events`](crate::events::Events)).
+/// How many events wait for the application at most; past that they are dropped and counted
+/// (see [`Events`](crate::events::Events)): the driver never waits for the application.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 
 /// How long opening a TCP connection may take before its frames are dropped.

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use async_channel::Receiver;
 use proto_core::{Address, Event, MessageId, NodeId, PublicIdentity, PublicKey};
 use serde_json::Value;
 
@@ -31,14 +30,14 @@ impl AsyncNode {
     #[must_use]
     pub fn new(
         handle: Handle,
-        events: Receiver<Event>,
+        events: Events,
         udp: Vec<SocketAddr>,
         tcp: Vec<SocketAddr>,
         public_key: PublicKey,
     ) -> Self {
         Self {
             handle,
-            events: Events::new(events),
+            events,
             udp,
             tcp,
             public_key,
@@ -115,6 +114,20 @@ impl AsyncNode {
         self.events.next().await
     }
 
+    /// How many events were dropped, the event channel being full, just before the event
+    /// last returned ([`Events::lost`]).
+    #[must_use]
+    pub fn lost_events(&self) -> u64 {
+        self.events.lost()
+    }
+
+    /// How many events were dropped since the node started, the event channel being full
+    /// ([`Events::lost_total`]).
+    #[must_use]
+    pub fn lost_events_total(&self) -> u64 {
+        self.events.lost_total()
+    }
+
     /// The handle and the events apart, to use from different tasks.
     #[must_use]
     pub fn split(self) -> (Handle, Events) {
@@ -129,7 +142,7 @@ impl AsyncNode {
     /// already stopped.
     pub async fn shutdown(self) -> Result<(), Error> {
         let Self { handle, events, .. } = self;
-        // A driver waiting for room in a full event channel notices at once.
+        // Unread events are of no use any more (the driver never waits for them).
         drop(events);
         handle.shutdown().await
     }
@@ -220,6 +233,20 @@ macro_rules! async_node_methods {
         /// The next event, or `None` once the driver has stopped.
         pub async fn next_event(&mut self) -> ::std::option::Option<$crate::__proto_core::Event> {
             self.$inner.next_event().await
+        }
+
+        /// How many events were dropped, the event channel being full, just before the event
+        /// last returned ([`Events::lost`](crate::Events::lost)).
+        #[must_use]
+        pub fn lost_events(&self) -> u64 {
+            self.$inner.lost_events()
+        }
+
+        /// How many events were dropped since the node started, the event channel being full
+        /// ([`Events::lost_total`](crate::Events::lost_total)).
+        #[must_use]
+        pub fn lost_events_total(&self) -> u64 {
+            self.$inner.lost_events_total()
         }
 
         /// The handle and the events apart, to use from different tasks.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use proto_core::{Config, Identity, PublicIdentity};
 
+/// How often a node rescans its shared folder unless told otherwise
+/// ([`NodeOptions::share_rescan`]).
+pub const DEFAULT_SHARE_RESCAN: Duration = Duration::from_secs(5);
+
 /// How to set up a node in an adapter. Build with [`NodeOptions::new`] and the chained setters.
 ///
 /// ```
@@ -50,6 +54,13 @@ pub struct NodeOptions {
     ///
     /// [`SharedDirectory`]: crate::SharedDirectory
     pub share_dir: Option<PathBuf>,
+    /// How often the shared folder is rescanned while the node runs, on a thread of its own:
+    /// files added are hashed and served, files changed (length or modification time) are
+    /// re-hashed and no longer served under their old id, files removed are withdrawn. A rescan
+    /// only stats the files that did not change. Default 5 s (at least 50 ms); `None`: never (the files found
+    /// at start stay served, but a file changed since is still never served under its old id:
+    /// every read checks it first).
+    pub share_rescan: Option<Duration>,
 }
 
 impl NodeOptions {
@@ -68,6 +79,7 @@ impl NodeOptions {
             max_tcp_connections: 256,
             record_to: None,
             share_dir: None,
+            share_rescan: Some(DEFAULT_SHARE_RESCAN),
         }
     }
 
@@ -124,6 +136,26 @@ impl NodeOptions {
     #[must_use]
     pub fn share_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.share_dir = Some(dir.into());
+        self
+    }
+
+    /// Rescan the shared folder every `every`, or never for `None` (see
+    /// [`NodeOptions::share_rescan`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use adapter_core::NodeOptions;
+    /// use proto_core::Identity;
+    ///
+    /// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32]))
+    ///     .share_dir("shared")
+    ///     .share_rescan(Some(Duration::from_secs(1)));
+    /// assert_eq!(options.share_rescan, Some(Duration::from_secs(1)));
+    /// ```
+    #[must_use]
+    pub fn share_rescan(mut self, every: Option<Duration>) -> Self {
+        self.share_rescan = every;
         self
     }
 

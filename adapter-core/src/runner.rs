@@ -5,11 +5,12 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use async_channel::{Receiver, Sender};
+use async_channel::{Receiver, Sender, TrySendError};
 use futures_lite::FutureExt;
 use proto_core::{Command, Event, Output, Protocol, TransportAddr};
 use tracing::{debug, trace, warn};
 
+use crate::events::{EventLoss, Events, Queued};
 use crate::handle::Handle;
 use crate::limits::{EVENT_CHANNEL_CAPACITY, REQUEST_CAPACITY, TRAFFIC_CAPACITY};
 use crate::links::{Links, run_link};
@@ -17,6 +18,7 @@ use crate::node::AsyncNode;
 use crate::request::{Reply, Request, answer};
 use crate::runtime::Runtime;
 use crate::sockets::{Bound, Traffic, accept_tcp, read_udp};
+use crate::udp_socket::{FamilyWarnings, socket_for};
 use crate::{Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
 
 /// Binds every socket of `options` with runtime `R`, builds the node with the addresses
@@ -36,7 +38,9 @@ pub async fn start<R: Runtime>(
     let (node_id, public_key) = (driver.node().node_id(), driver.node().public_key());
     let (requests, requested) = async_channel::bounded(REQUEST_CAPACITY);
     let (events, evented) = async_channel::bounded(EVENT_CHANNEL_CAPACITY);
-    let runner = Runner::new(driver, bound, options, events, requested, runtime);
+    let loss = EventLoss::new();
+    let evented = Events::new(evented, loss.total());
+    let runner = Runner::new(driver, bound, options, (events, loss), requested, runtime);
     debug!(?udp, ?tcp, %node_id, "node bound");
     let node = AsyncNode::new(Handle::new(requests), evented, udp, tcp, public_key);
     Ok((node, runner))
@@ -71,13 +75,17 @@ enum Next<S> {
 pub struct Runner<R: Runtime> {
     driver: Driver,
     udp: Vec<(SocketAddr, R::UdpSocket)>,
+    /// The destinations named as unreachable for want of a socket of their family.
+    no_socket: FamilyWarnings,
     links: Links,
     requests: Receiver<Request>,
     requests_open: bool,
     inbox: Receiver<Traffic<R::TcpStream>>,
     /// For the connection tasks to feed the inbox.
     traffic: Sender<Traffic<R::TcpStream>>,
-    events: Sender<Event>,
+    events: Sender<Queued>,
+    /// What the event channel had no room for.
+    loss: EventLoss,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<Reply<QueryOutcome>>,
     fetches: crate::FetchWaiters<Reply<crate::FetchOutcome>>,
@@ -91,7 +99,7 @@ impl<R: Runtime> Runner<R> {
         driver: Driver,
         bound: Bound<R>,
         options: &NodeOptions,
-        events: Sender<Event>,
+        (events, loss): (Sender<Queued>, EventLoss),
         requests: Receiver<Request>,
         mut runtime: R,
     ) -> Self {
@@ -109,12 +117,14 @@ impl<R: Runtime> Runner<R> {
             waiters,
             fetches,
             udp: bound.udp,
+            no_socket: FamilyWarnings::default(),
             links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
             requests,
             requests_open: true,
             inbox,
             traffic,
             events,
+            loss,
             runtime,
             saved: false,
         }
@@ -382,19 +392,28 @@ impl<R: Runtime> Runner<R> {
                             answer(&waiter, outcome.clone());
                         }
                     }
-                    if self.events.send(event).await.is_err() {
-                        trace!("event dropped: no application is listening");
-                    }
+                    self.deliver(event);
                 }
                 _ => trace!("unknown output ignored"),
             }
         }
     }
 
+    /// Hands an event to the application without waiting: one that finds the channel full is
+    /// dropped and counted ([`EventLoss`]), so the driver never depends on the application
+    /// reading.
+    fn deliver(&mut self, event: Event) {
+        match self.events.try_send(self.loss.queue(event)) {
+            Ok(()) => self.loss.delivered(),
+            Err(TrySendError::Full(_)) => self.loss.dropped(),
+            Err(TrySendError::Closed(_)) => trace!("event dropped: no application is listening"),
+        }
+    }
+
     /// Sends a datagram; if the send fails, tells the node and returns what it does about it.
     async fn send_udp(&mut self, to: SocketAddr, payload: Vec<u8>) -> Vec<Output> {
         let Some((local, socket)) = socket_for(&self.udp, to) else {
-            debug!(%to, "no udp socket of that address family: datagram dropped");
+            self.no_socket.no_socket(to);
             return self.driver.transmit_failed(TransportAddr::udp(to), payload);
         };
         match R::send_to(socket, &payload, to).await {
@@ -455,17 +474,6 @@ impl<R: Runtime> Runner<R> {
     }
 }
 
-/// The socket to send to `to` from: the first of its address family, preferring a loopback
-/// socket for a loopback destination and another for any other destination.
-fn socket_for<S>(sockets: &[(SocketAddr, S)], to: SocketAddr) -> Option<&(SocketAddr, S)> {
-    let mut family = sockets
-        .iter()
-        .filter(|(local, _)| local.is_ipv4() == to.is_ipv4());
-    let same_scope =
-        (family.clone()).find(|(local, _)| local.ip().is_loopback() == to.ip().is_loopback());
-    same_scope.or_else(|| family.next())
-}
-
 impl<R: Runtime> Drop for Runner<R> {
     fn drop(&mut self) {
         // Commands still waiting fail with `Error::Closed` rather than wait forever.
@@ -476,29 +484,5 @@ impl<R: Runtime> Drop for Runner<R> {
                 warn!(%err, "the recording could not be saved");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datagrams_leave_from_a_socket_of_the_destinations_family_and_scope() {
-        let sockets: Vec<(SocketAddr, &str)> = vec![
-            ("127.0.0.1:1".parse().unwrap(), "loopback v4"),
-            ("192.0.2.1:1".parse().unwrap(), "documentation v4"),
-            ("[::1]:1".parse().unwrap(), "loopback v6"),
-        ];
-        let pick = |to: &str| socket_for(&sockets, to.parse().unwrap()).map(|(_, name)| *name);
-        assert_eq!(pick("127.0.0.1:9"), Some("loopback v4"));
-        assert_eq!(pick("198.51.100.7:9"), Some("documentation v4"));
-        assert_eq!(pick("[::1]:9"), Some("loopback v6"));
-        assert_eq!(
-            pick("[2001:db8::1]:9"),
-            Some("loopback v6"),
-            "the only v6 socket"
-        );
-        assert_eq!(socket_for(&sockets[..2], "[::1]:9".parse().unwrap()), None);
     }
 }

@@ -6,7 +6,13 @@
 //! the thread reading the socket is not scheduled for a moment, and every datagram lost there
 //! costs the download a timeout and a halved congestion window. So every adapter binds its UDP
 //! sockets through [`bind_udp_socket`], which asks for [`UDP_SOCKET_BUFFER`] bytes each way.
+//!
+//! A datagram leaves from a socket of its destination's address family ([`socket_for`], the
+//! same rule in every adapter). A node with no socket of that family cannot reach the
+//! destination at all: the adapter tells the node (a failed transmit) and warns, naming the
+//! destination, through [`FamilyWarnings`].
 
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
@@ -48,9 +54,82 @@ pub fn bind_udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// The socket to send to `to` from: the first of its address family, preferring a loopback
+/// socket for a loopback destination and another for any other destination. `None` when the
+/// node has no socket of that family.
+pub fn socket_for<S>(sockets: &[(SocketAddr, S)], to: SocketAddr) -> Option<&(SocketAddr, S)> {
+    let mut family = sockets
+        .iter()
+        .filter(|(local, _)| local.is_ipv4() == to.is_ipv4());
+    let same_scope =
+        (family.clone()).find(|(local, _)| local.ip().is_loopback() == to.ip().is_loopback());
+    same_scope.or_else(|| family.next())
+}
+
+/// The destinations already warned about as unreachable for want of a socket of their family,
+/// so that a peer asked again and again is named once, not once a datagram.
+///
+/// Bounded: at most [`FamilyWarnings::MAX`] destinations are remembered; past that the memory
+/// starts again (a destination may then be named a second time).
+#[derive(Debug, Default)]
+pub struct FamilyWarnings {
+    warned: BTreeSet<SocketAddr>,
+}
+
+impl FamilyWarnings {
+    /// The most destinations remembered.
+    pub const MAX: usize = 256;
+
+    /// No socket of `to`'s family: warns naming `to` the first time, logs at debug level after.
+    pub fn no_socket(&mut self, to: SocketAddr) {
+        if self.warned.len() >= Self::MAX {
+            self.warned.clear();
+        }
+        let family = if to.is_ipv4() { "IPv4" } else { "IPv6" };
+        if self.warned.insert(to) {
+            tracing::warn!(
+                %to,
+                "{to} cannot be reached: the node has no {family} UDP socket \
+                 (bind one with NodeOptions::udp)"
+            );
+        } else {
+            tracing::debug!(%to, "no {family} UDP socket: datagram dropped");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datagrams_leave_from_a_socket_of_the_destinations_family_and_scope() {
+        let sockets: Vec<(SocketAddr, &str)> = vec![
+            ("127.0.0.1:1".parse().unwrap(), "loopback v4"),
+            ("192.0.2.1:1".parse().unwrap(), "documentation v4"),
+            ("[::1]:1".parse().unwrap(), "loopback v6"),
+        ];
+        let pick = |to: &str| socket_for(&sockets, to.parse().unwrap()).map(|(_, name)| *name);
+        assert_eq!(pick("127.0.0.1:9"), Some("loopback v4"));
+        assert_eq!(pick("198.51.100.7:9"), Some("documentation v4"));
+        assert_eq!(pick("[::1]:9"), Some("loopback v6"));
+        assert_eq!(
+            pick("[2001:db8::1]:9"),
+            Some("loopback v6"),
+            "the only v6 socket"
+        );
+        assert_eq!(socket_for(&sockets[..2], "[::1]:9".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn each_unreachable_destination_is_remembered_within_the_bound() {
+        let mut warnings = FamilyWarnings::default();
+        for port in 0..(FamilyWarnings::MAX as u16 + 10) {
+            warnings.no_socket(SocketAddr::from(([127, 0, 0, 1], port)));
+            warnings.no_socket(SocketAddr::from(([127, 0, 0, 1], port)));
+            assert!(warnings.warned.len() <= FamilyWarnings::MAX);
+        }
+    }
 
     #[test]
     fn binds_with_a_larger_receive_buffer_where_allowed() {

@@ -54,10 +54,11 @@
 //! - A [`Handle`] (cheap to clone) sends commands, each with a reply channel; once the driver
 //!   has stopped they fail with [`Error::Closed`].
 //! - [`Events`] receives what the node tells the application over a channel bounded at
-//!   [`EVENT_CHANNEL_CAPACITY`]. When it is full the driver waits for the application, which
-//!   also pauses reading the sockets: backpressure, nothing is dropped by the adapter (the
-//!   kernel may still drop UDP datagrams it cannot buffer, as UDP does). So read the events
-//!   while you send, or from another task.
+//!   [`EVENT_CHANNEL_CAPACITY`]. The driver never waits for the application: an event that
+//!   finds the channel full is dropped and counted (with a `tracing` warning), and the next
+//!   event read says how many were lost before it ([`Events::lost`], [`Events::lost_total`]).
+//!   So [`Handle::query`], [`Handle::fetch`] and every other command return whether or not
+//!   anyone reads the events: their outcomes travel on channels of their own.
 //!
 //! Dropping a [`Node`] does not stop its driver (a node may keep relaying for others);
 //! [`Node::shutdown`] (or [`Handle::shutdown`]) does: it closes every socket and saves the
@@ -68,7 +69,8 @@
 //!
 //! A datagram goes out of the first bound UDP socket of the destination's IP family, a
 //! loopback one for a loopback destination and another for any other if there is the choice
-//! (it is dropped, with a debug log, if there is none of that family). TCP frames go to the connection with the
+//! (with none of that family the node cannot reach the destination: it is told, as of a failed
+//! send, and a warning names the destination once). TCP frames go to the connection with the
 //! destination's address, accepted or opened, which is reused for every frame; one is opened
 //! when there is none (connecting for at most [`TCP_CONNECT_TIMEOUT`]). A connection is closed
 //! when it has carried nothing for [`NodeOptions::tcp_idle_timeout`], when the table is full

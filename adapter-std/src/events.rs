@@ -1,15 +1,21 @@
 //! [`Events`]: what the node tells the application, in order.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
+use adapter_core::events::Queued;
 use proto_core::Event;
 
 /// The node's events, in the order they happened: messages for the local clients, sessions
 /// coming up and going, failed handshakes, broken TCP streams.
 ///
-/// A bounded queue of [`EVENT_CAPACITY`](crate::EVENT_CAPACITY) events: while it is full the
-/// node waits for the application (see the [crate docs](crate)). Once the node has stopped, the
+/// A bounded queue of [`EVENT_CAPACITY`](crate::EVENT_CAPACITY) events. The node never waits
+/// for the application: an event that finds the queue full is dropped and counted (with a
+/// `tracing` warning), so the [`Handle`](crate::Handle)'s calls return whether or not anyone
+/// reads. After receiving an event, [`lost`](Self::lost) says how many were dropped just
+/// before it; [`lost_total`](Self::lost_total) counts them all. Once the node has stopped, the
 /// events still queued can be received, then every method returns `None`.
 ///
 /// Iterate with [`iter`](Self::iter) or a `for` loop (which ends when the node stops):
@@ -17,44 +23,77 @@ use proto_core::Event;
 /// ```no_run
 /// # fn handle(events: &adapter_std::Events) {
 /// for event in events {
+///     if events.lost() > 0 {
+///         eprintln!("{} events were lost before this one", events.lost());
+///     }
 ///     println!("{event:?}");
 /// }
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct Events {
-    receiver: Receiver<Event>,
+    receiver: Receiver<Queued>,
+    /// Lost just before the event last received (behind `&self`, as the receiving methods).
+    lost: AtomicU64,
+    total: Arc<AtomicU64>,
 }
 
 impl Events {
-    pub(crate) fn new(receiver: Receiver<Event>) -> Self {
-        Self { receiver }
+    pub(crate) fn new(receiver: Receiver<Queued>, total: Arc<AtomicU64>) -> Self {
+        Self {
+            receiver,
+            lost: AtomicU64::new(0),
+            total,
+        }
     }
 
     /// Events that will never come (what a split node keeps).
     pub(crate) fn closed() -> Self {
         let (_, receiver) = mpsc::sync_channel(0);
-        Self { receiver }
+        Self::new(receiver, Arc::default())
     }
 
     /// The next event, waiting as long as it takes; `None` once the node has stopped and every
     /// queued event has been received.
     #[must_use]
     pub fn recv(&self) -> Option<Event> {
-        self.receiver.recv().ok()
+        self.receiver.recv().ok().map(|queued| self.take(queued))
     }
 
     /// The next event, waiting at most `timeout`; `None` if none came in time or the node has
     /// stopped.
     #[must_use]
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        self.receiver.recv_timeout(timeout).ok()
+        let queued = self.receiver.recv_timeout(timeout).ok()?;
+        Some(self.take(queued))
     }
 
     /// The next event if one is queued, without waiting.
     #[must_use]
     pub fn try_recv(&self) -> Option<Event> {
-        self.receiver.try_recv().ok()
+        self.receiver
+            .try_recv()
+            .ok()
+            .map(|queued| self.take(queued))
+    }
+
+    /// How many events were dropped, the queue being full, just before the event last
+    /// received (0 if none were, or no event was received yet).
+    #[must_use]
+    pub fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// How many events were dropped since the node started, the queue being full, including
+    /// those no event received so far has reported yet.
+    #[must_use]
+    pub fn lost_total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    fn take(&self, queued: Queued) -> Event {
+        self.lost.store(queued.lost_before, Ordering::Relaxed);
+        queued.event
     }
 
     /// The events as they come, until the node stops.

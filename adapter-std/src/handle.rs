@@ -99,8 +99,8 @@ impl Handle {
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The query's
     /// events ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then the one
-    /// that ends it) still reach the [`Events`](crate::Events): keep draining them on another
-    /// thread, since the driver waits while the event queue is full.
+    /// that ends it) still reach the [`Events`](crate::Events), but the outcome does not
+    /// depend on them: an application that never reads its events gets it all the same.
     ///
     /// # Errors
     /// [`Error::Send`] if the node refuses (as [`send`](Self::send), or too many open
@@ -377,8 +377,7 @@ impl Shared {
         let Some(thread) = driver.take() else {
             return Ok(());
         };
-        // From now on the driver thread drops events rather than wait for room: the
-        // application may be this very thread, not reading events while it waits here.
+        // From now on the reader threads stop handing the driver what they read.
         self.stopping.store(true, Ordering::SeqCst);
         let (reply, answer) = mpsc::channel();
         let result = match self

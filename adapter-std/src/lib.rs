@@ -45,7 +45,9 @@
 //! received datagrams, accepted connections, stream bytes, and the application's commands from
 //! any [`Handle`]. The driver thread sleeps until the next message or until the node's next
 //! deadline (or a TCP connection's idle expiry), feeds the node, and carries out what it returns
-//! in order: datagrams go out with `send_to` from the socket of the destination's IP family;
+//! in order: datagrams go out with `send_to` from a socket of the destination's IP family, a
+//! loopback one for a loopback destination if there is the choice (with none of that family
+//! the destination cannot be reached: the node is told and a warning names it once);
 //! stream frames go out on the open connection to the destination, opened on demand
 //! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
 //! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
@@ -54,10 +56,11 @@
 //! peer's next address or report the peer unreachable.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
-//! events. When it is full the driver thread waits for room: nothing is dropped, and the node
-//! stops reading until the application catches up. So drain [`Events`] on a thread that does
-//! not wait for the node itself (or between commands); a [`Handle::send`] made while the queue
-//! is full waits until the queue has room.
+//! events. The driver thread never waits for the application: an event that finds the queue
+//! full is dropped and counted (with a `tracing` warning), and the next event received says how
+//! many were lost before it ([`Events::lost`], [`Events::lost_total`]). So the
+//! [`Handle`]'s calls, [`Handle::query`] and [`Handle::fetch`] included, return whether or not
+//! anyone reads the events: their outcomes travel on channels of their own.
 //!
 //! # Shutting down
 //!

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 /// Events the application has not received yet, at most. When [`Events`](crate::Events) holds
-/// this many, the driver thread waits for the application to take one: backpressure, nothing is
-/// dropped (except at shutdown, when waiting could deadlock).
+/// this many, further events are dropped and counted ([`Events::lost`](crate::Events::lost)):
+/// the driver thread never waits for the application.
 pub const EVENT_CAPACITY: usize = 1024;
 
 /// Messages waiting for the driver thread, at most: received datagrams, stream chunks, accepted

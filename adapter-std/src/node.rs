@@ -74,7 +74,7 @@ impl Node {
 
         Ok(Self {
             handle: Handle::new(wiring.inbox, wiring.stopping, driver_thread),
-            events: Events::new(wiring.events),
+            events: Events::new(wiring.events, wiring.lost),
             udp,
             tcp,
             public_key,

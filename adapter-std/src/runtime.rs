@@ -6,11 +6,12 @@ use std::io;
 use std::mem;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use adapter_core::events::{EventLoss, Queued};
 use adapter_core::{Connections, Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
 use proto_core::{Command, Event, Output, Protocol, Transmit, TransportAddr};
 
@@ -24,16 +25,15 @@ use crate::wake;
 /// one it has just been given (so that the driver thread cannot spin).
 const MIN_TIMER_PAUSE: Duration = Duration::from_millis(1);
 
-/// The longest pause between two attempts to hand an event to a full event queue.
-const MAX_EVENT_PAUSE: Duration = Duration::from_millis(10);
-
 /// The other ends of the driver thread's channels, for the [`Handle`](crate::Handle) and the
 /// [`Events`](crate::Events).
 pub(crate) struct Wiring {
     /// Where commands go.
     pub(crate) inbox: SyncSender<Item>,
     /// Where events come from.
-    pub(crate) events: Receiver<Event>,
+    pub(crate) events: Receiver<Queued>,
+    /// How many events found the queue full, since the node started.
+    pub(crate) lost: Arc<AtomicU64>,
     /// Set when the node starts stopping.
     pub(crate) stopping: Arc<AtomicBool>,
 }
@@ -44,7 +44,9 @@ pub(crate) struct Runtime {
     inbox: Receiver<Item>,
     /// A sender of our own inbox, for the reader threads of the connections we register.
     inbox_sender: SyncSender<Item>,
-    events: SyncSender<Event>,
+    events: SyncSender<Queued>,
+    /// What the event queue had no room for.
+    loss: EventLoss,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<mpsc::Sender<QueryOutcome>>,
     fetches: adapter_core::FetchWaiters<mpsc::Sender<adapter_core::FetchOutcome>>,
@@ -68,6 +70,8 @@ impl Runtime {
         let (inbox_sender, inbox) = mpsc::sync_channel(INBOX_CAPACITY);
         let (events_sender, events) = mpsc::sync_channel(EVENT_CAPACITY);
         let stopping = Arc::new(AtomicBool::new(false));
+        let loss = EventLoss::new();
+        let lost = loss.total();
         let waiters = QueryWaiters::new(driver.max_open_queries());
         let fetches = adapter_core::FetchWaiters::new(driver.node().config().max_downloads);
         let runtime = Self {
@@ -77,6 +81,7 @@ impl Runtime {
             inbox,
             inbox_sender: inbox_sender.clone(),
             events: events_sender,
+            loss,
             stopping: Arc::clone(&stopping),
             udp: UdpSockets::default(),
             listeners: Vec::new(),
@@ -90,6 +95,7 @@ impl Runtime {
         let wiring = Wiring {
             inbox: inbox_sender,
             events,
+            lost,
             stopping,
         };
         (runtime, wiring)
@@ -432,25 +438,15 @@ impl Runtime {
             .is_some_and(|open| open.id() == conn)
     }
 
-    /// Hands an event to the application, waiting while the queue is full (but not once the
-    /// node is stopping: the application may be the one waiting for the stop).
-    fn deliver(&self, event: Event) {
-        let mut event = event;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match self.events.try_send(event) {
-                // Disconnected: the application dropped its `Events` and wants none.
-                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
-                Err(TrySendError::Full(back)) => {
-                    if self.stopping.load(Ordering::SeqCst) {
-                        tracing::debug!("event queue full while stopping; event dropped");
-                        return;
-                    }
-                    event = back;
-                    thread::sleep(pause);
-                    pause = (pause * 2).min(MAX_EVENT_PAUSE);
-                }
-            }
+    /// Hands an event to the application without waiting: one that finds the queue full is
+    /// dropped and counted ([`EventLoss`]), so that no command's answer (a query's outcome, a
+    /// fetch's end) depends on the application reading its events.
+    fn deliver(&mut self, event: Event) {
+        match self.events.try_send(self.loss.queue(event)) {
+            Ok(()) => self.loss.delivered(),
+            Err(TrySendError::Full(_)) => self.loss.dropped(),
+            // The application dropped its `Events` and wants none.
+            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 

@@ -1,4 +1,4 @@
-//! UDP: a reader thread per socket, and sending from the socket of the destination's family.
+//! UDP: a reader thread per socket, and sending from a socket of the destination's family.
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::thread::{self, JoinHandle};
+
+use adapter_core::udp_socket::{FamilyWarnings, socket_for};
 
 use crate::inbox::Item;
 use crate::limits::{ERROR_PAUSE, UDP_BUFFER_LEN, UDP_POLL_INTERVAL};
@@ -15,6 +17,8 @@ use crate::wake;
 #[derive(Debug, Default)]
 pub(crate) struct UdpSockets {
     sockets: Vec<(SocketAddr, UdpSocket)>,
+    /// The destinations named as unreachable for want of a socket of their family.
+    no_socket: FamilyWarnings,
 }
 
 impl UdpSockets {
@@ -36,17 +40,15 @@ impl UdpSockets {
         Ok(thread)
     }
 
-    /// Sends `payload` to `to` from the first socket of the same IP family. The datagram is
-    /// lost (and logged) if there is no such socket or the send fails.
+    /// Sends `payload` to `to` from a socket of its IP family
+    /// ([`socket_for`](adapter_core::udp_socket::socket_for), the rule of every adapter). With
+    /// no socket of that family the destination is named in a warning (once) and the datagram
+    /// is lost; a failed send is logged at debug level.
     ///
     /// Returns false if the datagram could not be sent (the node is then told).
-    pub(crate) fn send(&self, to: SocketAddr, payload: &[u8]) -> bool {
-        let Some((local, socket)) = self
-            .sockets
-            .iter()
-            .find(|(local, _)| local.is_ipv4() == to.is_ipv4())
-        else {
-            tracing::debug!(%to, "no UDP socket of the destination's IP family; datagram dropped");
+    pub(crate) fn send(&mut self, to: SocketAddr, payload: &[u8]) -> bool {
+        let Some((local, socket)) = socket_for(&self.sockets, to) else {
+            self.no_socket.no_socket(to);
             return false;
         };
         match socket.send_to(payload, to) {

@@ -23,7 +23,8 @@ use serde_json::Value;
 pub trait TestNode: Sized {
     /// The adapter's name, for messages.
     const ADAPTER: &'static str;
-    /// How many events wait for the application before the node waits for it.
+    /// How many events wait for the application at most; past that they are dropped and
+    /// counted ([`lost_total`](Self::lost_total)).
     const EVENT_CAPACITY: usize;
     /// Whether a shutdown of a node already stopped succeeds (std) rather than fail with
     /// [`Error::Closed`] (the async adapters).
@@ -78,6 +79,13 @@ pub trait TestNode: Sized {
 
     /// The next event, waiting at most `timeout`.
     fn next_event(&mut self, timeout: Duration) -> Option<Event>;
+
+    /// How many events were dropped, the event queue being full, just before the event
+    /// [`next_event`](Self::next_event) last returned.
+    fn lost(&self) -> u64;
+
+    /// How many events were dropped so far, the event queue being full.
+    fn lost_total(&self) -> u64;
 
     /// The handle and the events apart.
     fn split(self) -> (Self::Handle, Self::Events);
@@ -343,6 +351,14 @@ impl TestNode for StdNode {
         self.0.events().recv_timeout(timeout)
     }
 
+    fn lost(&self) -> u64 {
+        self.0.events().lost()
+    }
+
+    fn lost_total(&self) -> u64 {
+        self.0.events().lost_total()
+    }
+
     fn split(self) -> (StdHandle, StdEvents) {
         let (handle, events) = self.0.split();
         (StdHandle(handle), StdEvents(events))
@@ -494,6 +510,14 @@ impl TestNode for TokioNode {
         blocker.within(timeout, self.node.next_event())
     }
 
+    fn lost(&self) -> u64 {
+        self.node.lost_events()
+    }
+
+    fn lost_total(&self) -> u64 {
+        self.node.lost_events_total()
+    }
+
     fn split(self) -> (AsyncHandle, AsyncEvents) {
         let (handle, events) = self.node.split();
         Blocker::Tokio(self.runtime).split(handle, events)
@@ -530,6 +554,14 @@ impl TestNode for SmolNode {
 
     fn next_event(&mut self, timeout: Duration) -> Option<Event> {
         Blocker::Smol.within(timeout, self.0.next_event())
+    }
+
+    fn lost(&self) -> u64 {
+        self.0.lost_events()
+    }
+
+    fn lost_total(&self) -> u64 {
+        self.0.lost_events_total()
     }
 
     fn split(self) -> (AsyncHandle, AsyncEvents) {

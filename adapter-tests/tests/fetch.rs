@@ -9,7 +9,7 @@ use std::path::Path;
 
 use adapter_core::FetchOutcome;
 use adapter_tests::{TestHandle, TestNode, for_each_adapter};
-use common::{ipv4, options};
+use common::{ipv4, ipv6, options};
 use proto_core::content::ContentId;
 
 /// The visible files of a folder (the working folder `.ejtp-partial` is hidden).
@@ -97,7 +97,70 @@ fn a_fetch_without_a_shared_folder_is_refused<N: TestNode>() {
     node.shutdown();
 }
 
+/// Whether this machine has ::1 (the tests that need it skip otherwise).
+fn has_ipv6() -> bool {
+    std::net::UdpSocket::bind(ipv6()).is_ok()
+}
+
+/// A node with a socket of each family fetches from a seeder on ::1 and one on 127.0.0.1: both
+/// are asked, each from the socket of its own family. A node with only an IPv4 socket still
+/// fetches from the IPv4 seeder, and the one it cannot reach counts as a failed transmit.
+fn seeders_of_both_families_are_asked<N: TestNode>() {
+    if !has_ipv6() {
+        eprintln!("{}: skipped, this machine has no ::1", N::ADAPTER);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = content(1 << 20, 3);
+    let id = ContentId::of(&file);
+    let seed = |n: u8, addr| {
+        let folder = dir.path().join(format!("seed{n}"));
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("file.bin"), &file).unwrap();
+        N::bind(options(n).udp(addr).share_dir(&folder))
+    };
+    let (v6, v4) = (seed(4, ipv6()), seed(5, ipv4()));
+    let sources = [v6.udp_addrs()[0], v4.udp_addrs()[0]];
+
+    let both = N::bind(
+        options(6)
+            .udp(ipv4())
+            .udp(ipv6())
+            .share_dir(dir.path().join("both")),
+    );
+    let outcome = both.handle().fetch(id, &sources).unwrap();
+    assert!(
+        matches!(outcome, FetchOutcome::Completed { .. }),
+        "{}: {outcome:?}",
+        N::ADAPTER
+    );
+    for (seeder, family) in [(&v6, "::1"), (&v4, "127.0.0.1")] {
+        let asked = seeder.handle().stats().unwrap().cjp2p_datagrams;
+        assert!(
+            asked > 0,
+            "{}: the {family} seeder was never asked",
+            N::ADAPTER
+        );
+    }
+    assert_eq!(both.handle().stats().unwrap().transmits_failed, 0);
+    both.shutdown();
+
+    let only_v4 = N::bind(options(7).udp(ipv4()).share_dir(dir.path().join("v4")));
+    let outcome = only_v4.handle().fetch(id, &sources).unwrap();
+    assert!(
+        matches!(outcome, FetchOutcome::Completed { .. }),
+        "{}: {outcome:?}",
+        N::ADAPTER
+    );
+    let failed = only_v4.handle().stats().unwrap().transmits_failed;
+    assert!(failed > 0, "{}: the ::1 seeder is unreachable", N::ADAPTER);
+    only_v4.shutdown();
+    v6.shutdown();
+    v4.shutdown();
+}
+
 for_each_adapter!(
     a_shared_file_is_fetched_into_the_other_nodes_folder,
     a_fetch_without_a_shared_folder_is_refused,
+    seeders_of_both_families_are_asked,
 );

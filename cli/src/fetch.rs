@@ -32,8 +32,11 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
     // CJP2P needs no identity of ours: a throwaway one.
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
-    let options = NodeOptions::new(identity)
-        .udp(bind_for(&args.peers))
+    // One socket per address family the peers use: a datagram leaves from a socket of its
+    // destination's family, so one socket would never reach the peers of the other.
+    let options = bind_for(&args.peers)
+        .into_iter()
+        .fold(NodeOptions::new(identity), NodeOptions::udp)
         .share_dir(&args.out);
     let node = Node::bind(options).map_err(|err| {
         CliError::failure(format!("cannot start the node: {}", node_reason(&err)))
@@ -47,18 +50,51 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     console::line(format_args!("fetched: {}", path.display()))
 }
 
-/// A local address of the family of the peers: loopback for loopback peers (tests), else the
-/// wildcard (CJP2P answers go back to the source address).
-fn bind_for(peers: &[SocketAddr]) -> SocketAddr {
-    let v6 = peers.first().is_some_and(SocketAddr::is_ipv6);
-    let loopback = peers.iter().all(|peer| peer.ip().is_loopback());
-    let ip = match (v6, loopback) {
-        (false, true) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        (false, false) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        (true, true) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        (true, false) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    SocketAddr::new(ip, 0)
+/// One local address for each address family the peers use, the first peer's family first:
+/// loopback for a family whose peers are all loopback (tests), else the wildcard (CJP2P answers
+/// go back to the source address). A family this machine cannot bind (no IPv6, say) is left
+/// out with a warning naming the peers that cannot be reached, unless no family can be bound,
+/// when the node's own bind error says why.
+fn bind_for(peers: &[SocketAddr]) -> Vec<SocketAddr> {
+    let first_v6 = peers.first().is_some_and(SocketAddr::is_ipv6);
+    let mut wanted = Vec::new();
+    for v6 in [first_v6, !first_v6] {
+        let family: Vec<SocketAddr> = peers
+            .iter()
+            .copied()
+            .filter(|peer| peer.is_ipv6() == v6)
+            .collect();
+        if family.is_empty() {
+            continue;
+        }
+        let loopback = family.iter().all(|peer| peer.ip().is_loopback());
+        let ip = match (v6, loopback) {
+            (false, true) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            (false, false) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            (true, true) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            (true, false) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        wanted.push((SocketAddr::new(ip, 0), family));
+    }
+    let bindable: Vec<SocketAddr> = wanted
+        .iter()
+        .filter_map(|(local, family)| match std::net::UdpSocket::bind(local) {
+            Ok(_) => Some(*local),
+            Err(err) => {
+                let names: Vec<String> = family.iter().map(ToString::to_string).collect();
+                tracing::warn!(
+                    "cannot bind {local} ({err}): cannot reach the peers {}",
+                    names.join(", ")
+                );
+                None
+            }
+        })
+        .collect();
+    if bindable.is_empty() {
+        wanted.into_iter().map(|(local, _)| local).collect()
+    } else {
+        bindable
+    }
 }
 
 fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf, CliError> {

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use proto_core::content::{
-    BlockLayout, BlockSet, ContentHasher, ContentId, ContentStore, PartialStore, StoreError,
+    BlockLayout, BlockSet, ContentId, ContentStore, PartialStore, StoreError,
 };
 
 use super::partial::PartialDir;
+use crate::folder::{folder_files, hash_file};
 
 /// The hidden working folder inside a shared folder, where downloads in progress live.
 pub const PARTIAL_DIR: &str = ".ejtp-partial";
@@ -24,8 +26,10 @@ struct Shared {
 /// A folder of shared files, and the downloads on their way into it.
 ///
 /// Shared files are hashed when shared ([`DirectoryStore::share`], [`DirectoryStore::scan`])
-/// and served from their path afterwards; a file changed after that is served as it is now,
-/// so share again after changing one (the serving side reads at most the length hashed).
+/// and served from their path afterwards. The store itself does not watch them: a file changed
+/// after that is served as it is now (at most the length hashed). A node's folder is kept
+/// current by [`SharedDirectory`](crate::SharedDirectory), which rescans it, re-hashes what
+/// changed and withdraws the old ids ([`unshare`](Self::unshare)).
 /// Downloads are kept in [`PARTIAL_DIR`] until they verify, then renamed into the folder under
 /// the name given by [`DirectoryStore::name_download`], or their id.
 pub struct DirectoryStore {
@@ -72,28 +76,38 @@ impl DirectoryStore {
     /// When the file cannot be read.
     pub fn share(&mut self, path: impl AsRef<Path>) -> io::Result<ContentId> {
         let path = path.as_ref();
-        let mut file = File::open(path)?;
-        let mut hasher = ContentHasher::new();
-        let mut buffer = vec![0u8; 1 << 16];
-        let mut len = 0u64;
-        loop {
-            let read = file.read(&mut buffer)?;
-            let Some(chunk) = buffer.get(..read).filter(|chunk| !chunk.is_empty()) else {
-                break;
-            };
-            hasher.update(chunk);
-            len += read as u64;
-        }
-        let id = hasher.finish();
-        self.shared.insert(
-            id,
-            Shared {
-                path: path.to_path_buf(),
-                len,
-            },
-        );
-        self.reader = None;
+        let (id, len) = hash_file(path, &AtomicBool::new(false))?;
+        self.insert_shared(id, path.to_path_buf(), len);
         Ok(id)
+    }
+
+    /// Shares the file at `path`, already hashed elsewhere to `id` and `len` bytes (hashing
+    /// needs no lock on the store, so a caller can do it off the node's thread).
+    pub fn insert_shared(&mut self, id: ContentId, path: PathBuf, len: u64) {
+        self.shared.insert(id, Shared { path, len });
+        self.reader = None;
+    }
+
+    /// Stops serving `id` if it is served from `path` (a file changed or removed since it was
+    /// hashed). Returns whether it was.
+    pub fn unshare(&mut self, id: &ContentId, path: &Path) -> bool {
+        if self.path_of(id) != Some(path) {
+            return false;
+        }
+        self.shared.remove(id);
+        if self.reader.as_ref().is_some_and(|(open, _)| open == id) {
+            self.reader = None;
+        }
+        true
+    }
+
+    /// Every shared content: its id, path and length, in id order.
+    #[must_use]
+    pub fn shared_files(&self) -> Vec<(ContentId, PathBuf, u64)> {
+        self.shared
+            .iter()
+            .map(|(id, shared)| (*id, shared.path.clone(), shared.len))
+            .collect()
     }
 
     /// Shares every regular file directly in the folder, except hidden ones (names starting
@@ -102,16 +116,7 @@ impl DirectoryStore {
     /// # Errors
     /// When the folder or a file cannot be read.
     pub fn scan(&mut self) -> io::Result<Vec<(ContentId, PathBuf)>> {
-        let mut paths = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if !hidden && entry.file_type()?.is_file() {
-                paths.push(entry.path());
-            }
-        }
-        paths.sort();
-        paths
+        folder_files(&self.dir)?
             .into_iter()
             .map(|path| Ok((self.share(&path)?, path)))
             .collect()
