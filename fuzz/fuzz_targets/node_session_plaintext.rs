@@ -23,18 +23,14 @@ fuzz_target!(|data: &[u8]| {
         panic!("the node did not complete a handshake with a well-behaved peer");
     };
     let (first, second) = rest.split_at(usize::from(split).min(rest.len()));
-    let refused_before = pair.bob.stats().dropped_crypto;
+    // (No check through `dropped_crypto` that the frames opened: that counter also counts a
+    // bad signature on an inner frame, which a fuzzed plaintext may well carry. The handshake
+    // above proves the session is live, and the seed corpus holds well-formed inner frames.)
     for plaintext in [first, second] {
         if let Some(frame) = peer.seal(plaintext) {
             pair.bob.handle_datagram(pair.now, from, &frame);
             while pair.bob.poll_transmit().is_some() {}
         }
     }
-    // The frames opened: what the node did next was decided by the plaintext alone.
-    assert_eq!(
-        pair.bob.stats().dropped_crypto,
-        refused_before,
-        "a session frame did not open"
-    );
     pair.settle_bob();
 });
