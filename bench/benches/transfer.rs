@@ -95,7 +95,7 @@ fn raw_udp(total: usize, chunk: usize, datagram_len: usize) -> (f64, u64) {
             last = Clock::now();
             received += 1;
             let sequence = u64::from_le_bytes(buffer[..8].try_into().unwrap());
-            if received % ack_every == 0 || sequence + 1 == count {
+            if received.is_multiple_of(ack_every) || sequence + 1 == count {
                 receiver.send_to(&sequence.to_le_bytes(), back).unwrap();
             }
         }

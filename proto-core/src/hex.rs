@@ -55,7 +55,7 @@ fn digit(c: u8) -> Result<u8, HexError> {
 /// [`HexError`] for a bad digit or an odd length.
 pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(HexError::Length);
     }
     text.chunks_exact(2)

@@ -154,7 +154,7 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
                 }
             }
             // The outsider sends chat straight to every member, as if it belonged.
-            if second % 10 == 0 {
+            if second.is_multiple_of(10) {
                 for member in 0..MEMBERS {
                     let to = sim.identity(member).clone();
                     let spam = json!({"group": "chat", "id": "00".repeat(16), "to": "all", "body": "spam"});

@@ -171,8 +171,8 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
 /// [`Base64Error`], as for [`decode`].
 pub fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
     let unpadded = match text {
-        [rest @ .., b'=', b'='] if text.len() % 4 == 0 => rest,
-        [rest @ .., b'='] if text.len() % 4 == 0 => rest,
+        [rest @ .., b'=', b'='] if text.len().is_multiple_of(4) => rest,
+        [rest @ .., b'='] if text.len().is_multiple_of(4) => rest,
         _ => text,
     };
     let tail_len = match unpadded.len() % 4 {
@@ -308,8 +308,8 @@ mod tests {
 
         pub(super) fn decode(bytes: &[u8]) -> Option<Vec<u8>> {
             let unpadded = match bytes {
-                [rest @ .., b'=', b'='] if bytes.len() % 4 == 0 => rest,
-                [rest @ .., b'='] if bytes.len() % 4 == 0 => rest,
+                [rest @ .., b'=', b'='] if bytes.len().is_multiple_of(4) => rest,
+                [rest @ .., b'='] if bytes.len().is_multiple_of(4) => rest,
                 _ => bytes,
             };
             if unpadded.len() % 4 == 1 {

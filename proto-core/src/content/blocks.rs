@@ -57,7 +57,7 @@ impl BlockLayout {
     pub fn index_at(&self, offset: u64) -> Option<u64> {
         let size = u64::from(self.block_size.max(1));
         let index = offset / size;
-        (offset % size == 0 && index < self.block_count()).then_some(index)
+        (offset.is_multiple_of(size) && index < self.block_count()).then_some(index)
     }
 }
 
