@@ -241,23 +241,30 @@ impl Node {
             return None;
         }
         let now = self.now;
-        let state = &mut self.downloads;
-        let active = state.active.get_mut(&id)?;
         match message {
             Cjp2pMessage::Content {
                 offset, data, eof, ..
-            } => match state.storage.as_deref_mut() {
-                Some(storage) => {
+            } => {
+                let state = &mut self.downloads;
+                let active = state.active.get_mut(&id)?;
+                // Without storage the bytes cannot be kept: the download's timer asks again
+                // once there is some.
+                if let Some(storage) = state.storage.as_deref_mut() {
                     active
                         .download
                         .handle_block(now, storage, from, offset, &data, eof);
                 }
-                None => {
-                    active.download.handle_no_content(from, []);
-                }
-            },
+            }
             Cjp2pMessage::MaybeTheyHaveSome { peers, .. } => {
-                let peers: Vec<TransportAddr> = peers.into_iter().map(TransportAddr::udp).collect();
+                // Only candidates: the public node sends this beside Content, and instead of it
+                // when it ignores a request at random, so `from` stays a source. It names
+                // whoever it served, us among them: our own addresses are left out.
+                let peers: Vec<TransportAddr> = peers
+                    .into_iter()
+                    .filter(|peer| !self.is_own_address(*peer))
+                    .map(TransportAddr::udp)
+                    .collect();
+                let active = self.downloads.active.get_mut(&id)?;
                 active
                     .download
                     .handle_no_content(from, peers.iter().copied());
@@ -312,7 +319,7 @@ impl Node {
         let known = self.our_node_key(from) == Some(*peer);
         match (self.downloads.active.get_mut(&id), known) {
             (Some(active), true) => {
-                active.download.handle_no_content(from, []);
+                active.download.handle_not_held(from);
                 self.drive_download(id);
             }
             _ => self.stats.session_content_dropped += 1,
