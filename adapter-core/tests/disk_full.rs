@@ -111,7 +111,10 @@ fn a_content_larger_than_the_free_space_is_refused_before_anything_is_written() 
     eprintln!("the failure: {why}");
     assert!(why.contains("not enough free space"), "{why}");
     assert!(why.contains(&small.dir.display().to_string()), "{why}");
-    assert!(!why.contains("failed: "), "one reason, not a stack of them: {why}");
+    assert!(
+        !why.contains("failed: "),
+        "one reason, not a stack of them: {why}"
+    );
     // Nothing of the content was written, and no file claims its length.
     let part = small.dir.join(PARTIAL_DIR).join(format!("{id}.part"));
     let len = fs::metadata(&part).map_or(0, |m| m.len());
@@ -130,7 +133,14 @@ fn a_disk_that_fills_midway_leaves_no_more_on_disk_than_was_written() {
     download.add_source(source());
     // The first answer begins the download while there is room enough...
     let first = download.poll_request(Instant::ZERO).unwrap();
-    download.handle_block(Instant::ZERO, &mut store, first.to, 0, &bytes[..4096], 1 << 20);
+    download.handle_block(
+        Instant::ZERO,
+        &mut store,
+        first.to,
+        0,
+        &bytes[..4096],
+        1 << 20,
+    );
     assert!(!download.is_finished());
     // ...then something else fills the disk but for 256 KiB.
     let filler = small.dir.join("filler");
@@ -147,8 +157,15 @@ fn a_disk_that_fills_midway_leaves_no_more_on_disk_than_was_written() {
     let apparent = fs::metadata(&part).map_or(0, |m| m.len());
     // No file of the full length: the .part is as long as what reached it, and that is less
     // than the whole (the disk was full).
-    assert!(apparent < bytes.len() as u64, ".part is {apparent} bytes long");
-    assert!(on_disk(&part) <= apparent.next_multiple_of(4096), "{}", on_disk(&part));
+    assert!(
+        apparent < bytes.len() as u64,
+        ".part is {apparent} bytes long"
+    );
+    assert!(
+        on_disk(&part) <= apparent.next_multiple_of(4096),
+        "{}",
+        on_disk(&part)
+    );
 }
 
 /// Free bytes in the file system of `dir`, as `df` says.

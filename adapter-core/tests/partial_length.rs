@@ -67,7 +67,9 @@ fn a_liars_length_from_an_earlier_run_does_not_block_honest_sources() {
         // The earlier run: a liar answered first, and the run was cut short.
         let mut first = Download::new(id, DownloadConfig::default(), Instant::ZERO);
         first.add_source(source(1));
-        serve(&mut first, &mut store, &bytes, wrong, |d| d.have_bytes() >= 30_000);
+        serve(&mut first, &mut store, &bytes, wrong, |d| {
+            d.have_bytes() >= 30_000
+        });
         assert_eq!(first.layout().unwrap().total_len, wrong);
         drop(first);
         drop(store);
@@ -94,10 +96,7 @@ fn a_manifest_whose_length_was_damaged_on_disk_does_not_block_the_fetch() {
     drop(first);
     drop(store);
     // One digit of the header's length changed: 100000 becomes 900000.
-    let manifest = dir
-        .path()
-        .join(PARTIAL_DIR)
-        .join(format!("{id}.manifest"));
+    let manifest = dir.path().join(PARTIAL_DIR).join(format!("{id}.manifest"));
     let text = fs::read_to_string(&manifest).unwrap();
     let damaged = text.replacen(" 100000 ", " 900000 ", 1);
     assert_ne!(text, damaged);

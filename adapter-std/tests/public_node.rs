@@ -171,6 +171,9 @@ fn repeated_fetches_from_a_public_node_that_says_maybe_they_have_some_all_comple
         counts.instead.load(Ordering::Relaxed),
     );
     assert!(content >= 4 * 256, "{content} Content answers");
-    assert!(beside > content / 2, "{beside} of {content} with a MaybeTheyHaveSome beside");
+    assert!(
+        beside > content / 2,
+        "{beside} of {content} with a MaybeTheyHaveSome beside"
+    );
     assert!(instead > 50, "{instead} requests ignored");
 }

@@ -245,7 +245,9 @@ impl Swarm {
         let mut eof = self.len;
         if let Behaviour::WrongLength(claimed, _) = behaviour {
             eof = claimed;
-            let end = claimed.saturating_sub(request.offset).min(request.length.min(40960));
+            let end = claimed
+                .saturating_sub(request.offset)
+                .min(request.length.min(40960));
             bytes.resize(end as usize, 0);
         }
         if behaviour == Behaviour::Corrupt {
@@ -499,7 +501,12 @@ fn a_download_whose_every_seeder_falls_silent_waits_until_its_deadline_and_says_
     swarm.run(&mut download, &mut store, 3600, |_| false);
     assert!(download.is_finished() && !download.is_completed());
     // Nobody was dropped for silence; the deadline ended it, asking again until then.
-    assert!(!swarm.events.iter().any(|e| matches!(e, DownloadEvent::SourceDropped { .. })));
+    assert!(
+        !swarm
+            .events
+            .iter()
+            .any(|e| matches!(e, DownloadEvent::SourceDropped { .. }))
+    );
     assert_eq!(swarm.now, 600_000_000);
     assert!(download.stats().timeouts > 60, "{:?}", download.stats());
     let Some(DownloadEvent::Failed {
@@ -509,13 +516,15 @@ fn a_download_whose_every_seeder_falls_silent_waits_until_its_deadline_and_says_
         panic!("{:?}", swarm.events.last());
     };
     assert!(
-        sources
-            .sources
-            .iter()
-            .all(|(_, status)| matches!(status, SourceStatus::StalledSince(since) if since.as_secs() < 1)),
+        sources.sources.iter().all(
+            |(_, status)| matches!(status, SourceStatus::StalledSince(since) if since.as_secs() < 1)
+        ),
         "{why}"
     );
-    assert!(why.to_string().contains("10.0.0.1:24254 stalled since 0."), "{why}");
+    assert!(
+        why.to_string().contains("10.0.0.1:24254 stalled since 0."),
+        "{why}"
+    );
     // The partial download stays for a later resume.
     assert!(store.has_partial(&swarm.id));
 }
@@ -741,9 +750,13 @@ fn a_partial_download_begun_with_a_wrong_length_is_started_afresh() {
         let mut swarm = Swarm::new(seed, original.clone());
         swarm.seeder(Behaviour::Honest, link(seed, 0), 1);
         swarm.seeder(Behaviour::Honest, link(seed ^ 5, 0), 1);
-        let mut second =
-            Download::resume(swarm.id, DownloadConfig::default(), Instant::ZERO, &mut store)
-                .unwrap();
+        let mut second = Download::resume(
+            swarm.id,
+            DownloadConfig::default(),
+            Instant::ZERO,
+            &mut store,
+        )
+        .unwrap();
         swarm.add_sources(&mut second);
         swarm.run(&mut second, &mut store, 3600, |_| false);
         assert!(

@@ -120,7 +120,8 @@ impl PartialDir {
     /// Refused, before anything is written, when the folder lacks room for the blocks still
     /// missing.
     pub(super) fn begin(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
-        self.begin_inner(id, layout).map_err(|err| self.explain(err))
+        self.begin_inner(id, layout)
+            .map_err(|err| self.explain(err))
     }
 
     fn begin_inner(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
@@ -213,9 +214,9 @@ impl PartialDir {
         // The writer writes the data first, then its manifest line: a crash between them
         // loses the block, never vouches for bytes that were not written.
         let offset = file.layout.offset_of(index);
-        let written = file
-            .writer
-            .write_block(offset, bytes, &Manifest::entry_line(index, Some(checksum)));
+        let written =
+            file.writer
+                .write_block(offset, bytes, &Manifest::entry_line(index, Some(checksum)));
         written.map_err(|err| self.explain(err))
     }
 
@@ -258,7 +259,9 @@ impl PartialDir {
         // Every block was written, so the file ends where the content does; a shorter one
         // would be a bug, never renamed into the folder.
         if file.part.metadata()?.len() != file.layout.total_len {
-            return Err(invalid("the partial file does not have the content's length"));
+            return Err(invalid(
+                "the partial file does not have the content's length",
+            ));
         }
         file.part.sync_all()?;
         drop(file.part);

@@ -165,7 +165,11 @@ impl fmt::Display for FailReason {
         match self {
             Self::NoSources(sources) => write!(f, "no source left: {sources}"),
             Self::DeadlinePassed { after, sources } => {
-                write!(f, "no complete content after {} s: {sources}", after.as_secs())
+                write!(
+                    f,
+                    "no complete content after {} s: {sources}",
+                    after.as_secs()
+                )
             }
             Self::Store(why) => f.write_str(why),
         }

@@ -20,9 +20,7 @@ use crate::time::Instant;
 use crate::transport::TransportAddr;
 
 pub use config::DownloadConfig;
-pub use event::{
-    BlockRequest, DownloadEvent, DropReason, FailReason, SourceReport, SourceStatus,
-};
+pub use event::{BlockRequest, DownloadEvent, DropReason, FailReason, SourceReport, SourceStatus};
 
 pub use source::SourceInfo;
 

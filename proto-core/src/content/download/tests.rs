@@ -270,7 +270,15 @@ fn timeouts_back_off_without_dropping_a_silent_source_until_the_deadline() {
     let ms = |n| core::time::Duration::from_millis(n);
     assert_eq!(
         waits[..7],
-        [ms(600), ms(1200), ms(2400), ms(4800), ms(9600), ms(10_000), ms(10_000)]
+        [
+            ms(600),
+            ms(1200),
+            ms(2400),
+            ms(4800),
+            ms(9600),
+            ms(10_000),
+            ms(10_000)
+        ]
     );
     assert_eq!(now, at(60_000));
     assert_eq!(download.poll_timeout(), None);
@@ -295,7 +303,14 @@ fn a_source_silent_for_a_minute_is_waited_for_and_the_download_completes() {
     download.add_source(addr(1));
     let mut store = MemoryPartialStore::new();
     let probe = requests(&mut download, at(0));
-    download.handle_block(at(5), &mut store, addr(1), 0, &answer(&bytes, &probe[0]), 24_576);
+    download.handle_block(
+        at(5),
+        &mut store,
+        addr(1),
+        0,
+        &answer(&bytes, &probe[0]),
+        24_576,
+    );
     // Silent from 5 ms to 60 s: every request is lost.
     let mut now = at(5);
     let _ = requests(&mut download, now);
@@ -309,7 +324,10 @@ fn a_source_silent_for_a_minute_is_waited_for_and_the_download_completes() {
         let _ = requests(&mut download, now);
     }
     assert!(!download.is_finished());
-    assert_eq!(download.sources().next().unwrap().timeouts, download.stats().timeouts as u32);
+    assert_eq!(
+        download.sources().next().unwrap().timeouts,
+        download.stats().timeouts as u32
+    );
     // It answers again: the next probe is served, and so is the rest.
     let mut resumed = None;
     while !download.is_finished() {
@@ -329,7 +347,10 @@ fn a_source_silent_for_a_minute_is_waited_for_and_the_download_completes() {
     }
     assert!(download.is_completed());
     let resumed = resumed.unwrap();
-    assert!(resumed < at(60_000 + 10_000), "asked again within one backoff: {resumed:?}");
+    assert!(
+        resumed < at(60_000 + 10_000),
+        "asked again within one backoff: {resumed:?}"
+    );
 }
 
 #[test]
@@ -349,7 +370,14 @@ fn a_first_answer_with_a_wrong_length_is_outlived_by_the_length_that_verifies() 
                 (12_000, &bytes[..])
             };
             let reply = answer(served, &request);
-            download.handle_block(at(now + 1), &mut store, request.to, request.offset, &reply, eof);
+            download.handle_block(
+                at(now + 1),
+                &mut store,
+                request.to,
+                request.offset,
+                &reply,
+                eof,
+            );
         }
         now += 2;
     }
@@ -385,7 +413,14 @@ fn a_resumed_length_gives_way_to_the_first_source_that_claims_another() {
     while !download.is_finished() && now < 10_000 {
         for request in requests(&mut download, at(now)) {
             let reply = answer(&bytes, &request);
-            download.handle_block(at(now + 1), &mut store, request.to, request.offset, &reply, 12_000);
+            download.handle_block(
+                at(now + 1),
+                &mut store,
+                request.to,
+                request.offset,
+                &reply,
+                12_000,
+            );
         }
         now += 2;
     }
