@@ -134,8 +134,15 @@ impl Node {
         if state.active.len() >= self.config.max_downloads {
             return Err(CommandError::Fetch(FetchError::TooManyDownloads));
         }
-        let mut download = Download::resume(id, state.config, self.now, storage)
-            .map_err(|err| CommandError::Fetch(FetchError::Store(err.to_string())))?;
+        let mut download =
+            Download::resume(id, state.config, self.now, storage).map_err(|err| {
+                // The store's own words (they name its folder), not wrapped twice.
+                let why = match err {
+                    crate::content::StoreError::Failed(why) => why,
+                    other => other.to_string(),
+                };
+                CommandError::Fetch(FetchError::Store(why))
+            })?;
         for source in sources {
             download.add_source(source);
         }
