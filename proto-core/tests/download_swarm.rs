@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use proptest::prelude::*;
 use proto_core::content::{
     BlockRequest, ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, DropReason,
-    FailReason, MemoryPartialStore, MemoryStore,
+    FailReason, MemoryPartialStore, MemoryStore, SourceStatus,
 };
 use proto_core::{Instant, TransportAddr};
 
@@ -46,6 +46,16 @@ enum Behaviour {
     Corrupt,
     /// Answers every request with `MaybeTheyHaveSome`, naming another seeder.
     Lacks,
+    /// Like the public CJP2P node: once it has served anyone, a `MaybeTheyHaveSome` naming other
+    /// peers comes beside each `Content`; and it ignores this many requests per mille at random,
+    /// answering `MaybeTheyHaveSome` instead.
+    PublicNode(u64),
+    /// Answers every request as an honest seeder would, but with this `eof` (the content's bytes
+    /// cut or padded with zeros to it); goes silent after the given number of answers if any.
+    WrongLength(u64, Option<u32>),
+    /// Silent (every request lost) from the first to the second time, in microseconds: a
+    /// seeder stopped (SIGSTOP) and continued.
+    Paused(u64, u64),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -168,11 +178,10 @@ impl Swarm {
     }
 
     fn send_request(&mut self, request: BlockRequest) {
-        let index = self
-            .seeders
-            .iter()
-            .position(|s| s.addr == request.to)
-            .unwrap();
+        // An address no seeder has (one named by `MaybeTheyHaveSome`): nobody answers.
+        let Some(index) = self.seeders.iter().position(|s| s.addr == request.to) else {
+            return;
+        };
         let link = self.seeders[index].link;
         if self.rng.chance(link.loss) {
             return;
@@ -190,6 +199,8 @@ impl Swarm {
         }
         match seeder.behaviour {
             Behaviour::FallsSilent(limit) if seeder.answered >= limit => return,
+            Behaviour::WrongLength(_, Some(limit)) if seeder.answered >= limit => return,
+            Behaviour::Paused(from, until) if (from..until).contains(&self.now) => return,
             _ => {}
         }
         seeder.answered += 1;
@@ -202,6 +213,28 @@ impl Swarm {
             self.schedule(at, Arrival::NoContent { from, peers });
             return;
         }
+        if let Behaviour::PublicNode(ignore) = behaviour {
+            // Every other seeder, and an address nobody answers at.
+            let peers: Vec<TransportAddr> = self
+                .seeders
+                .iter()
+                .map(|s| s.addr)
+                .filter(|a| *a != from)
+                .chain([addr(200)])
+                .collect();
+            let served_anyone = self.seeders[index].answered > 1;
+            if self.rng.chance(ignore) {
+                let at = self.now + link.delay;
+                self.schedule(at, Arrival::NoContent { from, peers });
+                return;
+            }
+            if served_anyone && !self.rng.chance(link.loss) {
+                // Beside the Content, in the same datagram: it arrives at the same time, first
+                // or after it.
+                let at = self.now + link.delay + u64::from(self.rng.chance(500));
+                self.schedule(at, Arrival::NoContent { from, peers });
+            }
+        }
         // Like the public node: at most 40960 bytes, clipped at the end.
         let mut bytes = vec![0u8; request.length.min(40960) as usize];
         let read = self
@@ -209,6 +242,14 @@ impl Swarm {
             .read_at(&self.id, request.offset, &mut bytes)
             .unwrap();
         bytes.truncate(read);
+        let mut eof = self.len;
+        if let Behaviour::WrongLength(claimed, _) = behaviour {
+            eof = claimed;
+            let end = claimed
+                .saturating_sub(request.offset)
+                .min(request.length.min(40960));
+            bytes.resize(end as usize, 0);
+        }
         if behaviour == Behaviour::Corrupt {
             for (block, chunk) in bytes.chunks_mut(4096).enumerate() {
                 if (request.offset / 4096 + block as u64) % 3 == 0 {
@@ -232,7 +273,7 @@ impl Swarm {
                 from,
                 offset: request.offset,
                 bytes,
-                eof: self.len,
+                eof,
             },
         );
     }
@@ -374,9 +415,9 @@ proptest! {
         if lacking {
             swarm.seeder(Behaviour::Lacks, link(seed ^ 3, 0), 1);
         }
-        // Ten timeouts in a row before a source is dropped: random loss of at most 12% each way
-        // drops an honest seeder with odds below 1e-7 per episode, while a silent one still goes.
-        let config = DownloadConfig { max_in_flight: 64, max_timeouts: 10, ..DownloadConfig::default() };
+        // Silent and lacking seeders are never dropped: they are asked again with backoff while
+        // the honest ones finish the download.
+        let config = DownloadConfig { max_in_flight: 64, ..DownloadConfig::default() };
         let mut download = Download::new(swarm.id, config, Instant::ZERO);
         swarm.add_sources(&mut download);
         let mut store = MemoryPartialStore::new();
@@ -446,35 +487,44 @@ proptest! {
 }
 
 #[test]
-fn a_download_whose_every_seeder_falls_silent_fails_clearly() {
+fn a_download_whose_every_seeder_falls_silent_waits_until_its_deadline_and_says_since_when() {
     let mut swarm = Swarm::new(7, content_of(100_000, 7));
     swarm.seeder(Behaviour::FallsSilent(3), link(1, 0), 1);
     swarm.seeder(Behaviour::FallsSilent(2), link(2, 0), 1);
-    let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+    let config = DownloadConfig {
+        deadline: Some(std::time::Duration::from_secs(600)),
+        ..DownloadConfig::default()
+    };
+    let mut download = Download::new(swarm.id, config, Instant::ZERO);
     swarm.add_sources(&mut download);
     let mut store = MemoryPartialStore::new();
     swarm.run(&mut download, &mut store, 3600, |_| false);
     assert!(download.is_finished() && !download.is_completed());
-    assert_eq!(
-        swarm.events.last(),
-        Some(&DownloadEvent::Failed {
-            why: FailReason::NoSources
-        })
+    // Nobody was dropped for silence; the deadline ended it, asking again until then.
+    assert!(
+        !swarm
+            .events
+            .iter()
+            .any(|e| matches!(e, DownloadEvent::SourceDropped { .. }))
     );
-    let dropped = swarm
-        .events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                DownloadEvent::SourceDropped {
-                    why: DropReason::Unresponsive,
-                    ..
-                }
-            )
-        })
-        .count();
-    assert_eq!(dropped, 2);
+    assert_eq!(swarm.now, 600_000_000);
+    assert!(download.stats().timeouts > 60, "{:?}", download.stats());
+    let Some(DownloadEvent::Failed {
+        why: why @ FailReason::DeadlinePassed { sources, .. },
+    }) = swarm.events.last()
+    else {
+        panic!("{:?}", swarm.events.last());
+    };
+    assert!(
+        sources.sources.iter().all(
+            |(_, status)| matches!(status, SourceStatus::StalledSince(since) if since.as_secs() < 1)
+        ),
+        "{why}"
+    );
+    assert!(
+        why.to_string().contains("10.0.0.1:24254 stalled since 0."),
+        "{why}"
+    );
     // The partial download stays for a later resume.
     assert!(store.has_partial(&swarm.id));
 }
@@ -574,4 +624,152 @@ fn a_congested_seeder_queue_makes_the_window_back_off_instead_of_growing_without
         "{:?}",
         download.stats()
     );
+}
+
+/// A link that answers before any [`link`]: the seeder on it answers first.
+fn first_link() -> Link {
+    Link {
+        delay: 50,
+        jitter: 0,
+        loss: 0,
+        per_block: 5,
+        queue: 64,
+    }
+}
+
+fn non_progress(events: &[DownloadEvent]) -> Vec<&DownloadEvent> {
+    events
+        .iter()
+        .filter(|e| !matches!(e, DownloadEvent::Progress { .. }))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The public node puts a `MaybeTheyHaveSome` beside `Content` once it has served anyone,
+    /// and answers one instead at random: neither is "I have none", and the download completes
+    /// from public nodes alone, every time.
+    #[test]
+    fn public_nodes_that_name_other_peers_or_ignore_requests_always_deliver(
+        seed in any::<u64>(),
+        len in prop_oneof![1usize..5000, 5000usize..300_000],
+        nodes in 1usize..4,
+        ignore in 0u64..500,
+        loss in 0u64..50,
+    ) {
+        let original = content_of(len, seed);
+        let mut swarm = Swarm::new(seed, original.clone());
+        for n in 0..nodes {
+            swarm.seeder(Behaviour::PublicNode(ignore), link(seed.wrapping_add(n as u64 * 31), loss), 1);
+        }
+        let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+        swarm.add_sources(&mut download);
+        let mut store = MemoryPartialStore::new();
+        swarm.run(&mut download, &mut store, 3600, |_| false);
+        prop_assert!(download.is_completed(), "{:?} {:?}", non_progress(&swarm.events), download.stats());
+        let mut fetched = vec![0u8; len];
+        store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
+        prop_assert!(fetched == original);
+        // Nobody was dropped for saying "maybe they have some".
+        prop_assert!(!swarm.events.iter().any(|e| matches!(e, DownloadEvent::SourceDropped { .. })),
+            "{:?}", non_progress(&swarm.events));
+    }
+
+    /// A source that answers first with a wrong length, then serves bytes to match it or falls
+    /// silent, cannot make the download fail: it ends with the length whose content hashes to
+    /// the id.
+    #[test]
+    fn a_first_answer_with_a_wrong_length_cannot_block_honest_seeders(
+        seed in any::<u64>(),
+        len in 5000usize..200_000,
+        longer in any::<bool>(),
+        by in 1u64..20_000,
+        silent_after in prop_oneof![Just(None), (1u32..4).prop_map(Some)],
+        honest in 1usize..3,
+    ) {
+        let original = content_of(len, seed);
+        let mut swarm = Swarm::new(seed, original.clone());
+        let wrong = if longer { len as u64 + by } else { (len as u64).saturating_sub(by).max(1) };
+        swarm.seeder(Behaviour::WrongLength(wrong, silent_after), first_link(), 1);
+        for n in 0..honest {
+            swarm.seeder(Behaviour::Honest, link(seed.wrapping_add(n as u64 * 13), 0), 1);
+        }
+        let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+        swarm.add_sources(&mut download);
+        let mut store = MemoryPartialStore::new();
+        swarm.run(&mut download, &mut store, 3600, |_| false);
+        prop_assert!(download.is_completed(), "{:?} {:?}", non_progress(&swarm.events), download.stats());
+        prop_assert_eq!(download.layout().unwrap().total_len, len as u64);
+        let mut fetched = vec![0u8; len];
+        store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
+        prop_assert!(fetched == original);
+    }
+
+    /// A seeder stopped for seconds (SIGSTOP, then SIGCONT) is waited for: the download stalls
+    /// and resumes instead of failing.
+    #[test]
+    fn a_seeder_paused_for_seconds_is_waited_for_and_the_download_completes(
+        seed in any::<u64>(),
+        len in 50_000usize..300_000,
+        pause_ms in 1000u64..120_000,
+    ) {
+        let original = content_of(len, seed);
+        let mut swarm = Swarm::new(seed, original.clone());
+        let steady = Link { delay: 500, jitter: 0, loss: 0, per_block: 500, queue: 64 };
+        swarm.seeder(Behaviour::Paused(2_000, 2_000 + pause_ms * 1000), steady, 1);
+        let mut download = Download::new(swarm.id, DownloadConfig::default(), Instant::ZERO);
+        swarm.add_sources(&mut download);
+        let mut store = MemoryPartialStore::new();
+        swarm.run(&mut download, &mut store, 3600, |_| false);
+        prop_assert!(download.is_completed(), "{:?} {:?}", non_progress(&swarm.events), download.stats());
+        // It was under way when the seeder stopped, and waited for it.
+        prop_assert!(swarm.now > 2_000 + pause_ms * 1000);
+        let mut fetched = vec![0u8; len];
+        store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
+        prop_assert!(fetched == original);
+    }
+}
+
+/// A partial download an earlier run began with a liar's length does not block a later run
+/// from honest seeders: the length is only a candidate, and a mismatch starts afresh.
+#[test]
+fn a_partial_download_begun_with_a_wrong_length_is_started_afresh() {
+    for (seed, wrong) in [(21u64, 150_000u64), (22, 40_123), (23, 100_001)] {
+        let original = content_of(100_000, seed);
+        let mut liar = Swarm::new(seed, original.clone());
+        liar.seeder(Behaviour::WrongLength(wrong, None), first_link(), 1);
+        let mut store = MemoryPartialStore::new();
+        let mut first = Download::new(liar.id, DownloadConfig::default(), Instant::ZERO);
+        liar.add_sources(&mut first);
+        liar.run(&mut first, &mut store, 3600, |d| d.have_bytes() >= 20_000);
+        assert!(!first.is_finished());
+        assert_eq!(first.layout().unwrap().total_len, wrong);
+        drop(first);
+
+        let mut swarm = Swarm::new(seed, original.clone());
+        swarm.seeder(Behaviour::Honest, link(seed, 0), 1);
+        swarm.seeder(Behaviour::Honest, link(seed ^ 5, 0), 1);
+        let mut second = Download::resume(
+            swarm.id,
+            DownloadConfig::default(),
+            Instant::ZERO,
+            &mut store,
+        )
+        .unwrap();
+        swarm.add_sources(&mut second);
+        swarm.run(&mut second, &mut store, 3600, |_| false);
+        assert!(
+            second.is_completed(),
+            "{wrong}: {:?}",
+            non_progress(&swarm.events)
+        );
+        let mut fetched = vec![0u8; original.len()];
+        store
+            .complete()
+            .clone()
+            .read_at(&swarm.id, 0, &mut fetched)
+            .unwrap();
+        assert!(fetched == original);
+    }
 }

@@ -1,4 +1,11 @@
 //! Downloads in progress on disk: `<id>.part` and `<id>.manifest` in the working folder.
+//!
+//! The `.part` file holds exactly what was written: it is not sized ahead (a sparse file of
+//! the full length would claim room it does not use, and fill the disk), it grows as blocks
+//! land. Before a partial download is created or resumed, the free space of the folder is
+//! checked against what is still to be written, so a content that cannot fit is refused with
+//! a message naming the folder instead of failing midway; a disk that fills up anyway is
+//! reported the same way.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -26,6 +33,25 @@ pub(super) struct PartialDir {
 
 fn invalid(why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why)
+}
+
+/// Room a manifest line takes at most: a block index of up to 20 digits, a space, 16 hex
+/// digits and a newline, rounded up.
+const MANIFEST_LINE: u64 = 40;
+
+/// Bytes free for an unprivileged writer in the file system holding `dir`, where the platform
+/// says (`statvfs`); `None` where it cannot tell.
+fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let stats = rustix::fs::statvfs(dir).ok()?;
+        Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 impl PartialDir {
@@ -57,39 +83,93 @@ impl PartialDir {
         self.read_manifest(id).map(|manifest| manifest.layout())
     }
 
+    /// The shared folder the working folder is in: what messages name.
+    fn folder(&self) -> &Path {
+        self.work.parent().unwrap_or(&self.work)
+    }
+
+    /// A failed write, said plainly when the disk is full (naming the folder).
+    fn explain(&self, err: io::Error) -> io::Error {
+        if err.kind() == io::ErrorKind::StorageFull {
+            io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!(
+                    "no space left in {} (the disk filled up during the download)",
+                    self.folder().display()
+                ),
+            )
+        } else {
+            err
+        }
+    }
+
+    /// Refuses to go on when the folder's file system has less room than `needed` bytes.
+    fn check_room(&self, needed: u64) -> io::Result<()> {
+        match free_space(&self.work) {
+            // Not `StorageFull`, which [`Self::explain`] rewords: nothing filled up.
+            Some(free) if free < needed => Err(io::Error::other(format!(
+                "not enough free space in {}: {needed} bytes needed, {free} free",
+                self.folder().display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the partial download of `id`, resuming the one on disk when its layout matches:
     /// every block its manifest records is read back and hashed, and kept only if it matches.
+    /// Refused, before anything is written, when the folder lacks room for the blocks still
+    /// missing.
     pub(super) fn begin(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
+        self.begin_inner(id, layout)
+            .map_err(|err| self.explain(err))
+    }
+
+    fn begin_inner(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
         self.open.remove(id);
         let part_path = self.part_path(id);
         let mut held = BlockSet::new(layout.block_count());
         let mut kept = Manifest::new(*id, layout);
+        // The .part holds what was written, so it is at most the content's length (earlier
+        // builds sized it ahead to exactly that).
         let resumable = self
             .read_manifest(id)
             .filter(|manifest| manifest.layout() == layout)
-            .filter(|_| fs::metadata(&part_path).is_ok_and(|m| m.len() == layout.total_len));
+            .filter(|_| fs::metadata(&part_path).is_ok_and(|m| m.len() <= layout.total_len));
+        let mut held_bytes = 0;
         let part = if let Some(manifest) = resumable {
             let mut part = OpenOptions::new().read(true).write(true).open(&part_path)?;
             let mut buffer = vec![0u8; usize::try_from(layout.block_size).unwrap_or(0)];
             for (index, checksum) in manifest.entries() {
                 let len = usize::try_from(layout.len_of(index)).map_err(|_| invalid("block"))?;
                 let block = buffer.get_mut(..len).ok_or_else(|| invalid("block"))?;
-                read_exact_at(&mut part, block, layout.offset_of(index))?;
+                // A block past the end of the file was never written (a torn batch): not held.
+                match read_exact_at(&mut part, block, layout.offset_of(index)) {
+                    Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => continue,
+                    other => other?,
+                }
                 if block_checksum(block) == checksum {
                     held.insert(index);
                     kept.record(index, checksum);
+                    held_bytes += len as u64;
                 }
             }
+            let missing = layout.block_count() - held.len();
+            self.check_room(
+                (layout.total_len - held_bytes).saturating_add(missing * MANIFEST_LINE),
+            )?;
             part
         } else {
-            let part = OpenOptions::new()
+            // Checked before an old partial is replaced: a refused fetch changes nothing.
+            let needed = layout
+                .total_len
+                .saturating_add(layout.block_count().saturating_mul(MANIFEST_LINE));
+            self.check_room(needed)?;
+            OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(true)
-                .open(&part_path)?;
-            part.set_len(layout.total_len)?;
-            part
+                .open(&part_path)?
         };
         // Rewrite the manifest compacted (only the blocks that passed), through a temporary
         // file and a rename so that a crash leaves either the old or the new one.
@@ -134,8 +214,10 @@ impl PartialDir {
         // The writer writes the data first, then its manifest line: a crash between them
         // loses the block, never vouches for bytes that were not written.
         let offset = file.layout.offset_of(index);
-        file.writer
-            .write_block(offset, bytes, &Manifest::entry_line(index, Some(checksum)))
+        let written =
+            file.writer
+                .write_block(offset, bytes, &Manifest::entry_line(index, Some(checksum)));
+        written.map_err(|err| self.explain(err))
     }
 
     pub(super) fn read_block(
@@ -150,15 +232,19 @@ impl PartialDir {
             .get_mut(..len)
             .ok_or_else(|| invalid("buffer shorter than a block"))?;
         // The block may still be on its way to the file.
-        file.writer.flush()?;
         let offset = file.layout.offset_of(index);
-        read_exact_at(&mut file.part, target, offset)?;
+        let read = file
+            .writer
+            .flush()
+            .and_then(|()| read_exact_at(&mut file.part, target, offset));
+        read.map_err(|err| self.explain(err))?;
         Ok(len)
     }
 
     pub(super) fn forget_block(&mut self, id: &ContentId, index: u64) -> io::Result<()> {
         let file = self.get(id)?;
-        file.writer.append_line(&Manifest::entry_line(index, None))
+        let appended = file.writer.append_line(&Manifest::entry_line(index, None));
+        appended.map_err(|err| self.explain(err))
     }
 
     /// Closes a verified download: flushes its data to disk and removes its manifest. Returns
@@ -169,7 +255,14 @@ impl PartialDir {
             .remove(id)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "download not begun"))?;
         // Every block must be in the file, and the file on disk, before it is renamed.
-        file.writer.finish()?;
+        file.writer.finish().map_err(|err| self.explain(err))?;
+        // Every block was written, so the file ends where the content does; a shorter one
+        // would be a bug, never renamed into the folder.
+        if file.part.metadata()?.len() != file.layout.total_len {
+            return Err(invalid(
+                "the partial file does not have the content's length",
+            ));
+        }
         file.part.sync_all()?;
         drop(file.part);
         remove_if_present(&self.manifest_path(id))?;

@@ -26,7 +26,7 @@ pub use checksum::block_checksum;
 pub use congestion::{CongestionWindow, WindowLimits};
 pub use download::{
     BlockRequest, Download, DownloadConfig, DownloadEvent, DownloadStats, DropReason, FailReason,
-    SourceInfo,
+    SourceInfo, SourceReport, SourceStatus,
 };
 pub use hasher::ContentHasher;
 pub use id::{ContentId, ContentIdError};

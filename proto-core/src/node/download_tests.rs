@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::test_net::{Net, addr, node, pattern, read_all, seeder};
-use crate::content::{ContentId, MemoryPartialStore};
+use crate::content::{ContentId, DownloadConfig, MemoryPartialStore};
 use crate::error::{CommandError, FetchError};
 use crate::{Command, Config, Event, Identity, Instant, Node, UnixMillis};
 
@@ -159,11 +159,16 @@ fn content_already_held_completes_at_once() {
 }
 
 #[test]
-fn a_silent_source_fails_the_download_and_a_new_fetch_resumes_it() {
+fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_it() {
     let content = pattern(100_000, 3);
     let id = ContentId::of(&content);
     let mut fetcher = node(2);
     fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    // Silence alone never drops a source: only the download's deadline ends the wait.
+    fetcher.set_download_config(DownloadConfig {
+        deadline: Some(Duration::from_secs(120)),
+        ..DownloadConfig::default()
+    });
     let mut net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher)], 0);
     net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
     // Let part of it arrive, then silence the seeder.
@@ -179,15 +184,15 @@ fn a_silent_source_fails_the_download_and_a_new_fetch_resumes_it() {
     net.run_until(Duration::from_secs(600), |net| {
         net.finished(addr(2), id).is_some()
     });
-    assert!(
-        matches!(
-            net.finished(addr(2), id),
-            Some(Event::DownloadFailed { .. })
-        ),
-        "{:?} at {:?}",
-        net.finished(addr(2), id),
-        net.now
-    );
+    match net.finished(addr(2), id) {
+        Some(Event::DownloadFailed { why, .. }) => {
+            assert!(why.starts_with("no complete content after 120 s"), "{why}");
+            assert!(why.contains("stalled since"), "{why}");
+        }
+        other => panic!("{other:?} at {:?}", net.now),
+    }
+    // It waited for the whole deadline, asking again with backoff.
+    assert!(net.now >= Instant::ZERO + Duration::from_secs(120));
     // The seeder is back: a new fetch resumes and asks only for what is missing.
     net.nodes.push((addr(1), seeder(1, &content)));
     net.events.clear();

@@ -134,8 +134,15 @@ impl Node {
         if state.active.len() >= self.config.max_downloads {
             return Err(CommandError::Fetch(FetchError::TooManyDownloads));
         }
-        let mut download = Download::resume(id, state.config, self.now, storage)
-            .map_err(|err| CommandError::Fetch(FetchError::Store(err.to_string())))?;
+        let mut download =
+            Download::resume(id, state.config, self.now, storage).map_err(|err| {
+                // The store's own words (they name its folder), not wrapped twice.
+                let why = match err {
+                    crate::content::StoreError::Failed(why) => why,
+                    other => other.to_string(),
+                };
+                CommandError::Fetch(FetchError::Store(why))
+            })?;
         for source in sources {
             download.add_source(source);
         }
@@ -241,23 +248,30 @@ impl Node {
             return None;
         }
         let now = self.now;
-        let state = &mut self.downloads;
-        let active = state.active.get_mut(&id)?;
         match message {
             Cjp2pMessage::Content {
                 offset, data, eof, ..
-            } => match state.storage.as_deref_mut() {
-                Some(storage) => {
+            } => {
+                let state = &mut self.downloads;
+                let active = state.active.get_mut(&id)?;
+                // Without storage the bytes cannot be kept: the download's timer asks again
+                // once there is some.
+                if let Some(storage) = state.storage.as_deref_mut() {
                     active
                         .download
                         .handle_block(now, storage, from, offset, &data, eof);
                 }
-                None => {
-                    active.download.handle_no_content(from, []);
-                }
-            },
+            }
             Cjp2pMessage::MaybeTheyHaveSome { peers, .. } => {
-                let peers: Vec<TransportAddr> = peers.into_iter().map(TransportAddr::udp).collect();
+                // Only candidates: the public node sends this beside Content, and instead of it
+                // when it ignores a request at random, so `from` stays a source. It names
+                // whoever it served, us among them: our own addresses are left out.
+                let peers: Vec<TransportAddr> = peers
+                    .into_iter()
+                    .filter(|peer| !self.is_own_address(*peer))
+                    .map(TransportAddr::udp)
+                    .collect();
+                let active = self.downloads.active.get_mut(&id)?;
                 active
                     .download
                     .handle_no_content(from, peers.iter().copied());
@@ -312,7 +326,7 @@ impl Node {
         let known = self.our_node_key(from) == Some(*peer);
         match (self.downloads.active.get_mut(&id), known) {
             (Some(active), true) => {
-                active.download.handle_no_content(from, []);
+                active.download.handle_not_held(from);
                 self.drive_download(id);
             }
             _ => self.stats.session_content_dropped += 1,

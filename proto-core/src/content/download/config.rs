@@ -1,5 +1,7 @@
 //! The settings of a download, with their defaults and what they cost.
 
+use core::time::Duration;
+
 use crate::content::{CJP2P_BLOCK_SIZE, RtoBounds, WindowLimits};
 
 /// How a [`Download`](super::Download) behaves and how much it may hold.
@@ -25,13 +27,20 @@ pub struct DownloadConfig {
     /// this many requests after it (the reordering tolerance, like QUIC's packet threshold).
     /// Default 3.
     pub reorder_threshold: u64,
-    /// A source is dropped after this many timeouts in a row with no answer between them.
-    /// Default 6: with the backoff, a silent source is dropped after 63 round-trip timeouts
-    /// (about 19 s before any sample), and a source behind 25% loss each way is dropped by bad
-    /// luck once in some 13 000 timeouts.
+    /// Ignored. Silent sources are no longer dropped after a number of timeouts: they are asked
+    /// again with exponential backoff (the retransmission timeout doubles on each expiry, up to
+    /// `rto.max`) until [`deadline`](Self::deadline), so a seeder that pauses is waited for.
+    #[deprecated(note = "silent sources are retried with backoff until `deadline`")]
     pub max_timeouts: u32,
-    /// The most sources one download knows (added or learned from `MaybeTheyHaveSome`). Default
-    /// 64; more are ignored.
+    /// How long after its start the download gives up if the content is not complete by then,
+    /// failing with [`FailReason::DeadlinePassed`](super::FailReason::DeadlinePassed) and where
+    /// each source stood (unreachable, stalled since when, ...). Default `None`: no deadline of
+    /// its own; the download then ends only complete, when every source is dropped, or when the
+    /// caller gives up (`ejtp fetch --timeout`).
+    pub deadline: Option<Duration>,
+    /// The most sources one download knows (added or learned from `MaybeTheyHaveSome`), dropped
+    /// ones included. Default 64; more are ignored. It also bounds the lengths the sources may
+    /// disagree on, and the failure report.
     pub max_sources: usize,
     /// The most blocks in flight over all sources. Default 2048 (8 MiB of 4096-byte blocks
     /// asked and not yet answered; about 128 KiB of bookkeeping).
@@ -55,7 +64,9 @@ impl Default for DownloadConfig {
             window: WindowLimits::default(),
             rto: RtoBounds::default(),
             reorder_threshold: 3,
+            #[allow(deprecated)]
             max_timeouts: 6,
+            deadline: None,
             max_sources: 64,
             max_in_flight: 2048,
             max_content_len: 64 << 30,

@@ -1,8 +1,12 @@
 //! Downloading one content from several sources at once (see [`Download`]).
 
+mod backoff;
 mod completion;
 mod config;
 mod event;
+mod input;
+mod length;
+mod report;
 mod request;
 mod source;
 mod verify;
@@ -11,12 +15,12 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use crate::content::{BlockLayout, BlockSet, ContentId, PartialStore, StoreError, block_checksum};
+use crate::content::{BlockLayout, BlockSet, ContentId, PartialStore, StoreError};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
 pub use config::DownloadConfig;
-pub use event::{BlockRequest, DownloadEvent, DropReason, FailReason};
+pub use event::{BlockRequest, DownloadEvent, DropReason, FailReason, SourceReport, SourceStatus};
 
 pub use source::SourceInfo;
 
@@ -52,6 +56,10 @@ pub struct DownloadStats {
     pub timeouts: u64,
     /// Times the whole content did not hash to its id.
     pub hash_mismatches: u64,
+    /// Answers with a length other than the one followed (their blocks are not kept).
+    pub length_disagreements: u64,
+    /// Times the download gave up the length it followed for another one (starting afresh).
+    pub length_switches: u64,
 }
 
 /// One block asked of one source.
@@ -64,9 +72,12 @@ struct Sent {
     retry: bool,
 }
 
-/// What is known once the length is.
+/// What is known once a length is followed (see `length.rs` for which one).
 struct Known {
     layout: BlockLayout,
+    /// Whether the partial store was opened with this layout ([`PartialStore::begin`]): only
+    /// once a block of it arrives, when the length was switched to.
+    begun: bool,
     held: BlockSet,
     /// Which source sent each block ([`NOBODY`], [`EARLIER`] or a source index).
     supplier: Vec<SourceIndex>,
@@ -116,8 +127,34 @@ enum Phase {
 /// [`DownloadConfig::reorder_threshold`] requests after it, or when its timer expires. Requests
 /// go to the source with the most room in its window, so a faster source, whose window grows and
 /// drains faster, gets more of them. Lost blocks are asked again, preferably of another source;
-/// duplicates are ignored; a source that times out [`DownloadConfig::max_timeouts`] times in a
-/// row is dropped.
+/// duplicates are ignored.
+///
+/// # Silent sources and `MaybeTheyHaveSome`
+///
+/// A source is never dropped for being silent: each expiry of its timer doubles its timeout (up
+/// to `rto.max`, 10 s) and it keeps one request in flight, so a seeder that pauses (stopped, or
+/// behind a dead link for a while) is asked again at growing intervals and the download resumes
+/// when it answers. Repeated short answers back off the same way. The download gives up on
+/// silence only at [`DownloadConfig::deadline`], if one is set. A `MaybeTheyHaveSome` only adds
+/// the peers it names as sources: the public CJP2P node sends one beside `Content`, and one
+/// instead of `Content` when it ignores a request at random, so it never means "I have none".
+/// A source is dropped only for what retrying cannot cure ([`DropReason`]): bytes that failed
+/// verification, a length other than the one it announced before, a length above the limit,
+/// or one of our own nodes saying in a session that it does not hold the content. When every
+/// source is dropped, or at the deadline, the download fails with each source's status
+/// ([`FailReason`], [`SourceStatus`]).
+///
+/// # The length
+///
+/// A source's `eof` is a claim, and the first answer's claim is only followed, not trusted: the
+/// download follows the length claimed by the most sources that still answer, and a length
+/// from an earlier run (a resumed partial) counts as no claim at all. When sources disagree,
+/// blocks are kept only from sources that claim the length followed, and the content is
+/// verified against the id under that length: if it does not verify, its sources are found out
+/// and dropped as below, and the download switches to the next length, starting afresh (the
+/// store discards a partial of another length). So a liar's length, now or left on disk by an
+/// earlier run, cannot block honest sources; the download ends with the length whose content
+/// hashes to the id.
 ///
 /// # Verification
 ///
@@ -179,6 +216,9 @@ impl Download {
     /// blocks still matching the manifest are not asked again, and content already complete
     /// is verified and finished at once ([`DownloadEvent::Completed`] is then waiting).
     ///
+    /// The kept length is not trusted: the first source to claim another one makes the download
+    /// start afresh with that one (see [the length](Download#the-length)).
+    ///
     /// # Errors
     /// The store's error when it cannot be read.
     pub fn resume(
@@ -192,7 +232,8 @@ impl Download {
             if layout.block_size == download.config.block_size
                 && layout.total_len <= download.config.max_content_len
             {
-                download.begin(store, layout)?;
+                download.follow(layout)?;
+                download.open_store(store)?;
                 download.check_complete(store)?;
             }
         }
@@ -211,7 +252,8 @@ impl Download {
         self.started
     }
 
-    /// The content's layout, once a source has told its length (or a partial download had it).
+    /// The layout of the length followed, once a source has told one (or a partial download
+    /// had it). It may change while sources disagree (see [the length](Download#the-length)).
     #[must_use]
     pub fn layout(&self) -> Option<BlockLayout> {
         self.known.as_ref().map(|known| known.layout)
@@ -275,6 +317,12 @@ impl Download {
     /// Every source added, dropped ones included, in the order they were added.
     pub fn sources(&self) -> impl Iterator<Item = SourceInfo> + '_ {
         self.sources.iter().map(Source::info)
+    }
+
+    /// Where each source stands now, as a failure would report it.
+    #[must_use]
+    pub fn source_report(&self) -> SourceReport {
+        self.report()
     }
 
     /// The counters.
@@ -341,20 +389,35 @@ impl Download {
             .count()
     }
 
-    /// `from` does not have the content and named `peers` that may (CJP2P `MaybeTheyHaveSome`):
-    /// add the peers, then drop `from` and ask its blocks of the others. Returns how many peers
-    /// were new. (Peers first: a download whose only source answers this way goes on with the
-    /// peers it named instead of failing.)
+    /// `from` answered CJP2P `MaybeTheyHaveSome`, naming `peers` that may have the content: adds
+    /// the peers as sources. Returns how many were new.
+    ///
+    /// `from` is *not* dropped, and its requests are left to their timers: the public node
+    /// sends this beside `Content` once it has served anyone, and instead of `Content` when it
+    /// ignores a request at random. It is only remembered, so that a failure can say that
+    /// `from` does not have the content if it never sent any.
     pub fn handle_no_content(
         &mut self,
         from: TransportAddr,
         peers: impl IntoIterator<Item = TransportAddr>,
     ) -> usize {
         let added = self.handle_more_sources(peers);
-        if let Some(index) = self.source_index(&from) {
-            self.drop_source(index, DropReason::NoContent);
+        if let Some(source) = self.sources.iter_mut().find(|source| source.addr == from) {
+            source.said_none = true;
         }
         added
+    }
+
+    /// `from`, one of our own nodes, said in a session that it does not hold the content: a
+    /// definite answer (our nodes do not ignore requests at random), so it is dropped with
+    /// [`DropReason::NoContent`] and its blocks asked of the others.
+    pub fn handle_not_held(&mut self, from: TransportAddr) {
+        if let Some(index) = self.source_index(&from) {
+            if let Some(source) = self.sources.get_mut(usize::from(index)) {
+                source.said_none = true;
+            }
+            self.drop_source(index, DropReason::NoContent);
+        }
     }
 
     /// `from` sent `bytes` of the content at `offset`, and says the content is `eof` bytes long
@@ -362,9 +425,10 @@ impl Download {
     ///
     /// Every whole block in `bytes` (a full block, or the last block of the content) is hashed,
     /// written to `store` and counted; a trailing partial block is ignored. Bytes from a source
-    /// that was not added, blocks nobody asked for, duplicates and misaligned offsets are
-    /// counted in [`DownloadStats`] and ignored: network input never fails the download. Only a
-    /// store failure does ([`FailReason::Store`]).
+    /// that was not added, blocks nobody asked for, duplicates, misaligned offsets and blocks
+    /// under a length other than the one followed are counted in [`DownloadStats`] and
+    /// ignored: network input never fails the download. Only a store failure does
+    /// ([`FailReason::Store`]).
     pub fn handle_block(
         &mut self,
         now: Instant,
@@ -375,14 +439,25 @@ impl Download {
         eof: u64,
     ) {
         if let Err(error) = self.try_handle_block(now, store, from, offset, bytes, eof) {
-            self.fail(FailReason::Store(error.to_string()));
+            let why = match error {
+                StoreError::Failed(why) => why,
+                StoreError::NotFound => "the partial download is not open".to_string(),
+            };
+            self.fail(FailReason::Store(why));
         }
     }
 
     /// Wakes the download: requests whose source's timer expired are lost, and the source's
-    /// window and timeout back off. Early calls do nothing.
+    /// window and timeout back off; past [`DownloadConfig::deadline`] it fails. Early calls do
+    /// nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_finished() {
+            return;
+        }
+        if self.deadline().is_some_and(|deadline| deadline <= now) {
+            let sources = self.report();
+            let after = self.config.deadline.unwrap_or_default();
+            self.fail(FailReason::DeadlinePassed { after, sources });
             return;
         }
         for index in 0..self.sources.len() {
@@ -395,6 +470,7 @@ impl Download {
             {
                 self.expire(now, index);
             }
+            self.release_hold(now, index);
         }
     }
 
@@ -405,11 +481,15 @@ impl Download {
         if self.is_finished() || self.in_flight.len() >= self.config.max_in_flight {
             return None;
         }
+        let followed = self.known.as_ref().map(|known| known.layout.total_len);
         let mut candidates: Vec<(usize, SourceIndex)> = self
             .sources
             .iter()
             .enumerate()
             .filter(|(_, source)| source.is_active() && source.room() > 0)
+            .filter(|(_, source)| source.hold_until.is_none_or(|until| until <= now))
+            // Sources that claim another length are not asked while this one is followed.
+            .filter(|(_, source)| source.claimed_len.is_none() || source.claimed_len == followed)
             .filter_map(|(index, source)| Some((source.room(), SourceIndex::try_from(index).ok()?)))
             .filter(|(_, index)| match self.mode {
                 Mode::Swarm => true,
@@ -426,259 +506,27 @@ impl Download {
         None
     }
 
-    /// When [`Download::handle_timeout`] should next be called, if a request is outstanding.
+    /// When [`Download::handle_timeout`] should next be called: a request's timer, a source's
+    /// backoff ending, or the deadline.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
             return None;
         }
-        (0..self.sources.len())
-            .filter_map(|index| self.deadline_of(SourceIndex::try_from(index).ok()?))
-            .min()
+        let timers = (0..self.sources.len())
+            .filter_map(|index| self.deadline_of(SourceIndex::try_from(index).ok()?));
+        let holds = self
+            .sources
+            .iter()
+            .filter(|source| source.is_active())
+            .filter_map(|source| source.hold_until);
+        timers.chain(holds).chain(self.deadline()).min()
     }
 
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<DownloadEvent> {
         self.events.pop_front()
-    }
-
-    // ---- inputs ----
-
-    fn try_handle_block(
-        &mut self,
-        now: Instant,
-        store: &mut dyn PartialStore,
-        from: TransportAddr,
-        offset: u64,
-        bytes: &[u8],
-        eof: u64,
-    ) -> Result<(), StoreError> {
-        if self.is_finished() {
-            return Ok(());
-        }
-        let Some(source) = self.source_index(&from).filter(|&s| self.is_active(s)) else {
-            self.stats.unsolicited += 1;
-            return Ok(());
-        };
-        if eof > self.config.max_content_len {
-            self.drop_source(source, DropReason::TooLarge);
-            return Ok(());
-        }
-        let layout = match &self.known {
-            Some(known) if known.layout.total_len != eof => {
-                self.drop_source(source, DropReason::Inconsistent);
-                return Ok(());
-            }
-            Some(known) => known.layout,
-            None => {
-                let layout = BlockLayout::new(eof, self.config.block_size)
-                    .ok_or_else(|| StoreError::Failed("zero block size".to_string()))?;
-                self.begin(store, layout)?;
-                layout
-            }
-        };
-        let Some(mut index) = layout.index_at(offset) else {
-            self.stats.malformed += 1;
-            return Ok(());
-        };
-        let mut rest = bytes;
-        loop {
-            let len = usize::try_from(layout.len_of(index)).unwrap_or(usize::MAX);
-            let Some(block) = rest.get(..len) else {
-                // A partial block: public nodes keep only whole ones, and so do we.
-                self.short_answer(source, index, rest.is_empty());
-                break;
-            };
-            self.accept(now, store, source, index, block)?;
-            rest = rest.get(len..).unwrap_or_default();
-            index += 1;
-            if rest.is_empty() || index >= layout.block_count() || self.is_finished() {
-                break;
-            }
-        }
-        self.detect_reordering_losses(source);
-        self.check_complete(store)
-    }
-
-    /// Learns the layout: opens the partial download, which says which blocks are held.
-    fn begin(
-        &mut self,
-        store: &mut dyn PartialStore,
-        layout: BlockLayout,
-    ) -> Result<(), StoreError> {
-        let held = store.begin(&self.id, layout)?;
-        let count = usize::try_from(layout.block_count())
-            .map_err(|_| StoreError::Failed("content too long".to_string()))?;
-        let mut supplier = Vec::new();
-        supplier
-            .try_reserve_exact(count)
-            .map_err(|_| StoreError::Failed("content too long".to_string()))?;
-        supplier.resize(count, NOBODY);
-        let mut have_bytes = 0;
-        for index in held.iter() {
-            if let Some(slot) = usize::try_from(index)
-                .ok()
-                .and_then(|i| supplier.get_mut(i))
-            {
-                *slot = EARLIER;
-            }
-            have_bytes += layout.len_of(index);
-        }
-        self.known = Some(Known {
-            layout,
-            held,
-            supplier,
-            have_bytes,
-        });
-        self.push_progress();
-        Ok(())
-    }
-
-    /// One whole block from `source`.
-    fn accept(
-        &mut self,
-        now: Instant,
-        store: &mut dyn PartialStore,
-        source: SourceIndex,
-        index: u64,
-        block: &[u8],
-    ) -> Result<(), StoreError> {
-        let sent = self.in_flight.remove(&(index, source));
-        if let Some(src) = self.sources.get_mut(usize::from(source)) {
-            // Any whole block proves the source alive, even a late answer to a request already
-            // declared lost: a timeout that was only a slow answer must not get it dropped.
-            src.timeouts = 0;
-            src.last_answer = Some(now);
-        }
-        if let (Some(sent), Some(src)) = (sent, self.sources.get_mut(usize::from(source))) {
-            src.in_flight.remove(&(sent.seq, index));
-            src.largest_answered = Some(src.largest_answered.map_or(sent.seq, |l| l.max(sent.seq)));
-            if !sent.retry {
-                src.rtt
-                    .on_sample(now.saturating_duration_since(sent.sent_at));
-            }
-            src.window.on_answer(sent.seq, 1);
-        }
-        let requested =
-            sent.is_some() || self.lost.contains_key(&index) || self.is_in_flight(index);
-        let pinned_elsewhere = matches!(self.mode, Mode::Pinned(p) if p != source);
-        let Some(known) = self.known.as_mut() else {
-            return Ok(());
-        };
-        if known.held.contains(index) {
-            self.stats.duplicates += 1;
-            return Ok(());
-        }
-        if !requested || pinned_elsewhere {
-            self.stats.unsolicited += 1;
-            return Ok(());
-        }
-        store.write_block(&self.id, index, block, block_checksum(block))?;
-        known.held.insert(index);
-        if let Some(slot) = usize::try_from(index)
-            .ok()
-            .and_then(|i| known.supplier.get_mut(i))
-        {
-            *slot = source;
-        }
-        known.have_bytes += known.layout.len_of(index);
-        self.stats.blocks_received += 1;
-        if let Some(src) = self.sources.get_mut(usize::from(source)) {
-            src.blocks_kept += 1;
-        }
-        self.lost.remove(&index);
-        // Copies asked of other sources (endgame) are useless now: free their room.
-        let copies: Vec<(u64, SourceIndex)> = self
-            .in_flight
-            .range((index, 0)..=(index, SourceIndex::MAX))
-            .map(|(key, _)| *key)
-            .collect();
-        for key in copies {
-            self.forget_request(key);
-        }
-        self.verifier.offer(index, block);
-        self.push_progress();
-        Ok(())
-    }
-
-    /// `source` answered block `index` with less than the block: a CJP2P node does that to a
-    /// source it has not verified yet (at most 32 bytes before the cookie exchange). Ask again
-    /// at once rather than wait for the timer: the next answer is usually whole. It counts as a
-    /// timeout towards dropping the source, so one that never sends whole blocks goes.
-    fn short_answer(&mut self, source: SourceIndex, index: u64, empty: bool) {
-        if !empty {
-            self.stats.malformed += 1;
-        }
-        if self.forget_request((index, source)).is_none() {
-            return;
-        }
-        let give_up = self
-            .sources
-            .get_mut(usize::from(source))
-            .is_some_and(|src| {
-                src.timeouts += 1;
-                src.timeouts >= self.config.max_timeouts
-            });
-        self.mark_lost(index, source);
-        if give_up {
-            self.drop_source(source, DropReason::Unresponsive);
-        }
-    }
-
-    fn detect_reordering_losses(&mut self, source: SourceIndex) {
-        let Some(src) = self.sources.get(usize::from(source)) else {
-            return;
-        };
-        let Some(largest) = src.largest_answered else {
-            return;
-        };
-        let threshold = self.config.reorder_threshold.max(1);
-        let overtaken: Vec<(u64, u64)> = src
-            .in_flight
-            .iter()
-            .take_while(|(seq, _)| seq.saturating_add(threshold) <= largest)
-            .copied()
-            .collect();
-        for (_, block) in overtaken {
-            if let Some(sent) = self.forget_request((block, source)) {
-                if let Some(src) = self.sources.get_mut(usize::from(source)) {
-                    src.window.on_loss(sent.seq, src.next_seq);
-                }
-                self.mark_lost(block, source);
-            }
-        }
-    }
-
-    /// The timer of `source` expired.
-    fn expire(&mut self, now: Instant, source: SourceIndex) {
-        let Some(src) = self.sources.get_mut(usize::from(source)) else {
-            return;
-        };
-        self.stats.timeouts += 1;
-        let rto = src.rtt.rto();
-        src.window.on_timeout(src.next_seq);
-        src.rtt.on_timeout();
-        src.timeouts += 1;
-        let give_up = src.timeouts >= self.config.max_timeouts;
-        let expired: Vec<u64> = src
-            .in_flight
-            .iter()
-            .filter(|(_, block)| {
-                self.in_flight
-                    .get(&(*block, source))
-                    .is_some_and(|sent| sent.sent_at.saturating_add(rto) <= now)
-            })
-            .map(|(_, block)| *block)
-            .collect();
-        for block in expired {
-            if self.forget_request((block, source)).is_some() {
-                self.mark_lost(block, source);
-            }
-        }
-        if give_up {
-            self.drop_source(source, DropReason::Unresponsive);
-        }
     }
 
     // ---- bookkeeping ----
@@ -719,6 +567,22 @@ impl Download {
         Some(sent)
     }
 
+    /// Forgets every request outstanding at `source`, queueing their blocks to be asked again.
+    fn forget_requests_of(&mut self, source: SourceIndex) {
+        let Some(src) = self.sources.get(usize::from(source)) else {
+            return;
+        };
+        let outstanding: Vec<u64> = src.in_flight.iter().map(|(_, block)| *block).collect();
+        for block in outstanding {
+            if self.forget_request((block, source)).is_some()
+                && !self.is_held(block)
+                && !self.is_in_flight(block)
+            {
+                self.lost.insert(block, source);
+            }
+        }
+    }
+
     /// `block`, asked of `source`, is lost: queue it to be asked again unless it is held or
     /// still asked of another source.
     fn mark_lost(&mut self, block: u64, source: SourceIndex) {
@@ -726,21 +590,6 @@ impl Download {
         if !self.is_held(block) && !self.is_in_flight(block) {
             self.lost.insert(block, source);
         }
-    }
-
-    /// When the timer of `source` expires: RTO after its oldest outstanding request was sent or
-    /// it last answered, whichever is later (RFC 6298 5.3 restarts the timer on each answer).
-    fn deadline_of(&self, source: SourceIndex) -> Option<Instant> {
-        let src = self
-            .sources
-            .get(usize::from(source))
-            .filter(|s| s.is_active())?;
-        let &(_, block) = src.in_flight.first()?;
-        let sent = self.in_flight.get(&(block, source))?;
-        let base = src
-            .last_answer
-            .map_or(sent.sent_at, |last| last.max(sent.sent_at));
-        Some(base.saturating_add(src.rtt.rto()))
     }
 
     fn drop_source(&mut self, source: SourceIndex, why: DropReason) {
@@ -752,22 +601,18 @@ impl Download {
         }
         src.dropped = Some(why);
         let addr = src.addr;
-        let outstanding: Vec<u64> = src.in_flight.iter().map(|(_, block)| *block).collect();
-        for block in outstanding {
-            if self.forget_request((block, source)).is_some()
-                && !self.is_held(block)
-                && !self.is_in_flight(block)
-            {
-                self.lost.insert(block, source);
-            }
-        }
+        self.forget_requests_of(source);
         self.push_event(DownloadEvent::SourceDropped { addr, why });
         if self.mode == Mode::Pinned(source) {
             self.mode = Mode::Swarm;
         }
         if !self.is_finished() && self.active_sources() == 0 {
-            self.fail(FailReason::NoSources);
+            let report = self.report();
+            self.fail(FailReason::NoSources(report));
+            return;
         }
+        // It may have been the last to claim the length followed.
+        self.reconsider_length();
     }
 
     fn fail(&mut self, why: FailReason) {

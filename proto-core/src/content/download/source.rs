@@ -28,8 +28,18 @@ pub(super) struct Source {
     pub(super) largest_answered: Option<u64>,
     /// When this source last answered a block it was asked (restarts its timer, RFC 6298 5.3).
     pub(super) last_answer: Option<Instant>,
-    /// Timeouts in a row without an answer.
+    /// When this source last sent any `Content`, whole blocks or not.
+    pub(super) last_heard: Option<Instant>,
+    /// Whether it ever said it does not have the content (`MaybeTheyHaveSome`). Not a reason
+    /// to drop it: the public node says so beside `Content`, and instead of it at random.
+    pub(super) said_none: bool,
+    /// The content's length as this source announced it (its first `eof`).
+    pub(super) claimed_len: Option<u64>,
+    /// Timeouts (and short answers) in a row without a whole block: the exponent of its
+    /// backoff, and what makes it count as stalled (see [`super::backoff`]).
     pub(super) timeouts: u32,
+    /// Not asked anything before this instant: the backoff after repeated short answers.
+    pub(super) hold_until: Option<Instant>,
     /// Blocks per request this source accepts.
     pub(super) blocks_per_request: u32,
     /// Blocks this source sent that were kept.
@@ -56,6 +66,10 @@ pub struct SourceInfo {
     pub blocks_kept: u64,
     /// Consecutive blocks one request to it asks at most.
     pub blocks_per_request: u32,
+    /// The content's length it announced, once it answered.
+    pub claimed_len: Option<u64>,
+    /// Timeouts in a row without a whole block (0 while it answers).
+    pub timeouts: u32,
 }
 
 impl Source {
@@ -73,7 +87,11 @@ impl Source {
             next_seq: 0,
             largest_answered: None,
             last_answer: None,
+            last_heard: None,
+            said_none: false,
+            claimed_len: None,
             timeouts: 0,
+            hold_until: None,
             blocks_per_request,
             blocks_kept: 0,
         }
@@ -89,6 +107,8 @@ impl Source {
             in_flight: self.in_flight.len(),
             blocks_kept: self.blocks_kept,
             blocks_per_request: self.blocks_per_request,
+            claimed_len: self.claimed_len,
+            timeouts: self.timeouts,
         }
     }
 

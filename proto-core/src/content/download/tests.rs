@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::*;
-use crate::content::{ContentStore, MemoryPartialStore};
+use crate::content::{ContentStore, MemoryPartialStore, block_checksum};
 
 fn addr(n: u8) -> TransportAddr {
     alloc::format!("udp:10.0.0.{n}:24254").parse().unwrap()
@@ -173,7 +173,7 @@ fn duplicates_misaligned_and_unsolicited_answers_are_counted_and_ignored() {
 }
 
 #[test]
-fn a_source_announcing_another_length_is_dropped() {
+fn a_source_announcing_another_length_is_not_dropped_but_not_asked_while_it_is_outvoted() {
     let bytes = content(9000);
     let mut download = Download::new(ContentId::of(&bytes), DownloadConfig::default(), at(0));
     download.add_source(addr(1));
@@ -196,17 +196,30 @@ fn a_source_announcing_another_length_is_dropped() {
         &answer(&bytes, &asked[1]),
         9001,
     );
+    // One claim each: the length followed stays, and the other source waits.
+    assert_eq!(download.layout().unwrap().total_len, 9000);
+    assert_eq!(download.active_sources(), 2);
+    assert_eq!(download.stats().length_disagreements, 1);
+    assert!(
+        requests(&mut download, at(1))
+            .iter()
+            .all(|r| r.to == addr(1))
+    );
+    // A source that changes its own length is dropped: its content changed.
+    download.handle_block(at(2), &mut store, addr(2), 0, &bytes[..4096], 9000);
     assert!(
         events(&mut download).contains(&DownloadEvent::SourceDropped {
             addr: addr(2),
-            why: DropReason::Inconsistent
+            why: DropReason::LengthChanged {
+                first: 9001,
+                then: 9000
+            }
         })
     );
-    assert_eq!(download.active_sources(), 1);
 }
 
 #[test]
-fn a_source_without_the_content_is_replaced_by_the_peers_it_names() {
+fn maybe_they_have_some_adds_the_peers_it_names_and_keeps_the_source() {
     let bytes = content(9000);
     let mut download = Download::new(ContentId::of(&bytes), DownloadConfig::default(), at(0));
     download.add_source(addr(1));
@@ -216,18 +229,24 @@ fn a_source_without_the_content_is_replaced_by_the_peers_it_names() {
         2
     );
     assert!(!download.is_finished());
+    assert_eq!(download.active_sources(), 3);
+    assert!(events(&mut download).is_empty());
     let asked = requests(&mut download, at(1));
     assert_eq!(
         asked.iter().map(|r| r.to).collect::<Vec<_>>(),
         [addr(2), addr(3)]
     );
+    // Its block still arrives and is kept.
+    let mut store = MemoryPartialStore::new();
+    download.handle_block(at(2), &mut store, addr(1), 0, &bytes[..4096], 9000);
+    assert_eq!(download.have_bytes(), 4096);
 }
 
 #[test]
-fn timeouts_back_off_and_drop_a_silent_source_then_fail() {
+fn timeouts_back_off_without_dropping_a_silent_source_until_the_deadline() {
     let bytes = content(9000);
     let config = DownloadConfig {
-        max_timeouts: 3,
+        deadline: Some(core::time::Duration::from_secs(60)),
         ..DownloadConfig::default()
     };
     let mut download = Download::new(ContentId::of(&bytes), config, at(0));
@@ -238,28 +257,213 @@ fn timeouts_back_off_and_drop_a_silent_source_then_fail() {
     // Early wake-ups do nothing.
     download.handle_timeout(at(299));
     assert_eq!(download.stats().timeouts, 0);
-    download.handle_timeout(first);
-    let _ = requests(&mut download, first);
-    let second = download.poll_timeout().unwrap();
-    assert_eq!(second - first, core::time::Duration::from_millis(600));
-    download.handle_timeout(second);
-    let _ = requests(&mut download, second);
-    let third = download.poll_timeout().unwrap();
-    download.handle_timeout(third);
-    assert!(download.is_finished());
-    assert_eq!(download.poll_timeout(), None);
-    let reported = events(&mut download);
+    // Each expiry doubles the wait, up to 10 s, and the source is asked again each time.
+    let mut now = first;
+    let mut waits = Vec::new();
+    while !download.is_finished() {
+        download.handle_timeout(now);
+        assert!(download.is_finished() || requests(&mut download, now).len() == 1);
+        let next = download.poll_timeout().unwrap_or(now);
+        waits.push(next - now);
+        now = next;
+    }
+    let ms = |n| core::time::Duration::from_millis(n);
     assert_eq!(
-        reported,
+        waits[..7],
         [
-            DownloadEvent::SourceDropped {
-                addr: addr(1),
-                why: DropReason::Unresponsive
-            },
-            DownloadEvent::Failed {
-                why: FailReason::NoSources
-            }
+            ms(600),
+            ms(1200),
+            ms(2400),
+            ms(4800),
+            ms(9600),
+            ms(10_000),
+            ms(10_000)
         ]
+    );
+    assert_eq!(now, at(60_000));
+    assert_eq!(download.poll_timeout(), None);
+    assert_eq!(
+        events(&mut download),
+        [DownloadEvent::Failed {
+            why: FailReason::DeadlinePassed {
+                after: core::time::Duration::from_secs(60),
+                sources: SourceReport {
+                    sources: alloc::vec![(addr(1), SourceStatus::Unreachable)]
+                }
+            }
+        }]
+    );
+}
+
+#[test]
+fn a_source_silent_for_a_minute_is_waited_for_and_the_download_completes() {
+    let bytes = content(4096 * 6);
+    let id = ContentId::of(&bytes);
+    let mut download = Download::new(id, DownloadConfig::default(), at(0));
+    download.add_source(addr(1));
+    let mut store = MemoryPartialStore::new();
+    let probe = requests(&mut download, at(0));
+    download.handle_block(
+        at(5),
+        &mut store,
+        addr(1),
+        0,
+        &answer(&bytes, &probe[0]),
+        24_576,
+    );
+    // Silent from 5 ms to 60 s: every request is lost.
+    let mut now = at(5);
+    let _ = requests(&mut download, now);
+    loop {
+        let next = download.poll_timeout().unwrap();
+        if next >= at(60_000) {
+            break;
+        }
+        now = next;
+        download.handle_timeout(now);
+        let _ = requests(&mut download, now);
+    }
+    assert!(!download.is_finished());
+    assert_eq!(
+        download.sources().next().unwrap().timeouts,
+        download.stats().timeouts as u32
+    );
+    // It answers again: the next probe is served, and so is the rest.
+    let mut resumed = None;
+    while !download.is_finished() {
+        now = download.poll_timeout().unwrap();
+        download.handle_timeout(now);
+        loop {
+            let asked = requests(&mut download, now);
+            if asked.is_empty() {
+                break;
+            }
+            resumed.get_or_insert(now);
+            for request in asked {
+                let reply = answer(&bytes, &request);
+                download.handle_block(now, &mut store, addr(1), request.offset, &reply, 24_576);
+            }
+        }
+    }
+    assert!(download.is_completed());
+    let resumed = resumed.unwrap();
+    assert!(
+        resumed < at(60_000 + 10_000),
+        "asked again within one backoff: {resumed:?}"
+    );
+}
+
+#[test]
+fn a_first_answer_with_a_wrong_length_is_outlived_by_the_length_that_verifies() {
+    let bytes = content(12_000);
+    let id = ContentId::of(&bytes);
+    let mut download = Download::new(id, DownloadConfig::default(), at(0));
+    download.add_source(addr(1)); // says 9000, and serves the first 9000 bytes
+    download.add_source(addr(2)); // honest
+    let mut store = MemoryPartialStore::new();
+    let mut now = 0;
+    while !download.is_finished() && now < 10_000 {
+        for request in requests(&mut download, at(now)) {
+            let (eof, served) = if request.to == addr(1) {
+                (9000, &bytes[..9000])
+            } else {
+                (12_000, &bytes[..])
+            };
+            let reply = answer(served, &request);
+            download.handle_block(
+                at(now + 1),
+                &mut store,
+                request.to,
+                request.offset,
+                &reply,
+                eof,
+            );
+        }
+        now += 2;
+    }
+    assert!(download.is_completed(), "{:?}", events(&mut download));
+    assert_eq!(store.complete().len_of(&id), Some(12_000));
+    assert_eq!(download.stats().length_switches, 1);
+    let reported = events(&mut download);
+    assert!(reported.contains(&DownloadEvent::SourceDropped {
+        addr: addr(1),
+        why: DropReason::Corrupt
+    }));
+    assert!(!reported.iter().any(|e| matches!(
+        e,
+        DownloadEvent::SourceDropped { addr: a, .. } if *a == addr(2)
+    )));
+}
+
+#[test]
+fn a_resumed_length_gives_way_to_the_first_source_that_claims_another() {
+    let bytes = content(12_000);
+    let id = ContentId::of(&bytes);
+    let mut store = MemoryPartialStore::new();
+    // An earlier run followed a liar's 20 000 bytes and kept a block of it.
+    let lied = BlockLayout::new(20_000, 4096).unwrap();
+    store.begin(&id, lied).unwrap();
+    store
+        .write_block(&id, 0, &bytes[..4096], block_checksum(&bytes[..4096]))
+        .unwrap();
+    let mut download = Download::resume(id, DownloadConfig::default(), at(0), &mut store).unwrap();
+    assert_eq!(download.layout().unwrap().total_len, 20_000);
+    download.add_source(addr(1));
+    let mut now = 0;
+    while !download.is_finished() && now < 10_000 {
+        for request in requests(&mut download, at(now)) {
+            let reply = answer(&bytes, &request);
+            download.handle_block(
+                at(now + 1),
+                &mut store,
+                request.to,
+                request.offset,
+                &reply,
+                12_000,
+            );
+        }
+        now += 2;
+    }
+    assert!(download.is_completed());
+    assert_eq!(store.complete().len_of(&id), Some(12_000));
+}
+
+#[test]
+fn a_failure_says_why_for_each_source() {
+    let bytes = content(4096 * 4);
+    let config = DownloadConfig {
+        deadline: Some(core::time::Duration::from_secs(30)),
+        ..DownloadConfig::default()
+    };
+    let mut download = Download::new(ContentId::of(&bytes), config, at(0));
+    for n in 1..=4 {
+        download.add_source(addr(n));
+    }
+    let mut store = MemoryPartialStore::new();
+    let probes = requests(&mut download, at(0));
+    assert_eq!(probes.len(), 4);
+    // 1 serves a block, then falls silent; 2 never answers; 3 only says "maybe they have
+    // some"; 4 announces another length.
+    download.handle_block(at(1500), &mut store, addr(1), 0, &bytes[..4096], 16_384);
+    download.handle_no_content(addr(3), []);
+    download.handle_block(at(1600), &mut store, addr(4), 0, &bytes[..4096], 16_000);
+    while !download.is_finished() {
+        let now = download.poll_timeout().unwrap();
+        download.handle_timeout(now);
+        let _ = requests(&mut download, now);
+    }
+    let why = events(&mut download)
+        .into_iter()
+        .find_map(|e| match e {
+            DownloadEvent::Failed { why } => Some(why),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        why.to_string(),
+        "no complete content after 30 s: 10.0.0.1:24254 stalled since 1.5 s after the start; \
+         10.0.0.2:24254 unreachable; 10.0.0.3:24254 does not have the content; \
+         10.0.0.4:24254 content changed (eof 16000, not 16384)"
     );
 }
 
@@ -356,13 +560,9 @@ fn wrong_content_from_two_sources_pins_the_larger_one_and_blames_the_liar() {
 }
 
 #[test]
-fn a_truncated_answer_is_asked_again_at_once_and_a_source_that_only_truncates_is_dropped() {
+fn a_truncated_answer_is_asked_again_at_once_and_repeated_ones_back_off() {
     let bytes = content(20_000);
-    let config = DownloadConfig {
-        max_timeouts: 3,
-        ..DownloadConfig::default()
-    };
-    let mut download = Download::new(ContentId::of(&bytes), config, at(0));
+    let mut download = Download::new(ContentId::of(&bytes), DownloadConfig::default(), at(0));
     download.add_source(addr(1));
     let mut store = MemoryPartialStore::new();
     // Like a CJP2P node before the cookie exchange: 32 bytes of the block.
@@ -384,6 +584,22 @@ fn a_truncated_answer_is_asked_again_at_once_and_a_source_that_only_truncates_is
             20_000,
         );
     }
-    assert!(download.is_finished() && !download.is_completed());
     assert_eq!(download.stats().malformed, 3);
+    // Not dropped, but held back: asked nothing more until its backoff ends.
+    assert!(!download.is_finished());
+    assert_eq!(download.active_sources(), 1);
+    let held = download.poll_timeout().unwrap();
+    assert!(held > at(2));
+    assert!(requests(&mut download, at(2)).is_empty(), "held back");
+    // Its outstanding requests still time out meanwhile; it is asked again only once its
+    // backoff (twice its timeout after the third short answer in a row) is over.
+    let mut now = held;
+    let resumed = loop {
+        download.handle_timeout(now);
+        if !requests(&mut download, now).is_empty() {
+            break now;
+        }
+        now = download.poll_timeout().unwrap();
+    };
+    assert_eq!(resumed, at(2) + core::time::Duration::from_millis(600));
 }

@@ -240,6 +240,12 @@ impl Node {
         }
     }
 
+    /// Whether `addr` is one of this node's own CJP2P addresses: a `MaybeTheyHaveSome` fed to
+    /// a download names whoever the sender served, the asker among them.
+    pub(in crate::node) fn is_own_address(&self, addr: SocketAddr) -> bool {
+        self.is_own_cjp2p(addr)
+    }
+
     /// What a verified datagram teaches: candidates, keys, who holds which content.
     fn learn(&mut self, source: SocketAddr, message: &Cjp2pMessage) {
         let now = self.now;
