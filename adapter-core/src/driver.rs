@@ -90,6 +90,7 @@ impl Driver {
             Recording::new(path, spec)
         });
         let mut node = node;
+        node.set_download_config(options.download);
         let shared = match &options.share_dir {
             Some(dir) => {
                 let shared = SharedDirectory::open(dir)?;

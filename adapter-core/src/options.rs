@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use proto_core::content::DownloadConfig;
 use proto_core::{Config, Identity, PublicIdentity};
 
 /// How often a node rescans its shared folder unless told otherwise
@@ -61,6 +62,12 @@ pub struct NodeOptions {
     /// at start stay served, but a file changed since is still never served under its old id:
     /// every read checks it first).
     pub share_rescan: Option<Duration>,
+    /// How downloads behave ([`Node::set_download_config`](proto_core::Node::set_download_config)):
+    /// windows, retransmission timeouts, and the deadline after which a fetch fails with the
+    /// reason for each of its sources. Default [`DownloadConfig::default`] (no deadline: silent
+    /// sources are retried with backoff until the application gives up). Set when the node
+    /// starts; like the shared folder, it is not part of a recording.
+    pub download: DownloadConfig,
 }
 
 impl NodeOptions {
@@ -80,6 +87,7 @@ impl NodeOptions {
             record_to: None,
             share_dir: None,
             share_rescan: Some(DEFAULT_SHARE_RESCAN),
+            download: DownloadConfig::default(),
         }
     }
 
@@ -156,6 +164,26 @@ impl NodeOptions {
     #[must_use]
     pub fn share_rescan(mut self, every: Option<Duration>) -> Self {
         self.share_rescan = every;
+        self
+    }
+
+    /// Set how downloads behave ([`NodeOptions::download`]), for example a deadline after which
+    /// a fetch fails and says why for each source:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use adapter_core::NodeOptions;
+    /// use proto_core::Identity;
+    /// use proto_core::content::DownloadConfig;
+    ///
+    /// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32])).download_config(
+    ///     DownloadConfig { deadline: Some(Duration::from_secs(60)), ..DownloadConfig::default() },
+    /// );
+    /// assert_eq!(options.download.deadline, Some(Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn download_config(mut self, config: DownloadConfig) -> Self {
+        self.download = config;
         self
     }
 

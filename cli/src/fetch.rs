@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use adapter_core::store::PARTIAL_DIR;
 use adapter_std::{Node, NodeOptions};
+use proto_core::content::DownloadConfig;
 use proto_core::{CoreRng, Event, Identity};
 
 use crate::args::FetchArgs;
@@ -34,10 +35,17 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
     // One socket per address family the peers use: a datagram leaves from a socket of its
     // destination's family, so one socket would never reach the peers of the other.
+    // The download itself gives up at `--timeout`, so that its failure says why for each
+    // source (unreachable, stalled since when, ...).
+    let download_config = DownloadConfig {
+        deadline: Some(Duration::from_secs(args.timeout)),
+        ..DownloadConfig::default()
+    };
     let options = bind_for(&args.peers)
         .into_iter()
         .fold(NodeOptions::new(identity), NodeOptions::udp)
-        .share_dir(&args.out);
+        .share_dir(&args.out)
+        .download_config(download_config);
     let node = Node::bind(options).map_err(|err| {
         CliError::failure(format!("cannot start the node: {}", node_reason(&err)))
     })?;
@@ -97,6 +105,10 @@ fn bind_for(peers: &[SocketAddr]) -> Vec<SocketAddr> {
     }
 }
 
+/// How much longer than `--timeout` to wait for the download's own failure, which carries the
+/// reasons.
+const DEADLINE_GRACE: Duration = Duration::from_secs(5);
+
 fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf, CliError> {
     let id = args.id;
     let handle = node.handle();
@@ -105,7 +117,9 @@ fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf,
     handle
         .start_fetch(id, &args.peers)
         .map_err(|err| CliError::failure(format!("cannot fetch {id}: {}", node_reason(&err))))?;
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    // A safety net only: the download's own deadline (`--timeout`) ends it first, with the
+    // reason for each source.
+    let deadline = Instant::now() + Duration::from_secs(args.timeout) + DEADLINE_GRACE;
     loop {
         if stop.load(Ordering::SeqCst) {
             progress.finish();

@@ -252,7 +252,7 @@ impl Swarm {
         }
         if behaviour == Behaviour::Corrupt {
             for (block, chunk) in bytes.chunks_mut(4096).enumerate() {
-                if (request.offset / 4096 + block as u64) % 3 == 0 {
+                if (request.offset / 4096 + block as u64).is_multiple_of(3) {
                     chunk[0] ^= 0x55;
                 }
             }
