@@ -1,5 +1,5 @@
 //! What a shared folder serves, file by file: the id each file was hashed to and what the file
-//! looked like then ([`Stamp`]), so that a file changed since is never served under its old id.
+//! looked like then (its `Stamp`: length and modification time), so that a file changed since is never served under its old id.
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -34,9 +34,18 @@ fn a_fetch_that_times_out_names_each_source_and_why() {
     );
     assert!(reason.contains("after 2 s"), "{reason}");
     // It ends at the timeout, not at a later safety net.
-    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
     // The peer was asked.
-    silent.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let mut buf = [0u8; 2048];
-    assert!(silent.recv_from(&mut buf).is_ok(), "the silent peer was never asked");
+    assert!(
+        silent.recv_from(&mut buf).is_ok(),
+        "the silent peer was never asked"
+    );
 }
