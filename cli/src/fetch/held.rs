@@ -5,7 +5,8 @@
 //! already includes what arrived, so it cannot tell "held before" from "just received". This
 //! reads the partial download the way the store resumes it (`adapter-core`'s
 //! `store/partial.rs`): `<id>.manifest` for the layout and the recorded blocks, `<id>.part`
-//! of the content's full length, and each recorded block kept only if its checksum matches.
+//! no longer than the content (it holds only what was written, so a block past its end was
+//! never written), and each recorded block kept only if its checksum matches.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -35,7 +36,7 @@ pub(super) fn held_before(out: &Path, id: ContentId) -> Option<Held> {
         return None;
     }
     let mut part = File::open(work.join(format!("{id}.part"))).ok()?;
-    if part.metadata().ok()?.len() != layout.total_len {
+    if part.metadata().ok()?.len() > layout.total_len {
         return None;
     }
     let mut block = vec![0u8; usize::try_from(layout.block_size).ok()?];
@@ -84,8 +85,19 @@ mod tests {
                 total: 10_000
             })
         );
-        // A part file of the wrong length is not resumed at all.
+        // A part file cut short holds only the blocks that fit in it (it grows as blocks
+        // are written); a longer one than the content is not resumed at all.
         std::fs::write(work.join(format!("{id}.part")), &part[..9000]).unwrap();
+        assert_eq!(
+            held_before(dir.path(), id),
+            Some(Held {
+                bytes: 4096,
+                total: 10_000
+            })
+        );
+        let mut longer = part.clone();
+        longer.push(0);
+        std::fs::write(work.join(format!("{id}.part")), &longer).unwrap();
         assert_eq!(held_before(dir.path(), id), None);
     }
 }
