@@ -4,7 +4,6 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -131,29 +130,10 @@ fn a_shared_64_mib_file_is_fetched_over_udp_and_an_interrupted_fetch_resumes() {
     // the fetcher killed, and the seeder let go again for the rerun.
     let out2 = dir.path().join("out2");
     let mut child = spawn_fetch(id, &peer, &out2);
-    let stderr = child.stderr.take().unwrap();
-    let (lines, seen) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
     // The first line comes once the length is known and the partial download is begun on
     // disk; once its manifest records a block, the seeder is frozen, and what it sent by then
     // lands before the kill.
-    let first = seen
-        .recv_timeout(Duration::from_secs(60))
-        .expect("progress lines from ejtp fetch");
-    assert!(first.contains(" of "), "{first}");
-    let manifest = out2.join(".ejtp-partial").join(format!("{id}.manifest"));
-    let header = std::fs::metadata(&manifest).map_or(0, |m| m.len());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&manifest).map_or(0, |m| m.len()) <= header {
-        assert!(Instant::now() < deadline, "no block written");
-        thread::sleep(Duration::from_millis(1));
-    }
+    let _progress = common::wait_for_first_block(child.stderr.take().unwrap(), &out2, id);
     seeder.signal("STOP");
     thread::sleep(Duration::from_millis(200));
     child.kill().unwrap();

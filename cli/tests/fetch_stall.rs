@@ -9,7 +9,6 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -85,29 +84,10 @@ fn a_fetch_from_a_seeder_frozen_for_two_seconds_waits_and_completes() {
         }
         text
     });
-    let stderr = fetch.0.stderr.take().unwrap();
-    let (lines, seen) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
 
     // Freeze the seeder once the fetch has begun writing: its first progress line, then its
     // manifest recording a block.
-    let first = seen
-        .recv_timeout(Duration::from_secs(60))
-        .expect("progress lines from ejtp fetch");
-    assert!(first.contains(" of "), "{first}");
-    let manifest = out.join(".ejtp-partial").join(format!("{id}.manifest"));
-    let header = std::fs::metadata(&manifest).map_or(0, |m| m.len());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&manifest).map_or(0, |m| m.len()) <= header {
-        assert!(Instant::now() < deadline, "no block written");
-        thread::sleep(Duration::from_millis(1));
-    }
+    let seen = common::wait_for_first_block(fetch.0.stderr.take().unwrap(), &out, &id);
     seeder.signal("STOP");
     thread::sleep(FROZEN);
     // The fetch is still waiting, and the file is not there yet: it was really stalled.

@@ -216,11 +216,13 @@ fn a_message_to_a_port_nobody_listens_on_is_not_acknowledged() {
     );
 }
 
+/// The sender hears nothing back, so the receiving node says so in its debug log.
+#[cfg(unix)]
 #[test]
-fn a_message_to_a_missing_callsign_is_not_acknowledged() {
+fn a_message_to_a_missing_callsign_is_not_acknowledged_and_the_receiver_logs_it() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
-    let bob = start_bob(dir.path(), &[], 1);
+    let bob = start_bob(dir.path(), &[OsStr::new("-vv")], 1);
     let done = finish(
         ejtp()
             .args(["send", "--timeout", "1", "--identity"])
@@ -237,6 +239,12 @@ fn a_message_to_a_missing_callsign_is_not_acknowledged() {
         done.assert_one_line_error(1)
             .contains("no acknowledgement within 1 s")
     );
+    let (_, stderr) = bob.terminate();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("no client here has the callsign \"carol\""))
+        .unwrap_or_else(|| panic!("no such line in the receiver's log: {stderr}"));
+    assert!(line.contains("DEBUG"), "{line}");
 }
 
 #[test]

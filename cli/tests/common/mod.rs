@@ -223,3 +223,26 @@ fn line_reader(pipe: impl Read + Send + 'static) -> Receiver<String> {
     });
     receiver
 }
+
+/// Waits until an `ejtp fetch` of `id` into `out` has begun writing: its first progress line
+/// on `stderr` (one a second: not a terminal), then its manifest recording a block. A test
+/// that then freezes the seeder knows some of the content is on disk and some is not.
+pub fn wait_for_first_block(
+    stderr: impl Read + Send + 'static,
+    out: &Path,
+    id: &str,
+) -> Receiver<String> {
+    let seen = line_reader(stderr);
+    let first = seen
+        .recv_timeout(Duration::from_secs(60))
+        .expect("progress lines from ejtp fetch");
+    assert!(first.contains(" of "), "{first}");
+    let manifest = out.join(".ejtp-partial").join(format!("{id}.manifest"));
+    let header = std::fs::metadata(&manifest).map_or(0, |m| m.len());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&manifest).map_or(0, |m| m.len()) <= header {
+        assert!(Instant::now() < deadline, "no block written");
+        thread::sleep(Duration::from_millis(1));
+    }
+    seen
+}
