@@ -4,7 +4,7 @@
 //! [`ContentStore`](proto_core::content::ContentStore) for the files it shares (each hashed once,
 //! indexed by its id) and [`PartialStore`](proto_core::content::PartialStore) for downloads in
 //! progress, which live in the hidden working folder `DIR/.ejtp-partial/` as `<id>.part` (the
-//! content at its final size, blocks written in place by a writer thread of its own) and
+//! blocks written so far, in place, by a writer thread of its own) and
 //! `<id>.manifest` (the per-block checksums, see [`Manifest`](proto_core::content::Manifest)).
 //! A download enters the folder only once it verified, by one atomic rename of its `.part`
 //! file.
@@ -14,3 +14,4 @@ mod partial;
 mod writer;
 
 pub use directory::{DirectoryStore, PARTIAL_DIR};
+pub use partial::resumable;

@@ -54,6 +54,77 @@ fn free_space(dir: &Path) -> Option<u64> {
     }
 }
 
+/// The manifest at `path`, if it parses and is the manifest of `id`.
+fn read_manifest(path: &Path, id: &ContentId) -> Option<Manifest> {
+    let bytes = fs::read(path).ok()?;
+    Manifest::parse(&bytes).ok().filter(|m| m.id() == *id)
+}
+
+/// Whether the `.part` at `path` can belong to `layout`: it holds what was written, so it is
+/// at most the content's length (earlier builds sized it ahead to exactly that).
+fn part_fits(path: &Path, layout: BlockLayout) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.len() <= layout.total_len)
+}
+
+/// What a partial download on disk still holds.
+struct Kept {
+    /// The blocks that verified.
+    held: BlockSet,
+    /// A manifest of just those blocks.
+    manifest: Manifest,
+    /// Their bytes.
+    bytes: u64,
+}
+
+impl Kept {
+    fn nothing(id: ContentId, layout: BlockLayout) -> Self {
+        Self {
+            held: BlockSet::new(layout.block_count()),
+            manifest: Manifest::new(id, layout),
+            bytes: 0,
+        }
+    }
+}
+
+/// Reads back every block `manifest` records from `part` and keeps those whose checksum
+/// matches: the resume rule, in one place for the store and for [`resumable`].
+fn kept_blocks(part: &mut File, manifest: &Manifest) -> io::Result<Kept> {
+    let layout = manifest.layout();
+    let mut kept = Kept::nothing(manifest.id(), layout);
+    let mut buffer = vec![0u8; usize::try_from(layout.block_size).unwrap_or(0)];
+    for (index, checksum) in manifest.entries() {
+        let len = usize::try_from(layout.len_of(index)).map_err(|_| invalid("block"))?;
+        let block = buffer.get_mut(..len).ok_or_else(|| invalid("block"))?;
+        // A block past the end of the file was never written (a torn batch): not held.
+        match read_exact_at(part, block, layout.offset_of(index)) {
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => continue,
+            other => other?,
+        }
+        if block_checksum(block) == checksum {
+            kept.held.insert(index);
+            kept.manifest.record(index, checksum);
+            kept.bytes += len as u64;
+        }
+    }
+    Ok(kept)
+}
+
+/// What a download of `id` into the shared folder `folder` would resume with, read as the
+/// store resumes it and changing nothing: the layout the partial download on disk was begun
+/// with and the bytes of its blocks that still verify. `None` when there is none to resume.
+/// For progress displays that must tell bytes held before a download from bytes received.
+#[must_use]
+pub fn resumable(folder: &Path, id: &ContentId) -> Option<(BlockLayout, u64)> {
+    let work = folder.join(super::PARTIAL_DIR);
+    let manifest = read_manifest(&work.join(format!("{id}.manifest")), id)?;
+    let part_path = work.join(format!("{id}.part"));
+    if !part_fits(&part_path, manifest.layout()) {
+        return None;
+    }
+    let kept = kept_blocks(&mut File::open(part_path).ok()?, &manifest).ok()?;
+    Some((manifest.layout(), kept.bytes))
+}
+
 impl PartialDir {
     pub(super) fn new(work: PathBuf) -> Self {
         Self {
@@ -71,8 +142,7 @@ impl PartialDir {
     }
 
     fn read_manifest(&self, id: &ContentId) -> Option<Manifest> {
-        let bytes = fs::read(self.manifest_path(id)).ok()?;
-        Manifest::parse(&bytes).ok().filter(|m| m.id() == *id)
+        read_manifest(&self.manifest_path(id), id)
     }
 
     /// The layout of the partial download of `id`, open or left on disk by an earlier run.
@@ -127,50 +197,37 @@ impl PartialDir {
     fn begin_inner(&mut self, id: &ContentId, layout: BlockLayout) -> io::Result<BlockSet> {
         self.open.remove(id);
         let part_path = self.part_path(id);
-        let mut held = BlockSet::new(layout.block_count());
-        let mut kept = Manifest::new(*id, layout);
-        // The .part holds what was written, so it is at most the content's length (earlier
-        // builds sized it ahead to exactly that).
         let resumable = self
             .read_manifest(id)
             .filter(|manifest| manifest.layout() == layout)
-            .filter(|_| fs::metadata(&part_path).is_ok_and(|m| m.len() <= layout.total_len));
-        let mut held_bytes = 0;
-        let part = if let Some(manifest) = resumable {
+            .filter(|_| part_fits(&part_path, layout));
+        let (part, kept) = if let Some(manifest) = resumable {
             let mut part = OpenOptions::new().read(true).write(true).open(&part_path)?;
-            let mut buffer = vec![0u8; usize::try_from(layout.block_size).unwrap_or(0)];
-            for (index, checksum) in manifest.entries() {
-                let len = usize::try_from(layout.len_of(index)).map_err(|_| invalid("block"))?;
-                let block = buffer.get_mut(..len).ok_or_else(|| invalid("block"))?;
-                // A block past the end of the file was never written (a torn batch): not held.
-                match read_exact_at(&mut part, block, layout.offset_of(index)) {
-                    Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => continue,
-                    other => other?,
-                }
-                if block_checksum(block) == checksum {
-                    held.insert(index);
-                    kept.record(index, checksum);
-                    held_bytes += len as u64;
-                }
-            }
-            let missing = layout.block_count() - held.len();
+            let kept = kept_blocks(&mut part, &manifest)?;
+            let (held_bytes, missing) = (kept.bytes, layout.block_count() - kept.held.len());
             self.check_room(
                 (layout.total_len - held_bytes).saturating_add(missing * MANIFEST_LINE),
             )?;
-            part
+            (part, kept)
         } else {
             // Checked before an old partial is replaced: a refused fetch changes nothing.
             let needed = layout
                 .total_len
                 .saturating_add(layout.block_count().saturating_mul(MANIFEST_LINE));
             self.check_room(needed)?;
-            OpenOptions::new()
+            let part = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(true)
-                .open(&part_path)?
+                .open(&part_path)?;
+            (part, Kept::nothing(*id, layout))
         };
+        let Kept {
+            held,
+            manifest: kept,
+            ..
+        } = kept;
         // Rewrite the manifest compacted (only the blocks that passed), through a temporary
         // file and a rename so that a crash leaves either the old or the new one.
         let manifest_path = self.manifest_path(id);

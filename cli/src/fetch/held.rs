@@ -2,18 +2,15 @@
 //! fetch starts: the bytes the new run will not ask for again.
 //!
 //! The node reports progress only once a source has answered, and its first figure then
-//! already includes what arrived, so it cannot tell "held before" from "just received". This
-//! reads the partial download the way the store resumes it (`adapter-core`'s
-//! `store/partial.rs`): `<id>.manifest` for the layout and the recorded blocks, `<id>.part`
-//! no longer than the content (it holds only what was written, so a block past its end was
-//! never written), and each recorded block kept only if its checksum matches.
+//! already includes what arrived, so it cannot tell "held before" from "just received". The
+//! store says what it would resume with ([`adapter_core::store::resumable`], its own resume
+//! rule); this keeps it only for a layout the download would resume (its block size, within
+//! its length limit).
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use adapter_core::store::PARTIAL_DIR;
-use proto_core::content::{ContentId, DownloadConfig, Manifest, block_checksum};
+use adapter_core::store::resumable;
+use proto_core::content::{ContentId, DownloadConfig};
 
 /// Bytes of a content held on disk, of its total length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,39 +23,20 @@ pub(super) struct Held {
 
 /// The partial download of `id` in `out`, if there is one the node will resume.
 pub(super) fn held_before(out: &Path, id: ContentId) -> Option<Held> {
-    let work = out.join(PARTIAL_DIR);
-    let manifest = Manifest::parse(&std::fs::read(work.join(format!("{id}.manifest"))).ok()?)
-        .ok()
-        .filter(|manifest| manifest.id() == id)?;
-    let layout = manifest.layout();
+    let (layout, bytes) = resumable(out, &id)?;
     let config = DownloadConfig::default();
-    if layout.block_size != config.block_size || layout.total_len > config.max_content_len {
-        return None;
-    }
-    let mut part = File::open(work.join(format!("{id}.part"))).ok()?;
-    if part.metadata().ok()?.len() > layout.total_len {
-        return None;
-    }
-    let mut block = vec![0u8; usize::try_from(layout.block_size).ok()?];
-    let mut bytes = 0;
-    for (index, checksum) in manifest.entries() {
-        let len = layout.len_of(index);
-        let buffer = block.get_mut(..usize::try_from(len).ok()?)?;
-        part.seek(SeekFrom::Start(layout.offset_of(index))).ok()?;
-        if part.read_exact(buffer).is_ok() && block_checksum(buffer) == checksum {
-            bytes += len;
-        }
-    }
-    Some(Held {
-        bytes,
-        total: layout.total_len,
-    })
+    (layout.block_size == config.block_size && layout.total_len <= config.max_content_len)
+        .then_some(Held {
+            bytes,
+            total: layout.total_len,
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto_core::content::BlockLayout;
+    use adapter_core::store::PARTIAL_DIR;
+    use proto_core::content::{BlockLayout, Manifest, block_checksum};
 
     #[test]
     fn only_blocks_that_verify_count() {
