@@ -105,52 +105,33 @@ pub fn parse_general(bytes: &[u8], max_elements: usize) -> Result<Parsed, Cjp2pE
         return Err(Cjp2pError::TooDeep);
     }
     let mut parsed = Parsed::default();
-    let mut unknown = false;
-    for element in &elements {
+    // The elements' text, read only once an unknown message needs its body kept exactly.
+    let mut texts: Option<Vec<&RawValue>> = None;
+    for (index, element) in elements.iter().enumerate() {
         match parse_element(element) {
-            Some(message) => {
-                unknown |= matches!(message, Cjp2pMessage::Unknown { .. });
+            Some(mut message) => {
+                if let Cjp2pMessage::Unknown { body, .. } = &mut message {
+                    // `bytes` parsed as an array of values above, so this parse succeeds too.
+                    let texts = texts
+                        .get_or_insert_with(|| serde_json::from_slice(bytes).unwrap_or_default());
+                    if let Some(exact) = texts.get(index).and_then(|text| body_as_sent(text)) {
+                        *body = exact;
+                    }
+                }
                 parsed.messages.push(message);
             }
             None => parsed.skipped += 1,
         }
     }
-    if unknown {
-        keep_unknown_bodies_as_sent(bytes, &mut parsed.messages);
-    }
     Ok(parsed)
 }
 
-/// Replaces the bodies of unknown messages (read through a `Value`, which re-encodes numbers
-/// and spacing) with their text as it is in `bytes`, so that they are passed on exactly.
-fn keep_unknown_bodies_as_sent(bytes: &[u8], messages: &mut [Cjp2pMessage]) {
-    // `bytes` parsed as an array of values above, so this parse succeeds too.
-    let Ok(raw) = serde_json::from_slice::<Vec<&RawValue>>(bytes) else {
-        return;
-    };
-    // Elements that did not parse are not in `messages`: match by position among the
-    // unknown ones, in order.
-    let mut bodies = raw.iter().filter_map(|element| unknown_body(element));
-    for message in messages {
-        if let Cjp2pMessage::Unknown { name, body } = message {
-            match bodies.next() {
-                Some((raw_name, raw_body)) if raw_name == *name => *body = raw_body,
-                _ => return,
-            }
-        }
-    }
-}
-
-/// The name and exact body of an element that is an unknown message.
-fn unknown_body(element: &RawValue) -> Option<(String, RawJson)> {
-    let value: Value = serde_json::from_str(element.get()).ok()?;
-    if !matches!(parse_element(&value)?, Cjp2pMessage::Unknown { .. }) {
-        return None;
-    }
-    // One key (`parse_element` checked it); on repeated keys the last wins, as in a `Value`.
+/// The body of a one-key element, as the text that arrived: read through a `Value`, numbers
+/// and spacing would be re-encoded. On repeated keys the last wins, as in a `Value`.
+fn body_as_sent(element: &RawValue) -> Option<RawJson> {
     let fields: BTreeMap<String, &RawValue> = serde_json::from_str(element.get()).ok()?;
-    let (name, body) = fields.into_iter().next_back()?;
-    Some((name, RawJson::from_raw(body)))
+    let (_, body) = fields.into_iter().next_back()?;
+    Some(RawJson::from_raw(body))
 }
 
 /// Reads one element given as JSON text, keeping an unknown message's body exactly as
@@ -162,10 +143,10 @@ pub fn parse_raw_element(element: &RawValue) -> Option<Cjp2pMessage> {
         return None;
     }
     match parse_element(&value)? {
-        Cjp2pMessage::Unknown { .. } => {
-            let (name, body) = unknown_body(element)?;
-            Some(Cjp2pMessage::Unknown { name, body })
-        }
+        Cjp2pMessage::Unknown { name, .. } => Some(Cjp2pMessage::Unknown {
+            name,
+            body: body_as_sent(element)?,
+        }),
         message => Some(message),
     }
 }
