@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
-use proto_core::{Instant, UnixMillis};
+use ejtp_proto::{Instant, UnixMillis};
 
 /// A monotonic clock whose epoch is the moment it was made, and the wall clock at that moment.
 #[derive(Clone, Copy, Debug)]

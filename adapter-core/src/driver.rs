@@ -2,14 +2,14 @@
 
 use std::net::SocketAddr;
 
-use proto_core::{
+use ejtp_proto::{
     Address, Command, CommandError, Input, Instant, Message, MessageId, Node, Output,
     PublicIdentity, PublicKey, QueryOptions, SendError, TransportAddr,
 };
+use ejtp_testvectors::scenario::NodeSpec;
 use serde_json::Value;
-use testvectors::scenario::NodeSpec;
 
-use proto_core::content::ContentId;
+use ejtp_proto::content::ContentId;
 
 use crate::{Clock, Error, NodeOptions, Recording, SharedDirectory, os_seed};
 
@@ -40,8 +40,8 @@ pub enum Inbound {
 /// A [`Node`], its [`Clock`], and the optional [`Recording`] of everything it is given.
 ///
 /// Every method returns the outputs the node produced, for the adapter to carry out in order:
-/// send each [`Transmit`](proto_core::Transmit), hand each event to the application (and close
-/// the TCP connection named by an [`Event::StreamFailed`](proto_core::Event::StreamFailed)).
+/// send each [`Transmit`](ejtp_proto::Transmit), hand each event to the application (and close
+/// the TCP connection named by an [`Event::StreamFailed`](ejtp_proto::Event::StreamFailed)).
 pub struct Driver {
     node: Node,
     clock: Clock,
@@ -217,9 +217,9 @@ impl Driver {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query
-    /// ([`Node::query`]): it ends with [`Event::Reply`](proto_core::Event::Reply),
-    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), among the outputs of this
+    /// ([`Node::query`]): it ends with [`Event::Reply`](ejtp_proto::Event::Reply),
+    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), among the outputs of this
     /// or a later call. Recorded as a [`Command::Query`].
     pub fn query(
         &mut self,
@@ -339,7 +339,7 @@ impl Driver {
     }
 
     /// The longest a query sent with `options` can stay open: its hard timeout, or, if it may
-    /// adapt, up to the node's [`Config::max_adaptive_timeout`](proto_core::Config).
+    /// adapt, up to the node's [`Config::max_adaptive_timeout`](ejtp_proto::Config).
     #[must_use]
     pub fn longest_query(&self, options: &QueryOptions) -> std::time::Duration {
         if options.adaptive {
@@ -352,7 +352,7 @@ impl Driver {
     }
 
     /// How many queries may be open at once
-    /// ([`Config::max_open_queries`](proto_core::Config)).
+    /// ([`Config::max_open_queries`](ejtp_proto::Config)).
     #[must_use]
     pub fn max_open_queries(&self) -> usize {
         self.node.config().max_open_queries
@@ -489,9 +489,9 @@ fn no_shared_folder() -> Error {
 
 #[cfg(test)]
 mod tests {
-    use proto_core::{Event, Identity};
+    use ejtp_proto::{Event, Identity};
+    use ejtp_testvectors::scenario::Scenario;
     use serde_json::json;
-    use testvectors::scenario::Scenario;
 
     use super::*;
 

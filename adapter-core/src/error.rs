@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use proto_core::{CommandError, SendError};
+use ejtp_proto::{CommandError, SendError};
 
 /// Why an adapter operation failed.
 #[derive(Debug)]

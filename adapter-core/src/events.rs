@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use async_channel::Receiver;
+use ejtp_proto::Event;
 use futures_core::Stream;
-use proto_core::Event;
 
 /// What an adapter's event channel carries: an event, and how many events the driver dropped
 /// just before it because the channel was full.
@@ -91,7 +91,7 @@ impl EventLoss {
 /// dropped just before it; [`lost_total`](Self::lost_total) counts them all.
 ///
 /// ```no_run
-/// # async fn run(mut events: adapter_core::events::Events) {
+/// # async fn run(mut events: ejtp_adapter_core::events::Events) {
 /// while let Some(event) = events.next().await {
 ///     if events.lost() > 0 {
 ///         eprintln!("{} events were lost before this one", events.lost());
@@ -163,8 +163,8 @@ impl Stream for Events {
 mod tests {
     use std::future::poll_fn;
 
+    use ejtp_proto::TransportAddr;
     use futures_lite::future::block_on;
-    use proto_core::TransportAddr;
 
     use super::*;
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use proto_core::Event;
-use proto_core::content::ContentId;
+use ejtp_proto::Event;
+use ejtp_proto::content::ContentId;
 
 /// How a download started with `fetch` ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

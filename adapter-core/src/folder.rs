@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use proto_core::content::{ContentHasher, ContentId};
+use ejtp_proto::content::{ContentHasher, ContentId};
 
 /// The files a scan shares: every regular file directly in `dir` whose name does not start
 /// with `.` (the working folder among those left out), in name order.

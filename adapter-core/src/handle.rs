@@ -1,7 +1,7 @@
 //! [`Handle`]: the application's way to command an async adapter's node, from any task.
 
 use async_channel::Sender;
-use proto_core::{
+use ejtp_proto::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
@@ -68,7 +68,7 @@ impl Handle {
     ///
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The events
-    /// of the query ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then
+    /// of the query ([`Event::QuerySoftTimeout`](ejtp_proto::Event::QuerySoftTimeout), then
     /// the one that ends it) still reach the [`Events`](crate::events::Events), but the
     /// outcome does not depend on them: the driver never waits for the application to read.
     ///
@@ -86,7 +86,7 @@ impl Handle {
     }
 
     /// [`query`](Self::query) through the relays `via`, first hop first, as an onion
-    /// ([`Node::query_via`](proto_core::Node::query_via)); the reply is matched whatever path
+    /// ([`Node::query_via`](ejtp_proto::Node::query_via)); the reply is matched whatever path
     /// it comes back on.
     ///
     /// # Errors
@@ -114,9 +114,9 @@ impl Handle {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
-    /// once; how it ends then arrives as events ([`Event::Reply`](proto_core::Event::Reply),
-    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), naming this id).
+    /// once; how it ends then arrives as events ([`Event::Reply`](ejtp_proto::Event::Reply),
+    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), naming this id).
     ///
     /// # Errors
     /// As [`query`](Self::query).
@@ -174,12 +174,12 @@ impl Handle {
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
     /// `peer`, on the best address the node's routing table knows. If it knows none that works,
     /// the message waits for a lookup through the peers it knows
-    /// ([`Event::PeerFound`](proto_core::Event::PeerFound)), or is reported
-    /// [`Event::Unreachable`](proto_core::Event::Unreachable).
+    /// ([`Event::PeerFound`](ejtp_proto::Event::PeerFound)), or is reported
+    /// [`Event::Unreachable`](ejtp_proto::Event::Unreachable).
     ///
     /// # Errors
     /// As [`send`](Self::send), and [`Error::Send`] with
-    /// [`SendError::Unreachable`](proto_core::SendError::Unreachable) when no lookup can start.
+    /// [`SendError::Unreachable`](ejtp_proto::SendError::Unreachable) when no lookup can start.
     pub async fn send_to_peer(
         &self,
         from: &str,
@@ -220,7 +220,7 @@ impl Handle {
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
-    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled)), and a later reply is
+    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled)), and a later reply is
     /// dropped. False if no such query is open (it already ended, or never was).
     ///
     /// # Errors
@@ -232,7 +232,7 @@ impl Handle {
 
     /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node, to
     /// hand them over, or to hand them over and stop holding
-    /// ([`Node::request_mailbox`](proto_core::Node::request_mailbox)).
+    /// ([`Node::request_mailbox`](ejtp_proto::Node::request_mailbox)).
     ///
     /// # Errors
     /// [`Error::Command`] if the node cannot send the request (no route, queue full);
@@ -251,7 +251,7 @@ impl Handle {
     }
 
     /// Adds a local client: messages to `callsign` at this node become
-    /// [`Event::Message`](proto_core::Event::Message)s.
+    /// [`Event::Message`](ejtp_proto::Event::Message)s.
     ///
     /// # Errors
     /// [`Error::Command`] for a bad or duplicate callsign, or too many clients;
@@ -282,7 +282,7 @@ impl Handle {
     /// [`Error::Closed`] if the driver has stopped.
     pub async fn start_fetch(
         &self,
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         sources: &[std::net::SocketAddr],
     ) -> Result<(), Error> {
         self.request(|reply| Request::Fetch {
@@ -300,7 +300,7 @@ impl Handle {
     /// As [`start_fetch`](Self::start_fetch); [`Error::Closed`] if the driver stops meanwhile.
     pub async fn fetch(
         &self,
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         sources: &[std::net::SocketAddr],
     ) -> Result<crate::FetchOutcome, Error> {
         let (outcome, ended) = async_channel::bounded(1);
@@ -322,7 +322,7 @@ impl Handle {
     pub async fn share(
         &self,
         path: &std::path::Path,
-    ) -> Result<proto_core::content::ContentId, Error> {
+    ) -> Result<ejtp_proto::content::ContentId, Error> {
         self.request(|reply| Request::Share {
             path: path.to_path_buf(),
             reply,
@@ -336,7 +336,7 @@ impl Handle {
     /// [`Error::Closed`] if the driver has stopped.
     pub async fn content_path(
         &self,
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
     ) -> Result<Option<std::path::PathBuf>, Error> {
         self.request(|reply| Request::ContentPath { id, reply })
             .await

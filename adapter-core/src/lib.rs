@@ -1,10 +1,10 @@
-//! What every runtime adapter of [`proto_core`] shares, so that each adapter is only the code
+//! What every runtime adapter of [`ejtp_proto`] shares, so that each adapter is only the code
 //! its runtime makes different: sockets, tasks and timers.
 //!
 //! - [`Clock`]: the process's monotonic and wall clocks, turned into the core's time types.
 //! - [`os_seed`]: 32 bytes from the operating system for the node's generator.
 //! - [`NodeOptions`]: what to bind, which clients to host, which settings to use.
-//! - [`Driver`]: a [`Node`](proto_core::Node) with its clock and an optional recorder. The
+//! - [`Driver`]: a [`Node`](ejtp_proto::Node) with its clock and an optional recorder. The
 //!   adapter hands it [`Inbound`] traffic and commands and carries out the outputs it returns.
 //! - [`Connections`]: the TCP connection table: opened on demand, reused, closed when idle.
 //! - [`store::DirectoryStore`]: a shared folder as the core's content store, and the partial
@@ -59,17 +59,17 @@ pub mod store;
 pub mod udp_socket;
 
 #[doc(hidden)]
-pub use proto_core as __proto_core;
+pub use ejtp_proto as __proto_core;
 #[doc(hidden)]
 pub use serde_json as __serde_json;
 
 pub use clock::Clock;
 pub use connections::Connections;
 pub use driver::{Driver, Inbound};
+pub use ejtp_proto::QueryOptions;
 pub use error::Error;
 pub use fetch::{FetchOutcome, FetchWaiters};
 pub use options::{DEFAULT_SHARE_RESCAN, NodeOptions};
-pub use proto_core::QueryOptions;
 pub use query::{QueryOutcome, QueryWaiters};
 pub use recording::Recording;
 pub use shared_dir::SharedDirectory;

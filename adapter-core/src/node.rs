@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use proto_core::{Address, Event, MessageId, NodeId, PublicIdentity, PublicKey};
+use ejtp_proto::{Address, Event, MessageId, NodeId, PublicIdentity, PublicKey};
 use serde_json::Value;
 
 use crate::Error;

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use proto_core::content::DownloadConfig;
-use proto_core::{Config, Identity, PublicIdentity};
+use ejtp_proto::content::DownloadConfig;
+use ejtp_proto::{Config, Identity, PublicIdentity};
 
 /// How often a node rescans its shared folder unless told otherwise
 /// ([`NodeOptions::share_rescan`]).
@@ -14,8 +14,8 @@ pub const DEFAULT_SHARE_RESCAN: Duration = Duration::from_secs(5);
 /// How to set up a node in an adapter. Build with [`NodeOptions::new`] and the chained setters.
 ///
 /// ```
-/// use adapter_core::NodeOptions;
-/// use proto_core::Identity;
+/// use ejtp_adapter_core::NodeOptions;
+/// use ejtp_proto::Identity;
 ///
 /// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32]))
 ///     .udp("127.0.0.1:0".parse().unwrap())
@@ -62,7 +62,7 @@ pub struct NodeOptions {
     /// at start stay served, but a file changed since is still never served under its old id:
     /// every read checks it first).
     pub share_rescan: Option<Duration>,
-    /// How downloads behave ([`Node::set_download_config`](proto_core::Node::set_download_config)):
+    /// How downloads behave ([`Node::set_download_config`](ejtp_proto::Node::set_download_config)):
     /// windows, retransmission timeouts, and the deadline after which a fetch fails with the
     /// reason for each of its sources. Default [`DownloadConfig::default`] (no deadline: silent
     /// sources are retried with backoff until the application gives up). Set when the node
@@ -153,8 +153,8 @@ impl NodeOptions {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use adapter_core::NodeOptions;
-    /// use proto_core::Identity;
+    /// use ejtp_adapter_core::NodeOptions;
+    /// use ejtp_proto::Identity;
     ///
     /// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32]))
     ///     .share_dir("shared")
@@ -172,9 +172,9 @@ impl NodeOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use adapter_core::NodeOptions;
-    /// use proto_core::Identity;
-    /// use proto_core::content::DownloadConfig;
+    /// use ejtp_adapter_core::NodeOptions;
+    /// use ejtp_proto::Identity;
+    /// use ejtp_proto::content::DownloadConfig;
     ///
     /// let options = NodeOptions::new(Identity::from_secret_bytes(&[7; 32])).download_config(
     ///     DownloadConfig { deadline: Some(Duration::from_secs(60)), ..DownloadConfig::default() },

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use proto_core::{Event, Message, MessageId};
+use ejtp_proto::{Event, Message, MessageId};
 
 /// How a query ended: each query ends exactly once, with its reply, its hard timeout, its
 /// cancellation, or its peer found unreachable (see `docs/PROTOCOL.md` §12 and §13.2).
@@ -57,7 +57,7 @@ impl QueryOutcome {
 /// sender of one outcome).
 ///
 /// An entry lives only while its query is open in the node, which holds at most
-/// [`Config::max_open_queries`](proto_core::Config::max_open_queries) (it refuses a query
+/// [`Config::max_open_queries`](ejtp_proto::Config::max_open_queries) (it refuses a query
 /// beyond that before anything is added here), so the table is bounded too; [`insert`]
 /// refuses past `capacity` all the same.
 ///

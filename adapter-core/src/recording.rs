@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use proto_core::{Input, Output};
-use testvectors::scenario::{FORMAT, NodeSpec, Scenario, Step};
+use ejtp_proto::{Input, Output};
+use ejtp_testvectors::scenario::{FORMAT, NodeSpec, Scenario, Step};
 
 use crate::Error;
 

@@ -2,7 +2,7 @@
 //! for its answer.
 
 use async_channel::Sender;
-use proto_core::{
+use ejtp_proto::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
@@ -119,7 +119,7 @@ pub enum Request {
     /// [`Handle::start_fetch`](crate::handle::Handle::start_fetch).
     Fetch {
         /// The content.
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         /// The CJP2P nodes asked.
         sources: Vec<std::net::SocketAddr>,
         /// Where the download's outcome goes when it ends, if someone waits for it.
@@ -132,12 +132,12 @@ pub enum Request {
         /// The file.
         path: std::path::PathBuf,
         /// Where its id (or the failure) goes.
-        reply: Reply<Result<proto_core::content::ContentId, Error>>,
+        reply: Reply<Result<ejtp_proto::content::ContentId, Error>>,
     },
     /// [`Handle::content_path`](crate::handle::Handle::content_path).
     ContentPath {
         /// The content.
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         /// Where its path goes.
         reply: Reply<Option<std::path::PathBuf>>,
     },

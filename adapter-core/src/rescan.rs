@@ -18,7 +18,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use proto_core::content::ContentId;
+use ejtp_proto::content::ContentId;
 
 use crate::SharedDirectory;
 use crate::folder::{folder_files, hash_file};

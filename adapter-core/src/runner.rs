@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender, TrySendError};
+use ejtp_proto::{Command, Event, Output, Protocol, TransportAddr};
 use futures_lite::FutureExt;
-use proto_core::{Command, Event, Output, Protocol, TransportAddr};
 use tracing::{debug, trace, warn};
 
 use crate::events::{EventLoss, Events, Queued};

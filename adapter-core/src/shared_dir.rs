@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use proto_core::content::{
+use ejtp_proto::content::{
     BlockLayout, BlockSet, ContentId, ContentStore, PartialStore, StoreError,
 };
 

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use proto_core::content::{ContentId, ContentStore};
+use ejtp_proto::content::{ContentId, ContentStore};
 
 use crate::store::DirectoryStore;
 

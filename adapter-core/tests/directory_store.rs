@@ -5,11 +5,11 @@ use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use adapter_core::store::{DirectoryStore, PARTIAL_DIR};
-use proto_core::content::{
+use ejtp_adapter_core::store::{DirectoryStore, PARTIAL_DIR};
+use ejtp_proto::content::{
     ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, PartialStore,
 };
-use proto_core::{Instant, TransportAddr};
+use ejtp_proto::{Instant, TransportAddr};
 
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 253) as u8).collect()

@@ -10,9 +10,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use adapter_core::store::{DirectoryStore, PARTIAL_DIR};
-use proto_core::content::{ContentId, Download, DownloadConfig, DownloadEvent, FailReason};
-use proto_core::{Instant, TransportAddr};
+use ejtp_adapter_core::store::{DirectoryStore, PARTIAL_DIR};
+use ejtp_proto::content::{ContentId, Download, DownloadConfig, DownloadEvent, FailReason};
+use ejtp_proto::{Instant, TransportAddr};
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
 struct Tmpfs {

@@ -5,9 +5,9 @@
 
 use std::fs;
 
-use adapter_core::store::{DirectoryStore, PARTIAL_DIR};
-use proto_core::content::{ContentId, ContentStore, Download, DownloadConfig};
-use proto_core::{Instant, TransportAddr};
+use ejtp_adapter_core::store::{DirectoryStore, PARTIAL_DIR};
+use ejtp_proto::content::{ContentId, ContentStore, Download, DownloadConfig};
+use ejtp_proto::{Instant, TransportAddr};
 
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 253) as u8).collect()

@@ -2,14 +2,14 @@
 //! alice signed, and each side prints what happened.
 //!
 //! ```sh
-//! cargo run -p adapter-smol --example smol_ping
+//! cargo run -p ejtp-smol --example smol_ping
 //! ```
 
 use std::time::Duration;
 
-use adapter_smol::{Node, NodeOptions};
+use ejtp_proto::{Event, Identity, Message, PublicIdentity};
+use ejtp_smol::{Node, NodeOptions};
 use futures_lite::FutureExt;
-use proto_core::{Event, Identity, Message, PublicIdentity};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

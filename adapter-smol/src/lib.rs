@@ -1,11 +1,11 @@
-//! The smol driver for [`proto_core`]: real UDP and TCP sockets, timers and tasks around
-//! [`adapter_core::Driver`], runnable under smol or any other executor.
+//! The smol driver for [`ejtp_proto`]: real UDP and TCP sockets, timers and tasks around
+//! [`ejtp_adapter_core::Driver`], runnable under smol or any other executor.
 //!
 //! Two nodes on 127.0.0.1 exchanging a signed, encrypted message:
 //!
 //! ```
-//! use adapter_smol::{Node, NodeOptions};
-//! use proto_core::{Event, Identity};
+//! use ejtp_smol::{Node, NodeOptions};
+//! use ejtp_proto::{Event, Identity};
 //! use serde_json::json;
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,7 +37,7 @@
 //! # How it runs
 //!
 //! [`Node::bind`] binds every UDP socket and TCP listener of the [`NodeOptions`], builds the
-//! [`adapter_core::Driver`] with the addresses the operating system actually gave (so port 0
+//! [`ejtp_adapter_core::Driver`] with the addresses the operating system actually gave (so port 0
 //! works), and spawns the driver with [`smol::spawn`]. [`Node::bind_detached`] returns the
 //! driver as a future instead, for the application to run on any executor (async-std, a
 //! `block_on`, its own `smol::Executor`): the sockets and timers are async-io's, which need no
@@ -48,7 +48,7 @@
 //! accepts on each TCP listener, and one carries each TCP connection; they feed a bounded
 //! channel, the [`Handle`]s another, and the driver reads both, racing them against the node's
 //! next timer. The driver is the only one that touches the node. The driver and everything
-//! around it but the sockets, timers and executor are `adapter_core`'s, shared with the tokio
+//! around it but the sockets, timers and executor are `ejtp_adapter_core`'s, shared with the tokio
 //! adapter.
 //!
 //! - A [`Handle`] (cheap to clone) sends commands, each with a reply channel; once the driver
@@ -75,12 +75,12 @@
 //! when there is none (connecting for at most [`TCP_CONNECT_TIMEOUT`]). A connection is closed
 //! when it has carried nothing for [`NodeOptions::tcp_idle_timeout`], when the table is full
 //! ([`NodeOptions::max_tcp_connections`], least recently used first), and when the peer sends
-//! bytes that are not valid framing ([`proto_core::Event::StreamFailed`]); the frames already
+//! bytes that are not valid framing ([`ejtp_proto::Event::StreamFailed`]); the frames already
 //! queued for it are written first. Like EJTP itself this is unreliable: a frame that cannot be
 //! written (failed connect or write, a write stalled for [`TCP_WRITE_TIMEOUT`], or more than
 //! [`TCP_QUEUE_CAPACITY`] frames waiting for a slow peer) is dropped with a debug log. A
 //! failed UDP send, and the frames queued for a connection that could not be opened, are
-//! reported to the node ([`proto_core::Node::handle_transmit_failed`]), which may send the
+//! reported to the node ([`ejtp_proto::Node::handle_transmit_failed`]), which may send the
 //! message again on the peer's next address or report the peer unreachable.
 //!
 //! # Logging
@@ -91,11 +91,13 @@
 mod node;
 mod runtime;
 
-pub use adapter_core::events::Events;
-pub use adapter_core::handle::Handle;
-pub use adapter_core::limits::{
+pub use ejtp_adapter_core::events::Events;
+pub use ejtp_adapter_core::handle::Handle;
+pub use ejtp_adapter_core::limits::{
     EVENT_CHANNEL_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_QUEUE_CAPACITY, TCP_WRITE_TIMEOUT,
 };
-pub use adapter_core::{Error, NodeOptions, QueryOptions, QueryOutcome};
+pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOptions, QueryOutcome};
+pub use ejtp_proto;
+/// What an application needs from the core, so that it imports one crate.
+pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, Stats};
 pub use node::Node;
-pub use proto_core;

@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use adapter_core::node::AsyncNode;
-use adapter_core::runner::start;
+use ejtp_adapter_core::node::AsyncNode;
+use ejtp_adapter_core::runner::start;
 use smol::Executor;
 
 use crate::runtime::Smol;
@@ -40,9 +40,9 @@ impl Node {
     /// [`shutdown`](Self::shutdown), and dropping it stops the node.
     ///
     /// ```
-    /// # fn main() -> Result<(), adapter_smol::Error> {
-    /// use adapter_smol::{Node, NodeOptions};
-    /// use proto_core::Identity;
+    /// # fn main() -> Result<(), ejtp_smol::Error> {
+    /// use ejtp_smol::{Node, NodeOptions};
+    /// use ejtp_proto::Identity;
     ///
     /// let options = NodeOptions::new(Identity::from_secret_bytes(&[3; 32]))
     ///     .udp("127.0.0.1:0".parse().unwrap());
@@ -78,5 +78,5 @@ impl Node {
         Ok((Self { inner }, driver))
     }
 
-    adapter_core::async_node_methods!(inner);
+    ejtp_adapter_core::async_node_methods!(inner);
 }

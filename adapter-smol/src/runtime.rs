@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use adapter_core::runtime::Runtime;
+use ejtp_adapter_core::runtime::Runtime;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream, UdpSocket};
 use smol::{Executor, Timer};
@@ -34,7 +34,7 @@ impl Runtime for Smol {
     type WriteHalf = TcpStream;
 
     async fn bind_udp(addr: SocketAddr) -> io::Result<(SocketAddr, UdpSocket)> {
-        let socket = UdpSocket::try_from(adapter_core::bind_udp_socket(addr)?)?;
+        let socket = UdpSocket::try_from(ejtp_adapter_core::bind_udp_socket(addr)?)?;
         Ok((socket.local_addr()?, socket))
     }
 

@@ -6,9 +6,9 @@
 
 mod common;
 
-use adapter_smol::Node;
 use common::{ipv4, ipv6, next_message, options, sender_of};
-use proto_core::Protection;
+use ejtp_proto::Protection;
+use ejtp_smol::Node;
 use serde_json::json;
 
 #[async_std::test]
@@ -23,7 +23,7 @@ async fn a_smol_node_runs_entirely_under_async_std() {
 
     // UDP both ways, then on until a session carries alice's messages.
     let mut at_v4 = bob.public_identity("bob");
-    at_v4.location = proto_core::Address::udp(bob.udp_addrs()[1], Some("bob"));
+    at_v4.location = ejtp_proto::Address::udp(bob.udp_addrs()[1], Some("bob"));
     alice
         .send("alice", &at_v4, json!("hello bob"))
         .await

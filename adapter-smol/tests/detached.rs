@@ -4,9 +4,9 @@
 
 mod common;
 
-use adapter_smol::{Error, Node};
 use common::{ipv4, options};
-use testvectors::scenario::Scenario;
+use ejtp_smol::{Error, Node};
+use ejtp_testvectors::scenario::Scenario;
 
 #[test]
 fn a_dropped_driver_still_saves_its_recording() {

@@ -1,9 +1,9 @@
-//! Two nodes on 127.0.0.1, one message each way: `cargo run -p adapter-std --example ping`.
+//! Two nodes on 127.0.0.1, one message each way: `cargo run -p ejtp-std --example ping`.
 
 use std::error::Error;
 use std::time::Duration;
 
-use adapter_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
+use ejtp_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use adapter_core::events::Queued;
-use proto_core::Event;
+use ejtp_adapter_core::events::Queued;
+use ejtp_proto::Event;
 
 /// The node's events, in the order they happened: messages for the local clients, sessions
 /// coming up and going, failed handshakes, broken TCP streams.
@@ -21,7 +21,7 @@ use proto_core::Event;
 /// Iterate with [`iter`](Self::iter) or a `for` loop (which ends when the node stops):
 ///
 /// ```no_run
-/// # fn handle(events: &adapter_std::Events) {
+/// # fn handle(events: &ejtp_std::Events) {
 /// for event in events {
 ///     if events.lost() > 0 {
 ///         eprintln!("{} events were lost before this one", events.lost());

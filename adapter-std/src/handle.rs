@@ -8,9 +8,9 @@ use std::thread::JoinHandle;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use adapter_core::{Error, FetchOutcome, QueryOutcome};
-use proto_core::content::ContentId;
-use proto_core::{
+use ejtp_adapter_core::{Error, FetchOutcome, QueryOutcome};
+use ejtp_proto::content::ContentId;
+use ejtp_proto::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
@@ -98,7 +98,7 @@ impl Handle {
     ///
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The query's
-    /// events ([`Event::QuerySoftTimeout`](proto_core::Event::QuerySoftTimeout), then the one
+    /// events ([`Event::QuerySoftTimeout`](ejtp_proto::Event::QuerySoftTimeout), then the one
     /// that ends it) still reach the [`Events`](crate::Events), but the outcome does not
     /// depend on them: an application that never reads its events gets it all the same.
     ///
@@ -116,7 +116,7 @@ impl Handle {
     }
 
     /// [`query`](Self::query) through the relays `via`, first hop first, as an onion
-    /// ([`Node::query_via`](proto_core::Node::query_via)); the reply is matched whatever path
+    /// ([`Node::query_via`](ejtp_proto::Node::query_via)); the reply is matched whatever path
     /// it comes back on.
     ///
     /// # Errors
@@ -148,9 +148,9 @@ impl Handle {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
-    /// once; how it ends then arrives as events ([`Event::Reply`](proto_core::Event::Reply),
-    /// [`Event::QueryTimedOut`](proto_core::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled), naming this id).
+    /// once; how it ends then arrives as events ([`Event::Reply`](ejtp_proto::Event::Reply),
+    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
+    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), naming this id).
     ///
     /// # Errors
     /// As [`query`](Self::query).
@@ -205,7 +205,7 @@ impl Handle {
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
-    /// [`Event::QueryCancelled`](proto_core::Event::QueryCancelled)), and a later reply is
+    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled)), and a later reply is
     /// dropped. False if no such query is open (it already ended, or never was).
     ///
     /// # Errors
@@ -216,7 +216,7 @@ impl Handle {
 
     /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node, to
     /// hand them over, or to hand them over and stop holding
-    /// ([`Node::request_mailbox`](proto_core::Node::request_mailbox)).
+    /// ([`Node::request_mailbox`](ejtp_proto::Node::request_mailbox)).
     ///
     /// # Errors
     /// [`Error::Command`] if the node cannot send the request (no route, queue full);
@@ -232,12 +232,12 @@ impl Handle {
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
     /// `peer`, on the best address the node's routing table knows. If it knows none that works,
     /// the message waits for a lookup through the peers it knows
-    /// ([`Event::PeerFound`](proto_core::Event::PeerFound)), or is reported
-    /// [`Event::Unreachable`](proto_core::Event::Unreachable).
+    /// ([`Event::PeerFound`](ejtp_proto::Event::PeerFound)), or is reported
+    /// [`Event::Unreachable`](ejtp_proto::Event::Unreachable).
     ///
     /// # Errors
     /// As [`send`](Self::send), and [`Error::Send`] with
-    /// [`SendError::Unreachable`](proto_core::SendError::Unreachable) when no lookup can start.
+    /// [`SendError::Unreachable`](ejtp_proto::SendError::Unreachable) when no lookup can start.
     pub fn send_to_peer(
         &self,
         from: &str,
@@ -296,7 +296,7 @@ impl Handle {
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
-    /// ([`NodeOptions::share_dir`](adapter_core::NodeOptions::share_dir)), resuming what an
+    /// ([`NodeOptions::share_dir`](ejtp_adapter_core::NodeOptions::share_dir)), resuming what an
     /// earlier attempt left there. Returns once started; progress and the end come as events
     /// (`Event::DownloadProgress`, `DownloadCompleted`, `DownloadFailed`).
     ///

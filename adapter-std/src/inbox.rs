@@ -4,11 +4,11 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::Sender;
 
-use adapter_core::Error;
+use ejtp_adapter_core::Error;
 use std::time::Duration;
 
-use adapter_core::QueryOutcome;
-use proto_core::{
+use ejtp_adapter_core::QueryOutcome;
+use ejtp_proto::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
@@ -43,19 +43,19 @@ pub(crate) enum Item {
 pub(crate) enum Request {
     /// Starts a download; `outcome`, if any, gets how it ends.
     Fetch {
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         sources: Vec<SocketAddr>,
-        outcome: Option<Sender<adapter_core::FetchOutcome>>,
+        outcome: Option<Sender<ejtp_adapter_core::FetchOutcome>>,
         reply: Reply<()>,
     },
     /// Shares a file from where it is.
     Share {
         path: std::path::PathBuf,
-        reply: Reply<proto_core::content::ContentId>,
+        reply: Reply<ejtp_proto::content::ContentId>,
     },
     /// Where a content is in the shared folder.
     ContentPath {
-        id: proto_core::content::ContentId,
+        id: ejtp_proto::content::ContentId,
         reply: Sender<Option<std::path::PathBuf>>,
     },
     Send {

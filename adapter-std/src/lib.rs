@@ -1,11 +1,11 @@
-//! The blocking [`std::net`] driver of [`proto_core`]: a node on OS threads, no async runtime.
+//! The blocking [`std::net`] driver of [`ejtp_proto`]: a node on OS threads, no async runtime.
 //!
 //! Two nodes on the loopback interface, one message:
 //!
 //! ```
 //! use std::time::Duration;
 //!
-//! use adapter_std::{Event, Identity, Node, NodeOptions};
+//! use ejtp_std::{Event, Identity, Node, NodeOptions};
 //! use serde_json::json;
 //!
 //! let loopback = "127.0.0.1:0".parse()?; // port 0: the system picks a free port
@@ -36,7 +36,7 @@
 //!
 //! [`Node::bind`] binds every UDP socket and TCP listener of the [`NodeOptions`] and starts:
 //!
-//! - one **driver thread**, which owns the [`adapter_core::Driver`] (the protocol state machine
+//! - one **driver thread**, which owns the [`ejtp_adapter_core::Driver`] (the protocol state machine
 //!   with its clock and optional recording) and the TCP connection table;
 //! - a reader thread per UDP socket, an accept thread per TCP listener, and a reader thread per
 //!   open TCP connection, which only read and pass what they read on.
@@ -52,7 +52,7 @@
 //! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
 //! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
 //! [`tracing`]. A failed UDP send or TCP connect is reported to the node
-//! ([`proto_core::Node::handle_transmit_failed`]), which may send the message again on the
+//! ([`ejtp_proto::Node::handle_transmit_failed`]), which may send the message again on the
 //! peer's next address or report the peer unreachable.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
@@ -85,12 +85,12 @@ mod tcp;
 mod udp;
 mod wake;
 
-pub use adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
+pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
+pub use ejtp_proto;
+pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, QueryOptions, Stats};
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{
     EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_WRITE_TIMEOUT, UDP_BUFFER_LEN,
 };
 pub use node::Node;
-pub use proto_core;
-pub use proto_core::{Event, Identity, Message, MessageId, PublicIdentity, QueryOptions, Stats};

@@ -5,8 +5,8 @@ use std::mem;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread;
 
-use adapter_core::{Driver, Error, NodeOptions};
-use proto_core::{Address, MessageId, NodeId, PublicIdentity, PublicKey};
+use ejtp_adapter_core::{Driver, Error, NodeOptions};
+use ejtp_proto::{Address, MessageId, NodeId, PublicIdentity, PublicKey};
 use serde_json::Value;
 
 use crate::events::Events;
@@ -41,7 +41,7 @@ impl Node {
         let udp_sockets = options
             .udp
             .iter()
-            .map(|addr| adapter_core::bind_udp_socket(*addr))
+            .map(|addr| ejtp_adapter_core::bind_udp_socket(*addr))
             .collect::<io::Result<Vec<_>>>()?;
         let listeners = options
             .tcp

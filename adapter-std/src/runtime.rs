@@ -11,9 +11,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use adapter_core::events::{EventLoss, Queued};
-use adapter_core::{Connections, Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
-use proto_core::{Command, Event, Output, Protocol, Transmit, TransportAddr};
+use ejtp_adapter_core::events::{EventLoss, Queued};
+use ejtp_adapter_core::{
+    Connections, Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters,
+};
+use ejtp_proto::{Command, Event, Output, Protocol, Transmit, TransportAddr};
 
 use crate::inbox::{ConnId, Item, Reply, Request};
 use crate::limits::{EVENT_CAPACITY, INBOX_CAPACITY};
@@ -49,7 +51,7 @@ pub(crate) struct Runtime {
     loss: EventLoss,
     /// The handles waiting for their queries to end.
     waiters: QueryWaiters<mpsc::Sender<QueryOutcome>>,
-    fetches: adapter_core::FetchWaiters<mpsc::Sender<adapter_core::FetchOutcome>>,
+    fetches: ejtp_adapter_core::FetchWaiters<mpsc::Sender<ejtp_adapter_core::FetchOutcome>>,
     stopping: Arc<AtomicBool>,
     udp: UdpSockets,
     listeners: Vec<SocketAddr>,
@@ -73,7 +75,7 @@ impl Runtime {
         let loss = EventLoss::new();
         let lost = loss.total();
         let waiters = QueryWaiters::new(driver.max_open_queries());
-        let fetches = adapter_core::FetchWaiters::new(driver.node().config().max_downloads);
+        let fetches = ejtp_adapter_core::FetchWaiters::new(driver.node().config().max_downloads);
         let runtime = Self {
             waiters,
             fetches,

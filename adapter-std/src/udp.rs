@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::thread::{self, JoinHandle};
 
-use adapter_core::udp_socket::{FamilyWarnings, socket_for};
+use ejtp_adapter_core::udp_socket::{FamilyWarnings, socket_for};
 
 use crate::inbox::Item;
 use crate::limits::{ERROR_PAUSE, UDP_BUFFER_LEN, UDP_POLL_INTERVAL};
@@ -41,7 +41,7 @@ impl UdpSockets {
     }
 
     /// Sends `payload` to `to` from a socket of its IP family
-    /// ([`socket_for`](adapter_core::udp_socket::socket_for), the rule of every adapter). With
+    /// ([`socket_for`](ejtp_adapter_core::udp_socket::socket_for), the rule of every adapter). With
     /// no socket of that family the destination is named in a warning (once) and the datagram
     /// is lost; a failed send is logged at debug level.
     ///

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use adapter_std::{EVENT_CAPACITY, Error, Event};
 use common::{next_message, udp_node, v4};
+use ejtp_std::{EVENT_CAPACITY, Error, Event};
 use serde_json::json;
 
 #[test]

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use adapter_std::proto_core::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
-use adapter_std::proto_core::content::ContentId;
-use adapter_std::{Event, Identity, Node, NodeOptions};
+use ejtp_std::ejtp_proto::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
+use ejtp_std::ejtp_proto::content::ContentId;
+use ejtp_std::{Event, Identity, Node, NodeOptions};
 
 /// How long one fetch of the test file may take: it takes well under a second on loopback.
 const FETCH_LIMIT: Duration = Duration::from_secs(60);

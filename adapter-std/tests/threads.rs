@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use adapter_std::Node;
 use common::{next_message, options, v4, v6};
+use ejtp_std::Node;
 use serde_json::json;
 
 /// The names of this process's threads that belong to a node ("ejtp-..."). Linux only.

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
-use proto_core::content::ContentId;
-use proto_core::{
+use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
+use ejtp_proto::content::ContentId;
+use ejtp_proto::{
     Address, Event, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions,
     Stats,
 };
@@ -320,25 +320,25 @@ macro_rules! node_getters {
 }
 
 /// The blocking adapter, as is.
-pub struct StdNode(adapter_std::Node);
+pub struct StdNode(ejtp_std::Node);
 
 /// The blocking adapter's handle.
 #[derive(Clone)]
-pub struct StdHandle(adapter_std::Handle);
+pub struct StdHandle(ejtp_std::Handle);
 
 /// The blocking adapter's events.
-pub struct StdEvents(adapter_std::Events);
+pub struct StdEvents(ejtp_std::Events);
 
 impl TestNode for StdNode {
     const ADAPTER: &'static str = "std";
-    const EVENT_CAPACITY: usize = adapter_std::EVENT_CAPACITY;
+    const EVENT_CAPACITY: usize = ejtp_std::EVENT_CAPACITY;
     const SHUTDOWN_IS_IDEMPOTENT: bool = true;
     const DROP_STOPS: bool = true;
     type Handle = StdHandle;
     type Events = StdEvents;
 
     fn bind_result(options: NodeOptions) -> Result<Self, Error> {
-        adapter_std::Node::bind(options).map(Self)
+        ejtp_std::Node::bind(options).map(Self)
     }
 
     node_getters!(0);
@@ -472,12 +472,12 @@ impl TestEvents for StdEvents {
 /// The tokio adapter on a runtime of its own, which its handles and events share.
 pub struct TokioNode {
     runtime: Arc<tokio::runtime::Runtime>,
-    node: adapter_tokio::Node,
+    node: ejtp_tokio::Node,
 }
 
 impl TestNode for TokioNode {
     const ADAPTER: &'static str = "tokio";
-    const EVENT_CAPACITY: usize = adapter_tokio::EVENT_CHANNEL_CAPACITY;
+    const EVENT_CAPACITY: usize = ejtp_tokio::EVENT_CHANNEL_CAPACITY;
     const SHUTDOWN_IS_IDEMPOTENT: bool = false;
     const DROP_STOPS: bool = false;
     type Handle = AsyncHandle;
@@ -489,7 +489,7 @@ impl TestNode for TokioNode {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let node = runtime.block_on(adapter_tokio::Node::bind(options))?;
+        let node = runtime.block_on(ejtp_tokio::Node::bind(options))?;
         Ok(Self {
             runtime: Arc::new(runtime),
             node,
@@ -529,18 +529,18 @@ impl TestNode for TokioNode {
 }
 
 /// The smol adapter, blocked on with `smol::block_on`.
-pub struct SmolNode(adapter_smol::Node);
+pub struct SmolNode(ejtp_smol::Node);
 
 impl TestNode for SmolNode {
     const ADAPTER: &'static str = "smol";
-    const EVENT_CAPACITY: usize = adapter_smol::EVENT_CHANNEL_CAPACITY;
+    const EVENT_CAPACITY: usize = ejtp_smol::EVENT_CHANNEL_CAPACITY;
     const SHUTDOWN_IS_IDEMPOTENT: bool = false;
     const DROP_STOPS: bool = false;
     type Handle = AsyncHandle;
     type Events = AsyncEvents;
 
     fn bind_result(options: NodeOptions) -> Result<Self, Error> {
-        smol::block_on(adapter_smol::Node::bind(options)).map(Self)
+        smol::block_on(ejtp_smol::Node::bind(options)).map(Self)
     }
 
     node_getters!(0);
@@ -609,8 +609,8 @@ impl Blocker {
     /// A split async node, waited for this way.
     fn split(
         self,
-        handle: adapter_core::handle::Handle,
-        events: adapter_core::events::Events,
+        handle: ejtp_adapter_core::handle::Handle,
+        events: ejtp_adapter_core::events::Events,
     ) -> (AsyncHandle, AsyncEvents) {
         let handle = AsyncHandle {
             blocker: self.clone(),
@@ -631,7 +631,7 @@ impl Blocker {
 #[derive(Clone)]
 pub struct AsyncHandle {
     blocker: Blocker,
-    handle: adapter_core::handle::Handle,
+    handle: ejtp_adapter_core::handle::Handle,
 }
 
 impl TestHandle for AsyncHandle {
@@ -732,7 +732,7 @@ impl TestHandle for AsyncHandle {
 /// The events of an async adapter (adapter-core's one `Events`), with how to wait for them.
 pub struct AsyncEvents {
     blocker: Blocker,
-    events: adapter_core::events::Events,
+    events: ejtp_adapter_core::events::Events,
 }
 
 impl TestEvents for AsyncEvents {

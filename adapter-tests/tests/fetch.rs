@@ -7,10 +7,10 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use adapter_core::FetchOutcome;
-use adapter_tests::{TestHandle, TestNode, for_each_adapter};
 use common::{ipv4, ipv6, options};
-use proto_core::content::ContentId;
+use ejtp_adapter_core::FetchOutcome;
+use ejtp_adapter_tests::{TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::content::ContentId;
 
 /// The visible files of a folder (the working folder `.ejtp-partial` is hidden).
 fn visible_files(dir: &Path) -> Vec<String> {
@@ -89,7 +89,7 @@ fn a_fetch_without_a_shared_folder_is_refused<N: TestNode>() {
         .handle()
         .fetch(ContentId::of(b"x"), &["127.0.0.1:9".parse().unwrap()]);
     assert!(
-        matches!(result, Err(adapter_core::Error::Command(_))),
+        matches!(result, Err(ejtp_adapter_core::Error::Command(_))),
         "{}: {result:?}",
         N::ADAPTER
     );

@@ -6,10 +6,10 @@ mod common;
 use std::net::{TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use adapter_core::Error;
-use adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
 use common::{WAIT, ipv4, ipv6, next_message, options};
-use proto_core::SendError;
+use ejtp_adapter_core::Error;
+use ejtp_adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::SendError;
 use serde_json::json;
 
 fn binding_a_udp_port_in_use_is_an_io_error<N: TestNode>() {
@@ -162,7 +162,7 @@ fn a_full_event_queue_drops_and_counts_the_overflow<N: TestNode>() {
     }
     let mut read = Vec::new();
     while let Some(event) = bob.next_event(Duration::from_millis(300)) {
-        if let proto_core::Event::Message(message) = event {
+        if let ejtp_proto::Event::Message(message) = event {
             read.push(message.value.as_u64().unwrap());
         }
     }

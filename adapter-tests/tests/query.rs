@@ -6,10 +6,10 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use adapter_core::QueryOutcome;
-use adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
 use common::{WAIT, ipv4, next_matching, options};
-use proto_core::{Event, Message, QueryOptions};
+use ejtp_adapter_core::QueryOutcome;
+use ejtp_adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::{Event, Message, QueryOptions};
 use serde_json::{Value, json};
 
 /// A short hard timeout, for the queries nobody answers.

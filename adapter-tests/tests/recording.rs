@@ -2,12 +2,12 @@
 
 mod common;
 
-use adapter_core::Error;
-use adapter_tests::{TestNode, for_each_adapter};
 use common::{ipv4, next_message, options, sender_of};
-use proto_core::{Event, Input, Output};
+use ejtp_adapter_core::Error;
+use ejtp_adapter_tests::{TestNode, for_each_adapter};
+use ejtp_proto::{Event, Input, Output};
+use ejtp_testvectors::scenario::Scenario;
 use serde_json::json;
-use testvectors::scenario::Scenario;
 
 fn a_recorded_session_replays<N: TestNode>() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use adapter_tests::TestHandle;
-use adapter_tests::{TestNode, for_each_adapter};
 use common::{ipv4, next_message, options};
-use proto_core::{Config, MailboxOp, Protection};
+use ejtp_adapter_tests::TestHandle;
+use ejtp_adapter_tests::{TestNode, for_each_adapter};
+use ejtp_proto::{Config, MailboxOp, Protection};
 use serde_json::json;
 
 fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode>() {

@@ -6,9 +6,9 @@ mod common;
 
 use std::net::TcpListener;
 
-use adapter_tests::{TestHandle, TestNode, for_each_adapter};
 use common::{WAIT, ipv4, next_matching, options};
-use proto_core::{Address, Event};
+use ejtp_adapter_tests::{TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::{Address, Event};
 use serde_json::json;
 
 fn a_refused_tcp_address_falls_back_to_udp<N: TestNode>() {

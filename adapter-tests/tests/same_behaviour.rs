@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use adapter_core::NodeOptions;
-use adapter_tests::{SmolNode, StdNode, TestNode, TokioNode};
-use proto_core::{Identity, Protection};
+use ejtp_adapter_core::NodeOptions;
+use ejtp_adapter_tests::{SmolNode, StdNode, TestNode, TokioNode};
+use ejtp_proto::{Identity, Protection};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -52,7 +52,7 @@ fn udp_exchange<A: TestNode, B: TestNode>() {
         "{context}: steady traffic uses the session"
     );
 
-    let reply_to = proto_core::PublicIdentity {
+    let reply_to = ejtp_proto::PublicIdentity {
         location: message.from.address,
         ..alice_id
     };

@@ -10,10 +10,10 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use adapter_core::FetchOutcome;
-use adapter_tests::{TestHandle, TestNode, for_each_adapter};
 use common::{WAIT, ipv4, options};
-use proto_core::content::ContentId;
+use ejtp_adapter_core::FetchOutcome;
+use ejtp_adapter_tests::{TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::content::ContentId;
 
 /// How often the seeders of these tests look at their folder.
 const RESCAN: Duration = Duration::from_millis(200);

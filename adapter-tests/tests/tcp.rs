@@ -8,12 +8,12 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use adapter_core::Clock;
-use adapter_tests::{TestNode, for_each_adapter};
 use common::{
     WAIT, accept_within, ipv4, ipv6, next_matching, next_message, options, sender_of, session_with,
 };
-use proto_core::{Address, Config, Event, Identity, Protection, PublicIdentity, TransportAddr};
+use ejtp_adapter_core::Clock;
+use ejtp_adapter_tests::{TestNode, for_each_adapter};
+use ejtp_proto::{Address, Config, Event, Identity, Protection, PublicIdentity, TransportAddr};
 use serde_json::{Value, json};
 
 /// Alice reaches bob's listener; bob's handshake answer comes back on the connection alice
@@ -86,7 +86,7 @@ fn messages_cross_tcp_over_ipv6<N: TestNode>() {
 /// the values delivered and whether the stream ended.
 fn read_messages(
     stream: &mut TcpStream,
-    peer: &mut proto_core::Node,
+    peer: &mut ejtp_proto::Node,
     clock: &Clock,
     done: impl Fn(&[Value]) -> bool,
 ) -> (Vec<Value>, bool) {
@@ -117,7 +117,7 @@ fn one_connection_carries_every_frame_and_closes_when_idle<N: TestNode>() {
     let listener = TcpListener::bind(ipv4()).unwrap();
     // The peer's protocol side, driven by hand.
     let clock = Clock::start();
-    let mut peer = proto_core::Node::new(
+    let mut peer = ejtp_proto::Node::new(
         Config::default(),
         Identity::from_secret_bytes(&[2; 32]),
         [7; 32],

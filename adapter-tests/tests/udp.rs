@@ -6,9 +6,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_tests::{TestNode, for_each_adapter};
 use common::{ipv4, ipv6, next_message, options, sender_of};
-use proto_core::{Address, Protection};
+use ejtp_adapter_tests::{TestNode, for_each_adapter};
+use ejtp_proto::{Address, Protection};
 use serde_json::json;
 
 /// Alice writes to bob, bob answers at the address alice signed, and alice goes on writing

@@ -10,10 +10,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use adapter_core::QueryOutcome;
-use adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
 use common::{WAIT, ipv4, options};
-use proto_core::{Event, QueryOptions};
+use ejtp_adapter_core::QueryOutcome;
+use ejtp_adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::{Event, QueryOptions};
 use serde_json::json;
 
 /// Bob answers every query on a thread of its own until `stop` is raised.
@@ -116,7 +116,7 @@ fn queries_return_while_nobody_reads_the_events<N: TestNode>() {
 fn sends_and_a_fetch_return_while_nobody_reads_the_events<N: TestNode>() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("held.bin"), b"held here").unwrap();
-    let id = proto_core::content::ContentId::of(b"held here");
+    let id = ejtp_proto::content::ContentId::of(b"held here");
     let node = N::bind(options(3).udp(ipv4()).client("carol").share_dir(dir.path()));
     let me = node.identity("carol");
     let handle = node.handle();
@@ -141,7 +141,7 @@ fn sends_and_a_fetch_return_while_nobody_reads_the_events<N: TestNode>() {
     });
     let outcome = outcome.unwrap_or_else(|err| panic!("{}: {err}", N::ADAPTER));
     assert!(
-        matches!(outcome, adapter_core::FetchOutcome::Completed { id: done, .. } if done == id),
+        matches!(outcome, ejtp_adapter_core::FetchOutcome::Completed { id: done, .. } if done == id),
         "{}: {outcome:?}",
         N::ADAPTER
     );

@@ -2,13 +2,13 @@
 //! alice signed, and each side prints what happened.
 //!
 //! ```sh
-//! cargo run -p adapter-tokio --example tokio_ping
+//! cargo run -p ejtp-tokio --example tokio_ping
 //! ```
 
 use std::time::Duration;
 
-use adapter_tokio::{Node, NodeOptions};
-use proto_core::{Event, Identity, Message, PublicIdentity};
+use ejtp_proto::{Event, Identity, Message, PublicIdentity};
+use ejtp_tokio::{Node, NodeOptions};
 use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,7 +1,7 @@
 //! A running node: its addresses, its identity, a handle and its events.
 
-use adapter_core::node::AsyncNode;
-use adapter_core::runner::start;
+use ejtp_adapter_core::node::AsyncNode;
+use ejtp_adapter_core::runner::start;
 
 use crate::runtime::Tokio;
 use crate::{Error, NodeOptions};
@@ -36,5 +36,5 @@ impl Node {
         Ok(Self { inner })
     }
 
-    adapter_core::async_node_methods!(inner);
+    ejtp_adapter_core::async_node_methods!(inner);
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use adapter_core::runtime::Runtime;
+use ejtp_adapter_core::runtime::Runtime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -28,7 +28,7 @@ impl Runtime for Tokio {
     type WriteHalf = OwnedWriteHalf;
 
     async fn bind_udp(addr: SocketAddr) -> io::Result<(SocketAddr, Arc<UdpSocket>)> {
-        let socket = adapter_core::bind_udp_socket(addr)?;
+        let socket = ejtp_adapter_core::bind_udp_socket(addr)?;
         socket.set_nonblocking(true)?;
         let socket = UdpSocket::from_std(socket)?;
         Ok((socket.local_addr()?, Arc::new(socket)))

@@ -6,10 +6,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_tokio::{Error, Node, NodeOptions};
-use proto_core::{Event, Identity, Message, Protection, PublicIdentity};
+use ejtp_proto::{Event, Identity, Message, Protection, PublicIdentity};
+use ejtp_testvectors::scenario::Scenario;
+use ejtp_tokio::{Error, Node, NodeOptions};
 use serde_json::json;
-use testvectors::scenario::Scenario;
 
 const WAIT: Duration = Duration::from_secs(10);
 

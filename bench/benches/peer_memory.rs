@@ -1,6 +1,6 @@
 //! Core memory of an idle known peer, counted by a global allocator in this binary.
 //!
-//! `cargo bench -p bench --bench peer_memory` drives one `proto_core::Node` ("the node") through
+//! `cargo bench -p ejtp-bench --bench peer_memory` drives one `ejtp_proto::Node` ("the node") through
 //! `handle_datagram` against N simulated peers (default 1 000; 100 with `EJTP_BENCH_QUICK=1`),
 //! one at a time. Each peer is a `Node` of its own that queries the node; the node replies and
 //! queries it back, so the node ends up with a confirmed Noise session, a routing table entry
@@ -22,8 +22,8 @@
 
 use std::time::Duration;
 
-use bench::alloc_counter::CountingAlloc;
-use proto_core::{
+use ejtp_bench::alloc_counter::CountingAlloc;
+use ejtp_proto::{
     Address, Config, Event, Identity, Instant, Node, PublicIdentity, QueryOptions, TransportAddr,
     UnixMillis,
 };
@@ -162,7 +162,7 @@ fn run(peers: u32, config: &Config) -> Readings {
         drop(peer);
     }
     // The id list is the bench's, not the node's: keep it out of the readings.
-    let ids_bytes = peer_ids.capacity() * size_of::<proto_core::NodeId>();
+    let ids_bytes = peer_ids.capacity() * size_of::<ejtp_proto::NodeId>();
     let count_sessions = |node: &Node| peer_ids.iter().filter(|id| node.has_session(id)).count();
     assert_eq!(
         count_sessions(&node),
@@ -238,7 +238,7 @@ fn report(title: &str, peers: u32, readings: &Readings) {
 }
 
 fn main() {
-    let peers: u32 = if bench::quick() { 100 } else { 1_000 };
+    let peers: u32 = if ejtp_bench::quick() { 100 } else { 1_000 };
     println!(
         "Core heap bytes of one node per idle known peer ({peers} peers, bytes asked of the allocator; target {TARGET_BYTES} bytes/peer):"
     );

@@ -1,10 +1,10 @@
 //! Query/reply round trip over loopback UDP, beside a raw UDP ping-pong of the same sizes.
 //!
-//! `cargo bench -p bench --bench rtt` measures, taking one round trip of each path in turn,
+//! `cargo bench -p ejtp-bench --bench rtt` measures, taking one round trip of each path in turn,
 //! 10 000 of each (1 000 with `EJTP_BENCH_QUICK=1`), on 127.0.0.1:
 //! - raw: one thread sends a datagram, another sends one back (`std::net::UdpSocket`, blocking
 //!   `recv_from`), with the sizes our query and reply datagrams have on the wire;
-//! - core: `proto_core::Node::query` and `Node::reply` between two nodes, each driven by a
+//! - core: `ejtp_proto::Node::query` and `Node::reply` between two nodes, each driven by a
 //!   minimal loop on its own thread (blocking socket, `handle_datagram`, polls, `send_to`): the
 //!   protocol's own cost, with the fewest thread hops an adapter could have (the same as raw);
 //! - adapter-std: `Handle::query` on one node and `Handle::reply` from an application thread
@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant as Clock, SystemTime, UNIX_EPOCH};
 
-use adapter_std::QueryOutcome;
-use bench::Latency;
-use proto_core::{
+use ejtp_bench::Latency;
+use ejtp_proto::{
     Address, Config, Event, Identity, Instant, Node, Protocol, QueryOptions, TransportAddr,
     UnixMillis,
 };
+use ejtp_std::QueryOutcome;
 use serde_json::{Value, json};
 
 const TARGET_RATIO: f64 = 1.3;
@@ -109,7 +109,7 @@ impl Driven {
 /// The core pair: `alice` queries from the bench thread; bob answers on his own thread.
 struct CorePair {
     alice: Driven,
-    to_bob: proto_core::PublicIdentity,
+    to_bob: ejtp_proto::PublicIdentity,
     start: Clock,
     buffer: Vec<u8>,
     stop: Arc<AtomicBool>,
@@ -209,7 +209,7 @@ impl Drop for CorePair {
 struct InProcess {
     alice: Node,
     bob: Node,
-    to_bob: proto_core::PublicIdentity,
+    to_bob: ejtp_proto::PublicIdentity,
     from_alice: TransportAddr,
     from_bob: TransportAddr,
     start: Clock,
@@ -340,23 +340,23 @@ impl Drop for RawPair {
 /// Two adapter-std nodes: the bench thread queries through alice's handle; an application
 /// thread reads bob's events and replies through bob's handle.
 struct AdapterPair {
-    alice: adapter_std::Handle,
-    bob: adapter_std::Handle,
-    to_bob: proto_core::PublicIdentity,
+    alice: ejtp_std::Handle,
+    bob: ejtp_std::Handle,
+    to_bob: ejtp_proto::PublicIdentity,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
 impl AdapterPair {
     fn new() -> Self {
         let loopback = "127.0.0.1:0".parse().unwrap();
-        let alice = adapter_std::Node::bind(
-            adapter_std::NodeOptions::new(Identity::from_secret_bytes(&[3; 32]))
+        let alice = ejtp_std::Node::bind(
+            ejtp_std::NodeOptions::new(Identity::from_secret_bytes(&[3; 32]))
                 .udp(loopback)
                 .client("alice"),
         )
         .unwrap();
-        let bob = adapter_std::Node::bind(
-            adapter_std::NodeOptions::new(Identity::from_secret_bytes(&[4; 32]))
+        let bob = ejtp_std::Node::bind(
+            ejtp_std::NodeOptions::new(Identity::from_secret_bytes(&[4; 32]))
                 .udp(loopback)
                 .client("bob"),
         )
@@ -413,7 +413,7 @@ impl AdapterPair {
 }
 
 fn main() {
-    let samples = if bench::quick() { 1_000 } else { 10_000 };
+    let samples = if ejtp_bench::quick() { 1_000 } else { 10_000 };
     let warm_up = 100;
 
     let mut core = CorePair::new();

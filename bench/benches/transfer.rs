@@ -1,6 +1,6 @@
 //! 64 MiB content transfer over loopback, beside the raw rates of the same machine.
 //!
-//! `cargo bench -p bench --bench transfer` measures, in one run (8 MiB with
+//! `cargo bench -p ejtp-bench --bench transfer` measures, in one run (8 MiB with
 //! `EJTP_BENCH_QUICK=1`), each rate as the median of three rounds:
 //! - ours, CJP2P-compatible mode: a node of `adapter-std` with the content in its shared folder,
 //!   and another that downloads it with `Handle::fetch` (so `Node::fetch`: CJP2P
@@ -9,7 +9,7 @@
 //!   to its return;
 //!   The nodes know each other as ours (`EjtpSessions`), so requests ask ten blocks at once,
 //!   but content sessions are off (`Config::cjp2p.content_sessions = false`);
-//! - ours in one thread: the same download between two `proto_core::Node`s in memory
+//! - ours in one thread: the same download between two `ejtp_proto::Node`s in memory
 //!   (`MemoryStore` / `MemoryPartialStore`, datagrams handed over directly, no socket, no disk,
 //!   timers run when `poll_timeout` says they are due, as an adapter runs them): the core's own
 //!   rate for CJP2P-compatible mode, timed like the above from the fetch to its completion, so
@@ -40,7 +40,7 @@ use std::time::{Duration, Instant as Clock};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use proto_core::cjp2p::{Cjp2pMessage, base64, encode_datagram};
+use ejtp_proto::cjp2p::{Cjp2pMessage, base64, encode_datagram};
 use sha2::{Digest, Sha256};
 
 /// Rounds of the raw measurements; the median is printed.
@@ -136,7 +136,7 @@ fn sha256_rate(data: &[u8]) -> f64 {
 fn checksum_rate(data: &[u8], block: usize) -> f64 {
     let start = Clock::now();
     for piece in data.chunks(block) {
-        std::hint::black_box(proto_core::content::block_checksum(piece));
+        std::hint::black_box(ejtp_proto::content::block_checksum(piece));
     }
     mb_per_s(data.len(), start.elapsed())
 }
@@ -210,8 +210,8 @@ fn serial(rates: &[f64]) -> f64 {
 
 /// The configuration of both nodes: content over sessions (the encrypted mode) or not (the
 /// CJP2P-compatible mode, still asking each other ten blocks a request).
-fn config(sessions: bool) -> proto_core::Config {
-    let mut config = proto_core::Config::default();
+fn config(sessions: bool) -> ejtp_proto::Config {
+    let mut config = ejtp_proto::Config::default();
     config.cjp2p.content_sessions = sessions;
     config
 }
@@ -225,8 +225,8 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     let file = seeder_dir.path().join("content.bin");
     std::fs::write(&file, data).map_err(|err| err.to_string())?;
     let bind = |secret: u8, dir: &Path| {
-        adapter_std::Node::bind(
-            adapter_std::NodeOptions::new(proto_core::Identity::from_secret_bytes(&[secret; 32]))
+        ejtp_std::Node::bind(
+            ejtp_std::NodeOptions::new(ejtp_proto::Identity::from_secret_bytes(&[secret; 32]))
                 .udp("127.0.0.1:0".parse().unwrap())
                 .config(config(sessions))
                 .share_dir(dir),
@@ -256,7 +256,7 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
         drain.join().unwrap();
     }
     match outcome.map_err(|err| err.to_string())? {
-        adapter_std::FetchOutcome::Completed { len, .. } if len == data.len() as u64 => {
+        ejtp_std::FetchOutcome::Completed { len, .. } if len == data.len() as u64 => {
             Ok((mb_per_s(data.len(), elapsed), in_sessions))
         }
         other => Err(format!("{other:?}")),
@@ -267,8 +267,8 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
 /// timers run when due, content over a session if `sessions`; returns the content rate (MB/s)
 /// and the share of the content that came in session frames, or why it failed.
 fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
-    use proto_core::content::{MemoryPartialStore, MemoryStore};
-    use proto_core::{Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+    use ejtp_proto::content::{MemoryPartialStore, MemoryStore};
+    use ejtp_proto::{Event, Identity, Instant, Node, TransportAddr, UnixMillis};
 
     let start = Clock::now();
     let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
@@ -282,7 +282,7 @@ fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String>
             wall,
         );
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        node.add_local_address(proto_core::Address::udp(addr, None))
+        node.add_local_address(ejtp_proto::Address::udp(addr, None))
             .map_err(|err| format!("{err:?}"))?;
         Ok::<_, String>((node, TransportAddr::udp(addr)))
     };
@@ -370,7 +370,11 @@ fn profile_one(path: &str, data: &[u8]) {
 }
 
 fn main() {
-    let total: usize = if bench::quick() { 8 << 20 } else { 64 << 20 };
+    let total: usize = if ejtp_bench::quick() {
+        8 << 20
+    } else {
+        64 << 20
+    };
     let data: Vec<u8> = (0..total).map(|index| (index * 31 % 251) as u8).collect();
     let block = 4096;
     let reply = 40_960;

@@ -1,7 +1,7 @@
 //! Helpers shared by the benchmarks of `bench/benches/`: the quick-mode switch, latency
 //! summaries and a counting global allocator.
 //!
-//! The benchmarks themselves are the `[[bench]]` targets (`cargo bench -p bench --bench rtt`,
+//! The benchmarks themselves are the `[[bench]]` targets (`cargo bench -p ejtp-bench --bench rtt`,
 //! `peer_memory`, `transfer`); this crate has no other use.
 
 pub mod alloc_counter;

@@ -6,7 +6,7 @@
 //! the query went to (`docs/PROTOCOL.md` §12), so the reply itself is the proof of receipt;
 //! the value only says so in plain words.
 
-use proto_core::MessageId;
+use ejtp_proto::MessageId;
 use serde_json::{Map, Value};
 
 /// The key an acknowledgement's single field has.

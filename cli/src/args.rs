@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use proto_core::content::ContentId;
-use proto_core::{PublicKey, TransportAddr};
+use ejtp_proto::content::ContentId;
+use ejtp_proto::{PublicKey, TransportAddr};
 use serde_json::Value;
 
 use crate::endpoint::{
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn send_takes_negative_numbers_as_values() {
-        let key = proto_core::Identity::from_secret_bytes(&[1; 32]).public_key();
+        let key = ejtp_proto::Identity::from_secret_bytes(&[1; 32]).public_key();
         let cli = Cli::try_parse_from([
             "ejtp",
             "send",

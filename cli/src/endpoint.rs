@@ -6,8 +6,8 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use proto_core::identity::KeyError;
-use proto_core::{Address, Protocol, PublicIdentity, PublicKey, TransportAddr};
+use ejtp_proto::identity::KeyError;
+use ejtp_proto::{Address, Protocol, PublicIdentity, PublicKey, TransportAddr};
 
 /// What an endpoint looks like, for error messages.
 const ENDPOINT_FORM: &str = "expected host:port (UDP) or tcp:host:port, such as 127.0.0.1:7000";
@@ -128,7 +128,7 @@ mod tests {
     use super::*;
 
     fn key() -> PublicKey {
-        proto_core::Identity::from_secret_bytes(&[1; 32]).public_key()
+        ejtp_proto::Identity::from_secret_bytes(&[1; 32]).public_key()
     }
 
     #[test]

@@ -117,9 +117,9 @@ pub(crate) fn io_reason(err: &io::Error) -> String {
 }
 
 /// A node error's reason, with I/O errors in plain words.
-pub(crate) fn node_reason(err: &adapter_core::Error) -> String {
+pub(crate) fn node_reason(err: &ejtp_adapter_core::Error) -> String {
     match err {
-        adapter_core::Error::Io(err) => io_reason(err),
+        ejtp_adapter_core::Error::Io(err) => io_reason(err),
         other => other.to_string(),
     }
 }

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use adapter_core::store::PARTIAL_DIR;
-use adapter_std::{Node, NodeOptions};
-use proto_core::content::DownloadConfig;
-use proto_core::{CoreRng, Event, Identity};
+use ejtp_adapter_core::store::PARTIAL_DIR;
+use ejtp_proto::content::DownloadConfig;
+use ejtp_proto::{CoreRng, Event, Identity};
+use ejtp_std::{Node, NodeOptions};
 
 use crate::args::FetchArgs;
 use crate::console;
@@ -29,7 +29,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), CliError> {
     // the node failing to start.
     crate::folder::check_download_folder(&args.out, "--out")?;
     let stop = crate::run::stop_on_signal()?;
-    let seed = adapter_core::os_seed()
+    let seed = ejtp_adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
     // CJP2P needs no identity of ours: a throwaway one.
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));

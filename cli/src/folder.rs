@@ -5,7 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::Path;
 
-use adapter_core::store::PARTIAL_DIR;
+use ejtp_adapter_core::store::PARTIAL_DIR;
 
 use crate::error::{CliError, io_reason};
 

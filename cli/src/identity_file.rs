@@ -4,7 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use proto_core::IdentityFile;
+use ejtp_proto::IdentityFile;
 
 use crate::error::{CliError, io_reason};
 
@@ -120,7 +120,7 @@ fn warn_if_shared(_path: &Path) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto_core::{Address, Identity};
+    use ejtp_proto::{Address, Identity};
 
     fn sample() -> IdentityFile {
         IdentityFile {

@@ -1,6 +1,6 @@
 //! `ejtp keygen`: a new identity file.
 
-use proto_core::{Address, CoreRng, Identity, IdentityFile};
+use ejtp_proto::{Address, CoreRng, Identity, IdentityFile};
 
 use crate::args::KeygenArgs;
 use crate::console;
@@ -11,7 +11,7 @@ use crate::value::{is_member_name, name_rule};
 /// Generates a key pair from the operating system's randomness, writes the identity file
 /// owner-only, and prints the public identity, the key and the node id.
 pub(crate) fn keygen(args: &KeygenArgs) -> Result<(), CliError> {
-    let seed = adapter_core::os_seed()
+    let seed = ejtp_adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
     // The name defaults to the callsign, which may be no usable name (clap checked --name).

@@ -1,6 +1,6 @@
 //! `ejtp replay`: check a recorded scenario byte for byte.
 
-use testvectors::scenario::{ReplayError, Scenario};
+use ejtp_testvectors::scenario::{ReplayError, Scenario};
 
 use crate::args::ReplayArgs;
 use crate::console;

@@ -8,8 +8,8 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use adapter_std::{Handle, Node, NodeOptions};
-use proto_core::{Event, Message, Protection};
+use ejtp_proto::{Event, Message, Protection};
+use ejtp_std::{Handle, Node, NodeOptions};
 
 use crate::ack::ack_for;
 use crate::args::RunArgs;
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         }
     }
     let node = Node::bind(options).map_err(|err| match err {
-        adapter_std::Error::Io(_) => CliError::failure(format!(
+        ejtp_std::Error::Io(_) => CliError::failure(format!(
             "cannot listen on {}: {}",
             listen_list(args.udp, args.tcp),
             node_reason(&err)

@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use adapter_std::{Node, NodeOptions};
-use proto_core::{Event, Message, MessageId, Protocol, PublicIdentity, QueryOptions};
+use ejtp_proto::{Event, Message, MessageId, Protocol, PublicIdentity, QueryOptions};
+use ejtp_std::{Node, NodeOptions};
 
 use crate::ack::ack_for;
 use crate::args::SendArgs;

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use adapter_core::store::DirectoryStore;
+use ejtp_adapter_core::store::DirectoryStore;
 
 use crate::args::ShareArgs;
 use crate::console;

@@ -1,9 +1,9 @@
 //! Checks on the free-form values typed on the command line: JSON payloads, callsigns, names.
 
-use proto_core::address::MAX_CALLSIGN_LEN;
-use proto_core::group::{GroupConfig, valid_name};
-use proto_core::identity::MAX_NAME_LEN;
-use proto_core::json::{self, JsonError};
+use ejtp_proto::address::MAX_CALLSIGN_LEN;
+use ejtp_proto::group::{GroupConfig, valid_name};
+use ejtp_proto::identity::MAX_NAME_LEN;
+use ejtp_proto::json::{self, JsonError};
 use serde_json::Value;
 
 /// Parses the JSON value to send, refusing what strict JSON refuses (floats, deep nesting).

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{LIMIT, ejtp, keygen};
-use proto_core::{PublicIdentity, PublicKey};
+use ejtp_proto::{PublicIdentity, PublicKey};
 
 /// An `ejtp chat` process with piped standard input; killed when dropped.
 struct Chat {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::chat::{Chat, Input};
 use common::{ejtp, finish};
-use proto_core::IdentityFile;
+use ejtp_proto::IdentityFile;
 
 /// `ejtp keygen --out DIR/FILE` with no other option: name and callsign `ejtp`.
 fn plain_keygen(dir: &Path, file: &str) -> PathBuf {

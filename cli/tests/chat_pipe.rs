@@ -55,7 +55,7 @@ fn an_unanswered_join_exits_1_even_with_no_input() {
     let (bob, _) = keygen(dir.path(), "bob.json", "bob");
     // Nobody answers on this socket: the join times out (10 s by default).
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let key = proto_core::Identity::from_secret_bytes(&[7; 32]).public_key();
+    let key = ejtp_proto::Identity::from_secret_bytes(&[7; 32]).public_key();
     let addr = silent.local_addr().unwrap().to_string();
     let key = key.to_string();
     let args = ["--join", &addr, "--key", &key, "--password", "pw"];

@@ -18,7 +18,7 @@ fn send(identity: &Path, to: &str, key: &str, value: &str) -> common::Finished {
 }
 
 fn key_text() -> String {
-    proto_core::Identity::from_secret_bytes(&[9; 32])
+    ejtp_proto::Identity::from_secret_bytes(&[9; 32])
         .public_key()
         .to_string()
 }

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{RunningNode, ejtp, finish};
-use proto_core::content::{BlockLayout, CJP2P_BLOCK_SIZE, ContentId, Manifest, block_checksum};
+use ejtp_proto::content::{BlockLayout, CJP2P_BLOCK_SIZE, ContentId, Manifest, block_checksum};
 
 /// 1 MiB: 256 blocks.
 const LEN: usize = 1 << 20;
@@ -121,7 +121,7 @@ struct PublicNode {
 
 impl PublicNode {
     fn serve(bytes: Vec<u8>, pause: Duration) -> Self {
-        use proto_core::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
+        use ejtp_proto::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
         use std::sync::atomic::Ordering;
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         socket

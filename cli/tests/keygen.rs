@@ -3,7 +3,7 @@
 mod common;
 
 use common::{ejtp, finish};
-use proto_core::{IdentityFile, PublicIdentity};
+use ejtp_proto::{IdentityFile, PublicIdentity};
 
 #[test]
 fn keygen_writes_an_owner_only_identity_file_and_prints_the_public_identity() {

@@ -116,8 +116,8 @@ fn a_message_through_a_relay_is_acknowledged_through_the_relay() {
 
 #[test]
 fn send_prints_a_reply_that_is_not_an_acknowledgement() {
-    use adapter_std::{Node, NodeOptions};
-    use proto_core::{Event, Identity};
+    use ejtp_proto::{Event, Identity};
+    use ejtp_std::{Node, NodeOptions};
 
     let dir = tempfile::tempdir().unwrap();
     let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
@@ -190,7 +190,7 @@ fn send_without_waiting_reports_the_message_id() {
 fn a_message_to_a_port_nobody_listens_on_is_not_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
-    let key = proto_core::Identity::from_secret_bytes(&[5; 32]).public_key();
+    let key = ejtp_proto::Identity::from_secret_bytes(&[5; 32]).public_key();
     let port = {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.local_addr().unwrap().port()
@@ -271,7 +271,7 @@ fn run_on_a_udp_port_in_use_fails_with_one_line() {
 #[test]
 fn run_with_peers_logs_them_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = proto_core::Identity::from_secret_bytes(&[4; 32]).public_key();
+    let relay = ejtp_proto::Identity::from_secret_bytes(&[4; 32]).public_key();
     let peer = format!("{relay}@127.0.0.1:9");
     let bob = start_bob(dir.path(), &[OsStr::new("--peer"), OsStr::new(&peer)], 1);
     let (status, stderr) = bob.terminate();

@@ -13,7 +13,7 @@ use common::{RunningNode, ejtp, finish};
 fn a_refused_tcp_connection_fails_at_once_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
-    let key = proto_core::Identity::from_secret_bytes(&[5; 32]).public_key();
+    let key = ejtp_proto::Identity::from_secret_bytes(&[5; 32]).public_key();
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

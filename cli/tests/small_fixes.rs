@@ -20,7 +20,7 @@ fn no_command_lists_every_command() {
 fn an_integer_out_of_range_is_not_called_a_float() {
     let dir = tempfile::tempdir().unwrap();
     let (identity, _) = common::keygen(dir.path(), "id.json", "me");
-    let key = proto_core::Identity::from_secret_bytes(&[9; 32]).public_key();
+    let key = ejtp_proto::Identity::from_secret_bytes(&[9; 32]).public_key();
     for value in [
         r#"{"n": 123456789012345678901234567890}"#,
         "18446744073709551616",

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::cjp2p::parse::parse_general;
-use proto_core::cjp2p::{encode_datagram, parse_datagram};
+use ejtp_proto::cjp2p::parse::parse_general;
+use ejtp_proto::cjp2p::{encode_datagram, parse_datagram};
 
 const MAX_ELEMENTS: usize = 128;
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::frame::{self, Frame};
+use ejtp_proto::frame::{self, Frame};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(frame @ Frame::Json { .. }) = frame::decode(data) {

@@ -7,9 +7,9 @@
 use core::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::group::{GROUP_KEY, Group, GroupConfig, GroupOutput};
-use proto_core::json::parse_json;
-use proto_core::{
+use ejtp_proto::group::{GROUP_KEY, Group, GroupConfig, GroupOutput};
+use ejtp_proto::json::parse_json;
+use ejtp_proto::{
     Address, Identity, Instant, Message, MessageId, Protection, PublicIdentity, Sender,
 };
 use serde_json::{Map, Value};

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::{IdentityFile, PublicIdentity};
+use ejtp_proto::{IdentityFile, PublicIdentity};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(identity) = PublicIdentity::from_json_bytes(data) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::content::Manifest;
+use ejtp_proto::content::Manifest;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(manifest) = Manifest::parse(data) {

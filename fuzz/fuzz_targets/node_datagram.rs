@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::TransportAddr;
+use ejtp_proto::TransportAddr;
 use serde_json::json;
 
 use ejtp_fuzz::Pair;

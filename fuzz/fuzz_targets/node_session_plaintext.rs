@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::{Address, Identity};
+use ejtp_proto::{Address, Identity};
 
 use ejtp_fuzz::{HandPeer, Pair};
 

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::crypto::body::RBody;
+use ejtp_proto::crypto::body::RBody;
 
 fuzz_target!(|data: &[u8]| {
     let _ = RBody::decode(data);

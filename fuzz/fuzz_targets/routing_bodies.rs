@@ -2,9 +2,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::routing::record::AddressRecord;
-use proto_core::routing::wire::{LookupBody, is_lookup_body};
-use proto_core::{Identity, UnixMillis};
+use ejtp_proto::routing::record::AddressRecord;
+use ejtp_proto::routing::wire::{LookupBody, is_lookup_body};
+use ejtp_proto::{Identity, UnixMillis};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(record) = AddressRecord::decode(data) {

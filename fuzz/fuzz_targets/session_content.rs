@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::content::{SessionContent, is_session_content};
+use ejtp_proto::content::{SessionContent, is_session_content};
 
 fuzz_target!(|data: &[u8]| {
     let _ = is_session_content(data);

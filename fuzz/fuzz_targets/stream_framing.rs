@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::stream::StreamDecoder;
+use ejtp_proto::stream::StreamDecoder;
 
 const MAX_FRAME: usize = 4096;
 

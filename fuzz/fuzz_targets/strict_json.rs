@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proto_core::json::{parse_json, to_strict_json};
+use ejtp_proto::json::{parse_json, to_strict_json};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = parse_json(data) {

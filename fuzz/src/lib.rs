@@ -4,7 +4,7 @@
 
 use core::time::Duration;
 
-use proto_core::{Address, Config, Identity, Instant, Node, TransportAddr, UnixMillis};
+use ejtp_proto::{Address, Config, Identity, Instant, Node, TransportAddr, UnixMillis};
 use serde_json::json;
 
 /// The wall clock both nodes start at.
@@ -107,7 +107,7 @@ impl Pair {
 /// seal any plaintext in a session frame to a node: fuzzed bytes then reach the code behind
 /// decryption, which a peer built from a `Node` would only ever send well-formed frames to.
 pub struct HandPeer {
-    session: proto_core::crypto::session::Session,
+    session: ejtp_proto::crypto::session::Session,
     /// The node's index for the session (the receiver index of frames to it).
     node_index: u32,
     /// The node's address, as frames to it name it.
@@ -126,11 +126,11 @@ impl HandPeer {
         from: TransportAddr,
         node_address: Address,
     ) -> Option<Self> {
-        use proto_core::crypto::body::{self, RBody};
-        use proto_core::crypto::handshake::InitiatorHandshake;
-        use proto_core::frame::{self, Frame};
+        use ejtp_proto::crypto::body::{self, RBody};
+        use ejtp_proto::crypto::handshake::InitiatorHandshake;
+        use ejtp_proto::frame::{self, Frame};
 
-        let mut rng = proto_core::CoreRng::from_seed([33; 32]);
+        let mut rng = ejtp_proto::CoreRng::from_seed([33; 32]);
         let (handshake, message1) =
             InitiatorHandshake::start(&mut rng, identity, &node.public_key()).ok()?;
         let my_index = 0x5eed_0001;
@@ -153,7 +153,7 @@ impl HandPeer {
                 let keys = handshake.finish(message).ok()?;
                 while node.poll_transmit().is_some() {}
                 return Some(Self {
-                    session: proto_core::crypto::session::Session::new(keys),
+                    session: ejtp_proto::crypto::session::Session::new(keys),
                     node_index: sender_index,
                     node_address,
                     counter: 0,
@@ -165,8 +165,8 @@ impl HandPeer {
 
     /// A session frame to the node carrying `plaintext`, as the node itself seals them.
     pub fn seal(&mut self, plaintext: &[u8]) -> Option<Vec<u8>> {
-        let mut frame = proto_core::frame::sealed_prefix(&self.node_address);
-        proto_core::crypto::body::write_session_header(
+        let mut frame = ejtp_proto::frame::sealed_prefix(&self.node_address);
+        ejtp_proto::crypto::body::write_session_header(
             &mut frame,
             0,
             self.node_index,

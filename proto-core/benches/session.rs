@@ -1,6 +1,6 @@
 //! Session frames against the raw AEAD they are built on, side by side in one run.
 //!
-//! `cargo bench -p proto-core --bench session` prints, for 1 KiB payloads on one core:
+//! `cargo bench -p ejtp-proto --bench session` prints, for 1 KiB payloads on one core:
 //! - raw: ChaCha20-Poly1305 seal + open of the payload (the machine's ceiling);
 //! - session: `Session::seal` + `Session::open` (nonce, associated data, replay window);
 //! - node: a JSON message sent on an established session by one `Node` and delivered as an
@@ -17,9 +17,9 @@ use std::time::{Duration, Instant as Clock};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use proto_core::crypto::handshake::{self, InitiatorHandshake};
-use proto_core::crypto::session::Session;
-use proto_core::{
+use ejtp_proto::crypto::handshake::{self, InitiatorHandshake};
+use ejtp_proto::crypto::session::Session;
+use ejtp_proto::{
     Address, Config, CoreRng, Event, Identity, Instant, Node, TransportAddr, UnixMillis,
 };
 use serde_json::json;

@@ -15,7 +15,7 @@ use crate::cjp2p::Cjp2pConfig;
 /// Build one with struct update syntax, so that new settings keep their defaults:
 ///
 /// ```
-/// let config = proto_core::Config { max_hops: 4, ..proto_core::Config::default() };
+/// let config = ejtp_proto::Config { max_hops: 4, ..ejtp_proto::Config::default() };
 /// # assert_eq!(config.max_hops, 4);
 /// ```
 #[serde(default, deny_unknown_fields)]

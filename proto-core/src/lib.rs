@@ -8,7 +8,7 @@
 //! the same outputs, byte for byte.
 //!
 //! ```
-//! use proto_core::{Address, Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
+//! use ejtp_proto::{Address, Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
 //! use serde_json::json;
 //!
 //! let (now, wall) = (Instant::ZERO, UnixMillis(1_700_000_000_000));

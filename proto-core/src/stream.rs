@@ -102,7 +102,7 @@ fn hex_value(byte: u8) -> Option<usize> {
 /// loop always makes progress; [`feed`](Self::feed) runs it for you:
 ///
 /// ```
-/// use proto_core::stream::{encode_stream_frame, StreamDecoder};
+/// use ejtp_proto::stream::{encode_stream_frame, StreamDecoder};
 ///
 /// let mut decoder = StreamDecoder::new(1024);
 /// let mut wire = encode_stream_frame(b"j\0{}");
@@ -117,7 +117,7 @@ fn hex_value(byte: u8) -> Option<usize> {
 ///     }
 /// }
 /// assert_eq!(frames, [b"j\0{}".to_vec(), b"j\0[]".to_vec()]);
-/// # Ok::<(), proto_core::stream::StreamError>(())
+/// # Ok::<(), ejtp_proto::stream::StreamError>(())
 /// ```
 ///
 /// After an error the decoder stays failed, returning the same error, and drops what it held:

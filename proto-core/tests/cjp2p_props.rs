@@ -2,10 +2,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use ejtp_proto::cjp2p::{Cjp2pMessage, Cookie, RawJson, encode_datagram, parse_datagram};
+use ejtp_proto::content::MemoryStore;
+use ejtp_proto::{Config, Identity, Instant, Node, TransportAddr, UnixMillis};
 use proptest::prelude::*;
-use proto_core::cjp2p::{Cjp2pMessage, Cookie, RawJson, encode_datagram, parse_datagram};
-use proto_core::content::MemoryStore;
-use proto_core::{Config, Identity, Instant, Node, TransportAddr, UnixMillis};
 use serde_json::{Map, Value, json};
 
 const KNOWN: &[&str] = &[

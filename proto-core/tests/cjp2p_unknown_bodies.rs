@@ -1,8 +1,8 @@
 //! Messages this node does not know are passed on byte for byte: to the application, through
 //! re-encoding, and through a recorded trace.
 
+use ejtp_proto::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
 use proptest::prelude::*;
-use proto_core::cjp2p::{Cjp2pMessage, encode_datagram, parse_datagram};
 
 /// A body no `serde_json::Value` can hold exactly: an integer beyond `u64`, a float written
 /// with trailing zeros, keys out of order, spaces.
@@ -53,14 +53,14 @@ fn an_unknown_body_survives_a_trace_round_trip() {
     let back: Vec<Cjp2pMessage> = serde_json::from_str(&pretty).unwrap();
     assert_eq!(back, std::slice::from_ref(&message));
     // And inside an event, whose tagged encoding buffers its fields.
-    let event = proto_core::Event::Cjp2p {
-        from: proto_core::TransportAddr::udp("127.0.0.1:1".parse().unwrap()),
+    let event = ejtp_proto::Event::Cjp2p {
+        from: ejtp_proto::TransportAddr::udp("127.0.0.1:1".parse().unwrap()),
         verified: true,
         message,
     };
     let json = serde_json::to_string(&event).unwrap();
     assert_eq!(
-        serde_json::from_str::<proto_core::Event>(&json).unwrap(),
+        serde_json::from_str::<ejtp_proto::Event>(&json).unwrap(),
         event
     );
 }

@@ -1,11 +1,11 @@
 //! Property tests for everything that reads bytes from the network: it must return a value or an
 //! error for any input, and what we encode must decode to the same parts.
 
+use ejtp_proto::Address;
+use ejtp_proto::frame::{self, Compression, Frame};
+use ejtp_proto::json;
+use ejtp_proto::stream::{StreamDecoder, encode_stream_frame};
 use proptest::prelude::*;
-use proto_core::Address;
-use proto_core::frame::{self, Compression, Frame};
-use proto_core::json;
-use proto_core::stream::{StreamDecoder, encode_stream_frame};
 use serde_json::{Map, Value};
 
 /// Any string, control characters and NUL included, up to `max_chars` characters.

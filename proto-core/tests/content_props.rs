@@ -1,11 +1,11 @@
 //! Hostile input to the content code: manifests of arbitrary bytes, and downloads fed arbitrary
 //! answers, never panic and never break their bounds.
 
-use proptest::prelude::*;
-use proto_core::content::{
+use ejtp_proto::content::{
     BlockLayout, ContentId, Download, DownloadConfig, Manifest, MemoryPartialStore,
 };
-use proto_core::{Instant, TransportAddr};
+use ejtp_proto::{Instant, TransportAddr};
+use proptest::prelude::*;
 
 fn source(n: u8) -> TransportAddr {
     format!("udp:192.0.2.{n}:24254").parse().unwrap()

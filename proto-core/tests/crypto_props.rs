@@ -7,16 +7,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use ejtp_proto::crypto::body::RBody;
+use ejtp_proto::crypto::handshake::{InitiatorHandshake, respond};
+use ejtp_proto::crypto::proof::SenderProof;
+use ejtp_proto::crypto::sealed;
+use ejtp_proto::crypto::session::Session;
+use ejtp_proto::crypto::signature::{SIGNATURE_BLOB_LEN, SignatureBlob};
+use ejtp_proto::identity::{Identity, IdentityFile, PublicIdentity};
+use ejtp_proto::replay::{NonceMemory, REPLAY_WINDOW_BITS, ReplayError, ReplayWindow};
+use ejtp_proto::{Address, CoreRng, UnixMillis};
 use proptest::prelude::*;
-use proto_core::crypto::body::RBody;
-use proto_core::crypto::handshake::{InitiatorHandshake, respond};
-use proto_core::crypto::proof::SenderProof;
-use proto_core::crypto::sealed;
-use proto_core::crypto::session::Session;
-use proto_core::crypto::signature::{SIGNATURE_BLOB_LEN, SignatureBlob};
-use proto_core::identity::{Identity, IdentityFile, PublicIdentity};
-use proto_core::replay::{NonceMemory, REPLAY_WINDOW_BITS, ReplayError, ReplayWindow};
-use proto_core::{Address, CoreRng, UnixMillis};
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..=max)

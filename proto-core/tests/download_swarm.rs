@@ -3,17 +3,17 @@
 //! or with a clear failure when no honest seeder is left; its memory stays bounded; and a
 //! resumed download fetches only what it lacks.
 //!
-//! `SWARM_TRACE=1 cargo test -p proto-core --test download_swarm` prints each run's timeline.
+//! `SWARM_TRACE=1 cargo test -p ejtp-proto --test download_swarm` prints each run's timeline.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use proptest::prelude::*;
-use proto_core::content::{
+use ejtp_proto::content::{
     BlockRequest, ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, DropReason,
     FailReason, MemoryPartialStore, MemoryStore, SourceStatus,
 };
-use proto_core::{Instant, TransportAddr};
+use ejtp_proto::{Instant, TransportAddr};
+use proptest::prelude::*;
 
 /// A small deterministic generator for the network (splitmix64).
 struct Rng(u64);

@@ -2,12 +2,12 @@
 //! never panics, never delivers it from a non-member, and a member's roster only changes to one
 //! the admitting peer signed.
 
-use proptest::prelude::*;
-use proto_core::group::{Group, GroupConfig, GroupOutput};
-use proto_core::json::parse_json;
-use proto_core::{
+use ejtp_proto::group::{Group, GroupConfig, GroupOutput};
+use ejtp_proto::json::parse_json;
+use ejtp_proto::{
     Address, Identity, Instant, Message, MessageId, Protection, PublicIdentity, Sender, UnixMillis,
 };
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
@@ -120,7 +120,7 @@ proptest! {
             while let Some(output) = group.poll_output() {
                 if let GroupOutput::Event(event) = output {
                     prop_assert!(
-                        !matches!(event, proto_core::group::GroupEvent::Message { .. }),
+                        !matches!(event, ejtp_proto::group::GroupEvent::Message { .. }),
                         "delivered {event:?}"
                     );
                 }

@@ -1,9 +1,9 @@
 //! A node fed arbitrary bytes from the network never panics and never delivers anything.
 
-use proptest::prelude::*;
-use proto_core::{
+use ejtp_proto::{
     Address, Config, Event, Identity, Instant, Node, Output, TransportAddr, UnixMillis,
 };
+use proptest::prelude::*;
 
 fn bob() -> Node {
     let wall = UnixMillis(1_700_000_000_000);

@@ -1,10 +1,10 @@
 //! The routing wire formats take arbitrary bytes: lookup bodies and address records decode or
 //! fail, never panic, and whatever decodes re-encodes to the same bytes.
 
+use ejtp_proto::routing::AddressRecord;
+use ejtp_proto::routing::wire::{LookupBody, write_lookup_answer, write_lookup_request};
+use ejtp_proto::{Address, Identity, UnixMillis};
 use proptest::prelude::*;
-use proto_core::routing::AddressRecord;
-use proto_core::routing::wire::{LookupBody, write_lookup_answer, write_lookup_request};
-use proto_core::{Address, Identity, UnixMillis};
 
 proptest! {
     #[test]

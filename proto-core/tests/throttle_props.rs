@@ -4,10 +4,10 @@
 
 use core::net::SocketAddr;
 
+use ejtp_proto::Instant;
+use ejtp_proto::TransportAddr;
+use ejtp_proto::throttle::{Rate, Throttle, TokenBucket};
 use proptest::prelude::*;
-use proto_core::Instant;
-use proto_core::TransportAddr;
-use proto_core::throttle::{Rate, Throttle, TokenBucket};
 
 proptest! {
     #[test]

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use proto_core::group::{Group, GroupConfig, GroupEvent, GroupOutput};
-use proto_core::{Command, Config, Event, Identity, Instant, PublicIdentity, UnixMillis};
+use ejtp_proto::group::{Group, GroupConfig, GroupEvent, GroupOutput};
+use ejtp_proto::{Command, Config, Event, Identity, Instant, PublicIdentity, UnixMillis};
 
 use crate::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 

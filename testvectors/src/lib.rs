@@ -6,11 +6,11 @@
 //! - [`sim`]: a deterministic network emulator (seeded loss, duplication, reordering, delay)
 //!   that drives several nodes on one virtual clock.
 //!
-//! `README.md` beside this crate documents the file formats; `cargo test -p testvectors` replays
+//! `README.md` beside this crate documents the file formats; `cargo test -p ejtp-testvectors` replays
 //! every vector under `vectors/`.
 //!
 //! ```
-//! use testvectors::scenario::Scenario;
+//! use ejtp_testvectors::scenario::Scenario;
 //!
 //! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/scenarios/two_nodes.json"))?;
 //! let scenario: Scenario = serde_json::from_str(&text)?;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use proto_core::{Command, Config, Identity, Input, Instant, MessageId, Node, Output, UnixMillis};
+use ejtp_proto::{Command, Config, Identity, Input, Instant, MessageId, Node, Output, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 /// The `format` field every scenario file carries.
@@ -324,13 +324,13 @@ mod hex32 {
         bytes: &[u8; 32],
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&proto_core::hex::encode(bytes))
+        serializer.serialize_str(&ejtp_proto::hex::encode(bytes))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(deserializer)?;
-        proto_core::hex::decode_array(&text).map_err(serde::de::Error::custom)
+        ejtp_proto::hex::decode_array(&text).map_err(serde::de::Error::custom)
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use proto_core::{
+use ejtp_proto::{
     Address, Command, Config, CoreRng, Event, Identity, Input, Instant, MessageId, Node, Output,
     Protocol, PublicIdentity, TransportAddr, UnixMillis,
 };

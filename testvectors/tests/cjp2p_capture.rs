@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use proto_core::cjp2p::{Cjp2pError, Cjp2pMessage, encode_datagram, parse_datagram};
-use proto_core::content::{ContentId, MemoryStore};
-use proto_core::{Config, Identity, Instant, Node, TransportAddr, UnixMillis};
+use ejtp_proto::cjp2p::{Cjp2pError, Cjp2pMessage, encode_datagram, parse_datagram};
+use ejtp_proto::content::{ContentId, MemoryStore};
+use ejtp_proto::{Config, Identity, Instant, Node, TransportAddr, UnixMillis};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

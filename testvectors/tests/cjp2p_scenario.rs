@@ -2,16 +2,16 @@
 //! replayed byte for byte like every scenario (see `scenario_vectors.rs`).
 //!
 //! To re-record after an intended change of behaviour:
-//! `EJTP_UPDATE_VECTORS=1 cargo test -p testvectors --test cjp2p_scenario`.
+//! `EJTP_UPDATE_VECTORS=1 cargo test -p ejtp-testvectors --test cjp2p_scenario`.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use proto_core::cjp2p::{Cjp2pConfig, Cjp2pMessage};
-use proto_core::{Command, Config, Event, Output, TransportAddr};
-use testvectors::scenario::Scenario;
-use testvectors::sim::{LinkConditions, SimNetwork};
+use ejtp_proto::cjp2p::{Cjp2pConfig, Cjp2pMessage};
+use ejtp_proto::{Command, Config, Event, Output, TransportAddr};
+use ejtp_testvectors::scenario::Scenario;
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 
 /// The simulator puts node `index` at 127.0.0.1:(9000 + index).
 fn udp(index: u16) -> SocketAddr {

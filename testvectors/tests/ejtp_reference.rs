@@ -5,9 +5,9 @@
 //! because nobody knows how to check it. The toy `rotate` encryptor lives here only: the
 //! reference used it to make deterministic vectors, and it is not a cipher.
 
-use proto_core::frame::{self, Compression, Frame};
-use proto_core::stream::{StreamDecoder, encode_stream_frame};
-use proto_core::{Address, hex, json};
+use ejtp_proto::frame::{self, Compression, Frame};
+use ejtp_proto::stream::{StreamDecoder, encode_stream_frame};
+use ejtp_proto::{Address, hex, json};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

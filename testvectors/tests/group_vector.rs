@@ -3,16 +3,16 @@
 //! an ordinary node message) so that it replays byte for byte like any scenario.
 //!
 //! To re-record after an intended change of behaviour:
-//! `EJTP_UPDATE_VECTORS=1 cargo test -p testvectors --test group_vector`.
+//! `EJTP_UPDATE_VECTORS=1 cargo test -p ejtp-testvectors --test group_vector`.
 
 use std::path::Path;
 use std::time::Duration;
 
-use proto_core::group::{GroupConfig, GroupEvent, Refusal};
+use ejtp_proto::group::{GroupConfig, GroupEvent, Refusal};
+use ejtp_testvectors::group_sim::{GROUP_PASSWORD, GroupSim};
+use ejtp_testvectors::scenario::Scenario;
+use ejtp_testvectors::sim::LinkConditions;
 use serde_json::json;
-use testvectors::group_sim::{GROUP_PASSWORD, GroupSim};
-use testvectors::scenario::Scenario;
-use testvectors::sim::LinkConditions;
 
 fn record() -> (Scenario, Vec<(usize, GroupEvent)>) {
     let config = GroupConfig {

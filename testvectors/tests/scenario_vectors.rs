@@ -2,20 +2,20 @@
 //! two-node run recorded there is what the simulator records today.
 //!
 //! To re-record after an intended change of behaviour:
-//! `EJTP_UPDATE_VECTORS=1 cargo test -p testvectors --test scenario_vectors`.
+//! `EJTP_UPDATE_VECTORS=1 cargo test -p ejtp-testvectors --test scenario_vectors`.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use proto_core::{
+use ejtp_proto::{
     Address, Command, Config, Event, Input, MailboxOp, Output, PublicIdentity, QueryOptions,
 };
+use ejtp_testvectors::scenario::{ReplayError, Scenario};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use serde_json::json;
 use support::{messages, send};
-use testvectors::scenario::{ReplayError, Scenario};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/scenarios")
@@ -82,7 +82,7 @@ fn record_query() -> Scenario {
         net.run_for(Duration::from_millis(100));
         messages(&net.take_events()).remove(0).1
     };
-    let answer = |net: &mut SimNetwork, to: &proto_core::Message, text: &str| {
+    let answer = |net: &mut SimNetwork, to: &ejtp_proto::Message, text: &str| {
         net.command(
             bob,
             Command::Reply {

@@ -7,10 +7,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ejtp_proto::Config;
+use ejtp_proto::cjp2p::{Cjp2pConfig, Cjp2pMessage, parse_datagram};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::Config;
-use proto_core::cjp2p::{Cjp2pConfig, Cjp2pMessage, parse_datagram};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 /// By when every node has heard from every other, from a cold start, at up to 30% loss each
 /// way.

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ejtp_proto::content::{ContentId, MemoryPartialStore, MemoryStore};
+use ejtp_proto::{Command, Config, Event, TransportAddr};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::content::{ContentId, MemoryPartialStore, MemoryStore};
-use proto_core::{Command, Config, Event, TransportAddr};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 fn udp(index: usize) -> TransportAddr {
     let port = 9000 + u16::try_from(index).unwrap();

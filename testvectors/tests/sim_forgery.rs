@@ -7,16 +7,16 @@ mod support;
 
 use std::time::Duration;
 
-use proto_core::crypto::body;
-use proto_core::crypto::proof::SenderProof;
-use proto_core::crypto::sealed;
-use proto_core::crypto::signature::SignatureBlob;
-use proto_core::{
+use ejtp_proto::crypto::body;
+use ejtp_proto::crypto::proof::SenderProof;
+use ejtp_proto::crypto::sealed;
+use ejtp_proto::crypto::signature::SignatureBlob;
+use ejtp_proto::{
     Address, Config, CoreRng, Identity, PublicIdentity, TransportAddr, UnixMillis, frame,
 };
+use ejtp_testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 use serde_json::json;
 use support::messages;
-use testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 
 /// `R(to)[S(sender)[J]]` sealed to `to` with HPKE, with whatever proof Mallory chose.
 fn sealed_message(

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use ejtp_proto::Command;
+use ejtp_proto::group::{GroupConfig, GroupEvent, Refusal};
+use ejtp_testvectors::group_sim::{GROUP_CALLSIGN, GROUP_PASSWORD, GROUP_STEP, GroupSim};
+use ejtp_testvectors::sim::LinkConditions;
 use proptest::prelude::*;
-use proto_core::Command;
-use proto_core::group::{GroupConfig, GroupEvent, Refusal};
 use serde_json::json;
-use testvectors::group_sim::{GROUP_CALLSIGN, GROUP_PASSWORD, GROUP_STEP, GroupSim};
-use testvectors::sim::LinkConditions;
 
 /// Node 0 admits; nodes 1..=9 are members; node 10 guesses passwords; node 11 never joins.
 const MEMBERS: usize = 10;
@@ -110,14 +110,14 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
     let mut observed = Observed::default();
     let mut restarts: Vec<(usize, Duration)> = Vec::new();
     let mut rejoin_at: BTreeMap<usize, Duration> = BTreeMap::new();
-    let start = sim.net.now() - proto_core::Instant::ZERO;
+    let start = sim.net.now() - ejtp_proto::Instant::ZERO;
     let lossy_phase = Duration::from_secs(40);
     let mut seen_events = 0;
     let mut step = 0u64;
     // The lossy phase, then a healed one long enough for timeouts, rejoins and pushes.
-    while sim.net.now() - proto_core::Instant::ZERO < start + lossy_phase + Duration::from_secs(30)
+    while sim.net.now() - ejtp_proto::Instant::ZERO < start + lossy_phase + Duration::from_secs(30)
     {
-        let elapsed = sim.net.now() - proto_core::Instant::ZERO - start;
+        let elapsed = sim.net.now() - ejtp_proto::Instant::ZERO - start;
         if elapsed >= lossy_phase {
             sim.net.set_conditions(LinkConditions {
                 loss: 0.0,

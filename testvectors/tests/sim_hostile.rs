@@ -4,11 +4,11 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::{Config, TransportAddr};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Config, TransportAddr};
 use serde_json::json;
 use support::{messages, send, send_via};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 /// Alice sends `count` messages to bob (directly, then one through a relay), all delivered.
 fn exchanged(seed: u64, count: usize) -> (SimNetwork, usize, usize) {
@@ -189,5 +189,5 @@ fn replayed_handshakes_cannot_push_out_established_sessions() {
     net.run_for(Duration::from_secs(1));
     let received = messages(&net.take_events());
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].1.protection, proto_core::Protection::Session);
+    assert_eq!(received[0].1.protection, ejtp_proto::Protection::Session);
 }

@@ -6,17 +6,17 @@ mod support;
 
 use std::time::Duration;
 
-use proptest::prelude::*;
-use proto_core::frame::sealed_prefix;
-use proto_core::routing::AddressRecord;
-use proto_core::routing::wire::write_lookup_answer;
-use proto_core::{
+use ejtp_proto::frame::sealed_prefix;
+use ejtp_proto::routing::AddressRecord;
+use ejtp_proto::routing::wire::write_lookup_answer;
+use ejtp_proto::{
     Address, Command, Config, Event, Identity, NodeId, PublicKey, QueryOptions, TransportAddr,
     UnixMillis,
 };
+use ejtp_testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
+use proptest::prelude::*;
 use serde_json::json;
 use support::messages;
-use testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 
 const NODES: usize = 5;
 const ASKER: usize = 0;

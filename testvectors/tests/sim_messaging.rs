@@ -5,11 +5,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use ejtp_proto::{Config, Event, Protection};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Config, Event, Protection};
 use serde_json::json;
 use support::{messages, send};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 #[test]
 fn messages_arrive_signed_then_on_a_session_and_replies_come_back() {
@@ -53,7 +53,7 @@ fn messages_arrive_signed_then_on_a_session_and_replies_come_back() {
     );
 
     // Bob answers to the address alice signed, with alice's key.
-    let reply_to = proto_core::PublicIdentity {
+    let reply_to = ejtp_proto::PublicIdentity {
         location: received[0].1.from.address.clone(),
         ..alice_id
     };

@@ -4,11 +4,11 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::{Address, Command, Config, Protection, PublicIdentity};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Address, Command, Config, Protection, PublicIdentity};
 use serde_json::json;
 use support::{messages, send, send_via};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 #[test]
 fn a_message_relayed_through_one_node_reaches_its_recipient_from_its_sender() {
@@ -222,7 +222,7 @@ fn a_query_through_a_relay_is_answered_through_a_relay() {
                 to: bob_id,
                 via: vec![relay_id.clone()],
                 value: json!("who is there?"),
-                options: proto_core::QueryOptions::default(),
+                options: ejtp_proto::QueryOptions::default(),
             },
         )
         .unwrap()
@@ -245,7 +245,7 @@ fn a_query_through_a_relay_is_answered_through_a_relay() {
         .take_events()
         .into_iter()
         .filter_map(|(node, event)| match event {
-            proto_core::Event::Reply {
+            ejtp_proto::Event::Reply {
                 query: id,
                 message,
                 late,

@@ -7,12 +7,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use proptest::prelude::*;
-use proto_core::{
+use ejtp_proto::{
     Command, Config, Event, Message, MessageId, PublicIdentity, QueryOptions, TimerReason,
 };
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
+use proptest::prelude::*;
 use serde_json::json;
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 const NODES: usize = 5;
 

@@ -7,11 +7,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use ejtp_proto::{Address, Command, Config, PublicIdentity};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Address, Command, Config, PublicIdentity};
 use serde_json::json;
 use support::{messages, send};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 /// Four senders each send `count` messages to one receiver, over `conditions`.
 fn four_to_one(

@@ -4,12 +4,12 @@ mod support;
 
 use std::time::Duration;
 
-use proto_core::crypto::body::{self, RBody};
-use proto_core::crypto::reset;
-use proto_core::{Address, Config, Event, Identity, Protection, PublicKey, TransportAddr, frame};
+use ejtp_proto::crypto::body::{self, RBody};
+use ejtp_proto::crypto::reset;
+use ejtp_proto::{Address, Config, Event, Identity, Protection, PublicKey, TransportAddr, frame};
+use ejtp_testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 use serde_json::json;
 use support::{messages, send};
-use testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 
 /// Alice and bob with sessions both ways, as after some traffic.
 fn with_sessions(seed: u64) -> (SimNetwork, usize, usize) {

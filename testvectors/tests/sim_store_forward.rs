@@ -6,11 +6,11 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ejtp_proto::{Command, Config, MailboxOp, PublicIdentity};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Command, Config, MailboxOp, PublicIdentity};
 use serde_json::json;
 use support::{messages, send_via};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 const SENDERS: [&str; 3] = ["alice", "carol", "dave"];
 

@@ -11,11 +11,11 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ejtp_proto::{Command, Config, Event, PublicIdentity, TransportAddr};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
-use proto_core::{Command, Config, Event, PublicIdentity, TransportAddr};
 use serde_json::json;
 use support::{messages, send_via};
-use testvectors::sim::{LinkConditions, SimNetwork};
 
 const TICK: Duration = Duration::from_millis(10);
 

@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use proto_core::content::{
+use ejtp_proto::content::{
     BlockLayout, BlockSet, ContentId, ContentStore, PartialStore, StoreError,
 };
 

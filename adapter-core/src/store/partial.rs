@@ -12,7 +12,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use proto_core::content::{BlockLayout, BlockSet, ContentId, Manifest, block_checksum};
+use ejtp_proto::content::{BlockLayout, BlockSet, ContentId, Manifest, block_checksum};
 
 use super::writer::{BlockWriter, read_exact_at};
 

@@ -16,7 +16,7 @@
 //! never completes over a block that did not reach the file.
 //!
 //! There is one writer thread per download in progress, so at most
-//! [`Config::max_downloads`](proto_core::Config::max_downloads) of them.
+//! [`Config::max_downloads`](ejtp_proto::Config::max_downloads) of them.
 
 use std::fs::File;
 use std::io::{self, Write};

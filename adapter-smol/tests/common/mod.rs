@@ -5,9 +5,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_smol::{Node, NodeOptions};
+use ejtp_proto::{Event, Identity, Message, PublicIdentity};
+use ejtp_smol::{Node, NodeOptions};
 use futures_lite::FutureExt;
-use proto_core::{Event, Identity, Message, PublicIdentity};
 use smol::Timer;
 
 /// The longest any single wait in these tests may take.

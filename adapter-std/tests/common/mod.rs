@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use adapter_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
+use ejtp_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
 
 /// How long any test waits for anything: generous, as loopback answers in microseconds.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
@@ -62,7 +62,7 @@ pub(crate) fn next_message(events: &Events) -> Message {
 }
 
 /// Waits until a session with `peer` is up; panics after [`WAIT`].
-pub(crate) fn session_with(events: &Events, peer: proto_core::NodeId) {
+pub(crate) fn session_with(events: &Events, peer: ejtp_proto::NodeId) {
     wait_for(events, "session", |event| match event {
         Event::SessionEstablished { peer: up } if up == peer => Some(()),
         _ => None,

@@ -6,9 +6,9 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use adapter_core::NodeOptions;
-use adapter_tests::TestNode;
-use proto_core::{Event, Identity, Message, NodeId, PublicIdentity};
+use ejtp_adapter_core::NodeOptions;
+use ejtp_adapter_tests::TestNode;
+use ejtp_proto::{Event, Identity, Message, NodeId, PublicIdentity};
 
 /// The longest any single wait in these tests may take.
 pub(crate) const WAIT: Duration = Duration::from_secs(10);

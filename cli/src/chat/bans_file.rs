@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use proto_core::group::Ban;
+use ejtp_proto::group::Ban;
 
 use crate::error::{CliError, io_reason};
 
@@ -59,8 +59,8 @@ pub(crate) fn store(path: &Path, bans: &[Ban]) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto_core::group::BanTarget;
-    use proto_core::{Identity, UnixMillis};
+    use ejtp_proto::group::BanTarget;
+    use ejtp_proto::{Identity, UnixMillis};
 
     #[test]
     fn bans_written_are_read_back() {

@@ -2,7 +2,7 @@
 //! admits the others; lines typed are broadcast to every member, `/msg NAME TEXT` goes to one,
 //! `/peers` lists the roster and `/exit` (or the end of standard input) leaves.
 //!
-//! The group machine ([`proto_core::group::Group`]) runs here, on this thread, on top of the
+//! The group machine ([`ejtp_proto::group::Group`]) runs here, on this thread, on top of the
 //! node's ordinary messages for the client `chat`: the adapter needs nothing group-specific.
 //! Sends go through a thread of their own, for the reason `run`'s acknowledger gives.
 
@@ -17,11 +17,11 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use adapter_std::{Handle, Node, NodeOptions};
-use proto_core::group::{
+use ejtp_proto::group::{
     Group, GroupConfig, GroupError, GroupEvent, GroupOutput, Refusal, valid_name,
 };
-use proto_core::{Address, Event, PublicIdentity, UnixMillis};
+use ejtp_proto::{Address, Event, PublicIdentity, UnixMillis};
+use ejtp_std::{Handle, Node, NodeOptions};
 use serde_json::Value;
 
 use crate::args::ChatArgs;
@@ -79,7 +79,7 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
     console::line(format_args!("listening: {}", me.to_strict_json()))?;
 
     let clock = Clock::start();
-    let seed = adapter_core::os_seed()
+    let seed = ejtp_adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("no OS randomness: {}", node_reason(&err))))?;
     let bans_path = args
         .bans
@@ -152,7 +152,7 @@ pub(crate) fn chat(args: &ChatArgs) -> Result<(), CliError> {
 /// What a join needs, kept to join again under another name.
 struct Joining {
     config: GroupConfig,
-    me: proto_core::PublicKey,
+    me: ejtp_proto::PublicKey,
     host: PublicIdentity,
     password: String,
 }
@@ -174,7 +174,7 @@ impl Joining {
 
 /// `name` with the first eight hex digits of `key` added (`ejtp-1a2b3c4d`), shortened to fit
 /// `max_len`: a default member name that two identities of the same name do not share.
-fn unique_name(name: &str, key: &proto_core::PublicKey, max_len: usize) -> String {
+fn unique_name(name: &str, key: &ejtp_proto::PublicKey, max_len: usize) -> String {
     let key = key.to_string();
     let suffix = format!("-{}", key.get(..8).unwrap_or(&key));
     // Member names are ASCII, so any byte length is a character boundary.
@@ -271,7 +271,7 @@ impl Session {
                         "the name is taken in this group; joining as {name} (choose one with \
                          --name)"
                     ));
-                    let seed = adapter_core::os_seed().map_err(|err| {
+                    let seed = ejtp_adapter_core::os_seed().map_err(|err| {
                         CliError::failure(format!("no OS randomness: {}", node_reason(&err)))
                     })?;
                     self.group = joining
@@ -354,9 +354,9 @@ impl Clock {
         }
     }
 
-    fn now(&self) -> proto_core::Instant {
+    fn now(&self) -> ejtp_proto::Instant {
         let micros = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        proto_core::Instant::from_micros(micros)
+        ejtp_proto::Instant::from_micros(micros)
     }
 
     fn wall(&self) -> UnixMillis {
@@ -432,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_unique_name_adds_a_short_key_and_stays_within_the_limit() {
-        let key = proto_core::Identity::from_secret_bytes(&[1; 32]).public_key();
+        let key = ejtp_proto::Identity::from_secret_bytes(&[1; 32]).public_key();
         let short = key.to_string()[..8].to_string();
         assert_eq!(unique_name("ejtp", &key, 32), format!("ejtp-{short}"));
         let long = unique_name(&"n".repeat(32), &key, 32);

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use proto_core::group::{GroupEvent, Roster};
+use ejtp_proto::group::{GroupEvent, Roster};
 use serde_json::Value;
 
 use crate::console;
@@ -80,8 +80,8 @@ pub(crate) fn event(event: &GroupEvent, is_host: bool) -> Result<(), CliError> {
             let targets: Vec<String> = bans
                 .iter()
                 .map(|ban| match &ban.target {
-                    proto_core::group::BanTarget::Peer(id) => format!("peer {id}"),
-                    proto_core::group::BanTarget::Address(address) => {
+                    ejtp_proto::group::BanTarget::Peer(id) => format!("peer {id}"),
+                    ejtp_proto::group::BanTarget::Address(address) => {
                         format!("address {}", address.to_strict_json())
                     }
                     _ => "another target".to_string(),

@@ -1,11 +1,11 @@
 //! The demo's group steps: four more nodes on loopback, each running a group machine
-//! ([`proto_core::group::Group`]) over its node's ordinary messages, as `ejtp chat` does.
+//! ([`ejtp_proto::group::Group`]) over its node's ordinary messages, as `ejtp chat` does.
 
 use std::time::{Duration, Instant};
 
-use adapter_std::{Node, NodeOptions};
-use proto_core::group::{Group, GroupConfig, GroupEvent, GroupOutput, Refusal};
-use proto_core::{Event, Identity, PublicIdentity, UnixMillis};
+use ejtp_proto::group::{Group, GroupConfig, GroupEvent, GroupOutput, Refusal};
+use ejtp_proto::{Event, Identity, PublicIdentity, UnixMillis};
+use ejtp_std::{Node, NodeOptions};
 use serde_json::{Value, json};
 
 use super::Cast;
@@ -51,8 +51,8 @@ impl GroupCast {
     fn start() -> Result<Self, String> {
         let mut peers = Vec::new();
         for name in NAMES {
-            let seed = adapter_core::os_seed().map_err(|err| err.to_string())?;
-            let identity = Identity::generate(&mut proto_core::CoreRng::from_seed(seed));
+            let seed = ejtp_adapter_core::os_seed().map_err(|err| err.to_string())?;
+            let identity = Identity::generate(&mut ejtp_proto::CoreRng::from_seed(seed));
             let options = NodeOptions::new(identity.clone())
                 .udp(([127, 0, 0, 1], 0).into())
                 .client(CALLSIGN);
@@ -72,9 +72,9 @@ impl GroupCast {
         })
     }
 
-    fn now(&self) -> proto_core::Instant {
+    fn now(&self) -> ejtp_proto::Instant {
         let micros = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        proto_core::Instant::from_micros(micros)
+        ejtp_proto::Instant::from_micros(micros)
     }
 
     fn wall() -> UnixMillis {
@@ -91,7 +91,7 @@ impl GroupCast {
     }
 
     fn create(&mut self) -> Result<(), String> {
-        let seed = adapter_core::os_seed().map_err(|err| err.to_string())?;
+        let seed = ejtp_adapter_core::os_seed().map_err(|err| err.to_string())?;
         let group = Group::create(
             config(),
             self.peers[ERIN].identity.clone(),
@@ -107,7 +107,7 @@ impl GroupCast {
     }
 
     fn join(&mut self, index: usize, password: &str) -> Result<(), String> {
-        let seed = adapter_core::os_seed().map_err(|err| err.to_string())?;
+        let seed = ejtp_adapter_core::os_seed().map_err(|err| err.to_string())?;
         let group = Group::join(
             config(),
             self.peers[index].node.public_key(),

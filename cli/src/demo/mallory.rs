@@ -6,7 +6,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use proto_core::frame::TYPE_SEALED;
+use ejtp_proto::frame::TYPE_SEALED;
 
 /// Mallory's socket.
 pub(super) struct Mallory {

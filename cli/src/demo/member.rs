@@ -3,10 +3,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use adapter_std::{Node, NodeOptions};
+use ejtp_std::{Node, NodeOptions};
 use std::net::SocketAddr;
 
-use proto_core::{Config, Event, Identity, Message, PublicIdentity, Stats};
+use ejtp_proto::{Config, Event, Identity, Message, PublicIdentity, Stats};
 
 use crate::error::{CliError, node_reason};
 
@@ -99,7 +99,7 @@ impl Member {
     /// by key alone.
     pub(super) fn send_to_peer(
         &self,
-        key: &proto_core::PublicKey,
+        key: &ejtp_proto::PublicKey,
         callsign: &str,
         value: serde_json::Value,
     ) -> Result<(), String> {
@@ -111,7 +111,7 @@ impl Member {
     }
 
     /// Waits until a lookup of `peer` accepted a record; the record's sequence number.
-    pub(super) fn peer_found(&mut self, peer: proto_core::NodeId) -> Option<u64> {
+    pub(super) fn peer_found(&mut self, peer: ejtp_proto::NodeId) -> Option<u64> {
         self.wait_for(WAIT, |event| match event {
             Event::PeerFound {
                 peer: found,
@@ -188,9 +188,9 @@ impl Member {
 
 /// A fresh identity from the operating system's randomness.
 pub(super) fn new_identity() -> Result<Identity, CliError> {
-    let seed = adapter_core::os_seed()
+    let seed = ejtp_adapter_core::os_seed()
         .map_err(|err| CliError::failure(format!("cannot draw randomness: {err}")))?;
-    Ok(Identity::generate(&mut proto_core::CoreRng::from_seed(
+    Ok(Identity::generate(&mut ejtp_proto::CoreRng::from_seed(
         seed,
     )))
 }

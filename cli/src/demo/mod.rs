@@ -9,7 +9,7 @@ mod swarm;
 
 use std::time::Instant;
 
-use proto_core::{Config, PublicIdentity};
+use ejtp_proto::{Config, PublicIdentity};
 
 use crate::console;
 use crate::error::CliError;

@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use adapter_std::QueryOutcome;
-use proto_core::{
+use ejtp_proto::{
     Address, Config, Event, MailboxOp, Protection, PublicIdentity, QueryOptions, Stats,
 };
+use ejtp_std::QueryOutcome;
 use serde_json::{Value, json};
 
 use super::Cast;
@@ -425,14 +425,14 @@ fn bob_udp(cast: &Cast) -> Result<SocketAddr, String> {
 }
 
 /// The message with `value` at `member`, or why not.
-fn received(member: &mut Member, value: &Value) -> Result<proto_core::Message, String> {
+fn received(member: &mut Member, value: &Value) -> Result<ejtp_proto::Message, String> {
     member
         .message(value, WAIT)
         .ok_or_else(|| format!("{} got nothing within {} s", member.name, WAIT.as_secs()))
 }
 
 /// Checks that `message` was sent with `sender`'s key.
-fn from_key(message: &proto_core::Message, sender: &Member) -> Result<(), String> {
+fn from_key(message: &ejtp_proto::Message, sender: &Member) -> Result<(), String> {
     if message.from.key == sender.node.public_key() {
         Ok(())
     } else {

@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use adapter_std::{FetchOutcome, Node, NodeOptions};
-use proto_core::content::ContentId;
-use proto_core::{CoreRng, Identity};
+use ejtp_proto::content::ContentId;
+use ejtp_proto::{CoreRng, Identity};
+use ejtp_std::{FetchOutcome, Node, NodeOptions};
 
 use super::Cast;
 use crate::error::node_reason;
@@ -27,7 +27,8 @@ impl Drop for Scratch {
 pub(super) const NAMES: [&str; 3] = ["peggy", "victor", "walter"];
 
 fn node_in(name: &str, dir: &Path) -> Result<Node, String> {
-    let seed = adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
+    let seed =
+        ejtp_adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
     let identity = Identity::generate(&mut CoreRng::from_seed(seed));
     let options = NodeOptions::new(identity)
         .udp(([127, 0, 0, 1], 0).into())
@@ -37,7 +38,8 @@ fn node_in(name: &str, dir: &Path) -> Result<Node, String> {
 
 /// The step: returns what it checked.
 pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
-    let seed = adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
+    let seed =
+        ejtp_adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
     let unique: String = seed.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let scratch = Scratch(std::env::temp_dir().join(format!("ejtp-demo-{unique}")));
     let bytes: Vec<u8> = (0..LEN)

@@ -3,14 +3,14 @@
 //!
 //! The node reports progress only once a source has answered, and its first figure then
 //! already includes what arrived, so it cannot tell "held before" from "just received". The
-//! store says what it would resume with ([`adapter_core::store::resumable`], its own resume
+//! store says what it would resume with ([`ejtp_adapter_core::store::resumable`], its own resume
 //! rule); this keeps it only for a layout the download would resume (its block size, within
 //! its length limit).
 
 use std::path::Path;
 
-use adapter_core::store::resumable;
-use proto_core::content::{ContentId, DownloadConfig};
+use ejtp_adapter_core::store::resumable;
+use ejtp_proto::content::{ContentId, DownloadConfig};
 
 /// Bytes of a content held on disk, of its total length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +35,8 @@ pub(super) fn held_before(out: &Path, id: ContentId) -> Option<Held> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use adapter_core::store::PARTIAL_DIR;
-    use proto_core::content::{BlockLayout, Manifest, block_checksum};
+    use ejtp_adapter_core::store::PARTIAL_DIR;
+    use ejtp_proto::content::{BlockLayout, Manifest, block_checksum};
 
     #[test]
     fn only_blocks_that_verify_count() {

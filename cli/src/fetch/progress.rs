@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use ejtp_proto::content::ContentId;
 use indicatif::{BinaryBytes, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use proto_core::content::ContentId;
 
 use super::held::Held;
 use crate::console;

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use proto_core::{PublicIdentity, PublicKey};
+use ejtp_proto::{PublicIdentity, PublicKey};
 
 use super::{LIMIT, ejtp};
 

@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use proto_core::{PublicIdentity, PublicKey};
+use ejtp_proto::{PublicIdentity, PublicKey};
 
 /// The longest any one command or wait in these tests may take.
 pub const LIMIT: Duration = Duration::from_secs(30);

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 /// peer sent.
 ///
 /// ```
-/// use proto_core::cjp2p::RawJson;
+/// use ejtp_proto::cjp2p::RawJson;
 ///
 /// let body = RawJson::new(r#"{"n":99799999299999999990}"#).unwrap();
 /// assert_eq!(body.as_str(), r#"{"n":99799999299999999990}"#);

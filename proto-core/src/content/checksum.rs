@@ -5,7 +5,7 @@
 //! the whole content is always hashed with SHA-256 against its id before it is accepted. So a
 //! fast non-cryptographic checksum is enough here, and it keeps the download path to one
 //! cryptographic pass over each byte: XXH64 runs at several GB/s, about an eighth of SHA-256's
-//! cost on the machine this project is measured on (`cargo bench -p bench --bench transfer`).
+//! cost on the machine this project is measured on (`cargo bench -p ejtp-bench --bench transfer`).
 //!
 //! XXH64 is a published, stable algorithm, so manifests written by one build are read by the
 //! next; the tests check this implementation against the reference implementation's outputs.

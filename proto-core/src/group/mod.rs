@@ -13,8 +13,8 @@
 //! reproducible as a node's.
 //!
 //! ```
-//! use proto_core::group::{Group, GroupConfig, GroupEvent, GroupOutput};
-//! use proto_core::{Address, Identity, Instant, Message, MessageId, Protection, PublicIdentity, Sender, UnixMillis};
+//! use ejtp_proto::group::{Group, GroupConfig, GroupEvent, GroupOutput};
+//! use ejtp_proto::{Address, Identity, Instant, Message, MessageId, Protection, PublicIdentity, Sender, UnixMillis};
 //!
 //! let (now, wall) = (Instant::ZERO, UnixMillis(1_700_000_000_000));
 //! let host_identity = Identity::from_secret_bytes(&[1; 32]);
@@ -31,7 +31,7 @@
 //! };
 //! assert!(host.handle_message(now, &join));
 //! assert_eq!(host.roster().map(|roster| roster.members.len()), Some(2));
-//! # Ok::<(), proto_core::group::GroupError>(())
+//! # Ok::<(), ejtp_proto::group::GroupError>(())
 //! ```
 
 mod bans;

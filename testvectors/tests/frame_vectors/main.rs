@@ -10,22 +10,22 @@
 //! does not know fails the run, and so does a kind with no vectors.
 //!
 //! The file is written by this test: after an intended change of the wire format, run
-//! `EJTP_UPDATE_VECTORS=1 cargo test -p testvectors --test frame_vectors` and review the diff.
+//! `EJTP_UPDATE_VECTORS=1 cargo test -p ejtp-testvectors --test frame_vectors` and review the diff.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use proto_core::crypto::CryptoError;
-use proto_core::crypto::body::{self, RBody};
-use proto_core::crypto::handshake::{self, InitiatorHandshake};
-use proto_core::crypto::proof::SenderProof;
-use proto_core::crypto::sealed;
-use proto_core::crypto::session::Session;
-use proto_core::crypto::signature::SignatureBlob;
-use proto_core::frame::{self, Frame};
-use proto_core::stream::{StreamDecoder, encode_stream_frame};
-use proto_core::{
+use ejtp_proto::crypto::CryptoError;
+use ejtp_proto::crypto::body::{self, RBody};
+use ejtp_proto::crypto::handshake::{self, InitiatorHandshake};
+use ejtp_proto::crypto::proof::SenderProof;
+use ejtp_proto::crypto::sealed;
+use ejtp_proto::crypto::session::Session;
+use ejtp_proto::crypto::signature::SignatureBlob;
+use ejtp_proto::frame::{self, Frame};
+use ejtp_proto::stream::{StreamDecoder, encode_stream_frame};
+use ejtp_proto::{
     Address, CoreRng, Identity, IdentityFile, PublicIdentity, PublicKey, UnixMillis, hex, json,
 };
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use proto_core::{Command, Event, Message, PublicIdentity};
+use ejtp_proto::{Command, Event, Message, PublicIdentity};
+use ejtp_testvectors::sim::SimNetwork;
 use serde_json::Value;
-use testvectors::sim::SimNetwork;
 
 /// Sends `value` from client `from` of node `node` to `to`.
 pub fn send(net: &mut SimNetwork, node: usize, from: &str, to: &PublicIdentity, value: Value) {
