@@ -2,14 +2,14 @@
 
 use std::net::SocketAddr;
 
+use ejtp_proto::trace::NodeSpec;
 use ejtp_proto::{
-    Address, Command, CommandError, Input, Instant, Message, MessageId, Node, Output,
-    PublicIdentity, PublicKey, QueryOptions, SendError, TransportAddr,
+    Address, Command, CommandError, CommandOutcome, Input, Instant, Message, MessageId, Node,
+    Output, PublicIdentity, PublicKey, QueryOptions, SendError, TransportAddr,
 };
-use ejtp_testvectors::scenario::NodeSpec;
 use serde_json::Value;
 
-use ejtp_proto::content::ContentId;
+use ejtp_proto::content::{ContentId, DownloadConfig};
 
 use crate::{Clock, Error, NodeOptions, Recording, SharedDirectory, os_seed};
 
@@ -90,7 +90,6 @@ impl Driver {
             Recording::new(path, spec)
         });
         let mut node = node;
-        node.set_download_config(options.download);
         let shared = match &options.share_dir {
             Some(dir) => {
                 let shared = SharedDirectory::open(dir)?;
@@ -114,6 +113,11 @@ impl Driver {
             .iter()
             .map(|addr| Address::udp(*addr, None))
             .chain(tcp.iter().map(|addr| Address::tcp(*addr, None)));
+        driver
+            .command(Command::SetDownloadConfig {
+                config: options.download,
+            })
+            .0?;
         for address in addresses {
             driver.command(Command::AddLocalAddress { address }).0?;
         }
@@ -376,10 +380,35 @@ impl Driver {
         }
     }
 
-    /// Gives the node a command.
-    pub fn command(&mut self, command: Command) -> (Result<(), CommandError>, Vec<Output>) {
+    /// Gives the node a command, records it, and returns what it did with the outputs: the one
+    /// path every command can take ([`Node::handle_command`]).
+    pub fn command(
+        &mut self,
+        command: Command,
+    ) -> (Result<CommandOutcome, CommandError>, Vec<Output>) {
         let now = self.clock.now();
-        self.run(Input::Command { now, command })
+        // Only a recording needs the command afterwards.
+        let recorded = self.recording.is_some().then(|| command.clone());
+        let result = self.node.handle_command(now, command);
+        let outputs = self.drain();
+        if let (Some(recording), Some(command)) = (&mut self.recording, recorded) {
+            let error = result.as_ref().err().map(ToString::to_string);
+            recording.step(Input::Command { now, command }, error, &outputs);
+        }
+        (result, outputs)
+    }
+
+    /// Stops downloading `id` ([`Node::cancel_fetch`]); returns whether it was downloading.
+    /// Recorded as a [`Command::CancelFetch`].
+    pub fn cancel_fetch(&mut self, id: ContentId) -> (bool, Vec<Output>) {
+        let (result, outputs) = self.command(Command::CancelFetch { id });
+        (result.is_ok_and(CommandOutcome::changed), outputs)
+    }
+
+    /// Sets how downloads started from now on behave ([`Node::set_download_config`]).
+    /// Recorded as a [`Command::SetDownloadConfig`].
+    pub fn set_download_config(&mut self, config: DownloadConfig) -> Vec<Output> {
+        self.command(Command::SetDownloadConfig { config }).1
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
@@ -394,7 +423,8 @@ impl Driver {
             .iter()
             .map(|addr| TransportAddr::udp(*addr))
             .collect();
-        self.command(Command::Fetch { id, sources })
+        let (result, outputs) = self.command(Command::Fetch { id, sources });
+        (result.map(|_done| ()), outputs)
     }
 
     /// Hashes the file at `path` and shares it from where it is.
@@ -490,7 +520,6 @@ fn no_shared_folder() -> Error {
 #[cfg(test)]
 mod tests {
     use ejtp_proto::{Event, Identity};
-    use ejtp_testvectors::scenario::Scenario;
     use serde_json::json;
 
     use super::*;
@@ -542,7 +571,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "the recording holds a secret key");
         }
-        let scenario = Scenario::load(&path).unwrap();
+        let scenario = Recording::load(&path).unwrap();
         assert!(scenario.steps.len() >= 5, "{} steps", scenario.steps.len());
         scenario.replay().unwrap();
         let established = scenario
@@ -640,7 +669,7 @@ mod tests {
 
         for (driver, path) in [(&alice, &alice_path), (&bob, &bob_path)] {
             driver.save_recording().unwrap();
-            Scenario::load(path).unwrap().replay().unwrap();
+            Recording::load(path).unwrap().replay().unwrap();
         }
     }
 

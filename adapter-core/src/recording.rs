@@ -1,10 +1,11 @@
-//! Recording a live node as a scenario vector that `testvectors` (and `ejtp replay`) replay.
+//! Recording a live node as a scenario vector (the core's [`ejtp_proto::trace`] format) that
+//! `ejtp replay` and [`Scenario::replay`] replay.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use ejtp_proto::trace::{FORMAT, NodeSpec, ReplayError, Scenario, Step};
 use ejtp_proto::{Input, Output};
-use ejtp_testvectors::scenario::{FORMAT, NodeSpec, Scenario, Step};
 
 use crate::Error;
 
@@ -16,6 +17,16 @@ pub struct Recording {
 }
 
 impl Recording {
+    /// Reads a saved recording (or any scenario file) for [`Scenario::replay`].
+    ///
+    /// # Errors
+    /// [`ReplayError::Load`] naming the path if the file cannot be read or is not a scenario.
+    pub fn load(path: &Path) -> Result<Scenario, ReplayError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ReplayError::Load(format!("{}: {err}", path.display())))?;
+        Scenario::from_json(&text)
+    }
+
     /// A recording of the node `spec` describes, to be saved at `path`.
     #[must_use]
     pub fn new(path: &Path, spec: NodeSpec) -> Self {

@@ -283,12 +283,12 @@ impl<R: Runtime> Runner<R> {
             }
             Request::Mailbox { relay, op, reply } => {
                 let (result, outputs) = self.driver.command(Command::RequestMailbox { relay, op });
-                answer(&reply, result.map_err(Error::from));
+                answer(&reply, result.map(|_done| ()).map_err(Error::from));
                 self.carry_out(outputs).await;
             }
             Request::AddClient { callsign, reply } => {
                 let (result, outputs) = self.driver.command(Command::AddClient { callsign });
-                answer(&reply, result.map_err(Error::from));
+                answer(&reply, result.map(|_done| ()).map_err(Error::from));
                 self.carry_out(outputs).await;
             }
             Request::Stats { reply } => answer(&reply, self.driver.node().stats()),

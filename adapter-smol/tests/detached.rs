@@ -5,8 +5,8 @@
 mod common;
 
 use common::{ipv4, options};
+use ejtp_adapter_core::Recording;
 use ejtp_smol::{Error, Node};
-use ejtp_testvectors::scenario::Scenario;
 
 #[test]
 fn a_dropped_driver_still_saves_its_recording() {
@@ -18,5 +18,5 @@ fn a_dropped_driver_still_saves_its_recording() {
         drop(driver);
         assert!(matches!(node.handle().stats().await, Err(Error::Closed)));
     });
-    Scenario::load(&path).unwrap().replay().unwrap();
+    Recording::load(&path).unwrap().replay().unwrap();
 }

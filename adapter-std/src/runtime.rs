@@ -276,12 +276,12 @@ impl Runtime {
             Request::Mailbox { relay, op, reply } => {
                 let (result, outputs) = self.driver.command(Command::RequestMailbox { relay, op });
                 self.carry_out(outputs);
-                let _ = reply.send(result.map_err(Error::from));
+                let _ = reply.send(result.map(|_done| ()).map_err(Error::from));
             }
             Request::AddClient { callsign, reply } => {
                 let (result, outputs) = self.driver.command(Command::AddClient { callsign });
                 self.carry_out(outputs);
-                let _ = reply.send(result.map_err(Error::from));
+                let _ = reply.send(result.map(|_done| ()).map_err(Error::from));
             }
             Request::Stats { reply } => {
                 let _ = reply.send(self.driver.node().stats());

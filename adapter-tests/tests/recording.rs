@@ -4,9 +4,9 @@ mod common;
 
 use common::{ipv4, next_message, options, sender_of};
 use ejtp_adapter_core::Error;
+use ejtp_adapter_core::Recording;
 use ejtp_adapter_tests::{TestNode, for_each_adapter};
 use ejtp_proto::{Event, Input, Output};
-use ejtp_testvectors::scenario::Scenario;
 use serde_json::json;
 
 fn a_recorded_session_replays<N: TestNode>() {
@@ -25,14 +25,14 @@ fn a_recorded_session_replays<N: TestNode>() {
     alice.shutdown();
     bob.shutdown();
 
-    let scenario = Scenario::load(&path).unwrap();
+    let scenario = Recording::load(&path).unwrap();
     scenario.replay().unwrap();
     let inputs =
         |matches: fn(&Input) -> bool| scenario.steps.iter().filter(|s| matches(&s.input)).count();
     assert_eq!(
         inputs(|input| matches!(input, Input::Command { .. })),
-        5,
-        "address, client, three sends"
+        6,
+        "download settings, address, client, three sends"
     );
     assert!(
         inputs(|input| matches!(input, Input::Datagram { .. })) >= 3,

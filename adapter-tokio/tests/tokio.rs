@@ -6,8 +6,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ejtp_adapter_core::Recording;
 use ejtp_proto::{Event, Identity, Message, Protection, PublicIdentity};
-use ejtp_testvectors::scenario::Scenario;
 use ejtp_tokio::{Error, Node, NodeOptions};
 use serde_json::json;
 
@@ -92,7 +92,7 @@ fn a_dropped_runtime_still_saves_the_recording() {
         block_on_a_new_runtime(node.handle().stats()),
         Err(Error::Closed)
     ));
-    Scenario::load(&path).unwrap().replay().unwrap();
+    Recording::load(&path).unwrap().replay().unwrap();
 }
 
 /// Runs `future` to completion on a runtime of its own.

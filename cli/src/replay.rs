@@ -1,6 +1,7 @@
 //! `ejtp replay`: check a recorded scenario byte for byte.
 
-use ejtp_testvectors::scenario::{ReplayError, Scenario};
+use ejtp_adapter_core::Recording;
+use ejtp_proto::trace::ReplayError;
 
 use crate::args::ReplayArgs;
 use crate::console;
@@ -18,7 +19,7 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<(), CliError> {
             io_reason(&err)
         )));
     }
-    let scenario = Scenario::load(&args.file)
+    let scenario = Recording::load(&args.file)
         .map_err(|err| CliError::failure(format!("cannot load {}: {err}", args.file.display())))?;
     match scenario.replay() {
         Ok(()) => console::line(format_args!(

@@ -197,6 +197,55 @@ pub enum Command {
         /// Where to ask for it (UDP addresses of CJP2P nodes).
         sources: Vec<TransportAddr>,
     },
+    /// [`Node::cancel_fetch`](crate::Node::cancel_fetch).
+    CancelFetch {
+        /// The content whose download stops.
+        id: crate::content::ContentId,
+    },
+    /// [`Node::set_download_config`](crate::Node::set_download_config).
+    SetDownloadConfig {
+        /// The settings of downloads started from now on.
+        config: crate::content::DownloadConfig,
+    },
+}
+
+/// What a [`Command`] did, as [`Node::handle_command`](crate::Node::handle_command) returns it.
+///
+/// One value for every command, so that adapters dispatch, record and answer every command
+/// the same way; the typed methods ([`Node::send`](crate::Node::send), ...) return the part
+/// that concerns them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandOutcome {
+    /// The command was carried out and has nothing to report.
+    Done,
+    /// A message left (send, query, reply, send to peer): its id, which acknowledgements,
+    /// replies and failures name.
+    Sent(MessageId),
+    /// A change was asked for that may have had nothing to act on (cancel a query or a fetch,
+    /// add a route, start a lookup): whether it changed anything.
+    Changed(bool),
+}
+
+impl CommandOutcome {
+    /// The id of the message the command sent, if it sent one.
+    #[must_use]
+    pub fn message_id(self) -> Option<MessageId> {
+        match self {
+            Self::Sent(id) => Some(id),
+            Self::Done | Self::Changed(_) => None,
+        }
+    }
+
+    /// Whether the command changed something: `true` for a message sent or a command with
+    /// nothing to report, the flag for [`Changed`](Self::Changed).
+    #[must_use]
+    pub fn changed(self) -> bool {
+        match self {
+            Self::Done | Self::Sent(_) => true,
+            Self::Changed(changed) => changed,
+        }
+    }
 }
 
 /// Everything that can happen to a node, as data.

@@ -106,6 +106,7 @@ pub mod routing;
 pub mod stream;
 pub mod throttle;
 pub mod time;
+pub mod trace;
 pub mod transport;
 
 pub use address::Address;
@@ -114,7 +115,7 @@ pub use config::Config;
 pub use error::{CommandError, FetchError, SendError};
 pub use event::{Event, Message, MessageId, Protection, Sender};
 pub use identity::{Identity, IdentityFile, NodeId, PublicIdentity, PublicKey};
-pub use io::{Command, Input, Output, Timeout, TimerReason, Transmit};
+pub use io::{Command, CommandOutcome, Input, Output, Timeout, TimerReason, Transmit};
 pub use mailbox::MailboxOp;
 pub use node::{ContentStorage, MAX_LOCAL_ADDRESSES, Node, Stats};
 pub use query::QueryOptions;

@@ -95,7 +95,7 @@ fn the_cjp2p_discovery_run_records_the_stored_vector() {
     if std::env::var_os("EJTP_UPDATE_VECTORS").is_some() {
         std::fs::write(&path, recorded.to_json_pretty()).unwrap();
     }
-    let stored = Scenario::load(&path)
+    let stored = ejtp_testvectors::scenario::load(&path)
         .unwrap_or_else(|err| panic!("{err} (record with EJTP_UPDATE_VECTORS=1)"));
     assert_eq!(stored, recorded, "re-record if the change is intended");
     stored.replay().unwrap();

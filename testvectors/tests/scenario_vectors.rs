@@ -365,7 +365,7 @@ fn check_recorded(name: &str, recorded: &Scenario) {
         std::fs::create_dir_all(scenario_dir()).unwrap();
         std::fs::write(&path, recorded.to_json_pretty()).unwrap();
     }
-    let stored = Scenario::load(&path)
+    let stored = ejtp_testvectors::scenario::load(&path)
         .unwrap_or_else(|err| panic!("{err} (record with EJTP_UPDATE_VECTORS=1)"));
     assert_eq!(
         &stored, recorded,
@@ -540,7 +540,7 @@ fn every_stored_scenario_replays_byte_for_byte() {
     for entry in std::fs::read_dir(scenario_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|ext| ext == "json") {
-            let scenario = Scenario::load(&path).unwrap();
+            let scenario = ejtp_testvectors::scenario::load(&path).unwrap();
             scenario
                 .replay()
                 .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
@@ -552,7 +552,8 @@ fn every_stored_scenario_replays_byte_for_byte() {
 
 #[test]
 fn a_changed_output_byte_fails_the_replay() {
-    let mut scenario = Scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
+    let mut scenario =
+        ejtp_testvectors::scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
     let transmit = scenario
         .steps
         .iter_mut()
@@ -572,7 +573,8 @@ fn a_changed_output_byte_fails_the_replay() {
 
 #[test]
 fn a_changed_input_time_fails_the_replay() {
-    let mut scenario = Scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
+    let mut scenario =
+        ejtp_testvectors::scenario::load(&scenario_dir().join("two_nodes.json")).unwrap();
     // Moving the first send a minute later changes the timestamps it signs.
     let sends = scenario
         .steps

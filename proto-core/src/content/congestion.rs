@@ -11,7 +11,8 @@
 //! which were sent before the reduction and which after.
 
 /// Limits of a congestion window, in blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WindowLimits {
     /// The window a new source starts with.
     pub initial: u32,

@@ -5,17 +5,21 @@
 
 use core::time::Duration;
 
-/// Bounds and starting point of the retransmission timeout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Bounds and starting point of the retransmission timeout (in a trace, whole microseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RtoBounds {
     /// The timeout before the first sample. RFC 6298 says 1 s for the Internet; peers on a LAN
     /// answer in microseconds, and a lost first request should not stall a download for a second
     /// (the public CJP2P node's known quirk), so downloads default to 300 ms.
+    #[serde(with = "crate::config::micros")]
     pub initial: Duration,
     /// The smallest timeout, whatever the samples say (guards against a timer granularity
     /// coarser than the round trip).
+    #[serde(with = "crate::config::micros")]
     pub min: Duration,
     /// The largest timeout, backoff included.
+    #[serde(with = "crate::config::micros")]
     pub max: Duration,
 }
 

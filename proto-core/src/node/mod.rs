@@ -3,6 +3,7 @@
 mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
+mod command;
 #[cfg(test)]
 mod content_session_tests;
 mod content_sessions;
@@ -51,7 +52,7 @@ use crate::config::Config;
 use crate::error::{CommandError, SendError};
 use crate::event::{Event, MessageId};
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
-use crate::io::{Command, Input, Output, Timeout, Transmit};
+use crate::io::{Input, Output, Timeout, Transmit};
 use crate::replay::NonceMemory;
 use crate::rng::CoreRng;
 use crate::stream::StreamDecoder;
@@ -362,96 +363,10 @@ impl Node {
             Input::Timeout { now } => self.handle_timeout(now),
             Input::WallClock { now, wall } => self.handle_wall_clock(now, wall),
             Input::Command { now, command } => {
-                return self.handle_command(now, command).map(|_| ());
+                return self.handle_command(now, command).map(|_outcome| ());
             }
         }
         Ok(())
-    }
-
-    /// An application command, as data: dispatches to the matching method.
-    ///
-    /// Returns the message id for the commands that send ([`Command::Send`],
-    /// [`Command::Query`], [`Command::Reply`]), `None` for the others.
-    ///
-    /// # Errors
-    /// The error of the command.
-    pub fn handle_command(
-        &mut self,
-        now: Instant,
-        command: Command,
-    ) -> Result<Option<MessageId>, CommandError> {
-        self.advance(now);
-        match command {
-            Command::AddClient { callsign } => self.add_client(&callsign).map(|()| None),
-            Command::RemoveClient { callsign } => {
-                self.remove_client(&callsign);
-                Ok(None)
-            }
-            Command::AddLocalAddress { address } => self.add_local_address(address).map(|()| None),
-            Command::Send {
-                from,
-                to,
-                via,
-                value,
-            } => Ok(Some(self.send_via(now, &from, &to, &via, value)?)),
-            Command::SetDefaultRoute { route } => {
-                self.set_default_route(route);
-                Ok(None)
-            }
-            Command::Query {
-                from,
-                to,
-                via,
-                value,
-                options,
-            } => Ok(Some(self.query_via(now, &from, &to, &via, value, options)?)),
-            Command::Reply {
-                from,
-                to,
-                via,
-                value,
-            } => Ok(Some(self.reply_via(now, &from, &to, &via, value)?)),
-            Command::CancelQuery { id } => {
-                self.cancel_query(now, id);
-                Ok(None)
-            }
-            Command::RequestMailbox { relay, op } => {
-                self.request_mailbox(now, &relay, op)?;
-                Ok(None)
-            }
-            Command::AddRoute {
-                key,
-                address,
-                preference,
-            } => {
-                self.add_route(now, key, &address, preference);
-                Ok(None)
-            }
-            Command::SendToPeer {
-                from,
-                peer,
-                callsign,
-                value,
-            } => Ok(Some(
-                self.send_to_peer(now, &from, &peer, &callsign, value)?,
-            )),
-            Command::Lookup { peer } => {
-                self.lookup(now, peer);
-                Ok(None)
-            }
-            Command::SetRecordSeq { seq } => {
-                self.set_record_seq(seq);
-                Ok(None)
-            }
-            Command::SendCjp2p { to, messages } => {
-                self.send_cjp2p(now, to, messages).map(|()| None)
-            }
-            Command::AddCjp2pPeer { addr } => {
-                self.add_cjp2p_peer(now, addr);
-                Ok(None)
-            }
-            Command::Fetch { id, sources } => self.fetch(now, id, sources).map(|()| None),
-        }
     }
 
     // ----- commands -----
@@ -476,9 +391,9 @@ impl Node {
         Ok(())
     }
 
-    /// Removes a local client; later messages for it are dropped.
-    pub fn remove_client(&mut self, callsign: &str) {
-        self.clients.remove(callsign);
+    /// Removes a local client; later messages for it are dropped. Returns whether it was one.
+    pub fn remove_client(&mut self, callsign: &str) -> bool {
+        self.clients.remove(callsign)
     }
 
     /// Declares an address this node is reached at (its "jack": `["udp4", ["1.2.3.4", 9001]]`).

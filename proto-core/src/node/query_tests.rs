@@ -11,7 +11,7 @@ use super::test_support::*;
 use super::*;
 use crate::crypto::proof::SenderProof;
 use crate::event::{Message, Protection};
-use crate::io::TimerReason;
+use crate::io::{Command, CommandOutcome, TimerReason};
 use crate::query::QueryOptions;
 
 fn node(key: u8, config: Config) -> Node {
@@ -344,6 +344,7 @@ fn queries_are_commands_too() {
             },
         )
         .unwrap()
+        .message_id()
         .unwrap();
     let asked = delivered(&pump(&mut alice, &mut bob, at(0)));
     let command = Command::Reply {
@@ -354,10 +355,16 @@ fn queries_are_commands_too() {
     };
     let text = serde_json::to_string(&command).unwrap();
     let command: Command = serde_json::from_str(&text).unwrap();
-    assert!(bob.handle_command(at(0), command).unwrap().is_some());
+    assert!(matches!(
+        bob.handle_command(at(0), command),
+        Ok(CommandOutcome::Sent(_))
+    ));
     let events = pump(&mut alice, &mut bob, at(0));
     assert!(matches!(&events[..], [(1, Event::Reply { query, .. })] if *query == id));
     let cancel = Command::CancelQuery { id };
-    assert_eq!(alice.handle_command(at(1), cancel), Ok(None));
+    assert_eq!(
+        alice.handle_command(at(1), cancel),
+        Ok(CommandOutcome::Changed(false))
+    );
     assert!(alice.poll_event().is_none(), "nothing to cancel any more");
 }

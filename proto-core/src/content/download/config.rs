@@ -11,7 +11,12 @@ use crate::content::{CJP2P_BLOCK_SIZE, RtoBounds, WindowLimits};
 /// in-flight set bounded by its window), one block-sized read buffer, and per block of the
 /// content 1 bit (which blocks are held) and 2 bytes (which source sent it, so that a source
 /// that sent wrong bytes can be found): 0.05% of the content's length with 4096-byte blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It is part of the trace format ([`Command::SetDownloadConfig`](crate::Command::SetDownloadConfig)):
+/// durations are whole microseconds, and missing fields take their defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[allow(deprecated)] // the derived impls name the deprecated `max_timeouts`
 pub struct DownloadConfig {
     /// The size of a block: the unit of requests, of the manifest and of verification on resume.
     /// Default [`CJP2P_BLOCK_SIZE`] (4096), which public CJP2P nodes require (they serve
@@ -37,6 +42,7 @@ pub struct DownloadConfig {
     /// each source stood (unreachable, stalled since when, ...). Default `None`: no deadline of
     /// its own; the download then ends only complete, when every source is dropped, or when the
     /// caller gives up (`ejtp fetch --timeout`).
+    #[serde(with = "crate::config::micros::optional")]
     pub deadline: Option<Duration>,
     /// The most sources one download knows (added or learned from `MaybeTheyHaveSome`), dropped
     /// ones included. Default 64; more are ignored. It also bounds the lengths the sources may
