@@ -11,6 +11,7 @@ use ejtp_proto::{Event, Message, MessageId};
 // Nearly every outcome is a reply (as `Event` does, the message is not boxed): boxing it would
 // cost an allocation for nothing and make matching on it clumsier.
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum QueryOutcome {
     /// The reply came, signed by the key the query went to and bound to the query by its hash.
     Reply {

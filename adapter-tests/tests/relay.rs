@@ -51,10 +51,7 @@ fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode
 
 fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: TestNode>() {
     let alice = N::bind(options(1).udp(ipv4()).client("alice"));
-    let relay_config = Config {
-        max_mailboxes: 4,
-        ..Config::default()
-    };
+    let relay_config = Config::default().with_max_mailboxes(4);
     let relay = N::bind(options(2).udp(ipv4()).client("relay").config(relay_config));
     let bob = N::bind(options(3).udp(ipv4()).client("bob"));
     let (relay_id, bob_id, bob_addr) = (

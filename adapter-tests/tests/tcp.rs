@@ -130,10 +130,7 @@ fn one_connection_carries_every_frame_and_closes_when_idle<N: TestNode>() {
     let bob = peer.public_identity("bob", "bob");
 
     // No handshakes: exactly one frame per message, and no retries later.
-    let sessions_off = Config {
-        sessions: false,
-        ..Config::default()
-    };
+    let sessions_off = Config::default().with_sessions(false);
     let alice = options(1)
         .tcp(ipv4())
         .client("alice")

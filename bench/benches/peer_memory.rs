@@ -245,30 +245,21 @@ fn main() {
     let defaults = Config::default();
     let full = run(peers, &defaults);
     report("default Config:", peers, &full);
-    let small_replay = Config {
-        nonce_memory_capacity: 16,
-        ..Config::default()
-    };
+    let small_replay = Config::default().with_nonce_memory_capacity(16);
     let without_replay = run(peers, &small_replay);
     report(
         "default Config but nonce_memory_capacity = 16 (the per-node replay memory kept small):",
         peers,
         &without_replay,
     );
-    let no_rtt = Config {
-        max_rtt_peers: 0,
-        ..small_replay
-    };
+    let no_rtt = small_replay.with_max_rtt_peers(0);
     let without_rtt = run(peers, &no_rtt);
     report(
         "as above and max_rtt_peers = 0 (no round-trip samples kept):",
         peers,
         &without_rtt,
     );
-    let few_routes = Config {
-        max_routes: 16,
-        ..no_rtt
-    };
+    let few_routes = no_rtt.with_max_routes(16);
     let with_few_routes = run(peers, &few_routes);
     report(
         "as above and max_routes = 16 (the routing table forgets all but 16 peers):",

@@ -12,13 +12,20 @@ use crate::cjp2p::Cjp2pConfig;
 /// Settings of a node. `Config::default()` suits a node on the open internet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 ///
-/// Build one with struct update syntax, so that new settings keep their defaults:
+/// Build one from the defaults with the `with_*` setters, so that settings added later keep
+/// their defaults (the struct is `#[non_exhaustive]`: it can grow without breaking callers).
+/// Every field stays public to read and to assign.
 ///
 /// ```
-/// let config = ejtp_proto::Config { max_hops: 4, ..ejtp_proto::Config::default() };
-/// # assert_eq!(config.max_hops, 4);
+/// use core::time::Duration;
+///
+/// let config = ejtp_proto::Config::default()
+///     .with_max_hops(4)
+///     .with_session_idle_timeout(Duration::from_secs(60));
+/// assert_eq!(config.max_hops, 4);
 /// ```
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest frame the node sends or accepts, in bytes: a UDP datagram's payload, one TCP
     /// stream frame, and the output of decompressing a `c` frame. Default 65 507 (the largest
@@ -223,6 +230,80 @@ impl Default for Config {
             download_progress_interval: Duration::from_millis(100),
         }
     }
+}
+
+/// One builder-style setter per field: `with_<field>(value)` returns the configuration with
+/// that field set. Written by a macro so that a new field cannot be left without one.
+macro_rules! setters {
+    ($($setter:ident => $field:ident: $ty:ty),* $(,)?) => {
+        impl Config {
+            $(
+                #[doc = concat!(
+                    "This configuration with [`", stringify!($field), "`](Self::",
+                    stringify!($field), ") set to `value`."
+                )]
+                #[must_use]
+                pub fn $setter(mut self, value: $ty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+
+        /// Does not compile when a field of `Config` has no setter: the pattern names every
+        /// field and has no `..`.
+        #[allow(dead_code)]
+        fn every_field_has_a_setter(config: Config) {
+            let Config { $($field: _),* } = config;
+        }
+    };
+}
+
+setters! {
+    with_max_frame_len => max_frame_len: usize,
+    with_max_clock_skew => max_clock_skew: Duration,
+    with_nonce_memory_capacity => nonce_memory_capacity: usize,
+    with_max_hops => max_hops: u8,
+    with_max_nesting => max_nesting: u8,
+    with_sessions => sessions: bool,
+    with_handshake_timeout => handshake_timeout: Duration,
+    with_handshake_attempts => handshake_attempts: u8,
+    with_session_idle_timeout => session_idle_timeout: Duration,
+    with_max_sessions => max_sessions: usize,
+    with_max_pending_handshakes => max_pending_handshakes: usize,
+    with_max_streams => max_streams: usize,
+    with_max_resets_per_second => max_resets_per_second: u32,
+    with_max_clients => max_clients: usize,
+    with_max_queued_transmits => max_queued_transmits: usize,
+    with_max_queued_events => max_queued_events: usize,
+    with_max_open_queries => max_open_queries: usize,
+    with_max_rtt_peers => max_rtt_peers: usize,
+    with_max_adaptive_timeout => max_adaptive_timeout: Duration,
+    with_peer_rate => peer_rate: u32,
+    with_peer_burst => peer_burst: u32,
+    with_total_rate => total_rate: u32,
+    with_total_burst => total_burst: u32,
+    with_max_throttled_peers => max_throttled_peers: usize,
+    with_max_mailboxes => max_mailboxes: usize,
+    with_max_held_per_mailbox => max_held_per_mailbox: usize,
+    with_max_held_frames => max_held_frames: usize,
+    with_max_held_bytes => max_held_bytes: usize,
+    with_mailbox_hold_time => mailbox_hold_time: Duration,
+    with_mailbox_lifetime => mailbox_lifetime: Duration,
+    with_max_routes => max_routes: usize,
+    with_max_addresses_per_peer => max_addresses_per_peer: usize,
+    with_route_retry_after => route_retry_after: Duration,
+    with_max_resend_memory => max_resend_memory: usize,
+    with_resend_window => resend_window: Duration,
+    with_max_pending_lookups => max_pending_lookups: usize,
+    with_lookup_fan_out => lookup_fan_out: usize,
+    with_lookup_timeout => lookup_timeout: Duration,
+    with_lookup_attempts => lookup_attempts: u8,
+    with_max_waiting_messages => max_waiting_messages: usize,
+    with_record_lifetime => record_lifetime: Duration,
+    with_cjp2p => cjp2p: Cjp2pConfig,
+    with_max_downloads => max_downloads: usize,
+    with_download_progress_interval => download_progress_interval: Duration,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

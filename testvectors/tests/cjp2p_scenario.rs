@@ -24,13 +24,10 @@ fn udp(index: u16) -> SocketAddr {
 fn record_discovery() -> Scenario {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
     let alice = net.add_node("alice", 0xa1, Config::default(), &[]);
-    let bootstrapped = Config {
-        cjp2p: Cjp2pConfig {
-            bootstrap: vec![udp(0)],
-            ..Cjp2pConfig::default()
-        },
-        ..Config::default()
-    };
+    let bootstrapped = Config::default().with_cjp2p(Cjp2pConfig {
+        bootstrap: vec![udp(0)],
+        ..Cjp2pConfig::default()
+    });
     let bob = net.add_node("bob", 0xb0, bootstrapped, &[]);
     let carol = net.add_node("carol", 0xc0, Config::default(), &[]);
     net.run_for(Duration::from_secs(12));

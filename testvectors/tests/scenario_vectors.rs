@@ -122,10 +122,7 @@ fn record_query() -> Scenario {
 fn record_store_and_forward() -> Scenario {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
     let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let relay_config = Config {
-        max_mailboxes: 4,
-        ..Config::default()
-    };
+    let relay_config = Config::default().with_max_mailboxes(4);
     let relay = net.add_node("relay", 0xe1, relay_config, &[]);
     let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
     let relay_id = net.identity(relay, "relay");
@@ -169,12 +166,10 @@ fn record_store_and_forward() -> Scenario {
 /// handed back, and after the timer she is told bob is writable again.
 fn record_throttle() -> Scenario {
     let mut net = SimNetwork::new(10, LinkConditions::PERFECT);
-    let config = Config {
-        peer_rate: 2,
-        peer_burst: 2,
-        sessions: false,
-        ..Config::default()
-    };
+    let config = Config::default()
+        .with_peer_rate(2)
+        .with_peer_burst(2)
+        .with_sessions(false);
     let alice = net.add_node("alice", 0xa1, config, &["alice"]);
     let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
     let bob_id = net.identity(bob, "bob");
@@ -332,10 +327,7 @@ fn record_replay() -> Scenario {
 /// reach: it goes round until the hop limit drops it.
 fn record_relay_loop() -> Scenario {
     let mut net = SimNetwork::new(13, LinkConditions::PERFECT);
-    let config = Config {
-        max_hops: 4,
-        ..Config::default()
-    };
+    let config = Config::default().with_max_hops(4);
     let nodes: Vec<usize> = (1u8..4)
         .map(|key| net.add_node(&format!("n{key}"), key, config.clone(), &["c"]))
         .collect();

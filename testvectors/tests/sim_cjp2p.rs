@@ -34,13 +34,10 @@ fn udp(index: usize) -> SocketAddr {
 fn hub_and_leaves(seed: u64, conditions: LinkConditions, leaves: usize) -> SimNetwork {
     let mut net = SimNetwork::new(seed, conditions);
     net.add_node("hub", 1, Config::default(), &[]);
-    let config = Config {
-        cjp2p: Cjp2pConfig {
-            bootstrap: vec![udp(0)],
-            ..Cjp2pConfig::default()
-        },
-        ..Config::default()
-    };
+    let config = Config::default().with_cjp2p(Cjp2pConfig {
+        bootstrap: vec![udp(0)],
+        ..Cjp2pConfig::default()
+    });
     for leaf in 0..leaves {
         net.add_node(
             &format!("leaf{leaf}"),

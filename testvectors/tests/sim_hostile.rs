@@ -148,10 +148,7 @@ proptest! {
 
 #[test]
 fn replayed_handshakes_cannot_push_out_established_sessions() {
-    let config = Config {
-        max_sessions: 4,
-        ..Config::default()
-    };
+    let config = Config::default().with_max_sessions(4);
     let mut net = SimNetwork::new(23, LinkConditions::PERFECT);
     let alice = net.add_node("alice", 1, config.clone(), &["alice"]);
     let bob = net.add_node("bob", 2, config, &["bob"]);

@@ -99,10 +99,7 @@ fn messages_cross_tcp_streams() {
 
 #[test]
 fn sessions_can_be_turned_off() {
-    let config = Config {
-        sessions: false,
-        ..Config::default()
-    };
+    let config = Config::default().with_sessions(false);
     let mut net = SimNetwork::new(3, LinkConditions::PERFECT);
     let alice = net.add_node("alice", 1, config.clone(), &["alice"]);
     let bob = net.add_node("bob", 2, config, &["bob"]);

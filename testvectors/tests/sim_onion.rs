@@ -126,10 +126,7 @@ fn without_a_default_route_unreachable_recipients_are_a_send_error() {
 
 #[test]
 fn a_default_route_loop_dies_at_the_hop_limit() {
-    let config = Config {
-        max_hops: 4,
-        ..Config::default()
-    };
+    let config = Config::default().with_max_hops(4);
     let mut net = SimNetwork::new(14, LinkConditions::PERFECT);
     let a = net.add_node("a", 1, config.clone(), &["a"]);
     let b = net.add_node("b", 2, config, &["b"]);

@@ -64,7 +64,7 @@ proptest! {
             min_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(40),
         };
-        let config = Config { nonce_memory_capacity: capacity, ..Config::default() };
+        let config = Config::default().with_nonce_memory_capacity(capacity);
         let (mut net, receiver) = four_to_one(seed, conditions, config, count);
         let captured: Vec<_> = net
             .captured()
@@ -111,7 +111,7 @@ proptest! {
             min_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(40),
         };
-        let config = Config { max_hops, ..Config::default() };
+        let config = Config::default().with_max_hops(max_hops);
         let mut net = SimNetwork::new(seed, conditions);
         let nodes: Vec<usize> = (1u8..6)
             .map(|key| net.add_node(&format!("n{key}"), key, config.clone(), &["c"]))

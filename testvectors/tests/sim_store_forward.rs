@@ -15,11 +15,9 @@ use support::{messages, send_via};
 const SENDERS: [&str; 3] = ["alice", "carol", "dave"];
 
 fn relay_config(per_mailbox: usize) -> Config {
-    Config {
-        max_mailboxes: 8,
-        max_held_per_mailbox: per_mailbox,
-        ..Config::default()
-    }
+    Config::default()
+        .with_max_mailboxes(8)
+        .with_max_held_per_mailbox(per_mailbox)
 }
 
 struct World {

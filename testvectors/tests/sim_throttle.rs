@@ -91,12 +91,10 @@ fn five_nodes(
 
 #[test]
 fn each_peer_gets_its_rate_and_burst_and_no_more() {
-    let config = Config {
-        peer_rate: 20,
-        peer_burst: 5,
-        sessions: false,
-        ..Config::default()
-    };
+    let config = Config::default()
+        .with_peer_rate(20)
+        .with_peer_burst(5)
+        .with_sessions(false);
     let (mut net, sender, peers) = five_nodes(50, LinkConditions::PERFECT, config);
     let (delivered, refused) = offer_more_than_the_rate(&mut net, sender, &peers, 5);
     assert!(refused > 0);
@@ -116,11 +114,7 @@ fn a_relay_forwards_no_more_than_its_rate_to_one_destination() {
     let relay = net.add_node(
         "relay",
         10,
-        Config {
-            peer_rate: 10,
-            peer_burst: 4,
-            ..Config::default()
-        },
+        Config::default().with_peer_rate(10).with_peer_burst(4),
         &[],
     );
     let bob = net.add_node("bob", 11, Config::default(), &["bob"]);
@@ -160,13 +154,7 @@ proptest! {
         peer_burst in 1u32..10,
         total_rate in 20u32..80,
     ) {
-        let config = Config {
-            peer_rate,
-            peer_burst,
-            total_rate,
-            total_burst: 10,
-            ..Config::default()
-        };
+        let config = Config::default().with_peer_rate(peer_rate).with_peer_burst(peer_burst).with_total_rate(total_rate).with_total_burst(10);
         let conditions = LinkConditions {
             loss: if lossy { 0.1 } else { 0.0 },
             duplicate,

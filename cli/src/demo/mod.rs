@@ -37,10 +37,7 @@ impl Cast {
                 false,
                 member::new_identity()?,
                 // The relay keeps mailboxes for store-and-forward.
-                Config {
-                    max_mailboxes: 8,
-                    ..Config::default()
-                },
+                Config::default().with_max_mailboxes(8),
                 ([127, 0, 0, 1], 0).into(),
             )?,
             bob: Member::start("bob", true)?,

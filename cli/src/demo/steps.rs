@@ -205,6 +205,7 @@ fn query_answered(cast: &mut Cast) -> Result<String, String> {
         QueryOutcome::TimedOut => Err(format!("no reply within {} s", WAIT.as_secs())),
         QueryOutcome::Cancelled => Err("the query was cancelled".to_string()),
         QueryOutcome::Unreachable => Err("the peer is unreachable".to_string()),
+        other => Err(format!("the query ended otherwise: {other:?}")),
     }
 }
 
