@@ -29,7 +29,8 @@ pub enum Dropped {
     /// No host is attached at the destination (after any NAT).
     NoRoute,
     /// A NAT had no mapping for the destination, or its filter refused the sender, or it ran
-    /// out of ports.
+    /// out of ports, or the destination is a host behind a NAT, which only the NAT's other
+    /// inside hosts can reach by its own address.
     Nat,
     /// The link's loss model lost it.
     Lost,
@@ -261,7 +262,8 @@ impl<P: Clone> Network<P> {
 
     /// The addresses a packet from `from` to `to` travels with after the NATs: the source
     /// rewritten by the sender's NAT (unless the destination is behind the same one), the
-    /// destination mapped back by the NAT that owns it; `None` if a NAT refuses it.
+    /// destination mapped back by the NAT that owns it; `None` if a NAT refuses it or the
+    /// destination is private to a NAT the sender is not behind.
     fn translate(
         &mut self,
         from: TransportAddr,
@@ -278,6 +280,13 @@ impl<P: Clone> Network<P> {
         let mut to_seen = to;
         if let Some(nat) = self.nats.iter().find(|nat| nat.owns(&to)) {
             to_seen = nat.inbound(from_seen, to)?;
+        } else if self
+            .nats
+            .iter()
+            .any(|nat| nat.is_inside(&to) && !nat.is_inside(&from))
+        {
+            // An inside address is private: only its NAT's other inside hosts reach it directly.
+            return None;
         }
         Some((from_seen, to_seen))
     }
