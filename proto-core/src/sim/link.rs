@@ -29,8 +29,8 @@ pub struct LinkConfig {
     /// Probability that a packet skips the fixed latency (netem's `reorder`): it overtakes the
     /// packets sent shortly before it.
     pub reorder: f64,
-    /// Bytes per second the link carries, or `None` (or zero) for no limit. Packets wait their turn: a
-    /// packet of `n` bytes holds the link for `n / rate` seconds.
+    /// Bytes per second the link carries, or `None` (or zero) for no limit. Packets wait their
+    /// turn: a packet of `n` bytes holds the link for `n / rate` seconds.
     pub rate: Option<u64>,
     /// Packets that may wait for a rate-limited link (the one being sent included); one more is
     /// dropped, as a router with a full buffer does. `None`: unbounded. Without a rate nothing
