@@ -68,7 +68,8 @@
 //! # `no_std`
 //!
 //! The crate is `#![no_std]` with `alloc` and builds for `thumbv7em-none-eabihf` and
-//! `wasm32-unknown-unknown`; it has no features to turn on. Its errors implement
+//! `wasm32-unknown-unknown`. Its one feature, `sim`, adds the simulated network ([`sim`]) that
+//! other crates' tests drive nodes over; it is not part of the protocol. Its errors implement
 //! `core::error::Error`, which is `std::error::Error` under std.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -103,6 +104,8 @@ pub mod query;
 pub mod replay;
 pub mod rng;
 pub mod routing;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod stream;
 pub mod throttle;
 pub mod time;

@@ -3,38 +3,40 @@
 //! or with a clear failure when no honest seeder is left; its memory stays bounded; and a
 //! resumed download fetches only what it lacks.
 //!
+//! The network is `ejtp_proto::sim`: requests and answers are packets between the downloader's
+//! address and each seeder's, each direction a link with its latency, jitter and loss, and a
+//! seeder's answers leave through its upload rate and a bounded queue (a full router buffer
+//! drops what does not fit). Every random choice, the seeders' own included, comes from the
+//! network's one generator.
+//!
 //! `SWARM_TRACE=1 cargo test -p ejtp-proto --test download_swarm` prints each run's timeline.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::time::Duration;
 
 use ejtp_proto::content::{
     BlockRequest, ContentId, ContentStore, Download, DownloadConfig, DownloadEvent, DropReason,
     FailReason, MemoryPartialStore, MemoryStore, SourceStatus,
 };
-use ejtp_proto::{Instant, TransportAddr};
+use ejtp_proto::sim::draw::{chance, up_to};
+use ejtp_proto::sim::{LinkConfig, Loss, Network, Packet};
+use ejtp_proto::{CoreRng, Instant, TransportAddr};
 use proptest::prelude::*;
 
-/// A small deterministic generator for the network (splitmix64).
-struct Rng(u64);
+/// A generator from a test's `u64` seed.
+fn seeded(seed: u64) -> CoreRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_be_bytes());
+    CoreRng::from_seed(bytes)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+/// A draw below `n` (zero for zero).
+fn below(rng: &mut CoreRng, n: u64) -> u64 {
+    up_to(rng, n.saturating_sub(1))
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-
-    /// True with probability `per_mille` / 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
+/// True with probability `per_mille` / 1000.
+fn per_mille(rng: &mut CoreRng, per_mille: u64) -> bool {
+    chance(rng, per_mille as f64 / 1000.0)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,7 @@ enum Behaviour {
     Paused(u64, u64),
 }
 
+/// A seeder's link, both directions.
 #[derive(Clone, Copy, Debug)]
 struct Link {
     /// One-way delay, microseconds.
@@ -66,52 +69,62 @@ struct Link {
     jitter: u64,
     /// Loss of each request and each answer, per mille.
     loss: u64,
-    /// Time the seeder spends per 4096 bytes it sends, microseconds (its upload rate).
+    /// Time the seeder's uplink takes per 4096 bytes, microseconds (its upload rate).
     per_block: u64,
-    /// Requests the seeder queues; more are dropped (a full router buffer).
+    /// Answers that may wait for the uplink; more are dropped (a full router buffer).
     queue: usize,
+}
+
+impl Link {
+    /// The downloader-to-seeder direction: latency, jitter and loss.
+    fn requests(&self) -> LinkConfig {
+        LinkConfig {
+            loss: Loss::Random(self.loss as f64 / 1000.0),
+            jitter: Duration::from_micros(self.jitter),
+            ..LinkConfig::with_delay(Duration::from_micros(self.delay))
+        }
+    }
+
+    /// The seeder-to-downloader direction: the same, behind the upload rate and its queue.
+    fn answers(&self) -> LinkConfig {
+        LinkConfig {
+            rate: Some(4096 * 1_000_000 / self.per_block.max(1)),
+            queue_limit: Some(self.queue),
+            ..self.requests()
+        }
+    }
 }
 
 struct Seeder {
     addr: TransportAddr,
     behaviour: Behaviour,
-    link: Link,
     blocks_per_request: u32,
-    busy_until: u64,
-    queued: usize,
     answered: u32,
 }
 
-#[derive(Debug)]
+/// What the packets carry.
+#[derive(Clone, Debug)]
 enum Arrival {
-    /// A request reaches seeder `usize`.
-    Request(usize, BlockRequest),
-    /// An answer reaches the downloader.
+    /// A request, to a seeder.
+    Request(BlockRequest),
+    /// An answer, to the downloader; `beside` is a `MaybeTheyHaveSome` in the same datagram,
+    /// handled first if its flag says so.
     Content {
-        from: TransportAddr,
         offset: u64,
         bytes: Vec<u8>,
         eof: u64,
+        beside: Option<(Vec<TransportAddr>, bool)>,
     },
-    /// Seeder `usize` finished sending an answer: one more request fits in its queue.
-    Departed(usize),
-    /// A `MaybeTheyHaveSome` reaches the downloader.
-    NoContent {
-        from: TransportAddr,
-        peers: Vec<TransportAddr>,
-    },
+    /// A `MaybeTheyHaveSome`, to the downloader.
+    NoContent { peers: Vec<TransportAddr> },
 }
 
 struct Swarm {
-    rng: Rng,
-    now: u64,
+    net: Network<Arrival>,
     content: MemoryStore,
     id: ContentId,
     len: u64,
     seeders: Vec<Seeder>,
-    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
-    arrivals: Vec<Option<Arrival>>,
-    sequence: u64,
     /// The most blocks in flight, lost-queued and events pending seen during the run.
     peak_in_flight: usize,
     peak_lost: usize,
@@ -123,26 +136,38 @@ fn addr(n: usize) -> TransportAddr {
     format!("udp:10.0.0.{}:24254", n + 1).parse().unwrap()
 }
 
+/// Where the downloader is.
+fn downloader() -> TransportAddr {
+    "udp:10.0.1.1:24254".parse().unwrap()
+}
+
+fn tracing() -> bool {
+    std::env::var_os("SWARM_TRACE").is_some()
+}
+
 impl Swarm {
     fn new(seed: u64, content: Vec<u8>) -> Self {
         let mut store = MemoryStore::new();
         let len = content.len() as u64;
         let id = store.insert(content);
+        let mut net = Network::new(seeded(seed), LinkConfig::PERFECT);
+        net.attach(downloader());
         Self {
-            rng: Rng(seed),
-            now: 0,
+            net,
             content: store,
             id,
             len,
             seeders: Vec::new(),
-            queue: BinaryHeap::new(),
-            arrivals: Vec::new(),
-            sequence: 0,
             peak_in_flight: 0,
             peak_lost: 0,
             peak_events: 0,
             events: Vec::new(),
         }
+    }
+
+    /// The virtual clock, in microseconds.
+    fn now(&self) -> u64 {
+        self.net.now().as_micros()
     }
 
     fn seeder(
@@ -152,13 +177,13 @@ impl Swarm {
         blocks_per_request: u32,
     ) -> TransportAddr {
         let addr = addr(self.seeders.len());
+        self.net.attach(addr);
+        self.net.set_link(downloader(), addr, link.requests());
+        self.net.set_link(addr, downloader(), link.answers());
         self.seeders.push(Seeder {
             addr,
             behaviour,
-            link,
             blocks_per_request,
-            busy_until: 0,
-            queued: 0,
             answered: 0,
         });
         addr
@@ -170,49 +195,31 @@ impl Swarm {
         }
     }
 
-    fn schedule(&mut self, at: u64, arrival: Arrival) {
-        self.sequence += 1;
-        self.arrivals.push(Some(arrival));
-        self.queue
-            .push(Reverse((at, self.sequence, self.arrivals.len() - 1)));
+    /// A seeder answers the downloader; `len` is the datagram's size for the rate limit.
+    fn answer(&mut self, from: TransportAddr, arrival: Arrival, len: usize) {
+        self.net.send(from, downloader(), arrival, len);
     }
 
-    fn send_request(&mut self, request: BlockRequest) {
-        // An address no seeder has (one named by `MaybeTheyHaveSome`): nobody answers.
-        let Some(index) = self.seeders.iter().position(|s| s.addr == request.to) else {
-            return;
-        };
-        let link = self.seeders[index].link;
-        if self.rng.chance(link.loss) {
-            return;
-        }
-        let at = self.now + link.delay + self.rng.below(link.jitter + 1);
-        self.schedule(at, Arrival::Request(index, request));
-    }
-
-    /// A request reaches a seeder: queue it behind what it is sending, or drop it.
+    /// A request reaches a seeder: answer it (or not, as its behaviour says).
     fn serve(&mut self, index: usize, request: BlockRequest) {
+        let now = self.now();
         let seeder = &mut self.seeders[index];
         assert_eq!(request.id, self.id);
-        if seeder.queued >= seeder.link.queue {
-            return;
-        }
         match seeder.behaviour {
             Behaviour::FallsSilent(limit) if seeder.answered >= limit => return,
             Behaviour::WrongLength(_, Some(limit)) if seeder.answered >= limit => return,
-            Behaviour::Paused(from, until) if (from..until).contains(&self.now) => return,
+            Behaviour::Paused(from, until) if (from..until).contains(&now) => return,
             _ => {}
         }
         seeder.answered += 1;
-        let link = seeder.link;
         let from = seeder.addr;
         let behaviour = seeder.behaviour;
         if behaviour == Behaviour::Lacks {
             let peers = vec![self.seeders[(index + 1) % self.seeders.len()].addr];
-            let at = self.now + link.delay;
-            self.schedule(at, Arrival::NoContent { from, peers });
+            self.answer(from, Arrival::NoContent { peers }, 100);
             return;
         }
+        let mut beside = None;
         if let Behaviour::PublicNode(ignore) = behaviour {
             // Every other seeder, and an address nobody answers at.
             let peers: Vec<TransportAddr> = self
@@ -223,16 +230,14 @@ impl Swarm {
                 .chain([addr(200)])
                 .collect();
             let served_anyone = self.seeders[index].answered > 1;
-            if self.rng.chance(ignore) {
-                let at = self.now + link.delay;
-                self.schedule(at, Arrival::NoContent { from, peers });
+            if per_mille(self.net.rng(), ignore) {
+                self.answer(from, Arrival::NoContent { peers }, 100);
                 return;
             }
-            if served_anyone && !self.rng.chance(link.loss) {
-                // Beside the Content, in the same datagram: it arrives at the same time, first
-                // or after it.
-                let at = self.now + link.delay + u64::from(self.rng.chance(500));
-                self.schedule(at, Arrival::NoContent { from, peers });
+            if served_anyone {
+                // Beside the Content, in the same datagram: handled first or after it.
+                let first = chance(self.net.rng(), 0.5);
+                beside = Some((peers, first));
             }
         }
         // Like the public node: at most 40960 bytes, clipped at the end.
@@ -257,51 +262,92 @@ impl Swarm {
                 }
             }
         }
-        let seeder = &mut self.seeders[index];
-        let service = link.per_block * (bytes.len() as u64).div_ceil(4096).max(1);
-        seeder.busy_until = seeder.busy_until.max(self.now) + service;
-        seeder.queued += 1;
-        let departs = seeder.busy_until;
-        self.schedule(departs, Arrival::Departed(index));
-        if self.rng.chance(link.loss) {
-            return;
-        }
-        let at = departs + link.delay + self.rng.below(link.jitter + 1);
-        self.schedule(
-            at,
-            Arrival::Content {
-                from,
-                offset: request.offset,
-                bytes,
-                eof,
-            },
-        );
+        // The uplink is held for whole blocks, at least one, as the seeder sends them.
+        let len = bytes.len().div_ceil(4096).max(1) * 4096;
+        let content = Arrival::Content {
+            offset: request.offset,
+            bytes,
+            eof,
+            beside,
+        };
+        self.answer(from, content, len);
     }
 
     fn drain(&mut self, download: &mut Download) {
-        while let Some(request) = download.poll_request(Instant::from_micros(self.now)) {
-            if std::env::var_os("SWARM_TRACE").is_some() {
+        while let Some(request) = download.poll_request(self.net.now()) {
+            if tracing() {
                 eprintln!(
                     "{} ask {} off {} len {} win {:?}",
-                    self.now,
+                    self.now(),
                     request.to,
                     request.offset / 4096,
                     request.length / 4096,
                     download.window_of(&request.to)
                 );
             }
-            self.send_request(request);
+            let to = request.to;
+            self.net
+                .send(downloader(), to, Arrival::Request(request), 100);
         }
         self.peak_in_flight = self.peak_in_flight.max(download.in_flight_len());
         self.peak_lost = self.peak_lost.max(download.lost_len());
         self.peak_events = self.peak_events.max(download.pending_events());
         while let Some(event) = download.poll_event() {
-            if std::env::var_os("SWARM_TRACE").is_some()
-                && !matches!(event, DownloadEvent::Progress { .. })
-            {
-                eprintln!("{} event {event:?}", self.now);
+            if tracing() && !matches!(event, DownloadEvent::Progress { .. }) {
+                eprintln!("{} event {event:?}", self.now());
             }
             self.events.push(event);
+        }
+    }
+
+    /// Hands an arrived packet to the seeder or the downloader it is for.
+    fn arrive(
+        &mut self,
+        packet: Packet<Arrival>,
+        download: &mut Download,
+        store: &mut MemoryPartialStore,
+    ) {
+        let now = self.net.now();
+        match packet.body {
+            Arrival::Request(request) => {
+                let index = self
+                    .seeders
+                    .iter()
+                    .position(|s| s.addr == packet.to)
+                    .unwrap();
+                self.serve(index, request);
+            }
+            Arrival::Content {
+                offset,
+                bytes,
+                eof,
+                beside,
+            } => {
+                if tracing() {
+                    eprintln!(
+                        "{} got {} off {} len {}",
+                        self.now(),
+                        packet.from,
+                        offset / 4096,
+                        bytes.len()
+                    );
+                }
+                let (before, after) = match beside {
+                    Some((peers, true)) => (Some(peers), None),
+                    Some((peers, false)) => (None, Some(peers)),
+                    None => (None, None),
+                };
+                if let Some(peers) = before {
+                    download.handle_no_content(packet.from, peers);
+                }
+                download.handle_block(now, store, packet.from, offset, &bytes, eof);
+                if let Some(peers) = after {
+                    download.handle_no_content(packet.from, peers);
+                }
+            }
+            Arrival::NoContent { peers } => {
+                download.handle_no_content(packet.from, peers);
+            }
         }
     }
 
@@ -314,48 +360,21 @@ impl Swarm {
         mut stop: impl FnMut(&Download) -> bool,
     ) {
         self.drain(download);
-        while !download.is_finished() && !stop(download) && self.now < limit_secs * 1_000_000 {
-            let next_arrival = self.queue.peek().map(|Reverse((at, _, _))| *at);
-            let next_timer = download.poll_timeout().map(Instant::as_micros);
+        while !download.is_finished() && !stop(download) && self.now() < limit_secs * 1_000_000 {
+            let next_arrival = self.net.next_at();
+            let next_timer = download.poll_timeout();
             let Some(next) = [next_arrival, next_timer].into_iter().flatten().min() else {
                 break;
             };
-            self.now = self.now.max(next);
-            let now = Instant::from_micros(self.now);
-            while let Some(Reverse((at, _, slot))) = self.queue.peek().copied() {
-                if at > self.now {
-                    break;
-                }
-                self.queue.pop();
-                match self.arrivals[slot].take().unwrap() {
-                    Arrival::Request(index, request) => self.serve(index, request),
-                    Arrival::Content {
-                        from,
-                        offset,
-                        bytes,
-                        eof,
-                    } => {
-                        if std::env::var_os("SWARM_TRACE").is_some() {
-                            eprintln!(
-                                "{} got {} off {} len {}",
-                                self.now,
-                                from,
-                                offset / 4096,
-                                bytes.len()
-                            );
-                        }
-                        download.handle_block(now, store, from, offset, &bytes, eof);
-                    }
-                    Arrival::Departed(index) => self.seeders[index].queued -= 1,
-                    Arrival::NoContent { from, peers } => {
-                        download.handle_no_content(from, peers);
-                    }
-                }
+            self.net.advance_to(next);
+            let now = self.net.now();
+            while let Some(packet) = self.net.pop_due(now) {
+                self.arrive(packet, download, store);
                 self.drain(download);
             }
             if download.poll_timeout().is_some_and(|t| t <= now) {
-                if std::env::var_os("SWARM_TRACE").is_some() {
-                    eprintln!("{} timeout", self.now);
+                if tracing() {
+                    eprintln!("{} timeout", self.now());
                 }
                 download.handle_timeout(now);
             }
@@ -365,18 +384,19 @@ impl Swarm {
 }
 
 fn content_of(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed ^ 0xc0ffee);
-    (0..len).map(|_| rng.next() as u8).collect()
+    let mut bytes = vec![0u8; len];
+    seeded(seed ^ 0xc0ffee).fill(&mut bytes);
+    bytes
 }
 
 fn link(rng_seed: u64, loss: u64) -> Link {
-    let mut rng = Rng(rng_seed);
+    let mut rng = seeded(rng_seed);
     Link {
-        delay: 200 + rng.below(20_000),
-        jitter: rng.below(5_000),
+        delay: 200 + below(&mut rng, 20_000),
+        jitter: below(&mut rng, 5_000),
         loss,
-        per_block: 5 + rng.below(200),
-        queue: 8 + rng.below(64) as usize,
+        per_block: 5 + below(&mut rng, 200),
+        queue: 8 + below(&mut rng, 64) as usize,
     }
 }
 
@@ -469,7 +489,7 @@ proptest! {
         }
 
         // A restart: a new download over the same store, and stale answers still on the wire.
-        let mut second = Download::resume(swarm.id, DownloadConfig::default(), Instant::from_micros(swarm.now), &mut store).unwrap();
+        let mut second = Download::resume(swarm.id, DownloadConfig::default(), swarm.net.now(), &mut store).unwrap();
         let blocks = second.layout().unwrap().block_count();
         let resumed_with = second.have_bytes();
         let damaged = if corrupt_on_disk { 4096 } else { 0 };
@@ -492,7 +512,7 @@ fn a_download_whose_every_seeder_falls_silent_waits_until_its_deadline_and_says_
     swarm.seeder(Behaviour::FallsSilent(3), link(1, 0), 1);
     swarm.seeder(Behaviour::FallsSilent(2), link(2, 0), 1);
     let config = DownloadConfig {
-        deadline: Some(std::time::Duration::from_secs(600)),
+        deadline: Some(Duration::from_secs(600)),
         ..DownloadConfig::default()
     };
     let mut download = Download::new(swarm.id, config, Instant::ZERO);
@@ -507,7 +527,7 @@ fn a_download_whose_every_seeder_falls_silent_waits_until_its_deadline_and_says_
             .iter()
             .any(|e| matches!(e, DownloadEvent::SourceDropped { .. }))
     );
-    assert_eq!(swarm.now, 600_000_000);
+    assert_eq!(swarm.now(), 600_000_000);
     assert!(download.stats().timeouts > 60, "{:?}", download.stats());
     let Some(DownloadEvent::Failed {
         why: why @ FailReason::DeadlinePassed { sources, .. },
@@ -595,7 +615,7 @@ fn a_faster_seeder_gets_a_larger_window_and_sends_more_blocks() {
 
 #[test]
 fn a_congested_seeder_queue_makes_the_window_back_off_instead_of_growing_without_end() {
-    // A seeder that queues at most 16 requests: a window above that loses blocks.
+    // A seeder whose uplink queues at most 16 answers: a window above that loses blocks.
     let mut swarm = Swarm::new(11, content_of(4_000_000, 11));
     let narrow = Link {
         delay: 1_000,
@@ -724,7 +744,7 @@ proptest! {
         swarm.run(&mut download, &mut store, 3600, |_| false);
         prop_assert!(download.is_completed(), "{:?} {:?}", non_progress(&swarm.events), download.stats());
         // It was under way when the seeder stopped, and waited for it.
-        prop_assert!(swarm.now > 2_000 + pause_ms * 1000);
+        prop_assert!(swarm.now() > 2_000 + pause_ms * 1000);
         let mut fetched = vec![0u8; len];
         store.complete().clone().read_at(&swarm.id, 0, &mut fetched).unwrap();
         prop_assert!(fetched == original);

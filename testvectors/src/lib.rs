@@ -3,8 +3,10 @@
 //! - [`scenario`]: the scenario vector format (nodes, seeds, timed inputs, expected outputs),
 //!   the [`Recorder`](scenario::Recorder) that writes one from a live run, and
 //!   [`Scenario::replay`](scenario::Scenario::replay), which checks the outputs byte for byte.
-//! - [`sim`]: a deterministic network emulator (seeded loss, duplication, reordering, delay)
-//!   that drives several nodes on one virtual clock.
+//! - [`sim`]: several nodes driven on one virtual clock over `ejtp_proto::sim`, the one
+//!   deterministic network emulator (seeded loss in bursts or not, duplication, reordering,
+//!   delay, rate and queue limits, NATs).
+//! - [`group_sim`]: one group machine per simulated node, over [`sim`].
 //!
 //! `README.md` beside this crate documents the file formats; `cargo test -p ejtp-testvectors` replays
 //! every vector under `vectors/`.

@@ -1,13 +1,17 @@
-//! A simulated network: several nodes, one virtual clock, seeded loss, duplication, delay and
-//! the reordering that jitter brings.
+//! A simulated network of nodes: several nodes, one virtual clock, seeded loss, duplication,
+//! delay and the reordering that jitter brings, and through [`SimNetwork::set_link_config`],
+//! [`SimNetwork::set_link`] and [`SimNetwork::add_nat`] every other fault of
+//! [`ejtp_proto::sim`] (burst loss, rate and queue limits, NATs).
 //!
-//! The network is itself sans-IO and deterministic: the same seed and the same commands give the
-//! same run, and the whole run can be saved as a [`Scenario`] through its [`Recorder`].
+//! The network is [`ejtp_proto::sim::Network`], sans-IO and deterministic: the same seed and
+//! the same commands give the same run, and the whole run can be saved as a [`Scenario`]
+//! through its [`Recorder`]. This module maps nodes to addresses, datagrams and streams to
+//! inputs, and keeps what tests inspect (captured datagrams, events, hosts that are down).
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use ejtp_proto::sim::{Fate, LinkConfig, Loss, Nat, NetStats, Network, Packet};
 use ejtp_proto::{
     Address, Command, Config, CoreRng, Event, Identity, Input, Instant, MessageId, Node, Output,
     Protocol, PublicIdentity, TransportAddr, UnixMillis,
@@ -53,29 +57,44 @@ pub struct Captured {
     pub payload: Vec<u8>,
 }
 
+/// What a packet in the simulated network is: the bytes, and which input they become.
 #[derive(Clone, Debug)]
-struct InFlight {
-    to: usize,
-    from: TransportAddr,
+struct Flight {
+    kind: Kind,
     payload: Vec<u8>,
-    stream: bool,
-    /// Not bytes: the report that a transmit from `to` to `from` failed.
-    failure: bool,
 }
 
-/// The simulated network and its nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Datagram,
+    Stream,
+    /// Not bytes for the receiver: the report that its transmit to the packet's source failed.
+    Failure,
+}
+
+impl From<LinkConditions> for LinkConfig {
+    /// The same link in the simulator's terms: independent loss, duplication, and a delay
+    /// spread uniformly between the two bounds (drawn once per copy, as before).
+    fn from(conditions: LinkConditions) -> Self {
+        Self {
+            loss: Loss::Random(conditions.loss),
+            duplicate: conditions.duplicate,
+            delay: conditions.min_delay,
+            jitter: conditions.max_delay.saturating_sub(conditions.min_delay),
+            ..Self::PERFECT
+        }
+    }
+}
+
+/// The simulated network and its nodes: [`ejtp_proto::sim::Network`] carrying their datagrams
+/// and streams, with the nodes' inputs recorded.
 pub struct SimNetwork {
     recorder: Recorder,
     /// The recorder's node for each simulated host: a restart puts a new node in the slot.
     slots: Vec<usize>,
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
-    conditions: LinkConditions,
-    rng: CoreRng,
-    now: Instant,
-    /// Deliveries by time, then by sequence number so equal times keep their order.
-    in_flight: BTreeMap<(Instant, u64), InFlight>,
-    sequence: u64,
+    net: Network<Flight>,
     events: Vec<(usize, Event)>,
     captured: Vec<Captured>,
     /// Hosts that are down: datagrams to them are lost and their timers do not run.
@@ -97,11 +116,7 @@ impl SimNetwork {
             slots: Vec::new(),
             udp: Vec::new(),
             tcp: Vec::new(),
-            conditions,
-            rng: CoreRng::from_seed(seed_bytes),
-            now: Instant::ZERO,
-            in_flight: BTreeMap::new(),
-            sequence: 0,
+            net: Network::new(CoreRng::from_seed(seed_bytes), conditions.into()),
             events: Vec::new(),
             captured: Vec::new(),
             down: Vec::new(),
@@ -126,8 +141,8 @@ impl SimNetwork {
             name: name.to_string(),
             secret: [key_byte; 32],
             seed: [key_byte ^ 0x5a; 32],
-            start: self.now,
-            wall: SIM_WALL_START.saturating_add(self.now - Instant::ZERO),
+            start: self.net.now(),
+            wall: SIM_WALL_START.saturating_add(self.net.now() - Instant::ZERO),
             config,
         };
         self.slots.push(self.recorder.add_node(spec));
@@ -135,6 +150,10 @@ impl SimNetwork {
         let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
         self.udp
             .push(SocketAddr::new(localhost, 9000 + port_offset));
+        self.net.attach(TransportAddr::udp(SocketAddr::new(
+            localhost,
+            9000 + port_offset,
+        )));
         self.tcp
             .push(SocketAddr::new(localhost, 10_000 + port_offset));
         self.command(
@@ -164,8 +183,8 @@ impl SimNetwork {
         let spec = NodeSpec {
             name: name.to_string(),
             seed: old.seed.map(|byte| byte ^ 0xff),
-            start: self.now,
-            wall: SIM_WALL_START.saturating_add(self.now - Instant::ZERO),
+            start: self.net.now(),
+            wall: SIM_WALL_START.saturating_add(self.net.now() - Instant::ZERO),
             ..old
         };
         self.slots[index] = self.recorder.add_node(spec);
@@ -232,7 +251,7 @@ impl SimNetwork {
     /// The virtual clock.
     #[must_use]
     pub fn now(&self) -> Instant {
-        self.now
+        self.net.now()
     }
 
     /// Gives node `index` a command now.
@@ -243,7 +262,7 @@ impl SimNetwork {
         let (error, outputs) = self.recorder.input(
             self.slots[index],
             Input::Command {
-                now: self.now,
+                now: self.net.now(),
                 command,
             },
         );
@@ -261,7 +280,9 @@ impl SimNetwork {
         index: usize,
         command: Command,
     ) -> Result<Option<MessageId>, String> {
-        let (result, outputs) = self.recorder.command(self.slots[index], self.now, command);
+        let (result, outputs) = self
+            .recorder
+            .command(self.slots[index], self.net.now(), command);
         self.dispatch(index, outputs);
         result
     }
@@ -269,15 +290,21 @@ impl SimNetwork {
     /// Delivers `payload` to node `to` as if `from` had sent it, after the minimum delay (an
     /// attacker's injection: it is neither lost nor duplicated).
     pub fn inject(&mut self, to: usize, from: TransportAddr, payload: Vec<u8>) {
-        let at = self.now + self.conditions.min_delay;
-        self.schedule(
+        let at = self.net.now() + self.net.default_link().delay;
+        self.captured.push(Captured {
+            to,
+            from,
+            payload: payload.clone(),
+        });
+        self.net.schedule(
             at,
-            InFlight {
-                to,
+            Packet {
                 from,
-                payload,
-                stream: false,
-                failure: false,
+                to: TransportAddr::udp(self.udp[to]),
+                body: Flight {
+                    kind: Kind::Datagram,
+                    payload,
+                },
             },
         );
     }
@@ -308,7 +335,47 @@ impl SimNetwork {
     /// Changes how the links treat datagrams from now on (datagrams in flight keep their
     /// fate): for runs that heal after a lossy phase.
     pub fn set_conditions(&mut self, conditions: LinkConditions) {
-        self.conditions = conditions;
+        self.net.set_default_link(conditions.into());
+    }
+
+    /// Like [`set_conditions`](Self::set_conditions) with any of the simulator's faults: burst
+    /// loss, reordering, a rate limit and its queue. Links set with [`set_link`](Self::set_link)
+    /// keep their own.
+    pub fn set_link_config(&mut self, link: LinkConfig) {
+        self.net.set_default_link(link);
+    }
+
+    /// Sets how datagrams from node `from` to node `to` (one direction) are treated.
+    pub fn set_link(&mut self, from: usize, to: usize, link: LinkConfig) {
+        self.net.set_link(
+            TransportAddr::udp(self.udp[from]),
+            TransportAddr::udp(self.udp[to]),
+            link,
+        );
+    }
+
+    /// Puts a NAT in the network (its inside hosts named by their UDP addresses, see
+    /// [`udp_addr`](Self::udp_addr)); returns its index for [`nat`](Self::nat).
+    pub fn add_nat(&mut self, nat: Nat) -> usize {
+        self.net.add_nat(nat)
+    }
+
+    /// NAT `index`, to read its mappings.
+    #[must_use]
+    pub fn nat(&self, index: usize) -> Option<&Nat> {
+        self.net.nat(index)
+    }
+
+    /// Node `index`'s UDP address.
+    #[must_use]
+    pub fn udp_addr(&self, index: usize) -> TransportAddr {
+        TransportAddr::udp(self.udp[index])
+    }
+
+    /// What the network has done with datagrams so far (losses, duplicates, queue drops).
+    #[must_use]
+    pub fn net_stats(&self) -> NetStats {
+        self.net.stats()
     }
 
     /// Runs deliveries and timers for `duration` of virtual time.
@@ -316,7 +383,7 @@ impl SimNetwork {
     /// # Panics
     /// If more than [`max_steps`](Self::max_steps) deliveries and timeouts happen (a livelock).
     pub fn run_for(&mut self, duration: Duration) {
-        let deadline = self.now + duration;
+        let deadline = self.net.now() + duration;
         let mut steps = 0u64;
         loop {
             steps += 1;
@@ -325,7 +392,7 @@ impl SimNetwork {
                 "simulation livelock: over {} steps",
                 self.max_steps
             );
-            let delivery = self.in_flight.keys().next().map(|(at, _)| *at);
+            let delivery = self.net.next_at();
             let timer = (0..self.slots.len())
                 .filter(|index| !self.down[*index])
                 .filter_map(|index| {
@@ -342,49 +409,65 @@ impl SimNetwork {
                 (None, None) => break,
             };
             if next_is_delivery {
-                let Some(at) = delivery.filter(|at| *at <= deadline) else {
+                let Some(packet) = self.net.pop_due(deadline) else {
                     break;
                 };
-                let Some((_, flight)) = self.in_flight.pop_first() else {
-                    break;
-                };
-                self.now = self.now.max(at);
-                if self.down[flight.to] {
-                    continue;
-                }
-                let input = if flight.failure {
-                    Input::TransmitFailed {
-                        now: self.now,
-                        to: flight.from,
-                        data: flight.payload,
-                    }
-                } else if flight.stream {
-                    Input::StreamData {
-                        now: self.now,
-                        from: flight.from,
-                        data: flight.payload,
-                    }
-                } else {
-                    Input::Datagram {
-                        now: self.now,
-                        from: flight.from,
-                        data: flight.payload,
-                    }
-                };
-                let (_, outputs) = self.recorder.input(self.slots[flight.to], input);
-                self.dispatch(flight.to, outputs);
+                self.deliver(packet);
             } else if let Some((at, index)) = timer {
                 if at > deadline {
                     break;
                 }
-                self.now = self.now.max(at);
-                let (_, outputs) = self
-                    .recorder
-                    .input(self.slots[index], Input::Timeout { now: self.now });
+                self.net.advance_to(at);
+                let (_, outputs) = self.recorder.input(
+                    self.slots[index],
+                    Input::Timeout {
+                        now: self.net.now(),
+                    },
+                );
                 self.dispatch(index, outputs);
             }
         }
-        self.now = self.now.max(deadline);
+        self.net.advance_to(deadline);
+    }
+
+    /// Hands an arrived packet to the node at its address, as the input its kind says.
+    fn deliver(&mut self, packet: Packet<Flight>) {
+        let Some(to) = self.index_of(&packet.to) else {
+            return;
+        };
+        if self.down[to] {
+            return;
+        }
+        let now = self.net.now();
+        let Packet { from, body, .. } = packet;
+        let input = match body.kind {
+            Kind::Failure => Input::TransmitFailed {
+                now,
+                to: from,
+                data: body.payload,
+            },
+            Kind::Stream => Input::StreamData {
+                now,
+                from,
+                data: body.payload,
+            },
+            Kind::Datagram => Input::Datagram {
+                now,
+                from,
+                data: body.payload,
+            },
+        };
+        let (_, outputs) = self.recorder.input(self.slots[to], input);
+        self.dispatch(to, outputs);
+    }
+
+    /// The node at `addr` (its UDP or TCP address).
+    fn index_of(&self, addr: &TransportAddr) -> Option<usize> {
+        let addresses = match addr.protocol {
+            Protocol::Udp => &self.udp,
+            Protocol::Tcp => &self.tcp,
+        };
+        addresses.iter().position(|own| *own == addr.addr)
     }
 
     /// The whole run so far as a scenario vector.
@@ -404,96 +487,68 @@ impl SimNetwork {
     }
 
     fn carry(&mut self, from_index: usize, to: TransportAddr, payload: Vec<u8>) {
+        let min_delay = self.net.default_link().delay;
         if self.failing.contains(&to) {
-            let at = self.now + self.conditions.min_delay;
-            self.sequence += 1;
-            self.in_flight.insert(
-                (at, self.sequence),
-                InFlight {
-                    to: from_index,
+            // Reported to the sender at its own address of the failed transmit's protocol.
+            let own = match to.protocol {
+                Protocol::Udp => TransportAddr::udp(self.udp[from_index]),
+                Protocol::Tcp => TransportAddr::tcp(self.tcp[from_index]),
+            };
+            let at = self.net.now() + min_delay;
+            self.net.schedule(
+                at,
+                Packet {
                     from: to,
-                    payload,
-                    stream: false,
-                    failure: true,
+                    to: own,
+                    body: Flight {
+                        kind: Kind::Failure,
+                        payload,
+                    },
                 },
             );
             return;
         }
         match to.protocol {
             Protocol::Udp => {
-                let Some(to_index) = self.udp.iter().position(|addr| *addr == to.addr) else {
-                    return;
-                };
                 let from = TransportAddr::udp(self.udp[from_index]);
-                if self.chance(self.conditions.loss) {
-                    return;
-                }
-                let copies = if self.chance(self.conditions.duplicate) {
-                    2
-                } else {
-                    1
+                let len = payload.len();
+                let flight = Flight {
+                    kind: Kind::Datagram,
+                    payload,
                 };
-                for _ in 0..copies {
-                    let at = self.now + self.delay();
-                    self.schedule(
-                        at,
-                        InFlight {
+                if let Fate::Sent { from, to, copies } =
+                    self.net.send(from, to, flight.clone(), len)
+                {
+                    let Some(to_index) = self.index_of(&to) else {
+                        return;
+                    };
+                    for _ in 0..copies {
+                        self.captured.push(Captured {
                             to: to_index,
                             from,
-                            payload: payload.clone(),
-                            stream: false,
-                            failure: false,
-                        },
-                    );
+                            payload: flight.payload.clone(),
+                        });
+                    }
                 }
             }
             Protocol::Tcp => {
-                let Some(to_index) = self.tcp.iter().position(|addr| *addr == to.addr) else {
+                if self.index_of(&to).is_none() {
                     return;
-                };
+                }
                 let from = TransportAddr::tcp(self.tcp[from_index]);
-                let at = self.now + self.conditions.min_delay;
-                self.schedule(
+                let at = self.net.now() + min_delay;
+                self.net.schedule(
                     at,
-                    InFlight {
-                        to: to_index,
+                    Packet {
                         from,
-                        payload,
-                        stream: true,
-                        failure: false,
+                        to,
+                        body: Flight {
+                            kind: Kind::Stream,
+                            payload,
+                        },
                     },
                 );
             }
         }
-    }
-
-    fn schedule(&mut self, at: Instant, flight: InFlight) {
-        if !flight.stream {
-            self.captured.push(Captured {
-                to: flight.to,
-                from: flight.from,
-                payload: flight.payload.clone(),
-            });
-        }
-        self.sequence += 1;
-        self.in_flight.insert((at, self.sequence), flight);
-    }
-
-    fn chance(&mut self, probability: f64) -> bool {
-        probability > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < probability
-    }
-
-    fn delay(&mut self) -> Duration {
-        let spread = self
-            .conditions
-            .max_delay
-            .saturating_sub(self.conditions.min_delay);
-        let spread_micros = u64::try_from(spread.as_micros()).unwrap_or(u64::MAX);
-        let extra = if spread_micros == 0 {
-            0
-        } else {
-            self.rng.next_u64() % (spread_micros + 1)
-        };
-        self.conditions.min_delay + Duration::from_micros(extra)
     }
 }

@@ -1,5 +1,5 @@
 //! Group machines wired directly to each other (no nodes): admission, attempt limits and bans,
-//! heartbeats, rosters and messages, with a virtual clock.
+//! heartbeats, rosters and messages, over the simulated network's instant links and clock.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -11,6 +11,9 @@ use super::*;
 use crate::address::Address;
 use crate::event::{Message, MessageId, Protection, Sender};
 use crate::identity::{Identity, PublicIdentity};
+use crate::rng::CoreRng;
+use crate::sim::{LinkConfig, Network};
+use crate::transport::TransportAddr;
 
 const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
 
@@ -38,7 +41,18 @@ fn name(index: usize) -> String {
     alloc::format!("m{index}")
 }
 
+/// Where peer `index` is on the simulated network (the port its signed address names).
+fn transport(index: usize) -> TransportAddr {
+    TransportAddr::udp(core::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        9000 + u16::try_from(index).unwrap(),
+    )))
+}
+
 /// Peers by index (0 is the admitting peer); a peer whose group is `None` has no machine yet.
+/// Messages travel over the simulated network (`crate::sim`) on perfect links with no
+/// latency: these tests are about the group's logic, so each message arrives at once, in the
+/// order it was sent, and the clock is the network's.
 struct Net {
     groups: Vec<Option<Group>>,
     /// The address each peer signs as its own (a test may change it).
@@ -47,11 +61,11 @@ struct Net {
     events: Vec<Vec<GroupEvent>>,
     /// Every value sent, with its recipient's key.
     sent: Vec<(PublicKey, Value)>,
-    /// A value the next pump delivers twice.
+    /// The next value sent goes over a link that duplicates everything.
     duplicate_next: bool,
     /// Joins made so far: each gets its own seed, as each run of a real joiner would.
     joins: u8,
-    now: Instant,
+    sim: Network<Value>,
 }
 
 impl Net {
@@ -68,6 +82,10 @@ impl Net {
         .unwrap();
         let mut groups = alloc::vec![Some(host)];
         groups.resize_with(peers, || None);
+        let mut sim = Network::new(CoreRng::from_seed([0x47; 32]), LinkConfig::PERFECT);
+        for index in 0..peers {
+            sim.attach(transport(index));
+        }
         let mut net = Self {
             groups,
             addresses: (0..peers).map(address).collect(),
@@ -76,13 +94,19 @@ impl Net {
             sent: Vec::new(),
             duplicate_next: false,
             joins: 0,
-            now: Instant::ZERO,
+            sim,
         };
         net.pump();
         net
     }
 
+    /// The virtual clock.
+    fn now(&self) -> Instant {
+        self.sim.now()
+    }
+
     fn join(&mut self, index: usize, password: &str, config: &GroupConfig) {
+        let now = self.now();
         let group = Group::join(
             config.clone(),
             identity(index).public_key(),
@@ -90,8 +114,8 @@ impl Net {
             public(0),
             password,
             [self.joins; 32],
-            self.now,
-            WALL.saturating_add(self.now - Instant::ZERO),
+            now,
+            WALL.saturating_add(now - Instant::ZERO),
         )
         .unwrap();
         self.joins += 1;
@@ -107,12 +131,50 @@ impl Net {
         (0..self.groups.len()).find(|index| identity(*index).public_key() == *key)
     }
 
+    /// Sends `value` from peer `from` to peer `to` and delivers what has arrived.
+    fn send(&mut self, from: usize, to: usize, value: Value) {
+        if self.duplicate_next {
+            self.duplicate_next = false;
+            let duplicating = LinkConfig {
+                duplicate: 1.0,
+                ..LinkConfig::PERFECT
+            };
+            self.sim.set_default_link(duplicating);
+            self.sim.send(transport(from), transport(to), value, 0);
+            self.sim.set_default_link(LinkConfig::PERFECT);
+        } else {
+            self.sim.send(transport(from), transport(to), value, 0);
+        }
+        let now = self.now();
+        while let Some(packet) = self.sim.pop_due(now) {
+            let from = usize::from(packet.from.addr.port() - 9000);
+            let to = usize::from(packet.to.addr.port() - 9000);
+            if !self.alive[to] {
+                continue;
+            }
+            let message = Message {
+                to: "chat".into(),
+                from: Sender {
+                    key: identity(from).public_key(),
+                    node_id: identity(from).node_id(),
+                    address: self.addresses[from].clone(),
+                },
+                id: MessageId([0; 16]),
+                value: packet.body,
+                sent_at: None,
+                protection: Protection::Sealed,
+            };
+            if let Some(target) = self.groups[to].as_mut() {
+                assert!(target.handle_message(now, &message));
+            }
+        }
+    }
+
     /// Delivers everything queued, until nothing moves.
     fn pump(&mut self) {
         loop {
             let mut moved = false;
             for from in 0..self.groups.len() {
-                let now = self.now;
                 let Some(group) = self.groups[from].as_mut() else {
                     continue;
                 };
@@ -129,27 +191,8 @@ impl Net {
                             let Some(to_index) = self.index_of(&to.key) else {
                                 continue;
                             };
-                            if !self.alive[to_index] || !self.alive[from] {
-                                continue;
-                            }
-                            let message = Message {
-                                to: "chat".into(),
-                                from: Sender {
-                                    key: identity(from).public_key(),
-                                    node_id: identity(from).node_id(),
-                                    address: self.addresses[from].clone(),
-                                },
-                                id: MessageId([0; 16]),
-                                value,
-                                sent_at: None,
-                                protection: Protection::Sealed,
-                            };
-                            let times = if self.duplicate_next { 2 } else { 1 };
-                            self.duplicate_next = false;
-                            if let Some(target) = self.groups[to_index].as_mut() {
-                                for _ in 0..times {
-                                    assert!(target.handle_message(now, &message));
-                                }
+                            if self.alive[from] {
+                                self.send(from, to_index, value);
                             }
                         }
                     }
@@ -163,14 +206,14 @@ impl Net {
 
     /// Runs the clock forward in 50 ms steps, firing due timeouts of live peers.
     fn run_for(&mut self, duration: Duration) {
-        let end = self.now + duration;
-        while self.now < end {
-            self.now = self.now + Duration::from_millis(50);
+        let end = self.now() + duration;
+        while self.now() < end {
+            self.sim.advance_to(self.now() + Duration::from_millis(50));
+            let now = self.now();
             for index in 0..self.groups.len() {
                 if !self.alive[index] {
                     continue;
                 }
-                let now = self.now;
                 if let Some(group) = self.groups[index].as_mut() {
                     if group.poll_timeout().is_some_and(|at| at <= now) {
                         group.handle_timeout(now);
@@ -343,7 +386,7 @@ fn a_silent_member_is_removed_within_the_timeout_and_everyone_is_told() {
         net.take_events(index);
     }
     net.alive[3] = false;
-    let died = net.now;
+    let died = net.now();
     net.run_for(config.heartbeat_timeout + config.heartbeat_interval + Duration::from_millis(100));
     let host_events = net.take_events(0);
     assert!(
@@ -363,7 +406,7 @@ fn a_silent_member_is_removed_within_the_timeout_and_everyone_is_told() {
     }
     // Heard from last at most one heartbeat interval before it died, removed by then + timeout.
     assert!(
-        net.now - died
+        net.now() - died
             <= config.heartbeat_timeout + config.heartbeat_interval + Duration::from_millis(100)
     );
 }
@@ -379,7 +422,7 @@ fn members_detect_a_silent_admitting_peer_and_can_rejoin() {
     assert!(net.take_events(1).contains(&GroupEvent::HostSilent));
     assert!(!net.group(1).in_group());
     net.alive[0] = true;
-    let now = net.now;
+    let now = net.now();
     net.group(1).rejoin(now).unwrap();
     net.pump();
     assert!(net.group(1).in_group());
@@ -401,7 +444,7 @@ fn a_removed_member_that_comes_back_learns_it_and_rejoins() {
     net.run_for(config.heartbeat_interval * 2);
     let events = net.take_events(2);
     assert!(events.contains(&GroupEvent::Removed) || events.contains(&GroupEvent::HostSilent));
-    let now = net.now;
+    let now = net.now();
     net.group(2).rejoin(now).unwrap();
     net.pump();
     assert_eq!(net.roster_keys(0).len(), 3);
@@ -421,7 +464,7 @@ fn deliver(net: &mut Net, from: usize, to: usize, value: Value) {
         sent_at: None,
         protection: Protection::Sealed,
     };
-    let now = net.now;
+    let now = net.now();
     assert!(net.group(to).handle_message(now, &message));
 }
 
@@ -463,7 +506,7 @@ fn a_broadcast_reaches_every_other_member_once_and_a_direct_message_one() {
     for index in 0..4 {
         net.take_events(index);
     }
-    let now = net.now;
+    let now = net.now();
     net.duplicate_next = true;
     net.group(1).broadcast(now, json!("hello all")).unwrap();
     net.pump();
@@ -510,7 +553,7 @@ fn no_chat_is_accepted_from_or_delivered_to_a_non_member() {
     net.join(2, "wrong", &config);
     deliver(&mut net, 1, 2, chat);
     assert!(messages(&net.take_events(2)).is_empty());
-    let now = net.now;
+    let now = net.now();
     assert_eq!(
         net.group(2).broadcast(now, json!(1)),
         Err(GroupError::NotInGroup)
@@ -523,7 +566,7 @@ fn leaving_removes_the_member_and_closing_tells_everyone() {
     let mut net = Net::new(3, &config);
     net.join(1, "secret", &config);
     net.join(2, "secret", &config);
-    let now = net.now;
+    let now = net.now();
     net.group(2).leave(now);
     net.pump();
     assert_eq!(net.roster_keys(0).len(), 2);
@@ -556,7 +599,7 @@ fn names_must_be_unique_and_the_group_is_bounded() {
         public(0),
         "secret",
         [5; 32],
-        net.now,
+        net.now(),
         WALL,
     )
     .unwrap();
