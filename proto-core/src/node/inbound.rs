@@ -6,8 +6,8 @@
 use alloc::vec::Vec;
 
 use super::Node;
+use super::relay::MailboxRequest;
 use super::sessions::SessionEntry;
-use super::store_forward::MailboxRequest;
 use crate::address::Address;
 use crate::crypto::body::{self, RBody};
 use crate::crypto::handshake::{self, SessionKeys};

@@ -12,13 +12,13 @@ mod download_tests;
 mod downloads;
 mod inbound;
 mod lookups;
-mod mailbox_store;
 mod memory_storage;
 mod outbound;
 mod queries;
 mod query_ops;
 #[cfg(test)]
 mod query_tests;
+mod relay;
 mod reset;
 mod route_ops;
 #[cfg(test)]
@@ -62,7 +62,6 @@ use crate::transport::TransportAddr;
 
 pub use downloads::ContentStorage;
 use lookups::{LookupTable, ResendLog, WaitingMessages};
-use mailbox_store::MailboxStore;
 use queries::QueryTable;
 use routes::RoutingTable;
 use rtt::RttTable;
@@ -151,10 +150,8 @@ pub struct Node {
     /// Destinations a send was refused for: each gets [`Event::PeerWritable`] once it has a
     /// token (at most `max_throttled_peers`).
     throttled_peers: BTreeSet<TransportAddr>,
-    /// Frames held for away recipients (store-and-forward relay).
-    mailboxes: MailboxStore,
-    /// The timestamp of our last mailbox request: the next one must be later.
-    last_mailbox_request: UnixMillis,
+    /// The store-and-forward relay: mailboxes and frames held for away recipients.
+    relay: relay::Relay,
     routes: RoutingTable,
     resend: ResendLog,
     lookups: LookupTable,
@@ -192,6 +189,7 @@ impl Node {
             retry_after: config.route_retry_after,
         };
         let cjp2p = cjp2p::Cjp2pState::new(&seed);
+        let relay = relay::Relay::new(&config);
         let mut node = Self {
             config,
             identity,
@@ -214,8 +212,7 @@ impl Node {
             rtt: RttTable::default(),
             throttle,
             throttled_peers: BTreeSet::new(),
-            mailboxes: MailboxStore::default(),
-            last_mailbox_request: UnixMillis(0),
+            relay,
             routes: RoutingTable::new(route_limits),
             resend: ResendLog::default(),
             lookups: LookupTable::default(),
@@ -261,7 +258,9 @@ impl Node {
     /// What the node has done with its input so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        self.stats
+        let mut stats = self.stats;
+        self.relay.add_stats(&mut stats);
+        stats
     }
 
     /// The node's settings.

@@ -1,32 +1,15 @@
-//! Store-and-forward, in the spirit of EJForward: a relay holds the frames it would relay to a
-//! recipient that asked it to (a mailbox), and hands them over when the recipient shows up.
-//!
-//! The held frames are the onion's inner `r` frames, sealed end to end for the recipient: the
-//! relay can neither read nor forge them, and the recipient checks them as any frame (time
-//! window and nonce memory), so a relay that hands a frame over twice delivers it once. Only a
-//! request signed by the recipient's key opens, fetches or releases its mailbox, and frames are
-//! only ever handed over to the address that request signed.
+//! Routing between the node and its store-and-forward [`Relay`](super::relay::Relay): the
+//! relay decides, the node signs, sends and counts.
 
 use super::Node;
-use super::mailbox_store::{Limits, Refusal};
+use super::relay::{Dropped, MailboxRequest};
 use crate::address::Address;
 use crate::crypto::{body, mailbox};
 use crate::error::SendError;
 use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::mailbox::MailboxOp;
-use crate::time::{Instant, UnixMillis};
-
-/// A mailbox request as read from an `r` body, before any check.
-pub(super) struct MailboxRequest<'a> {
-    pub(super) header: &'a [u8],
-    pub(super) recipient: &'a Address,
-    pub(super) op: u8,
-    pub(super) timestamp: UnixMillis,
-    pub(super) key: &'a [u8; 32],
-    pub(super) signature: &'a [u8; 64],
-    pub(super) address: &'a [u8],
-}
+use crate::time::Instant;
 
 impl Node {
     /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node
@@ -57,11 +40,7 @@ impl Node {
             .ok_or(SendError::NoRoute)?
             .to_strict_json();
         let relay_address = relay.location.without_callsign();
-        // Requests must be newer than the last one the relay accepted: never reuse a millisecond.
-        let timestamp = self.wall_now().max(
-            self.last_mailbox_request
-                .saturating_add(core::time::Duration::from_millis(1)),
-        );
+        let timestamp = self.relay.next_request_timestamp(self.wall_now());
         let op = op.to_byte();
         let signature = mailbox::sign(
             &self.identity,
@@ -83,117 +62,42 @@ impl Node {
         if !self.queue_transmit(transport, frame) {
             return Err(SendError::Blocked(serde_json::Value::Null));
         }
-        self.last_mailbox_request = timestamp;
+        self.relay.request_sent(timestamp);
         Ok(())
     }
 
     /// Frames held for recipients, in all.
     #[must_use]
     pub fn held_frames(&self) -> usize {
-        self.mailboxes.frames_held()
+        self.relay.held_frames()
     }
 
-    pub(super) fn mailbox_limits(&self) -> Limits {
-        Limits {
-            max_mailboxes: self.config.max_mailboxes,
-            per_mailbox: self.config.max_held_per_mailbox,
-            frames: self.config.max_held_frames,
-            bytes: self.config.max_held_bytes,
-            hold_time: self.config.mailbox_hold_time,
-            lifetime: self.config.mailbox_lifetime.max(self.config.max_clock_skew),
-        }
-    }
-
-    /// A mailbox request arrived: check everything, then do what it asks.
+    /// A mailbox request arrived: the relay checks it and says whose frames to hand over.
     pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>) {
-        if self.config.max_mailboxes == 0 || !self.is_local(request.recipient) {
-            self.stats.dropped_mailbox_request += 1;
-            return;
-        }
-        let Ok(key) = PublicKey::from_bytes(request.key) else {
-            self.stats.dropped_crypto += 1;
-            return;
+        let (now, wall) = (self.now, self.wall_now());
+        let local_addresses = &self.local_addresses;
+        let is_local = |address: &Address| {
+            address.kind() == "local" || local_addresses.contains(&address.without_callsign())
         };
-        if mailbox::verify(
-            &key,
-            request.header,
-            request.op,
-            request.timestamp,
-            request.address,
-            request.signature,
-        )
-        .is_err()
-        {
-            self.stats.dropped_crypto += 1;
-            return;
-        }
-        let wall = self.wall_now();
-        let skew = self.config.max_clock_skew;
-        if request.timestamp.saturating_add(skew) < wall
-            || wall.saturating_add(skew) < request.timestamp
-        {
-            self.stats.dropped_stale += 1;
-            return;
-        }
-        let (Some(op), Ok(address)) = (
-            MailboxOp::from_byte(request.op),
-            Address::from_json_bytes(request.address),
-        ) else {
-            self.stats.dropped_malformed += 1;
-            return;
-        };
-        let address = address.without_callsign();
-        let Some(transport) = address.transport().filter(|_| !self.is_local(&address)) else {
-            // Handing over to ourselves (or to nowhere) would loop or lose the frames.
-            self.stats.dropped_mailbox_request += 1;
-            return;
-        };
-        let owner = key.node_id();
-        let limits = self.mailbox_limits();
-        let now = self.now;
-        let mailbox =
-            match self
-                .mailboxes
-                .accept(owner, address, transport, request.timestamp, now, &limits)
-            {
-                Ok(mailbox) => mailbox,
-                Err(Refusal::Replay | Refusal::Full) => {
-                    self.stats.dropped_mailbox_request += 1;
-                    return;
-                }
-            };
-        match op {
-            MailboxOp::Hold => mailbox.holding = true,
-            MailboxOp::Fetch => self.hand_over(&owner),
-            MailboxOp::Release => {
-                mailbox.holding = false;
-                self.hand_over(&owner);
-            }
+        match self.relay.on_request(request, now, wall, &is_local) {
+            Ok(Some(owner)) => self.hand_over(&owner),
+            Ok(None) | Err(Dropped::Refused) => {}
+            Err(Dropped::Crypto) => self.stats.dropped_crypto += 1,
+            Err(Dropped::Stale) => self.stats.dropped_stale += 1,
+            Err(Dropped::Malformed) => self.stats.dropped_malformed += 1,
         }
     }
 
     /// Holds `frame` (an inner `r` frame on its way to `recipient`) if a mailbox holds for that
     /// address. True if it was held (or dropped trying): the caller must not send it.
     pub(super) fn hold_if_away(&mut self, recipient: &Address, frame: &[u8]) -> bool {
-        if self.mailboxes.len() == 0 {
-            return false;
-        }
-        let Some(owner) = self.mailboxes.holding_for(recipient) else {
-            return false;
-        };
-        let limits = self.mailbox_limits();
-        let dropped = self
-            .mailboxes
-            .hold(&owner, frame.to_vec(), self.now, &limits);
-        self.stats.held += 1;
-        self.stats.dropped_held_overflow += dropped;
-        true
+        self.relay.hold_if_away(recipient, frame, self.now)
     }
 
     /// An authenticated frame from `key` reached us: if we hold frames for it, it is back.
     pub(super) fn on_authenticated(&mut self, key: &PublicKey) {
         let owner = key.node_id();
-        if self.mailboxes.has_frames(&owner) {
+        if self.relay.holds_frames_for(&owner) {
             self.hand_over(&owner);
         }
     }
@@ -202,25 +106,14 @@ impl Node {
     /// the transmit queue has room (the rest stays held). Not throttled: the recipient asked
     /// for it, and it is at most `max_held_per_mailbox` frames.
     fn hand_over(&mut self, owner: &NodeId) {
-        while let Some((transport, held)) = self.mailboxes.pop(owner) {
+        while let Some((transport, held)) = self.relay.take_oldest(owner) {
             if self.transmits.len() >= self.config.max_queued_transmits {
-                self.mailboxes.unpop(owner, held);
+                self.relay.put_back(owner, held);
                 return;
             }
             if self.queue_transmit(transport, held.frame) {
-                self.stats.handed_over += 1;
+                self.relay.handed_over();
             }
         }
-    }
-
-    /// Drops held frames and mailboxes that have aged out.
-    pub(super) fn expire_mailboxes(&mut self) {
-        let limits = self.mailbox_limits();
-        self.stats.dropped_held_expired += self.mailboxes.expire(self.now, &limits);
-    }
-
-    /// When a held frame or a mailbox next ages out.
-    pub(super) fn next_mailbox_expiry(&self) -> Option<Instant> {
-        self.mailboxes.next_expiry(&self.mailbox_limits())
     }
 }

@@ -41,7 +41,8 @@ impl Node {
             .next_peer_writable()
             .map(|at| (at, TimerReason::Throttle));
         let held = self
-            .next_mailbox_expiry()
+            .relay
+            .next_timeout()
             .map(|at| (at, TimerReason::MailboxExpiry));
         let lookup = self
             .lookups
@@ -75,7 +76,7 @@ impl Node {
     pub(super) fn on_timeout(&mut self) {
         self.expire_queries();
         self.release_throttled_peers();
-        self.expire_mailboxes();
+        self.relay.expire(self.now);
         self.expire_lookups();
         self.retry_handshakes();
         self.drop_idle_sessions();

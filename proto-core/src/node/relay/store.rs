@@ -15,33 +15,33 @@ use crate::transport::TransportAddr;
 
 /// The bounds, from [`Config`](crate::Config).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Limits {
-    pub(super) max_mailboxes: usize,
-    pub(super) per_mailbox: usize,
-    pub(super) frames: usize,
-    pub(super) bytes: usize,
-    pub(super) hold_time: Duration,
-    pub(super) lifetime: Duration,
+pub(in crate::node) struct Limits {
+    pub(in crate::node) max_mailboxes: usize,
+    pub(in crate::node) per_mailbox: usize,
+    pub(in crate::node) frames: usize,
+    pub(in crate::node) bytes: usize,
+    pub(in crate::node) hold_time: Duration,
+    pub(in crate::node) lifetime: Duration,
 }
 
 /// One frame held, exactly as it would have been sent on.
 #[derive(Clone, Debug)]
-pub(super) struct HeldFrame {
+pub(in crate::node) struct HeldFrame {
     /// Arrival order over the whole store: the smallest is the oldest.
     seq: u64,
     at: Instant,
-    pub(super) frame: Vec<u8>,
+    pub(in crate::node) frame: Vec<u8>,
 }
 
 /// What the relay keeps for one recipient (by its key's id).
 #[derive(Clone, Debug)]
-pub(super) struct Mailbox {
+pub(in crate::node) struct Mailbox {
     /// The recipient's address without callsign: frames relayed to it are held.
-    pub(super) address: Address,
+    pub(in crate::node) address: Address,
     /// Where held frames are handed over.
-    pub(super) transport: TransportAddr,
+    pub(in crate::node) transport: TransportAddr,
     /// Whether frames are being held (between a hold and a release).
-    pub(super) holding: bool,
+    pub(in crate::node) holding: bool,
     /// The timestamp of the last request accepted: a request must be newer (replays refused).
     last_request: UnixMillis,
     /// The last request accepted, on our clock: the mailbox ends `lifetime` after it.
@@ -51,7 +51,7 @@ pub(super) struct Mailbox {
 
 /// Why a request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Refusal {
+pub(in crate::node) enum Refusal {
     /// Not newer than the last request accepted for that recipient.
     Replay,
     /// `max_mailboxes` are in use.
@@ -59,7 +59,7 @@ pub(super) enum Refusal {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct MailboxStore {
+pub(in crate::node) struct MailboxStore {
     boxes: BTreeMap<NodeId, Mailbox>,
     frames: usize,
     bytes: usize,
@@ -69,7 +69,7 @@ pub(super) struct MailboxStore {
 impl MailboxStore {
     /// Accepts a signed, fresh request from `owner` for `address` (reached at `transport`),
     /// creating its mailbox if needed.
-    pub(super) fn accept(
+    pub(in crate::node) fn accept(
         &mut self,
         owner: NodeId,
         address: Address,
@@ -101,7 +101,7 @@ impl MailboxStore {
     }
 
     /// The recipient whose mailbox holds frames for `address` (any callsign), if any.
-    pub(super) fn holding_for(&self, address: &Address) -> Option<NodeId> {
+    pub(in crate::node) fn holding_for(&self, address: &Address) -> Option<NodeId> {
         let address = address.without_callsign();
         self.boxes
             .iter()
@@ -110,7 +110,7 @@ impl MailboxStore {
     }
 
     /// Whether `owner` has a mailbox with frames in it.
-    pub(super) fn has_frames(&self, owner: &NodeId) -> bool {
+    pub(in crate::node) fn has_frames(&self, owner: &NodeId) -> bool {
         self.boxes
             .get(owner)
             .is_some_and(|mailbox| !mailbox.frames.is_empty())
@@ -118,7 +118,7 @@ impl MailboxStore {
 
     /// Holds `frame` for `owner`; returns how many older frames were dropped to stay within the
     /// bounds (the new frame itself, if it alone is over the byte bound).
-    pub(super) fn hold(
+    pub(in crate::node) fn hold(
         &mut self,
         owner: &NodeId,
         frame: Vec<u8>,
@@ -179,7 +179,7 @@ impl MailboxStore {
     }
 
     /// Takes the oldest frame held for `owner`, with where it goes.
-    pub(super) fn pop(&mut self, owner: &NodeId) -> Option<(TransportAddr, HeldFrame)> {
+    pub(in crate::node) fn pop(&mut self, owner: &NodeId) -> Option<(TransportAddr, HeldFrame)> {
         let mailbox = self.boxes.get_mut(owner)?;
         let held = mailbox.frames.pop_front()?;
         self.frames -= 1;
@@ -188,7 +188,7 @@ impl MailboxStore {
     }
 
     /// Puts a frame [`pop`](Self::pop) took back at the front (it could not be queued).
-    pub(super) fn unpop(&mut self, owner: &NodeId, held: HeldFrame) {
+    pub(in crate::node) fn unpop(&mut self, owner: &NodeId, held: HeldFrame) {
         if let Some(mailbox) = self.boxes.get_mut(owner) {
             self.frames += 1;
             self.bytes += held.frame.len();
@@ -198,7 +198,7 @@ impl MailboxStore {
 
     /// Drops frames held longer than the hold time and mailboxes past their lifetime; returns
     /// how many frames went.
-    pub(super) fn expire(&mut self, now: Instant, limits: &Limits) -> u64 {
+    pub(in crate::node) fn expire(&mut self, now: Instant, limits: &Limits) -> u64 {
         let mut expired = 0u64;
         let (mut frames, mut bytes) = (self.frames, self.bytes);
         self.boxes.retain(|_, mailbox| {
@@ -228,7 +228,7 @@ impl MailboxStore {
     }
 
     /// When [`expire`](Self::expire) next has something to do.
-    pub(super) fn next_expiry(&self, limits: &Limits) -> Option<Instant> {
+    pub(in crate::node) fn next_expiry(&self, limits: &Limits) -> Option<Instant> {
         self.boxes
             .values()
             .flat_map(|mailbox| {
@@ -243,12 +243,12 @@ impl MailboxStore {
     }
 
     /// Frames held in all.
-    pub(super) fn frames_held(&self) -> usize {
+    pub(in crate::node) fn frames_held(&self) -> usize {
         self.frames
     }
 
     /// Mailboxes in use.
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::node) fn len(&self) -> usize {
         self.boxes.len()
     }
 }
