@@ -24,7 +24,6 @@ mod route_ops;
 #[cfg(test)]
 mod route_tests;
 mod routes;
-mod rtt;
 mod sessions;
 mod stats;
 mod store_forward;
@@ -62,9 +61,7 @@ use crate::transport::TransportAddr;
 
 pub use downloads::ContentStorage;
 use lookups::{LookupTable, ResendLog, WaitingMessages};
-use queries::QueryTable;
 use routes::RoutingTable;
-use rtt::RttTable;
 use sessions::SessionTable;
 pub use stats::Stats;
 
@@ -143,8 +140,8 @@ pub struct Node {
     send_blocked: bool,
     /// Session resets sent in the current one-second window: (window start, count).
     reset_budget: (Instant, u32),
-    queries: QueryTable,
-    rtt: RttTable,
+    /// Open queries and round-trip samples (see `node/queries/`).
+    queries: queries::Queries,
     /// Token buckets for what this node sends, per destination and overall.
     throttle: Throttle,
     /// Destinations a send was refused for: each gets [`Event::PeerWritable`] once it has a
@@ -190,6 +187,7 @@ impl Node {
         };
         let cjp2p = cjp2p::Cjp2pState::new(&seed);
         let relay = relay::Relay::new(&config);
+        let queries = queries::Queries::new(&config);
         let mut node = Self {
             config,
             identity,
@@ -208,8 +206,7 @@ impl Node {
             events: VecDeque::new(),
             send_blocked: false,
             reset_budget: reset::fresh_budget(now),
-            queries: QueryTable::default(),
-            rtt: RttTable::default(),
+            queries,
             throttle,
             throttled_peers: BTreeSet::new(),
             relay,

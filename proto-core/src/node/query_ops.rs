@@ -1,20 +1,17 @@
-//! Queries: sending one, answering one, matching replies, timeouts and cancellation.
-//!
-//! A query is a message the node remembers: its reply carries the query's reference
-//! ([`reply_reference`]) and must be signed by the peer the query went to. Every query ends in
-//! exactly one of [`Event::Reply`], [`Event::QueryTimedOut`] and [`Event::QueryCancelled`].
+//! The node's query commands, and routing between the node and its
+//! [`Queries`](super::queries::Queries): the node sends and delivers, the sub-machine keeps the
+//! open queries and says how each ends.
 
 use alloc::string::String;
 
 use serde_json::Value;
 
 use super::Node;
-use super::queries::{Due, OpenQuery};
 use crate::crypto::proof::reply_reference;
 use crate::error::SendError;
-use crate::event::{Event, Message, MessageId, Protection};
+use crate::event::{Event, Message, MessageId};
 use crate::frame::{self, FrameError};
-use crate::identity::{PublicIdentity, PublicKey};
+use crate::identity::PublicIdentity;
 use crate::json::JsonError;
 use crate::query::QueryOptions;
 use crate::time::Instant;
@@ -60,24 +57,13 @@ impl Node {
     ) -> Result<MessageId, SendError> {
         self.advance(now);
         self.expire_queries();
-        if self.queries.len() >= self.config.max_open_queries {
+        if self.queries.is_full() {
             return Err(SendError::TooManyQueries);
         }
         let (id, json) = self.send_message(from, to, via, value, None)?;
-        let (soft, hard) = self.query_deadlines(&to.key, &options);
-        let query = OpenQuery {
-            peer: to.key,
-            reference: reply_reference(&id.0, &json),
-            sent: self.now,
-            soft,
-            hard,
-            soft_fired: false,
-        };
-        // Ids are 128 random bits: a clash is not going to happen, and would only leave this
-        // query unanswerable; it still ends, with its own timeout event.
-        if !self.queries.insert(id, query) {
-            self.push_query_event(Event::QueryTimedOut { query: id });
-        }
+        let reference = reply_reference(&id.0, &json);
+        self.queries
+            .opened(self.now, id, to.key, reference, &options, &mut self.events);
         Ok(id)
     }
 
@@ -133,11 +119,7 @@ impl Node {
     pub fn cancel_query(&mut self, now: Instant, id: MessageId) -> bool {
         self.advance(now);
         self.expire_queries();
-        if self.queries.remove(id).is_none() {
-            return false;
-        }
-        self.push_query_event(Event::QueryCancelled { query: id });
-        true
+        self.queries.cancel(id, &mut self.events)
     }
 
     /// Hands an authenticated message to the application: as a message, or, if it carries a
@@ -150,52 +132,17 @@ impl Node {
         };
         // Deadlines already passed count before the reply, whatever order the driver used.
         self.expire_queries();
-        let Some((query, open)) = self.queries.take_answered(&reference, &message.from.key) else {
-            self.stats.dropped_unmatched_reply += 1;
-            return;
-        };
-        let late = open.soft_fired;
-        if message.protection != Protection::Local {
-            let rtt = self.now.saturating_duration_since(open.sent);
-            let capacity = self.config.max_rtt_peers;
-            self.rtt.record(open.peer.node_id(), rtt, capacity);
+        match self.queries.answered(self.now, message, &reference) {
+            Some(reply) => {
+                self.stats.delivered += 1;
+                self.push_query_event(reply);
+            }
+            None => self.stats.dropped_unmatched_reply += 1,
         }
-        self.stats.delivered += 1;
-        self.push_query_event(Event::Reply {
-            query,
-            message,
-            late,
-        });
     }
 
     /// Reports every query deadline due now, in order.
     pub(super) fn expire_queries(&mut self) {
-        while let Some(due) = self.queries.pop_due(self.now) {
-            let event = match due {
-                Due::Soft(query) => Event::QuerySoftTimeout { query },
-                Due::Hard(query) => Event::QueryTimedOut { query },
-            };
-            self.push_query_event(event);
-        }
-    }
-
-    /// The soft and hard deadlines of a query to `peer` sent now.
-    fn query_deadlines(
-        &self,
-        peer: &PublicKey,
-        options: &QueryOptions,
-    ) -> (Option<Instant>, Instant) {
-        let bound = options
-            .adaptive
-            .then(|| self.rtt.bound(&peer.node_id()))
-            .flatten()
-            .map(|bound| bound.min(self.config.max_adaptive_timeout));
-        let adapt = |floor: core::time::Duration| bound.map_or(floor, |bound| floor.max(bound));
-        let hard = self.now + adapt(options.hard_timeout);
-        let soft = options
-            .soft_timeout
-            .map(|soft| self.now + adapt(soft))
-            .filter(|soft| *soft < hard);
-        (soft, hard)
+        self.queries.expire(self.now, &mut self.events);
     }
 }

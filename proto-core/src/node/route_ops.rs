@@ -203,11 +203,7 @@ impl Node {
             if reported != Some(peer) {
                 self.report_unreachable(peer, None);
             }
-            for query in self.queries.ids_for_peer(&peer) {
-                if self.queries.remove(query).is_some() {
-                    self.push_query_event(Event::QueryUnreachable { query });
-                }
-            }
+            self.queries.peer_unreachable(&peer, &mut self.events);
             self.start_lookup(peer);
         }
     }
@@ -329,9 +325,7 @@ impl Node {
     /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
     /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
     fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
-        if let Some(query) = message.filter(|id| self.queries.contains(*id)) {
-            self.queries.remove(query);
-            self.push_query_event(Event::QueryUnreachable { query });
+        if message.is_some_and(|id| self.queries.unreachable(id, &mut self.events)) {
             return;
         }
         self.push_event(Event::Unreachable { peer, message });

@@ -29,7 +29,7 @@ impl Node {
         .flatten()
         .min()
         .map(|wall| (self.instant_at_wall(wall), TimerReason::ReplayPrune));
-        let query = self.queries.next_deadline().map(|(at, soft)| {
+        let query = self.queries.next_timeout().map(|(at, soft)| {
             let reason = if soft {
                 TimerReason::QuerySoftTimeout
             } else {

@@ -105,11 +105,6 @@ impl QueryTable {
             .collect()
     }
 
-    /// Whether query `id` is open.
-    pub(crate) fn contains(&self, id: MessageId) -> bool {
-        self.by_id.contains_key(&id)
-    }
-
     /// The next deadline, and whether it is a soft one.
     pub(crate) fn next_deadline(&self) -> Option<(Instant, bool)> {
         let soft = self.soft.first().map(|(at, _)| (*at, true));
