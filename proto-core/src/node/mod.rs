@@ -14,6 +14,7 @@ mod inbound;
 mod lookups;
 mod memory_storage;
 mod outbound;
+mod outbox;
 mod queries;
 mod query_ops;
 #[cfg(test)]
@@ -40,7 +41,7 @@ mod throttle_tests;
 mod throttling;
 mod timers;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -134,8 +135,8 @@ pub struct Node {
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
     streams: BTreeMap<TransportAddr, StreamDecoder>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    /// Transmits and events on their way out (see `node/outbox.rs`).
+    out: outbox::Outbox,
     /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
     send_blocked: bool,
     /// Session resets sent in the current one-second window: (window start, count).
@@ -188,6 +189,7 @@ impl Node {
         let cjp2p = cjp2p::Cjp2pState::new(&seed);
         let relay = relay::Relay::new(&config);
         let queries = queries::Queries::new(&config);
+        let out = outbox::Outbox::new(&config);
         let mut node = Self {
             config,
             identity,
@@ -202,8 +204,7 @@ impl Node {
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             streams: BTreeMap::new(),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            out,
             send_blocked: false,
             reset_budget: reset::fresh_budget(now),
             queries,
@@ -256,6 +257,7 @@ impl Node {
     #[must_use]
     pub fn stats(&self) -> Stats {
         let mut stats = self.stats;
+        self.out.add_stats(&mut stats);
         self.relay.add_stats(&mut stats);
         stats
     }
@@ -460,8 +462,8 @@ impl Node {
     /// The next bytes to send.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.transmits.pop_front()?;
-        if self.send_blocked && self.transmits.len() <= self.config.max_queued_transmits / 2 {
+        let transmit = self.out.pop_transmit()?;
+        if self.send_blocked && self.out.is_half_empty() {
             self.send_blocked = false;
             self.push_event(Event::Writable);
         }
@@ -471,7 +473,7 @@ impl Node {
     /// The next event for the application.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.out.pop_event()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, and why. Never earlier than
@@ -502,38 +504,19 @@ impl Node {
         wall.saturating_add(self.now.saturating_duration_since(at))
     }
 
+    /// Queues an event for the application (dropped and counted if the queue is full).
     fn push_event(&mut self, event: Event) {
-        if self.events.len() >= self.config.max_queued_events {
-            self.stats.dropped_event_queue_full += 1;
-            return;
-        }
-        self.events.push_back(event);
+        self.out.event(event);
     }
 
-    /// Queues an event about a query even when the queue is full, so that every query is
-    /// seen to end. Each query makes at most two (a soft timeout and its end), so this
-    /// exceeds `max_queued_events` by at most twice `max_open_queries`.
+    /// Queues an event about a query even when the queue is full (see `Outbox::query_event`).
     fn push_query_event(&mut self, event: Event) {
-        self.events.push_back(event);
+        self.out.query_event(event);
     }
 
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
-        if frame.len() > self.config.max_frame_len {
-            self.stats.dropped_too_large += 1;
-            return false;
-        }
-        if self.transmits.len() >= self.config.max_queued_transmits {
-            self.stats.dropped_transmit_queue_full += 1;
-            return false;
-        }
-        let payload = match to.protocol {
-            crate::transport::Protocol::Udp => frame,
-            crate::transport::Protocol::Tcp => crate::stream::encode_stream_frame(&frame),
-        };
-        self.stats.transmits += 1;
-        self.transmits.push_back(Transmit { to, payload });
-        true
+        self.out.transmit(to, frame)
     }
 
     /// Whether `address` names this node (any callsign).

@@ -32,7 +32,7 @@ impl Node {
         reference: Option<[u8; 32]>,
     ) -> Result<(MessageId, Vec<u8>), SendError> {
         let json = self.check_sendable(from, &value)?;
-        if self.transmits.len() >= self.config.max_queued_transmits {
+        if self.out.is_full() {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }

@@ -63,7 +63,7 @@ impl Node {
         let (id, json) = self.send_message(from, to, via, value, None)?;
         let reference = reply_reference(&id.0, &json);
         self.queries
-            .opened(self.now, id, to.key, reference, &options, &mut self.events);
+            .opened(self.now, id, to.key, reference, &options, &mut self.out);
         Ok(id)
     }
 
@@ -119,7 +119,7 @@ impl Node {
     pub fn cancel_query(&mut self, now: Instant, id: MessageId) -> bool {
         self.advance(now);
         self.expire_queries();
-        self.queries.cancel(id, &mut self.events)
+        self.queries.cancel(id, &mut self.out)
     }
 
     /// Hands an authenticated message to the application: as a message, or, if it carries a
@@ -143,6 +143,6 @@ impl Node {
 
     /// Reports every query deadline due now, in order.
     pub(super) fn expire_queries(&mut self) {
-        self.queries.expire(self.now, &mut self.events);
+        self.queries.expire(self.now, &mut self.out);
     }
 }

@@ -72,7 +72,7 @@ impl Node {
     ) -> Result<MessageId, SendError> {
         self.advance(now);
         let json = self.check_sendable(from, &value)?;
-        if self.transmits.len() >= self.config.max_queued_transmits {
+        if self.out.is_full() {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
@@ -203,7 +203,7 @@ impl Node {
             if reported != Some(peer) {
                 self.report_unreachable(peer, None);
             }
-            self.queries.peer_unreachable(&peer, &mut self.events);
+            self.queries.peer_unreachable(&peer, &mut self.out);
             self.start_lookup(peer);
         }
     }
@@ -325,7 +325,7 @@ impl Node {
     /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
     /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
     fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
-        if message.is_some_and(|id| self.queries.unreachable(id, &mut self.events)) {
+        if message.is_some_and(|id| self.queries.unreachable(id, &mut self.out)) {
             return;
         }
         self.push_event(Event::Unreachable { peer, message });

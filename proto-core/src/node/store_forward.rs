@@ -107,7 +107,7 @@ impl Node {
     /// for it, and it is at most `max_held_per_mailbox` frames.
     fn hand_over(&mut self, owner: &NodeId) {
         while let Some((transport, held)) = self.relay.take_oldest(owner) {
-            if self.transmits.len() >= self.config.max_queued_transmits {
+            if self.out.is_full() {
                 self.relay.put_back(owner, held);
                 return;
             }

@@ -170,7 +170,7 @@ impl Node {
                 max,
             }));
         }
-        if self.transmits.len() >= self.config.max_queued_transmits {
+        if self.out.is_full() {
             self.send_blocked = true;
             return Err(CommandError::Cjp2p(Cjp2pSendError::Blocked));
         }

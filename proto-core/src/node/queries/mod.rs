@@ -14,12 +14,12 @@
 mod rtt;
 mod table;
 
-use alloc::collections::VecDeque;
 use core::time::Duration;
 
 use rtt::RttTable;
 use table::{Due, OpenQuery, QueryTable};
 
+use super::outbox::Outbox;
 use crate::config::Config;
 use crate::event::{Event, Message, MessageId, Protection};
 use crate::identity::{NodeId, PublicKey};
@@ -50,9 +50,9 @@ impl Queries {
     }
 
     /// Reports every deadline due at `now`, in order.
-    pub(super) fn expire(&mut self, now: Instant, events: &mut VecDeque<Event>) {
+    pub(super) fn expire(&mut self, now: Instant, out: &mut Outbox) {
         while let Some(due) = self.table.pop_due(now) {
-            events.push_back(match due {
+            out.query_event(match due {
                 Due::Soft(query) => Event::QuerySoftTimeout { query },
                 Due::Hard(query) => Event::QueryTimedOut { query },
             });
@@ -72,7 +72,7 @@ impl Queries {
         peer: PublicKey,
         reference: [u8; 32],
         options: &QueryOptions,
-        events: &mut VecDeque<Event>,
+        out: &mut Outbox,
     ) {
         let (soft, hard) = self.deadlines(now, &peer, options);
         let query = OpenQuery {
@@ -86,7 +86,7 @@ impl Queries {
         // Ids are 128 random bits: a clash is not going to happen, and would only leave this
         // query unanswerable; it still ends, with its own timeout event.
         if !self.table.insert(id, query) {
-            events.push_back(Event::QueryTimedOut { query: id });
+            out.query_event(Event::QueryTimedOut { query: id });
         }
     }
 
@@ -112,29 +112,29 @@ impl Queries {
     }
 
     /// Cancels the open query `id`; false if none is open.
-    pub(super) fn cancel(&mut self, id: MessageId, events: &mut VecDeque<Event>) -> bool {
+    pub(super) fn cancel(&mut self, id: MessageId, out: &mut Outbox) -> bool {
         if self.table.remove(id).is_none() {
             return false;
         }
-        events.push_back(Event::QueryCancelled { query: id });
+        out.query_event(Event::QueryCancelled { query: id });
         true
     }
 
     /// Every query to the peer with id `peer` ends unreachable.
-    pub(super) fn peer_unreachable(&mut self, peer: &NodeId, events: &mut VecDeque<Event>) {
+    pub(super) fn peer_unreachable(&mut self, peer: &NodeId, out: &mut Outbox) {
         for query in self.table.ids_for_peer(peer) {
             if self.table.remove(query).is_some() {
-                events.push_back(Event::QueryUnreachable { query });
+                out.query_event(Event::QueryUnreachable { query });
             }
         }
     }
 
     /// The message `id`, if it is an open query, ends unreachable; false if it is none.
-    pub(super) fn unreachable(&mut self, id: MessageId, events: &mut VecDeque<Event>) -> bool {
+    pub(super) fn unreachable(&mut self, id: MessageId, out: &mut Outbox) -> bool {
         if self.table.remove(id).is_none() {
             return false;
         }
-        events.push_back(Event::QueryUnreachable { query: id });
+        out.query_event(Event::QueryUnreachable { query: id });
         true
     }
 

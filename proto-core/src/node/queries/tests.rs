@@ -1,7 +1,6 @@
 //! Queries alone, without a node: every query ends once, replies match only their peer, and
 //! round trips make timeouts adaptive. (`node/query_tests.rs` tests them inside nodes.)
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use core::net::SocketAddr;
 
@@ -46,7 +45,7 @@ fn options(soft: Option<u64>, hard: u64, adaptive: bool) -> QueryOptions {
 #[test]
 fn a_reply_ends_its_query_once_and_only_from_the_peer_it_went_to() {
     let mut queries = Queries::new(&Config::default());
-    let mut events = VecDeque::new();
+    let mut events = Outbox::new(&Config::default());
     let id = MessageId([1; 16]);
     queries.opened(
         at(0),
@@ -56,7 +55,7 @@ fn a_reply_ends_its_query_once_and_only_from_the_peer_it_went_to() {
         &options(None, 1_000, false),
         &mut events,
     );
-    assert!(events.is_empty());
+    assert_eq!(events.pop_event(), None);
     let stranger = reply_from(key(3), Protection::Session);
     assert_eq!(queries.answered(at(5), stranger, &[9; 32]), None);
     let wrong_reference = reply_from(key(2), Protection::Session);
@@ -66,13 +65,17 @@ fn a_reply_ends_its_query_once_and_only_from_the_peer_it_went_to() {
     let again = queries.answered(at(6), reply_from(key(2), Protection::Session), &[9; 32]);
     assert_eq!(again, None, "answered once");
     queries.expire(at(10_000), &mut events);
-    assert!(events.is_empty(), "an answered query has no timeout left");
+    assert_eq!(
+        events.pop_event(),
+        None,
+        "an answered query has no timeout left"
+    );
 }
 
 #[test]
 fn deadlines_fire_soft_then_hard_and_cancellation_ends_a_query() {
     let mut queries = Queries::new(&Config::default());
-    let mut events = VecDeque::new();
+    let mut events = Outbox::new(&Config::default());
     let (first, second) = (MessageId([1; 16]), MessageId([2; 16]));
     queries.opened(
         at(0),
@@ -93,18 +96,18 @@ fn deadlines_fire_soft_then_hard_and_cancellation_ends_a_query() {
     assert_eq!(queries.next_timeout(), Some((at(100), true)));
     queries.expire(at(100), &mut events);
     assert_eq!(
-        events.pop_front(),
+        events.pop_event(),
         Some(Event::QuerySoftTimeout { query: first })
     );
     assert!(queries.cancel(second, &mut events));
     assert_eq!(
-        events.pop_front(),
+        events.pop_event(),
         Some(Event::QueryCancelled { query: second })
     );
     assert!(!queries.cancel(second, &mut events), "over already");
     queries.expire(at(300), &mut events);
     assert_eq!(
-        events.pop_front(),
+        events.pop_event(),
         Some(Event::QueryTimedOut { query: first })
     );
     assert_eq!(queries.next_timeout(), None);
@@ -114,7 +117,7 @@ fn deadlines_fire_soft_then_hard_and_cancellation_ends_a_query() {
 fn the_table_is_bounded_and_an_unreachable_peer_ends_its_queries() {
     let config = Config::default().with_max_open_queries(2);
     let mut queries = Queries::new(&config);
-    let mut events = VecDeque::new();
+    let mut events = Outbox::new(&Config::default());
     let long = options(None, 60_000, false);
     queries.opened(
         at(0),
@@ -136,7 +139,7 @@ fn the_table_is_bounded_and_an_unreachable_peer_ends_its_queries() {
     assert!(queries.is_full());
     queries.peer_unreachable(&key(2).node_id(), &mut events);
     assert_eq!(
-        events.pop_front(),
+        events.pop_event(),
         Some(Event::QueryUnreachable {
             query: MessageId([1; 16])
         })
@@ -149,7 +152,7 @@ fn the_table_is_bounded_and_an_unreachable_peer_ends_its_queries() {
 #[test]
 fn measured_round_trips_stretch_adaptive_timeouts_only() {
     let mut queries = Queries::new(&Config::default());
-    let mut events = VecDeque::new();
+    let mut events = Outbox::new(&Config::default());
     // Three slow answers of 2 s each from peer 2.
     for n in 0..3u8 {
         let sent = at(u64::from(n) * 10_000);
@@ -190,7 +193,7 @@ fn measured_round_trips_stretch_adaptive_timeouts_only() {
     );
     queries.expire(first, &mut events);
     assert_eq!(
-        events.pop_front(),
+        events.pop_event(),
         Some(Event::QueryTimedOut {
             query: MessageId([11; 16])
         })
