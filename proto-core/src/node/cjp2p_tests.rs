@@ -11,124 +11,56 @@ use sha2::{Digest, Sha256};
 
 use crate::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
 use crate::content::MemoryStore;
+use crate::sim::LinkConfig;
 use crate::{Config, Event, Identity, Instant, Node, TransportAddr};
+
+use super::test_net::{self, Net, node};
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-use super::test_net::node;
-
-/// Nodes on a perfect network, each at 127.0.0.1:<port>.
-struct Net {
-    nodes: Vec<(SocketAddr, Node)>,
-    now: Instant,
-    events: Vec<(SocketAddr, Event)>,
+/// Nodes at 127.0.0.1:<port> (each keyed by its port), on the simulated network with 1 ms
+/// perfect links.
+fn cjp2p_net(ports: &[u16]) -> Net {
+    let nodes = ports
+        .iter()
+        .map(|port| (*port, node(u8::try_from(*port % 200).unwrap())))
+        .collect();
+    Net::over(nodes, LinkConfig::with_delay(Duration::from_millis(1)))
 }
 
-impl Net {
-    fn new(ports: &[u16]) -> Self {
-        let nodes = ports
-            .iter()
-            .map(|port| (addr(*port), node(u8::try_from(*port % 200).unwrap())))
-            .collect();
-        Self {
-            nodes,
-            now: Instant::ZERO,
-            events: Vec::new(),
+/// The CJP2P messages node `at` was given, with their senders, taken out of `net`'s events.
+fn take_cjp2p(net: &mut Net, at: u16) -> Vec<(SocketAddr, Cjp2pMessage)> {
+    let mut taken = Vec::new();
+    net.events.retain(|(node, event)| match event {
+        Event::Cjp2p { from, message, .. } if *node == test_net::addr(at) => {
+            taken.push((from.addr, message.clone()));
+            false
         }
-    }
-
-    fn node(&mut self, port: u16) -> &mut Node {
-        &mut self
-            .nodes
-            .iter_mut()
-            .find(|(a, _)| *a == addr(port))
-            .unwrap()
-            .1
-    }
-
-    /// Delivers every queued datagram (1 ms per hop) until the network is quiet.
-    fn pump(&mut self) {
-        for _ in 0..100 {
-            let mut moving = Vec::new();
-            for (from, node) in &mut self.nodes {
-                while let Some(transmit) = node.poll_transmit() {
-                    moving.push((*from, transmit));
-                }
-                while let Some(event) = node.poll_event() {
-                    self.events.push((*from, event));
-                }
-            }
-            if moving.is_empty() {
-                return;
-            }
-            self.now = self.now + Duration::from_millis(1);
-            for (from, transmit) in moving {
-                let now = self.now;
-                if let Some((_, node)) = self.nodes.iter_mut().find(|(a, _)| *a == transmit.to.addr)
-                {
-                    node.handle_datagram(now, TransportAddr::udp(from), &transmit.payload);
-                }
-            }
-        }
-        panic!("the network never went quiet");
-    }
-
-    /// Runs every node's timers up to `until`, delivering what they send.
-    fn run_until(&mut self, until: Instant) {
-        loop {
-            let next = self
-                .nodes
-                .iter()
-                .filter_map(|(_, node)| node.poll_timeout())
-                .map(|timeout| timeout.at)
-                .min();
-            match next {
-                Some(at) if at <= until => {
-                    self.now = self.now.max(at);
-                    let now = self.now;
-                    for (_, node) in &mut self.nodes {
-                        node.handle_timeout(now);
-                    }
-                    self.pump();
-                }
-                _ => return,
-            }
-        }
-    }
-
-    fn take_cjp2p(&mut self, at: u16) -> Vec<(SocketAddr, Cjp2pMessage)> {
-        let mut taken = Vec::new();
-        self.events.retain(|(node, event)| match event {
-            Event::Cjp2p { from, message, .. } if *node == addr(at) => {
-                taken.push((from.addr, message.clone()));
-                false
-            }
-            _ => true,
-        });
-        taken
-    }
+        _ => true,
+    });
+    taken
 }
 
 #[test]
 fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
-    let mut net = Net::new(&[1001, 1002, 1003]);
+    let mut net = cjp2p_net(&[1001, 1002, 1003]);
     let file: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut store = MemoryStore::new();
     let id = store.insert(file.clone());
     net.node(1001).set_content_store(Some(Box::new(store)));
 
     // 1003 and 1002 both bootstrap from 1001.
-    let now = net.now;
+    let now = net.now();
     net.node(1003).add_cjp2p_peer(now, addr(1001));
     net.pump();
     net.node(1002).add_cjp2p_peer(now, addr(1001));
     net.pump();
     // Two maintenance rounds: once each has the other's cookie they talk verified, and the
     // seed then lists the peers it has heard from.
-    let until = net.now + Config::default().cjp2p.maintenance_interval * 2;
-    net.run_until(until);
+    net.run_until(Config::default().cjp2p.maintenance_interval * 2, |_| false);
+    net.pump();
 
     let seed_key = net.node(1001).public_key();
     let leech_view = net.node(1002).cjp2p_peers();
@@ -146,7 +78,7 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
     ] {
         assert!(peers.iter().all(|p| p.addr != addr(port)));
     }
-    let peers_seen = net.take_cjp2p(1002);
+    let peers_seen = take_cjp2p(&mut net, 1002);
     for (from, message) in &peers_seen {
         if let Cjp2pMessage::Peers { peers } = message {
             // 1001 and, once 1002 verified it and greeted it, 1003.
@@ -164,14 +96,14 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
             offset: (block * 4096) as u64,
             length: 4096,
         };
-        let now = net.now;
+        let now = net.now();
         net.node(1002)
             .send_cjp2p(now, TransportAddr::udp(addr(1001)), vec![request])
             .unwrap();
     }
     net.pump();
     let mut received = 0;
-    for (from, message) in net.take_cjp2p(1002) {
+    for (from, message) in take_cjp2p(&mut net, 1002) {
         if let Cjp2pMessage::Content {
             offset, data, eof, ..
         } = message
@@ -514,28 +446,22 @@ fn a_first_fetch_needs_no_retry_timer() {
     use crate::content::MemoryPartialStore;
 
     let content: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
-    let (seeder_addr, fetcher_addr) = (TransportAddr::udp(addr(1)), TransportAddr::udp(addr(2)));
-    let mut seeder = node(1);
-    let mut store = MemoryStore::new();
-    let id = store.insert(content);
-    seeder.set_content_store(Some(Box::new(store)));
+    let seeder = test_net::seeder(1, &content);
+    let id = crate::content::ContentId::of(&content);
     let mut fetcher = node(2);
     fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
-    fetcher.fetch(Instant::ZERO, id, vec![seeder_addr]).unwrap();
-    let mut completed = false;
-    for _ in 0..64 {
-        while let Some(transmit) = fetcher.poll_transmit() {
-            seeder.handle_datagram(Instant::ZERO, fetcher_addr, &transmit.payload);
-        }
-        while let Some(transmit) = seeder.poll_transmit() {
-            fetcher.handle_datagram(Instant::ZERO, seeder_addr, &transmit.payload);
-        }
-        while let Some(event) = fetcher.poll_event() {
-            completed |= matches!(event, Event::DownloadCompleted { len: 20_000, .. });
-        }
-    }
+    // Links without latency: the clock never moves, so no timer can be due.
+    let mut net = Net::over(vec![(1, seeder), (2, fetcher)], LinkConfig::PERFECT);
+    net.node(2)
+        .fetch(Instant::ZERO, id, vec![test_net::addr(1)])
+        .unwrap();
+    net.pump();
+    assert_eq!(net.now(), Instant::ZERO);
+    let completed = net.events.iter().any(|(at, event)| {
+        *at == test_net::addr(2) && matches!(event, Event::DownloadCompleted { len: 20_000, .. })
+    });
     assert!(completed);
-    assert_eq!(fetcher.stats().download_unverified, 0);
+    assert_eq!(net.node(2).stats().download_unverified, 0);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use core::time::Duration;
 
-use super::test_net::{Net, addr, node, node_with, pattern, seeder};
+use super::test_net::{Net, addr, lossy, node, node_with, pattern, seeder};
 use crate::content::{ContentId, MemoryPartialStore, MemoryStore};
 use crate::{Config, Instant, Node};
 
@@ -114,17 +114,27 @@ fn a_handshake_that_never_completes_leaves_the_download_on_cjp2p() {
     assert!(!net.node(2).has_session(&seeder_id));
 }
 
+/// Loss hits the handshakes too, and a session only comes up once a handshake round trip gets
+/// through: a lost init or response is sent again after `handshake_timeout` (2 s), longer than
+/// this download takes (0.1 to 1.2 s of simulated time). So whether each seeder serves in a
+/// session depends on which datagrams are lost: on 7 of 16 seeds of the simulator one of the
+/// two handshakes lost a datagram and that seeder served the whole download as CJP2P. This
+/// test is about the sessions' downloads under loss, so it runs on a seed (as the harness's
+/// former fixed loss sequence did) on which both handshakes get through.
+const BOTH_HANDSHAKES_THROUGH: [u8; 32] = [2; 32];
+
 #[test]
 fn session_downloads_survive_loss_from_several_of_our_nodes() {
     let content = pattern(LEN / 2, 5);
     let id = ContentId::of(&content);
-    let mut net = Net::new(
+    let mut net = Net::seeded(
         vec![
             (1, seeder(1, &content)),
             (3, seeder(3, &content)),
             (2, fetcher(2, Config::default())),
         ],
-        100,
+        lossy(100),
+        BOTH_HANDSHAKES_THROUGH,
     );
     net.node(2)
         .fetch(Instant::ZERO, id, vec![addr(1), addr(3)])

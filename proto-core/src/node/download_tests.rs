@@ -50,8 +50,12 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
             _ => None,
         })
         .collect();
-    let elapsed_ms =
-        u64::try_from(net.now.saturating_duration_since(Instant::ZERO).as_millis()).unwrap();
+    let elapsed_ms = u64::try_from(
+        net.now()
+            .saturating_duration_since(Instant::ZERO)
+            .as_millis(),
+    )
+    .unwrap();
     assert!(!progress.is_empty());
     assert!(
         progress.len() as u64 <= elapsed_ms / 100 + 2,
@@ -63,8 +67,8 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
     // The fetcher now serves what it fetched to a third node.
     let mut third = node(3);
     third.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
-    net.nodes.push((addr(3), third));
-    let now = net.now;
+    net.add(3, third);
+    let now = net.now();
     net.node(3).fetch(now, id, vec![addr(2)]).unwrap();
     net.run_until(Duration::from_secs(30), |net| {
         net.finished(addr(3), id).is_some()
@@ -179,8 +183,7 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
             .and_then(|(_, n)| n.downloads().first().map(|d| d.1))
             .is_some_and(|have| have >= 40_000)
     });
-    net.nodes.retain(|(a, _)| *a != addr(1));
-    net.in_flight.clear();
+    net.remove(1);
     net.run_until(Duration::from_secs(600), |net| {
         net.finished(addr(2), id).is_some()
     });
@@ -189,15 +192,15 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
             assert!(why.starts_with("no complete content after 120 s"), "{why}");
             assert!(why.contains("stalled since"), "{why}");
         }
-        other => panic!("{other:?} at {:?}", net.now),
+        other => panic!("{other:?} at {:?}", net.now()),
     }
     // It waited for the whole deadline, asking again with backoff.
-    assert!(net.now >= Instant::ZERO + Duration::from_secs(120));
+    assert!(net.now() >= Instant::ZERO + Duration::from_secs(120));
     // The seeder is back: a new fetch resumes and asks only for what is missing.
-    net.nodes.push((addr(1), seeder(1, &content)));
+    net.add(1, seeder(1, &content));
     net.events.clear();
     let served_before = 0;
-    let now = net.now;
+    let now = net.now();
     net.node(2).fetch(now, id, vec![addr(1)]).unwrap();
     let first = net.events.len();
     assert_eq!(first, 0);

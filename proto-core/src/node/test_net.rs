@@ -1,14 +1,15 @@
-//! A simulated network of nodes for download tests: real datagrams between nodes, timers,
-//! seeded loss.
+//! Nodes on the simulated network (`crate::sim`) for the node's tests: real datagrams between
+//! nodes, their timers on the network's clock, seeded loss.
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
 use crate::content::{ContentId, ContentStore, MemoryStore};
+use crate::rng::CoreRng;
+use crate::sim::{LinkConfig, Loss, Network};
 use crate::{Config, Event, Identity, Instant, Node, TransportAddr, UnixMillis};
 
 pub(super) fn addr(port: u16) -> TransportAddr {
@@ -45,32 +46,76 @@ pub(super) fn seeder(n: u8, content: &[u8]) -> Node {
     seeder
 }
 
-/// Nodes exchanging datagrams with 5 ms of latency; `loss_per_mille` of datagrams are dropped
-/// (a fixed LCG decides which, so runs repeat).
+/// The latency of [`Net::new`]'s links.
+pub(super) const LATENCY: Duration = Duration::from_millis(5);
+
+/// The seed of every run's network generator: runs repeat.
+const SEED: [u8; 32] = [0x7e; 32];
+
+/// A link of [`LATENCY`] that loses `loss_per_mille` of datagrams, independently.
+pub(super) fn lossy(loss_per_mille: u64) -> LinkConfig {
+    LinkConfig {
+        loss: Loss::Random(loss_per_mille as f64 / 1000.0),
+        ..LinkConfig::with_delay(LATENCY)
+    }
+}
+
+/// Nodes exchanging real datagrams over the simulated network (`crate::sim`), whose clock is
+/// the run's: every node's timers fire on it, and its generator decides every loss.
 pub(super) struct Net {
     pub(super) nodes: Vec<(TransportAddr, Node)>,
-    pub(super) in_flight: VecDeque<(Instant, TransportAddr, TransportAddr, Vec<u8>)>,
-    pub(super) now: Instant,
-    pub(super) loss_per_mille: u64,
-    pub(super) lcg: u64,
+    sim: Network<Vec<u8>>,
     pub(super) events: Vec<(TransportAddr, Event)>,
-    pub(super) delivered: u64,
-    /// Datagrams for which this returns false are dropped: `(from, to, payload)`.
+    /// Datagrams for which this returns false never reach the network, as if a firewall in
+    /// front of it dropped them: `(from, to, payload)`.
     pub(super) passes: fn(TransportAddr, TransportAddr, &[u8]) -> bool,
 }
 
 impl Net {
+    /// Nodes on links of [`LATENCY`] that lose `loss_per_mille` of datagrams, independently.
     pub(super) fn new(nodes: Vec<(u16, Node)>, loss_per_mille: u64) -> Self {
-        Self {
-            nodes: nodes.into_iter().map(|(p, n)| (addr(p), n)).collect(),
-            in_flight: VecDeque::new(),
-            now: Instant::ZERO,
-            loss_per_mille,
-            lcg: 0x2545_f491_4f6c_dd1d,
+        Self::over(nodes, lossy(loss_per_mille))
+    }
+
+    /// Nodes whose every link is `link`.
+    pub(super) fn over(nodes: Vec<(u16, Node)>, link: LinkConfig) -> Self {
+        Self::seeded(nodes, link, SEED)
+    }
+
+    /// Nodes whose every link is `link`, on a network whose generator starts from `seed`: for a
+    /// test whose outcome depends on which datagrams are lost, and says so.
+    pub(super) fn seeded(nodes: Vec<(u16, Node)>, link: LinkConfig, seed: [u8; 32]) -> Self {
+        let mut net = Self {
+            nodes: Vec::new(),
+            sim: Network::new(CoreRng::from_seed(seed), link),
             events: Vec::new(),
-            delivered: 0,
             passes: |_, _, _| true,
+        };
+        for (port, node) in nodes {
+            net.add(port, node);
         }
+        net
+    }
+
+    /// The virtual clock.
+    pub(super) fn now(&self) -> Instant {
+        self.sim.now()
+    }
+
+    /// Puts `node` on the network at `addr(port)`.
+    pub(super) fn add(&mut self, port: u16, node: Node) {
+        self.sim.attach(addr(port));
+        self.nodes.push((addr(port), node));
+    }
+
+    /// Takes the node at `addr(port)` off the network, with every datagram in flight to or
+    /// from it.
+    pub(super) fn remove(&mut self, port: u16) {
+        let gone = addr(port);
+        self.sim.detach(&gone);
+        self.sim
+            .drop_in_flight(|packet| packet.from == gone || packet.to == gone);
+        self.nodes.retain(|(at, _)| *at != gone);
     }
 
     pub(super) fn node(&mut self, port: u16) -> &mut Node {
@@ -82,14 +127,7 @@ impl Net {
             .1
     }
 
-    fn lost(&mut self) -> bool {
-        self.lcg = self
-            .lcg
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.lcg >> 33) % 1000 < self.loss_per_mille
-    }
-
+    /// Takes every node's datagrams into the network and its events into `events`.
     pub(super) fn collect(&mut self) {
         let mut out = Vec::new();
         for (from, node) in &mut self.nodes {
@@ -101,22 +139,31 @@ impl Net {
             }
         }
         for (from, to, payload) in out {
-            if (self.passes)(from, to, &payload) && !self.lost() {
-                let at = self.now + Duration::from_millis(5);
-                self.in_flight.push_back((at, from, to, payload));
+            if (self.passes)(from, to, &payload) {
+                let len = payload.len();
+                self.sim.send(from, to, payload, len);
+            }
+        }
+    }
+
+    /// Delivers every datagram due by `now` to its node.
+    fn deliver_due(&mut self, now: Instant) {
+        while let Some(packet) = self.sim.pop_due(now) {
+            if let Some((_, node)) = self.nodes.iter_mut().find(|(a, _)| *a == packet.to) {
+                node.handle_datagram(now, packet.from, &packet.body);
             }
         }
     }
 
     /// Runs until `done` holds or `limit` of simulated time passed.
     pub(super) fn run_until(&mut self, limit: Duration, done: impl Fn(&Self) -> bool) {
-        let end = self.now + limit;
+        let end = self.now() + limit;
         loop {
             self.collect();
-            if done(self) || self.now >= end {
+            if done(self) || self.now() >= end {
                 return;
             }
-            let next_datagram = self.in_flight.front().map(|d| d.0);
+            let next_datagram = self.sim.next_at();
             let next_timer = self
                 .nodes
                 .iter()
@@ -125,21 +172,29 @@ impl Net {
             let Some(next) = [next_datagram, next_timer].into_iter().flatten().min() else {
                 return;
             };
-            self.now = next.max(self.now).min(end);
-            let now = self.now;
-            while self.in_flight.front().is_some_and(|d| d.0 <= now) {
-                let (_, from, to, payload) = self.in_flight.pop_front().unwrap();
-                self.delivered += 1;
-                if let Some((_, node)) = self.nodes.iter_mut().find(|(a, _)| *a == to) {
-                    node.handle_datagram(now, from, &payload);
-                }
-            }
+            self.sim.advance_to(next.min(end));
+            let now = self.now();
+            self.deliver_due(now);
             for (_, node) in &mut self.nodes {
                 if node.poll_timeout().is_some_and(|t| t.at <= now) {
                     node.handle_timeout(now);
                 }
             }
         }
+    }
+
+    /// Delivers datagrams, and what they prompt, until none is in flight, firing no timer;
+    /// panics if the nodes never go quiet.
+    pub(super) fn pump(&mut self) {
+        for _ in 0..100 {
+            self.collect();
+            let Some(next) = self.sim.next_at() else {
+                return;
+            };
+            self.sim.advance_to(next);
+            self.deliver_due(next);
+        }
+        panic!("the network never went quiet");
     }
 
     pub(super) fn finished(&self, at: TransportAddr, id: ContentId) -> Option<&Event> {
@@ -161,7 +216,7 @@ impl Net {
             self.finished(addr(at), id),
             Some(&Event::DownloadCompleted { id, len }),
             "at {:?}",
-            self.now
+            self.now()
         );
         let storage = self.node(at).content_storage_mut().unwrap();
         assert_eq!(read_all(storage, &id), content);

@@ -4,7 +4,8 @@
 //! [`CoreRng`](crate::CoreRng).
 //!
 //! It is the one network every multi-node test harness drives: `ejtp_testvectors::sim` (nodes
-//! with recorded inputs), the group tests and the download swarm. It carries whatever the
+//! with recorded inputs), the group tests, the download swarm and the node's own tests
+//! (`node::test_net`). It carries whatever the
 //! harness gives it ([`Packet::body`]), so a harness of typed messages and one of datagram
 //! bytes share the same faults. Like the node it never calls out: the harness [`sends`] into
 //! it, asks [`next_at`] and takes packets out with [`pop_due`], in arrival order and, among equal

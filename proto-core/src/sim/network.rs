@@ -247,6 +247,13 @@ impl<P: Clone> Network<P> {
         self.schedule.insert(at, packet);
     }
 
+    /// Takes out of flight every packet for which `lost` holds, as a host that goes down loses
+    /// what it had sent and what was on its way to it; returns how many. No draw, no stats: the
+    /// harness decides what is lost, not a fault model.
+    pub fn drop_in_flight(&mut self, mut lost: impl FnMut(&Packet<P>) -> bool) -> usize {
+        self.schedule.retain(|packet| !lost(packet))
+    }
+
     /// When the next packet arrives.
     #[must_use]
     pub fn next_at(&self) -> Option<Instant> {

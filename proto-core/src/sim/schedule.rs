@@ -49,6 +49,13 @@ impl<T> Schedule<T> {
         self.entries.pop_first().map(|((at, _), item)| (at, item))
     }
 
+    /// Keeps only the items for which `keep` holds, in their order; returns how many went.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, item| keep(item));
+        before - self.entries.len()
+    }
+
     /// How many items are in flight.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -83,5 +90,23 @@ mod tests {
         );
         assert_eq!(schedule.next_at(), Some(Instant::from_micros(20)));
         assert_eq!(schedule.len(), 1);
+    }
+
+    #[test]
+    fn retain_drops_the_rest_and_keeps_the_order() {
+        let mut schedule = Schedule::new();
+        for (at, item) in [(10, 1), (10, 2), (5, 3), (20, 4)] {
+            schedule.insert(Instant::from_micros(at), item);
+        }
+        assert_eq!(schedule.retain(|item| item % 2 == 1), 2);
+        assert_eq!(
+            schedule.pop_due(Instant::from_micros(u64::MAX)),
+            Some((Instant::from_micros(5), 3))
+        );
+        assert_eq!(
+            schedule.pop_due(Instant::from_micros(u64::MAX)),
+            Some((Instant::from_micros(10), 1))
+        );
+        assert!(schedule.is_empty());
     }
 }

@@ -124,3 +124,26 @@ fn a_rate_limited_link_delivers_in_order_no_faster_than_its_rate() {
     assert_eq!(delivered, (0..25).collect::<alloc::vec::Vec<_>>());
     assert_eq!(net.now(), Instant::from_millis(251));
 }
+
+#[test]
+fn dropping_what_is_in_flight_takes_only_those_packets_and_draws_nothing() {
+    let mut net = network(LinkConfig::with_delay(Duration::from_millis(5)));
+    let (a, b, c) = (
+        addr("udp:10.0.0.1:1"),
+        addr("udp:10.0.0.2:1"),
+        addr("udp:10.0.0.3:1"),
+    );
+    for host in [a, b, c] {
+        net.attach(host);
+    }
+    net.send(a, b, 1, 10);
+    net.send(b, c, 2, 10);
+    net.send(c, a, 3, 10);
+    // Host b goes down: what it sent and what was coming to it are gone.
+    let gone = net.drop_in_flight(|packet| packet.from == b || packet.to == b);
+    assert_eq!(gone, 2);
+    assert_eq!(net.in_flight(), 1);
+    let packet = net.pop_due(Instant::from_millis(5)).unwrap();
+    assert_eq!((packet.from, packet.to, packet.body), (c, a, 3));
+    assert_eq!(net.rng().next_u64(), CoreRng::from_seed([9; 32]).next_u64());
+}
