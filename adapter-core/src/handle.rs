@@ -1,5 +1,7 @@
 //! [`Handle`]: the application's way to command an async adapter's node, from any task.
 
+use std::sync::Arc;
+
 use async_channel::Sender;
 use ejtp_proto::{
     Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
@@ -12,20 +14,50 @@ use crate::{Error, QueryOutcome};
 /// A cheap, cloneable way to command a running node from any task.
 ///
 /// Every method fails with [`Error::Closed`] once the node's driver has stopped.
-#[derive(Clone, Debug)]
+///
+/// The blocking adapter drives this same handle from plain threads (its `Handle` blocks on
+/// these futures), so every adapter's commands are these.
+#[derive(Clone)]
 pub struct Handle {
     requests: Sender<Request>,
+    /// Called after each command is queued, for a driver that does not wait on the channel
+    /// itself (the blocking adapter's poll loop, woken through its poller).
+    wake: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Handle {
     /// A handle feeding the driver that reads `requests`.
     #[must_use]
     pub fn new(requests: Sender<Request>) -> Self {
-        Self { requests }
+        Self {
+            requests,
+            wake: None,
+        }
+    }
+
+    /// A handle feeding the driver that reads `requests`, calling `wake` after queueing each
+    /// command so that a driver asleep in a poller looks at the channel.
+    #[must_use]
+    pub fn with_wake(requests: Sender<Request>, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            requests,
+            wake: Some(wake),
+        }
     }
 
     /// Sends `value` from the local client `from` to `to`, signed and encrypted. Returns the
-    /// message id the recipient will see.
+    /// message id the recipient will see, once the node has handed what it sends to the
+    /// sockets (every command returns only then: see
+    /// [`dispatch`](crate::dispatch#when-a-command-is-answered)); delivery is not guaranteed,
+    /// as in EJTP.
     ///
     /// # Errors
     /// [`Error::Send`] if the node refuses (unknown client, a value that is not strict JSON, too
@@ -359,6 +391,9 @@ impl Handle {
             .send(request(reply))
             .await
             .map_err(|_| Error::Closed)?;
+        if let Some(wake) = &self.wake {
+            wake();
+        }
         answer.recv().await.map_err(|_| Error::Closed)
     }
 }

@@ -15,6 +15,12 @@
 //! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
 //!   applications waiting for theirs (every adapter's `Handle::query`).
 //!
+//! For every adapter, the blocking one included:
+//!
+//! - [`dispatch`]: the one dispatch of commands ([`request::Request`]) and events, and the
+//!   promise of when a command is answered;
+//! - [`handle`]: the one [`Handle`](handle::Handle) (the blocking adapter blocks on it).
+//!
 //! And for the async adapters (tokio, smol), everything but the runtime itself, written once
 //! over the [`Runtime`](runtime::Runtime) trait each of them implements:
 //!
@@ -45,6 +51,7 @@ mod recording;
 mod rescan;
 mod shared_dir;
 
+pub mod dispatch;
 pub mod events;
 pub mod handle;
 pub mod limits;

@@ -1,4 +1,4 @@
-//! The bounds of the async adapters' queues and waits, the same on every runtime.
+//! The bounds of the adapters' queues and waits, the same on every runtime.
 
 use std::time::Duration;
 
@@ -16,8 +16,9 @@ pub const TCP_QUEUE_CAPACITY: usize = 256;
 /// the connection is closed and the frames waiting for it are dropped.
 pub const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How many commands wait for the driver before the handles sending them wait.
-pub(crate) const REQUEST_CAPACITY: usize = 64;
+/// How many commands wait for the driver before the handles sending them wait (every
+/// adapter's request channel, the blocking one's included).
+pub const REQUEST_CAPACITY: usize = 64;
 
 /// How many pieces of traffic wait for the driver before the socket tasks wait for it.
 pub(crate) const TRAFFIC_CAPACITY: usize = 256;
