@@ -443,9 +443,19 @@ impl Loop {
         }
         self.by_token.insert(token, remote);
         let mut outputs = Vec::new();
-        for (addr, old) in self.connections.insert(remote, conn, Instant::now()) {
+        let now = Instant::now();
+        for (addr, mut old) in self.connections.insert(remote, conn, now) {
             self.by_token.remove(&old.token());
             tracing::debug!(%addr, "TCP connection closed to make room");
+            // What it holds goes first, as far as the socket takes it now (its connect may
+            // have completed since the loop last looked); frames that never left because it
+            // never connected are reported.
+            if let Err(Failed::Connect(frames)) = old.writable(now) {
+                for frame in frames {
+                    outputs.extend(self.failed_transmit(addr, frame));
+                }
+            }
+            drop(old);
             outputs.extend(
                 self.dispatch
                     .driver()
