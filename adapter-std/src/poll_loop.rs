@@ -21,7 +21,7 @@ use crate::limits::{
     ACCEPT_BUDGET, POLL_EVENTS, REQUEST_BUDGET, TCP_READ_BUDGET, UDP_BUFFER_LEN, UDP_READ_BUDGET,
 };
 use crate::tcp::{Conn, Failed, Refused};
-use crate::udp::{Sent, UdpSockets};
+use crate::udp::{Sending, UdpSockets};
 
 /// The poller's token of the waker the handles use after queueing a command.
 pub(crate) const WAKER: Token = Token(0);
@@ -354,8 +354,8 @@ impl Loop {
         let Transmit { to, payload } = transmit;
         match to.protocol {
             Protocol::Udp => match self.udp.send(to.addr, &payload) {
-                Sent::Sent | Sent::Lost => Vec::new(),
-                Sent::Failed => self.dispatch.driver().transmit_failed(to, payload),
+                Sending::Handed | Sending::Lost => Vec::new(),
+                Sending::Failed => self.dispatch.driver().transmit_failed(to, payload),
             },
             Protocol::Tcp => self.send_stream(to.addr, payload),
         }

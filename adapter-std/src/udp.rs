@@ -9,9 +9,9 @@ use mio::net::UdpSocket;
 
 /// What sending a datagram came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Sent {
+pub(crate) enum Sending {
     /// Handed to the operating system.
-    Sent,
+    Handed,
     /// The socket's send buffer was full: lost, as the network may lose it (the node's
     /// retries and timeouts deal with it; telling it the peer's address failed would be
     /// wrong).
@@ -52,23 +52,23 @@ impl UdpSockets {
     /// Sends `payload` to `to` from a socket of its IP family
     /// ([`socket_for`](ejtp_adapter_core::udp_socket::socket_for), the rule of every
     /// adapter), without waiting.
-    pub(crate) fn send(&mut self, to: SocketAddr, payload: &[u8]) -> Sent {
+    pub(crate) fn send(&mut self, to: SocketAddr, payload: &[u8]) -> Sending {
         let Some((local, socket)) = socket_for(&self.sockets, to) else {
             self.no_socket.no_socket(to);
-            return Sent::Failed;
+            return Sending::Failed;
         };
         match socket.send_to(payload, to) {
             Ok(_) => {
                 tracing::trace!(%local, %to, len = payload.len(), "datagram sent");
-                Sent::Sent
+                Sending::Handed
             }
             Err(err) if err.kind() == ErrorKind::WouldBlock => {
                 tracing::debug!(%local, %to, "UDP send buffer full; datagram dropped");
-                Sent::Lost
+                Sending::Lost
             }
             Err(err) => {
                 tracing::debug!(%local, %to, %err, "UDP send failed; datagram dropped");
-                Sent::Failed
+                Sending::Failed
             }
         }
     }
