@@ -132,17 +132,27 @@ impl Handle {
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
         let (outcome, ended) = async_channel::bounded(1);
-        self.request(|reply| Request::Query {
-            from: from.to_string(),
-            to: to.clone(),
-            via: via.to_vec(),
-            value,
-            options,
-            outcome: Some(outcome),
-            reply,
-        })
-        .await??;
-        ended.recv().await.map_err(|_| Error::Closed)
+        let answer = self
+            .queue(|reply| Request::Query {
+                from: from.to_string(),
+                to: to.clone(),
+                via: via.to_vec(),
+                value,
+                options,
+                outcome: Some(outcome),
+                reply,
+            })
+            .await?;
+        // Only the outcome is waited for, so the caller wakes once a round trip; the query's
+        // id matters only when no outcome comes: the node refused the query (the driver then
+        // drops the outcome's channel) or stopped.
+        match ended.recv().await {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => match answer.recv().await {
+                Ok(Err(err)) => Err(err),
+                Ok(Ok(_)) | Err(_) => Err(Error::Closed),
+            },
+        }
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
@@ -386,6 +396,16 @@ impl Handle {
     }
 
     async fn request<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, Error> {
+        let answer = self.queue(request).await?;
+        answer.recv().await.map_err(|_| Error::Closed)
+    }
+
+    /// Queues a command made with a fresh answer channel (waking the driver if it asked to be
+    /// woken), and returns where its answer will come.
+    async fn queue<T>(
+        &self,
+        request: impl FnOnce(Reply<T>) -> Request,
+    ) -> Result<async_channel::Receiver<T>, Error> {
         let (reply, answer) = async_channel::bounded(1);
         self.requests
             .send(request(reply))
@@ -394,6 +414,6 @@ impl Handle {
         if let Some(wake) = &self.wake {
             wake();
         }
-        answer.recv().await.map_err(|_| Error::Closed)
+        Ok(answer)
     }
 }
