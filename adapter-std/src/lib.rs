@@ -60,7 +60,9 @@
 //!
 //! Besides the poll loop, a node with a shared folder rescans it on a thread of its own
 //! (`NodeOptions::share_rescan`): hashing a large file takes seconds, which the loop must not
-//! spend away from its sockets. So a node has one thread, or two with a rescanned folder.
+//! spend away from its sockets. So a node has one thread, or two with a rescanned folder; only
+//! while a download runs does its partial file have a writer thread of its own (file writes
+//! cannot be made non-blocking through a poller, and the loop must not wait for the disk).
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
 //! events. The loop never waits for the application: an event that finds the queue full is
