@@ -163,8 +163,13 @@ impl Loop {
         for _ in 0..REQUEST_BUDGET {
             let request = match self.requests.try_recv() {
                 Ok(request) => request,
-                // Every handle is gone (the last one asks for a shutdown first), or none left.
-                Err(TryRecvError::Empty | TryRecvError::Closed) => return false,
+                Err(TryRecvError::Empty) => return false,
+                // Every handle is gone without a shutdown (the last one asks for one, so only
+                // if it could not): nobody could stop the node any more, so it stops now.
+                Err(TryRecvError::Closed) => {
+                    self.stop_now();
+                    return true;
+                }
             };
             match self.dispatch.request(request) {
                 Dispatched::Done { outputs, answer } => {
@@ -237,10 +242,10 @@ impl Loop {
                 Err(err) if err.kind() == ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
                 Err(err) => {
-                    // Such as running out of file descriptors: try again in the next turn
-                    // (the listener stays readable) rather than spin here.
+                    // Such as running out of file descriptors: not tried again at once, which
+                    // would spin while the error lasts, but when the next connection arrives.
                     tracing::debug!(%err, "TCP accept failed");
-                    break;
+                    return;
                 }
             }
         }

@@ -245,3 +245,70 @@ fn set_nodelay(stream: &TcpStream) {
         tracing::debug!(%err, "could not disable Nagle's algorithm");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connection to `listener`, its connect completed.
+    fn connected_to(listener: &TcpListener) -> Conn {
+        let mut conn =
+            Conn::connect(Token(1), listener.local_addr().unwrap(), Instant::now()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while conn.connecting.is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "the connect completes on loopback"
+            );
+            conn.writable(Instant::now()).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        conn
+    }
+
+    #[test]
+    fn a_peer_that_never_reads_fills_the_bounded_buffer_and_then_frames_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut conn = connected_to(&listener);
+        let (_deaf, _) = listener.accept().unwrap();
+        let frame = vec![7u8; 64 * 1024];
+        let mut taken = 0usize;
+        let refused = loop {
+            match conn.send(frame.clone(), Instant::now()) {
+                Ok(()) => taken += 1,
+                Err(Refused::Full(refused)) => break refused,
+                Err(Refused::Broken) => panic!("the connection broke"),
+            }
+            // The kernel's buffers are a few MiB: far fewer frames than this fill them.
+            assert!(taken < 100_000, "no frame was ever refused");
+        };
+        assert_eq!(refused, frame, "the refused frame is handed back whole");
+        assert!(conn.buffered <= TCP_SEND_BUFFER, "{}", conn.buffered);
+        assert!(conn.buffered + frame.len() > TCP_SEND_BUFFER);
+        // Nothing taken since: the connection gives up once the write timeout has passed.
+        let stalled = conn.progress + TCP_WRITE_TIMEOUT;
+        assert_eq!(conn.deadline(), Some(stalled));
+        assert!(conn.overdue(stalled - Duration::from_millis(1)).is_none());
+        assert!(matches!(conn.overdue(stalled), Some(Failed::Stream)));
+    }
+
+    #[test]
+    fn frames_waiting_for_a_connect_that_times_out_are_handed_back() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let started = Instant::now();
+        let mut conn = Conn::connect(Token(2), listener.local_addr().unwrap(), started).unwrap();
+        // Not looked at since: as far as the connection knows, it is still connecting.
+        conn.send(b"one".to_vec(), started).unwrap();
+        conn.send(b"two".to_vec(), started).unwrap();
+        let gives_up = started + TCP_CONNECT_TIMEOUT;
+        assert_eq!(conn.deadline(), Some(gives_up));
+        assert!(conn.overdue(gives_up - Duration::from_millis(1)).is_none());
+        match conn.overdue(gives_up) {
+            Some(Failed::Connect(frames)) => assert_eq!(frames, [b"one".to_vec(), b"two".to_vec()]),
+            other => panic!("{other:?}"),
+        }
+    }
+}

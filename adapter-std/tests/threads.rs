@@ -55,12 +55,12 @@ fn a_node_has_one_thread_whatever_its_sockets_and_none_once_stopped() {
         .send("alice", &bob.public_identity("bob"), json!(3))
         .unwrap();
     next_message(bob.events());
-    assert_eq!(node_threads(), ["ejtp-loop", "ejtp-loop"]);
     assert_eq!(
         all_threads(),
         before + 2,
         "one thread per node, named or not"
     );
+    wait_until_named(&["ejtp-loop", "ejtp-loop"]);
 
     alice.shutdown().unwrap();
     wait_until_threads(1);
@@ -81,12 +81,28 @@ fn a_rescanned_shared_folder_is_the_second_and_last_thread() {
             .share_rescan(Some(Duration::from_millis(100))),
     )
     .unwrap();
-    let mut names = node_threads();
-    names.sort();
-    assert_eq!(names, ["ejtp-loop", "ejtp-rescan"]);
     assert_eq!(all_threads(), before + 2);
+    wait_until_named(&["ejtp-loop", "ejtp-rescan"]);
     node.shutdown().unwrap();
     wait_until_threads(0);
+}
+
+/// Waits (briefly: a new thread names itself once it runs) until the node threads are exactly
+/// those named `expected`.
+fn wait_until_named(expected: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let mut names = node_threads();
+        names.sort();
+        if names == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {expected:?}: {names:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Waits (briefly: a joined thread can linger in /proc for a moment) until exactly `count`
