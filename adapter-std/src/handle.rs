@@ -287,8 +287,8 @@ impl Handle {
     /// Returns once the node has stopped. Calling it again (on any clone) returns `Ok(())`.
     ///
     /// # Errors
-    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the driver thread
-    /// had died (a bug).
+    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the poll loop's
+    /// thread had died (a bug).
     pub fn shutdown(&self) -> Result<(), Error> {
         self.shared.shutdown()
     }
