@@ -9,7 +9,8 @@ pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// How long opening a TCP connection may take before its frames are dropped.
 pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How many frames may wait to be written to one TCP connection; more are dropped.
+/// How many frames may wait to be written to one TCP connection; more are refused, and the
+/// node is told (as of a failed transmit).
 pub const TCP_QUEUE_CAPACITY: usize = 256;
 
 /// How long writing one frame to a TCP connection may stall (the peer reading nothing) before

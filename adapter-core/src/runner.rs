@@ -14,7 +14,7 @@ use crate::dispatch::{Carry, Dispatch, Dispatched};
 use crate::events::{EventLoss, Events, Queued};
 use crate::handle::Handle;
 use crate::limits::{EVENT_CHANNEL_CAPACITY, REQUEST_CAPACITY, TRAFFIC_CAPACITY};
-use crate::links::{Links, run_link};
+use crate::links::{Links, Unqueued, run_link};
 use crate::node::AsyncNode;
 use crate::request::{Reply, Request, answer};
 use crate::runtime::Runtime;
@@ -330,7 +330,13 @@ impl<R: Runtime> Runner<R> {
         };
         match link.write(to, frame) {
             Ok(()) => Vec::new(),
-            Err(frame) => {
+            // As a frame the blocking adapter's full send buffer refuses: the node may try the
+            // peer's next address.
+            Err(Unqueued::Full(frame)) => self
+                .dispatch
+                .driver()
+                .transmit_failed(TransportAddr::tcp(to), frame),
+            Err(Unqueued::Ended(frame)) => {
                 // The connection ended and its task is telling us: replace it now.
                 let mut outputs = self.close_link(to);
                 outputs.extend(self.open_link(to, None, Some(frame)));
