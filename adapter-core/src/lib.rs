@@ -10,8 +10,8 @@
 //! - [`store::DirectoryStore`]: a shared folder as the core's content store, and the partial
 //!   downloads on their way into it (resumable, moved in only once verified).
 //! - [`SharedDirectory`]: that store as the node and the adapter share it, kept current while
-//!   the node runs (rescanned on a thread of its own; a changed file is never served under its
-//!   old id).
+//!   the node runs (rescanned on the folder's disk thread, which also writes the downloads; a
+//!   changed file is never served under its old id).
 //! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
 //!   applications waiting for theirs (every adapter's `Handle::query`).
 //!
@@ -41,6 +41,7 @@
 
 mod clock;
 mod connections;
+mod disk;
 mod driver;
 mod error;
 mod fetch;

@@ -58,11 +58,11 @@
 //! whose peer takes nothing for [`TCP_WRITE_TIMEOUT`], or whose write fails, is closed and what
 //! it held is lost (EJTP is unreliable), logged at `debug` level through [`tracing`].
 //!
-//! Besides the poll loop, a node with a shared folder rescans it on a thread of its own
-//! (`NodeOptions::share_rescan`): hashing a large file takes seconds, which the loop must not
-//! spend away from its sockets. So a node has one thread, or two with a rescanned folder; only
-//! while a download runs does its partial file have a writer thread of its own (file writes
-//! cannot be made non-blocking through a poller, and the loop must not wait for the disk).
+//! Besides the poll loop, a node with a shared folder has that folder's disk thread, which
+//! writes every download's blocks and rescans the folder (`NodeOptions::share_rescan`): file
+//! writes cannot be made non-blocking through a poller, and hashing a large file takes
+//! seconds, which the loop must not spend away from its sockets. So a node has one thread, or
+//! two with a shared folder, however many downloads run.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
 //! events. The loop never waits for the application: an event that finds the queue full is

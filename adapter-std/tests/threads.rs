@@ -1,5 +1,5 @@
-//! A node runs on one thread (two with a rescanned shared folder), whatever its sockets and
-//! connections, and stopping it joins them (alone in its test binary, so that no other test's
+//! A node runs on one thread (two with a shared folder: its disk thread), whatever its sockets,
+//! connections and downloads, and stopping it joins them (alone in its test binary, so that no other test's
 //! threads are counted).
 
 mod common;
@@ -36,6 +36,7 @@ fn node_threads() -> Vec<String> {
 fn a_node_has_at_most_two_threads() {
     a_node_has_one_thread_whatever_its_sockets_and_none_once_stopped();
     a_rescanned_shared_folder_is_the_second_and_last_thread();
+    a_download_adds_no_thread();
 }
 
 fn a_node_has_one_thread_whatever_its_sockets_and_none_once_stopped() {
@@ -82,8 +83,51 @@ fn a_rescanned_shared_folder_is_the_second_and_last_thread() {
     )
     .unwrap();
     assert_eq!(all_threads(), before + 2);
-    wait_until_named(&["ejtp-loop", "ejtp-rescan"]);
+    wait_until_named(&["ejtp-disk", "ejtp-loop"]);
     node.shutdown().unwrap();
+    wait_until_threads(0);
+}
+
+/// Downloads are written on the node's disk thread, the same that rescans: two threads per
+/// node while content flows, however many downloads run.
+fn a_download_adds_no_thread() {
+    let (seeding, fetching) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let content: Vec<u8> = (0..8u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let file = seeding.path().join("content.bin");
+    std::fs::write(&file, &content).unwrap();
+    let before = all_threads();
+    let bind = |n: u8, dir: &std::path::Path| {
+        Node::bind(
+            options(n, "x")
+                .udp(v4())
+                .share_dir(dir)
+                .share_rescan(Some(Duration::from_millis(50))),
+        )
+        .unwrap()
+    };
+    let seeder = bind(4, seeding.path());
+    let fetcher = bind(5, fetching.path());
+    let id = seeder.handle().share(&file).unwrap();
+    let source = seeder.udp_addrs()[0];
+    let handle = fetcher.handle();
+    let download = std::thread::spawn(move || handle.fetch(id, &[source]));
+    // Counted while the download runs (the thread fetching is the test's own, not a node's).
+    let mut most = 0;
+    while !download.is_finished() {
+        most = most.max(node_threads().len());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let outcome = download.join().unwrap().unwrap();
+    assert!(
+        matches!(outcome, ejtp_std::FetchOutcome::Completed { len, .. } if len == content.len() as u64),
+        "{outcome:?}"
+    );
+    assert_eq!(most, 4, "two threads per node during the download");
+    assert!(all_threads() <= before + 4);
+    seeder.shutdown().unwrap();
+    fetcher.shutdown().unwrap();
     wait_until_threads(0);
 }
 
