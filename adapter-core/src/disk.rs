@@ -130,3 +130,86 @@ impl Drop for DiskThread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use ejtp_proto::content::{BlockLayout, ContentId, ContentStore, PartialStore, block_checksum};
+
+    use super::*;
+
+    /// Downloads go on (written, read back under the folder's lock, finished) while rescans
+    /// every 50 ms hash a file that keeps changing: nothing waits for the other for long, and
+    /// nothing deadlocks (the watchdog would fail the test).
+    #[test]
+    fn downloads_are_written_while_the_same_thread_rescans_and_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = SharedDirectory::open(dir.path()).unwrap();
+        let disk = shared.start_disk(Some(Duration::from_millis(50))).unwrap();
+        let (done, finished) = mpsc::channel();
+        let worker = {
+            let (mut shared, dir) = (shared.clone(), dir.path().to_path_buf());
+            thread::spawn(move || {
+                for round in 0..6u8 {
+                    // A large file changed every round: the next rescan hashes it again.
+                    fs::write(dir.join("large"), vec![round; 16 << 20]).unwrap();
+                    let content: Vec<u8> = (0..256 * 1024u32)
+                        .map(|i| (i as u8).wrapping_add(round))
+                        .collect();
+                    let id = ContentId::of(&content);
+                    let layout = BlockLayout::new(content.len() as u64, 4096).unwrap();
+                    shared.begin(&id, layout).unwrap();
+                    for index in 0..layout.block_count() {
+                        let at = layout.offset_of(index) as usize;
+                        let block = &content[at..at + layout.len_of(index) as usize];
+                        shared
+                            .write_block(&id, index, block, block_checksum(block))
+                            .unwrap();
+                        if index % 16 == 5 {
+                            // Reading back flushes, under the folder's lock.
+                            let mut buffer = vec![0; block.len()];
+                            shared.read_block(&id, index, &mut buffer).unwrap();
+                            assert_eq!(buffer, block);
+                        }
+                    }
+                    shared.finish(&id).unwrap();
+                    assert_eq!(shared.len_of(&id), Some(content.len() as u64));
+                    thread::sleep(Duration::from_millis(30));
+                }
+                let _ = done.send(());
+            })
+        };
+        finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the downloads finish while the folder is rescanned");
+        worker.join().unwrap();
+        let started = Instant::now();
+        drop(disk);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// A download still open when the disk thread stops has its blocks written first.
+    #[test]
+    fn stopping_writes_what_open_downloads_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shared = SharedDirectory::open(dir.path()).unwrap();
+        let disk = shared.start_disk(None).unwrap();
+        let content = vec![7u8; 3 * 4096];
+        let id = ContentId::of(&content);
+        let layout = BlockLayout::new(content.len() as u64, 4096).unwrap();
+        shared.begin(&id, layout).unwrap();
+        for index in 0..3 {
+            let block = &content[index as usize * 4096..][..4096];
+            shared
+                .write_block(&id, index, block, block_checksum(block))
+                .unwrap();
+        }
+        drop(disk);
+        let part = dir
+            .path()
+            .join(crate::store::PARTIAL_DIR)
+            .join(format!("{id}.part"));
+        assert_eq!(fs::read(part).unwrap(), content);
+    }
+}
