@@ -149,7 +149,7 @@ mod tests {
         let disk = shared.start_disk(Some(Duration::from_millis(50))).unwrap();
         let (done, finished) = mpsc::channel();
         let worker = {
-            let (mut shared, dir) = (shared.clone(), dir.path().to_path_buf());
+            let (mut shared, dir) = (shared, dir.path().to_path_buf());
             thread::spawn(move || {
                 for round in 0..6u8 {
                     // A large file changed every round: the next rescan hashes it again.
