@@ -1,4 +1,5 @@
-//! [`Handle`]: the application's way to command an async adapter's node, from any task.
+//! [`Handle`]: the application's way to command a node, on every adapter, from any task (the
+//! blocking adapter blocks on it from any thread).
 
 use std::sync::Arc;
 
