@@ -112,11 +112,22 @@ fn a_download_adds_no_thread() {
     let id = seeder.handle().share(&file).unwrap();
     let source = seeder.udp_addrs()[0];
     let handle = fetcher.handle();
+    wait_until_named(&["ejtp-disk", "ejtp-disk", "ejtp-loop", "ejtp-loop"]);
     let download = std::thread::spawn(move || handle.fetch(id, &[source]));
     // Counted while the download runs (the thread fetching is the test's own, not a node's).
     let mut most = 0;
-    while !download.is_finished() {
-        most = most.max(node_threads().len());
+    loop {
+        let names = node_threads();
+        assert!(
+            names
+                .iter()
+                .all(|name| name == "ejtp-loop" || name == "ejtp-disk"),
+            "{names:?}"
+        );
+        most = most.max(names.len());
+        if download.is_finished() {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
     let outcome = download.join().unwrap().unwrap();
