@@ -81,6 +81,11 @@ impl<W> Connections<W> {
             .min()
     }
 
+    /// The open connections, without marking them as used.
+    pub fn iter(&self) -> impl Iterator<Item = (&SocketAddr, &W)> {
+        self.open.iter().map(|(addr, (writer, _))| (addr, writer))
+    }
+
     /// How many connections are open.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -48,9 +48,9 @@ pub struct Driver {
     recording: Option<Recording>,
     /// The shared folder, when [`NodeOptions::share_dir`] names one (the node holds a clone).
     shared: Option<SharedDirectory>,
-    /// The thread rescanning it ([`NodeOptions::share_rescan`]), stopped when the driver is
-    /// dropped.
-    _rescan: Option<crate::rescan::Rescanner>,
+    /// Its disk thread (downloads' writes, rescans every [`NodeOptions::share_rescan`]),
+    /// stopped when the driver is dropped, after the node (and its downloads) is.
+    _disk: Option<crate::disk::DiskThread>,
 }
 
 impl Driver {
@@ -98,16 +98,16 @@ impl Driver {
             }
             None => None,
         };
-        let rescan = match (&shared, options.share_rescan) {
-            (Some(shared), Some(every)) => Some(shared.start_rescan(every)?),
-            _ => None,
+        let disk = match &shared {
+            Some(shared) => Some(shared.start_disk(options.share_rescan)?),
+            None => None,
         };
         let mut driver = Self {
             node,
             clock,
             recording,
             shared,
-            _rescan: rescan,
+            _disk: disk,
         };
         let addresses = udp
             .iter()

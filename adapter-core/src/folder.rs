@@ -27,16 +27,22 @@ pub(crate) fn folder_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Hashes the file at `path`: its id and length. Gives up with
 /// [`io::ErrorKind::Interrupted`] once `stop` is raised (looked at between reads of 64 KiB),
-/// so that a node stopping does not wait for a large file.
+/// so that a node stopping does not wait for a large file; calls `between` between reads (the
+/// disk thread writes the downloads' blocks there, so that a long hash does not hold them up).
 ///
 /// # Errors
 /// When the file cannot be read, or `stop` was raised.
-pub(crate) fn hash_file(path: &Path, stop: &AtomicBool) -> io::Result<(ContentId, u64)> {
+pub(crate) fn hash_file(
+    path: &Path,
+    stop: &AtomicBool,
+    between: &mut dyn FnMut(),
+) -> io::Result<(ContentId, u64)> {
     let mut file = File::open(path)?;
     let mut hasher = ContentHasher::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut len = 0u64;
     loop {
+        between();
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::new(
                 io::ErrorKind::Interrupted,

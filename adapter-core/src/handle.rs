@@ -1,4 +1,7 @@
-//! [`Handle`]: the application's way to command an async adapter's node, from any task.
+//! [`Handle`]: the application's way to command a node, on every adapter, from any task (the
+//! blocking adapter blocks on it from any thread).
+
+use std::sync::Arc;
 
 use async_channel::Sender;
 use ejtp_proto::{
@@ -12,20 +15,50 @@ use crate::{Error, QueryOutcome};
 /// A cheap, cloneable way to command a running node from any task.
 ///
 /// Every method fails with [`Error::Closed`] once the node's driver has stopped.
-#[derive(Clone, Debug)]
+///
+/// The blocking adapter drives this same handle from plain threads (its `Handle` blocks on
+/// these futures), so every adapter's commands are these.
+#[derive(Clone)]
 pub struct Handle {
     requests: Sender<Request>,
+    /// Called after each command is queued, for a driver that does not wait on the channel
+    /// itself (the blocking adapter's poll loop, woken through its poller).
+    wake: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Handle {
     /// A handle feeding the driver that reads `requests`.
     #[must_use]
     pub fn new(requests: Sender<Request>) -> Self {
-        Self { requests }
+        Self {
+            requests,
+            wake: None,
+        }
+    }
+
+    /// A handle feeding the driver that reads `requests`, calling `wake` after queueing each
+    /// command so that a driver asleep in a poller looks at the channel.
+    #[must_use]
+    pub fn with_wake(requests: Sender<Request>, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            requests,
+            wake: Some(wake),
+        }
     }
 
     /// Sends `value` from the local client `from` to `to`, signed and encrypted. Returns the
-    /// message id the recipient will see.
+    /// message id the recipient will see, once the node has handed what it sends to the
+    /// sockets (every command returns only then: see
+    /// [`dispatch`](crate::dispatch#when-a-command-is-answered)); delivery is not guaranteed,
+    /// as in EJTP.
     ///
     /// # Errors
     /// [`Error::Send`] if the node refuses (unknown client, a value that is not strict JSON, too
@@ -100,17 +133,27 @@ impl Handle {
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
         let (outcome, ended) = async_channel::bounded(1);
-        self.request(|reply| Request::Query {
-            from: from.to_string(),
-            to: to.clone(),
-            via: via.to_vec(),
-            value,
-            options,
-            outcome: Some(outcome),
-            reply,
-        })
-        .await??;
-        ended.recv().await.map_err(|_| Error::Closed)
+        let answer = self
+            .queue(|reply| Request::Query {
+                from: from.to_string(),
+                to: to.clone(),
+                via: via.to_vec(),
+                value,
+                options,
+                outcome: Some(outcome),
+                reply,
+            })
+            .await?;
+        // Only the outcome is waited for, so the caller wakes once a round trip; the query's
+        // id matters only when no outcome comes: the node refused the query (the driver then
+        // drops the outcome's channel) or stopped.
+        match ended.recv().await {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => match answer.recv().await {
+                Ok(Err(err)) => Err(err),
+                Ok(Ok(_)) | Err(_) => Err(Error::Closed),
+            },
+        }
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
@@ -354,11 +397,24 @@ impl Handle {
     }
 
     async fn request<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, Error> {
+        let answer = self.queue(request).await?;
+        answer.recv().await.map_err(|_| Error::Closed)
+    }
+
+    /// Queues a command made with a fresh answer channel (waking the driver if it asked to be
+    /// woken), and returns where its answer will come.
+    async fn queue<T>(
+        &self,
+        request: impl FnOnce(Reply<T>) -> Request,
+    ) -> Result<async_channel::Receiver<T>, Error> {
         let (reply, answer) = async_channel::bounded(1);
         self.requests
             .send(request(reply))
             .await
             .map_err(|_| Error::Closed)?;
-        answer.recv().await.map_err(|_| Error::Closed)
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+        Ok(answer)
     }
 }

@@ -10,10 +10,16 @@
 //! - [`store::DirectoryStore`]: a shared folder as the core's content store, and the partial
 //!   downloads on their way into it (resumable, moved in only once verified).
 //! - [`SharedDirectory`]: that store as the node and the adapter share it, kept current while
-//!   the node runs (rescanned on a thread of its own; a changed file is never served under its
-//!   old id).
+//!   the node runs (rescanned on the folder's disk thread, which also writes the downloads; a
+//!   changed file is never served under its old id).
 //! - [`QueryOutcome`] and [`QueryWaiters`]: how a query ended, and the driver's table of the
 //!   applications waiting for theirs (every adapter's `Handle::query`).
+//!
+//! For every adapter, the blocking one included:
+//!
+//! - [`dispatch`]: the one dispatch of commands ([`request::Request`]) and events, and the
+//!   promise of when a command is answered;
+//! - [`handle`]: the one [`Handle`](handle::Handle) (the blocking adapter blocks on it).
 //!
 //! And for the async adapters (tokio, smol), everything but the runtime itself, written once
 //! over the [`Runtime`](runtime::Runtime) trait each of them implements:
@@ -35,6 +41,7 @@
 
 mod clock;
 mod connections;
+mod disk;
 mod driver;
 mod error;
 mod fetch;
@@ -45,6 +52,7 @@ mod recording;
 mod rescan;
 mod shared_dir;
 
+pub mod dispatch;
 pub mod events;
 pub mod handle;
 pub mod limits;

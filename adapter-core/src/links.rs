@@ -33,17 +33,27 @@ impl Link {
         self.id
     }
 
-    /// Queues a frame for the connection. Hands it back if the connection has ended.
-    pub(crate) fn write(&self, remote: SocketAddr, frame: Vec<u8>) -> Result<(), Vec<u8>> {
+    /// Queues a frame for the connection. Hands it back if the queue is full or the
+    /// connection has ended.
+    pub(crate) fn write(&self, remote: SocketAddr, frame: Vec<u8>) -> Result<(), Unqueued> {
         match self.frames.try_send(frame) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(frame)) => {
-                debug!(%remote, len = frame.len(), "tcp queue full: frame dropped");
-                Ok(())
+                debug!(%remote, len = frame.len(), "tcp queue full: frame refused");
+                Err(Unqueued::Full(frame))
             }
-            Err(TrySendError::Closed(frame)) => Err(frame),
+            Err(TrySendError::Closed(frame)) => Err(Unqueued::Ended(frame)),
         }
     }
+}
+
+/// A frame a connection's queue did not take.
+#[derive(Debug)]
+pub(crate) enum Unqueued {
+    /// [`TCP_QUEUE_CAPACITY`] frames already wait (a slow peer): the node is to be told.
+    Full(Vec<u8>),
+    /// The connection has ended: the frame goes on a new one.
+    Ended(Vec<u8>),
 }
 
 /// The open connections by remote address, each with the id of its task.

@@ -55,8 +55,8 @@ pub struct NodeOptions {
     ///
     /// [`SharedDirectory`]: crate::SharedDirectory
     pub share_dir: Option<PathBuf>,
-    /// How often the shared folder is rescanned while the node runs, on a thread of its own:
-    /// files added are hashed and served, files changed (length or modification time) are
+    /// How often the shared folder is rescanned while the node runs, on the folder's disk
+    /// thread: files added are hashed and served, files changed (length or modification time) are
     /// re-hashed and no longer served under their old id, files removed are withdrawn. A rescan
     /// only stats the files that did not change. Default 5 s (at least 50 ms); `None`: never (the files found
     /// at start stay served, but a file changed since is still never served under its old id:

@@ -1,5 +1,6 @@
-//! The commands a [`Handle`](crate::handle::Handle) gives an async driver, each with a channel
-//! for its answer.
+//! The commands a [`Handle`](crate::handle::Handle) gives a node's driver (on every adapter),
+//! each with a channel for its answer; [`Dispatch`](crate::dispatch::Dispatch) carries them
+//! out.
 
 use async_channel::Sender;
 use ejtp_proto::{

@@ -1,7 +1,7 @@
 //! Keeping a running node's shared folder current: a rescan compares the folder with what is
 //! served, hashes the new and changed files, and withdraws the ids of files changed or gone.
 //!
-//! A rescan runs on a thread of its own ([`Rescanner`]), every
+//! A rescan runs on the node's disk thread ([`DiskThread`](crate::disk::DiskThread)), every
 //! [`NodeOptions::share_rescan`](crate::NodeOptions::share_rescan): it only stats the files
 //! that did not change, and hashes outside the folder's lock, so the node's driver never waits
 //! for a large file to be hashed. A file is served under a new id only if it had the same
@@ -12,10 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use ejtp_proto::content::ContentId;
@@ -26,7 +23,7 @@ use crate::shared_files::{Commit, MAX_SHARED_FILES, Stamp};
 
 /// The shortest time between two rescans, whatever the options say, so that a zero interval
 /// cannot make the thread spin.
-const MIN_RESCAN_INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const MIN_RESCAN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// What a rescan found to hash.
 enum Why {
@@ -38,8 +35,17 @@ enum Why {
 /// served (the changed ones no longer under their old id), files gone are withdrawn. Each
 /// change is logged, at info level while the node runs (`initial`: at debug level, the node
 /// starting). Returns early once `stop` is raised.
-pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool) {
-    let dir = shared.dir();
+///
+/// `between` is called between reads of a file being hashed and while waiting for the
+/// folder's lock: the node's disk thread writes the downloads' blocks there, so that neither a
+/// long hash nor a node holding the lock (waiting for those very writes) holds them up.
+pub(crate) fn rescan(
+    shared: &SharedDirectory,
+    stop: &AtomicBool,
+    initial: bool,
+    between: &mut dyn FnMut(),
+) {
+    let dir = shared.with_files_serving(between, |files| files.store.dir().to_path_buf());
     let listed = match folder_files(&dir) {
         Ok(listed) => listed,
         Err(err) => {
@@ -47,7 +53,7 @@ pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool)
             return;
         }
     };
-    let (tracked, served) = shared.with_files(|files| {
+    let (tracked, served) = shared.with_files_serving(between, |files| {
         let served: BTreeMap<PathBuf, ContentId> = (files.store.shared_files().into_iter())
             .map(|(id, path, _)| (path, id))
             .collect();
@@ -65,7 +71,7 @@ pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool)
                 // stamp is recorded. If it changed since, its id is withdrawn and the file is
                 // hashed as a new one.
                 let adopted = served.get(path).is_some_and(|id| {
-                    shared.with_files(|files| {
+                    shared.with_files_serving(between, |files| {
                         let adopted = files.adopt(path, *id, stamp);
                         // (Unless shared meanwhile, by `SharedDirectory::share`.)
                         if !adopted && !files.knows(path) {
@@ -96,7 +102,11 @@ pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool)
                 Err(_) => true,
             }
         };
-        if gone && shared.with_files(|files| files.withdraw(path)).is_some() {
+        if gone
+            && shared
+                .with_files_serving(between, |files| files.withdraw(path))
+                .is_some()
+        {
             tracing::info!(
                 path = %path.display(),
                 id = %tracked.id,
@@ -108,7 +118,7 @@ pub(crate) fn rescan(shared: &SharedDirectory, stop: &AtomicBool, initial: bool)
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        hash_and_serve(shared, &path, &why, stop, initial);
+        hash_and_serve(shared, &path, &why, (stop, initial), between);
     }
 }
 
@@ -117,11 +127,11 @@ fn hash_and_serve(
     shared: &SharedDirectory,
     path: &Path,
     why: &Why,
-    stop: &AtomicBool,
-    initial: bool,
+    (stop, initial): (&AtomicBool, bool),
+    between: &mut dyn FnMut(),
 ) {
     let hashed = Stamp::of(path).and_then(|before| {
-        let (id, len) = hash_file(path, stop)?;
+        let (id, len) = hash_file(path, stop, between)?;
         Ok((before, id, len, Stamp::of(path)?))
     });
     let (before, id, len, after) = match hashed {
@@ -137,7 +147,7 @@ fn hash_and_serve(
         return;
     }
     let path_text = path.display();
-    match shared.with_files(|files| files.commit(path, id, before)) {
+    match shared.with_files_serving(between, |files| files.commit(path, id, before)) {
         Commit::New if initial => tracing::debug!(path = %path_text, %id, "file shared"),
         Commit::New => tracing::info!(path = %path_text, %id, "new file shared"),
         Commit::Changed { old } => tracing::info!(
@@ -154,49 +164,5 @@ fn hash_and_serve(
             path = %path_text,
             "not shared: the folder already serves {MAX_SHARED_FILES} files"
         ),
-    }
-}
-
-/// The thread that rescans a shared folder every so often, until dropped. Dropping it stops
-/// the thread (a hash in progress gives up within 64 KiB) and waits for it.
-#[derive(Debug)]
-pub(crate) struct Rescanner {
-    stop: Arc<AtomicBool>,
-    /// Dropped to wake the thread at once.
-    wake: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Rescanner {
-    /// Rescans `shared` every `every` (at least [`MIN_RESCAN_INTERVAL`]) on a new thread.
-    pub(crate) fn start(shared: SharedDirectory, every: Duration) -> io::Result<Self> {
-        let every = every.max(MIN_RESCAN_INTERVAL);
-        let stop = Arc::new(AtomicBool::new(false));
-        let (wake, woken) = mpsc::channel::<()>();
-        let stopped = Arc::clone(&stop);
-        let thread = thread::Builder::new()
-            .name("ejtp-rescan".to_string())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = woken.recv_timeout(every) {
-                    rescan(&shared, &stopped, false);
-                }
-            })?;
-        Ok(Self {
-            stop,
-            wake: Some(wake),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Rescanner {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        drop(self.wake.take());
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::warn!("the shared folder's rescan thread panicked");
-            }
-        }
     }
 }

@@ -5,21 +5,22 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use async_channel::{Receiver, Sender, TrySendError};
-use ejtp_proto::{Command, Event, Output, Protocol, TransportAddr};
+use async_channel::{Receiver, Sender};
+use ejtp_proto::{Output, Protocol, TransportAddr};
 use futures_lite::FutureExt;
 use tracing::{debug, trace, warn};
 
+use crate::dispatch::{Carry, Dispatch, Dispatched};
 use crate::events::{EventLoss, Events, Queued};
 use crate::handle::Handle;
 use crate::limits::{EVENT_CHANNEL_CAPACITY, REQUEST_CAPACITY, TRAFFIC_CAPACITY};
-use crate::links::{Links, run_link};
+use crate::links::{Links, Unqueued, run_link};
 use crate::node::AsyncNode;
 use crate::request::{Reply, Request, answer};
 use crate::runtime::Runtime;
 use crate::sockets::{Bound, Traffic, accept_tcp, read_udp};
 use crate::udp_socket::{FamilyWarnings, socket_for};
-use crate::{Driver, Error, Inbound, NodeOptions, QueryOutcome, QueryWaiters};
+use crate::{Driver, Error, Inbound, NodeOptions};
 
 /// Binds every socket of `options` with runtime `R`, builds the node with the addresses
 /// actually bound, and starts the socket tasks on `runtime`. Returns the application's side
@@ -73,7 +74,8 @@ enum Next<S> {
 /// The driver's state: the node, its sockets and connections, and the channels to the
 /// application and the socket tasks.
 pub struct Runner<R: Runtime> {
-    driver: Driver,
+    /// The node, and where its events and the commands' answers go.
+    dispatch: Dispatch<Sender<Queued>>,
     udp: Vec<(SocketAddr, R::UdpSocket)>,
     /// The destinations named as unreachable for want of a socket of their family.
     no_socket: FamilyWarnings,
@@ -83,12 +85,6 @@ pub struct Runner<R: Runtime> {
     inbox: Receiver<Traffic<R::TcpStream>>,
     /// For the connection tasks to feed the inbox.
     traffic: Sender<Traffic<R::TcpStream>>,
-    events: Sender<Queued>,
-    /// What the event channel had no room for.
-    loss: EventLoss,
-    /// The handles waiting for their queries to end.
-    waiters: QueryWaiters<Reply<QueryOutcome>>,
-    fetches: crate::FetchWaiters<Reply<crate::FetchOutcome>>,
     runtime: R,
     saved: bool,
 }
@@ -110,12 +106,8 @@ impl<R: Runtime> Runner<R> {
         for (_, listener) in bound.tcp {
             runtime.spawn(accept_tcp::<R>(listener, traffic.clone()));
         }
-        let waiters = QueryWaiters::new(driver.max_open_queries());
-        let fetches = crate::FetchWaiters::new(driver.node().config().max_downloads);
         Self {
-            driver,
-            waiters,
-            fetches,
+            dispatch: Dispatch::new(driver, events, loss),
             udp: bound.udp,
             no_socket: FamilyWarnings::default(),
             links: Links::new(options.tcp_idle_timeout, options.max_tcp_connections),
@@ -123,8 +115,6 @@ impl<R: Runtime> Runner<R> {
             requests_open: true,
             inbox,
             traffic,
-            events,
-            loss,
             runtime,
             saved: false,
         }
@@ -157,10 +147,13 @@ impl<R: Runtime> Runner<R> {
     /// Waits for a command, traffic or the next timer, whichever comes first. A timer already
     /// due comes first, so that busy channels cannot hold timers back.
     async fn next(&self) -> Next<R::TcpStream> {
-        let wake = [self.driver.next_deadline(), self.links.next_expiry()]
-            .into_iter()
-            .flatten()
-            .min();
+        let wake = [
+            self.dispatch.driver_ref().next_deadline(),
+            self.links.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if wake.is_some_and(|at| at <= Instant::now()) {
             return Next::Wake;
         }
@@ -197,14 +190,12 @@ impl<R: Runtime> Runner<R> {
     /// tasks, closes the sockets and saves the recording.
     async fn stop(&mut self) -> Result<(), Error> {
         self.close_requests();
-        // Handles waiting for a query get `Error::Closed`.
-        self.waiters.clear();
-        self.fetches.clear();
         self.runtime.stop().await;
         self.links.close_all();
         self.udp.clear();
         self.saved = true;
-        self.driver.save_recording()
+        // Handles waiting for a query get `Error::Closed`.
+        self.dispatch.stop()
     }
 
     /// Refuses further commands and drops those waiting, whose askers get [`Error::Closed`].
@@ -214,118 +205,29 @@ impl<R: Runtime> Runner<R> {
     }
 
     async fn on_request(&mut self, request: Request) {
-        match request {
-            Request::Send {
-                from,
-                to,
-                via,
-                value,
-                reply,
-            } => {
-                let (result, outputs) = self.driver.send(&from, &to, &via, value);
-                answer(&reply, result.map_err(Error::from));
+        match self.dispatch.request(request) {
+            Dispatched::Done { outputs, answer } => {
+                // Answered once the outputs are carried out: see `dispatch`.
                 self.carry_out(outputs).await;
+                answer.send();
             }
-            Request::Query {
-                from,
-                to,
-                via,
-                value,
-                options,
-                outcome,
-                reply,
-            } => {
-                let (result, outputs) = self.driver.query_via(&from, &to, &via, value, options);
-                if let (Ok(id), Some(outcome)) = (&result, outcome) {
-                    // Before the outputs: they may already end the query.
-                    if self.waiters.insert(*id, outcome).is_err() {
-                        warn!(%id, "too many queries waited for: this one ends as events only");
-                    }
-                }
-                answer(&reply, result.map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::Answer {
-                from,
-                to,
-                value,
-                reply,
-            } => {
-                let (result, outputs) = self.driver.reply(&from, &to, value);
-                answer(&reply, result.map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::SendToPeer {
-                from,
-                peer,
-                callsign,
-                value,
-                reply,
-            } => {
-                let (result, outputs) = self.driver.send_to_peer(&from, &peer, &callsign, value);
-                answer(&reply, result.map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::AddRoute {
-                key,
-                address,
-                preference,
-                reply,
-            } => {
-                let (stored, outputs) = self.driver.add_route(key, address, preference);
-                answer(&reply, stored);
-                self.carry_out(outputs).await;
-            }
-            Request::CancelQuery { id, reply } => {
-                let (cancelled, outputs) = self.driver.cancel_query(id);
-                answer(&reply, cancelled);
-                self.carry_out(outputs).await;
-            }
-            Request::Mailbox { relay, op, reply } => {
-                let (result, outputs) = self.driver.command(Command::RequestMailbox { relay, op });
-                answer(&reply, result.map(|_done| ()).map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::AddClient { callsign, reply } => {
-                let (result, outputs) = self.driver.command(Command::AddClient { callsign });
-                answer(&reply, result.map(|_done| ()).map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::Stats { reply } => answer(&reply, self.driver.node().stats()),
-            Request::Fetch {
-                id,
-                sources,
-                outcome,
-                reply,
-            } => {
-                let (result, outputs) = self.driver.fetch(id, &sources);
-                if let (Ok(()), Some(outcome)) = (&result, outcome) {
-                    // Before the outputs: content already held completes among them.
-                    if self.fetches.insert(id, outcome).is_err() {
-                        warn!(%id, "too many downloads waited for: this one ends as events only");
-                    }
-                }
-                answer(&reply, result.map_err(Error::from));
-                self.carry_out(outputs).await;
-            }
-            Request::Share { path, reply } => answer(&reply, self.driver.share(&path)),
-            Request::ContentPath { id, reply } => answer(&reply, self.driver.content_path(&id)),
-            Request::Shutdown { reply } => {
-                // `run` stops before handing shutdowns here.
-                answer(&reply, Ok(()));
-            }
+            // `run` stops before handing shutdowns here.
+            Dispatched::Shutdown(reply) => answer(&reply, Ok(())),
         }
     }
 
     async fn on_traffic(&mut self, traffic: Traffic<R::TcpStream>) {
         let outputs = match traffic {
-            Traffic::Datagram { from, data } => {
-                self.driver.inbound(Inbound::Datagram { from, data })
-            }
+            Traffic::Datagram { from, data } => self
+                .dispatch
+                .driver()
+                .inbound(Inbound::Datagram { from, data }),
             Traffic::Accepted { stream, from } => self.open_link(from, Some(stream), None),
             Traffic::Stream { link, from, data } => {
                 if self.links.touch(&from, link) {
-                    self.driver.inbound(Inbound::Stream { from, data })
+                    self.dispatch
+                        .driver()
+                        .inbound(Inbound::Stream { from, data })
                 } else {
                     trace!(%from, "bytes from a closed tcp connection dropped");
                     Vec::new()
@@ -334,13 +236,19 @@ impl<R: Runtime> Runner<R> {
             Traffic::ConnectFailed { from, frames, .. } => {
                 let mut outputs = Vec::new();
                 for frame in frames {
-                    outputs.extend(self.driver.transmit_failed(TransportAddr::tcp(from), frame));
+                    outputs.extend(
+                        self.dispatch
+                            .driver()
+                            .transmit_failed(TransportAddr::tcp(from), frame),
+                    );
                 }
                 outputs
             }
             Traffic::Closed { link, from } => {
                 if self.links.remove_if(&from, link) {
-                    self.driver.inbound(Inbound::StreamClosed { from })
+                    self.dispatch
+                        .driver()
+                        .inbound(Inbound::StreamClosed { from })
                 } else {
                     Vec::new()
                 }
@@ -353,23 +261,32 @@ impl<R: Runtime> Runner<R> {
     async fn on_wake(&mut self) {
         let now = Instant::now();
         let mut outputs = Vec::new();
-        if self.driver.next_deadline().is_some_and(|at| at <= now) {
-            outputs = self.driver.timeout();
+        if self
+            .dispatch
+            .driver()
+            .next_deadline()
+            .is_some_and(|at| at <= now)
+        {
+            outputs = self.dispatch.driver().timeout();
         }
         for remote in self.links.expire(now) {
             debug!(%remote, "idle tcp connection closed");
-            outputs.extend(self.driver.inbound(Inbound::StreamClosed { from: remote }));
+            outputs.extend(
+                self.dispatch
+                    .driver()
+                    .inbound(Inbound::StreamClosed { from: remote }),
+            );
         }
         self.carry_out(outputs).await;
     }
 
     /// Carries out the node's outputs in order: transmits to the sockets, events to the
-    /// application.
+    /// application (through the [`Dispatch`]).
     async fn carry_out(&mut self, outputs: Vec<Output>) {
         let mut queue = VecDeque::from(outputs);
         while let Some(output) = queue.pop_front() {
-            match output {
-                Output::Transmit(transmit) => match transmit.to.protocol {
+            match self.dispatch.output(output) {
+                Carry::Transmit(transmit) => match transmit.to.protocol {
                     Protocol::Udp => {
                         queue.extend(self.send_udp(transmit.to.addr, transmit.payload).await);
                     }
@@ -377,36 +294,9 @@ impl<R: Runtime> Runner<R> {
                         queue.extend(self.send_tcp(transmit.to.addr, transmit.payload));
                     }
                 },
-                Output::Event(event) => {
-                    if let Event::StreamFailed { from } = &event {
-                        if from.protocol == Protocol::Tcp {
-                            queue.extend(self.close_link(from.addr));
-                        }
-                    }
-                    if let Some((waiter, outcome)) = self.waiters.complete(&event) {
-                        answer(&waiter, outcome);
-                    }
-                    if let Some((waiters, outcome)) = self.fetches.complete(&event) {
-                        let outcome = self.driver.with_path(outcome);
-                        for waiter in waiters {
-                            answer(&waiter, outcome.clone());
-                        }
-                    }
-                    self.deliver(event);
-                }
-                _ => trace!("unknown output ignored"),
+                Carry::CloseStream(remote) => queue.extend(self.close_link(remote)),
+                Carry::Nothing => {}
             }
-        }
-    }
-
-    /// Hands an event to the application without waiting: one that finds the channel full is
-    /// dropped and counted ([`EventLoss`]), so the driver never depends on the application
-    /// reading.
-    fn deliver(&mut self, event: Event) {
-        match self.events.try_send(self.loss.queue(event)) {
-            Ok(()) => self.loss.delivered(),
-            Err(TrySendError::Full(_)) => self.loss.dropped(),
-            Err(TrySendError::Closed(_)) => trace!("event dropped: no application is listening"),
         }
     }
 
@@ -414,7 +304,10 @@ impl<R: Runtime> Runner<R> {
     async fn send_udp(&mut self, to: SocketAddr, payload: Vec<u8>) -> Vec<Output> {
         let Some((local, socket)) = socket_for(&self.udp, to) else {
             self.no_socket.no_socket(to);
-            return self.driver.transmit_failed(TransportAddr::udp(to), payload);
+            return self
+                .dispatch
+                .driver()
+                .transmit_failed(TransportAddr::udp(to), payload);
         };
         match R::send_to(socket, &payload, to).await {
             Ok(_) => {
@@ -423,7 +316,9 @@ impl<R: Runtime> Runner<R> {
             }
             Err(err) => {
                 debug!(%to, %err, "udp send failed: datagram dropped");
-                self.driver.transmit_failed(TransportAddr::udp(to), payload)
+                self.dispatch
+                    .driver()
+                    .transmit_failed(TransportAddr::udp(to), payload)
             }
         }
     }
@@ -435,7 +330,13 @@ impl<R: Runtime> Runner<R> {
         };
         match link.write(to, frame) {
             Ok(()) => Vec::new(),
-            Err(frame) => {
+            // As a frame the blocking adapter's full send buffer refuses: the node may try the
+            // peer's next address.
+            Err(Unqueued::Full(frame)) => self
+                .dispatch
+                .driver()
+                .transmit_failed(TransportAddr::tcp(to), frame),
+            Err(Unqueued::Ended(frame)) => {
                 // The connection ended and its task is telling us: replace it now.
                 let mut outputs = self.close_link(to);
                 outputs.extend(self.open_link(to, None, Some(frame)));
@@ -458,7 +359,11 @@ impl<R: Runtime> Runner<R> {
         let mut outputs = Vec::new();
         for evicted in self.links.insert(remote, link) {
             debug!(remote = %evicted, "tcp connection closed to make room");
-            outputs.extend(self.driver.inbound(Inbound::StreamClosed { from: evicted }));
+            outputs.extend(
+                self.dispatch
+                    .driver()
+                    .inbound(Inbound::StreamClosed { from: evicted }),
+            );
         }
         outputs
     }
@@ -467,7 +372,9 @@ impl<R: Runtime> Runner<R> {
     fn close_link(&mut self, remote: SocketAddr) -> Vec<Output> {
         if self.links.remove(&remote) {
             debug!(%remote, "tcp connection closed");
-            self.driver.inbound(Inbound::StreamClosed { from: remote })
+            self.dispatch
+                .driver()
+                .inbound(Inbound::StreamClosed { from: remote })
         } else {
             Vec::new()
         }
@@ -480,7 +387,7 @@ impl<R: Runtime> Drop for Runner<R> {
         self.close_requests();
         // Dropped without a shutdown (its runtime went away): keep the recording all the same.
         if !self.saved {
-            if let Err(err) = self.driver.save_recording() {
+            if let Err(err) = self.dispatch.driver().save_recording() {
                 warn!(%err, "the recording could not be saved");
             }
         }

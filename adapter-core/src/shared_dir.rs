@@ -6,8 +6,8 @@
 //! only ever taken by the driver's thread, the folder's rescan thread and short adapter calls,
 //! never across an await and never while a file is hashed.
 //!
-//! The folder stays current while the node runs: [`SharedDirectory::start_rescan`] rescans it
-//! on a thread of its own (new files are hashed and served, changed ones re-hashed and no
+//! The folder stays current while the node runs: [`SharedDirectory::start_disk`] rescans it
+//! on the node's disk thread (new files are hashed and served, changed ones re-hashed and no
 //! longer served under their old id, removed ones withdrawn), and every read checks first that
 //! the file still has the length and modification time it was hashed with.
 
@@ -21,8 +21,9 @@ use ejtp_proto::content::{
     BlockLayout, BlockSet, ContentId, ContentStore, PartialStore, StoreError,
 };
 
+use crate::disk::DiskThread;
 use crate::folder::hash_file;
-use crate::rescan::{Rescanner, rescan};
+use crate::rescan::rescan;
 use crate::shared_files::{Commit, Files, Stamp};
 use crate::store::DirectoryStore;
 
@@ -53,18 +54,42 @@ impl SharedDirectory {
         let shared = Self {
             inner: Arc::new(Mutex::new(Files::new(store))),
         };
-        rescan(&shared, &AtomicBool::new(false), true);
+        rescan(&shared, &AtomicBool::new(false), true, &mut || {});
         Ok(shared)
     }
 
-    /// Rescans the folder every `every` on a thread of its own, until the returned value is
-    /// dropped (which stops the thread and waits for it: a hash in progress gives up within
-    /// 64 KiB).
+    /// Starts the node's disk thread for this folder: it writes every download's blocks and
+    /// rescans the folder every `rescan` (if given), until the returned value is dropped (which
+    /// finishes the downloads' writes, stops the thread and waits for it: a hash in progress
+    /// gives up within 64 KiB).
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub(crate) fn start_rescan(&self, every: Duration) -> io::Result<Rescanner> {
-        Rescanner::start(self.clone(), every)
+    pub(crate) fn start_disk(&self, rescan: Option<Duration>) -> io::Result<DiskThread> {
+        DiskThread::start(self.clone(), rescan)
+    }
+
+    /// Runs `f` on the store and its table of files, under the lock; while another thread
+    /// holds the lock, calls `between` (so that the disk thread goes on writing the downloads'
+    /// blocks, which the holder may be waiting for).
+    pub(crate) fn with_files_serving<T>(
+        &self,
+        between: &mut dyn FnMut(),
+        f: impl FnOnce(&mut Files) -> T,
+    ) -> T {
+        loop {
+            match self.inner.try_lock() {
+                Ok(mut files) => return f(&mut files),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    return f(&mut poisoned.into_inner());
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    between();
+                    // The lock is held for short calls: a short nap, not a spin.
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Files> {
@@ -84,7 +109,7 @@ impl SharedDirectory {
     /// When the file cannot be read, or changed while it was hashed.
     pub fn share(&self, path: &Path) -> io::Result<ContentId> {
         let before = Stamp::of(path)?;
-        let (id, len) = hash_file(path, &AtomicBool::new(false))?;
+        let (id, len) = hash_file(path, &AtomicBool::new(false), &mut || {})?;
         if Stamp::of(path)? != before || len != before.len {
             return Err(io::Error::other(format!(
                 "{} changed while it was hashed",
@@ -211,7 +236,7 @@ mod tests {
         fs::write(dir.path().join("b"), b"bee").unwrap();
         let b = ContentId::of(b"bee");
         assert_eq!(shared.len_of(&b), None, "not before a rescan");
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(read_all(&mut shared, &b).unwrap(), b"bee");
 
         // Changed in place, same length: refused at once, served under the new id after.
@@ -220,19 +245,19 @@ mod tests {
         touch(&dir.path().join("a"), epoch + Duration::from_secs(1));
         assert_eq!(read_all(&mut shared, &a), Err(StoreError::NotFound));
         assert_eq!(shared.len_of(&a), None, "withdrawn by the read");
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         let new_a = ContentId::of(b"other a");
         assert_eq!(read_all(&mut shared, &new_a).unwrap(), b"other a");
 
         // Changed again, seen by the rescan first this time.
         fs::write(dir.path().join("a"), b"third a!").unwrap();
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(shared.len_of(&new_a), None);
         let third = ContentId::of(b"third a!");
         assert_eq!(read_all(&mut shared, &third).unwrap(), b"third a!");
 
         fs::remove_file(dir.path().join("b")).unwrap();
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(shared.len_of(&b), None, "removed");
         let listed: Vec<ContentId> = shared.list().into_iter().map(|(id, _)| id).collect();
         assert_eq!(listed, [third]);
@@ -247,12 +272,12 @@ mod tests {
         fs::write(&path, b"downloaded").unwrap();
         let id = ContentId::of(b"downloaded");
         shared.with_files(|files| files.store.insert_shared(id, path.clone(), 10));
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert!(shared.with_files(|files| files.knows(&path)), "adopted");
         assert_eq!(read_all(&mut shared, &id).unwrap(), b"downloaded");
 
         fs::write(&path, b"downloaded, then edited").unwrap();
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(shared.len_of(&id), None);
         let edited = ContentId::of(b"downloaded, then edited");
         assert_eq!(
@@ -265,7 +290,7 @@ mod tests {
         fs::write(&other, b"other, longer now").unwrap();
         let stale = ContentId::of(b"other");
         shared.with_files(|files| files.store.insert_shared(stale, other.clone(), 5));
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(shared.len_of(&stale), None);
         assert!(
             shared
@@ -282,7 +307,7 @@ mod tests {
         let mut shared = SharedDirectory::open(dir.path()).unwrap();
         let id = ContentId::of(b"same");
         fs::remove_file(dir.path().join("two")).unwrap();
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(read_all(&mut shared, &id).unwrap(), b"same");
         assert_eq!(shared.path_of(&id), Some(dir.path().join("one")));
     }
@@ -298,12 +323,12 @@ mod tests {
         assert_eq!(read_all(&mut shared, &id).unwrap(), b"outside");
 
         fs::write(&path, b"outside, longer").unwrap();
-        rescan(&shared, &AtomicBool::new(true), false);
+        rescan(&shared, &AtomicBool::new(true), false, &mut || {});
         assert!(
             shared.len_of(&id).is_some(),
             "a stopped rescan hashes nothing"
         );
-        rescan(&shared, &AtomicBool::new(false), false);
+        rescan(&shared, &AtomicBool::new(false), false, &mut || {});
         assert_eq!(shared.len_of(&id), None);
         let longer = ContentId::of(b"outside, longer");
         assert_eq!(read_all(&mut shared, &longer).unwrap(), b"outside, longer");
@@ -313,7 +338,7 @@ mod tests {
     fn the_rescan_thread_picks_up_new_files_and_stops_when_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let shared = SharedDirectory::open(dir.path()).unwrap();
-        let rescanner = shared.start_rescan(Duration::from_millis(20)).unwrap();
+        let rescanner = shared.start_disk(Some(Duration::from_millis(20))).unwrap();
         fs::write(dir.path().join("late"), b"late").unwrap();
         let id = ContentId::of(b"late");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

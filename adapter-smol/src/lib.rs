@@ -77,11 +77,11 @@
 //! ([`NodeOptions::max_tcp_connections`], least recently used first), and when the peer sends
 //! bytes that are not valid framing ([`ejtp_proto::Event::StreamFailed`]); the frames already
 //! queued for it are written first. Like EJTP itself this is unreliable: a frame that cannot be
-//! written (failed connect or write, a write stalled for [`TCP_WRITE_TIMEOUT`], or more than
-//! [`TCP_QUEUE_CAPACITY`] frames waiting for a slow peer) is dropped with a debug log. A
-//! failed UDP send, and the frames queued for a connection that could not be opened, are
-//! reported to the node ([`ejtp_proto::Node::handle_transmit_failed`]), which may send the
-//! message again on the peer's next address or report the peer unreachable.
+//! written (failed connect or write, a write stalled for [`TCP_WRITE_TIMEOUT`]) is dropped
+//! with a debug log. A failed UDP send, a frame refused because [`TCP_QUEUE_CAPACITY`] frames
+//! already wait for a slow peer, and the frames queued for a connection that could not be
+//! opened, are reported to the node ([`ejtp_proto::Node::handle_transmit_failed`]), which may
+//! send the message again on the peer's next address or report the peer unreachable.
 //!
 //! # Logging
 //!

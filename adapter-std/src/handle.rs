@@ -1,12 +1,10 @@
 //! [`Handle`]: the application's way to command a running node, from any thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 use ejtp_adapter_core::{Error, FetchOutcome, QueryOutcome};
 use ejtp_proto::content::ContentId;
@@ -15,14 +13,15 @@ use ejtp_proto::{
 };
 use serde_json::Value;
 
-use crate::inbox::{Item, Request};
-use crate::limits::QUERY_GRACE;
-
 /// Commands a running [`Node`](crate::Node): send, add clients, read its counters, stop it.
 ///
 /// Cheap to clone, `Send` and `Sync`: give a clone to every thread that sends. Each call waits
-/// for the node's driver thread to carry it out and returns its result, or [`Error::Closed`]
-/// once the node has stopped.
+/// for the node's poll loop to carry it out and returns its result, or [`Error::Closed`] once
+/// the node has stopped. It is every adapter's one handle
+/// ([`ejtp_adapter_core::handle::Handle`]), each call blocking the calling thread until the
+/// answer comes, so its commands and the moment they return are the async adapters': a
+/// command returns once the node has handed what it sends to the sockets
+/// ([`dispatch`](ejtp_adapter_core::dispatch#when-a-command-is-answered)).
 ///
 /// The node stops when [`shutdown`](Self::shutdown) is called on any clone, when its
 /// [`Node`](crate::Node) is dropped (unless it was [split](crate::Node::split)), or when the
@@ -35,23 +34,22 @@ pub struct Handle {
 /// What every clone of a handle shares.
 #[derive(Debug)]
 struct Shared {
-    inbox: SyncSender<Item>,
-    stopping: Arc<AtomicBool>,
-    /// The driver thread, until someone has joined it.
+    inner: ejtp_adapter_core::handle::Handle,
+    /// The poll loop's thread, until someone has joined it.
     driver: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Waits for a command's answer on the calling thread.
+fn block<T>(answer: impl Future<Output = T>) -> T {
+    futures_lite::future::block_on(answer)
+}
+
 impl Handle {
-    /// A handle on the driver thread `driver`, fed through `inbox`.
-    pub(crate) fn new(
-        inbox: SyncSender<Item>,
-        stopping: Arc<AtomicBool>,
-        driver: JoinHandle<()>,
-    ) -> Self {
+    /// A blocking handle on `inner`, whose poll loop runs on the thread `driver`.
+    pub(crate) fn new(inner: ejtp_adapter_core::handle::Handle, driver: JoinHandle<()>) -> Self {
         Self {
             shared: Arc::new(Shared {
-                inbox,
-                stopping,
+                inner,
                 driver: Mutex::new(Some(driver)),
             }),
         }
@@ -66,7 +64,7 @@ impl Handle {
     /// [`Error::Send`] if the node refuses (an unknown client, a value that is not strict JSON,
     /// no route, too large); [`Error::Closed`] if the node has stopped.
     pub fn send(&self, from: &str, to: &PublicIdentity, value: Value) -> Result<MessageId, Error> {
-        self.send_via(from, to, &[], value)
+        block(self.shared.inner.send(from, to, value))
     }
 
     /// Sends `value` from `from` to `to` through the relays `via`, first hop first: an onion of
@@ -81,13 +79,7 @@ impl Handle {
         via: &[PublicIdentity],
         value: Value,
     ) -> Result<MessageId, Error> {
-        self.ask(|reply| Request::Send {
-            from: from.to_string(),
-            to: to.clone(),
-            via: via.to_vec(),
-            value,
-            reply,
-        })?
+        block(self.shared.inner.send_via(from, to, via, value))
     }
 
     /// Sends `value` from the local client `from` to `to` as a query, and blocks until the
@@ -129,22 +121,7 @@ impl Handle {
         value: Value,
         options: QueryOptions,
     ) -> Result<QueryOutcome, Error> {
-        let (outcome, ended) = mpsc::channel();
-        let (_, longest) = self.ask(|reply| Request::Query {
-            from: from.to_string(),
-            to: to.clone(),
-            via: via.to_vec(),
-            value,
-            options,
-            outcome: Some(outcome),
-            reply,
-        })??;
-        match ended.recv_timeout(longest.saturating_add(QUERY_GRACE)) {
-            Ok(outcome) => Ok(outcome),
-            // The node ends every query by its deadline; this is only a safety net.
-            Err(RecvTimeoutError::Timeout) => Ok(QueryOutcome::TimedOut),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Closed),
-        }
+        block(self.shared.inner.query_via(from, to, via, value, options))
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
@@ -176,16 +153,11 @@ impl Handle {
         value: Value,
         options: QueryOptions,
     ) -> Result<MessageId, Error> {
-        self.ask(|reply| Request::Query {
-            from: from.to_string(),
-            to: to.clone(),
-            via: via.to_vec(),
-            value,
-            options,
-            outcome: None,
-            reply,
-        })?
-        .map(|(id, _)| id)
+        block(
+            self.shared
+                .inner
+                .start_query_via(from, to, via, value, options),
+        )
     }
 
     /// Answers the delivered message `to` from the local client `from`: `value` goes back to
@@ -196,12 +168,7 @@ impl Handle {
     /// # Errors
     /// As [`send`](Self::send).
     pub fn reply(&self, from: &str, to: &Message, value: Value) -> Result<MessageId, Error> {
-        self.ask(|reply| Request::Answer {
-            from: from.to_string(),
-            to: Box::new(to.clone()),
-            value,
-            reply,
-        })?
+        block(self.shared.inner.reply(from, to, value))
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
@@ -211,7 +178,7 @@ impl Handle {
     /// # Errors
     /// [`Error::Closed`] if the node has stopped.
     pub fn cancel_query(&self, id: MessageId) -> Result<bool, Error> {
-        self.ask(|reply| Request::CancelQuery { id, reply })
+        block(self.shared.inner.cancel_query(id))
     }
 
     /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node, to
@@ -222,11 +189,7 @@ impl Handle {
     /// [`Error::Command`] if the node cannot send the request (no route, queue full);
     /// [`Error::Closed`] if the node has stopped.
     pub fn request_mailbox(&self, relay: &PublicIdentity, op: MailboxOp) -> Result<(), Error> {
-        self.ask(|reply| Request::Mailbox {
-            relay: relay.clone(),
-            op,
-            reply,
-        })?
+        block(self.shared.inner.request_mailbox(relay, op))
     }
 
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
@@ -245,13 +208,7 @@ impl Handle {
         callsign: &str,
         value: Value,
     ) -> Result<MessageId, Error> {
-        self.ask(|reply| Request::SendToPeer {
-            from: from.to_string(),
-            peer: *peer,
-            callsign: callsign.to_string(),
-            value,
-            reply,
-        })?
+        block(self.shared.inner.send_to_peer(from, peer, callsign, value))
     }
 
     /// Tells the node's routing table that the node with `key` is reached at `address`
@@ -267,12 +224,7 @@ impl Handle {
         address: &Address,
         preference: Option<u8>,
     ) -> Result<bool, Error> {
-        self.ask(|reply| Request::AddRoute {
-            key: *key,
-            address: address.clone(),
-            preference,
-            reply,
-        })
+        block(self.shared.inner.add_route(key, address, preference))
     }
 
     /// Adds a local client: messages to `callsign` at this node are delivered as events.
@@ -281,10 +233,7 @@ impl Handle {
     /// [`Error::Command`] for a duplicate or invalid callsign, or too many clients;
     /// [`Error::Closed`] if the node has stopped.
     pub fn add_client(&self, callsign: &str) -> Result<(), Error> {
-        self.ask(|reply| Request::AddClient {
-            callsign: callsign.to_string(),
-            reply,
-        })?
+        block(self.shared.inner.add_client(callsign))
     }
 
     /// The node's counters: what it received, delivered, forwarded and dropped.
@@ -292,7 +241,7 @@ impl Handle {
     /// # Errors
     /// [`Error::Closed`] if the node has stopped.
     pub fn stats(&self) -> Result<Stats, Error> {
-        self.ask(|reply| Request::Stats { reply })
+        block(self.shared.inner.stats())
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
@@ -304,12 +253,7 @@ impl Handle {
     /// [`Error::Command`] when the node refuses (no shared folder, too many downloads);
     /// [`Error::Closed`] if the node has stopped.
     pub fn start_fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<(), Error> {
-        self.ask(|reply| Request::Fetch {
-            id,
-            sources: sources.to_vec(),
-            outcome: None,
-            reply,
-        })?
+        block(self.shared.inner.start_fetch(id, sources))
     }
 
     /// Downloads `id` as [`start_fetch`](Self::start_fetch) and waits until it ends.
@@ -317,14 +261,7 @@ impl Handle {
     /// # Errors
     /// As [`start_fetch`](Self::start_fetch); [`Error::Closed`] if the node stops meanwhile.
     pub fn fetch(&self, id: ContentId, sources: &[SocketAddr]) -> Result<FetchOutcome, Error> {
-        let (outcome, ended) = mpsc::channel();
-        self.ask(|reply| Request::Fetch {
-            id,
-            sources: sources.to_vec(),
-            outcome: Some(outcome),
-            reply,
-        })??;
-        ended.recv().map_err(|_| Error::Closed)
+        block(self.shared.inner.fetch(id, sources))
     }
 
     /// Hashes the file at `path` and shares it with CJP2P peers from where it is.
@@ -333,10 +270,7 @@ impl Handle {
     /// [`Error::Io`] when the file cannot be read or the node has no shared folder;
     /// [`Error::Closed`] if the node has stopped.
     pub fn share(&self, path: &Path) -> Result<ContentId, Error> {
-        self.ask(|reply| Request::Share {
-            path: path.to_path_buf(),
-            reply,
-        })?
+        block(self.shared.inner.share(path))
     }
 
     /// Where the content `id` is in the shared folder, if it is there.
@@ -344,7 +278,7 @@ impl Handle {
     /// # Errors
     /// [`Error::Closed`] if the node has stopped.
     pub fn content_path(&self, id: ContentId) -> Result<Option<PathBuf>, Error> {
-        self.ask(|reply| Request::ContentPath { id, reply })
+        block(self.shared.inner.content_path(id))
     }
 
     /// Stops the node: closes every connection and socket, joins every thread of the node and
@@ -353,20 +287,10 @@ impl Handle {
     /// Returns once the node has stopped. Calling it again (on any clone) returns `Ok(())`.
     ///
     /// # Errors
-    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the driver thread
-    /// had died (a bug).
+    /// [`Error::Io`] if the recording cannot be saved; [`Error::Closed`] if the poll loop's
+    /// thread had died (a bug).
     pub fn shutdown(&self) -> Result<(), Error> {
         self.shared.shutdown()
-    }
-
-    /// Sends a request made with a fresh reply channel, and waits for the answer.
-    fn ask<T>(&self, request: impl FnOnce(mpsc::Sender<T>) -> Request) -> Result<T, Error> {
-        let (reply, answer): (_, Receiver<T>) = mpsc::channel();
-        self.shared
-            .inbox
-            .send(Item::Request(Box::new(request(reply))))
-            .map_err(|_| Error::Closed)?;
-        answer.recv().map_err(|_| Error::Closed)
     }
 }
 
@@ -377,18 +301,9 @@ impl Shared {
         let Some(thread) = driver.take() else {
             return Ok(());
         };
-        // From now on the reader threads stop handing the driver what they read.
-        self.stopping.store(true, Ordering::SeqCst);
-        let (reply, answer) = mpsc::channel();
-        let result = match self
-            .inbox
-            .send(Item::Request(Box::new(Request::Shutdown { reply })))
-        {
-            Ok(()) => answer.recv().unwrap_or(Err(Error::Closed)),
-            Err(_) => Err(Error::Closed),
-        };
+        let result = block(self.inner.shutdown());
         if thread.join().is_err() {
-            tracing::warn!("the driver thread panicked");
+            tracing::warn!("the poll loop's thread panicked");
             return Err(Error::Closed);
         }
         result

@@ -1,4 +1,5 @@
-//! The blocking [`std::net`] driver of [`ejtp_proto`]: a node on OS threads, no async runtime.
+//! The blocking driver of [`ejtp_proto`]: a node on one OS thread's poll loop, no async
+//! runtime.
 //!
 //! Two nodes on the loopback interface, one message:
 //!
@@ -34,39 +35,47 @@
 //!
 //! # How it runs
 //!
-//! [`Node::bind`] binds every UDP socket and TCP listener of the [`NodeOptions`] and starts:
+//! [`Node::bind`] binds every UDP socket and TCP listener of the [`NodeOptions`] and starts
+//! **one thread**, the poll loop, which owns the [`ejtp_adapter_core::Driver`] (the protocol
+//! state machine with its clock and optional recording), every socket and every TCP
+//! connection. It sleeps in a readiness poller ([`mio`]) until a socket is ready, a command
+//! arrives, or the next deadline passes (the node's next timeout, a TCP connection's idle
+//! expiry, connect deadline or write stall): nothing is read on a timer, and nothing it does
+//! blocks, so one slow or unreachable peer never holds the others up.
 //!
-//! - one **driver thread**, which owns the [`ejtp_adapter_core::Driver`] (the protocol state machine
-//!   with its clock and optional recording) and the TCP connection table;
-//! - a reader thread per UDP socket, an accept thread per TCP listener, and a reader thread per
-//!   open TCP connection, which only read and pass what they read on.
-//!
-//! Everything reaches the driver thread through one bounded channel ([`INBOX_CAPACITY`]):
-//! received datagrams, accepted connections, stream bytes, and the application's commands from
-//! any [`Handle`]. The driver thread sleeps until the next message or until the node's next
-//! deadline (or a TCP connection's idle expiry), feeds the node, and carries out what it returns
-//! in order: datagrams go out with `send_to` from a socket of the destination's IP family, a
-//! loopback one for a loopback destination if there is the choice (with none of that family
-//! the destination cannot be reached: the node is told and a warning names it once);
-//! stream frames go out on the open connection to the destination, opened on demand
-//! ([`TCP_CONNECT_TIMEOUT`], [`TCP_WRITE_TIMEOUT`]). A failed connect or write drops the
-//! connection and loses the frame (EJTP is unreliable), logged at `debug` level through
-//! [`tracing`]. A failed UDP send or TCP connect is reported to the node
+//! The application's commands come from any [`Handle`] on the request channel every adapter
+//! uses ([`INBOX_CAPACITY`]), each followed by a wake-up of the poller, and are dispatched by
+//! the same code as on the async adapters ([`ejtp_adapter_core::dispatch`]). The loop feeds the
+//! node and carries out what it returns in order: datagrams go out with a non-blocking
+//! `send_to` from a socket of the destination's IP family, a loopback one for a loopback
+//! destination if there is the choice (with none of that family the destination cannot be
+//! reached: the node is told and a warning names it once); stream frames go to the connection
+//! with the destination, opened on demand without waiting ([`TCP_CONNECT_TIMEOUT`]), through a
+//! send buffer of at most [`TCP_SEND_BUFFER`] bytes. A frame that finds the buffer full, and
+//! every frame waiting for a connect that fails or times out, is reported to the node
 //! ([`ejtp_proto::Node::handle_transmit_failed`]), which may send the message again on the
-//! peer's next address or report the peer unreachable.
+//! peer's next address or report the peer unreachable; so is a failed UDP send. A connection
+//! whose peer takes nothing for [`TCP_WRITE_TIMEOUT`], or whose write fails, is closed and what
+//! it held is lost (EJTP is unreliable), logged at `debug` level through [`tracing`].
+//!
+//! Besides the poll loop, a node with a shared folder has that folder's disk thread, which
+//! writes every download's blocks and rescans the folder (`NodeOptions::share_rescan`): file
+//! writes cannot be made non-blocking through a poller, and hashing a large file takes
+//! seconds, which the loop must not spend away from its sockets. So a node has one thread, or
+//! two with a shared folder, however many downloads run.
 //!
 //! Events reach the application through [`Events`], a bounded queue of [`EVENT_CAPACITY`]
-//! events. The driver thread never waits for the application: an event that finds the queue
-//! full is dropped and counted (with a `tracing` warning), and the next event received says how
-//! many were lost before it ([`Events::lost`], [`Events::lost_total`]). So the
-//! [`Handle`]'s calls, [`Handle::query`] and [`Handle::fetch`] included, return whether or not
-//! anyone reads the events: their outcomes travel on channels of their own.
+//! events. The loop never waits for the application: an event that finds the queue full is
+//! dropped and counted (with a `tracing` warning), and the next event received says how many
+//! were lost before it ([`Events::lost`], [`Events::lost_total`]). So the [`Handle`]'s calls,
+//! [`Handle::query`] and [`Handle::fetch`] included, return whether or not anyone reads the
+//! events: their outcomes travel on channels of their own.
 //!
 //! # Shutting down
 //!
 //! [`Node::shutdown`] or [`Handle::shutdown`] (or dropping the [`Node`], or the last
 //! [`Handle`] after [`Node::split`]) stops the node: it closes every connection, wakes and joins
-//! every thread, closes the sockets and saves the recording, if any. When it returns, no thread
+//! its thread, closes the sockets and saves the recording, if any. When it returns, no thread
 //! of the node is left running and the ports can be bound again. The events already queued can
 //! still be received from the [`Events`] of a split node, after which [`Events::recv`] returns
 //! `None`; commands return [`Error::Closed`].
@@ -77,13 +86,11 @@
 
 mod events;
 mod handle;
-mod inbox;
 mod limits;
 mod node;
-mod runtime;
+mod poll_loop;
 mod tcp;
 mod udp;
-mod wake;
 
 pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
 pub use ejtp_proto;
@@ -91,6 +98,7 @@ pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, QueryO
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{
-    EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_WRITE_TIMEOUT, UDP_BUFFER_LEN,
+    EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_SEND_BUFFER, TCP_WRITE_TIMEOUT,
+    UDP_BUFFER_LEN,
 };
 pub use node::Node;

@@ -1,40 +1,54 @@
-//! The bounds and timeouts of the adapter.
+//! The bounds and timeouts of the adapter: every queue and buffer of the poll loop is bounded
+//! here.
 
 use std::time::Duration;
 
 /// Events the application has not received yet, at most. When [`Events`](crate::Events) holds
 /// this many, further events are dropped and counted ([`Events::lost`](crate::Events::lost)):
-/// the driver thread never waits for the application.
+/// the poll loop never waits for the application.
 pub const EVENT_CAPACITY: usize = 1024;
 
-/// Messages waiting for the driver thread, at most: received datagrams, stream chunks, accepted
-/// connections and commands. When it is full, the reader threads wait (the operating system's
-/// buffers fill, then UDP drops and TCP slows its sender) and so do commands.
-pub const INBOX_CAPACITY: usize = 256;
+/// Commands waiting for the poll loop, at most (the request channel every adapter's
+/// [`Handle`](crate::Handle) feeds). When it is full, the threads sending commands wait.
+/// Traffic has no queue of its own any more: it waits in the operating system's socket
+/// buffers until the loop reads it.
+pub const INBOX_CAPACITY: usize = ejtp_adapter_core::limits::REQUEST_CAPACITY;
 
-/// The receive buffer of each UDP socket: the largest datagram read whole.
+/// The receive buffer of the poll loop: the largest datagram read whole.
 pub const UDP_BUFFER_LEN: usize = 64 * 1024;
+
+/// Bytes waiting to be written to one TCP connection, at most, beyond what the operating
+/// system's own send buffer holds (a frame larger than this is taken only by an empty buffer).
+/// A frame that would go past it is refused: the node is told the transmit failed, as for a
+/// connection that cannot be opened. With at most `NodeOptions::max_tcp_connections`
+/// connections, this bounds the loop's TCP memory.
+pub const TCP_SEND_BUFFER: usize = 1 << 20;
+
+/// How long opening a TCP connection may take. The connect does not block the poll loop:
+/// frames wait in the connection's buffer meanwhile, and when it fails or times out each of
+/// them is reported to the node as a failed transmit.
+pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a TCP connection's send buffer may hold bytes without the peer taking any (a peer
+/// that does not read) before the connection is closed and the bytes dropped.
+pub const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Bytes read from a TCP connection at once.
 pub(crate) const TCP_READ_CHUNK: usize = 16 * 1024;
 
-/// How long the driver thread waits for a TCP connection it opens. The driver thread does
-/// nothing else meanwhile, so this is short.
-pub const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reads from one TCP connection in one turn of the loop, at most, so that a fast sender
+/// cannot keep the loop from its other sockets; the rest is read in the next turn.
+pub(crate) const TCP_READ_BUDGET: usize = 4;
 
-/// How long a write to a TCP connection may block (a peer that does not read) before the
-/// connection is dropped.
-pub const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Datagrams read from one UDP socket in one turn of the loop, at most (as
+/// [`TCP_READ_BUDGET`]).
+pub(crate) const UDP_READ_BUDGET: usize = 64;
 
-/// How often a blocked UDP reader wakes to check whether the node is stopping, in case the
-/// datagram sent to wake it is lost.
-pub(crate) const UDP_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Connections accepted on one listener in one turn of the loop, at most.
+pub(crate) const ACCEPT_BUDGET: usize = 16;
 
-/// How long a thread pauses after an unexpected socket error before trying again, so that a
-/// persistent error (no file descriptors left) does not spin.
-pub(crate) const ERROR_PAUSE: Duration = Duration::from_millis(10);
+/// Commands taken from the request channel in one turn of the loop, at most.
+pub(crate) const REQUEST_BUDGET: usize = 64;
 
-/// How much longer than a query's longest life [`Handle::query`](crate::Handle::query) waits
-/// for its outcome before giving up on it as timed out: a safety net only, since the node
-/// itself ends every query by its deadline.
-pub(crate) const QUERY_GRACE: Duration = Duration::from_secs(5);
+/// Readiness events taken from the poller at once.
+pub(crate) const POLL_EVENTS: usize = 256;

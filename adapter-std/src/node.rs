@@ -1,19 +1,25 @@
-//! [`Node`]: bind the sockets, start the threads, and own the handle and the events.
+//! [`Node`]: bind the sockets, start the poll loop's thread, and own the handle and the events.
 
 use std::io;
 use std::mem;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
+use ejtp_adapter_core::dispatch::Dispatch;
+use ejtp_adapter_core::events::EventLoss;
 use ejtp_adapter_core::{Driver, Error, NodeOptions};
 use ejtp_proto::{Address, MessageId, NodeId, PublicIdentity, PublicKey};
+use mio::{Poll, Waker};
 use serde_json::Value;
 
 use crate::events::Events;
 use crate::handle::Handle;
-use crate::runtime::Runtime;
+use crate::limits::{EVENT_CAPACITY, INBOX_CAPACITY};
+use crate::poll_loop::{Loop, WAKER};
 
-/// A running node: its sockets, its threads, a [`Handle`] to command it and its [`Events`].
+/// A running node: its sockets, its poll loop's thread, a [`Handle`] to command it and its
+/// [`Events`].
 ///
 /// Dropping the node stops it (see [`shutdown`](Self::shutdown)), unless it was
 /// [split](Self::split).
@@ -56,25 +62,53 @@ impl Node {
             .iter()
             .map(TcpListener::local_addr)
             .collect::<io::Result<Vec<_>>>()?;
+        let udp_sockets = udp
+            .iter()
+            .zip(udp_sockets)
+            .map(|(local, socket)| {
+                socket.set_nonblocking(true)?;
+                Ok((*local, mio::net::UdpSocket::from_std(socket)))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let listeners = listeners
+            .into_iter()
+            .map(|listener| {
+                listener.set_nonblocking(true)?;
+                Ok(mio::net::TcpListener::from_std(listener))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
 
         let driver = Driver::new(&options, &udp, &tcp)?;
         let public_key = driver.node().public_key();
-        // From here on, dropping the runtime (on an error) stops whatever was started.
-        let (mut runtime, wiring) = Runtime::new(driver, &options);
-        for (local, socket) in udp.iter().zip(udp_sockets) {
-            runtime.start_udp(*local, socket)?;
-        }
-        for (local, listener) in tcp.iter().zip(listeners) {
-            runtime.start_listener(*local, listener)?;
-        }
-        let driver_thread = thread::Builder::new()
-            .name("ejtp-driver".to_string())
-            .spawn(move || runtime.run())?;
+        let (events, received) = mpsc::sync_channel(EVENT_CAPACITY);
+        let loss = EventLoss::new();
+        let lost = loss.total();
+        let (requests, requested) = async_channel::bounded(INBOX_CAPACITY);
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let dispatch = Dispatch::new(driver, events, loss);
+        // From here on, dropping the loop (on an error) closes whatever was bound.
+        let event_loop = Loop::new(
+            poll,
+            dispatch,
+            requested,
+            (udp_sockets, listeners),
+            &options,
+        )?;
+        let loop_thread = thread::Builder::new()
+            .name("ejtp-loop".to_string())
+            .spawn(move || event_loop.run())?;
         tracing::debug!(?udp, ?tcp, "node started");
+        let wake = move || {
+            if let Err(err) = waker.wake() {
+                tracing::warn!(%err, "could not wake the node's poll loop");
+            }
+        };
+        let handle = ejtp_adapter_core::handle::Handle::with_wake(requests, Arc::new(wake));
 
         Ok(Self {
-            handle: Handle::new(wiring.inbox, wiring.stopping, driver_thread),
-            events: Events::new(wiring.events, wiring.lost),
+            handle: Handle::new(handle, loop_thread),
+            events: Events::new(received, lost),
             udp,
             tcp,
             public_key,

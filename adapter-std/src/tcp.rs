@@ -1,125 +1,314 @@
-//! TCP: accept threads, a reader thread per connection, and the driver's end of a connection.
+//! One TCP connection of the poll loop: a non-blocking connect, a bounded send buffer, and
+//! reads that never wait.
 
+use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::thread::{self, JoinHandle};
+use std::net::SocketAddr;
+use std::time::Instant;
 
-use crate::inbox::{ConnId, Item};
-use crate::limits::{ERROR_PAUSE, TCP_CONNECT_TIMEOUT, TCP_READ_CHUNK, TCP_WRITE_TIMEOUT};
+use mio::Token;
+use mio::net::TcpStream;
 
-/// The driver thread's end of an open connection. Dropping it shuts the connection down, which
-/// also ends its reader thread.
+use crate::limits::{TCP_CONNECT_TIMEOUT, TCP_READ_CHUNK, TCP_SEND_BUFFER, TCP_WRITE_TIMEOUT};
+
+/// What a connection that cannot be written to any more does to the frames it holds.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// It never connected: the frames that were waiting, for the node to hear of each.
+    Connect(Vec<Vec<u8>>),
+    /// It broke (or stalled) once open: what it held is lost with the stream.
+    Stream,
+}
+
+/// What reading a connection gave.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    /// The chunks read, in order.
+    pub(crate) chunks: Vec<Vec<u8>>,
+    /// The stream ended (the peer closed it, or a read failed).
+    pub(crate) ended: bool,
+    /// The read budget ran out before the socket was drained: read again next turn.
+    pub(crate) more: bool,
+}
+
+/// A connection, accepted or being opened, and the frames waiting to be written to it.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    id: ConnId,
+    token: Token,
     stream: TcpStream,
+    /// Until the connect completes: when it gives up.
+    connecting: Option<Instant>,
+    /// Frames not yet written, the first maybe in part.
+    queue: VecDeque<Vec<u8>>,
+    /// How much of the first frame is written.
+    written: usize,
+    /// Bytes in `queue` not written yet.
+    buffered: usize,
+    /// When the buffer last went from empty to holding bytes, or last had bytes taken.
+    progress: Instant,
 }
 
 impl Conn {
-    /// This connection's id.
-    pub(crate) fn id(&self) -> ConnId {
-        self.id
+    /// Starts opening a connection to `remote` without waiting for it.
+    pub(crate) fn connect(token: Token, remote: SocketAddr, now: Instant) -> io::Result<Self> {
+        let stream = TcpStream::connect(remote)?;
+        Ok(Self::new(
+            token,
+            stream,
+            Some(now + TCP_CONNECT_TIMEOUT),
+            now,
+        ))
     }
 
-    /// Writes already framed stream bytes.
-    pub(crate) fn write(&self, payload: &[u8]) -> io::Result<()> {
-        (&self.stream).write_all(payload)
+    /// A connection a listener accepted.
+    pub(crate) fn accepted(token: Token, stream: TcpStream, now: Instant) -> Self {
+        set_nodelay(&stream);
+        Self::new(token, stream, None, now)
     }
-}
 
-impl Drop for Conn {
-    fn drop(&mut self) {
-        // The reader holds a clone of the socket, so dropping ours alone would not close it.
-        if let Err(err) = self.stream.shutdown(Shutdown::Both) {
-            if err.kind() != ErrorKind::NotConnected {
-                tracing::debug!(%err, "TCP shutdown failed");
-            }
+    fn new(token: Token, stream: TcpStream, connecting: Option<Instant>, now: Instant) -> Self {
+        Self {
+            token,
+            stream,
+            connecting,
+            queue: VecDeque::new(),
+            written: 0,
+            buffered: 0,
+            progress: now,
         }
     }
+
+    /// The poller's token for this connection.
+    pub(crate) fn token(&self) -> Token {
+        self.token
+    }
+
+    /// The socket, to register with the poller.
+    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Queues `frame` and writes what the socket takes now. `Err(frame)` if the buffer has no
+    /// room for it ([`TCP_SEND_BUFFER`]): the frame is refused, the connection goes on.
+    pub(crate) fn send(&mut self, frame: Vec<u8>, now: Instant) -> Result<(), Refused> {
+        if self.buffered > 0 && self.buffered.saturating_add(frame.len()) > TCP_SEND_BUFFER {
+            return Err(Refused::Full(frame));
+        }
+        if self.buffered == 0 {
+            self.progress = now;
+        }
+        self.buffered = self.buffered.saturating_add(frame.len());
+        self.queue.push_back(frame);
+        if self.connecting.is_none() {
+            self.flush(now).map_err(|_| Refused::Broken)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes of the buffer, until it would block.
+    ///
+    /// # Errors
+    /// When the connection is broken: close it.
+    pub(crate) fn flush(&mut self, now: Instant) -> io::Result<()> {
+        while let Some(front) = self.queue.front() {
+            let rest = front.get(self.written..).unwrap_or_default();
+            match self.stream.write(rest) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(len) => {
+                    self.progress = now;
+                    self.written += len;
+                    self.buffered = self.buffered.saturating_sub(len);
+                    if self.written >= front.len() {
+                        self.queue.pop_front();
+                        self.written = 0;
+                    }
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    /// The socket is writable (or failed): completes a connect in progress, then writes.
+    ///
+    /// # Errors
+    /// What is lost when the connection cannot go on: close it.
+    pub(crate) fn writable(&mut self, now: Instant) -> Result<(), Failed> {
+        if self.connecting.is_some() {
+            match connected(&self.stream) {
+                Ok(true) => {
+                    self.connecting = None;
+                    set_nodelay(&self.stream);
+                }
+                Ok(false) => return Ok(()),
+                Err(err) => {
+                    tracing::debug!(%err, "TCP connect failed; frames dropped");
+                    return Err(self.fail());
+                }
+            }
+        }
+        self.flush(now).map_err(|err| {
+            tracing::debug!(%err, "TCP write failed; connection closed");
+            Failed::Stream
+        })
+    }
+
+    /// Reads what has arrived, at most [`TCP_READ_BUDGET`](crate::limits::TCP_READ_BUDGET)
+    /// chunks, into `buffer`.
+    pub(crate) fn read(&mut self, buffer: &mut [u8], budget: usize) -> Received {
+        let mut read = Received::default();
+        if self.connecting.is_some() {
+            return read;
+        }
+        let chunk = buffer.len().min(TCP_READ_CHUNK);
+        let Some(buffer) = buffer.get_mut(..chunk) else {
+            return read;
+        };
+        for _ in 0..budget {
+            match self.stream.read(buffer) {
+                Ok(0) => {
+                    read.ended = true;
+                    return read;
+                }
+                Ok(len) => read
+                    .chunks
+                    .push(buffer.get(..len).unwrap_or_default().to_vec()),
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return read,
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => {
+                    tracing::debug!(%err, "TCP read failed");
+                    read.ended = true;
+                    return read;
+                }
+            }
+        }
+        read.more = true;
+        read
+    }
+
+    /// When this connection must be looked at even if its socket says nothing: its connect's
+    /// deadline, or when its stalled buffer times out.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.connecting {
+            Some(at) => Some(at),
+            None if self.buffered > 0 => Some(self.progress + TCP_WRITE_TIMEOUT),
+            None => None,
+        }
+    }
+
+    /// Whether the connection has given up by `now`, and what it loses.
+    pub(crate) fn overdue(&mut self, now: Instant) -> Option<Failed> {
+        if self.deadline().is_none_or(|at| at > now) {
+            return None;
+        }
+        if self.connecting.is_some() {
+            tracing::debug!("TCP connect timed out; frames dropped");
+            Some(self.fail())
+        } else {
+            tracing::debug!("TCP peer took nothing for too long; connection closed");
+            Some(Failed::Stream)
+        }
+    }
+
+    fn fail(&mut self) -> Failed {
+        self.buffered = 0;
+        self.written = 0;
+        Failed::Connect(self.queue.drain(..).collect())
+    }
 }
 
-/// Opens a connection to `to`, within [`TCP_CONNECT_TIMEOUT`].
-pub(crate) fn connect(to: SocketAddr) -> io::Result<TcpStream> {
-    TcpStream::connect_timeout(&to, TCP_CONNECT_TIMEOUT)
+/// A frame a connection did not take.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// Its buffer is full: the frame is handed back, for the node to hear of it.
+    Full(Vec<u8>),
+    /// Writing failed: the connection is broken (the frame is lost with it).
+    Broken,
 }
 
-/// Sets `stream` up, starts its reader thread, and returns the driver's end of it.
-pub(crate) fn start_reader(
-    id: ConnId,
-    from: SocketAddr,
-    stream: TcpStream,
-    inbox: SyncSender<Item>,
-) -> io::Result<(Conn, JoinHandle<()>)> {
+/// Whether a non-blocking connect has completed: `Ok(false)` while it is still in progress.
+fn connected(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(err) = stream.take_error()? {
+        return Err(err);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == ErrorKind::NotConnected => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+fn set_nodelay(stream: &TcpStream) {
     if let Err(err) = stream.set_nodelay(true) {
-        tracing::debug!(%from, %err, "could not disable Nagle's algorithm");
+        tracing::debug!(%err, "could not disable Nagle's algorithm");
     }
-    stream.set_write_timeout(Some(TCP_WRITE_TIMEOUT))?;
-    let mut reader = stream.try_clone()?;
-    let thread = thread::Builder::new()
-        .name(format!("ejtp-tcp {from}"))
-        .spawn(move || read_loop(id, from, &mut reader, &inbox))?;
-    Ok((Conn { id, stream }, thread))
 }
 
-/// Reads the connection into the inbox until it ends (the peer closed it, it failed, or the
-/// driver shut it down), then says so.
-fn read_loop(conn: ConnId, from: SocketAddr, stream: &mut TcpStream, inbox: &SyncSender<Item>) {
-    let mut buffer = vec![0u8; TCP_READ_CHUNK];
-    loop {
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(len) => {
-                let data = buffer.get(..len).unwrap_or_default().to_vec();
-                if inbox.send(Item::Stream { conn, from, data }).is_err() {
-                    return; // the driver has stopped
-                }
-            }
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => {
-                tracing::debug!(%from, %err, "TCP read failed");
-                break;
-            }
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connection to `listener`, its connect completed.
+    fn connected_to(listener: &TcpListener) -> Conn {
+        let mut conn =
+            Conn::connect(Token(1), listener.local_addr().unwrap(), Instant::now()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while conn.connecting.is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "the connect completes on loopback"
+            );
+            conn.writable(Instant::now()).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
         }
+        conn
     }
-    // Nothing to do if the driver has stopped.
-    let _ = inbox.send(Item::StreamEnded { conn, from });
-}
 
-/// Starts the thread that accepts connections on `listener` (bound at `local`) and hands them
-/// to the driver.
-pub(crate) fn start_acceptor(
-    local: SocketAddr,
-    listener: TcpListener,
-    inbox: SyncSender<Item>,
-    stopping: Arc<AtomicBool>,
-) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name(format!("ejtp-accept {local}"))
-        .spawn(move || accept_loop(&listener, &inbox, &stopping))
-}
+    #[test]
+    fn a_peer_that_never_reads_fills_the_bounded_buffer_and_then_frames_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut conn = connected_to(&listener);
+        let (_deaf, _) = listener.accept().unwrap();
+        let frame = vec![7u8; 64 * 1024];
+        let mut taken = 0usize;
+        let refused = loop {
+            match conn.send(frame.clone(), Instant::now()) {
+                Ok(()) => taken += 1,
+                Err(Refused::Full(refused)) => break refused,
+                Err(Refused::Broken) => panic!("the connection broke"),
+            }
+            // The kernel's buffers are a few MiB: far fewer frames than this fill them.
+            assert!(taken < 100_000, "no frame was ever refused");
+        };
+        assert_eq!(refused, frame, "the refused frame is handed back whole");
+        assert!(conn.buffered <= TCP_SEND_BUFFER, "{}", conn.buffered);
+        assert!(conn.buffered + frame.len() > TCP_SEND_BUFFER);
+        // Nothing taken since: the connection gives up once the write timeout has passed.
+        let stalled = conn.progress + TCP_WRITE_TIMEOUT;
+        assert_eq!(conn.deadline(), Some(stalled));
+        assert!(conn.overdue(stalled - Duration::from_millis(1)).is_none());
+        assert!(matches!(conn.overdue(stalled), Some(Failed::Stream)));
+    }
 
-fn accept_loop(listener: &TcpListener, inbox: &SyncSender<Item>, stopping: &AtomicBool) {
-    loop {
-        let accepted = listener.accept();
-        if stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        match accepted {
-            Ok((stream, from)) => {
-                tracing::debug!(%from, "TCP connection accepted");
-                if inbox.send(Item::Accepted { from, stream }).is_err() {
-                    return; // the driver has stopped
-                }
-            }
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => {
-                // Such as running out of file descriptors: wait a little rather than spin.
-                tracing::debug!(%err, "TCP accept failed");
-                thread::sleep(ERROR_PAUSE);
-            }
+    #[test]
+    fn frames_waiting_for_a_connect_that_times_out_are_handed_back() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let started = Instant::now();
+        let mut conn = Conn::connect(Token(2), listener.local_addr().unwrap(), started).unwrap();
+        // Not looked at since: as far as the connection knows, it is still connecting.
+        conn.send(b"one".to_vec(), started).unwrap();
+        conn.send(b"two".to_vec(), started).unwrap();
+        let gives_up = started + TCP_CONNECT_TIMEOUT;
+        assert_eq!(conn.deadline(), Some(gives_up));
+        assert!(conn.overdue(gives_up - Duration::from_millis(1)).is_none());
+        match conn.overdue(gives_up) {
+            Some(Failed::Connect(frames)) => assert_eq!(frames, [b"one".to_vec(), b"two".to_vec()]),
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -1,19 +1,26 @@
-//! UDP: a reader thread per socket, and sending from a socket of the destination's family.
+//! UDP: the node's sockets in the poll loop, read without waiting and sent to from a socket of
+//! the destination's family.
 
-use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::thread::{self, JoinHandle};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
 
 use ejtp_adapter_core::udp_socket::{FamilyWarnings, socket_for};
+use mio::net::UdpSocket;
 
-use crate::inbox::Item;
-use crate::limits::{ERROR_PAUSE, UDP_BUFFER_LEN, UDP_POLL_INTERVAL};
-use crate::wake;
+/// What sending a datagram came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sending {
+    /// Handed to the operating system.
+    Handed,
+    /// The socket's send buffer was full: lost, as the network may lose it (the node's
+    /// retries and timeouts deal with it; telling it the peer's address failed would be
+    /// wrong).
+    Lost,
+    /// It cannot go out (no socket of its family, or an error): the node is to be told.
+    Failed,
+}
 
-/// The node's UDP sockets (the driver thread's handles; each reader has its own clone).
+/// The node's UDP sockets, in the order bound.
 #[derive(Debug, Default)]
 pub(crate) struct UdpSockets {
     sockets: Vec<(SocketAddr, UdpSocket)>,
@@ -22,81 +29,46 @@ pub(crate) struct UdpSockets {
 }
 
 impl UdpSockets {
-    /// Starts the reader thread of `socket`, bound at `local`, and keeps the socket to send
-    /// from.
-    pub(crate) fn start(
-        &mut self,
-        local: SocketAddr,
-        socket: UdpSocket,
-        inbox: SyncSender<Item>,
-        stopping: Arc<AtomicBool>,
-    ) -> io::Result<JoinHandle<()>> {
-        socket.set_read_timeout(Some(UDP_POLL_INTERVAL))?;
-        let reader = socket.try_clone()?;
-        let thread = thread::Builder::new()
-            .name(format!("ejtp-udp {local}"))
-            .spawn(move || read_loop(&reader, &inbox, &stopping))?;
+    /// Adds a socket bound at `local`.
+    pub(crate) fn push(&mut self, local: SocketAddr, socket: UdpSocket) {
         self.sockets.push((local, socket));
-        Ok(thread)
+    }
+
+    /// The socket at `index`, to register or read.
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut UdpSocket> {
+        self.sockets.get_mut(index).map(|(_, socket)| socket)
+    }
+
+    /// How many sockets there are.
+    pub(crate) fn len(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// Closes every socket.
+    pub(crate) fn clear(&mut self) {
+        self.sockets.clear();
     }
 
     /// Sends `payload` to `to` from a socket of its IP family
-    /// ([`socket_for`](ejtp_adapter_core::udp_socket::socket_for), the rule of every adapter). With
-    /// no socket of that family the destination is named in a warning (once) and the datagram
-    /// is lost; a failed send is logged at debug level.
-    ///
-    /// Returns false if the datagram could not be sent (the node is then told).
-    pub(crate) fn send(&mut self, to: SocketAddr, payload: &[u8]) -> bool {
+    /// ([`socket_for`](ejtp_adapter_core::udp_socket::socket_for), the rule of every
+    /// adapter), without waiting.
+    pub(crate) fn send(&mut self, to: SocketAddr, payload: &[u8]) -> Sending {
         let Some((local, socket)) = socket_for(&self.sockets, to) else {
             self.no_socket.no_socket(to);
-            return false;
+            return Sending::Failed;
         };
         match socket.send_to(payload, to) {
             Ok(_) => {
                 tracing::trace!(%local, %to, len = payload.len(), "datagram sent");
-                true
+                Sending::Handed
+            }
+            Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                tracing::debug!(%local, %to, "UDP send buffer full; datagram dropped");
+                Sending::Lost
             }
             Err(err) => {
                 tracing::debug!(%local, %to, %err, "UDP send failed; datagram dropped");
-                false
-            }
-        }
-    }
-
-    /// Wakes every reader blocked in `recv_from` with an empty datagram to its own socket.
-    pub(crate) fn wake_readers(&self) {
-        for (local, socket) in &self.sockets {
-            if let Err(err) = socket.send_to(&[], wake::reachable(*local)) {
-                tracing::debug!(%local, %err, "could not wake a UDP reader; it wakes on its poll");
-            }
-        }
-    }
-}
-
-/// Reads datagrams into the inbox until the node stops.
-fn read_loop(socket: &UdpSocket, inbox: &SyncSender<Item>, stopping: &AtomicBool) {
-    let mut buffer = vec![0u8; UDP_BUFFER_LEN];
-    loop {
-        let received = socket.recv_from(&mut buffer);
-        if stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        match received {
-            Ok((len, from)) => {
-                let data = buffer.get(..len).unwrap_or_default().to_vec();
-                if inbox.send(Item::Datagram { from, data }).is_err() {
-                    return; // the driver has stopped
-                }
-            }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(err) => {
-                // Such as an ICMP "port unreachable" reported on the socket: not fatal.
-                tracing::debug!(%err, "UDP receive failed");
-                thread::sleep(ERROR_PAUSE);
+                Sending::Failed
             }
         }
     }

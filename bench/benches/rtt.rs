@@ -376,7 +376,8 @@ impl AdapterPair {
                 }
             }
         });
-        // Alice's events (the replies also arrive there) must be drained, or her driver waits.
+        // Alice's events (the replies also arrive there) are read, as an application would
+        // (unread, they would be dropped and counted: the node never waits for them).
         let draining = thread::spawn(move || while alice_events.recv().is_some() {});
         Self {
             alice: alice_handle,

@@ -188,7 +188,7 @@ fn on_event(acks: &Acknowledger, event: Event) {
 
 /// Sends the replies (acknowledgements) from a thread of their own.
 ///
-/// A send waits for the node's driver thread to carry it out. Sending from the thread that
+/// A send waits for the node's poll loop to carry it out. Sending from the thread that
 /// drains events would let a burst of messages fill the node's event queue while that thread
 /// waits, and the queue drops events once full. So the event loop only queues replies
 /// (dropping them, with a warning, when this queue is full) and this thread sends them.

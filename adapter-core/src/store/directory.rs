@@ -70,13 +70,25 @@ impl DirectoryStore {
         &self.dir
     }
 
+    /// Writes the downloads begun from now on on the node's disk thread (on threads of their
+    /// own if `None`).
+    pub(crate) fn set_disk(&mut self, disk: Option<crate::disk::Disk>) {
+        self.partials.set_disk(disk);
+    }
+
+    /// Takes every open partial download out, to be closed (its last blocks written) by
+    /// dropping what is returned, outside the lock the store is under.
+    pub(crate) fn take_open_partials(&mut self) -> super::partial::OpenPartials {
+        self.partials.take_open()
+    }
+
     /// Hashes the file at `path` (anywhere, not only in the folder) and shares it.
     ///
     /// # Errors
     /// When the file cannot be read.
     pub fn share(&mut self, path: impl AsRef<Path>) -> io::Result<ContentId> {
         let path = path.as_ref();
-        let (id, len) = hash_file(path, &AtomicBool::new(false))?;
+        let (id, len) = hash_file(path, &AtomicBool::new(false), &mut || {})?;
         self.insert_shared(id, path.to_path_buf(), len);
         Ok(id)
     }

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use ejtp_proto::content::{BlockLayout, BlockSet, ContentId, Manifest, block_checksum};
 
 use super::writer::{BlockWriter, read_exact_at};
+use crate::disk::Disk;
 
 /// One open partial download.
 struct PartialFile {
     layout: BlockLayout,
     /// The partial file, for reading blocks back and the final flush to disk.
     part: File,
-    /// Writes blocks and their manifest lines, on a thread of its own.
+    /// Writes blocks and their manifest lines, on the node's disk thread (or one of its own).
     writer: BlockWriter,
 }
 
@@ -29,7 +30,14 @@ struct PartialFile {
 pub(super) struct PartialDir {
     work: PathBuf,
     open: BTreeMap<ContentId, PartialFile>,
+    /// The node's disk thread, which writes for every download, if the store has one.
+    disk: Option<Disk>,
 }
+
+/// Partial downloads taken out of their store, to be closed (their last blocks written)
+/// outside the store's lock: dropping this waits for their writers.
+// Held only to be dropped (closing each download): never read.
+pub(crate) struct OpenPartials(#[allow(dead_code)] BTreeMap<ContentId, PartialFile>);
 
 fn invalid(why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why)
@@ -130,7 +138,18 @@ impl PartialDir {
         Self {
             work,
             open: BTreeMap::new(),
+            disk: None,
         }
+    }
+
+    /// Writes the downloads begun from now on on `disk` (on threads of their own if `None`).
+    pub(super) fn set_disk(&mut self, disk: Option<Disk>) {
+        self.disk = disk;
+    }
+
+    /// Takes every open download out, to be closed by dropping what is returned.
+    pub(super) fn take_open(&mut self) -> OpenPartials {
+        OpenPartials(std::mem::take(&mut self.open))
     }
 
     pub(super) fn part_path(&self, id: &ContentId) -> PathBuf {
@@ -235,7 +254,7 @@ impl PartialDir {
         fs::write(&temporary, kept.encode())?;
         fs::rename(&temporary, &manifest_path)?;
         let manifest = OpenOptions::new().append(true).open(&manifest_path)?;
-        let writer = BlockWriter::start(part.try_clone()?, manifest)?;
+        let writer = BlockWriter::start(part.try_clone()?, manifest, self.disk.as_ref())?;
         self.open.insert(
             *id,
             PartialFile {

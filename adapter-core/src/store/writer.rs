@@ -1,9 +1,9 @@
-//! The thread that writes a partial download's blocks and manifest lines to disk.
+//! Writing a partial download's blocks and manifest lines to disk, off the driver's thread.
 //!
 //! Writing a block into the page cache costs the kernel about as much as hashing it, and the
 //! node's driver thread is the one that receives, decrypts and hashes. So a download's blocks
 //! are gathered into batches ([`BLOCKS_PER_BATCH`] blocks, adjacent ones joined into one run)
-//! and each batch is handed to a writer thread of the download's own, which writes the runs,
+//! and each batch is handed to the thread that writes for the download, which writes the runs,
 //! then appends the batch's manifest lines in one write. Data always goes first, so a line
 //! never vouches for unwritten data; a crash loses at most the blocks of the batches not yet
 //! written (they are fetched again).
@@ -15,7 +15,9 @@
 //! filling memory. A failed write is kept and reported by every later call, so a download
 //! never completes over a block that did not reach the file.
 //!
-//! There is one writer thread per download in progress, so at most
+//! In a node, the writer is the node's one disk thread ([`Disk`](crate::disk::Disk)), shared by
+//! every download and the folder's rescans; a store used on its own gives each download in
+//! progress a writer thread of its own, so at most
 //! [`Config::max_downloads`](ejtp_proto::Config::max_downloads) of them.
 
 use std::fs::File;
@@ -25,6 +27,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use crate::disk::Disk;
 
 /// Blocks gathered before a batch is handed to the writer thread.
 pub(super) const BLOCKS_PER_BATCH: usize = 16;
@@ -96,14 +100,34 @@ enum Job {
     Flush(SyncSender<()>),
 }
 
-/// The writer thread of one partial download, and the batch being gathered for it.
+/// Where a writer's jobs are carried out.
+enum Sink {
+    /// A thread of the writer's own, until it is stopped.
+    Own {
+        jobs: Option<SyncSender<Job>>,
+        thread: Option<JoinHandle<()>>,
+    },
+    /// The node's disk thread, writing to these files.
+    Shared {
+        disk: Disk,
+        target: Arc<Mutex<Target>>,
+    },
+}
+
+/// The files a writer writes to, and whether a write to them failed already.
+struct Target {
+    part: File,
+    manifest: File,
+    failed: bool,
+}
+
+/// The writer of one partial download, and the batch being gathered for it.
 pub(super) struct BlockWriter {
     gathering: Batch,
     /// Whether anything was given since the last flush (reading many blocks back in a row
     /// then costs one round trip to the thread, not one each).
     unflushed: bool,
-    jobs: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    sink: Sink,
     /// The first write that failed.
     failure: Arc<Mutex<Option<io::Error>>>,
 }
@@ -142,19 +166,35 @@ fn stopped() -> io::Error {
 
 impl BlockWriter {
     /// Starts the writer of the partial file `part` (a handle of its own) and the manifest
-    /// `manifest` (opened for appending).
-    pub(super) fn start(part: File, manifest: File) -> io::Result<Self> {
-        let (jobs, queue) = mpsc::sync_channel(QUEUED_BATCHES);
+    /// `manifest` (opened for appending), on the node's disk thread if there is one (`disk`),
+    /// on a thread of its own otherwise.
+    pub(super) fn start(part: File, manifest: File, disk: Option<&Disk>) -> io::Result<Self> {
         let failure = Arc::new(Mutex::new(None));
-        let kept = Arc::clone(&failure);
-        let thread = thread::Builder::new()
-            .name("ejtp-store-writer".into())
-            .spawn(move || write_loop(&queue, part, manifest, &kept))?;
+        let sink = match disk {
+            Some(disk) => Sink::Shared {
+                disk: disk.clone(),
+                target: Arc::new(Mutex::new(Target {
+                    part,
+                    manifest,
+                    failed: false,
+                })),
+            },
+            None => {
+                let (jobs, queue) = mpsc::sync_channel(QUEUED_BATCHES);
+                let kept = Arc::clone(&failure);
+                let thread = thread::Builder::new()
+                    .name("ejtp-store-writer".into())
+                    .spawn(move || write_loop(&queue, part, manifest, &kept))?;
+                Sink::Own {
+                    jobs: Some(jobs),
+                    thread: Some(thread),
+                }
+            }
+        };
         Ok(Self {
             gathering: Batch::default(),
             unflushed: false,
-            jobs: Some(jobs),
-            thread: Some(thread),
+            sink,
             failure,
         })
     }
@@ -172,10 +212,25 @@ impl BlockWriter {
     }
 
     fn send(&mut self, job: Job) -> io::Result<()> {
-        self.jobs
-            .as_ref()
-            .and_then(|jobs| jobs.send(job).ok())
-            .ok_or_else(stopped)
+        match &self.sink {
+            Sink::Own { jobs, .. } => jobs
+                .as_ref()
+                .and_then(|jobs| jobs.send(job).ok())
+                .ok_or_else(stopped),
+            Sink::Shared { disk, target } => {
+                let (target, failure) = (Arc::clone(target), Arc::clone(&self.failure));
+                disk.run(Box::new(move || {
+                    let mut target = target.lock().unwrap_or_else(PoisonError::into_inner);
+                    let Target {
+                        part,
+                        manifest,
+                        failed,
+                    } = &mut *target;
+                    carry_out(job, part, manifest, failed, &failure);
+                }))
+                .map_err(|()| stopped())
+            }
+        }
     }
 
     /// Hands the batch gathered so far to the writer thread.
@@ -237,10 +292,21 @@ impl BlockWriter {
         if self.hand_over().is_err() {
             tracing::debug!("a partial download's last blocks could not be handed over");
         }
-        // Closing the queue ends the loop once it has written what was queued.
-        drop(self.jobs.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match &mut self.sink {
+            Sink::Own { jobs, thread } => {
+                // Closing the queue ends the loop once it has written what was queued.
+                drop(jobs.take());
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+            Sink::Shared { .. } => {
+                // The disk thread writes in order: once this is done, so is everything before.
+                let (done, wait) = mpsc::sync_channel(1);
+                if self.send(Job::Flush(done)).is_ok() {
+                    let _ = wait.recv();
+                }
+            }
         }
     }
 }
@@ -267,19 +333,30 @@ fn write_loop(
 ) {
     let mut failed = false;
     while let Ok(job) = queue.recv() {
-        match job {
-            // After a failure nothing more is written: the manifest must not vouch for blocks
-            // whose data may be missing.
-            Job::Write(_) if failed => {}
-            Job::Write(batch) => {
-                if let Err(err) = write_batch(&mut part, &mut manifest, &batch) {
-                    failed = true;
-                    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
-                }
+        carry_out(job, &mut part, &mut manifest, &mut failed, failure);
+    }
+}
+
+/// Does one job of a writer, on whichever thread writes for it.
+fn carry_out(
+    job: Job,
+    part: &mut File,
+    manifest: &mut File,
+    failed: &mut bool,
+    failure: &Mutex<Option<io::Error>>,
+) {
+    match job {
+        // After a failure nothing more is written: the manifest must not vouch for blocks
+        // whose data may be missing.
+        Job::Write(_) if *failed => {}
+        Job::Write(batch) => {
+            if let Err(err) = write_batch(part, manifest, &batch) {
+                *failed = true;
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
             }
-            Job::Flush(done) => {
-                let _ = done.send(());
-            }
+        }
+        Job::Flush(done) => {
+            let _ = done.send(());
         }
     }
 }
@@ -316,7 +393,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (part, manifest) = files(dir.path(), 64);
         let mut reader = part.try_clone().unwrap();
-        let mut writer = BlockWriter::start(part, manifest).unwrap();
+        let mut writer = BlockWriter::start(part, manifest, None).unwrap();
         // Out of order, with a gap: two runs.
         writer.write_block(8, &[2; 8], "1 b\n").unwrap();
         writer.write_block(0, &[1; 8], "0 a\n").unwrap();
@@ -334,7 +411,7 @@ mod tests {
     fn a_full_batch_is_written_without_being_asked() {
         let dir = tempfile::tempdir().unwrap();
         let (part, manifest) = files(dir.path(), 4096);
-        let mut writer = BlockWriter::start(part, manifest).unwrap();
+        let mut writer = BlockWriter::start(part, manifest, None).unwrap();
         for index in 0..BLOCKS_PER_BATCH {
             writer
                 .write_block(index as u64 * 8, &[7; 8], &format!("{index} x\n"))
@@ -357,7 +434,7 @@ mod tests {
         let big = vec![5u8; RUN_ROOM + 1];
         let (part, manifest) = files(dir.path(), 2 * big.len() as u64);
         let mut reader = part.try_clone().unwrap();
-        let mut writer = BlockWriter::start(part, manifest).unwrap();
+        let mut writer = BlockWriter::start(part, manifest, None).unwrap();
         writer.write_block(0, &big, "0 a\n").unwrap();
         writer.write_block(big.len() as u64, &big, "1 a\n").unwrap();
         writer.flush().unwrap();
@@ -371,7 +448,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (part, manifest) = files(dir.path(), 8);
         let writer_part = part.try_clone().unwrap();
-        let mut writer = BlockWriter::start(writer_part, manifest).unwrap();
+        let mut writer = BlockWriter::start(writer_part, manifest, None).unwrap();
         writer.write_block(0, &[9; 8], "0 y\n").unwrap();
         drop(writer);
         assert_eq!(manifest_text(dir.path()), "0 y\n");
@@ -387,7 +464,7 @@ mod tests {
         drop(part);
         // A partial file that cannot be written.
         let read_only = File::open(dir.path().join("x.part")).unwrap();
-        let mut writer = BlockWriter::start(read_only, manifest).unwrap();
+        let mut writer = BlockWriter::start(read_only, manifest, None).unwrap();
         writer.write_block(0, &[1; 8], "0 a\n").unwrap();
         assert!(writer.flush().is_err());
         assert!(writer.write_block(8, &[1; 8], "1 a\n").is_err());
