@@ -47,9 +47,9 @@ impl Node {
         peer.ejtp_max_request = Some(max_request);
         let addr = TransportAddr::udp(source);
         if let Some(blocks) = self.blocks_for_our_node(addr) {
-            self.set_source_blocks(addr, blocks);
+            self.downloads.set_source_blocks(addr, blocks);
         }
-        if self.content_sessions_on() && self.is_download_source(addr) {
+        if self.content_sessions_on() && self.downloads.has_source(addr) {
             self.content_session(addr);
         }
     }

@@ -7,6 +7,7 @@ mod command;
 #[cfg(test)]
 mod content_session_tests;
 mod content_sessions;
+mod download_ops;
 #[cfg(test)]
 mod download_tests;
 mod downloads;
@@ -160,8 +161,8 @@ pub struct Node {
     stats: Stats,
     /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
     cjp2p: cjp2p::Cjp2pState,
-    /// Downloads in progress and the storage they write to (see `node/downloads.rs`).
-    downloads: downloads::DownloadsState,
+    /// Downloads in progress and the storage they write to (see `node/downloads/`).
+    downloads: downloads::Downloads,
 }
 
 impl Node {
@@ -190,6 +191,7 @@ impl Node {
         let relay = relay::Relay::new(&config);
         let queries = queries::Queries::new(&config);
         let out = outbox::Outbox::new(&config);
+        let downloads = downloads::Downloads::new(&config);
         let mut node = Self {
             config,
             identity,
@@ -219,7 +221,7 @@ impl Node {
             own_record: None,
             stats: Stats::default(),
             cjp2p,
-            downloads: downloads::DownloadsState::new(),
+            downloads,
         };
         node.add_bootstrap_peers();
         node
@@ -259,6 +261,7 @@ impl Node {
         let mut stats = self.stats;
         self.out.add_stats(&mut stats);
         self.relay.add_stats(&mut stats);
+        self.downloads.add_stats(&mut stats);
         stats
     }
 

@@ -53,7 +53,8 @@ impl Node {
             .next_maintenance()
             .map(|at| (at, TimerReason::Cjp2pMaintenance));
         let download = self
-            .next_download_timeout()
+            .downloads
+            .next_timeout()
             .map(|at| (at, TimerReason::Download));
         [
             retry, idle, prune, query, writable, held, lookup, cjp2p, download,
