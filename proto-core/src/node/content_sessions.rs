@@ -1,21 +1,22 @@
-//! Content between our own nodes over EJTP sessions (`docs/PROTOCOL.md` section 19).
+//! Content between our own nodes over EJTP sessions (`docs/PROTOCOL.md` section 19): the node's
+//! side of it.
 //!
-//! Our nodes tell CJP2P peers who they are with `EjtpSessions` next to `MyPublicKey`. A node
-//! that downloads from such a peer asks it for up to `max_request` bytes per request instead of
-//! one block, opens a Noise session with the announced key at the peer's CJP2P address, and once
-//! the session is up sends its requests as binary [`SessionContent`] messages inside session
-//! frames: one AEAD per frame, no base64, no JSON, no cookies. Until then, or if the handshake
-//! never completes (a peer that lied about its key), the same requests go as CJP2P datagrams,
-//! so a download never waits on a session.
+//! Our nodes tell CJP2P peers who they are with `EjtpSessions` next to `MyPublicKey`. Which
+//! transport a download's request to such a peer goes over, and how much it asks, is a policy
+//! of the downloads (`node/downloads/transport.rs`). What stays here is what only the node
+//! knows or does: what we announce, what peers announced (their key, how much they answer),
+//! asking a source who it is, serving requests that come in a session, and handing session
+//! content to the downloads.
 
 use alloc::vec::Vec;
 
 use super::Node;
+use super::downloads::Route;
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
-use crate::content::{BlockRequest, ContentStore, SessionContent, StoreError};
-use crate::identity::{PublicIdentity, PublicKey};
-use crate::transport::{Protocol, TransportAddr};
+use crate::content::{ContentStore, SessionContent, StoreError};
+use crate::identity::PublicKey;
+use crate::transport::TransportAddr;
 
 /// Room kept in a session frame for everything but the content bytes: the `r` prefix with the
 /// recipient's address, the session header, the content header and the tag (about 130 bytes
@@ -49,8 +50,12 @@ impl Node {
         if let Some(blocks) = self.blocks_for_our_node(addr) {
             self.downloads.set_source_blocks(addr, blocks);
         }
-        if self.content_sessions_on() && self.downloads.has_source(addr) {
-            self.content_session(addr);
+        if self.downloads.has_source(addr) {
+            if let Route::Cjp2pWhileOpening(key) =
+                self.downloads.route(addr, self.source_link(addr))
+            {
+                self.open_content_session(addr, key);
+            }
         }
     }
 
@@ -65,11 +70,7 @@ impl Node {
     /// and no more than we would answer ourselves.
     pub(super) fn blocks_for_our_node(&self, addr: TransportAddr) -> Option<u32> {
         let theirs = self.cjp2p.peer(&addr.addr)?.ejtp_max_request?;
-        let ours = self.config.cjp2p.max_content_reply as u64;
-        let block = u64::from(crate::content::CJP2P_BLOCK_SIZE);
-        u32::try_from(theirs.min(ours) / block)
-            .ok()
-            .filter(|n| *n > 1)
+        self.downloads.blocks_per_request(theirs)
     }
 
     /// `PleaseSendPeers` to add to a download's requests to `addr` when it is verified but has
@@ -94,53 +95,6 @@ impl Node {
         entry.identity_asks += 1;
         entry.identity_asked = Some(now);
         Some(Cjp2pMessage::PleaseSendPeers)
-    }
-
-    fn content_sessions_on(&self) -> bool {
-        self.config.sessions && self.config.cjp2p.content_sessions
-    }
-
-    /// The key of the confirmed session to fetch content from `addr` on. Without one, starts
-    /// the handshake (once) and returns `None`: the caller uses CJP2P meanwhile.
-    fn content_session(&mut self, addr: TransportAddr) -> Option<PublicKey> {
-        if !self.content_sessions_on() || addr.protocol != Protocol::Udp {
-            return None;
-        }
-        let key = self.our_node_key(addr)?;
-        if self.has_session(&key.node_id()) {
-            return Some(key);
-        }
-        let identity = PublicIdentity {
-            name: alloc::string::String::new(),
-            location: Address::from_transport(addr),
-            key,
-        };
-        self.start_handshake(&identity, addr);
-        None
-    }
-
-    /// Sends `request` in the session with its source if it is one of our nodes and the session
-    /// is up. False when it must go as CJP2P.
-    pub(super) fn send_request_in_session(&mut self, request: &BlockRequest) -> bool {
-        let Some(key) = self.content_session(request.to) else {
-            return false;
-        };
-        let message = SessionContent::Request {
-            id: request.id,
-            offset: request.offset,
-            length: u32::try_from(request.length).unwrap_or(u32::MAX),
-        };
-        let location = Address::from_transport(request.to);
-        let Some(frame) = self.seal_session_plaintext(&key, &location, &message.encode()) else {
-            return false;
-        };
-        if self.queue_transmit(request.to, frame) {
-            self.stats.session_content_requests += 1;
-        } else {
-            // A full queue: the download's timer asks again.
-            self.stats.download_requests_dropped += 1;
-        }
-        true
     }
 
     /// A session plaintext that is a content message, from `peer` at `from`.

@@ -14,11 +14,15 @@ use alloc::vec::Vec;
 use core::str::FromStr;
 
 use super::Node;
-use super::downloads::{ContentStorage, Started, reply_sized_chunks};
+use super::downloads::{
+    ContentStorage, Route, SourceLink, Started, reply_sized_chunks, session_request,
+};
+use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
-use crate::content::{ContentId, ContentStore, DownloadConfig};
+use crate::content::{BlockRequest, ContentId, ContentStore, DownloadConfig};
 use crate::error::CommandError;
 use crate::event::Event;
+use crate::identity::{PublicIdentity, PublicKey};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -208,7 +212,7 @@ impl Node {
     pub(super) fn feed_session_data(
         &mut self,
         from: TransportAddr,
-        peer: &crate::identity::PublicKey,
+        peer: &PublicKey,
         id: ContentId,
         offset: u64,
         bytes: &[u8],
@@ -231,7 +235,7 @@ impl Node {
     pub(super) fn feed_session_missing(
         &mut self,
         from: TransportAddr,
-        peer: &crate::identity::PublicKey,
+        peer: &PublicKey,
         id: ContentId,
     ) {
         let known = self.our_node_key(from) == Some(*peer);
@@ -258,7 +262,18 @@ impl Node {
         let mut by_source: BTreeMap<TransportAddr, Vec<Cjp2pMessage>> = BTreeMap::new();
         for request in drive.requests {
             // Our own nodes are asked in the session once it is up; anyone else over CJP2P.
-            if self.send_request_in_session(&request) {
+            let in_session = match self
+                .downloads
+                .route(request.to, self.source_link(request.to))
+            {
+                Route::Session(key) => self.send_in_session(&key, &request),
+                Route::Cjp2pWhileOpening(key) => {
+                    self.open_content_session(request.to, key);
+                    false
+                }
+                Route::Cjp2p => false,
+            };
+            if in_session {
                 continue;
             }
             by_source
@@ -282,5 +297,42 @@ impl Node {
         for event in drive.events {
             self.push_event(event);
         }
+    }
+
+    /// What the node knows of `addr` for the downloads' choice of transport.
+    pub(super) fn source_link(&self, addr: TransportAddr) -> SourceLink {
+        let our_node = self.our_node_key(addr);
+        SourceLink {
+            our_node,
+            session_up: our_node.is_some_and(|key| self.has_session(&key.node_id())),
+        }
+    }
+
+    /// Starts the handshake with our node `key` at `addr` that content requests will use
+    /// (a no-op while one is already under way).
+    pub(super) fn open_content_session(&mut self, addr: TransportAddr, key: PublicKey) {
+        let identity = PublicIdentity {
+            name: alloc::string::String::new(),
+            location: Address::from_transport(addr),
+            key,
+        };
+        self.start_handshake(&identity, addr);
+    }
+
+    /// Sends `request` in the confirmed session with `key`. False when the frame could not be
+    /// sealed: the request then goes as CJP2P.
+    fn send_in_session(&mut self, key: &PublicKey, request: &BlockRequest) -> bool {
+        let location = Address::from_transport(request.to);
+        let Some(frame) = self.seal_session_plaintext(key, &location, &session_request(request))
+        else {
+            return false;
+        };
+        if self.queue_transmit(request.to, frame) {
+            self.stats.session_content_requests += 1;
+        } else {
+            // A full queue: the download's timer asks again.
+            self.stats.download_requests_dropped += 1;
+        }
+        true
     }
 }

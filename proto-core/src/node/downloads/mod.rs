@@ -12,6 +12,7 @@
 mod chunks;
 #[cfg(test)]
 mod tests;
+mod transport;
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -20,6 +21,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 pub(super) use chunks::reply_sized_chunks;
+use transport::SessionPolicy;
+pub(super) use transport::{Route, SourceLink, session_request};
 
 use super::Stats;
 use crate::config::Config;
@@ -94,6 +97,8 @@ pub(super) struct Downloads {
     config: DownloadConfig,
     max_downloads: usize,
     progress_interval: Duration,
+    /// Which transport requests to our own nodes go over, and how much they are asked.
+    sessions: SessionPolicy,
     counters: Counters,
 }
 
@@ -107,6 +112,7 @@ impl Downloads {
             config: DownloadConfig::default(),
             max_downloads: config.max_downloads,
             progress_interval: config.download_progress_interval,
+            sessions: SessionPolicy::new(config),
             counters: Counters::default(),
         }
     }
@@ -332,6 +338,17 @@ impl Downloads {
         }
         self.flush_progress(now, id, false, &mut drive.events);
         drive
+    }
+
+    /// How a request to `to` leaves, given what the node knows of it (see `transport.rs`).
+    pub(super) fn route(&self, to: TransportAddr, link: SourceLink) -> Route {
+        self.sessions.route(to, link)
+    }
+
+    /// Blocks per request for one of our own nodes that answers `theirs` bytes per request;
+    /// `None` keeps the default of one block.
+    pub(super) fn blocks_per_request(&self, theirs: u64) -> Option<u32> {
+        self.sessions.blocks_per_request(theirs)
     }
 
     /// Adds the downloads' counters to the node's.

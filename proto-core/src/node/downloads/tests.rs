@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use super::{Downloads, Started};
+use super::{Downloads, Route, SourceLink, Started};
 use crate::Config;
 use crate::cjp2p::Cjp2pMessage;
 use crate::content::{CJP2P_MAX_REPLY, ContentId, MemoryPartialStore};
@@ -238,4 +238,58 @@ fn requests_are_packed_four_to_a_datagram_and_no_more_than_one_reply_carries() {
         ])),
         vec![2]
     );
+}
+
+#[test]
+fn our_nodes_are_asked_in_a_session_once_it_is_up_and_over_cjp2p_meanwhile() {
+    let config = Config::default();
+    let downloads = Downloads::new(&config);
+    let key = crate::Identity::from_secret_bytes(&[7; 32]).public_key();
+    let ours = |session_up| SourceLink {
+        our_node: Some(key),
+        session_up,
+    };
+    let stranger = SourceLink {
+        our_node: None,
+        session_up: false,
+    };
+    assert_eq!(downloads.route(source(1), stranger), Route::Cjp2p);
+    assert_eq!(
+        downloads.route(source(1), ours(false)),
+        Route::Cjp2pWhileOpening(key)
+    );
+    assert_eq!(downloads.route(source(1), ours(true)), Route::Session(key));
+    // Content sessions go over UDP sources only.
+    let tcp = TransportAddr::tcp(SocketAddr::from(([192, 0, 2, 1], 1)));
+    assert_eq!(downloads.route(tcp, ours(true)), Route::Cjp2p);
+    // Off when the node accepts no sessions, or content sessions are off.
+    let mut off = Config::default();
+    off.cjp2p.content_sessions = false;
+    assert_eq!(
+        Downloads::new(&off).route(source(1), ours(true)),
+        Route::Cjp2p
+    );
+    let off = Config {
+        sessions: false,
+        ..Config::default()
+    };
+    assert_eq!(
+        Downloads::new(&off).route(source(1), ours(true)),
+        Route::Cjp2p
+    );
+}
+
+#[test]
+fn our_nodes_are_asked_what_both_sides_answer_and_never_a_single_block_that_way() {
+    let config = Config::default();
+    let downloads = Downloads::new(&config);
+    let ours = config.cjp2p.max_content_reply as u64;
+    let block = u64::from(crate::content::CJP2P_BLOCK_SIZE);
+    assert_eq!(
+        downloads.blocks_per_request(u64::MAX),
+        Some(u32::try_from(ours / block).unwrap())
+    );
+    assert_eq!(downloads.blocks_per_request(3 * block + 1), Some(3));
+    assert_eq!(downloads.blocks_per_request(block), None);
+    assert_eq!(downloads.blocks_per_request(0), None);
 }
