@@ -5,150 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::chat::{Chat, Input};
 use common::{LIMIT, ejtp, keygen};
-use ejtp_proto::{PublicIdentity, PublicKey};
-
-/// An `ejtp chat` process with piped standard input; killed when dropped.
-struct Chat {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Receiver<String>,
-    /// Every stdout line read so far.
-    seen: Vec<String>,
-    identity: PublicIdentity,
-}
-
-fn reader(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (lines, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
-impl Chat {
-    fn start(identity: &Path, extra: &[&str]) -> Self {
-        let mut child = ejtp()
-            .args(["chat", "--udp", "127.0.0.1:0", "--identity"])
-            .arg(identity)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ejtp chat starts");
-        let stdin = child.stdin.take();
-        let lines = reader(child.stdout.take().expect("piped"));
-        let stderr = reader(child.stderr.take().expect("piped"));
-        let first = lines.recv_timeout(LIMIT).expect("a listening line");
-        let json = first.strip_prefix("listening: ").expect("listening first");
-        let identity = PublicIdentity::from_json_bytes(json.as_bytes()).expect("identity JSON");
-        Self {
-            child,
-            stdin,
-            lines,
-            stderr,
-            seen: Vec::new(),
-            identity,
-        }
-    }
-
-    fn addr(&self) -> String {
-        self.identity.location.transport().unwrap().addr.to_string()
-    }
-
-    fn key(&self) -> PublicKey {
-        self.identity.key
-    }
-
-    fn join(identity: &Path, host: &Self, password: &str) -> Self {
-        Self::start(
-            identity,
-            &[
-                "--join",
-                &host.addr(),
-                "--key",
-                &host.key().to_string(),
-                "--password",
-                password,
-            ],
-        )
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Waits for a stdout line for which `wanted` holds; returns it.
-    fn expect(&mut self, wanted: impl Fn(&str) -> bool, what: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|line| wanted(line)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = self.lines.recv_timeout(left) else {
-                let _ = self.child.kill();
-                let stderr: Vec<String> = self.stderr.try_iter().collect();
-                panic!("no line {what}; stdout {:?}; stderr {stderr:?}", self.seen);
-            };
-            self.seen.push(line.clone());
-            if wanted(&line) {
-                return line;
-            }
-        }
-    }
-
-    /// The stdout lines that arrive within `wait`.
-    fn lines_within(&mut self, wait: Duration) -> Vec<String> {
-        thread::sleep(wait);
-        let fresh: Vec<String> = self.lines.try_iter().collect();
-        self.seen.extend(fresh.iter().cloned());
-        self.seen.clone()
-    }
-
-    /// Closes standard input (which leaves the group) and waits for the end.
-    fn close(mut self) -> (Option<i32>, String) {
-        self.stdin.take();
-        self.finish()
-    }
-
-    /// Waits for the process to end by itself; returns its exit code and stderr.
-    fn finish(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                thread::sleep(Duration::from_millis(50));
-                let stderr: Vec<String> = self.stderr.try_iter().collect();
-                return (status.code(), stderr.join("\n"));
-            }
-            assert!(Instant::now() < deadline, "ejtp chat did not end");
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Chat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn three_members_chat_over_loopback() {
@@ -157,7 +17,7 @@ fn three_members_chat_over_loopback() {
     let (bob_id, _) = keygen(dir.path(), "bob.json", "bob");
     let (carol_id, _) = keygen(dir.path(), "carol.json", "carol");
 
-    let mut alice = Chat::start(&alice_id, &["--create", "open sesame"]);
+    let mut alice = Chat::start(&alice_id, &["--create", "open sesame"], Input::Piped);
     alice.expect(|l| l.starts_with("created the group"), "created");
     let mut bob = Chat::join(&bob_id, &alice, "open sesame");
     bob.expect(
@@ -200,19 +60,20 @@ fn three_members_chat_over_loopback() {
     );
 
     bob.type_line("/exit");
-    let (code, stderr) = bob.finish();
+    let (code, _, stderr) = bob.finish_within(LIMIT);
     assert_eq!(code, Some(0), "{stderr}");
     alice.expect(|l| l == "- bob left", "alice sees bob leave");
     carol.expect(|l| l == "- bob left", "carol sees bob leave");
 
     // The end of alice's input closes the group; carol is told and stops.
-    let (code, stderr) = alice.close();
+    alice.close_input();
+    let (code, _, stderr) = alice.finish_within(LIMIT);
     assert_eq!(code, Some(0), "{stderr}");
     carol.expect(
         |l| l == "the admitting peer closed the group",
         "carol is told",
     );
-    let (code, stderr) = carol.finish();
+    let (code, _, stderr) = carol.finish_within(LIMIT);
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -231,13 +92,13 @@ fn a_wrong_password_is_refused_and_the_ban_survives_a_restart() {
         bans.to_str().unwrap(),
     ];
 
-    let mut alice = Chat::start(&alice_id, &host_args);
+    let mut alice = Chat::start(&alice_id, &host_args, Input::Piped);
     alice.expect(|l| l.starts_with("created the group"), "created");
-    let (code, stderr) = Chat::join(&mallory_id, &alice, "guess").finish();
+    let (code, _, stderr) = Chat::join(&mallory_id, &alice, "guess").finish_within(LIMIT);
     assert_eq!(code, Some(1));
     assert_eq!(stderr, "ejtp: join refused: wrong password");
     // The second failure is the limit: banned.
-    let (code, stderr) = Chat::join(&mallory_id, &alice, "guess again").finish();
+    let (code, _, stderr) = Chat::join(&mallory_id, &alice, "guess again").finish_within(LIMIT);
     assert_eq!(code, Some(1));
     assert_eq!(stderr, "ejtp: join refused: banned");
     alice.expect(|l| l.starts_with("banned peer "), "alice reports the ban");
@@ -245,9 +106,9 @@ fn a_wrong_password_is_refused_and_the_ban_survives_a_restart() {
     drop(alice);
 
     // A restarted admitting peer (a new process, a new port) still refuses mallory.
-    let mut alice = Chat::start(&alice_id, &host_args);
+    let mut alice = Chat::start(&alice_id, &host_args, Input::Piped);
     alice.expect(|l| l.starts_with("created the group"), "created again");
-    let (code, stderr) = Chat::join(&mallory_id, &alice, "open sesame").finish();
+    let (code, _, stderr) = Chat::join(&mallory_id, &alice, "open sesame").finish_within(LIMIT);
     assert_eq!(code, Some(1));
     assert_eq!(stderr, "ejtp: join refused: banned");
 }
@@ -274,7 +135,7 @@ fn a_member_that_dies_times_out_and_everyone_is_told() {
     let (alice_id, _) = keygen(dir.path(), "alice.json", "alice");
     let (bob_id, _) = keygen(dir.path(), "bob.json", "bob");
     let (carol_id, _) = keygen(dir.path(), "carol.json", "carol");
-    let mut alice = Chat::start(&alice_id, &["--create", "pw"]);
+    let mut alice = Chat::start(&alice_id, &["--create", "pw"], Input::Piped);
     alice.expect(|l| l.starts_with("created the group"), "created");
     let mut bob = Chat::join(&bob_id, &alice, "pw");
     bob.expect(|l| l.starts_with("joined; members:"), "bob joined");

@@ -116,6 +116,25 @@ impl Chat {
         ]
     }
 
+    /// Starts a chat that joins the group `host` admits to, with `password`; input piped.
+    pub fn join(identity: &Path, host: &Self, password: &str) -> Self {
+        let args = host.join_args(password);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start(identity, &args, Input::Piped)
+    }
+
+    /// Closes standard input (piped input only): the chat reads the end of input.
+    pub fn close_input(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Every stdout line so far, after waiting `wait` for more.
+    pub fn lines_within(&mut self, wait: Duration) -> Vec<String> {
+        thread::sleep(wait);
+        self.seen.extend(self.lines.try_iter());
+        self.seen.clone()
+    }
+
     /// Types a line (piped input only).
     pub fn type_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
