@@ -7,45 +7,17 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ejtp_adapter_core::store::{DirectoryStore, PARTIAL_DIR};
 use ejtp_proto::content::{ContentId, Download, DownloadConfig, DownloadEvent, FailReason};
 use ejtp_proto::{Instant, TransportAddr};
 
-/// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
-    _parent: tempfile::TempDir,
-}
+#[path = "support/tmpfs.rs"]
+mod tmpfs;
 
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Self> {
-        let parent = tempfile::tempdir().unwrap();
-        let dir = parent.path().join("small");
-        fs::create_dir(&dir).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !mounted {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (not root, or no mount allowed)");
-            return None;
-        }
-        Some(Self {
-            dir,
-            _parent: parent,
-        })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).status();
-    }
-}
+use tmpfs::Tmpfs;
 
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 253) as u8).collect()

@@ -7,48 +7,18 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-/// A tmpfs of 2 MiB mounted on a fresh folder, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
-    _parent: tempfile::TempDir,
-}
+#[path = "../../adapter-core/tests/support/tmpfs.rs"]
+mod tmpfs;
 
-impl Tmpfs {
-    fn mount() -> Option<Self> {
-        let parent = tempfile::tempdir().unwrap();
-        let dir = parent.path().join("small");
-        std::fs::create_dir(&dir).unwrap();
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-            .arg(&dir)
-            .status()
-            .is_ok_and(|status| status.success());
-        if !mounted {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (not root, or no mount allowed)");
-            return None;
-        }
-        Some(Self {
-            dir,
-            _parent: parent,
-        })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).status();
-    }
-}
+use tmpfs::Tmpfs;
 
 #[test]
 fn a_fetch_onto_a_too_small_disk_fails_at_once_naming_the_folder_and_writes_nothing() {
-    let Some(small) = Tmpfs::mount() else {
+    let Some(small) = Tmpfs::mount("2m") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
