@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -99,17 +98,7 @@ fn a_shared_64_mib_file_is_fetched_over_udp_and_an_interrupted_fetch_resumes() {
     assert_eq!(id, expected_id);
     assert_eq!(std::fs::read(placed).unwrap(), original);
 
-    let seeder = common::RunningNode::start(
-        &[
-            OsStr::new("--identity"),
-            identity.as_os_str(),
-            OsStr::new("--udp"),
-            OsStr::new("127.0.0.1:0"),
-            OsStr::new("--share"),
-            shared.as_os_str(),
-        ],
-        1,
-    );
+    let seeder = common::RunningNode::seeder(&identity, "127.0.0.1:0", &shared);
     let peer = seeder.addr(0).to_string();
 
     // A whole fetch.

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -31,17 +30,7 @@ fn a_fetch_onto_a_too_small_disk_fails_at_once_naming_the_folder_and_writes_noth
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let seeder = common::RunningNode::start(
-        &[
-            OsStr::new("--identity"),
-            identity.as_os_str(),
-            OsStr::new("--udp"),
-            OsStr::new("127.0.0.1:0"),
-            OsStr::new("--share"),
-            shared.as_os_str(),
-        ],
-        1,
-    );
+    let seeder = common::RunningNode::seeder(&identity, "127.0.0.1:0", &shared);
     let out = small.dir.join("out");
     let started = std::time::Instant::now();
     let done = common::finish(

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
@@ -31,17 +30,7 @@ fn seeder(dir: &Path, name: &str, udp: &str, file: &[u8]) -> common::RunningNode
     let shared = dir.join(name);
     std::fs::create_dir_all(&shared).unwrap();
     std::fs::write(shared.join("file.bin"), file).unwrap();
-    common::RunningNode::start(
-        &[
-            OsStr::new("--identity"),
-            identity.as_os_str(),
-            OsStr::new("--udp"),
-            OsStr::new(udp),
-            OsStr::new("--share"),
-            shared.as_os_str(),
-        ],
-        1,
-    )
+    common::RunningNode::seeder(&identity, udp, &shared)
 }
 
 /// A peer that never answers: a socket of the test's own, to see whether it was asked.

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,17 +30,7 @@ fn seeder(dir: &Path, bytes: &[u8]) -> RunningNode {
     let shared = dir.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     std::fs::write(shared.join("file.bin"), bytes).unwrap();
-    RunningNode::start(
-        &[
-            OsStr::new("--identity"),
-            identity.as_os_str(),
-            OsStr::new("--udp"),
-            OsStr::new("127.0.0.1:0"),
-            OsStr::new("--share"),
-            shared.as_os_str(),
-        ],
-        1,
-    )
+    RunningNode::seeder(&identity, "127.0.0.1:0", &shared)
 }
 
 /// Leaves in `out` the partial download an interrupted run would have: the first `blocks`

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
@@ -53,17 +52,7 @@ fn a_fetch_from_a_seeder_frozen_for_two_seconds_waits_and_completes() {
     std::fs::write(shared.join("big.bin"), &original).unwrap();
     let id = hex_sha256(&original);
 
-    let seeder = common::RunningNode::start(
-        &[
-            OsStr::new("--identity"),
-            identity.as_os_str(),
-            OsStr::new("--udp"),
-            OsStr::new("127.0.0.1:0"),
-            OsStr::new("--share"),
-            shared.as_os_str(),
-        ],
-        1,
-    );
+    let seeder = common::RunningNode::seeder(&identity, "127.0.0.1:0", &shared);
     let peer = seeder.addr(0).to_string();
 
     let out = dir.path().join("out");

@@ -119,6 +119,22 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
+    /// `ejtp run --identity IDENTITY --udp UDP --share SHARED`: a node serving a folder, on
+    /// one UDP socket.
+    pub fn seeder(identity: &Path, udp: &str, shared: &Path) -> Self {
+        Self::start(
+            &[
+                "--identity".as_ref(),
+                identity.as_os_str(),
+                "--udp".as_ref(),
+                udp.as_ref(),
+                "--share".as_ref(),
+                shared.as_os_str(),
+            ],
+            1,
+        )
+    }
+
     /// Starts `ejtp run` with `args` and waits for its `listening:` lines (`expected` of them).
     pub fn start(args: &[&std::ffi::OsStr], expected: usize) -> Self {
         let mut child = ejtp()
