@@ -179,6 +179,18 @@ pub struct Config {
     /// download makes at most 10 progress events a second whatever its speed.
     #[serde(with = "millis")]
     pub download_progress_interval: Duration,
+    /// Most remote addresses whose proof of receiving (address validation) is tracked, for the
+    /// amplification limit: an address that has not proved it receives is sent at most three
+    /// times the bytes received from it. Default 4 096 (some 80 bytes each, so about 330 KiB).
+    /// When full, the unvalidated address heard from least recently is forgotten first. Zero
+    /// turns the limit off: only for tests and closed networks.
+    pub max_paths: usize,
+    /// How long the address a peer was last authenticated from is preferred over the address
+    /// it signed as its own. Behind a NAT the signed address is private and the observed one
+    /// is what reaches the peer; a NAT keeps an idle UDP mapping for 30 s to a few minutes.
+    /// Default 120 s.
+    #[serde(with = "millis")]
+    pub observed_path_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -228,6 +240,8 @@ impl Default for Config {
             cjp2p: Cjp2pConfig::default(),
             max_downloads: 16,
             download_progress_interval: Duration::from_millis(100),
+            max_paths: 4_096,
+            observed_path_lifetime: Duration::from_secs(120),
         }
     }
 }
@@ -304,6 +318,8 @@ setters! {
     with_cjp2p => cjp2p: Cjp2pConfig,
     with_max_downloads => max_downloads: usize,
     with_download_progress_interval => download_progress_interval: Duration,
+    with_max_paths => max_paths: usize,
+    with_observed_path_lifetime => observed_path_lifetime: Duration,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

@@ -176,6 +176,9 @@ impl Node {
                 };
                 entry.last_used = now;
                 let peer = entry.peer;
+                if entry.handshake_path == from {
+                    self.paths.validate(from, now);
+                }
                 if self.sessions.confirm(receiver_index) {
                     self.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
@@ -206,7 +209,7 @@ impl Node {
                 receiver_index,
                 message,
             } => {
-                self.on_handshake_response(sender_index, receiver_index, message);
+                self.on_handshake_response(from, sender_index, receiver_index, message);
             }
             RBody::MailboxRequest {
                 op,
@@ -242,13 +245,19 @@ impl Node {
         // A peer that starts a handshake may have lost its side of our session (it restarted):
         // stop sending on that session; frames go sealed until the new one is confirmed.
         self.sessions.by_peer.remove(&peer.node_id());
-        self.store_session(index, peer, sender_index, keys, false);
+        self.store_session(index, peer, sender_index, keys, (false, from));
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         body::write_handshake_response(&mut frame, index, sender_index, &reply);
         self.queue_transmit(from, frame);
     }
 
-    fn on_handshake_response(&mut self, sender_index: u32, receiver_index: u32, message: &[u8]) {
+    fn on_handshake_response(
+        &mut self,
+        from: TransportAddr,
+        sender_index: u32,
+        receiver_index: u32,
+        message: &[u8],
+    ) {
         let Some(pending) = self.sessions.take_pending(receiver_index) else {
             self.stats.dropped_unknown_session += 1;
             return;
@@ -258,21 +267,25 @@ impl Node {
             self.stats.dropped_crypto += 1;
             return;
         };
-        self.store_session(receiver_index, peer, sender_index, keys, true);
+        // Only a peer that received our handshake at that address could answer it.
+        if pending.to == from {
+            self.paths.validate(from, self.now);
+        }
+        self.store_session(receiver_index, peer, sender_index, keys, (true, pending.to));
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
     }
 
-    /// Stores a session under our `index`, telling the application about any session evicted
-    /// to make room.
+    /// Stores a session under our `index`, confirmed or not, with the address our side of the
+    /// handshake went to; tells the application about any session evicted to make room.
     fn store_session(
         &mut self,
         index: u32,
         peer: PublicKey,
         remote_index: u32,
         keys: SessionKeys,
-        confirmed: bool,
+        (confirmed, handshake_path): (bool, TransportAddr),
     ) {
         let entry = SessionEntry {
             peer,
@@ -280,6 +293,7 @@ impl Node {
             session: Session::new(keys),
             last_used: self.now,
             confirmed,
+            handshake_path,
         };
         for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
             self.push_event(Event::SessionClosed { peer: closed });

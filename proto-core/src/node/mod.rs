@@ -16,6 +16,7 @@ mod lookups;
 mod memory_storage;
 mod outbound;
 mod outbox;
+mod paths;
 mod queries;
 mod query_ops;
 #[cfg(test)]
@@ -163,6 +164,9 @@ pub struct Node {
     cjp2p: cjp2p::Cjp2pState,
     /// Downloads in progress and the storage they write to (see `node/downloads/`).
     downloads: downloads::Downloads,
+    /// Which remote addresses proved they receive, and the amplification limit for the rest
+    /// (see `node/paths/`).
+    paths: paths::Paths,
 }
 
 impl Node {
@@ -192,6 +196,7 @@ impl Node {
         let queries = queries::Queries::new(&config);
         let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
+        let paths = paths::Paths::new(config.max_paths);
         let mut node = Self {
             config,
             identity,
@@ -222,6 +227,7 @@ impl Node {
             stats: Stats::default(),
             cjp2p,
             downloads,
+            paths,
         };
         node.add_bootstrap_peers();
         node
@@ -262,6 +268,7 @@ impl Node {
         self.out.add_stats(&mut stats);
         self.relay.add_stats(&mut stats);
         self.downloads.add_stats(&mut stats);
+        self.paths.add_stats(&mut stats);
         stats
     }
 
@@ -294,6 +301,10 @@ impl Node {
     pub fn handle_datagram(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
         self.advance(now);
         self.stats.datagrams_received += 1;
+        // CJP2P datagrams have their own rule (cookies; see `cjp2p::amplification`).
+        if data.first() != Some(&b'[') {
+            self.paths.on_received(from, data.len(), self.now);
+        }
         self.on_frame(from, data);
     }
 
@@ -308,6 +319,7 @@ impl Node {
             self.push_event(Event::StreamFailed { from });
             return;
         }
+        self.paths.on_received(from, data.len(), self.now);
         let max_frame_len = self.config.max_frame_len;
         let decoder = self
             .streams
@@ -519,6 +531,16 @@ impl Node {
 
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+        self.out.transmit(to, frame)
+    }
+
+    /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or
+    /// the application gave): under the amplification limit until `to` proves it receives
+    /// (see `node/paths/`). False if refused or the queue was full.
+    fn queue_to_observed(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+        if !self.paths.admit(to, frame.len()) {
+            return false;
+        }
         self.out.transmit(to, frame)
     }
 

@@ -116,8 +116,9 @@ impl Node {
             onion = self.seal_layer(&relay.location, &relay.key, 0, &onion)?;
         }
         let first_hop = via.first().unwrap_or(to);
-        let (destination, onion) = match first_hop.location.transport() {
-            Some(transport) => (transport, onion),
+        let given = first_hop.location.transport();
+        let (destination, onion) = match given {
+            Some(transport) => (self.path_for(&first_hop.key, transport), onion),
             None => self
                 .wrap_for_default_route(0, &onion)
                 .ok_or(SendError::NoRoute)??,
@@ -137,7 +138,13 @@ impl Node {
         }
         self.throttle_take(destination);
         let tag = transmit_tag(&onion);
-        self.queue_transmit(destination, onion);
+        if given.is_some_and(|given| given != destination) {
+            // Refused sends are counted (`dropped_amplification`); the peer's next frame from
+            // there brings more credit, or its handshake proves the address.
+            self.queue_to_observed(destination, onion);
+        } else {
+            self.queue_transmit(destination, onion);
+        }
         Ok((destination, tag))
     }
 
@@ -332,9 +339,18 @@ impl Node {
         };
         let mut frame = frame::sealed_prefix(&to.location.without_callsign());
         body::write_handshake_init(&mut frame, index, &message);
-        if !self.queue_transmit(transport, frame.clone()) {
+        // To where the peer was last heard from, if that is not the address it signed: the
+        // way through its NAT.
+        let path = self.path_for(&to.key, transport);
+        let queued = if path == transport {
+            self.queue_transmit(path, frame.clone())
+        } else {
+            self.queue_to_observed(path, frame.clone())
+        };
+        if !queued {
             return;
         }
+        let transport = path;
         let pending = PendingHandshake {
             peer: to.key,
             handshake,

@@ -235,7 +235,30 @@ impl Node {
             return;
         }
         self.learn_route(key, address, None, false);
+        // Behind a NAT the signed address is private: the address the frame came from is what
+        // reaches the peer (or the relay that forwarded it, which forwards by the frame's
+        // header). UDP only: a TCP source is a connection's ephemeral port.
+        if from.protocol == crate::transport::Protocol::Udp {
+            self.learn_route(key, &Address::from_transport(from), None, true);
+        }
         self.routes.mark_success(&key.node_id(), from, self.now);
+    }
+
+    /// Where to send to `key`, whose address is `given`: `given` if it proved it receives (or
+    /// was itself heard from last); else the address an authenticated frame from `key` came
+    /// from within `observed_path_lifetime`, which is what crosses a NAT.
+    pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
+        if self.paths.is_validated(&given) {
+            return given;
+        }
+        self.routes
+            .recently_heard(
+                &key.node_id(),
+                given.protocol,
+                self.now,
+                self.config.observed_path_lifetime,
+            )
+            .unwrap_or(given)
     }
 
     /// Whether a direct send to `to` goes through the routing table: it names a transport, or

@@ -220,6 +220,26 @@ impl RoutingTable {
             .filter(|known| known.usable(now, retry_after))
     }
 
+    /// The address of `peer` on `protocol` that an authenticated frame came from most
+    /// recently, if that was less than `lifetime` ago.
+    pub(crate) fn recently_heard(
+        &self,
+        peer: &NodeId,
+        protocol: crate::transport::Protocol,
+        now: Instant,
+        lifetime: Duration,
+    ) -> Option<TransportAddr> {
+        self.peers
+            .get(peer)?
+            .addresses
+            .iter()
+            .filter(|known| known.transport.protocol == protocol)
+            .filter_map(|known| known.last_success.map(|heard| (heard, known.transport)))
+            .filter(|(heard, _)| now.saturating_duration_since(*heard) < lifetime)
+            .max_by_key(|(heard, _)| *heard)
+            .map(|(_, transport)| transport)
+    }
+
     /// Whether `transport` is one of `peer`'s addresses and is usable now (true for an address
     /// the table does not hold: nothing says it fails).
     pub(crate) fn is_usable(

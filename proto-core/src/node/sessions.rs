@@ -23,6 +23,9 @@ pub(crate) struct SessionEntry {
     pub(crate) last_used: Instant,
     /// True once we know the peer holds the keys (we initiated, or a frame from it opened).
     pub(crate) confirmed: bool,
+    /// Where our side of the handshake went: a session frame from there proves that address
+    /// receives (see `node/paths/`).
+    pub(crate) handshake_path: TransportAddr,
 }
 
 /// A handshake we started.

@@ -121,4 +121,10 @@ pub struct Stats {
     /// Content messages in sessions that were dropped: malformed, for no active download, or
     /// from a session whose key is not the one known for the sending address.
     pub session_content_dropped: u64,
+    /// Transmits not sent because the address they went to has not proved it receives and
+    /// they would have passed three times the bytes received from it (the amplification
+    /// limit).
+    pub dropped_amplification: u64,
+    /// Remote addresses that proved they receive what this node sends there.
+    pub paths_validated: u64,
 }
