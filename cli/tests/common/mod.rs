@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 pub mod chat;
+pub mod netlab;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
