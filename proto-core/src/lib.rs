@@ -92,6 +92,7 @@ pub mod content;
 pub mod crypto;
 pub mod error;
 pub mod event;
+pub mod fragment;
 pub mod frame;
 pub mod group;
 pub mod hex;
