@@ -12,7 +12,7 @@ use crate::endpoint::{
     Peer, parse_cjp2p_peer, parse_endpoint, parse_key, parse_peer, parse_socket_addr,
 };
 use crate::identity_file::DEFAULT_CALLSIGN;
-use crate::value::{parse_callsign, parse_json, parse_name};
+use crate::value::{parse_callsign, parse_json_argument, parse_name};
 
 /// The acknowledgement convention, shared by the help of `run` and `send`.
 macro_rules! ack_convention {
@@ -181,8 +181,9 @@ pub(crate) struct SendArgs {
     /// Send a plain message rather than a query; print the message id and exit.
     #[arg(long)]
     pub(crate) no_wait: bool,
-    /// The JSON value to send, such as '{"hello":"world"}' (integers only, no floats).
-    #[arg(value_name = "JSON", value_parser = parse_json, allow_negative_numbers = true)]
+    /// The JSON value to send, such as '{"hello":"world"}' (integers only, no floats), or
+    /// @FILE to read it from a file (up to 16 MiB: larger than a datagram, it goes in fragments).
+    #[arg(value_name = "JSON", value_parser = parse_json_argument, allow_negative_numbers = true)]
     pub(crate) value: Value,
 }
 

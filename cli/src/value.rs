@@ -6,6 +6,17 @@ use ejtp_proto::identity::MAX_NAME_LEN;
 use ejtp_proto::json::{self, JsonError};
 use serde_json::Value;
 
+/// The JSON value to send: the argument itself, or with `@FILE` the contents of that file
+/// (for values too large for a command line, whose arguments the OS caps at 128 KiB).
+pub(crate) fn parse_json_argument(text: &str) -> Result<Value, String> {
+    let Some(path) = text.strip_prefix('@') else {
+        return parse_json(text);
+    };
+    let contents = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the value from {path}: {err}"))?;
+    parse_json(contents.trim_end()).map_err(|reason| format!("{path}: {reason}"))
+}
+
 /// Parses the JSON value to send, refusing what strict JSON refuses (floats, deep nesting).
 pub(crate) fn parse_json(text: &str) -> Result<Value, String> {
     json::parse_json(text.as_bytes()).map_err(|err| match err {
@@ -120,6 +131,15 @@ mod tests {
         assert!(parse_json("{\"a\": 1e3}").unwrap_err().contains("floats"));
         assert!(parse_json("hello").unwrap_err().contains("not valid JSON"));
         assert!(parse_json("{} {}").unwrap_err().contains("not valid JSON"));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "{\"big\": 1}\n").unwrap();
+        let argument = format!("@{}", file.path().display());
+        assert_eq!(parse_json_argument(&argument), Ok(json!({"big": 1})));
+        assert!(
+            parse_json_argument("@/nonexistent/value.json")
+                .unwrap_err()
+                .contains("cannot read the value from /nonexistent/value.json")
+        );
     }
 
     #[test]

@@ -191,6 +191,25 @@ pub struct Config {
     /// Default 120 s.
     #[serde(with = "millis")]
     pub observed_path_lifetime: Duration,
+    /// Largest UDP payload this node sends another of our nodes on a session: a larger session
+    /// plaintext is cut into fragments (`docs/PROTOCOL.md` section 20) that each fit. Default
+    /// 1 200 bytes, which crosses any IPv6 path (1 280-byte MTU) and nearly every IPv4 one
+    /// without IP fragmentation, which many paths drop. CJP2P answers keep the sizes CJP2P
+    /// peers ask for; over TCP the bound is `max_frame_len`.
+    pub max_datagram_size: usize,
+    /// Largest message (its JSON and signature) sent or accepted on a session in fragments.
+    /// Default 16 MiB.
+    pub max_message_len: usize,
+    /// Most bytes held for incomplete fragmented messages, all sessions together: each
+    /// reserves its declared length when its first fragment arrives, and one that would pass
+    /// the bound is refused. Default 32 MiB.
+    pub max_reassembly_memory: usize,
+    /// Most fragmented messages being put back together at once. Default 64.
+    pub max_reassembling: usize,
+    /// How long an incomplete fragmented message waits for its missing pieces before it is
+    /// dropped (never delivered in part). Default 30 s.
+    #[serde(with = "millis")]
+    pub reassembly_timeout: Duration,
 }
 
 impl Default for Config {
@@ -242,6 +261,11 @@ impl Default for Config {
             download_progress_interval: Duration::from_millis(100),
             max_paths: 4_096,
             observed_path_lifetime: Duration::from_secs(120),
+            max_datagram_size: 1_200,
+            max_message_len: 16 << 20,
+            max_reassembly_memory: 32 << 20,
+            max_reassembling: 64,
+            reassembly_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -320,6 +344,11 @@ setters! {
     with_download_progress_interval => download_progress_interval: Duration,
     with_max_paths => max_paths: usize,
     with_observed_path_lifetime => observed_path_lifetime: Duration,
+    with_max_datagram_size => max_datagram_size: usize,
+    with_max_message_len => max_message_len: usize,
+    with_max_reassembly_memory => max_reassembly_memory: usize,
+    with_max_reassembling => max_reassembling: usize,
+    with_reassembly_timeout => reassembly_timeout: Duration,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

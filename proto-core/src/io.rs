@@ -57,6 +57,8 @@ pub enum TimerReason {
     Cjp2pMaintenance,
     /// A download's retransmission timer, or a progress report held back by the rate limit.
     Download,
+    /// An incomplete fragmented message waited `reassembly_timeout` for its missing pieces.
+    Reassembly,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.

@@ -168,10 +168,13 @@ fn a_forged_source_is_sent_at_most_three_times_what_came_from_it() {
         net.inject(BOB, victim, datagram);
     }
     net.run_for(Duration::from_millis(10));
-    // Bob's application answers with a large value: alice's query looked genuine.
+    // Bob's application answers several times: alice's query looked genuine. Each answer
+    // fits in a datagram; together they are more than three times what came in.
     let events = net.take_events();
-    let big = json!({ "padding": "x".repeat(4_000) });
-    bob_answers(&mut net, &events, &big);
+    let answer = json!({ "padding": "x".repeat(600) });
+    for _ in 0..5 {
+        bob_answers(&mut net, &events, &answer);
+    }
     net.run_for(Duration::from_secs(5));
     let sent_to_victim: usize = net
         .captured()

@@ -147,10 +147,15 @@ impl Node {
             }
         };
         let location = Address::from_transport(from);
-        let Some(frame) = self.seal_session_plaintext(peer, &location, &plaintext) else {
+        let Some(frames) = self.seal_session_datagrams(peer, &location, &plaintext, from, false)
+        else {
             return;
         };
-        if self.queue_transmit(from, frame) {
+        let mut queued = true;
+        for frame in frames {
+            queued &= self.queue_transmit(from, frame);
+        }
+        if queued {
             self.stats.session_content_served += 1;
         }
     }

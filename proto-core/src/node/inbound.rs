@@ -29,6 +29,8 @@ struct Layer<'a> {
     hops: u8,
     /// The peer whose session authenticated the layer, if it came on a session.
     session_peer: Option<PublicKey>,
+    /// Our index of that session.
+    session_index: Option<u32>,
 }
 
 impl Node {
@@ -146,6 +148,7 @@ impl Node {
                     recipient,
                     hops,
                     session_peer: None,
+                    session_index: None,
                 };
                 self.on_opened(from, &plaintext, &layer, depth);
             }
@@ -183,12 +186,14 @@ impl Node {
                     self.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
                     });
+                    self.send_held_for_session(&peer.node_id());
                 }
                 let layer = Layer {
                     recipient_header: header,
                     recipient,
                     hops,
                     session_peer: Some(peer),
+                    session_index: Some(receiver_index),
                 };
                 self.on_opened(from, &plaintext, &layer, depth);
             }
@@ -275,6 +280,7 @@ impl Node {
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
+        self.send_held_for_session(&peer.node_id());
     }
 
     /// Stores a session under our `index`, confirmed or not, with the address our side of the
@@ -294,6 +300,7 @@ impl Node {
             last_used: self.now,
             confirmed,
             handshake_path,
+            next_fragment_id: 0,
         };
         for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
             self.push_event(Event::SessionClosed { peer: closed });
@@ -303,6 +310,18 @@ impl Node {
     /// The plaintext of an `r` frame addressed to us: a signed message, another `r` frame to
     /// open or send on, or a compressed frame.
     fn on_opened(&mut self, from: TransportAddr, inner: &[u8], layer: &Layer<'_>, depth: u8) {
+        // A piece of a larger plaintext: only straight from the peer in its session.
+        if crate::fragment::is_fragment(inner) {
+            match layer.session_index {
+                Some(index) if depth == 0 => {
+                    if let Some(whole) = self.on_fragment(index, inner) {
+                        self.on_opened(from, &whole, layer, depth);
+                    }
+                }
+                _ => self.stats.fragments_dropped += 1,
+            }
+            return;
+        }
         // Content between our nodes: binary, and only straight from the peer in its session.
         if crate::content::is_session_content(inner) {
             match layer.session_peer {

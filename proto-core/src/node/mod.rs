@@ -12,6 +12,7 @@ mod download_ops;
 mod download_tests;
 mod downloads;
 mod inbound;
+mod large_messages;
 mod lookups;
 mod memory_storage;
 mod outbound;
@@ -167,6 +168,13 @@ pub struct Node {
     /// Which remote addresses proved they receive, and the amplification limit for the rest
     /// (see `node/paths/`).
     paths: paths::Paths,
+    /// Fragmented messages being put back together, keyed by (our session index, message id).
+    reassembly: crate::fragment::Reassembler<(u32, u32)>,
+    /// Messages too large for one datagram waiting for a session (`node/large_messages.rs`).
+    awaiting_session: large_messages::AwaitingSession,
+    /// Plaintexts going out in fragments, sealed as the transmit queue drains (at most
+    /// `max_waiting_messages`).
+    fragment_sends: alloc::collections::VecDeque<large_messages::FragmentSend>,
 }
 
 impl Node {
@@ -197,6 +205,13 @@ impl Node {
         let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
         let paths = paths::Paths::new(config.max_paths);
+        let reassembly = crate::fragment::Reassembler::new(
+            crate::fragment::ReassemblyLimits::default()
+                .with_max_message_len(config.max_message_len)
+                .with_max_memory(config.max_reassembly_memory)
+                .with_max_in_flight(config.max_reassembling)
+                .with_timeout(config.reassembly_timeout),
+        );
         let mut node = Self {
             config,
             identity,
@@ -228,6 +243,9 @@ impl Node {
             cjp2p,
             downloads,
             paths,
+            reassembly,
+            awaiting_session: large_messages::AwaitingSession::default(),
+            fragment_sends: alloc::collections::VecDeque::new(),
         };
         node.add_bootstrap_peers();
         node
@@ -477,6 +495,9 @@ impl Node {
     /// The next bytes to send.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if !self.fragment_sends.is_empty() {
+            self.send_fragments();
+        }
         let transmit = self.out.pop_transmit()?;
         if self.send_blocked && self.out.is_half_empty() {
             self.send_blocked = false;

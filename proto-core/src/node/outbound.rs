@@ -89,7 +89,8 @@ impl Node {
     }
 
     /// Encodes message `id` for `to` (through `via`) and queues it: in the session with `to`
-    /// if there is one, else signed and sealed; each relay adds a sealed layer.
+    /// if there is one (in fragments if it does not fit in a datagram), else signed and sealed
+    /// (held for the session if that would not fit); each relay adds a sealed layer.
     pub(super) fn transmit_message(
         &mut self,
         id: MessageId,
@@ -101,28 +102,43 @@ impl Node {
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
         let sender = self.sender_address(from, &to.location);
         let direct = via.is_empty() && self.config.sessions;
-        let innermost = match direct
-            .then(|| self.seal_in_session(to, &sender, id, json, reference))
-            .flatten()
-        {
-            Some(frame) => frame,
-            None => {
-                let signed = self.signed_frame(&to.location, &sender, id, json, reference)?;
-                self.seal_layer(&to.location, &to.key, 0, &signed)?
+        let first_hop = via.first().unwrap_or(to);
+        let given = first_hop.location.transport();
+        let path = given.map(|transport| self.path_for(&first_hop.key, transport));
+        if let (true, Some(path)) = (direct, path) {
+            if json.len() > self.config.max_message_len {
+                return Err(SendError::TooLarge {
+                    len: json.len(),
+                    max: self.config.max_message_len,
+                });
             }
-        };
-        let mut onion = innermost;
+            let observed = given != Some(path);
+            if let Some(frames) =
+                self.seal_in_session(to, &sender, id, json, reference, path, observed)
+            {
+                return Ok(self.queue_datagrams(given, path, frames));
+            }
+            // Far too large to seal for one datagram: wait for the session, sealing nothing.
+            if self.needs_session(to, path, json.len()) {
+                self.hold_for_session(id, from, to, json, reference)?;
+                return Ok((path, [0; TAG_LEN]));
+            }
+        }
+        let signed = self.signed_frame(&to.location, &sender, id, json, reference)?;
+        let mut onion = self.seal_layer(&to.location, &to.key, 0, &signed)?;
         for relay in via.iter().rev() {
             onion = self.seal_layer(&relay.location, &relay.key, 0, &onion)?;
         }
-        let first_hop = via.first().unwrap_or(to);
-        let given = first_hop.location.transport();
-        let (destination, onion) = match given {
-            Some(transport) => (self.path_for(&first_hop.key, transport), onion),
+        let (destination, onion) = match path {
+            Some(path) => (path, onion),
             None => self
                 .wrap_for_default_route(0, &onion)
                 .ok_or(SendError::NoRoute)??,
         };
+        if direct && path.is_some() && self.needs_session(to, destination, onion.len()) {
+            self.hold_for_session(id, from, to, json, reference)?;
+            return Ok((destination, transmit_tag(&onion)));
+        }
         if onion.len() > self.config.max_frame_len {
             return Err(SendError::TooLarge {
                 len: onion.len(),
@@ -136,16 +152,33 @@ impl Node {
                 self.start_handshake(to, transport);
             }
         }
+        Ok(self.queue_datagrams(given, destination, alloc::vec![onion]))
+    }
+
+    /// Queues the datagrams of one message for `destination` (under the amplification limit if
+    /// it is not the `given` address but one the peer was only observed at). Returns where they
+    /// went and the first one's tag, by which a failed transmit is matched to the message.
+    fn queue_datagrams(
+        &mut self,
+        given: Option<TransportAddr>,
+        destination: TransportAddr,
+        frames: Vec<Vec<u8>>,
+    ) -> (TransportAddr, [u8; TAG_LEN]) {
         self.throttle_take(destination);
-        let tag = transmit_tag(&onion);
-        if given.is_some_and(|given| given != destination) {
-            // Refused sends are counted (`dropped_amplification`); the peer's next frame from
-            // there brings more credit, or its handshake proves the address.
-            self.queue_to_observed(destination, onion);
-        } else {
-            self.queue_transmit(destination, onion);
+        let tag = frames
+            .first()
+            .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
+        let observed = given.is_some_and(|given| given != destination);
+        for frame in frames {
+            if observed {
+                // Refused sends are counted (`dropped_amplification`); the peer's next frame
+                // from there brings more credit, or its handshake proves the address.
+                self.queue_to_observed(destination, frame);
+            } else {
+                self.queue_transmit(destination, frame);
+            }
         }
-        Ok((destination, tag))
+        (destination, tag)
     }
 
     /// Our address for client `from`, on the transport type the recipient uses if we have one.
@@ -256,8 +289,9 @@ impl Node {
         Ok(frame)
     }
 
-    /// `R(to)[S(sender)[J]]` on the confirmed session with `to`, if there is one. The `s` frame
-    /// carries only the message nonce: the session authenticates the sender.
+    /// `R(to)[S(sender)[J]]` on the confirmed session with `to`, if there is one, as the
+    /// datagrams to send to `path` (fragments if it does not fit in one). The `s` frame carries
+    /// only the message nonce: the session authenticates the sender.
     fn seal_in_session(
         &mut self,
         to: &PublicIdentity,
@@ -265,7 +299,9 @@ impl Node {
         id: MessageId,
         json: &[u8],
         reference: Option<[u8; 32]>,
-    ) -> Option<Vec<u8>> {
+        path: TransportAddr,
+        observed: bool,
+    ) -> Option<Vec<Vec<u8>>> {
         let proof = match reference {
             None => SenderProof::Session { nonce: id.0 },
             Some(reference) => SenderProof::SessionReply {
@@ -273,8 +309,11 @@ impl Node {
                 reference,
             },
         };
+        if !self.has_session(&to.key.node_id()) {
+            return None;
+        }
         let inner = frame::encode_signed(sender, &proof.to_bytes(), json).ok()?;
-        self.seal_session_plaintext(&to.key, &to.location, &inner)
+        self.seal_session_datagrams(&to.key, &to.location, &inner, path, observed)
     }
 
     /// `R(recipient)[plaintext]` on the confirmed session with `key`, if there is one.

@@ -347,7 +347,7 @@ impl Node {
 
     /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
     /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
-    fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
+    pub(super) fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
         if message.is_some_and(|id| self.queries.unreachable(id, &mut self.out)) {
             return;
         }

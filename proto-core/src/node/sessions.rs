@@ -26,6 +26,8 @@ pub(crate) struct SessionEntry {
     /// Where our side of the handshake went: a session frame from there proves that address
     /// receives (see `node/paths/`).
     pub(crate) handshake_path: TransportAddr,
+    /// The id of the next message sent on this session in fragments (`node/large_messages.rs`).
+    pub(crate) next_fragment_id: u32,
 }
 
 /// A handshake we started.
@@ -66,6 +68,20 @@ impl SessionTable {
         self.sessions
             .values()
             .any(|entry| !entry.confirmed && entry.peer.node_id() == *peer)
+    }
+
+    /// Makes the newest session `peer` started with us (and has not used yet) the one to send
+    /// on, as if its first frame had come. Noise lets the responder send once it has answered;
+    /// if our answer was lost the peer cannot open what we send and starts again. False if
+    /// there is no such session.
+    pub(crate) fn confirm_answered(&mut self, peer: &NodeId) -> bool {
+        let newest = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| !entry.confirmed && entry.peer.node_id() == *peer)
+            .max_by_key(|(_, entry)| entry.last_used)
+            .map(|(index, _)| *index);
+        newest.is_some_and(|index| self.confirm(index))
     }
 
     /// Whether a handshake with `peer` is in flight.

@@ -127,4 +127,14 @@ pub struct Stats {
     pub dropped_amplification: u64,
     /// Remote addresses that proved they receive what this node sends there.
     pub paths_validated: u64,
+    /// Session frames sent as fragments of a larger plaintext.
+    pub fragments_sent: u64,
+    /// Fragmented messages put back together and handled.
+    pub fragmented_received: u64,
+    /// Fragments dropped: malformed, outside a session, inconsistent with their message,
+    /// refused by the reassembly bounds, or part of a message that timed out.
+    pub fragments_dropped: u64,
+    /// Messages too large for one datagram held until the session with their recipient is
+    /// up (they then go in fragments).
+    pub held_for_session: u64,
 }

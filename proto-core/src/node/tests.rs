@@ -77,12 +77,22 @@ fn send_errors_are_typed() {
         alice.send(Instant::ZERO, "alice", &bob, json!(1.5)),
         Err(SendError::InvalidValue(crate::json::JsonError::Float))
     );
-    let big = json!("x".repeat(70_000));
+    let too_big = json!("x".repeat(Config::default().max_message_len));
     assert!(matches!(
-        alice.send(Instant::ZERO, "alice", &bob, big),
+        alice.send(Instant::ZERO, "alice", &bob, too_big),
         Err(SendError::TooLarge { .. })
     ));
     assert!(drain(&mut alice).is_empty(), "failed sends emit nothing");
+    // Larger than a datagram but within `max_message_len`: held for the session, whose
+    // handshake starts; it then goes in fragments.
+    let big = json!("x".repeat(70_000));
+    assert!(alice.send(Instant::ZERO, "alice", &bob, big).is_ok());
+    assert_eq!(alice.stats().held_for_session, 1);
+    let sent = drain(&mut alice)
+        .into_iter()
+        .filter(|output| matches!(output, Output::Transmit(_)))
+        .count();
+    assert_eq!(sent, 1, "only the handshake goes out");
 }
 
 #[test]

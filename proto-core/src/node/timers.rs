@@ -56,8 +56,12 @@ impl Node {
             .downloads
             .next_timeout()
             .map(|at| (at, TimerReason::Download));
+        let reassembly = self
+            .reassembly
+            .next_timeout()
+            .map(|at| (at, TimerReason::Reassembly));
         [
-            retry, idle, prune, query, writable, held, lookup, cjp2p, download,
+            retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
         ]
         .into_iter()
         .flatten()
@@ -83,6 +87,7 @@ impl Node {
         self.drop_idle_sessions();
         self.cjp2p_maintenance();
         self.download_timeouts();
+        self.stats.fragments_dropped += self.reassembly.expire(self.now) as u64;
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);
@@ -103,9 +108,9 @@ impl Node {
             };
             if pending.attempts_left == 0 {
                 if let Some(failed) = self.sessions.take_pending(index) {
-                    self.push_event(Event::HandshakeFailed {
-                        peer: failed.peer.node_id(),
-                    });
+                    let peer = failed.peer.node_id();
+                    self.push_event(Event::HandshakeFailed { peer });
+                    self.fail_held_for_session(peer);
                 }
                 continue;
             }

@@ -1,0 +1,285 @@
+//! Session plaintexts larger than one datagram: cut into fragments on the way out, put back
+//! together on the way in, and messages that need a session for that held until it is up.
+//!
+//! **Why.** Many paths carry 1 280–1 500-byte packets and drop IP fragments, so a datagram
+//! larger than [`Config::max_datagram_size`](crate::Config::max_datagram_size) (1 200 bytes by
+//! default) may never arrive. A session plaintext that does not fit is cut into fragments
+//! (`crate::fragment`, `docs/PROTOCOL.md` section 20), each sealed in a session frame of its
+//! own, so every fragment is authenticated before it is stored and nothing is amplified: the
+//! receiver answers a fragmented message once, as it would the whole one.
+//!
+//! A message too large for one datagram with no session yet is held (at most
+//! `max_waiting_messages`, the application's own bytes) while the handshake runs, and sent in
+//! fragments once the session is confirmed; if the handshake fails the application hears
+//! [`Event::Unreachable`] for each.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::Node;
+use crate::address::Address;
+use crate::crypto::body::SESSION_HEADER_LEN;
+use crate::crypto::session::SESSION_OVERHEAD;
+use crate::error::SendError;
+use crate::event::MessageId;
+use crate::fragment::{self, Fragment};
+use crate::frame;
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::transport::{Protocol, TransportAddr};
+
+/// A plaintext going out in fragments, sealed one at a time as the transmit queue drains, so
+/// that a message of thousands of fragments never overflows the queue (`max_queued_transmits`).
+pub(super) struct FragmentSend {
+    key: PublicKey,
+    recipient: Address,
+    to: TransportAddr,
+    /// Whether `to` is only an observed address (under the amplification limit).
+    observed: bool,
+    plaintext: Vec<u8>,
+    message_id: u32,
+    next: u16,
+}
+
+/// A message waiting for the session with its recipient.
+pub(super) struct HeldForSession {
+    id: MessageId,
+    from: String,
+    to: PublicIdentity,
+    json: Vec<u8>,
+    reference: Option<[u8; 32]>,
+}
+
+/// Messages waiting for sessions, per peer, oldest first, at most `max` in all.
+#[derive(Default)]
+pub(super) struct AwaitingSession {
+    by_peer: BTreeMap<NodeId, VecDeque<HeldForSession>>,
+    len: usize,
+}
+
+impl AwaitingSession {
+    fn hold(&mut self, peer: NodeId, message: HeldForSession, max: usize) -> bool {
+        if self.len >= max {
+            return false;
+        }
+        self.by_peer.entry(peer).or_default().push_back(message);
+        self.len += 1;
+        true
+    }
+
+    fn take(&mut self, peer: &NodeId) -> VecDeque<HeldForSession> {
+        let taken = self.by_peer.remove(peer).unwrap_or_default();
+        self.len = self.len.saturating_sub(taken.len());
+        taken
+    }
+}
+
+impl Node {
+    /// The largest datagram this node sends to `to` on a session.
+    fn datagram_limit(&self, to: TransportAddr) -> usize {
+        match to.protocol {
+            Protocol::Udp => self.config.max_datagram_size.min(self.config.max_frame_len),
+            Protocol::Tcp => self.config.max_frame_len,
+        }
+    }
+
+    /// The most plaintext one session frame for `recipient` carries in a datagram to `to`.
+    fn session_plaintext_room(&self, recipient: &Address, to: TransportAddr) -> usize {
+        let overhead =
+            frame::sealed_prefix(recipient).len() + SESSION_HEADER_LEN + SESSION_OVERHEAD;
+        self.datagram_limit(to).saturating_sub(overhead)
+    }
+
+    /// `plaintext` sealed on the confirmed session with `key` for `recipient`, as the session
+    /// frame to send to `to` if it fits in a datagram. A larger one goes in fragments, sealed
+    /// as the transmit queue drains ([`send_fragments`](Self::send_fragments)): then the
+    /// result is empty. `None` if there is no session, the plaintext cannot be cut small
+    /// enough, or too many fragmented sends are under way.
+    pub(super) fn seal_session_datagrams(
+        &mut self,
+        key: &PublicKey,
+        recipient: &Address,
+        plaintext: &[u8],
+        to: TransportAddr,
+        observed: bool,
+    ) -> Option<Vec<Vec<u8>>> {
+        let room = self.session_plaintext_room(recipient, to);
+        if plaintext.len() <= room {
+            return self
+                .seal_session_plaintext(key, recipient, plaintext)
+                .map(|frame| alloc::vec![frame]);
+        }
+        fragment::fragment_count(plaintext.len(), room).ok()?;
+        if self.fragment_sends.len() >= self.config.max_waiting_messages {
+            return None;
+        }
+        let (_, entry) = self.sessions.sending_session(&key.node_id())?;
+        let message_id = entry.next_fragment_id;
+        entry.next_fragment_id = entry.next_fragment_id.wrapping_add(1);
+        self.fragment_sends.push_back(FragmentSend {
+            key: *key,
+            recipient: recipient.clone(),
+            to,
+            observed,
+            plaintext: plaintext.to_vec(),
+            message_id,
+            next: 0,
+        });
+        self.send_fragments();
+        Some(Vec::new())
+    }
+
+    /// Seals and queues fragments of the sends under way while the transmit queue is at most
+    /// half full, oldest send first. A send whose session ended meanwhile is dropped.
+    pub(super) fn send_fragments(&mut self) {
+        while self.out.is_half_empty() {
+            let Some(mut send) = self.fragment_sends.pop_front() else {
+                return;
+            };
+            let room = self.session_plaintext_room(&send.recipient, send.to);
+            let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, room) else {
+                continue;
+            };
+            let count = pieces.fragment_count();
+            let mut piece = Vec::with_capacity(room);
+            while send.next < count && self.out.is_half_empty() {
+                let Some(fragment) = pieces.fragment(send.next) else {
+                    break;
+                };
+                piece.clear();
+                fragment.encode_into(&mut piece);
+                let Some(frame) = self.seal_session_plaintext(&send.key, &send.recipient, &piece)
+                else {
+                    // The session is gone: the rest could not be opened anyway.
+                    send.next = count;
+                    break;
+                };
+                let queued = if send.observed {
+                    self.queue_to_observed(send.to, frame)
+                } else {
+                    self.queue_transmit(send.to, frame)
+                };
+                if queued {
+                    self.stats.fragments_sent += 1;
+                }
+                send.next += 1;
+            }
+            if send.next < count {
+                self.fragment_sends.push_front(send);
+                return;
+            }
+        }
+    }
+
+    /// Whether a message of `json` bytes for `to` must wait for a session: it is sent directly
+    /// over UDP, there is no session yet, and its sealed frame would not fit in a datagram.
+    pub(super) fn needs_session(
+        &self,
+        to: &PublicIdentity,
+        path: TransportAddr,
+        sealed_len: usize,
+    ) -> bool {
+        self.config.sessions
+            && path.protocol == Protocol::Udp
+            && sealed_len > self.datagram_limit(path)
+            && !self.has_session(&to.key.node_id())
+    }
+
+    /// Holds message `id` until the session with `to` is up, starting the handshake.
+    pub(super) fn hold_for_session(
+        &mut self,
+        id: MessageId,
+        from: &str,
+        to: &PublicIdentity,
+        json: &[u8],
+        reference: Option<[u8; 32]>,
+    ) -> Result<(), SendError> {
+        if json.len() > self.config.max_message_len {
+            return Err(SendError::TooLarge {
+                len: json.len(),
+                max: self.config.max_message_len,
+            });
+        }
+        let peer = to.key.node_id();
+        // The peer started a session with us and waits for our answer on it (a reply to its
+        // query, say): waiting for its first frame could be forever, so use the session now.
+        if self.sessions.confirm_answered(&peer) {
+            return self
+                .transmit_message(id, from, to, &[], json, reference)
+                .map(|_| ());
+        }
+        if let Some(transport) = to.location.transport() {
+            self.start_handshake(to, transport);
+        }
+        if !self.sessions.handshake_pending(&peer) {
+            // No handshake could start (the tables are full, or handshakes are off): nothing
+            // would ever send this message.
+            return Err(SendError::TooLarge {
+                len: json.len(),
+                max: self.config.max_datagram_size,
+            });
+        }
+        let held = HeldForSession {
+            id,
+            from: from.into(),
+            to: to.clone(),
+            json: json.to_vec(),
+            reference,
+        };
+        if !self
+            .awaiting_session
+            .hold(to.key.node_id(), held, self.config.max_waiting_messages)
+        {
+            return Err(SendError::Blocked(serde_json::Value::Null));
+        }
+        self.stats.held_for_session += 1;
+        Ok(())
+    }
+
+    /// The session with `peer` is confirmed: send what waited for it.
+    pub(super) fn send_held_for_session(&mut self, peer: &NodeId) {
+        for held in self.awaiting_session.take(peer) {
+            // A failure now is the same as at send time (queue full, too large): counted
+            // there, and the application holds the id.
+            let _ = self.transmit_message(
+                held.id,
+                &held.from,
+                &held.to,
+                &[],
+                &held.json,
+                held.reference,
+            );
+        }
+    }
+
+    /// The handshake with `peer` failed: what waited for it will not be sent.
+    pub(super) fn fail_held_for_session(&mut self, peer: NodeId) {
+        for held in self.awaiting_session.take(&peer) {
+            self.report_unreachable(peer, Some(held.id));
+        }
+    }
+
+    /// A fragment that opened on session `index` with `peer`, straight from `from`: stored, and
+    /// once its message is whole, handled as that session plaintext.
+    pub(super) fn on_fragment(&mut self, index: u32, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let Ok(piece) = Fragment::decode(plaintext) else {
+            self.stats.fragments_dropped += 1;
+            return None;
+        };
+        match self
+            .reassembly
+            .insert(self.now, (index, piece.message_id()), &piece)
+        {
+            Ok(Some(message)) if !fragment::is_fragment(&message) => {
+                self.stats.fragmented_received += 1;
+                Some(message)
+            }
+            Ok(Some(_)) | Err(_) => {
+                // A fragment inside a fragment would only recurse.
+                self.stats.fragments_dropped += 1;
+                None
+            }
+            Ok(None) => None,
+        }
+    }
+}

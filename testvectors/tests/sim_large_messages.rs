@@ -1,0 +1,152 @@
+//! Messages larger than a datagram: they wait for the session, go in fragments that each fit
+//! in `max_datagram_size`, and arrive whole and once, or not at all, through reordering,
+//! duplication, loss and a NAT.
+
+mod support;
+
+use std::time::Duration;
+
+use ejtp_proto::sim::{Filtering, LinkConfig, Loss, Nat};
+use ejtp_proto::{Config, Event};
+use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use support::{messages, send};
+
+const ALICE: usize = 0;
+const BOB: usize = 1;
+
+fn network(seed: u64, behind_nat: bool) -> SimNetwork {
+    let mut net = SimNetwork::new(seed, LinkConditions::PERFECT);
+    net.add_node("alice", 1, Config::default(), &["alice"]);
+    net.add_node("bob", 2, Config::default(), &["bob"]);
+    if behind_nat {
+        let mut nat = Nat::new(
+            "203.0.113.1".parse().unwrap(),
+            Filtering::AddressAndPortDependent,
+        );
+        nat.add_inside(net.udp_addr(ALICE));
+        net.add_nat(nat);
+    }
+    net
+}
+
+fn padded(len: usize) -> Value {
+    json!({ "padding": "y".repeat(len) })
+}
+
+/// The values delivered to bob, in order.
+fn delivered_to_bob(events: &[(usize, Event)]) -> Vec<Value> {
+    messages(events)
+        .into_iter()
+        .filter(|(node, _)| *node == BOB)
+        .map(|(_, message)| message.value)
+        .collect()
+}
+
+fn largest_datagram(net: &SimNetwork) -> usize {
+    net.captured()
+        .iter()
+        .map(|packet| packet.payload.len())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_3000_byte_message_goes_in_datagrams_of_at_most_1200_bytes() {
+    let mut net = network(1, false);
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, padded(3_000));
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(3_000)]);
+    assert!(
+        largest_datagram(&net) <= 1_200,
+        "{}",
+        largest_datagram(&net)
+    );
+    let stats = net.node(ALICE).stats();
+    assert_eq!(stats.held_for_session, 1, "it waited for the handshake");
+    assert!(stats.fragments_sent >= 3);
+    assert_eq!(net.node(BOB).stats().fragmented_received, 1);
+}
+
+#[test]
+fn four_mebibytes_arrive_whole_from_behind_a_nat() {
+    let mut net = network(2, true);
+    let bob = net.identity(BOB, "bob");
+    let value = padded(4 << 20);
+    send(&mut net, ALICE, "alice", &bob, value.clone());
+    net.run_for(Duration::from_secs(2));
+    let delivered = delivered_to_bob(&net.take_events());
+    assert_eq!(delivered.len(), 1);
+    assert!(delivered[0] == value);
+    assert!(largest_datagram(&net) <= 1_200);
+    assert_eq!(net.net_stats().nat_refused, 0);
+}
+
+#[test]
+fn once_the_session_is_up_a_large_message_goes_at_once() {
+    let mut net = network(3, false);
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("small first"));
+    net.run_for(Duration::from_secs(1));
+    net.take_events();
+    send(&mut net, ALICE, "alice", &bob, padded(10_000));
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
+    assert_eq!(net.node(ALICE).stats().held_for_session, 0);
+}
+
+#[test]
+fn a_message_past_max_message_len_is_refused_at_send() {
+    let mut net = network(4, false);
+    let bob = net.identity(BOB, "bob");
+    let result = net.command(
+        ALICE,
+        ejtp_proto::Command::Send {
+            from: "alice".into(),
+            to: bob,
+            via: vec![],
+            value: padded(Config::default().max_message_len),
+        },
+    );
+    let error = result.unwrap_err();
+    assert!(error.contains("exceeds"), "{error}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Whatever the links do, a large message arrives whole and once, or not at all; with no
+    /// loss, it arrives.
+    #[test]
+    fn large_messages_arrive_whole_and_once_or_not_at_all(
+        seed in any::<u64>(),
+        len in 1_200usize..40_000,
+        jitter_ms in 0u64..30,
+        reorder in 0.0f64..0.3,
+        duplicate in 0.0f64..0.2,
+        loss in prop_oneof![Just(0.0f64), 0.0f64..0.05],
+        behind_nat in any::<bool>(),
+    ) {
+        let mut net = network(seed, behind_nat);
+        net.set_link_config(LinkConfig {
+            loss: Loss::Random(loss),
+            duplicate,
+            delay: Duration::from_millis(5),
+            jitter: Duration::from_millis(jitter_ms),
+            reorder,
+            ..LinkConfig::PERFECT
+        });
+        let bob = net.identity(BOB, "bob");
+        send(&mut net, ALICE, "alice", &bob, padded(len));
+        net.run_for(Duration::from_secs(10));
+        let delivered = delivered_to_bob(&net.take_events());
+        prop_assert!(delivered.len() <= 1);
+        prop_assert!(delivered.iter().all(|value| *value == padded(len)));
+        if loss == 0.0 {
+            prop_assert_eq!(delivered.len(), 1);
+        }
+        prop_assert!(largest_datagram(&net) <= 1_200);
+    }
+}
