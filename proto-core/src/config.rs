@@ -210,6 +210,18 @@ pub struct Config {
     /// dropped (never delivered in part). Default 30 s.
     #[serde(with = "millis")]
     pub reassembly_timeout: Duration,
+    /// A session in use that has sent nothing for this long sends a keepalive, so that the NATs
+    /// on its path keep their mappings (they forget idle UDP after 30 s to a few minutes).
+    /// Default 15 s: a keepalive is some 110 bytes on the wire with UDP and IPv4 headers (the
+    /// recipient address in the frame header is most of it), 26 KiB an hour per session in use.
+    /// Zero turns keepalives off.
+    #[serde(with = "millis")]
+    pub keepalive_interval: Duration,
+    /// How long after it last carried anything but path messages a session counts as in use
+    /// and is kept alive. Default 120 s; after that it costs nothing and ends at
+    /// `session_idle_timeout`.
+    #[serde(with = "millis")]
+    pub keepalive_while_used: Duration,
 }
 
 impl Default for Config {
@@ -266,6 +278,8 @@ impl Default for Config {
             max_reassembly_memory: 32 << 20,
             max_reassembling: 64,
             reassembly_timeout: Duration::from_secs(30),
+            keepalive_interval: Duration::from_secs(15),
+            keepalive_while_used: Duration::from_secs(120),
         }
     }
 }
@@ -349,6 +363,8 @@ setters! {
     with_max_reassembly_memory => max_reassembly_memory: usize,
     with_max_reassembling => max_reassembling: usize,
     with_reassembly_timeout => reassembly_timeout: Duration,
+    with_keepalive_interval => keepalive_interval: Duration,
+    with_keepalive_while_used => keepalive_while_used: Duration,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

@@ -226,6 +226,19 @@ pub enum Event {
         /// Why, in words.
         why: String,
     },
+    /// A peer told us, inside our session, the address it sees our frames come from (our
+    /// reflexive address: a NAT's mapping, or our own address when there is no NAT). Said when
+    /// the address is new to the node or that peer's view of it changed.
+    AddressObserved {
+        /// Where the peer sees us.
+        address: core::net::SocketAddr,
+        /// The peer that said so.
+        by: NodeId,
+        /// How many of the recent observers see us there (see `Node::reflexive_addresses`).
+        agreeing: usize,
+        /// What that peer saw before, if it saw us elsewhere (the mapping changed).
+        changed_from: Option<core::net::SocketAddr>,
+    },
 }
 
 impl Event {

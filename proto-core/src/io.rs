@@ -59,6 +59,8 @@ pub enum TimerReason {
     Download,
     /// An incomplete fragmented message waited `reassembly_timeout` for its missing pieces.
     Reassembly,
+    /// A session in use has sent nothing for `keepalive_interval`: keep its NAT mapping open.
+    Keepalive,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.

@@ -101,6 +101,7 @@ pub mod io;
 pub mod json;
 pub mod mailbox;
 mod node;
+pub mod path_message;
 pub mod query;
 pub mod replay;
 pub mod rng;

@@ -366,6 +366,11 @@ impl SimNetwork {
         self.net.nat(index)
     }
 
+    /// NAT `index`, to change it (forget its mappings).
+    pub fn nat_mut(&mut self, index: usize) -> Option<&mut Nat> {
+        self.net.nat_mut(index)
+    }
+
     /// Node `index`'s UDP address.
     #[must_use]
     pub fn udp_addr(&self, index: usize) -> TransportAddr {

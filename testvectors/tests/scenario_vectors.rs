@@ -399,7 +399,9 @@ fn the_query_run_records_the_stored_vector() {
         .filter(|event| {
             !matches!(
                 event,
-                Event::SessionEstablished { .. } | Event::SessionClosed { .. }
+                Event::SessionEstablished { .. }
+                    | Event::SessionClosed { .. }
+                    | Event::AddressObserved { .. }
             )
         })
         .collect();

@@ -145,7 +145,13 @@ proptest! {
         prop_assert!(delivered.len() <= 1);
         prop_assert!(delivered.iter().all(|value| *value == padded(len)));
         if loss == 0.0 {
-            prop_assert_eq!(delivered.len(), 1);
+            prop_assert_eq!(
+                delivered.len(),
+                1,
+                "alice {:?}\nbob {:?}",
+                net.node(ALICE).stats(),
+                net.node(BOB).stats()
+            );
         }
         prop_assert!(largest_datagram(&net) <= 1_200);
     }

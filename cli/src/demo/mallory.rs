@@ -25,8 +25,8 @@ impl Mallory {
         self.socket.local_addr()
     }
 
-    /// The next `r` frame that arrives within `timeout` (anything else is ignored).
-    pub(super) fn capture(&self, timeout: Duration) -> io::Result<Vec<u8>> {
+    /// The next `r` frame from `from` that arrives within `timeout` (anything else is ignored).
+    pub(super) fn capture(&self, from: SocketAddr, timeout: Duration) -> io::Result<Vec<u8>> {
         let deadline = Instant::now() + timeout;
         let mut buffer = vec![0u8; 65_536];
         loop {
@@ -35,9 +35,11 @@ impl Mallory {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "nothing came by"));
             }
             self.socket.set_read_timeout(Some(left))?;
-            let (len, _) = self.socket.recv_from(&mut buffer)?;
+            let (len, source) = self.socket.recv_from(&mut buffer)?;
             let datagram = buffer.get(..len).unwrap_or_default();
-            if datagram.first() == Some(&TYPE_SEALED) {
+            // Bob also talks to the address alice's frames came from (he tells her, inside
+            // their session, where he sees her): only alice's datagrams are what Mallory wants.
+            if source == from && datagram.first() == Some(&TYPE_SEALED) {
                 return Ok(datagram.to_vec());
             }
         }

@@ -405,8 +405,15 @@ fn through_mallory(cast: &mut Cast, value: &Value) -> Result<Vec<u8>, String> {
         key: cast.bob.node.public_key(),
     };
     cast.alice.send(&bob_at_mallory, &[], value.clone())?;
+    let alice = cast
+        .alice
+        .node
+        .udp_addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| "alice has no UDP address".to_string())?;
     cast.mallory
-        .capture(WAIT)
+        .capture(alice, WAIT)
         .map_err(|err| format!("Mallory caught nothing: {err}"))
 }
 

@@ -195,6 +195,9 @@ impl Node {
                     session_peer: Some(peer),
                     session_index: Some(receiver_index),
                 };
+                if depth == 0 {
+                    self.on_session_frame_from(receiver_index, from, &plaintext);
+                }
                 self.on_opened(from, &plaintext, &layer, depth);
             }
             RBody::HandshakeInit {
@@ -239,6 +242,26 @@ impl Node {
             self.stats.dropped_unsupported += 1;
             return;
         }
+        // The same handshake message again (the network duplicated it, or our answer was lost
+        // and the peer sent it again): the same answer, to where it came from the first time;
+        // the session it made stays. From anywhere else it is a replay.
+        if let Some(entry) = message
+            .get(..32)
+            .and_then(|key| self.sessions.answered_by(key))
+        {
+            let answer = entry
+                .answered
+                .as_ref()
+                .filter(|_| entry.handshake_path == from)
+                .map(|(_, answer)| answer.clone());
+            match answer {
+                Some(answer) => {
+                    self.queue_transmit(from, answer);
+                }
+                None => self.stats.dropped_replay += 1,
+            }
+            return;
+        }
         let Ok((peer, reply, keys)) = handshake::respond(&mut self.rng, &self.identity, message)
         else {
             self.stats.dropped_crypto += 1;
@@ -250,9 +273,18 @@ impl Node {
         // A peer that starts a handshake may have lost its side of our session (it restarted):
         // stop sending on that session; frames go sealed until the new one is confirmed.
         self.sessions.by_peer.remove(&peer.node_id());
+        self.heard_directly(peer, from);
         self.store_session(index, peer, sender_index, keys, (false, from));
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         body::write_handshake_response(&mut frame, index, sender_index, &reply);
+        if let (Some(entry), Some(ephemeral)) = (
+            self.sessions.sessions.get_mut(&index),
+            message
+                .get(..32)
+                .and_then(|key| <[u8; 32]>::try_from(key).ok()),
+        ) {
+            entry.answered = Some((ephemeral, frame.clone()));
+        }
         self.queue_transmit(from, frame);
     }
 
@@ -280,6 +312,7 @@ impl Node {
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
+        self.tell_observed(receiver_index, from);
         self.send_held_for_session(&peer.node_id());
     }
 
@@ -301,6 +334,12 @@ impl Node {
             confirmed,
             handshake_path,
             next_fragment_id: 0,
+            last_from: handshake_path,
+            told_address: None,
+            challenge: None,
+            last_sent: self.now,
+            last_activity: self.now,
+            answered: None,
         };
         for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
             self.push_event(Event::SessionClosed { peer: closed });
@@ -310,6 +349,16 @@ impl Node {
     /// The plaintext of an `r` frame addressed to us: a signed message, another `r` frame to
     /// open or send on, or a compressed frame.
     fn on_opened(&mut self, from: TransportAddr, inner: &[u8], layer: &Layer<'_>, depth: u8) {
+        // What the peer says about the path: only straight from it in its session.
+        if crate::path_message::is_path_message(inner) {
+            match (layer.session_index, layer.session_peer) {
+                (Some(index), Some(peer)) if depth == 0 => {
+                    self.on_path_message(index, peer, from, inner);
+                }
+                _ => self.stats.dropped_unauthenticated += 1,
+            }
+            return;
+        }
         // A piece of a larger plaintext: only straight from the peer in its session.
         if crate::fragment::is_fragment(inner) {
             match layer.session_index {

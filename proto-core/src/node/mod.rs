@@ -17,11 +17,13 @@ mod lookups;
 mod memory_storage;
 mod outbound;
 mod outbox;
+mod path_control;
 mod paths;
 mod queries;
 mod query_ops;
 #[cfg(test)]
 mod query_tests;
+mod reflexive;
 mod relay;
 mod reset;
 mod route_ops;
@@ -175,6 +177,8 @@ pub struct Node {
     /// Plaintexts going out in fragments, sealed as the transmit queue drains (at most
     /// `max_waiting_messages`).
     fragment_sends: alloc::collections::VecDeque<large_messages::FragmentSend>,
+    /// Where peers see this node (its reflexive addresses; see `node/reflexive/`).
+    reflexive: reflexive::Reflexive,
 }
 
 impl Node {
@@ -246,6 +250,7 @@ impl Node {
             reassembly,
             awaiting_session: large_messages::AwaitingSession::default(),
             fragment_sends: alloc::collections::VecDeque::new(),
+            reflexive: reflexive::Reflexive::default(),
         };
         node.add_bootstrap_peers();
         node
@@ -288,6 +293,14 @@ impl Node {
         self.downloads.add_stats(&mut stats);
         self.paths.add_stats(&mut stats);
         stats
+    }
+
+    /// The addresses peers see this node's frames come from (its reflexive addresses, such as
+    /// a NAT's mappings), each with how many of the recent observers (at most 16) see it, most
+    /// agreed first. Empty until a session peer has told us.
+    #[must_use]
+    pub fn reflexive_addresses(&self) -> Vec<(core::net::SocketAddr, usize)> {
+        self.reflexive.addresses()
     }
 
     /// The node's settings.

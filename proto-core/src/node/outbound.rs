@@ -114,7 +114,7 @@ impl Node {
             }
             let observed = given != Some(path);
             if let Some(frames) =
-                self.seal_in_session(to, &sender, id, json, reference, path, observed)
+                self.seal_in_session(to, &sender, id, json, reference, (path, observed))
             {
                 return Ok(self.queue_datagrams(given, path, frames));
             }
@@ -150,6 +150,19 @@ impl Node {
         if direct && !self.has_session(&to.key.node_id()) {
             if let Some(transport) = to.location.transport() {
                 self.start_handshake(to, transport);
+            }
+        }
+        // Not heard straight from the peer yet, but its last signed message came from
+        // elsewhere: from behind a NAT (its handshake lost or late), or through a relay, which
+        // drops what it cannot open. A copy goes there too, under the amplification limit.
+        if direct && given == Some(destination) {
+            let lifetime = self.config.observed_path_lifetime;
+            if let Some(source) = self
+                .paths
+                .signed_source(&to.key.node_id(), self.now, lifetime)
+                .filter(|source| *source != destination)
+            {
+                self.queue_to_observed(source, onion.clone());
             }
         }
         Ok(self.queue_datagrams(given, destination, alloc::vec![onion]))
@@ -290,8 +303,9 @@ impl Node {
     }
 
     /// `R(to)[S(sender)[J]]` on the confirmed session with `to`, if there is one, as the
-    /// datagrams to send to `path` (fragments if it does not fit in one). The `s` frame carries
-    /// only the message nonce: the session authenticates the sender.
+    /// datagrams to send to `path` (fragments if it does not fit in one; `observed` if `path`
+    /// is an address the peer was only seen at). The `s` frame carries only the message nonce:
+    /// the session authenticates the sender.
     fn seal_in_session(
         &mut self,
         to: &PublicIdentity,
@@ -299,8 +313,7 @@ impl Node {
         id: MessageId,
         json: &[u8],
         reference: Option<[u8; 32]>,
-        path: TransportAddr,
-        observed: bool,
+        (path, observed): (TransportAddr, bool),
     ) -> Option<Vec<Vec<u8>>> {
         let proof = match reference {
             None => SenderProof::Session { nonce: id.0 },
@@ -337,6 +350,10 @@ impl Node {
             .seal(counter, &aad, plaintext, &mut frame)
             .ok()?;
         entry.last_used = now;
+        entry.last_sent = now;
+        if !crate::path_message::is_path_message(plaintext) {
+            entry.last_activity = now;
+        }
         Some(frame)
     }
 

@@ -60,11 +60,16 @@ fn at(millis: u64) -> Instant {
     Instant::from_millis(millis)
 }
 
+/// The first query goes sealed, with alice's handshake; its reply already goes on the
+/// session, which alice's first frame on it (where she sees bob) confirmed for bob.
 #[test]
-fn a_query_is_answered_first_sealed_then_on_the_session() {
+fn a_query_is_asked_first_sealed_then_on_the_session() {
     let (mut alice, mut bob) = pair(Config::default());
     let bob_id = bob.public_identity("bob", "bob");
-    for (round, protection) in [(0, Protection::Sealed), (1, Protection::Session)] {
+    for (round, asked_with, answered_with) in [
+        (0, Protection::Sealed, Protection::Session),
+        (1, Protection::Session, Protection::Session),
+    ] {
         let now = at(round * 100);
         let query = alice
             .query(
@@ -78,7 +83,7 @@ fn a_query_is_answered_first_sealed_then_on_the_session() {
         let events = pump(&mut alice, &mut bob, now);
         let asked = delivered(&events);
         assert_eq!(asked.id, query, "the receiver sees the query's id");
-        assert_eq!(asked.protection, protection);
+        assert_eq!(asked.protection, asked_with);
         let answer = bob.reply(now, "bob", &asked, json!({"a": round})).unwrap();
         let events = pump(&mut alice, &mut bob, now);
         let [
@@ -99,7 +104,7 @@ fn a_query_is_answered_first_sealed_then_on_the_session() {
         assert_eq!(message.id, answer);
         assert_eq!(message.value, json!({"a": round}));
         assert_eq!(message.from.key, bob.public_key());
-        assert_eq!(message.protection, protection);
+        assert_eq!(message.protection, answered_with);
     }
     assert_eq!(alice.stats().dropped_unmatched_reply, 0);
     assert!(

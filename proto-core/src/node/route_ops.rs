@@ -235,20 +235,34 @@ impl Node {
             return;
         }
         self.learn_route(key, address, None, false);
-        // Behind a NAT the signed address is private: the address the frame came from is what
-        // reaches the peer (or the relay that forwarded it, which forwards by the frame's
-        // header). UDP only: a TCP source is a connection's ephemeral port.
-        if from.protocol == crate::transport::Protocol::Udp {
-            self.learn_route(key, &Address::from_transport(from), None, true);
+        if let Some(signed) = address.transport() {
+            self.routes.mark_signed(&key.node_id(), signed);
         }
+        self.routes.mark_success(&key.node_id(), from, self.now);
+        if from.protocol == crate::transport::Protocol::Udp {
+            self.paths.note_signed_source(key.node_id(), from, self.now);
+        }
+    }
+
+    /// `key` was heard straight from `from`: in a handshake it started or on its session,
+    /// neither of which a relay forwards (a signed message may come through one). Behind a
+    /// NAT its signed address is private and this is what reaches it. UDP only: a TCP source
+    /// is a connection's ephemeral port.
+    pub(super) fn heard_directly(&mut self, key: PublicKey, from: TransportAddr) {
+        if key == self.public_key || from.protocol != crate::transport::Protocol::Udp {
+            return;
+        }
+        self.learn_route(key, &Address::from_transport(from), None, true);
         self.routes.mark_success(&key.node_id(), from, self.now);
     }
 
-    /// Where to send to `key`, whose address is `given`: `given` if it proved it receives (or
-    /// was itself heard from last); else the address an authenticated frame from `key` came
-    /// from within `observed_path_lifetime`, which is what crosses a NAT.
+    /// Where to send to `key`, whose address is `given`. If `given` is an address the peer
+    /// signed as its own and it has not proved it receives, the address an authenticated frame
+    /// from `key` came from within `observed_path_lifetime`: behind a NAT the signed address is
+    /// private and the observed one crosses the NAT. Otherwise `given`: an address the
+    /// application chose, or one that proved itself.
     pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
-        if self.paths.is_validated(&given) {
+        if self.paths.is_validated(&given) || !self.routes.is_signed(&key.node_id(), given) {
             return given;
         }
         self.routes

@@ -37,6 +37,10 @@ pub(crate) struct RouteAddress {
     pub(crate) consecutive_failures: u32,
     pub(crate) last_failure: Option<Instant>,
     pub(crate) last_success: Option<Instant>,
+    /// The peer signed this address as its own in a frame we authenticated. Such an address
+    /// may be private (behind a NAT): until it proves it receives, sends go where the peer was
+    /// last heard from instead (`Node::path_for`).
+    pub(crate) signed: bool,
 }
 
 impl RouteAddress {
@@ -188,6 +192,7 @@ impl RoutingTable {
             consecutive_failures: 0,
             last_failure: None,
             last_success: None,
+            signed: false,
         });
         true
     }
@@ -218,6 +223,28 @@ impl RoutingTable {
             .min_by_key(|(order, known)| known.rank(*order, now, retry_after))
             .map(|(_, known)| known)
             .filter(|known| known.usable(now, retry_after))
+    }
+
+    /// Notes that `peer` signed `transport` as its own (see [`RouteAddress::signed`]).
+    pub(crate) fn mark_signed(&mut self, peer: &NodeId, transport: TransportAddr) {
+        if let Some(known) = self.peers.get_mut(peer).and_then(|route| {
+            route
+                .addresses
+                .iter_mut()
+                .find(|known| known.transport == transport)
+        }) {
+            known.signed = true;
+        }
+    }
+
+    /// Whether `peer` signed `transport` as its own.
+    pub(crate) fn is_signed(&self, peer: &NodeId, transport: TransportAddr) -> bool {
+        self.peers.get(peer).is_some_and(|route| {
+            route
+                .addresses
+                .iter()
+                .any(|known| known.transport == transport && known.signed)
+        })
     }
 
     /// The address of `peer` on `protocol` that an authenticated frame came from most

@@ -28,6 +28,22 @@ pub(crate) struct SessionEntry {
     pub(crate) handshake_path: TransportAddr,
     /// The id of the next message sent on this session in fragments (`node/large_messages.rs`).
     pub(crate) next_fragment_id: u32,
+    /// The address the last frame on this session came from: where keepalives go.
+    pub(crate) last_from: TransportAddr,
+    /// The address we last told the peer we see it at (`node/path_control.rs`).
+    pub(crate) told_address: Option<TransportAddr>,
+    /// The challenge of that observation and where it went: its echo from there proves the
+    /// address receives.
+    pub(crate) challenge: Option<([u8; 8], TransportAddr)>,
+    /// When we last sealed a frame on this session.
+    pub(crate) last_sent: Instant,
+    /// When the session last carried anything but path messages, either way: it is in use
+    /// (and kept alive) for `keepalive_while_used` after.
+    pub(crate) last_activity: Instant,
+    /// For a session the peer started: the ephemeral key of its handshake message and our
+    /// answer, so that a duplicate of that message (the network's, or a replay) gets the
+    /// same answer instead of replacing the session.
+    pub(crate) answered: Option<([u8; 32], Vec<u8>)>,
 }
 
 /// A handshake we started.
@@ -82,6 +98,16 @@ impl SessionTable {
             .max_by_key(|(_, entry)| entry.last_used)
             .map(|(index, _)| *index);
         newest.is_some_and(|index| self.confirm(index))
+    }
+
+    /// The session a handshake message with ephemeral key `ephemeral` made, if any.
+    pub(crate) fn answered_by(&self, ephemeral: &[u8]) -> Option<&SessionEntry> {
+        self.sessions.values().find(|entry| {
+            entry
+                .answered
+                .as_ref()
+                .is_some_and(|(key, _)| key.as_slice() == ephemeral)
+        })
     }
 
     /// Whether a handshake with `peer` is in flight.

@@ -137,4 +137,6 @@ pub struct Stats {
     /// Messages too large for one datagram held until the session with their recipient is
     /// up (they then go in fragments).
     pub held_for_session: u64,
+    /// Keepalives sent on sessions in use (`Config::keepalive_interval`).
+    pub keepalives_sent: u64,
 }

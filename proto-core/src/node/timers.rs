@@ -60,8 +60,10 @@ impl Node {
             .reassembly
             .next_timeout()
             .map(|at| (at, TimerReason::Reassembly));
+        let keepalive = self.next_keepalive().map(|at| (at, TimerReason::Keepalive));
         [
             retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
+            keepalive,
         ]
         .into_iter()
         .flatten()
@@ -88,6 +90,7 @@ impl Node {
         self.cjp2p_maintenance();
         self.download_timeouts();
         self.stats.fragments_dropped += self.reassembly.expire(self.now) as u64;
+        self.send_keepalives();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);

@@ -33,6 +33,6 @@ mod tests;
 
 pub use link::{LinkConfig, LinkDrop};
 pub use loss::{GilbertElliott, Loss};
-pub use nat::{Filtering, Nat};
+pub use nat::{Filtering, Mapping, Nat};
 pub use network::{Dropped, Fate, NetStats, Network, Packet};
 pub use schedule::Schedule;

@@ -25,6 +25,17 @@ pub enum Filtering {
     AddressAndPortDependent,
 }
 
+/// How a NAT picks the public address of an outgoing packet (RFC 4787's mapping behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    /// One public port per inside address, whatever the destination: what peers learn from one
+    /// contact reaches the host from others (hole punching can work).
+    EndpointIndependent,
+    /// A new public port for every destination address and port (a "symmetric" NAT): what one
+    /// peer sees is useless to another (hole punching fails; traffic must be relayed).
+    AddressAndPortDependent,
+}
+
 /// The first public port a NAT hands out.
 pub const FIRST_PUBLIC_PORT: u16 = 40_000;
 
@@ -33,10 +44,12 @@ pub const FIRST_PUBLIC_PORT: u16 = 40_000;
 pub struct Nat {
     public_ip: IpAddr,
     filtering: Filtering,
+    mapping: Mapping,
     inside: BTreeSet<TransportAddr>,
     next_port: Option<u16>,
-    /// Inside address to public address.
-    mappings: BTreeMap<TransportAddr, TransportAddr>,
+    /// (inside address, destination or, with endpoint-independent mapping, none) to public
+    /// address.
+    mappings: BTreeMap<(TransportAddr, Option<TransportAddr>), TransportAddr>,
     /// Public address back to inside address.
     reverse: BTreeMap<TransportAddr, TransportAddr>,
     /// (public address, remote) pairs the inside host has sent to.
@@ -50,12 +63,28 @@ impl Nat {
         Self {
             public_ip,
             filtering,
+            mapping: Mapping::EndpointIndependent,
             inside: BTreeSet::new(),
             next_port: Some(FIRST_PUBLIC_PORT),
             mappings: BTreeMap::new(),
             reverse: BTreeMap::new(),
             contacted: BTreeSet::new(),
         }
+    }
+
+    /// The same NAT with `mapping` behaviour (endpoint-independent by default).
+    #[must_use]
+    pub fn with_mapping(mut self, mapping: Mapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
+    /// Forgets every mapping, as a router does when its connection tracking is flushed or it
+    /// restarts: the next packet out gets a new public port.
+    pub fn forget_mappings(&mut self) {
+        self.mappings.clear();
+        self.reverse.clear();
+        self.contacted.clear();
     }
 
     /// Puts the host at `addr` behind this NAT. Hosts are named by address rather than by IP so
@@ -76,16 +105,24 @@ impl Nat {
         addr.addr.ip() == self.public_ip
     }
 
-    /// The public address of inside host `inside`, if it has sent anything out yet.
+    /// The public address of inside host `inside`, if it has sent anything out yet (with a
+    /// symmetric NAT, the first of its mappings).
     #[must_use]
     pub fn mapping(&self, inside: &TransportAddr) -> Option<TransportAddr> {
-        self.mappings.get(inside).copied()
+        self.mappings
+            .iter()
+            .find(|((from, _), _)| from == inside)
+            .map(|(_, public)| *public)
     }
 
     /// A packet from inside host `from` to `to` goes out: its source as the outside sees it,
     /// allocating a mapping on first use; `None` once the NAT has no ports left.
     pub fn outbound(&mut self, from: TransportAddr, to: TransportAddr) -> Option<TransportAddr> {
-        let public = match self.mappings.get(&from) {
+        let key = match self.mapping {
+            Mapping::EndpointIndependent => (from, None),
+            Mapping::AddressAndPortDependent => (from, Some(to)),
+        };
+        let public = match self.mappings.get(&key) {
             Some(public) => *public,
             None => {
                 let port = self.next_port?;
@@ -94,7 +131,7 @@ impl Nat {
                     protocol: from.protocol,
                     addr: SocketAddr::new(self.public_ip, port),
                 };
-                self.mappings.insert(from, public);
+                self.mappings.insert(key, public);
                 self.reverse.insert(public, from);
                 public
             }

@@ -181,6 +181,11 @@ impl<P: Clone> Network<P> {
         self.nats.get(index)
     }
 
+    /// NAT `index`, to change it (forget its mappings).
+    pub fn nat_mut(&mut self, index: usize) -> Option<&mut Nat> {
+        self.nats.get_mut(index)
+    }
+
     /// What the network has done so far.
     #[must_use]
     pub fn stats(&self) -> NetStats {

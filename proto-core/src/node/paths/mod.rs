@@ -28,6 +28,7 @@ mod tests;
 
 use alloc::collections::BTreeMap;
 
+use crate::identity::NodeId;
 use crate::time::Instant;
 use crate::transport::{Protocol, TransportAddr};
 
@@ -57,6 +58,10 @@ struct Counters {
 /// The address validation table (see the module documentation).
 pub(super) struct Paths {
     entries: BTreeMap<TransportAddr, PathState>,
+    /// Per peer, where its last signed message came from and when: maybe the peer (behind a
+    /// NAT, before its handshake arrived), maybe a relay that forwarded it. At most
+    /// `max_entries`, the oldest forgotten first.
+    signed_sources: BTreeMap<NodeId, (TransportAddr, Instant)>,
     max_entries: usize,
     counters: Counters,
 }
@@ -66,6 +71,7 @@ impl Paths {
     pub(super) fn new(max_entries: usize) -> Self {
         Self {
             entries: BTreeMap::new(),
+            signed_sources: BTreeMap::new(),
             max_entries,
             counters: Counters::default(),
         }
@@ -117,6 +123,38 @@ impl Paths {
         }
         entry.sent = after;
         true
+    }
+
+    /// A message signed by `peer` came from `from` (straight from it, or through a relay).
+    pub(super) fn note_signed_source(&mut self, peer: NodeId, from: TransportAddr, now: Instant) {
+        if self.max_entries == 0 {
+            return;
+        }
+        if !self.signed_sources.contains_key(&peer) && self.signed_sources.len() >= self.max_entries
+        {
+            let oldest = self
+                .signed_sources
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(peer, _)| *peer);
+            if let Some(oldest) = oldest {
+                self.signed_sources.remove(&oldest);
+            }
+        }
+        self.signed_sources.insert(peer, (from, now));
+    }
+
+    /// Where `peer`'s last signed message came from, if within `lifetime`.
+    pub(super) fn signed_source(
+        &self,
+        peer: &NodeId,
+        now: Instant,
+        lifetime: core::time::Duration,
+    ) -> Option<TransportAddr> {
+        self.signed_sources
+            .get(peer)
+            .filter(|(_, at)| now.saturating_duration_since(*at) < lifetime)
+            .map(|(from, _)| *from)
     }
 
     /// Adds the table's counters to `stats`.
