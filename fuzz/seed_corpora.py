@@ -85,7 +85,7 @@ def main():
                 put("strict_json", text)
                 put("group_messages", b"\x01" + text)
 
-    for target in ("manifest", "session_content", "routing_bodies", "fragment_reassembly"):
+    for target in ("manifest", "session_content", "routing_bodies", "fragment_reassembly", "path_message"):
         (FUZZ / "corpus" / target).mkdir(parents=True, exist_ok=True)
     put("manifest", b"ejtp-manifest 2 " + b"ab" * 32 + b" 8192 4096\n0 0123456789abcdef\n")
     counts = {p.name: len(list(p.iterdir())) for p in sorted((FUZZ / "corpus").iterdir())}

@@ -109,10 +109,24 @@ impl Driver {
             shared,
             _disk: disk,
         };
-        let addresses = udp
+        // A wildcard-bound socket advertises the interface toward the default route first.
+        let toward = options
+            .default_route
+            .as_ref()
+            .and_then(|route| route.location.transport())
+            .map(|transport| transport.addr);
+        let advertise =
+            |bound: &SocketAddr| crate::advertised::advertised_addresses(*bound, toward);
+        let addresses: Vec<Address> = udp
             .iter()
-            .map(|addr| Address::udp(*addr, None))
-            .chain(tcp.iter().map(|addr| Address::tcp(*addr, None)));
+            .flat_map(advertise)
+            .map(|addr| Address::udp(addr, None))
+            .chain(
+                tcp.iter()
+                    .flat_map(advertise)
+                    .map(|addr| Address::tcp(addr, None)),
+            )
+            .collect();
         driver
             .command(Command::SetDownloadConfig {
                 config: options.download,

@@ -39,6 +39,8 @@
 //!                        or hand the event to the application
 //! ```
 
+mod advertised;
+pub use advertised::advertised_address;
 mod clock;
 mod connections;
 mod disk;

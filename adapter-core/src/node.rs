@@ -21,6 +21,9 @@ pub struct AsyncNode {
     events: Events,
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
+    /// What peers are told (`public_identity`): the bound addresses unless `advertising`.
+    shown_udp: Vec<SocketAddr>,
+    shown_tcp: Vec<SocketAddr>,
     public_key: PublicKey,
 }
 
@@ -38,10 +41,30 @@ impl AsyncNode {
         Self {
             handle,
             events,
+            shown_udp: udp.clone(),
+            shown_tcp: tcp.clone(),
             udp,
             tcp,
             public_key,
         }
+    }
+
+    /// The same node, telling peers to reach it at the addresses `options` advertise for its
+    /// sockets (for a wildcard-bound socket, the interface toward the default route; see
+    /// [`advertised_address`](crate::advertised_address)) rather than at the bound ones.
+    #[must_use]
+    pub fn advertising(mut self, options: &crate::NodeOptions) -> Self {
+        self.shown_udp = self
+            .udp
+            .iter()
+            .map(|bound| crate::advertised_address(*bound, options))
+            .collect();
+        self.shown_tcp = self
+            .tcp
+            .iter()
+            .map(|bound| crate::advertised_address(*bound, options))
+            .collect();
+        self
     }
 
     /// The bound UDP addresses, in the order of [`NodeOptions::udp`](crate::NodeOptions::udp).
@@ -74,7 +97,7 @@ impl AsyncNode {
     #[must_use]
     pub fn public_identity(&self, callsign: &str) -> PublicIdentity {
         let location = self
-            .udp
+            .shown_udp
             .first()
             .map(|addr| Address::udp(*addr, Some(callsign)))
             .or_else(|| self.tcp_location(callsign))
@@ -148,7 +171,7 @@ impl AsyncNode {
     }
 
     fn tcp_location(&self, callsign: &str) -> Option<Address> {
-        self.tcp
+        self.shown_tcp
             .first()
             .map(|addr| Address::tcp(*addr, Some(callsign)))
     }

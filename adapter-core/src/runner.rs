@@ -43,7 +43,8 @@ pub async fn start<R: Runtime>(
     let evented = Events::new(evented, loss.total());
     let runner = Runner::new(driver, bound, options, (events, loss), requested, runtime);
     debug!(?udp, ?tcp, %node_id, "node bound");
-    let node = AsyncNode::new(Handle::new(requests), evented, udp, tcp, public_key);
+    let node =
+        AsyncNode::new(Handle::new(requests), evented, udp, tcp, public_key).advertising(options);
     Ok((node, runner))
 }
 

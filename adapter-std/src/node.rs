@@ -29,6 +29,9 @@ pub struct Node {
     events: Events,
     udp: Vec<SocketAddr>,
     tcp: Vec<SocketAddr>,
+    /// What peers are told (`public_identity`): for a wildcard-bound socket, the interface
+    /// toward the default route (see `ejtp_adapter_core::advertised_address`).
+    shown: (Option<SocketAddr>, Option<SocketAddr>),
     public_key: PublicKey,
     /// False once the handle has been handed out by `split`.
     stop_on_drop: bool,
@@ -106,9 +109,16 @@ impl Node {
         };
         let handle = ejtp_adapter_core::handle::Handle::with_wake(requests, Arc::new(wake));
 
+        let shown = (
+            udp.first()
+                .map(|bound| ejtp_adapter_core::advertised_address(*bound, &options)),
+            tcp.first()
+                .map(|bound| ejtp_adapter_core::advertised_address(*bound, &options)),
+        );
         Ok(Self {
             handle: Handle::new(handle, loop_thread),
             events: Events::new(received, lost),
+            shown,
             udp,
             tcp,
             public_key,
@@ -144,9 +154,9 @@ impl Node {
     /// (at the first TCP listener if the node has no UDP socket), named `callsign`.
     #[must_use]
     pub fn public_identity(&self, callsign: &str) -> PublicIdentity {
-        let location = match (self.udp.first(), self.tcp.first()) {
-            (Some(udp), _) => Address::udp(*udp, Some(callsign)),
-            (None, Some(tcp)) => Address::tcp(*tcp, Some(callsign)),
+        let location = match self.shown {
+            (Some(udp), _) => Address::udp(udp, Some(callsign)),
+            (None, Some(tcp)) => Address::tcp(tcp, Some(callsign)),
             (None, None) => Address::local(callsign),
         };
         self.identity_at(callsign, location)
@@ -156,8 +166,8 @@ impl Node {
     /// `None` if the node listens on none.
     #[must_use]
     pub fn tcp_identity(&self, callsign: &str) -> Option<PublicIdentity> {
-        let tcp = self.tcp.first()?;
-        Some(self.identity_at(callsign, Address::tcp(*tcp, Some(callsign))))
+        let tcp = self.shown.1?;
+        Some(self.identity_at(callsign, Address::tcp(tcp, Some(callsign))))
     }
 
     fn identity_at(&self, callsign: &str, location: Address) -> PublicIdentity {

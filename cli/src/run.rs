@@ -69,10 +69,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     }
     for addr in std::iter::once(args.udp).chain(args.tcp) {
         if addr.ip().is_unspecified() {
-            tracing::warn!(
-                "{addr} is a wildcard address: peers will be told to answer to it; \
-                 name a concrete address such as 127.0.0.1:{}",
-                addr.port()
+            tracing::info!(
+                "{addr} is a wildcard address: this node advertises the interface toward its \
+                 first --peer instead, and learns from its peers where they see it"
             );
         }
     }
@@ -181,6 +180,21 @@ fn on_event(acks: &Acknowledger, event: Event) {
                 "dropped message {message} from {from}: no client here has the callsign {callsign:?}"
             ),
             None => tracing::debug!("dropped message {message} from {from}: it names no callsign"),
+        },
+        // What peers see of this node's address: behind a NAT, its public mapping.
+        Event::AddressObserved {
+            address,
+            by,
+            agreeing,
+            changed_from,
+        } => match changed_from {
+            Some(before) => tracing::info!(
+                "learned address: {by} now sees this node at {address} (was {before}; \
+                 {agreeing} peer(s) agree)"
+            ),
+            None => tracing::info!(
+                "learned address: {by} sees this node at {address} ({agreeing} peer(s) agree)"
+            ),
         },
         other => tracing::debug!("{other:?}"),
     }

@@ -167,3 +167,57 @@ fn four_mebibyte_message_over_small_mtu() {
     let argument = format!("@{}", file.display());
     assert_replied(&query(&lab, "a", &client, &node, &argument), &node, &lab);
 }
+
+/// A node behind NAT A bound to the wildcard (`0.0.0.0`) with the public node as its `--peer`:
+/// it advertises its interface address (never the wildcard), opens a session with its peer at
+/// once, and learns from it the NAT's public mapping, which it logs.
+#[test]
+fn wildcard_node_behind_nat_learns_its_mapping() {
+    let Some(lab) = Lab::up("wild", &["--nat-a", "cone"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let public = public_node(&lab, dir.path());
+    let (identity, _) = keygen(dir.path(), "inside.json", "inside");
+    let peer = format!("{}@{PUBLIC}", public.key());
+    let inside = LabNode::start(&lab, "a", &identity, "0.0.0.0:7100", &["--peer", &peer]);
+    let advertised = inside.identity.location.transport().map(|t| t.addr);
+    assert_eq!(
+        advertised,
+        Some("100.64.1.2:7100".parse().unwrap()),
+        "the interface toward the peer, not the wildcard:\n{}",
+        inside.log()
+    );
+    let learned = inside.wait_for_log("learned address:", std::time::Duration::from_secs(10));
+    assert!(
+        learned.contains("198.51.100.10:"),
+        "the node learned router A's public address:\n{learned}\n--- lab:\n{}",
+        lab.report()
+    );
+}
+
+/// Behind a symmetric NAT, the router forgets its mappings under a running node: the node's
+/// next keepalive leaves from a new random port, its peer follows it there on the same session,
+/// and tells it where it sees it now.
+#[test]
+fn session_follows_the_node_after_its_nat_forgets_the_mapping() {
+    let Some(lab) = Lab::up("rebind", &["--nat-a", "symmetric"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let public = public_node(&lab, dir.path());
+    let (identity, _) = keygen(dir.path(), "inside.json", "inside");
+    let peer = format!("{}@{PUBLIC}", public.key());
+    let inside = LabNode::start(&lab, "a", &identity, "100.64.1.2:7100", &["--peer", &peer]);
+    let first = inside.wait_for_log("learned address:", std::time::Duration::from_secs(10));
+    lab.flush_nat("a");
+    // The default route's session is kept alive every 15 s: the keepalive after the flush
+    // takes a new mapping.
+    let changed = inside.wait_for_log("now sees this node at", std::time::Duration::from_secs(40));
+    assert!(
+        changed.contains("(was "),
+        "the peer followed the node to its new mapping:\n{first}\n{changed}\n--- public \
+         node:\n{}",
+        public.log()
+    );
+}

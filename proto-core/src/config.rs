@@ -212,14 +212,15 @@ pub struct Config {
     pub reassembly_timeout: Duration,
     /// A session in use that has sent nothing for this long sends a keepalive, so that the NATs
     /// on its path keep their mappings (they forget idle UDP after 30 s to a few minutes).
-    /// Default 15 s: a keepalive is some 110 bytes on the wire with UDP and IPv4 headers (the
-    /// recipient address in the frame header is most of it), 26 KiB an hour per session in use.
+    /// Default 15 s: a keepalive is about 64 bytes of UDP payload, 92 with UDP and IPv4
+    /// headers, so 240 an hour cost about 22 KB per session in use (`docs/PROTOCOL.md` §21).
     /// Zero turns keepalives off.
     #[serde(with = "millis")]
     pub keepalive_interval: Duration,
     /// How long after it last carried anything but path messages a session counts as in use
     /// and is kept alive. Default 120 s; after that it costs nothing and ends at
-    /// `session_idle_timeout`.
+    /// `session_idle_timeout`. The session with the default route is always kept alive: that
+    /// is the node this one stays reachable through.
     #[serde(with = "millis")]
     pub keepalive_while_used: Duration,
 }

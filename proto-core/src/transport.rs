@@ -46,6 +46,14 @@ impl TransportAddr {
             addr,
         }
     }
+
+    /// Whether this names no one host: the wildcard IP (`0.0.0.0`, `::`) or port 0. A socket
+    /// can be bound to such an address, but nothing can be sent to it (on Linux `0.0.0.0`
+    /// even means this host), so the node never sends there or learns it as a route.
+    #[must_use]
+    pub fn is_unspecified(&self) -> bool {
+        self.addr.ip().is_unspecified() || self.addr.port() == 0
+    }
 }
 
 impl fmt::Display for TransportAddr {

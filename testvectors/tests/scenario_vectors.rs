@@ -611,11 +611,15 @@ fn the_replay_run_records_the_stored_vector() {
 #[test]
 fn the_relay_loop_run_records_the_stored_vector() {
     let recorded = record_relay_loop();
+    // Sealed frames only: each node also opens and keeps a session with its default route.
     let transmits = recorded
         .steps
         .iter()
         .flat_map(|step| &step.outputs)
-        .filter(|output| matches!(output, Output::Transmit(_)))
+        .filter(|output| match output {
+            Output::Transmit(transmit) => is_sealed_frame(&transmit.payload),
+            _ => false,
+        })
         .count();
     // n1 sends the wrapped frame, then n2, n3 and n1 forward it (max_hops - 1 = 3 forwards);
     // n2 then drops it instead of sending it round again.
@@ -628,4 +632,15 @@ fn the_relay_loop_run_records_the_stored_vector() {
         .count();
     assert_eq!(delivered, 0);
     check_recorded("relay_loop.json", &recorded);
+}
+
+/// Whether `frame` is an `r` frame with a sealed (HPKE) body: the body's kind byte, after the
+/// header's NUL, is 1 (`docs/PROTOCOL.md` section 7).
+fn is_sealed_frame(frame: &[u8]) -> bool {
+    frame.first() == Some(&b'r')
+        && frame
+            .iter()
+            .position(|byte| *byte == 0)
+            .and_then(|nul| frame.get(nul + 1))
+            == Some(&1)
 }

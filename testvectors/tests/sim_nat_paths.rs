@@ -123,9 +123,21 @@ fn keepalives_flow_only_while_the_session_is_in_use() {
     let (mut net, _) = network(Mapping::EndpointIndependent);
     talk(&mut net, BOB, "bob", 1);
     let config = Config::default();
+    let already = net.captured().len();
     net.run_for(config.keepalive_interval * 3);
     let sent = net.node(ALICE).stats().keepalives_sent;
     assert!(sent >= 2, "alice kept her mapping open: {sent}");
+    // What went to bob meanwhile was keepalives: about 64 bytes of UDP payload each.
+    let to_bob: Vec<usize> = net.captured()[already..]
+        .iter()
+        .filter(|packet| packet.to == BOB)
+        .map(|packet| packet.payload.len())
+        .collect();
+    assert_eq!(to_bob.len() as u64, sent);
+    assert!(
+        to_bob.iter().all(|len| (50..=70).contains(len)),
+        "{to_bob:?}"
+    );
     net.run_for(config.keepalive_while_used + config.keepalive_interval);
     let idle = net.node(ALICE).stats().keepalives_sent;
     net.run_for(config.keepalive_interval * 4);

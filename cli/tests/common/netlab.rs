@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ejtp_proto::{PublicIdentity, PublicKey};
 
@@ -238,6 +238,21 @@ impl LabNode {
     /// The node's key.
     pub fn key(&self) -> PublicKey {
         self.identity.key
+    }
+
+    /// Waits up to `limit` for a line of the node's output containing `needle`, and returns
+    /// that line; panics with the whole output if none comes.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.log().lines().find(|line| line.contains(needle)) {
+                return line.to_string();
+            }
+            if Instant::now() >= deadline {
+                panic!("no line with {needle:?} within {limit:?}:\n{}", self.log());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Everything the node has printed so far, stdout and stderr interleaved as they came.

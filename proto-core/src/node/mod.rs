@@ -273,7 +273,12 @@ impl Node {
     /// How peers reach the client `callsign` of this node: its first local address and its key.
     #[must_use]
     pub fn public_identity(&self, name: &str, callsign: &str) -> PublicIdentity {
-        let location = self.local_addresses.first().map_or_else(
+        let specific = self.local_addresses.iter().find(|address| {
+            address
+                .transport()
+                .is_none_or(|transport| !transport.is_unspecified())
+        });
+        let location = specific.or(self.local_addresses.first()).map_or_else(
             || Address::local(callsign),
             |address| address.with_callsign(callsign),
         );
@@ -462,8 +467,23 @@ impl Node {
 
     /// Where frames that no transport of ours can reach are sent, wrapped in a frame sealed to
     /// that node (which opens it and sends it on). `None` drops them instead.
+    ///
+    /// The node also opens a session with its default route at once and keeps it alive
+    /// (`Config::keepalive_interval`): behind a NAT, that is what keeps this node reachable
+    /// through it, and how it learns its public mapping.
     pub fn set_default_route(&mut self, route: Option<PublicIdentity>) {
-        self.default_route = route;
+        self.default_route = route.clone();
+        let Some(route) = route else {
+            return;
+        };
+        if self.config.sessions
+            && route.key != self.public_key
+            && !self.has_session(&route.key.node_id())
+        {
+            if let Some(transport) = route.location.transport() {
+                self.start_handshake(&route, transport);
+            }
+        }
     }
 
     /// Sends `value` from the local client `from` to `to`, signed and encrypted.
@@ -565,6 +585,10 @@ impl Node {
 
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+        if to.is_unspecified() {
+            self.stats.dropped_no_route += 1;
+            return false;
+        }
         self.out.transmit(to, frame)
     }
 
@@ -575,11 +599,26 @@ impl Node {
         if !self.paths.admit(to, frame.len()) {
             return false;
         }
-        self.out.transmit(to, frame)
+        self.queue_transmit(to, frame)
     }
 
-    /// Whether `address` names this node (any callsign).
+    /// Whether `address` names this node (any callsign). A local address on the wildcard IP
+    /// (a socket bound to `0.0.0.0` or `::`) is every IP of this host on that port.
     fn is_local(&self, address: &Address) -> bool {
-        address.kind() == "local" || self.local_addresses.contains(&address.without_callsign())
+        if address.kind() == "local" || self.local_addresses.contains(&address.without_callsign()) {
+            return true;
+        }
+        let Some(named) = address.transport() else {
+            return false;
+        };
+        self.local_addresses
+            .iter()
+            .filter_map(Address::transport)
+            .any(|local| {
+                local.addr.ip().is_unspecified()
+                    && local.protocol == named.protocol
+                    && local.addr.port() == named.addr.port()
+                    && local.addr.is_ipv4() == named.addr.is_ipv4()
+            })
     }
 }

@@ -194,18 +194,25 @@ impl Node {
         (destination, tag)
     }
 
-    /// Our address for client `from`, on the transport type the recipient uses if we have one.
+    /// Our address for client `from`, on the transport type the recipient uses if we have one;
+    /// a specific address before a wildcard one (which names no host: the recipient answers
+    /// where our frames come from instead).
     fn sender_address(&self, from: &str, recipient: &Address) -> Address {
-        let same_kind = self
+        let specific = |address: &&Address| {
+            address
+                .transport()
+                .is_none_or(|transport| !transport.is_unspecified())
+        };
+        let same_kind = |address: &&Address| address.kind() == recipient.kind();
+        let chosen = self
             .local_addresses
             .iter()
-            .find(|address| address.kind() == recipient.kind());
-        same_kind
-            .or_else(|| self.local_addresses.first())
-            .map_or_else(
-                || Address::local(from),
-                |address| address.with_callsign(from),
-            )
+            .find(|address| same_kind(address) && specific(address))
+            .or_else(|| self.local_addresses.iter().find(same_kind));
+        chosen.or_else(|| self.local_addresses.first()).map_or_else(
+            || Address::local(from),
+            |address| address.with_callsign(from),
+        )
     }
 
     fn deliver_locally(

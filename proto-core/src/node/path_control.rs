@@ -12,7 +12,8 @@
 //! [`Config::keepalive_while_used`](crate::Config::keepalive_while_used), the node sends a
 //! keepalive on it whenever it has sent nothing for
 //! [`Config::keepalive_interval`](crate::Config::keepalive_interval). A session not in use
-//! costs nothing and ends at its idle timeout.
+//! costs nothing and ends at its idle timeout, except the one with the default route: that is
+//! the node this one stays reachable through, so it is kept alive for as long as it lasts.
 
 use alloc::vec::Vec;
 
@@ -138,12 +139,17 @@ impl Node {
     }
 
     /// Whether session `index` is kept alive: confirmed, the one we send to its peer on, and
-    /// in use.
+    /// in use, or with our default route (the node we stay reachable through).
     fn keeps_alive(&self, index: u32, entry: &super::sessions::SessionEntry) -> bool {
+        let default_route = self
+            .default_route
+            .as_ref()
+            .is_some_and(|route| route.key == entry.peer);
         entry.confirmed
             && self.sessions.by_peer.get(&entry.peer.node_id()) == Some(&index)
-            && self.now.saturating_duration_since(entry.last_activity)
-                < self.config.keepalive_while_used
+            && (default_route
+                || self.now.saturating_duration_since(entry.last_activity)
+                    < self.config.keepalive_while_used)
     }
 
     /// Sends the keepalives due now.

@@ -262,7 +262,10 @@ impl Node {
     /// private and the observed one crosses the NAT. Otherwise `given`: an address the
     /// application chose, or one that proved itself.
     pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
-        if self.paths.is_validated(&given) || !self.routes.is_signed(&key.node_id(), given) {
+        // A wildcard signed by a node bound to `0.0.0.0` reaches no one: never keep it.
+        if !given.is_unspecified()
+            && (self.paths.is_validated(&given) || !self.routes.is_signed(&key.node_id(), given))
+        {
             return given;
         }
         self.routes
@@ -550,13 +553,29 @@ impl Node {
     /// This node's signed address record, signed again when its addresses or seq changed or
     /// half its lifetime has passed. None without an address to publish.
     fn own_record(&mut self) -> Option<Vec<u8>> {
-        let addresses: Vec<Address> = self
+        // Candidates: our own specific addresses, then where peers see us (behind a NAT, its
+        // mappings), most agreed first. Never a wildcard: it names no host.
+        let reflexive = self
+            .reflexive
+            .addresses()
+            .into_iter()
+            .map(|(seen, _)| Address::udp(seen, None));
+        let mut addresses: Vec<Address> = Vec::new();
+        for address in self
             .local_addresses
             .iter()
-            .filter(|address| address.transport().is_some())
-            .take(MAX_RECORD_ADDRESSES)
+            .filter(|address| {
+                address
+                    .transport()
+                    .is_some_and(|transport| !transport.is_unspecified())
+            })
             .cloned()
-            .collect();
+            .chain(reflexive)
+        {
+            if addresses.len() < MAX_RECORD_ADDRESSES && !addresses.contains(&address) {
+                addresses.push(address);
+            }
+        }
         if addresses.is_empty() {
             return None;
         }
@@ -568,6 +587,11 @@ impl Node {
                 && record.expires > wall.saturating_add(half_life)
             {
                 return Some(record.bytes.clone());
+            }
+            // New candidates (a mapping learnt or changed): the record must be newer than any
+            // handed out, or holders would keep the old one.
+            if record.addresses != addresses && record.seq >= self.record_seq {
+                self.record_seq = record.seq.saturating_add(1);
             }
         }
         let expires = wall.saturating_add(self.config.record_lifetime);

@@ -135,7 +135,7 @@ impl RoutingTable {
         has_session: &dyn Fn(&NodeId) -> bool,
     ) -> bool {
         let limits = self.limits;
-        let Some(transport) = address.transport() else {
+        let Some(transport) = address.transport().filter(|t| !t.is_unspecified()) else {
             return false;
         };
         if limits.max_routes == 0 || limits.max_addresses_per_peer == 0 {
