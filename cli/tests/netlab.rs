@@ -8,6 +8,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::netlab::{Lab, LabNode};
 use common::{Finished, finish, keygen};
@@ -50,40 +51,70 @@ fn assert_replied(done: &Finished, node: &LabNode, lab: &Lab) {
     );
 }
 
+/// A lab with the public node running and a client identity: what every test starts from.
+struct Setup {
+    lab: Lab,
+    dir: tempfile::TempDir,
+    public: LabNode,
+    client: std::path::PathBuf,
+}
+
+impl Setup {
+    /// Brings up lab `name` with `options`; `None` when the lab cannot run here (skipped).
+    fn up(name: &str, options: &[&str]) -> Option<Self> {
+        let lab = Lab::up(name, options)?;
+        let dir = tempfile::tempdir().unwrap();
+        let public = public_node(&lab, dir.path());
+        let (client, _) = keygen(dir.path(), "client.json", "client");
+        Some(Self {
+            lab,
+            dir,
+            public,
+            client,
+        })
+    }
+
+    /// `ejtp send VALUE` from behind router A as the client; asserts the reply came.
+    fn query_from_a(&self, value: &str) {
+        let done = query(&self.lab, "a", &self.client, &self.public, value);
+        assert_replied(&done, &self.public, &self.lab);
+    }
+
+    /// `ejtp run --udp UDP --peer <public node>` behind router A, for a new identity.
+    fn node_behind_a(&self, udp: &str) -> LabNode {
+        let (identity, _) = keygen(self.dir.path(), "inside.json", "inside");
+        let peer = format!("{}@{PUBLIC}", self.public.key());
+        LabNode::start(&self.lab, "a", &identity, udp, &["--peer", &peer])
+    }
+}
+
 /// A client behind a cone NAT gets the reply to its query. The public node sees the query
 /// come from the router's mapping (198.51.100.10), but the client signed its private address
 /// (100.64.1.2): the reply must go where the query came from, or it never arrives.
 #[test]
 fn nat_client_query_gets_reply() {
-    let Some(lab) = Lab::up("cone", &["--nat-a", "cone"]) else {
+    let Some(setup) = Setup::up("cone", &["--nat-a", "cone"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
-    let done = query(&lab, "a", &client, &node, r#"{"from":"behind a cone NAT"}"#);
-    assert_replied(&done, &node, &lab);
+    setup.query_from_a(r#"{"from":"behind a cone NAT"}"#);
 }
 
 /// The control: a host with a public address (router A's own WAN side, no NAT on its path)
-/// queries the public node across the lab's internet and gets the reply. This passing while
-/// the NAT tests fail shows the lab, the binary and the harness work, and the NAT is the cause.
+/// queries the public node across the lab's internet and gets the reply. This passing shows
+/// the lab, the binary and the harness work, so a NAT test failing points at the NAT.
 #[test]
 fn public_to_public_query_works_in_lab() {
-    let Some(lab) = Lab::up("open", &[]) else {
+    let Some(setup) = Setup::up("open", &[]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
     let done = query(
-        &lab,
+        &setup.lab,
         "nat-a",
-        &client,
-        &node,
+        &setup.client,
+        &setup.public,
         r#"{"from":"the public side"}"#,
     );
-    assert_replied(&done, &node, &lab);
+    assert_replied(&done, &setup.public, &setup.lab);
 }
 
 /// As [`nat_client_query_gets_reply`], behind a symmetric NAT: the router picks a new random
@@ -91,45 +122,28 @@ fn public_to_public_query_works_in_lab() {
 /// could know or sign) reaches it.
 #[test]
 fn symmetric_nat_client_query_gets_reply() {
-    let Some(lab) = Lab::up("sym", &["--nat-a", "symmetric"]) else {
+    let Some(setup) = Setup::up("sym", &["--nat-a", "symmetric"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
-    let done = query(
-        &lab,
-        "a",
-        &client,
-        &node,
-        r#"{"from":"behind a symmetric NAT"}"#,
-    );
-    assert_replied(&done, &node, &lab);
+    setup.query_from_a(r#"{"from":"behind a symmetric NAT"}"#);
 }
 
 /// The client behind a cone NAT exchanges with the public node; the router then forgets every
 /// mapping (checked: its table is empty), and the same identity's next exchange with the same,
 /// still running, public node gets its reply too: the node answers where the client is now
-/// and keeps no stale address for it.
-///
-/// `ejtp send` runs a new node on a new port for each query, so this cannot show that one
-/// client socket, or its session, outlives the flush: the CLI has no long-running node that
-/// sends on command (a `--udp` for `send`, or `run` sending to its `--peer`, would allow it).
+/// and keeps no stale address for it. (A session of one running node that outlives the flush
+/// is `session_follows_the_node_after_its_nat_forgets_the_mapping`.)
 #[test]
 fn session_survives_nat_flush() {
-    let Some(lab) = Lab::up("flush", &["--nat-a", "cone"]) else {
+    let Some(setup) = Setup::up("flush", &["--nat-a", "cone"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
-    assert_replied(&query(&lab, "a", &client, &node, "1"), &node, &lab);
-
-    lab.flush_nat("a");
-    if let Some(left) = lab.mappings("a") {
+    setup.query_from_a("1");
+    setup.lab.flush_nat("a");
+    if let Some(left) = setup.lab.mappings("a") {
         assert!(left.is_empty(), "flush-nat a left mappings: {left:#?}");
     }
-    assert_replied(&query(&lab, "a", &client, &node, "2"), &node, &lab);
+    setup.query_from_a("2");
 }
 
 /// A 3000-byte JSON value from behind NAT A gets its reply over 1280-byte links whose routers
@@ -137,18 +151,15 @@ fn session_survives_nat_flush() {
 /// fragments the kernel would make never arrive.
 #[test]
 fn large_message_over_small_mtu() {
-    let Some(lab) = Lab::up("mtu", &["--mtu", "1280", "--drop-fragments"]) else {
+    let Some(setup) = Setup::up("mtu", &["--mtu", "1280", "--drop-fragments"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
     let value = format!(
         r#"{{"pad":"{}"}}"#,
         "x".repeat(3000 - r#"{"pad":""}"#.len())
     );
     assert_eq!(value.len(), 3000);
-    assert_replied(&query(&lab, "a", &client, &node, &value), &node, &lab);
+    setup.query_from_a(&value);
 }
 
 /// A 4 MiB value (read from a file: too large for a command line) from behind NAT A gets its
@@ -156,16 +167,12 @@ fn large_message_over_small_mtu() {
 /// datagram of at most 1 200 bytes, put back together by the public node.
 #[test]
 fn four_mebibyte_message_over_small_mtu() {
-    let Some(lab) = Lab::up("mtu4m", &["--mtu", "1280", "--drop-fragments"]) else {
+    let Some(setup) = Setup::up("mtu4m", &["--mtu", "1280", "--drop-fragments"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = public_node(&lab, dir.path());
-    let (client, _) = keygen(dir.path(), "client.json", "client");
-    let file = dir.path().join("value.json");
+    let file = setup.dir.path().join("value.json");
     std::fs::write(&file, format!(r#"{{"pad":"{}"}}"#, "x".repeat(4 << 20))).unwrap();
-    let argument = format!("@{}", file.display());
-    assert_replied(&query(&lab, "a", &client, &node, &argument), &node, &lab);
+    setup.query_from_a(&format!("@{}", file.display()));
 }
 
 /// A node behind NAT A bound to the wildcard (`0.0.0.0`) with the public node as its `--peer`:
@@ -173,14 +180,10 @@ fn four_mebibyte_message_over_small_mtu() {
 /// once, and learns from it the NAT's public mapping, which it logs.
 #[test]
 fn wildcard_node_behind_nat_learns_its_mapping() {
-    let Some(lab) = Lab::up("wild", &["--nat-a", "cone"]) else {
+    let Some(setup) = Setup::up("wild", &["--nat-a", "cone"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let public = public_node(&lab, dir.path());
-    let (identity, _) = keygen(dir.path(), "inside.json", "inside");
-    let peer = format!("{}@{PUBLIC}", public.key());
-    let inside = LabNode::start(&lab, "a", &identity, "0.0.0.0:7100", &["--peer", &peer]);
+    let inside = setup.node_behind_a("0.0.0.0:7100");
     let advertised = inside.identity.location.transport().map(|t| t.addr);
     assert_eq!(
         advertised,
@@ -188,11 +191,11 @@ fn wildcard_node_behind_nat_learns_its_mapping() {
         "the interface toward the peer, not the wildcard:\n{}",
         inside.log()
     );
-    let learned = inside.wait_for_log("learned address:", std::time::Duration::from_secs(10));
+    let learned = inside.wait_for_log("learned address:", Duration::from_secs(10));
     assert!(
         learned.contains("198.51.100.10:"),
         "the node learned router A's public address:\n{learned}\n--- lab:\n{}",
-        lab.report()
+        setup.lab.report()
     );
 }
 
@@ -201,23 +204,19 @@ fn wildcard_node_behind_nat_learns_its_mapping() {
 /// and tells it where it sees it now.
 #[test]
 fn session_follows_the_node_after_its_nat_forgets_the_mapping() {
-    let Some(lab) = Lab::up("rebind", &["--nat-a", "symmetric"]) else {
+    let Some(setup) = Setup::up("rebind", &["--nat-a", "symmetric"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let public = public_node(&lab, dir.path());
-    let (identity, _) = keygen(dir.path(), "inside.json", "inside");
-    let peer = format!("{}@{PUBLIC}", public.key());
-    let inside = LabNode::start(&lab, "a", &identity, "100.64.1.2:7100", &["--peer", &peer]);
-    let first = inside.wait_for_log("learned address:", std::time::Duration::from_secs(10));
-    lab.flush_nat("a");
+    let inside = setup.node_behind_a("100.64.1.2:7100");
+    let first = inside.wait_for_log("learned address:", Duration::from_secs(10));
+    setup.lab.flush_nat("a");
     // The default route's session is kept alive every 15 s: the keepalive after the flush
     // takes a new mapping.
-    let changed = inside.wait_for_log("now sees this node at", std::time::Duration::from_secs(40));
+    let changed = inside.wait_for_log("now sees this node at", Duration::from_secs(40));
     assert!(
         changed.contains("(was "),
         "the peer followed the node to its new mapping:\n{first}\n{changed}\n--- public \
          node:\n{}",
-        public.log()
+        setup.public.log()
     );
 }

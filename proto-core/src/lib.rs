@@ -86,6 +86,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod address;
+mod bytes;
 pub mod cjp2p;
 pub mod config;
 pub mod content;

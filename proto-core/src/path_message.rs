@@ -163,10 +163,7 @@ impl PathMessage {
 }
 
 fn split_array<const N: usize>(bytes: &[u8]) -> Result<([u8; N], &[u8]), PathMessageError> {
-    let head = bytes.get(..N).ok_or(PathMessageError::BadLength)?;
-    let mut array = [0u8; N];
-    array.copy_from_slice(head);
-    Ok((array, bytes.get(N..).unwrap_or_default()))
+    crate::bytes::split_array(bytes).ok_or(PathMessageError::BadLength)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use ejtp_proto::sim::{Filtering, LinkConfig, Loss, Nat};
+use ejtp_proto::sim::{Filtering, Nat};
 use ejtp_proto::{Config, Event};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
@@ -130,14 +130,7 @@ proptest! {
         behind_nat in any::<bool>(),
     ) {
         let mut net = network(seed, behind_nat);
-        net.set_link_config(LinkConfig {
-            loss: Loss::Random(loss),
-            duplicate,
-            delay: Duration::from_millis(5),
-            jitter: Duration::from_millis(jitter_ms),
-            reorder,
-            ..LinkConfig::PERFECT
-        });
+        net.set_link_config(support::faulty_link(loss, duplicate, jitter_ms, reorder));
         let bob = net.identity(BOB, "bob");
         send(&mut net, ALICE, "alice", &bob, padded(len));
         net.run_for(Duration::from_secs(10));

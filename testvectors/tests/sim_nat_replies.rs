@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use ejtp_proto::sim::{Filtering, LinkConfig, Loss, Nat};
+use ejtp_proto::sim::{Filtering, Nat};
 use ejtp_proto::{Command, Config, Event, Message, MessageId, PublicIdentity, QueryOptions};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
@@ -224,14 +224,7 @@ proptest! {
         loss in prop_oneof![Just(0.0f64), 0.0f64..0.2],
     ) {
         let mut net = network(seed, Some(filtering));
-        net.set_link_config(LinkConfig {
-            loss: Loss::Random(loss),
-            duplicate,
-            delay: Duration::from_millis(5),
-            jitter: Duration::from_millis(jitter_ms),
-            reorder,
-            ..LinkConfig::PERFECT
-        });
+        net.set_link_config(support::faulty_link(loss, duplicate, jitter_ms, reorder));
         let (asked, answered) = ask_bob(&mut net, 4, Duration::from_secs(3));
         let mut unique = answered.clone();
         unique.sort();

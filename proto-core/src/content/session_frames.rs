@@ -186,10 +186,7 @@ impl<'a> SessionContent<'a> {
 }
 
 fn split_array<const N: usize>(bytes: &[u8]) -> Result<([u8; N], &[u8]), SessionContentError> {
-    let head = bytes.get(..N).ok_or(SessionContentError::BadLength)?;
-    let rest = bytes.get(N..).ok_or(SessionContentError::BadLength)?;
-    let array = <[u8; N]>::try_from(head).map_err(|_| SessionContentError::BadLength)?;
-    Ok((array, rest))
+    crate::bytes::split_array(bytes).ok_or(SessionContentError::BadLength)
 }
 
 #[cfg(test)]

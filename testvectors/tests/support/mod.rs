@@ -2,6 +2,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::time::Duration;
+
+use ejtp_proto::sim::{LinkConfig, Loss};
 use ejtp_proto::{Command, Event, Message, PublicIdentity};
 use ejtp_testvectors::sim::SimNetwork;
 use serde_json::Value;
@@ -41,4 +44,17 @@ pub fn messages(events: &[(usize, Event)]) -> Vec<(usize, Message)> {
             _ => None,
         })
         .collect()
+}
+
+/// A 5 ms link with random `loss`, `duplicate`d copies, up to `jitter_ms` of jitter and a
+/// `reorder` chance: what the proptests over NATs draw.
+pub fn faulty_link(loss: f64, duplicate: f64, jitter_ms: u64, reorder: f64) -> LinkConfig {
+    LinkConfig {
+        loss: Loss::Random(loss),
+        duplicate,
+        delay: Duration::from_millis(5),
+        jitter: Duration::from_millis(jitter_ms),
+        reorder,
+        ..LinkConfig::PERFECT
+    }
 }
