@@ -223,6 +223,12 @@ pub struct Config {
     /// is the node this one stays reachable through.
     #[serde(with = "millis")]
     pub keepalive_while_used: Duration,
+    /// Whether a node probes each session's path for datagrams larger than
+    /// `max_datagram_size` (65 507, then 9 000, then 1 452 bytes, each given 1 s), and sends
+    /// the largest size acknowledged on that path: loopback and LAN paths then carry whole
+    /// content answers, while a 1 280-byte path that drops IP fragments stays at
+    /// `max_datagram_size`. Probes go only to addresses that proved they receive. Default true.
+    pub path_mtu_probing: bool,
 }
 
 impl Default for Config {
@@ -281,6 +287,7 @@ impl Default for Config {
             reassembly_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(15),
             keepalive_while_used: Duration::from_secs(120),
+            path_mtu_probing: true,
         }
     }
 }
@@ -366,6 +373,7 @@ setters! {
     with_reassembly_timeout => reassembly_timeout: Duration,
     with_keepalive_interval => keepalive_interval: Duration,
     with_keepalive_while_used => keepalive_while_used: Duration,
+    with_path_mtu_probing => path_mtu_probing: bool,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

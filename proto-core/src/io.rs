@@ -61,6 +61,8 @@ pub enum TimerReason {
     Reassembly,
     /// A session in use has sent nothing for `keepalive_interval`: keep its NAT mapping open.
     Keepalive,
+    /// A path MTU probe went unanswered: try a smaller size, or stop.
+    PathProbe,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.

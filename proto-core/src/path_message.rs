@@ -9,6 +9,8 @@
 //! Observed  = 'p' || 0x01 || challenge [8] || family u8 (4 or 6) || ip [4 or 16] || port u16 BE
 //! Echo      = 'p' || 0x02 || challenge [8]
 //! Keepalive = 'p' || 0x03
+//! Probe     = 'p' || 0x04 || probe id u32 BE || zero bytes (padding up to the size probed)
+//! ProbeAck  = 'p' || 0x05 || probe id u32 BE
 //! ```
 //!
 //! See `docs/PROTOCOL.md` section 21.
@@ -33,6 +35,11 @@ pub const PATH_TAG: u8 = b'p';
 const KIND_OBSERVED: u8 = 1;
 const KIND_ECHO: u8 = 2;
 const KIND_KEEPALIVE: u8 = 3;
+const KIND_PROBE: u8 = 4;
+const KIND_PROBE_ACK: u8 = 5;
+
+/// The bytes of a [`PathMessage::Probe`] before its padding.
+pub const PROBE_HEADER_LEN: usize = 6;
 
 /// One path message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +60,19 @@ pub enum PathMessage {
     },
     /// Nothing but traffic: keeps a NAT's mapping for the session's path open.
     Keepalive,
+    /// A path MTU probe: padded so that its datagram is the size being tried. Answered with a
+    /// [`ProbeAck`](Self::ProbeAck), which proves datagrams of that size cross the path.
+    Probe {
+        /// Which probe (the sender remembers the size it tried).
+        id: u32,
+        /// Zero bytes after the header.
+        padding: usize,
+    },
+    /// The answer to a [`Probe`](Self::Probe) that arrived.
+    ProbeAck {
+        /// The probe's id.
+        id: u32,
+    },
 }
 
 /// Why bytes are not a path message.
@@ -111,6 +131,15 @@ impl PathMessage {
                 out.extend_from_slice(challenge);
             }
             Self::Keepalive => out.push(KIND_KEEPALIVE),
+            Self::Probe { id, padding } => {
+                out.push(KIND_PROBE);
+                out.extend_from_slice(&id.to_be_bytes());
+                out.resize(out.len() + padding, 0);
+            }
+            Self::ProbeAck { id } => {
+                out.push(KIND_PROBE_ACK);
+                out.extend_from_slice(&id.to_be_bytes());
+            }
         }
         out
     }
@@ -155,6 +184,25 @@ impl PathMessage {
                 }
                 Ok(Self::Echo { challenge })
             }
+            KIND_PROBE => {
+                let (id, padding) = split_array::<4>(rest)?;
+                if padding.iter().any(|byte| *byte != 0) {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::Probe {
+                    id: u32::from_be_bytes(id),
+                    padding: padding.len(),
+                })
+            }
+            KIND_PROBE_ACK => {
+                let (id, rest) = split_array::<4>(rest)?;
+                if !rest.is_empty() {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::ProbeAck {
+                    id: u32::from_be_bytes(id),
+                })
+            }
             KIND_KEEPALIVE if rest.is_empty() => Ok(Self::Keepalive),
             KIND_KEEPALIVE => Err(PathMessageError::BadLength),
             _ => Err(PathMessageError::UnknownKind),
@@ -184,6 +232,12 @@ mod tests {
             },
             PathMessage::Echo { challenge: [3; 8] },
             PathMessage::Keepalive,
+            PathMessage::Probe { id: 7, padding: 0 },
+            PathMessage::Probe {
+                id: 8,
+                padding: 1_000,
+            },
+            PathMessage::ProbeAck { id: 8 },
         ] {
             assert_eq!(PathMessage::decode(&message.encode()), Ok(message));
             assert!(is_path_message(&message.encode()));
@@ -205,6 +259,15 @@ mod tests {
         );
         assert_eq!(
             PathMessage::decode(b"p\x02short"),
+            Err(PathMessageError::BadLength)
+        );
+        assert_eq!(
+            PathMessage::decode(b"p\x04\0\0\0\x01\0\x01"),
+            Err(PathMessageError::BadLength),
+            "probe padding is zeros"
+        );
+        assert_eq!(
+            PathMessage::decode(b"p\x05\0\0\0\x01\0"),
             Err(PathMessageError::BadLength)
         );
         let mut observed = PathMessage::Observed {

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use ejtp_proto::group::{Group, GroupConfig, GroupEvent, GroupOutput};
-use ejtp_proto::{Command, Config, Event, Identity, Instant, PublicIdentity, UnixMillis};
+use ejtp_proto::{Command, Event, Identity, Instant, PublicIdentity, UnixMillis};
 
 use crate::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 
@@ -49,7 +49,7 @@ impl GroupSim {
         for node in 0..nodes {
             let key_byte = 0x20 + u8::try_from(node).unwrap_or(u8::MAX);
             let name = format!("m{node}");
-            let index = net.add_node(&name, key_byte, Config::default(), &[GROUP_CALLSIGN]);
+            let index = net.add_node(&name, key_byte, crate::vector_config(), &[GROUP_CALLSIGN]);
             let mut identity = net.identity(index, GROUP_CALLSIGN);
             identity.name = name;
             identities.push(identity);

@@ -23,3 +23,13 @@
 pub mod group_sim;
 pub mod scenario;
 pub mod sim;
+
+/// The node settings the stored scenario vectors are recorded with: the defaults, except that
+/// path MTU probing is off. A probe is a datagram of up to 64 KiB of padding, so every
+/// handshake would add some 130 KiB of hex to a vector without showing anything about the
+/// protocol the vector is for; probing has its own simulator tests
+/// (`tests/sim_large_messages.rs`).
+#[must_use]
+pub fn vector_config() -> ejtp_proto::Config {
+    ejtp_proto::Config::default().with_path_mtu_probing(false)
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ejtp_proto::cjp2p::{Cjp2pConfig, Cjp2pMessage};
-use ejtp_proto::{Command, Config, Event, Output, TransportAddr};
+use ejtp_proto::{Command, Event, Output, TransportAddr};
 use ejtp_testvectors::scenario::Scenario;
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 
@@ -23,13 +23,13 @@ fn udp(index: u16) -> SocketAddr {
 /// alice; then bob asks alice what she shares and supports.
 fn record_discovery() -> Scenario {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &[]);
-    let bootstrapped = Config::default().with_cjp2p(Cjp2pConfig {
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &[]);
+    let bootstrapped = ejtp_testvectors::vector_config().with_cjp2p(Cjp2pConfig {
         bootstrap: vec![udp(0)],
         ..Cjp2pConfig::default()
     });
     let bob = net.add_node("bob", 0xb0, bootstrapped, &[]);
-    let carol = net.add_node("carol", 0xc0, Config::default(), &[]);
+    let carol = net.add_node("carol", 0xc0, ejtp_testvectors::vector_config(), &[]);
     net.run_for(Duration::from_secs(12));
     net.command(carol, Command::AddCjp2pPeer { addr: udp(0) })
         .unwrap();

@@ -9,9 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ejtp_proto::{
-    Address, Command, Config, Event, Input, MailboxOp, Output, PublicIdentity, QueryOptions,
-};
+use ejtp_proto::{Address, Command, Event, Input, MailboxOp, Output, PublicIdentity, QueryOptions};
 use ejtp_testvectors::scenario::{ReplayError, Scenario};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use serde_json::json;
@@ -24,8 +22,8 @@ fn scenario_dir() -> PathBuf {
 /// Alice sends to bob (sealed, starting a handshake), then again on the session; bob answers.
 fn record_two_nodes() -> Scenario {
     let mut net = SimNetwork::new(7, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let alice_id = net.identity(alice, "alice");
     let bob_id = net.identity(bob, "bob");
     send(
@@ -64,8 +62,8 @@ fn record_two_nodes() -> Scenario {
 /// reply); never answered in time (a hard timeout, and bob's answer after it is dropped).
 fn record_query() -> Scenario {
     let mut net = SimNetwork::new(8, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let bob_id = net.identity(bob, "bob");
     let ask = |net: &mut SimNetwork, text: &str, options: QueryOptions| {
         net.command(
@@ -121,10 +119,10 @@ fn record_query() -> Scenario {
 /// the relay, which holds them; bob comes back, releases his mailbox and gets both, once.
 fn record_store_and_forward() -> Scenario {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let relay_config = Config::default().with_max_mailboxes(4);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let relay_config = ejtp_testvectors::vector_config().with_max_mailboxes(4);
     let relay = net.add_node("relay", 0xe1, relay_config, &[]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let relay_id = net.identity(relay, "relay");
     let bob_id = net.identity(bob, "bob");
     let request = |net: &mut SimNetwork, op: MailboxOp| {
@@ -166,12 +164,12 @@ fn record_store_and_forward() -> Scenario {
 /// handed back, and after the timer she is told bob is writable again.
 fn record_throttle() -> Scenario {
     let mut net = SimNetwork::new(10, LinkConditions::PERFECT);
-    let config = Config::default()
+    let config = ejtp_testvectors::vector_config()
         .with_peer_rate(2)
         .with_peer_burst(2)
         .with_sessions(false);
     let alice = net.add_node("alice", 0xa1, config, &["alice"]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let bob_id = net.identity(bob, "bob");
     for n in 1..=3 {
         let sent = net.command(
@@ -198,9 +196,9 @@ fn record_throttle() -> Scenario {
 /// Alice queries bob through a relay; bob answers through the same relay.
 fn record_query_via_relay() -> Scenario {
     let mut net = SimNetwork::new(11, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let relay = net.add_node("relay", 0xe1, Config::default(), &[]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let relay = net.add_node("relay", 0xe1, ejtp_testvectors::vector_config(), &[]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let relay_id = net.identity(relay, "relay");
     let bob_id = net.identity(bob, "bob");
     net.command(
@@ -238,9 +236,9 @@ fn record_query_via_relay() -> Scenario {
 /// message falls back to her TCP address. With TCP down too, a message fails fast.
 fn record_lookup() -> Scenario {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
-    let carol = net.add_node("carol", 0xc0, Config::default(), &["carol"]);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
+    let carol = net.add_node("carol", 0xc0, ejtp_testvectors::vector_config(), &["carol"]);
     let carol_tcp = net.tcp_identity(carol, "carol").location.without_callsign();
     net.command(
         carol,
@@ -299,8 +297,8 @@ fn record_lookup() -> Scenario {
 /// sends bob both datagrams again, a moment later: bob delivers each message once.
 fn record_replay() -> Scenario {
     let mut net = SimNetwork::new(12, LinkConditions::PERFECT);
-    let alice = net.add_node("alice", 0xa1, Config::default(), &["alice"]);
-    let bob = net.add_node("bob", 0xb0, Config::default(), &["bob"]);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
     let bob_id = net.identity(bob, "bob");
     for n in 1..=2 {
         send(&mut net, alice, "alice", &bob_id, json!({"n": n}));
@@ -327,7 +325,7 @@ fn record_replay() -> Scenario {
 /// reach: it goes round until the hop limit drops it.
 fn record_relay_loop() -> Scenario {
     let mut net = SimNetwork::new(13, LinkConditions::PERFECT);
-    let config = Config::default().with_max_hops(4);
+    let config = ejtp_testvectors::vector_config().with_max_hops(4);
     let nodes: Vec<usize> = (1u8..4)
         .map(|key| net.add_node(&format!("n{key}"), key, config.clone(), &["c"]))
         .collect();

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use ejtp_proto::sim::{Filtering, Nat};
+use ejtp_proto::sim::{Filtering, LinkConfig, Nat};
 use ejtp_proto::{Config, Event};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
@@ -16,8 +16,11 @@ use support::{messages, send};
 const ALICE: usize = 0;
 const BOB: usize = 1;
 
+/// Alice and bob on links that deliver at most 1 200 bytes (a path that drops IP fragments),
+/// alice behind a NAT if `behind_nat`.
 fn network(seed: u64, behind_nat: bool) -> SimNetwork {
     let mut net = SimNetwork::new(seed, LinkConditions::PERFECT);
+    net.set_link_config(LinkConfig::PERFECT.with_mtu(1_200));
     net.add_node("alice", 1, Config::default(), &["alice"]);
     net.add_node("bob", 2, Config::default(), &["bob"]);
     if behind_nat {
@@ -97,6 +100,44 @@ fn once_the_session_is_up_a_large_message_goes_at_once() {
     assert_eq!(net.node(ALICE).stats().held_for_session, 0);
 }
 
+/// On a path that carries any size (like loopback), the probe after the handshake proves the
+/// largest UDP payload: the next large message goes whole, in one datagram.
+#[test]
+fn a_probed_path_carries_large_datagrams_whole() {
+    let mut net = SimNetwork::new(5, LinkConditions::PERFECT);
+    net.add_node("alice", 1, Config::default(), &["alice"]);
+    net.add_node("bob", 2, Config::default(), &["bob"]);
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("hello"));
+    net.run_for(Duration::from_secs(1));
+    assert!(net.node(ALICE).stats().path_probes_sent >= 1);
+    net.take_events();
+    send(&mut net, ALICE, "alice", &bob, padded(40_000));
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(40_000)]);
+    assert_eq!(net.node(ALICE).stats().fragments_sent, 0);
+    assert!(largest_datagram(&net) > 40_000);
+}
+
+/// On a 1 200-byte path the probes are lost, and each size is given up in turn.
+#[test]
+fn on_a_small_path_the_probes_fail_and_fragments_stay() {
+    let mut net = network(6, false);
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("hello"));
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(
+        net.node(ALICE).stats().path_probes_sent,
+        3,
+        "65 507, 9 000, 1 452"
+    );
+    net.take_events();
+    send(&mut net, ALICE, "alice", &bob, padded(10_000));
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
+    assert!(net.node(ALICE).stats().fragments_sent >= 9);
+}
+
 #[test]
 fn a_message_past_max_message_len_is_refused_at_send() {
     let mut net = network(4, false);
@@ -130,7 +171,7 @@ proptest! {
         behind_nat in any::<bool>(),
     ) {
         let mut net = network(seed, behind_nat);
-        net.set_link_config(support::faulty_link(loss, duplicate, jitter_ms, reorder));
+        net.set_link_config(support::faulty_link(loss, duplicate, jitter_ms, reorder).with_mtu(1_200));
         let bob = net.identity(BOB, "bob");
         send(&mut net, ALICE, "alice", &bob, padded(len));
         net.run_for(Duration::from_secs(10));

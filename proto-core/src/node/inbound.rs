@@ -340,6 +340,8 @@ impl Node {
             last_sent: self.now,
             last_activity: self.now,
             answered: None,
+            path_size: None,
+            probe: None,
         };
         for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
             self.push_event(Event::SessionClosed { peer: closed });

@@ -76,18 +76,25 @@ impl AwaitingSession {
 
 impl Node {
     /// The largest datagram this node sends to `to` on a session.
-    fn datagram_limit(&self, to: TransportAddr) -> usize {
+    pub(super) fn datagram_limit(&self, to: TransportAddr) -> usize {
         match to.protocol {
             Protocol::Udp => self.config.max_datagram_size.min(self.config.max_frame_len),
             Protocol::Tcp => self.config.max_frame_len,
         }
     }
 
-    /// The most plaintext one session frame for `recipient` carries in a datagram to `to`.
-    fn session_plaintext_room(&self, recipient: &Address, to: TransportAddr) -> usize {
+    /// The most plaintext one session frame with `key` for `recipient` carries in a datagram to
+    /// `to` (see `Node::session_datagram_limit`: a probed path may carry more).
+    fn session_plaintext_room(
+        &mut self,
+        key: &PublicKey,
+        recipient: &Address,
+        to: TransportAddr,
+    ) -> usize {
         let overhead =
             frame::sealed_prefix(recipient).len() + SESSION_HEADER_LEN + SESSION_OVERHEAD;
-        self.datagram_limit(to).saturating_sub(overhead)
+        self.session_datagram_limit(key, to)
+            .saturating_sub(overhead)
     }
 
     /// `plaintext` sealed on the confirmed session with `key` for `recipient`, as the session
@@ -103,7 +110,7 @@ impl Node {
         to: TransportAddr,
         observed: bool,
     ) -> Option<Vec<Vec<u8>>> {
-        let room = self.session_plaintext_room(recipient, to);
+        let room = self.session_plaintext_room(key, recipient, to);
         if plaintext.len() <= room {
             return self
                 .seal_session_plaintext(key, recipient, plaintext)
@@ -136,7 +143,7 @@ impl Node {
             let Some(mut send) = self.fragment_sends.pop_front() else {
                 return;
             };
-            let room = self.session_plaintext_room(&send.recipient, send.to);
+            let room = self.session_plaintext_room(&send.key, &send.recipient, send.to);
             let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, room) else {
                 continue;
             };

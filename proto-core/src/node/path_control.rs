@@ -18,12 +18,21 @@
 use alloc::vec::Vec;
 
 use super::Node;
+use super::sessions::PathProbe;
 use crate::address::Address;
 use crate::event::Event;
 use crate::identity::PublicKey;
 use crate::path_message::{PathMessage, is_path_message};
 use crate::time::Instant;
 use crate::transport::{Protocol, TransportAddr};
+
+/// The datagram sizes a path MTU probe tries, largest first (each capped at `max_frame_len`):
+/// the largest UDP payload (loopback and jumbo paths), a jumbo frame, and Ethernet's 1 500-byte
+/// MTU less the IPv4 and UDP headers and some tunnel overhead.
+const PROBE_SIZES: [usize; 3] = [65_507, 9_000, 1_452];
+
+/// How long a probe waits for its acknowledgement before the next smaller size is tried.
+const PROBE_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Node {
     /// A frame opened on session `index`, straight from `from`, carrying `plaintext`.
@@ -70,6 +79,78 @@ impl Node {
             address: from.addr,
         };
         self.send_path_message(&peer, from, &observed);
+        self.start_probing(index, from);
+    }
+
+    /// Starts path MTU probing of session `index` toward `to` (validated addresses only: a
+    /// probe is large), with the largest size above `max_datagram_size` to try.
+    fn start_probing(&mut self, index: u32, to: TransportAddr) {
+        if !self.config.path_mtu_probing || !self.paths.is_validated(&to) {
+            return;
+        }
+        let Some(size) = self.next_probe_size(usize::MAX) else {
+            return;
+        };
+        self.send_probe(index, to, size);
+    }
+
+    /// The largest size to probe below `below`, if any is worth trying.
+    fn next_probe_size(&self, below: usize) -> Option<usize> {
+        PROBE_SIZES
+            .iter()
+            .map(|size| (*size).min(self.config.max_frame_len))
+            .find(|size| *size < below && *size > self.config.max_datagram_size)
+    }
+
+    /// Sends session `index` a probe whose datagram to `to` is `size` bytes.
+    fn send_probe(&mut self, index: u32, to: TransportAddr, size: usize) {
+        let Some(entry) = self.sessions.sessions.get(&index) else {
+            return;
+        };
+        let peer = entry.peer;
+        let recipient = Address::from_transport(to);
+        let overhead = crate::frame::sealed_prefix(&recipient).len()
+            + crate::crypto::body::SESSION_HEADER_LEN
+            + crate::crypto::session::SESSION_OVERHEAD
+            + crate::path_message::PROBE_HEADER_LEN;
+        let id = self.rng.next_u32();
+        let probe = PathMessage::Probe {
+            id,
+            padding: size.saturating_sub(overhead),
+        };
+        let deadline = self.now + PROBE_TIMEOUT;
+        if let Some(entry) = self.sessions.sessions.get_mut(&index) {
+            entry.probe = Some(PathProbe {
+                id,
+                to,
+                size,
+                deadline,
+            });
+        }
+        if let Some(frame) = self.seal_session_plaintext(&peer, &recipient, &probe.encode()) {
+            self.queue_transmit(to, frame);
+            self.stats.path_probes_sent += 1;
+        }
+    }
+
+    /// The probes whose time is up: each tries the next smaller size, or gives up.
+    fn retry_path_probes(&mut self) {
+        let now = self.now;
+        let due: Vec<(u32, PathProbe)> = self
+            .sessions
+            .sessions
+            .iter()
+            .filter_map(|(index, entry)| entry.probe.map(|probe| (*index, probe)))
+            .filter(|(_, probe)| probe.deadline <= now)
+            .collect();
+        for (index, probe) in due {
+            if let Some(entry) = self.sessions.sessions.get_mut(&index) {
+                entry.probe = None;
+            }
+            if let Some(size) = self.next_probe_size(probe.size) {
+                self.send_probe(index, probe.to, size);
+            }
+        }
     }
 
     /// A path message that opened on session `index` with `peer`, straight from `from`.
@@ -111,7 +192,31 @@ impl Node {
                 }
             }
             PathMessage::Keepalive => {}
+            PathMessage::Probe { id, .. } => {
+                self.send_path_message(&peer, from, &PathMessage::ProbeAck { id });
+            }
+            PathMessage::ProbeAck { id } => {
+                let Some(entry) = self.sessions.sessions.get_mut(&index) else {
+                    return;
+                };
+                if let Some(probe) = entry.probe.filter(|probe| probe.id == id) {
+                    entry.probe = None;
+                    entry.path_size = Some((probe.to, probe.size));
+                }
+            }
         }
+    }
+
+    /// The largest datagram to send on the session with `key` to `to`: what a probe proved
+    /// for that address, else `max_datagram_size` (UDP) or `max_frame_len` (TCP).
+    pub(super) fn session_datagram_limit(&mut self, key: &PublicKey, to: TransportAddr) -> usize {
+        let proved = self
+            .sessions
+            .sending_session(&key.node_id())
+            .and_then(|(_, entry)| entry.path_size)
+            .filter(|(path, _)| *path == to)
+            .map(|(_, size)| size.min(self.config.max_frame_len));
+        proved.unwrap_or_else(|| self.datagram_limit(to))
     }
 
     /// Seals `message` on the session with `peer` and sends it to `to` (within the
@@ -138,6 +243,15 @@ impl Node {
             .min()
     }
 
+    /// When the next path MTU probe is given up, if one is in flight.
+    pub(super) fn next_probe_deadline(&self) -> Option<Instant> {
+        self.sessions
+            .sessions
+            .values()
+            .filter_map(|entry| entry.probe.map(|probe| probe.deadline))
+            .min()
+    }
+
     /// Whether session `index` is kept alive: confirmed, the one we send to its peer on, and
     /// in use, or with our default route (the node we stay reachable through).
     fn keeps_alive(&self, index: u32, entry: &super::sessions::SessionEntry) -> bool {
@@ -152,8 +266,9 @@ impl Node {
                     < self.config.keepalive_while_used)
     }
 
-    /// Sends the keepalives due now.
+    /// Sends the keepalives due now, and moves on the probes whose time is up.
     pub(super) fn send_keepalives(&mut self) {
+        self.retry_path_probes();
         let interval = self.config.keepalive_interval;
         if interval.is_zero() {
             return;

@@ -44,6 +44,21 @@ pub(crate) struct SessionEntry {
     /// answer, so that a duplicate of that message (the network's, or a replay) gets the
     /// same answer instead of replacing the session.
     pub(crate) answered: Option<([u8; 32], Vec<u8>)>,
+    /// The largest datagram a probe proved crosses the path to this address
+    /// (`node/path_control.rs`); elsewhere `max_datagram_size`.
+    pub(crate) path_size: Option<(TransportAddr, usize)>,
+    /// The path MTU probe in flight: its id, the address and size it tries, and when it is
+    /// given up.
+    pub(crate) probe: Option<PathProbe>,
+}
+
+/// A path MTU probe waiting for its acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PathProbe {
+    pub(crate) id: u32,
+    pub(crate) to: TransportAddr,
+    pub(crate) size: usize,
+    pub(crate) deadline: Instant,
 }
 
 /// A handshake we started.

@@ -139,4 +139,6 @@ pub struct Stats {
     pub held_for_session: u64,
     /// Keepalives sent on sessions in use (`Config::keepalive_interval`).
     pub keepalives_sent: u64,
+    /// Path MTU probes sent (`Config::path_mtu_probing`).
+    pub path_probes_sent: u64,
 }

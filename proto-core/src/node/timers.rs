@@ -61,9 +61,12 @@ impl Node {
             .next_timeout()
             .map(|at| (at, TimerReason::Reassembly));
         let keepalive = self.next_keepalive().map(|at| (at, TimerReason::Keepalive));
+        let probe = self
+            .next_probe_deadline()
+            .map(|at| (at, TimerReason::PathProbe));
         [
             retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
-            keepalive,
+            keepalive, probe,
         ]
         .into_iter()
         .flatten()

@@ -36,6 +36,9 @@ pub struct LinkConfig {
     /// dropped, as a router with a full buffer does. `None`: unbounded. Without a rate nothing
     /// waits, so the limit never applies.
     pub queue_limit: Option<usize>,
+    /// The largest packet the path delivers, or `None` for any size. A larger one is lost, as
+    /// on a path whose MTU is smaller and whose routers drop IP fragments. Draws nothing.
+    pub mtu: Option<usize>,
 }
 
 impl LinkConfig {
@@ -53,7 +56,15 @@ impl LinkConfig {
             reorder: 0.0,
             rate: None,
             queue_limit: None,
+            mtu: None,
         }
+    }
+
+    /// The same link, delivering packets of at most `mtu` bytes.
+    #[must_use]
+    pub const fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = Some(mtu);
+        self
     }
 }
 
@@ -107,6 +118,10 @@ impl LinkState {
         len: usize,
     ) -> Carried {
         let mut carried = Carried::default();
+        if config.mtu.is_some_and(|mtu| len > mtu) {
+            carried.lost = true;
+            return carried;
+        }
         if config.loss.lose(&mut self.loss, rng) {
             carried.lost = true;
             return carried;
