@@ -29,8 +29,9 @@ pub(crate) fn advertised_addresses(
     interface.into_iter().chain([bound]).collect()
 }
 
-/// The address peers are told to reach a socket bound to `bound` at: the first of
-/// [`advertised_addresses`] toward the default route of `options`.
+/// The address peers are told to reach a socket bound to `bound` at: `bound` itself if it
+/// names an IP, else the interface address toward the default route of `options` (the
+/// wildcard if there is no default route, or no route to it).
 #[must_use]
 pub fn advertised_address(bound: SocketAddr, options: &crate::NodeOptions) -> SocketAddr {
     let toward = options

@@ -178,8 +178,9 @@ impl Node {
         }
     }
 
-    /// Whether a message of `json` bytes for `to` must wait for a session: it is sent directly
-    /// over UDP, there is no session yet, and its sealed frame would not fit in a datagram.
+    /// Whether a message of `json` bytes for `to` must wait for a session: it is sent directly,
+    /// there is no session yet, and its sealed frame would not fit in one datagram (over UDP)
+    /// or one frame (over TCP).
     pub(super) fn needs_session(
         &self,
         to: &PublicIdentity,
@@ -187,7 +188,6 @@ impl Node {
         sealed_len: usize,
     ) -> bool {
         self.config.sessions
-            && path.protocol == Protocol::Udp
             && sealed_len > self.datagram_limit(path)
             && !self.has_session(&to.key.node_id())
     }
