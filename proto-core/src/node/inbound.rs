@@ -335,6 +335,7 @@ impl Node {
             handshake_path,
             next_fragment_id: 0,
             last_from: handshake_path,
+            heard_noted: None,
             told_address: None,
             challenge: None,
             last_sent: self.now,

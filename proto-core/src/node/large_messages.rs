@@ -32,7 +32,11 @@ use crate::transport::{Protocol, TransportAddr};
 /// that a message of thousands of fragments never overflows the queue (`max_queued_transmits`).
 pub(super) struct FragmentSend {
     key: PublicKey,
-    recipient: Address,
+    /// The session frames' `r || header || NUL`, built once for every piece.
+    prefix: Vec<u8>,
+    /// Plaintext bytes a fragment may take, fixed when the send starts: every piece of one
+    /// message must be cut the same way, even if a probe raises the path's size meanwhile.
+    room: usize,
     to: TransportAddr,
     /// Whether `to` is only an observed address (under the amplification limit).
     observed: bool,
@@ -83,18 +87,10 @@ impl Node {
         }
     }
 
-    /// The most plaintext one session frame with `key` for `recipient` carries in a datagram to
-    /// `to` (see `Node::session_datagram_limit`: a probed path may carry more).
-    fn session_plaintext_room(
-        &mut self,
-        key: &PublicKey,
-        recipient: &Address,
-        to: TransportAddr,
-    ) -> usize {
-        let overhead =
-            frame::sealed_prefix(recipient).len() + SESSION_HEADER_LEN + SESSION_OVERHEAD;
-        self.session_datagram_limit(key, to)
-            .saturating_sub(overhead)
+    /// What a session frame adds to its plaintext, for a frame that begins with `prefix`
+    /// (`r || header || NUL`): the prefix, the session body header and the AEAD tag.
+    pub(super) fn session_frame_overhead(prefix: &[u8]) -> usize {
+        prefix.len() + SESSION_HEADER_LEN + SESSION_OVERHEAD
     }
 
     /// `plaintext` sealed on the confirmed session with `key` for `recipient`, as the session
@@ -110,10 +106,14 @@ impl Node {
         to: TransportAddr,
         observed: bool,
     ) -> Option<Vec<Vec<u8>>> {
-        let room = self.session_plaintext_room(key, recipient, to);
+        let prefix = frame::sealed_prefix(recipient);
+        // A probed path may carry more than `max_datagram_size` (`node/path_control.rs`).
+        let room = self
+            .session_datagram_limit(key, to)
+            .saturating_sub(Self::session_frame_overhead(&prefix));
         if plaintext.len() <= room {
             return self
-                .seal_session_plaintext(key, recipient, plaintext)
+                .seal_session_after(key, &prefix, plaintext)
                 .map(|frame| alloc::vec![frame]);
         }
         fragment::fragment_count(plaintext.len(), room).ok()?;
@@ -125,7 +125,8 @@ impl Node {
         entry.next_fragment_id = entry.next_fragment_id.wrapping_add(1);
         self.fragment_sends.push_back(FragmentSend {
             key: *key,
-            recipient: recipient.clone(),
+            prefix,
+            room,
             to,
             observed,
             plaintext: plaintext.to_vec(),
@@ -143,30 +144,23 @@ impl Node {
             let Some(mut send) = self.fragment_sends.pop_front() else {
                 return;
             };
-            let room = self.session_plaintext_room(&send.key, &send.recipient, send.to);
-            let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, room) else {
+            let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, send.room) else {
                 continue;
             };
             let count = pieces.fragment_count();
-            let mut piece = Vec::with_capacity(room);
+            let mut piece = Vec::with_capacity(send.room);
             while send.next < count && self.out.is_half_empty() {
                 let Some(fragment) = pieces.fragment(send.next) else {
                     break;
                 };
                 piece.clear();
                 fragment.encode_into(&mut piece);
-                let Some(frame) = self.seal_session_plaintext(&send.key, &send.recipient, &piece)
-                else {
+                let Some(frame) = self.seal_session_after(&send.key, &send.prefix, &piece) else {
                     // The session is gone: the rest could not be opened anyway.
                     send.next = count;
                     break;
                 };
-                let queued = if send.observed {
-                    self.queue_to_observed(send.to, frame)
-                } else {
-                    self.queue_transmit(send.to, frame)
-                };
-                if queued {
+                if self.queue_on_path(send.to, frame, send.observed) {
                     self.stats.fragments_sent += 1;
                 }
                 send.next += 1;
@@ -235,7 +229,7 @@ impl Node {
         };
         if !self
             .awaiting_session
-            .hold(to.key.node_id(), held, self.config.max_waiting_messages)
+            .hold(peer, held, self.config.max_waiting_messages)
         {
             return Err(SendError::Blocked(serde_json::Value::Null));
         }

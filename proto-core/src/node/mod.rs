@@ -594,12 +594,23 @@ impl Node {
 
     /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or
     /// the application gave): under the amplification limit until `to` proves it receives
-    /// (see `node/paths/`). False if refused or the queue was full.
+    /// (see `node/paths/`). False if refused (counted in `dropped_amplification`; the peer's
+    /// next frame from there brings more credit) or the queue was full.
     fn queue_to_observed(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
         if !self.paths.admit(to, frame.len()) {
             return false;
         }
         self.queue_transmit(to, frame)
+    }
+
+    /// Queues a frame for `to`, through [`queue_to_observed`](Self::queue_to_observed) if
+    /// `observed` (the address was chosen because the peer was seen there).
+    fn queue_on_path(&mut self, to: TransportAddr, frame: Vec<u8>, observed: bool) -> bool {
+        if observed {
+            self.queue_to_observed(to, frame)
+        } else {
+            self.queue_transmit(to, frame)
+        }
     }
 
     /// Whether `address` names this node (any callsign). A local address on the wildcard IP

@@ -12,6 +12,7 @@ use crate::crypto::body;
 use crate::crypto::handshake::InitiatorHandshake;
 use crate::crypto::proof::SenderProof;
 use crate::crypto::sealed;
+use crate::crypto::session::SESSION_OVERHEAD;
 use crate::crypto::signature::SignatureBlob;
 use crate::error::SendError;
 use crate::event::{Message, MessageId, Protection, Sender};
@@ -183,13 +184,7 @@ impl Node {
             .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
         let observed = given.is_some_and(|given| given != destination);
         for frame in frames {
-            if observed {
-                // Refused sends are counted (`dropped_amplification`); the peer's next frame
-                // from there brings more credit, or its handshake proves the address.
-                self.queue_to_observed(destination, frame);
-            } else {
-                self.queue_transmit(destination, frame);
-            }
+            self.queue_on_path(destination, frame, observed);
         }
         (destination, tag)
     }
@@ -343,13 +338,27 @@ impl Node {
         recipient: &Address,
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
+        self.seal_session_after(key, &frame::sealed_prefix(recipient), plaintext)
+    }
+
+    /// As [`seal_session_plaintext`](Self::seal_session_plaintext), with the frame's
+    /// `r || header || NUL` already built (a fragmented send builds it once for all pieces).
+    pub(super) fn seal_session_after(
+        &mut self,
+        key: &PublicKey,
+        prefix: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
         let now = self.now;
         let (_, entry) = self.sessions.sending_session(&key.node_id())?;
         if entry.peer != *key {
             return None;
         }
         let counter = entry.session.next_send_counter().ok()?;
-        let mut frame = frame::sealed_prefix(recipient);
+        let mut frame = Vec::with_capacity(
+            prefix.len() + body::SESSION_HEADER_LEN + plaintext.len() + SESSION_OVERHEAD,
+        );
+        frame.extend_from_slice(prefix);
         body::write_session_header(&mut frame, 0, entry.remote_index, counter);
         let aad = frame.clone();
         entry
@@ -405,12 +414,7 @@ impl Node {
         // To where the peer was last heard from, if that is not the address it signed: the
         // way through its NAT.
         let path = self.path_for(&to.key, transport);
-        let queued = if path == transport {
-            self.queue_transmit(path, frame.clone())
-        } else {
-            self.queue_to_observed(path, frame.clone())
-        };
-        if !queued {
+        if !self.queue_on_path(path, frame.clone(), path != transport) {
             return;
         }
         let transport = path;

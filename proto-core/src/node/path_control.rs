@@ -31,6 +31,10 @@ use crate::transport::{Protocol, TransportAddr};
 /// MTU less the IPv4 and UDP headers and some tunnel overhead.
 const PROBE_SIZES: [usize; 3] = [65_507, 9_000, 1_452];
 
+/// How often, at most, frames on one session from an unchanged address refresh the routing
+/// table's note that the peer was heard there.
+const HEARD_NOTE_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
+
 /// How long a probe waits for its acknowledgement before the next smaller size is tried.
 const PROBE_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(1);
 
@@ -49,13 +53,22 @@ impl Node {
         if !is_path_message(plaintext) {
             entry.last_activity = now;
         }
+        // Every content datagram comes this way: the routing table hears of the address when
+        // it changes, and at most once a second besides (it only needs to stay within
+        // `observed_path_lifetime`).
+        let note = entry.last_from != from
+            || entry
+                .heard_noted
+                .is_none_or(|at| now.saturating_duration_since(at) >= HEARD_NOTE_INTERVAL);
         entry.last_from = from;
-        let peer = entry.peer;
-        if from.protocol != Protocol::Udp {
-            return;
+        if note {
+            entry.heard_noted = Some(now);
         }
+        let peer = entry.peer;
         self.tell_observed(index, from);
-        self.heard_directly(peer, from);
+        if note {
+            self.heard_directly(peer, from);
+        }
     }
 
     /// Tells the peer of session `index` where we see it, `from`, unless we already told it
@@ -108,11 +121,9 @@ impl Node {
             return;
         };
         let peer = entry.peer;
-        let recipient = Address::from_transport(to);
-        let overhead = crate::frame::sealed_prefix(&recipient).len()
-            + crate::crypto::body::SESSION_HEADER_LEN
-            + crate::crypto::session::SESSION_OVERHEAD
-            + crate::path_message::PROBE_HEADER_LEN;
+        let prefix = crate::frame::sealed_prefix(&Address::from_transport(to));
+        let overhead =
+            Self::session_frame_overhead(&prefix) + crate::path_message::PROBE_HEADER_LEN;
         let id = self.rng.next_u32();
         let probe = PathMessage::Probe {
             id,
@@ -127,7 +138,7 @@ impl Node {
                 deadline,
             });
         }
-        if let Some(frame) = self.seal_session_plaintext(&peer, &recipient, &probe.encode()) {
+        if let Some(frame) = self.seal_session_after(&peer, &prefix, &probe.encode()) {
             self.queue_transmit(to, frame);
             self.stats.path_probes_sent += 1;
         }

@@ -30,6 +30,8 @@ pub(crate) struct SessionEntry {
     pub(crate) next_fragment_id: u32,
     /// The address the last frame on this session came from: where keepalives go.
     pub(crate) last_from: TransportAddr,
+    /// When the routing table last heard of `last_from` from this session.
+    pub(crate) heard_noted: Option<Instant>,
     /// The address we last told the peer we see it at (`node/path_control.rs`).
     pub(crate) told_address: Option<TransportAddr>,
     /// The challenge of that observation and where it went: its echo from there proves the
