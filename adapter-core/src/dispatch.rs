@@ -227,6 +227,11 @@ impl<E: EventSink> Dispatch<E> {
                 let (stored, outputs) = driver.add_route(key, address, preference);
                 (outputs, Answer::now(reply, stored))
             }
+            Request::Lookup { peer, reply } => {
+                let (result, outputs) = driver.command(Command::Lookup { peer });
+                let started = matches!(result, Ok(ejtp_proto::CommandOutcome::Changed(true)));
+                (outputs, Answer::now(reply, started))
+            }
             Request::CancelQuery { id, reply } => {
                 let (cancelled, outputs) = driver.cancel_query(id);
                 (outputs, Answer::now(reply, cancelled))

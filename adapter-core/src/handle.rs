@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_channel::Sender;
 use ejtp_proto::{
-    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Address, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
 
@@ -260,6 +260,21 @@ impl Handle {
             reply,
         })
         .await
+    }
+
+    /// Looks `peer` up: asks the peers in the routing table (the `default_route` and the
+    /// routes added with [`add_route`](Self::add_route)) for its newest signed address
+    /// record. Ends with [`Event::PeerFound`](ejtp_proto::Event::PeerFound), after which a
+    /// query or message to `peer` needs no address (the routing table chooses it: directly, or
+    /// through the relay its record lists), or with
+    /// [`Event::LookupFailed`](ejtp_proto::Event::LookupFailed). False if no lookup could
+    /// start (no peer to ask).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the driver has stopped.
+    pub async fn lookup(&self, peer: &NodeId) -> Result<bool, Error> {
+        self.request(|reply| Request::Lookup { peer: *peer, reply })
+            .await
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and

@@ -4,7 +4,7 @@
 
 use async_channel::Sender;
 use ejtp_proto::{
-    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Address, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
 
@@ -86,6 +86,13 @@ pub enum Request {
         /// Higher is tried first.
         preference: Option<u8>,
         /// Whether the address was stored.
+        reply: Reply<bool>,
+    },
+    /// [`Handle::lookup`](crate::handle::Handle::lookup).
+    Lookup {
+        /// The node to find.
+        peer: NodeId,
+        /// Whether a lookup is under way.
         reply: Reply<bool>,
     },
     /// [`Handle::cancel_query`](crate::handle::Handle::cancel_query).

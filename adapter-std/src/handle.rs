@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use ejtp_adapter_core::{Error, FetchOutcome, QueryOutcome};
 use ejtp_proto::content::ContentId;
 use ejtp_proto::{
-    Address, MailboxOp, Message, MessageId, PublicIdentity, PublicKey, QueryOptions, Stats,
+    Address, MailboxOp, Message, MessageId, NodeId, PublicIdentity, PublicKey, QueryOptions, Stats,
 };
 use serde_json::Value;
 
@@ -225,6 +225,17 @@ impl Handle {
         preference: Option<u8>,
     ) -> Result<bool, Error> {
         block(self.shared.inner.add_route(key, address, preference))
+    }
+
+    /// Looks `peer` up through the routing table's peers
+    /// ([`ejtp_adapter_core::handle::Handle::lookup`]): ends with
+    /// [`Event::PeerFound`](ejtp_proto::Event::PeerFound) or
+    /// [`Event::LookupFailed`](ejtp_proto::Event::LookupFailed). False if no lookup could start.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the node has stopped.
+    pub fn lookup(&self, peer: &NodeId) -> Result<bool, Error> {
+        block(self.shared.inner.lookup(peer))
     }
 
     /// Adds a local client: messages to `callsign` at this node are delivered as events.

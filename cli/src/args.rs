@@ -162,9 +162,23 @@ pub(crate) struct SendArgs {
     /// The sender's identity file.
     #[arg(long, value_name = "FILE")]
     pub(crate) identity: PathBuf,
-    /// Where the recipient listens: host:port (UDP) or tcp:host:port.
-    #[arg(long, value_name = "ADDR", value_parser = parse_endpoint)]
-    pub(crate) to: TransportAddr,
+    /// Where the recipient listens: host:port (UDP) or tcp:host:port. Without it, the
+    /// recipient is found by its key through the `--peer` nodes (their address records): sent
+    /// directly if it can be reached, else through the relay its record names, which
+    /// introduces the two so that the next messages can go directly (hole punching).
+    #[arg(long, value_name = "ADDR", value_parser = parse_endpoint, required_unless_present = "peers")]
+    pub(crate) to: Option<TransportAddr>,
+    /// A node of ours to find the recipient through, KEY@ADDR (UDP): the first is also the
+    /// node this one stays reachable through while it waits for the reply. Repeatable.
+    #[arg(long = "peer", value_name = "KEY@ADDR", value_parser = parse_peer, conflicts_with = "via")]
+    pub(crate) peers: Vec<Peer>,
+    /// Send the value this many times, one query after another (each waits for its reply),
+    /// and print how each reply came: watch a relayed path turn direct.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000), conflicts_with = "no_wait")]
+    pub(crate) count: u32,
+    /// With `--count`, the pause between one reply and the next query, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    pub(crate) interval_ms: u64,
     /// The recipient's ed25519 public key (64 hex digits, as `ejtp keygen` prints it).
     #[arg(long, value_name = "PUBKEY", value_parser = parse_key)]
     pub(crate) key: PublicKey,

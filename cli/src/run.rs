@@ -126,9 +126,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Logs every event and queues the replies to messages, until the stop flag is raised.
+/// Logs every event and queues the replies to messages, until the stop flag is raised; logs
+/// `relayed N frames for other nodes` whenever that count grows (checked every
+/// [`STOP_POLL`]), so that an operator sees what this node carries as a relay.
 fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliError> {
+    let mut relayed = 0;
     while !stop.load(Ordering::SeqCst) {
+        if let Ok(stats) = node.handle().stats() {
+            if stats.forwarded > relayed {
+                relayed = stats.forwarded;
+                tracing::info!("relayed {relayed} frames for other nodes");
+            }
+        }
         let waited = Instant::now();
         match node.events().recv_timeout(STOP_POLL) {
             Some(event) => on_event(acks, event),
@@ -147,8 +156,12 @@ fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliE
 fn on_event(acks: &Acknowledger, event: Event) {
     match event {
         Event::Message(message) => {
+            let path = match message.relayed_by {
+                Some(relay) => format!("relayed via {relay}"),
+                None => "direct".to_string(),
+            };
             tracing::info!(
-                "message {} for {:?} from {} at {} ({}): {}",
+                "message {} for {:?} from {} at {} ({}, {path}): {}",
                 message.id,
                 message.to,
                 message.from.node_id,
@@ -196,6 +209,13 @@ fn on_event(acks: &Acknowledger, event: Event) {
                 "learned address: {by} sees this node at {address} ({agreeing} peer(s) agree)"
             ),
         },
+        Event::DirectPath { peer, address } => {
+            tracing::info!("direct path: {peer} is reached directly at {address} (hole punched)");
+        }
+        Event::PunchFailed { peer } => tracing::info!(
+            "relayed: no direct path to {peer} opened (a symmetric NAT or a firewall?); its \
+             traffic keeps going through the relay"
+        ),
         other => tracing::debug!("{other:?}"),
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 
 use std::path::Path;
+use std::thread;
 use std::time::Duration;
 
 use common::netlab::{Lab, LabNode};
@@ -219,4 +220,124 @@ fn session_follows_the_node_after_its_nat_forgets_the_mapping() {
          node:\n{}",
         setup.public.log()
     );
+}
+
+/// Node B runs behind router B, bound to the wildcard, with the public node as its `--peer`
+/// (it publishes its record there). The client behind router A knows only the public node:
+/// `ejtp send --peer PUB --key B --count 8` finds B through it and queries B eight times,
+/// 500 ms apart. Returns the client's output, B's id and how many frames the public node
+/// relayed in all.
+fn exchange_between_nats(setup: &Setup) -> (Finished, String, u64) {
+    let (identity, _) = keygen(setup.dir.path(), "b.json", "bnode");
+    let peer = format!("{}@{PUBLIC}", setup.public.key());
+    let b = LabNode::start(
+        &setup.lab,
+        "b",
+        &identity,
+        "0.0.0.0:7200",
+        &["--peer", &peer],
+    );
+    b.wait_for_log("learned address:", Duration::from_secs(10));
+    let done = finish(
+        setup
+            .lab
+            .ejtp("a")
+            .args(["send", "--timeout", "5", "--identity"])
+            .arg(&setup.client)
+            .args(["--peer", &peer, "--key", &b.key().to_string()])
+            .args([
+                "--callsign",
+                "bnode",
+                "--count",
+                "8",
+                "--interval-ms",
+                "500",
+            ])
+            .arg(r#"{"across":"two NATs"}"#),
+    );
+    // The public node logs its relayed count within 100 ms of a change.
+    thread::sleep(Duration::from_millis(500));
+    let relayed = setup
+        .public
+        .log()
+        .lines()
+        .filter_map(|line| {
+            let (_, after) = line.split_once("relayed ")?;
+            after.split_once(" frames for other nodes")?.0.parse().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        done.code() == Some(0) && done.stdout.lines().count() == 8,
+        "eight replies from B\n--- ejtp send: {done:#?}\n--- B:\n{}\n--- public node:\n{}\
+         --- lab:\n{}",
+        b.log(),
+        setup.public.log(),
+        setup.lab.report()
+    );
+    (done, b.key().node_id().to_string(), relayed)
+}
+
+/// Two nodes behind cone NATs that know only the public node exchange messages: the first
+/// query goes through the public node as a relay, which introduces the two; their handshakes
+/// punch through both NATs, and from the first reply that comes directly on, nothing crosses
+/// the public node: its relayed-frame count stops growing (a relayed exchange is at most two
+/// frames, the query and its reply).
+#[test]
+fn cone_nat_nodes_end_up_on_a_direct_path() {
+    let Some(setup) = Setup::up("punch", &["--nat-a", "cone", "--nat-b", "cone"]) else {
+        return;
+    };
+    let (done, b, relayed) = exchange_between_nats(&setup);
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    eprintln!("{}the public node relayed {relayed} frames", done.stdout);
+    assert!(
+        lines
+            .iter()
+            .all(|line| line.starts_with(&format!("acknowledged by {b} in "))),
+        "{lines:#?}"
+    );
+    let first_direct = lines
+        .iter()
+        .position(|line| line.ends_with("(direct)"))
+        .unwrap_or_else(|| panic!("no reply came directly: {lines:#?}\n{}", setup.public.log()));
+    assert!(
+        lines[first_direct..]
+            .iter()
+            .all(|line| line.ends_with("(direct)")),
+        "once direct, the replies stay direct: {lines:#?}"
+    );
+    assert!(
+        first_direct < 4,
+        "the path turned direct within a few exchanges: {lines:#?}"
+    );
+    assert!(
+        relayed >= 1,
+        "the first query went through the public node:\n{}",
+        setup.public.log()
+    );
+    assert!(
+        relayed <= 2 * first_direct as u64 + 1,
+        "the public node relayed {relayed} frames though the path was direct from exchange \
+         {first_direct} on: {lines:#?}\n{}",
+        setup.public.log()
+    );
+}
+
+/// The same behind symmetric NATs: the ports the public node sees are useless to the other
+/// node, punching fails, and every exchange goes through the public node as a relay.
+#[test]
+fn symmetric_nat_nodes_talk_through_the_relay() {
+    let Some(setup) = Setup::up("relay", &["--nat-a", "symmetric", "--nat-b", "symmetric"]) else {
+        return;
+    };
+    let (done, _, relayed) = exchange_between_nats(&setup);
+    let public = setup.public.key().node_id().to_string();
+    assert!(
+        done.stdout
+            .lines()
+            .all(|line| line.ends_with(&format!("(relayed via {public})"))),
+        "{done:#?}"
+    );
+    assert!(relayed >= 16, "two relayed frames per exchange: {relayed}");
 }

@@ -50,7 +50,7 @@ fn assert_acknowledged(done: &common::Finished, node: &RunningNode) {
     let line = done.stdout.trim_end();
     let prefix = format!("acknowledged by {} in ", node.key().node_id());
     assert!(
-        line.starts_with(&prefix) && line.ends_with(" ms"),
+        line.starts_with(&prefix) && line.ends_with(" ms (direct)"),
         "{done:#?}"
     );
 }

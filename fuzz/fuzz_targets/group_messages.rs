@@ -36,6 +36,7 @@ fn message(from: &PublicIdentity, value: Value, id: u8) -> Message {
         value,
         sent_at: None,
         protection: Protection::Session,
+        relayed_by: None,
     }
 }
 

@@ -229,6 +229,11 @@ pub struct Config {
     /// content answers, while a 1 280-byte path that drops IP fragments stays at
     /// `max_datagram_size`. Probes go only to addresses that proved they receive. Default true.
     pub path_mtu_probing: bool,
+    /// Whether this node takes part in hole punching: it asks a relay to introduce it to a
+    /// peer it reaches through that relay, coordinates introductions between its own session
+    /// peers (rate-limited: one per pair per 2 s, 64 a second), and probes the candidates an
+    /// introduction gives it (`docs/PROTOCOL.md` section 22). Default true.
+    pub hole_punching: bool,
 }
 
 impl Default for Config {
@@ -288,6 +293,7 @@ impl Default for Config {
             keepalive_interval: Duration::from_secs(15),
             keepalive_while_used: Duration::from_secs(120),
             path_mtu_probing: true,
+            hole_punching: true,
         }
     }
 }
@@ -374,6 +380,7 @@ setters! {
     with_keepalive_interval => keepalive_interval: Duration,
     with_keepalive_while_used => keepalive_while_used: Duration,
     with_path_mtu_probing => path_mtu_probing: bool,
+    with_hole_punching => hole_punching: bool,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

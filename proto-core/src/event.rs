@@ -78,6 +78,12 @@ pub struct Message {
     pub sent_at: Option<UnixMillis>,
     /// How it was protected.
     pub protection: Protection,
+    /// The relay it came through: a node in session with us, other than the sender, whose
+    /// address the frame came from (the sender had no direct path to us; `docs/PROTOCOL.md`
+    /// section 22). None if it came from anywhere else: straight from the sender, or from a
+    /// relay we have no session with (an onion hop the sender chose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayed_by: Option<NodeId>,
 }
 
 /// Something the application should know. Drain with [`Node::poll_event`](crate::Node::poll_event).
@@ -238,6 +244,21 @@ pub enum Event {
         agreeing: usize,
         /// What that peer saw before, if it saw us elsewhere (the mapping changed).
         changed_from: Option<core::net::SocketAddr>,
+    },
+    /// Hole punching opened a direct path to a peer we reached through a relay: what we send
+    /// it now goes straight to `address`.
+    DirectPath {
+        /// The peer.
+        peer: NodeId,
+        /// Where its session's frames come from.
+        address: TransportAddr,
+    },
+    /// A hole-punching attempt sent all its probes and no session came of it (a symmetric
+    /// NAT, or a firewall): traffic to the peer keeps going through the relay, and the direct
+    /// path is tried again on a later send.
+    PunchFailed {
+        /// The peer.
+        peer: NodeId,
     },
 }
 

@@ -63,6 +63,8 @@ pub enum TimerReason {
     Keepalive,
     /// A path MTU probe went unanswered: try a smaller size, or stop.
     PathProbe,
+    /// A hole-punching attempt's next round of probes is due.
+    HolePunch,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.
@@ -338,6 +340,9 @@ impl Input {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "output", rename_all = "snake_case")]
 #[non_exhaustive]
+// Outputs are moved once, from the node to the driver; boxing events (most of them messages)
+// would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// Bytes to send.
     Transmit(Transmit),

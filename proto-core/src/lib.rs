@@ -104,6 +104,7 @@ pub mod mailbox;
 mod node;
 pub mod path_message;
 pub mod query;
+pub mod relay_address;
 pub mod replay;
 pub mod rng;
 pub mod routing;

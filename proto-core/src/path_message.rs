@@ -11,9 +11,13 @@
 //! Keepalive = 'p' || 0x03
 //! Probe     = 'p' || 0x04 || probe id u32 BE || zero bytes (padding up to the size probed)
 //! ProbeAck  = 'p' || 0x05 || probe id u32 BE
+//! PunchRequest = 'p' || 0x06 || target node id [32]
+//! Punch     = 'p' || 0x07 || peer key [32] || count u8 (1..=4) || count x candidate
+//! Publish   = 'p' || 0x08 || signed address record (1..=MAX_RECORD_LEN bytes)
+//! candidate = family u8 (4 or 6) || ip [4 or 16] || port u16 BE
 //! ```
 //!
-//! See `docs/PROTOCOL.md` section 21.
+//! See `docs/PROTOCOL.md` sections 21 and 22.
 //!
 //! ```
 //! use core::net::SocketAddr;
@@ -37,12 +41,18 @@ const KIND_ECHO: u8 = 2;
 const KIND_KEEPALIVE: u8 = 3;
 const KIND_PROBE: u8 = 4;
 const KIND_PROBE_ACK: u8 = 5;
+const KIND_PUNCH_REQUEST: u8 = 6;
+const KIND_PUNCH: u8 = 7;
+const KIND_PUBLISH: u8 = 8;
+
+/// Most candidate addresses one [`PathMessage::Punch`] carries.
+pub const MAX_PUNCH_CANDIDATES: usize = 4;
 
 /// The bytes of a [`PathMessage::Probe`] before its padding.
 pub const PROBE_HEADER_LEN: usize = 6;
 
 /// One path message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathMessage {
     /// "I see you at `address`": the sender's view of the receiver's source address (its
     /// reflexive address, a NAT's mapping). The receiver echoes `challenge` from where it is.
@@ -72,6 +82,29 @@ pub enum PathMessage {
     ProbeAck {
         /// The probe's id.
         id: u32,
+    },
+    /// To a node that both ends know (the coordinator): "introduce me to `target`, so that we
+    /// can open a direct path". Answered, if the coordinator has a session with the target,
+    /// by a [`Punch`](Self::Punch) to each end.
+    PunchRequest {
+        /// The node id of the peer to reach directly.
+        target: [u8; 32],
+    },
+    /// From the coordinator: "`peer` is trying to reach you directly now; it may be at these
+    /// addresses". Both ends get one at the same moment and send handshakes to each other's
+    /// candidates, which opens each NAT for the other (hole punching).
+    Punch {
+        /// The other end's ed25519 key.
+        peer: [u8; 32],
+        /// Where the coordinator sees the other end first, then the addresses it signed
+        /// (1 to [`MAX_PUNCH_CANDIDATES`]).
+        candidates: Vec<SocketAddr>,
+    },
+    /// "Hold my signed address record and hand it to whoever looks me up": sent to the node
+    /// this one stays reachable through.
+    Publish {
+        /// The record's bytes, as signed.
+        record: Vec<u8>,
     },
 }
 
@@ -114,17 +147,24 @@ impl PathMessage {
             Self::Observed { challenge, address } => {
                 out.push(KIND_OBSERVED);
                 out.extend_from_slice(challenge);
-                match address.ip() {
-                    IpAddr::V4(ip) => {
-                        out.push(4);
-                        out.extend_from_slice(&ip.octets());
-                    }
-                    IpAddr::V6(ip) => {
-                        out.push(6);
-                        out.extend_from_slice(&ip.octets());
-                    }
+                write_address(&mut out, address);
+            }
+            Self::PunchRequest { target } => {
+                out.push(KIND_PUNCH_REQUEST);
+                out.extend_from_slice(target);
+            }
+            Self::Punch { peer, candidates } => {
+                out.push(KIND_PUNCH);
+                out.extend_from_slice(peer);
+                let count = candidates.len().min(MAX_PUNCH_CANDIDATES);
+                out.push(u8::try_from(count).unwrap_or(0));
+                for candidate in candidates.iter().take(count) {
+                    write_address(&mut out, candidate);
                 }
-                out.extend_from_slice(&address.port().to_be_bytes());
+            }
+            Self::Publish { record } => {
+                out.push(KIND_PUBLISH);
+                out.extend_from_slice(record);
             }
             Self::Echo { challenge } => {
                 out.push(KIND_ECHO);
@@ -156,25 +196,43 @@ impl PathMessage {
         match kind {
             KIND_OBSERVED => {
                 let (challenge, rest) = split_array::<8>(rest)?;
-                let (&family, rest) = rest.split_first().ok_or(PathMessageError::BadLength)?;
-                let (ip, rest) = match family {
-                    4 => {
-                        let (octets, rest) = split_array::<4>(rest)?;
-                        (IpAddr::V4(Ipv4Addr::from(octets)), rest)
-                    }
-                    6 => {
-                        let (octets, rest) = split_array::<16>(rest)?;
-                        (IpAddr::V6(Ipv6Addr::from(octets)), rest)
-                    }
-                    _ => return Err(PathMessageError::BadLength),
-                };
-                let (port, rest) = split_array::<2>(rest)?;
+                let (address, rest) = read_address(rest)?;
                 if !rest.is_empty() {
                     return Err(PathMessageError::BadLength);
                 }
-                Ok(Self::Observed {
-                    challenge,
-                    address: SocketAddr::new(ip, u16::from_be_bytes(port)),
+                Ok(Self::Observed { challenge, address })
+            }
+            KIND_PUNCH_REQUEST => {
+                let (target, rest) = split_array::<32>(rest)?;
+                if !rest.is_empty() {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::PunchRequest { target })
+            }
+            KIND_PUNCH => {
+                let (peer, rest) = split_array::<32>(rest)?;
+                let (&count, mut rest) = rest.split_first().ok_or(PathMessageError::BadLength)?;
+                let count = usize::from(count);
+                if count == 0 || count > MAX_PUNCH_CANDIDATES {
+                    return Err(PathMessageError::BadLength);
+                }
+                let mut candidates = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let (address, after) = read_address(rest)?;
+                    candidates.push(address);
+                    rest = after;
+                }
+                if !rest.is_empty() {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::Punch { peer, candidates })
+            }
+            KIND_PUBLISH => {
+                if rest.is_empty() || rest.len() > crate::routing::record::MAX_RECORD_LEN {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::Publish {
+                    record: rest.to_vec(),
                 })
             }
             KIND_ECHO => {
@@ -210,6 +268,39 @@ impl PathMessage {
     }
 }
 
+/// Appends `family u8 (4 or 6) || ip || port u16 BE`.
+fn write_address(out: &mut Vec<u8>, address: &SocketAddr) {
+    match address.ip() {
+        IpAddr::V4(ip) => {
+            out.push(4);
+            out.extend_from_slice(&ip.octets());
+        }
+        IpAddr::V6(ip) => {
+            out.push(6);
+            out.extend_from_slice(&ip.octets());
+        }
+    }
+    out.extend_from_slice(&address.port().to_be_bytes());
+}
+
+/// Reads what [`write_address`] writes; returns the address and the bytes after it.
+fn read_address(bytes: &[u8]) -> Result<(SocketAddr, &[u8]), PathMessageError> {
+    let (&family, rest) = bytes.split_first().ok_or(PathMessageError::BadLength)?;
+    let (ip, rest) = match family {
+        4 => {
+            let (octets, rest) = split_array::<4>(rest)?;
+            (IpAddr::V4(Ipv4Addr::from(octets)), rest)
+        }
+        6 => {
+            let (octets, rest) = split_array::<16>(rest)?;
+            (IpAddr::V6(Ipv6Addr::from(octets)), rest)
+        }
+        _ => return Err(PathMessageError::BadLength),
+    };
+    let (port, rest) = split_array::<2>(rest)?;
+    Ok((SocketAddr::new(ip, u16::from_be_bytes(port)), rest))
+}
+
 fn split_array<const N: usize>(bytes: &[u8]) -> Result<([u8; N], &[u8]), PathMessageError> {
     crate::bytes::split_array(bytes).ok_or(PathMessageError::BadLength)
 }
@@ -238,8 +329,19 @@ mod tests {
                 padding: 1_000,
             },
             PathMessage::ProbeAck { id: 8 },
+            PathMessage::PunchRequest { target: [9; 32] },
+            PathMessage::Punch {
+                peer: [10; 32],
+                candidates: alloc::vec![
+                    "203.0.113.9:40001".parse().unwrap(),
+                    "[2001:db8::2]:7".parse().unwrap(),
+                ],
+            },
+            PathMessage::Publish {
+                record: alloc::vec![1, 2, 3],
+            },
         ] {
-            assert_eq!(PathMessage::decode(&message.encode()), Ok(message));
+            assert_eq!(PathMessage::decode(&message.encode()), Ok(message.clone()));
             assert!(is_path_message(&message.encode()));
         }
     }
@@ -251,6 +353,32 @@ mod tests {
         assert_eq!(PathMessage::decode(b"p"), Err(PathMessageError::BadLength));
         assert_eq!(
             PathMessage::decode(b"p\x09"),
+            Err(PathMessageError::UnknownKind)
+        );
+        assert_eq!(
+            PathMessage::decode(b"p\x08"),
+            Err(PathMessageError::BadLength),
+            "an empty record"
+        );
+        let mut punch = PathMessage::Punch {
+            peer: [1; 32],
+            candidates: alloc::vec!["198.51.100.1:1".parse().unwrap()],
+        }
+        .encode();
+        punch[34] = 0;
+        assert_eq!(
+            PathMessage::decode(&punch),
+            Err(PathMessageError::BadLength),
+            "no candidates"
+        );
+        punch[34] = 5;
+        assert_eq!(
+            PathMessage::decode(&punch),
+            Err(PathMessageError::BadLength),
+            "too many candidates"
+        );
+        assert_eq!(
+            PathMessage::decode(b"p\x0a"),
             Err(PathMessageError::UnknownKind)
         );
         assert_eq!(
@@ -288,7 +416,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_bytes_never_panic_and_what_decodes_encodes_back(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+        fn arbitrary_bytes_never_panic_and_what_decodes_encodes_back(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
             if let Ok(message) = PathMessage::decode(&bytes) {
                 prop_assert_eq!(message.encode(), bytes);
             }

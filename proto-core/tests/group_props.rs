@@ -33,6 +33,7 @@ fn message(from: u8, value: Value) -> Message {
         value,
         sent_at: None,
         protection: Protection::Sealed,
+        relayed_by: None,
     }
 }
 

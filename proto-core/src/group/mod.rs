@@ -27,7 +27,7 @@
 //! let join = Message {
 //!     to: "chat".into(),
 //!     from: Sender { key: bob_key, node_id: bob_key.node_id(), address: Address::local("chat") },
-//!     id: MessageId([0; 16]), value, sent_at: None, protection: Protection::Local,
+//!     id: MessageId([0; 16]), value, sent_at: None, protection: Protection::Local, relayed_by: None,
 //! };
 //! assert!(host.handle_message(now, &join));
 //! assert_eq!(host.roster().map(|roster| roster.members.len()), Some(2));

@@ -163,6 +163,7 @@ impl Net {
                 value: packet.body,
                 sent_at: None,
                 protection: Protection::Sealed,
+                relayed_by: None,
             };
             if let Some(target) = self.groups[to].as_mut() {
                 assert!(target.handle_message(now, &message));
@@ -463,6 +464,7 @@ fn deliver(net: &mut Net, from: usize, to: usize, value: Value) {
         value,
         sent_at: None,
         protection: Protection::Sealed,
+        relayed_by: None,
     };
     let now = net.now();
     assert!(net.group(to).handle_message(now, &message));
@@ -659,6 +661,7 @@ fn values_that_are_not_group_messages_are_left_to_the_application() {
         value: json!({"hello": 1}),
         sent_at: None,
         protection: Protection::Sealed,
+        relayed_by: None,
     };
     assert!(!group.handle_message(Instant::ZERO, &message));
     let malformed = Message {

@@ -182,7 +182,8 @@ impl Node {
                 if entry.handshake_path == from {
                     self.paths.validate(from, now);
                 }
-                if self.sessions.confirm(receiver_index) {
+                let newly_confirmed = self.sessions.confirm(receiver_index);
+                if newly_confirmed {
                     self.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
                     });
@@ -197,6 +198,9 @@ impl Node {
                 };
                 if depth == 0 {
                     self.on_session_frame_from(receiver_index, from, &plaintext);
+                    if newly_confirmed {
+                        self.on_direct_session(&peer.node_id());
+                    }
                 }
                 self.on_opened(from, &plaintext, &layer, depth);
             }
@@ -304,15 +308,20 @@ impl Node {
             self.stats.dropped_crypto += 1;
             return;
         };
-        // Only a peer that received our handshake at that address could answer it.
-        if pending.to == from {
+        // Only a peer that received our handshake at that address could answer it. A punch
+        // sends the handshake to several candidates: the one that answers is the path.
+        let path = if pending.to == from || self.punching.is_candidate(&peer.node_id(), from) {
             self.paths.validate(from, self.now);
-        }
-        self.store_session(receiver_index, peer, sender_index, keys, (true, pending.to));
+            from
+        } else {
+            pending.to
+        };
+        self.store_session(receiver_index, peer, sender_index, keys, (true, path));
         self.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
         self.tell_observed(receiver_index, from);
+        self.on_direct_session(&peer.node_id());
         self.send_held_for_session(&peer.node_id());
     }
 
@@ -430,6 +439,7 @@ impl Node {
             return;
         }
         if let Some(transport) = recipient.transport() {
+            let transport = self.relay_destination(transport);
             if !self.throttle_take(transport) {
                 self.stats.dropped_throttled += 1;
             } else if self.queue_transmit(transport, frame.to_vec()) {
@@ -547,6 +557,10 @@ impl Node {
             });
             return;
         };
+        let relayed_by = match layer.session_peer {
+            Some(_) => None,
+            None => self.relayed_by(from, &key),
+        };
         let message = Message {
             to: callsign.into(),
             from: Sender {
@@ -558,6 +572,7 @@ impl Node {
             value,
             sent_at,
             protection,
+            relayed_by,
         };
         self.deliver(message, reference);
     }

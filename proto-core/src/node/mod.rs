@@ -19,6 +19,8 @@ mod outbound;
 mod outbox;
 mod path_control;
 mod paths;
+mod punch;
+mod punching;
 mod queries;
 mod query_ops;
 #[cfg(test)]
@@ -179,6 +181,10 @@ pub struct Node {
     fragment_sends: alloc::collections::VecDeque<large_messages::FragmentSend>,
     /// Where peers see this node (its reflexive addresses; see `node/reflexive/`).
     reflexive: reflexive::Reflexive,
+    /// Hole punching: introductions we coordinate and our own attempts (see `node/punch/`).
+    punching: punch::Punching,
+    /// The record we last published to the default route, and when.
+    published_record: Option<(Vec<u8>, Instant)>,
 }
 
 impl Node {
@@ -251,6 +257,8 @@ impl Node {
             awaiting_session: large_messages::AwaitingSession::default(),
             fragment_sends: alloc::collections::VecDeque::new(),
             reflexive: reflexive::Reflexive::default(),
+            punching: punch::Punching::default(),
+            published_record: None,
         };
         node.add_bootstrap_peers();
         node
@@ -297,6 +305,7 @@ impl Node {
         self.relay.add_stats(&mut stats);
         self.downloads.add_stats(&mut stats);
         self.paths.add_stats(&mut stats);
+        self.punching.add_stats(&mut stats);
         stats
     }
 
@@ -622,6 +631,11 @@ impl Node {
         let Some(named) = address.transport() else {
             return false;
         };
+        // Where peers see us (a NAT's mapping): a relay sends frames for us there.
+        if named.protocol == crate::transport::Protocol::Udp && self.reflexive.contains(named.addr)
+        {
+            return true;
+        }
         self.local_addresses
             .iter()
             .filter_map(Address::transport)

@@ -19,6 +19,7 @@ use crate::event::{Message, MessageId, Protection, Sender};
 use crate::frame::{self, FrameError};
 use crate::identity::{PublicIdentity, PublicKey};
 use crate::json::JsonError;
+use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
 
 impl Node {
@@ -101,7 +102,29 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        let sender = self.sender_address(from, &to.location);
+        // A peer reached through one of our relays (`crate::relay_address`).
+        if via.is_empty() {
+            if let Some(relay) = RelayAddress::from_address(&to.location) {
+                return self.transmit_relayed(id, from, to, relay, (json, reference));
+            }
+        }
+        self.transmit_through(id, from, None, to, via, json, reference)
+    }
+
+    /// As [`transmit_message`](Self::transmit_message), signing `sender` as our address if
+    /// given (else our address toward the recipient's transport).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn transmit_through(
+        &mut self,
+        id: MessageId,
+        from: &str,
+        sender: Option<Address>,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        json: &[u8],
+        reference: Option<[u8; 32]>,
+    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
+        let sender = sender.unwrap_or_else(|| self.sender_address(from, &to.location));
         let direct = via.is_empty() && self.config.sessions;
         let first_hop = via.first().unwrap_or(to);
         let given = first_hop.location.transport();
@@ -238,6 +261,7 @@ impl Node {
             value,
             sent_at: Some(self.wall_now()),
             protection: Protection::Local,
+            relayed_by: None,
         };
         self.deliver(message, reference);
     }

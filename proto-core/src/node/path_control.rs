@@ -176,6 +176,24 @@ impl Node {
             self.stats.dropped_malformed += 1;
             return;
         };
+        let from_default_route = self
+            .default_route
+            .as_ref()
+            .is_some_and(|route| route.key == peer);
+        self.on_path_message_kind(index, peer, from, message);
+        // Where the node we stay reachable through sees us may just have changed our record.
+        if from_default_route {
+            self.publish_record_if_due();
+        }
+    }
+
+    fn on_path_message_kind(
+        &mut self,
+        index: u32,
+        peer: PublicKey,
+        from: TransportAddr,
+        message: PathMessage,
+    ) {
         match message {
             PathMessage::Observed { challenge, address } => {
                 self.send_path_message(&peer, from, &PathMessage::Echo { challenge });
@@ -215,6 +233,16 @@ impl Node {
                     entry.path_size = Some((probe.to, probe.size));
                 }
             }
+            PathMessage::PunchRequest { target } => {
+                self.on_punch_request(peer, from, crate::identity::NodeId::from_bytes(target));
+            }
+            PathMessage::Punch {
+                peer: other,
+                candidates,
+            } => {
+                self.on_punch(&peer, other, &candidates);
+            }
+            PathMessage::Publish { record } => self.on_publish(&peer, &record),
         }
     }
 
@@ -232,7 +260,12 @@ impl Node {
 
     /// Seals `message` on the session with `peer` and sends it to `to` (within the
     /// amplification limit if `to` has not proved it receives).
-    fn send_path_message(&mut self, peer: &PublicKey, to: TransportAddr, message: &PathMessage) {
+    pub(super) fn send_path_message(
+        &mut self,
+        peer: &PublicKey,
+        to: TransportAddr,
+        message: &PathMessage,
+    ) {
         let bytes = message.encode();
         if let Some(frame) = self.seal_session_plaintext(peer, &Address::from_transport(to), &bytes)
         {
@@ -294,6 +327,7 @@ impl Node {
             })
             .map(|(index, _)| *index)
             .collect();
+        self.publish_record_if_due();
         for index in due {
             let Some(entry) = self.sessions.sessions.get_mut(&index) else {
                 continue;

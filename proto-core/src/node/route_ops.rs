@@ -15,6 +15,7 @@ use crate::error::SendError;
 use crate::event::{Event, MessageId};
 use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::relay_address::RelayAddress;
 use crate::routing::AddressRecord;
 use crate::routing::record::MAX_RECORD_ADDRESSES;
 use crate::routing::wire::{self, LookupBody};
@@ -300,14 +301,34 @@ impl Node {
                     return self.send_on(message, given.clone());
                 }
             }
+            if RelayAddress::from_address(given).is_some() {
+                self.learn_route(message.key, given, None, false);
+                return self.send_on(message, given.clone());
+            }
         }
-        match self.routes.best(&peer, self.now, retry) {
+        match self.best_location(&peer) {
             Some(best) => {
-                let location = with_callsign(&best.address(), message.callsign.as_deref());
+                let location = with_callsign(&best, message.callsign.as_deref());
                 self.send_on(message, location)
             }
             None => self.hold_for_lookup(message),
         }
+    }
+
+    /// Where to send to `peer`: a peer that lists a relay is reached on its direct path if
+    /// one is open, else through the relay (which introduces us, so that a direct path may
+    /// open); any other peer on its best usable address.
+    fn best_location(&self, peer: &NodeId) -> Option<Address> {
+        let route = self.routes.get(peer)?;
+        if let Some(relay) = route.relays.first() {
+            return Some(match self.direct_path(peer) {
+                Some(direct) => Address::from_transport(direct),
+                None => relay.to_address(None),
+            });
+        }
+        self.routes
+            .best(peer, self.now, self.config.route_retry_after)
+            .map(|best| best.address())
     }
 
     /// Encodes and queues `message` for `location`, and remembers it for a re-send.
@@ -342,11 +363,10 @@ impl Node {
     /// Sends `message` again on its peer's best usable address; its id if there is none.
     fn resend_on_best(&mut self, message: PendingMessage) -> Result<(), MessageId> {
         let id = message.id;
-        let retry = self.config.route_retry_after;
-        let Some(best) = self.routes.best(&message.key.node_id(), self.now, retry) else {
+        let Some(best) = self.best_location(&message.key.node_id()) else {
             return Err(id);
         };
-        let location = with_callsign(&best.address(), message.callsign.as_deref());
+        let location = with_callsign(&best, message.callsign.as_deref());
         self.send_on(message, location).map_err(|_| id)
     }
 
@@ -501,8 +521,9 @@ impl Node {
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         wire::write_lookup_answer(&mut frame, &request_id, &record);
         // The request came from an address nobody vouched for: answer with no more than three
-        // times its bytes, so a forged source cannot make this node an amplifier.
-        if frame.len() > frame_len.saturating_mul(3) {
+        // times its bytes, so a forged source cannot make this node an amplifier. An address
+        // that proved it receives (a peer in session with us) gets the whole record.
+        if frame.len() > frame_len.saturating_mul(3) && !self.paths.is_validated(&from) {
             self.stats.lookups_unanswered += 1;
             return;
         }
@@ -552,7 +573,7 @@ impl Node {
 
     /// This node's signed address record, signed again when its addresses or seq changed or
     /// half its lifetime has passed. None without an address to publish.
-    fn own_record(&mut self) -> Option<Vec<u8>> {
+    pub(super) fn own_record(&mut self) -> Option<Vec<u8>> {
         // Candidates: our own specific addresses, then where peers see us (behind a NAT, its
         // mappings), most agreed first. Never a wildcard: it names no host.
         let reflexive = self
@@ -560,6 +581,12 @@ impl Node {
             .addresses()
             .into_iter()
             .map(|(seen, _)| Address::udp(seen, None));
+        // And the node we stay reachable through, once it has told us where it sees us.
+        let relayed = self
+            .default_route
+            .as_ref()
+            .and_then(|route| self.own_relay_address(&route.key))
+            .map(|relay| relay.to_address(None));
         let mut addresses: Vec<Address> = Vec::new();
         for address in self
             .local_addresses
@@ -570,6 +597,7 @@ impl Node {
                     .is_some_and(|transport| !transport.is_unspecified())
             })
             .cloned()
+            .chain(relayed)
             .chain(reflexive)
         {
             if addresses.len() < MAX_RECORD_ADDRESSES && !addresses.contains(&address) {

@@ -19,6 +19,7 @@ use core::time::Duration;
 
 use crate::address::Address;
 use crate::identity::{NodeId, PublicKey};
+use crate::relay_address::RelayAddress;
 use crate::routing::AddressRecord;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
@@ -81,10 +82,16 @@ pub(crate) struct HeldRecord {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// Most relay addresses kept for one peer: the newest replaces the oldest.
+pub(crate) const MAX_RELAYS_PER_PEER: usize = 2;
+
 /// Everything known about one peer.
 #[derive(Clone, Debug)]
 pub(crate) struct PeerRoute {
     pub(crate) addresses: Vec<RouteAddress>,
+    /// Our nodes that forward to this peer (from its record or the address it signed), newest
+    /// first, at most [`MAX_RELAYS_PER_PEER`]: how it is reached when no direct path is open.
+    pub(crate) relays: Vec<RelayAddress>,
     pub(crate) record: Option<HeldRecord>,
     pub(crate) last_used: Instant,
 }
@@ -135,32 +142,18 @@ impl RoutingTable {
         has_session: &dyn Fn(&NodeId) -> bool,
     ) -> bool {
         let limits = self.limits;
+        if let Some(relay) = RelayAddress::from_address(address) {
+            return self.learn_relay(key, relay, now, has_session);
+        }
         let Some(transport) = address.transport().filter(|t| !t.is_unspecified()) else {
             return false;
         };
-        if limits.max_routes == 0 || limits.max_addresses_per_peer == 0 {
+        if limits.max_addresses_per_peer == 0 {
             return false;
         }
-        let peer = key.node_id();
-        if !self.peers.contains_key(&peer) {
-            while self.peers.len() >= limits.max_routes {
-                if !self.evict(has_session) {
-                    return false;
-                }
-            }
-            self.peers.insert(
-                peer,
-                PeerRoute {
-                    addresses: Vec::new(),
-                    record: None,
-                    last_used: now,
-                },
-            );
-        }
-        let Some(route) = self.peers.get_mut(&peer) else {
+        let Some(route) = self.entry(key.node_id(), now, has_session) else {
             return false;
         };
-        route.last_used = now;
         if let Some(known) = route
             .addresses
             .iter_mut()
@@ -195,6 +188,58 @@ impl RoutingTable {
             signed: false,
         });
         true
+    }
+
+    /// Learns that `key` is reached through `relay`, newest first.
+    fn learn_relay(
+        &mut self,
+        key: PublicKey,
+        relay: RelayAddress,
+        now: Instant,
+        has_session: &dyn Fn(&NodeId) -> bool,
+    ) -> bool {
+        // A node is never its own relay.
+        if relay.relay == key {
+            return false;
+        }
+        let Some(route) = self.entry(key.node_id(), now, has_session) else {
+            return false;
+        };
+        route.relays.retain(|known| *known != relay);
+        route.relays.insert(0, relay);
+        route.relays.truncate(MAX_RELAYS_PER_PEER);
+        true
+    }
+
+    /// The route of `peer`, made (evicting another at the bound) if it is new, and marked used.
+    fn entry(
+        &mut self,
+        peer: NodeId,
+        now: Instant,
+        has_session: &dyn Fn(&NodeId) -> bool,
+    ) -> Option<&mut PeerRoute> {
+        if self.limits.max_routes == 0 {
+            return None;
+        }
+        if !self.peers.contains_key(&peer) {
+            while self.peers.len() >= self.limits.max_routes {
+                if !self.evict(has_session) {
+                    return None;
+                }
+            }
+            self.peers.insert(
+                peer,
+                PeerRoute {
+                    addresses: Vec::new(),
+                    relays: Vec::new(),
+                    record: None,
+                    last_used: now,
+                },
+            );
+        }
+        let route = self.peers.get_mut(&peer)?;
+        route.last_used = now;
+        Some(route)
     }
 
     /// Evicts the least recently used peer without a session (or, failing that, the least
@@ -351,6 +396,11 @@ impl RoutingTable {
                             .iter()
                             .any(|listed| listed.transport() == Some(known.transport))
                     });
+                    route.relays.retain(|known| {
+                        !old.addresses
+                            .iter()
+                            .any(|listed| RelayAddress::from_address(listed) == Some(*known))
+                    });
                 }
             }
         }
@@ -366,7 +416,7 @@ impl RoutingTable {
             expires: record.expires,
             bytes: record.bytes.clone(),
         });
-        stored || !route.addresses.is_empty()
+        stored || !route.addresses.is_empty() || !route.relays.is_empty()
     }
 
     /// Up to `count` peers other than `exclude` with a usable address, most recently used

@@ -141,4 +141,20 @@ pub struct Stats {
     pub keepalives_sent: u64,
     /// Path MTU probes sent (`Config::path_mtu_probing`).
     pub path_probes_sent: u64,
+    /// Messages sent through a relay because their recipient had no direct path open.
+    pub relayed_sends: u64,
+    /// Times this node published its address record to its default route.
+    pub records_published: u64,
+    /// Introductions this node asked a relay for (hole punching).
+    pub punch_requests_sent: u64,
+    /// Introductions this node made as a coordinator (a `Punch` to each end).
+    pub punch_introductions: u64,
+    /// Introductions refused: no session with the target, or a rate limit.
+    pub punch_introductions_refused: u64,
+    /// Hole-punching attempts this node started.
+    pub punch_attempts: u64,
+    /// Attempts that opened a direct path.
+    pub punch_succeeded: u64,
+    /// Attempts that sent every probe without a session.
+    pub punch_failed: u64,
 }

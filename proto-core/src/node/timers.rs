@@ -64,9 +64,13 @@ impl Node {
         let probe = self
             .next_probe_deadline()
             .map(|at| (at, TimerReason::PathProbe));
+        let punch = self
+            .punching
+            .next_timeout()
+            .map(|at| (at, TimerReason::HolePunch));
         [
             retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
-            keepalive, probe,
+            keepalive, probe, punch,
         ]
         .into_iter()
         .flatten()
@@ -94,6 +98,7 @@ impl Node {
         self.download_timeouts();
         self.stats.fragments_dropped += self.reassembly.expire(self.now) as u64;
         self.send_keepalives();
+        self.send_punch_probes();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);

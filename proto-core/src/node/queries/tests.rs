@@ -31,6 +31,7 @@ fn reply_from(from: PublicKey, protection: Protection) -> Message {
         value: Value::Null,
         sent_at: None,
         protection,
+        relayed_by: None,
     }
 }
 

@@ -83,6 +83,16 @@ impl Reflexive {
             .count()
     }
 
+    /// Where `observer` last saw us.
+    pub(super) fn seen_by(&self, observer: &NodeId) -> Option<SocketAddr> {
+        self.by_observer.get(observer).map(|(seen, _)| *seen)
+    }
+
+    /// Whether some observer sees us at `address`.
+    pub(super) fn contains(&self, address: SocketAddr) -> bool {
+        self.by_observer.values().any(|(seen, _)| *seen == address)
+    }
+
     /// Every address observers see us at, with how many see it, most agreed first.
     pub(super) fn addresses(&self) -> Vec<(SocketAddr, usize)> {
         let mut counted: BTreeMap<SocketAddr, usize> = BTreeMap::new();

@@ -1,0 +1,351 @@
+//! The node's side of hole punching and relaying (`node/punch/`, `crate::relay_address`):
+//! sending through a relay while no direct path is open, asking the relay to introduce us,
+//! coordinating introductions for others, probing, and publishing our record to the node we
+//! stay reachable through.
+
+use alloc::vec::Vec;
+
+use super::Node;
+use super::lookups::TAG_LEN;
+use super::punch::Due;
+use crate::address::Address;
+use crate::error::SendError;
+use crate::event::{Event, MessageId};
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage};
+use crate::relay_address::RelayAddress;
+use crate::routing::AddressRecord;
+use crate::transport::{Protocol, TransportAddr};
+
+impl Node {
+    /// Where a peer is reached directly: the address its confirmed session last carried a
+    /// frame from, within `observed_path_lifetime`. Session frames never cross a relay.
+    pub(super) fn direct_path(&self, peer: &NodeId) -> Option<TransportAddr> {
+        let index = self.sessions.by_peer.get(peer)?;
+        let entry = self.sessions.sessions.get(index)?;
+        let fresh = self.now.saturating_duration_since(entry.last_used)
+            < self.config.observed_path_lifetime;
+        (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
+    }
+
+    /// Our address through `relay`: where it sees us, if it has told us and our session with it
+    /// is up. What we sign as our sender address when we send through it, and what our record
+    /// lists for the relay we stay reachable through.
+    pub(super) fn own_relay_address(&self, relay: &PublicKey) -> Option<RelayAddress> {
+        let index = self.sessions.by_peer.get(&relay.node_id())?;
+        let entry = self.sessions.sessions.get(index)?;
+        let seen = self.reflexive.seen_by(&relay.node_id())?;
+        (entry.confirmed && entry.last_from.protocol == Protocol::Udp).then_some(RelayAddress {
+            relay: *relay,
+            relay_at: entry.last_from,
+            target: TransportAddr::udp(seen),
+        })
+    }
+
+    /// Sends message `id` to `to`, whose location is `relay`: on the direct path if one is
+    /// open, else in one sealed layer for the relay (asking it to introduce us, so that the
+    /// next message may go directly).
+    pub(super) fn transmit_relayed(
+        &mut self,
+        id: MessageId,
+        from: &str,
+        to: &PublicIdentity,
+        relay: RelayAddress,
+        message: (&[u8], Option<[u8; 32]>),
+    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
+        let (json, reference) = message;
+        let callsign = to.location.callsign();
+        if let Some(direct) = self.direct_path(&to.key.node_id()) {
+            let direct = PublicIdentity {
+                name: to.name.clone(),
+                location: with_callsign(Address::from_transport(direct), callsign),
+                key: to.key,
+            };
+            return self.transmit_message(id, from, &direct, &[], json, reference);
+        }
+        if relay.relay == self.public_key {
+            // We are the relay: the target is where we see it.
+            let target = PublicIdentity {
+                name: to.name.clone(),
+                location: with_callsign(Address::from_transport(relay.target), callsign),
+                key: to.key,
+            };
+            return self.transmit_message(id, from, &target, &[], json, reference);
+        }
+        self.request_introduction(&relay.relay, &to.key);
+        let target = PublicIdentity {
+            name: to.name.clone(),
+            location: with_callsign(Address::from_transport(relay.target), callsign),
+            key: to.key,
+        };
+        let hop = PublicIdentity {
+            name: alloc::string::String::new(),
+            location: Address::from_transport(relay.relay_at),
+            key: relay.relay,
+        };
+        // Answers come back the same way: we sign our own address through that relay.
+        let sender = self
+            .own_relay_address(&relay.relay)
+            .map(|ours| ours.to_address(Some(from)));
+        self.stats.relayed_sends += 1;
+        self.transmit_through(id, from, sender, &target, &[hop], json, reference)
+    }
+
+    /// Asks `relay` (if our session with it is up) to introduce us to `target`, at most once
+    /// per `punch::REQUEST_INTERVAL`.
+    fn request_introduction(&mut self, relay: &PublicKey, target: &PublicKey) {
+        if !self.config.hole_punching {
+            return;
+        }
+        let Some(at) = self.direct_path(&relay.node_id()) else {
+            return;
+        };
+        if !self.punching.should_request(target.node_id(), self.now) {
+            return;
+        }
+        let request = PathMessage::PunchRequest {
+            target: *target.node_id().as_bytes(),
+        };
+        self.send_path_message(relay, at, &request);
+    }
+
+    /// Coordinator side: `requester` (heard at `requester_at` on its session) asks to be
+    /// introduced to `target`. Both get a [`PathMessage::Punch`] at once if we have a session
+    /// with the target and the rate limits allow.
+    pub(super) fn on_punch_request(
+        &mut self,
+        requester: PublicKey,
+        requester_at: TransportAddr,
+        target: NodeId,
+    ) {
+        let requester_id = requester.node_id();
+        let target_at = self.direct_path(&target);
+        let target_key = self
+            .sessions
+            .by_peer
+            .get(&target)
+            .and_then(|index| self.sessions.sessions.get(index))
+            .map(|entry| entry.peer);
+        let (Some(target_at), Some(target_key)) = (target_at, target_key) else {
+            self.punching.counters.introductions_refused += 1;
+            return;
+        };
+        if !self.config.hole_punching
+            || target == requester_id
+            || target == self.node_id()
+            || !self
+                .punching
+                .admit_introduction(requester_id, target, self.now)
+        {
+            return;
+        }
+        let to_requester = PathMessage::Punch {
+            peer: *target_key.as_bytes(),
+            candidates: self.punch_candidates(&target, target_at),
+        };
+        let to_target = PathMessage::Punch {
+            peer: *requester.as_bytes(),
+            candidates: self.punch_candidates(&requester_id, requester_at),
+        };
+        self.send_path_message(&target_key, target_at, &to_target);
+        self.send_path_message(&requester, requester_at, &to_requester);
+    }
+
+    /// Where `peer` may be reached: where we see it, then the UDP addresses it signed (its
+    /// record's local and reflexive addresses).
+    fn punch_candidates(&self, peer: &NodeId, seen: TransportAddr) -> Vec<core::net::SocketAddr> {
+        let mut candidates = alloc::vec![seen.addr];
+        if let Some(route) = self.routes.get(peer) {
+            for known in &route.addresses {
+                if candidates.len() >= MAX_PUNCH_CANDIDATES {
+                    break;
+                }
+                if known.signed
+                    && known.transport.protocol == Protocol::Udp
+                    && !candidates.contains(&known.transport.addr)
+                {
+                    candidates.push(known.transport.addr);
+                }
+            }
+        }
+        candidates
+    }
+
+    /// A coordinator (a peer in session) says `peer` is trying to reach us at once: start
+    /// probing its candidates with our handshake. Accepted from our default route (it
+    /// introduces others to us) or from a relay we asked to introduce us to `peer`.
+    pub(super) fn on_punch(
+        &mut self,
+        coordinator: &PublicKey,
+        peer: [u8; 32],
+        candidates: &[core::net::SocketAddr],
+    ) {
+        let Ok(peer) = PublicKey::from_bytes(&peer) else {
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        let id = peer.node_id();
+        if !self.config.hole_punching || peer == self.public_key || peer == *coordinator {
+            return;
+        }
+        // Only the node we stay reachable through introduces others to us, and only a node we
+        // asked introduces us to others: no one else can make us send probes.
+        let our_relay = self
+            .default_route
+            .as_ref()
+            .is_some_and(|route| route.key == *coordinator);
+        if !our_relay && !self.punching.asked_for(&id) {
+            self.stats.dropped_unauthenticated += 1;
+            return;
+        }
+        let candidates: Vec<TransportAddr> = candidates
+            .iter()
+            .filter(|addr| !addr.ip().is_unspecified() && addr.port() != 0)
+            .map(|addr| TransportAddr::udp(*addr))
+            .collect();
+        let Some(first) = candidates.first().copied() else {
+            return;
+        };
+        // Already direct: nothing to open.
+        if self.direct_path(&id).is_some() {
+            return;
+        }
+        if !self.punching.start(peer, candidates, self.now) {
+            return;
+        }
+        let identity = PublicIdentity {
+            name: alloc::string::String::new(),
+            location: Address::from_transport(first),
+            key: peer,
+        };
+        self.start_handshake(&identity, first);
+        self.send_punch_probes();
+    }
+
+    /// Sends the probes due now: our pending handshake with the peer, to every candidate.
+    /// An attempt whose session is up ends with [`Event::DirectPath`].
+    pub(super) fn send_punch_probes(&mut self) {
+        for due in self.punching.due(self.now) {
+            match due {
+                Due::Probe(peer, candidates) => {
+                    let id = peer.node_id();
+                    if let Some(address) = self.direct_path(&id) {
+                        self.punching.succeeded(&id);
+                        self.push_event(Event::DirectPath { peer: id, address });
+                        continue;
+                    }
+                    let frame = self
+                        .sessions
+                        .pending_by_peer
+                        .get(&id)
+                        .and_then(|index| self.sessions.pending.get(index))
+                        .map(|pending| pending.frame.clone());
+                    let Some(frame) = frame else {
+                        // The peer's own handshake got here first: our answer is on its way,
+                        // and the session starts when the peer uses it.
+                        continue;
+                    };
+                    for candidate in candidates {
+                        self.queue_transmit(candidate, frame.clone());
+                    }
+                }
+                Due::GaveUp(peer) => self.push_event(Event::PunchFailed {
+                    peer: peer.node_id(),
+                }),
+            }
+        }
+    }
+
+    /// A session with `peer` just became usable: if we were punching toward it, the direct
+    /// path is open.
+    pub(super) fn on_direct_session(&mut self, peer: &NodeId) {
+        if !self.punching.in_progress(peer) {
+            return;
+        }
+        if let Some(address) = self.direct_path(peer) {
+            self.punching.succeeded(peer);
+            self.push_event(Event::DirectPath {
+                peer: *peer,
+                address,
+            });
+        }
+    }
+
+    /// Sends our signed address record to the default route when it changed or is half way
+    /// to expiring: the default route is the node we stay reachable through, and it hands the
+    /// record to whoever looks us up.
+    pub(super) fn publish_record_if_due(&mut self) {
+        let Some(route) = self.default_route.clone() else {
+            return;
+        };
+        let Some(at) = self.direct_path(&route.key.node_id()) else {
+            return;
+        };
+        let Some(record) = self.own_record() else {
+            return;
+        };
+        let half_life = self.config.record_lifetime / 2;
+        let fresh = self.published_record.as_ref().is_some_and(|(bytes, when)| {
+            *bytes == record && self.now.saturating_duration_since(*when) < half_life
+        });
+        if fresh {
+            return;
+        }
+        self.published_record = Some((record.clone(), self.now));
+        self.send_path_message(&route.key, at, &PathMessage::Publish { record });
+        self.stats.records_published += 1;
+    }
+
+    /// A peer in session published its record to us: hold it, to answer lookups for it.
+    pub(super) fn on_publish(&mut self, peer: &PublicKey, bytes: &[u8]) {
+        let Ok(record) = AddressRecord::decode(bytes) else {
+            self.stats.dropped_bad_record += 1;
+            return;
+        };
+        if record.check_for(&peer.node_id(), self.wall_now()).is_err() {
+            self.stats.dropped_bad_record += 1;
+            return;
+        }
+        let sessions = &self.sessions;
+        let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
+        if !self.routes.accept_record(&record, self.now, &has_session) {
+            self.stats.dropped_stale_record += 1;
+        }
+    }
+
+    /// A frame for `recipient` opened for relaying: if it names an address a peer in session
+    /// with us signed but is not heard at (a private address behind its NAT), where that peer
+    /// is heard instead.
+    pub(super) fn relay_destination(&self, recipient: TransportAddr) -> TransportAddr {
+        for (peer, index) in &self.sessions.by_peer {
+            let Some(entry) = self.sessions.sessions.get(index) else {
+                continue;
+            };
+            if entry.last_from == recipient {
+                return recipient;
+            }
+            if self.routes.is_signed(peer, recipient) {
+                return self.path_for(&entry.peer, recipient);
+            }
+        }
+        recipient
+    }
+
+    /// The peer in session with us that frames from `from` come from, if it is not `sender`:
+    /// a message from `sender` that arrived from there came through that relay.
+    pub(super) fn relayed_by(&self, from: TransportAddr, sender: &PublicKey) -> Option<NodeId> {
+        self.sessions
+            .sessions
+            .values()
+            .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)
+            .map(|entry| entry.peer.node_id())
+    }
+}
+
+/// `address` naming client `callsign`, if given.
+fn with_callsign(address: Address, callsign: Option<&str>) -> Address {
+    match callsign {
+        Some(callsign) => address.with_callsign(callsign),
+        None => address,
+    }
+}
