@@ -341,3 +341,69 @@ fn symmetric_nat_nodes_talk_through_the_relay() {
     );
     assert!(relayed >= 16, "two relayed frames per exchange: {relayed}");
 }
+
+/// A 64 MiB file fetched from the public node by a node behind NAT A, over 1280-byte links
+/// whose routers drop IP fragments: the fetcher's session with the sharing node carries the
+/// content in fragments that each fit in a 1 200-byte datagram (a 40 KB content answer sent
+/// whole would be lost as IP fragments), and the file arrives whole and verified against its
+/// SHA-256 id.
+#[test]
+fn sixty_four_mebibyte_fetch_over_small_mtu() {
+    let Some(lab) = Lab::up("fetch64", &["--mtu", "1280", "--drop-fragments"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let share = dir.path().join("share");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&share).unwrap();
+    // Pseudo-random bytes (xorshift), so that nothing compresses or repeats block to block.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let content: Vec<u8> = (0..(64 << 20) / 8)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, &content).unwrap();
+    let shared = finish(
+        common::ejtp()
+            .arg("share")
+            .arg("--dir")
+            .arg(&share)
+            .arg(&file),
+    );
+    let id = shared
+        .stdout
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("ejtp share printed no id: {shared:#?}"))
+        .to_string();
+    let (identity, _) = keygen(dir.path(), "pub.json", CALLSIGN);
+    let public = LabNode::start(
+        &lab,
+        "pub",
+        &identity,
+        PUBLIC,
+        &["--share", share.to_str().unwrap()],
+    );
+    let done = finish(
+        lab.ejtp("a")
+            .args(["fetch", &id, "--peer", PUBLIC, "--timeout", "120", "--out"])
+            .arg(&out),
+    );
+    assert!(
+        done.code() == Some(0),
+        "the fetch failed\n--- ejtp fetch: {done:#?}\n--- public node:\n{}\n--- lab:\n{}",
+        public.log(),
+        lab.report()
+    );
+    eprintln!("{}", done.stdout);
+    let fetched = std::fs::read(out.join(&id)).unwrap();
+    assert!(
+        fetched == content,
+        "the fetched file differs from the shared one"
+    );
+}

@@ -77,6 +77,35 @@ fn a_message_sent_to_a_running_node_is_acknowledged_over_udp_and_tcp() {
     assert_acknowledged(&send(&alice, &udp, &bob, "bob", "0"), &bob);
 }
 
+/// A 16 MiB value (`Config::max_message_len`, less room for the signature and headers) read
+/// from a file goes in fragments, under the receiver's acknowledgements, and is acknowledged
+/// over UDP (1 200-byte datagrams until a probe proves more) and over TCP alike.
+#[test]
+fn sixteen_mebibyte_messages_are_acknowledged_over_udp_and_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, _) = common::keygen(dir.path(), "alice.json", "alice");
+    let bob = start_bob(
+        dir.path(),
+        &[OsStr::new("--tcp"), OsStr::new("127.0.0.1:0")],
+        2,
+    );
+    let file = dir.path().join("value.json");
+    let pad = (16 << 20) - 4_096;
+    std::fs::write(&file, format!(r#"{{"pad":"{}"}}"#, "x".repeat(pad))).unwrap();
+    let value = format!("@{}", file.display());
+    for to in [bob.addr(0).to_string(), format!("tcp:{}", bob.addr(1))] {
+        let done = finish(
+            ejtp()
+                .args(["send", "--timeout", "60", "--identity"])
+                .arg(&alice)
+                .args(["--to", &to, "--key", &bob.key().to_string()])
+                .args(["--callsign", "bob", &value]),
+        );
+        assert_acknowledged(&done, &bob);
+        eprintln!("{to}: {}", done.stdout.trim_end());
+    }
+}
+
 #[test]
 fn a_message_through_a_relay_is_acknowledged_through_the_relay() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,9 @@ pub enum TimerReason {
     PathProbe,
     /// A hole-punching attempt's next round of probes is due.
     HolePunch,
+    /// A message going out in fragments had pieces unacknowledged for its retransmission
+    /// timeout.
+    FragmentRetransmit,
 }
 
 /// The next time the node wants [`Node::handle_timeout`](crate::Node::handle_timeout) called.

@@ -14,6 +14,8 @@
 //! PunchRequest = 'p' || 0x06 || target node id [32]
 //! Punch     = 'p' || 0x07 || peer key [32] || count u8 (1..=4) || count x candidate
 //! Publish   = 'p' || 0x08 || signed address record (1..=MAX_RECORD_LEN bytes)
+//! FragmentAck = 'p' || 0x09 || message id u32 BE || next u16 BE || held u64 BE || highest u16 BE
+//! PublishAck  = 'p' || 0x0a || record seq u64 BE
 //! candidate = family u8 (4 or 6) || ip [4 or 16] || port u16 BE
 //! ```
 //!
@@ -44,6 +46,8 @@ const KIND_PROBE_ACK: u8 = 5;
 const KIND_PUNCH_REQUEST: u8 = 6;
 const KIND_PUNCH: u8 = 7;
 const KIND_PUBLISH: u8 = 8;
+const KIND_FRAGMENT_ACK: u8 = 9;
+const KIND_PUBLISH_ACK: u8 = 10;
 
 /// Most candidate addresses one [`PathMessage::Punch`] carries.
 pub const MAX_PUNCH_CANDIDATES: usize = 4;
@@ -99,6 +103,25 @@ pub enum PathMessage {
         /// Where the coordinator sees the other end first, then the addresses it signed
         /// (1 to [`MAX_PUNCH_CANDIDATES`]).
         candidates: Vec<SocketAddr>,
+    },
+    /// What the receiver of a message in fragments holds of it (`crate::fragment::window`):
+    /// every piece below `next` and, for each bit `i` set in `held`, piece `next + 1 + i`;
+    /// `next` = `u16::MAX` says the whole message arrived.
+    FragmentAck {
+        /// The fragmented message's id (its fragments' `message_id`).
+        message_id: u32,
+        /// The first piece missing.
+        next: u16,
+        /// The 64 pieces after `next`, lowest bit first.
+        held: u64,
+        /// The highest piece held.
+        highest: u16,
+    },
+    /// The answer to [`Publish`](Self::Publish): the record with this seq (or a newer one) is
+    /// held. Until it comes, the publisher sends the record again.
+    PublishAck {
+        /// The record's seq.
+        seq: u64,
     },
     /// "Hold my signed address record and hand it to whoever looks me up": sent to the node
     /// this one stays reachable through.
@@ -166,6 +189,22 @@ impl PathMessage {
                 out.push(KIND_PUBLISH);
                 out.extend_from_slice(record);
             }
+            Self::PublishAck { seq } => {
+                out.push(KIND_PUBLISH_ACK);
+                out.extend_from_slice(&seq.to_be_bytes());
+            }
+            Self::FragmentAck {
+                message_id,
+                next,
+                held,
+                highest,
+            } => {
+                out.push(KIND_FRAGMENT_ACK);
+                out.extend_from_slice(&message_id.to_be_bytes());
+                out.extend_from_slice(&next.to_be_bytes());
+                out.extend_from_slice(&held.to_be_bytes());
+                out.extend_from_slice(&highest.to_be_bytes());
+            }
             Self::Echo { challenge } => {
                 out.push(KIND_ECHO);
                 out.extend_from_slice(challenge);
@@ -226,6 +265,30 @@ impl PathMessage {
                     return Err(PathMessageError::BadLength);
                 }
                 Ok(Self::Punch { peer, candidates })
+            }
+            KIND_PUBLISH_ACK => {
+                let (seq, rest) = split_array::<8>(rest)?;
+                if !rest.is_empty() {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::PublishAck {
+                    seq: u64::from_be_bytes(seq),
+                })
+            }
+            KIND_FRAGMENT_ACK => {
+                let (message_id, rest) = split_array::<4>(rest)?;
+                let (next, rest) = split_array::<2>(rest)?;
+                let (held, rest) = split_array::<8>(rest)?;
+                let (highest, rest) = split_array::<2>(rest)?;
+                if !rest.is_empty() {
+                    return Err(PathMessageError::BadLength);
+                }
+                Ok(Self::FragmentAck {
+                    message_id: u32::from_be_bytes(message_id),
+                    next: u16::from_be_bytes(next),
+                    held: u64::from_be_bytes(held),
+                    highest: u16::from_be_bytes(highest),
+                })
             }
             KIND_PUBLISH => {
                 if rest.is_empty() || rest.len() > crate::routing::record::MAX_RECORD_LEN {
@@ -340,6 +403,13 @@ mod tests {
             PathMessage::Publish {
                 record: alloc::vec![1, 2, 3],
             },
+            PathMessage::FragmentAck {
+                message_id: 7,
+                next: 300,
+                held: 0b1011,
+                highest: 900,
+            },
+            PathMessage::PublishAck { seq: 42 },
         ] {
             assert_eq!(PathMessage::decode(&message.encode()), Ok(message.clone()));
             assert!(is_path_message(&message.encode()));
@@ -352,7 +422,7 @@ mod tests {
         assert_eq!(PathMessage::decode(b"b"), Err(PathMessageError::NotPath));
         assert_eq!(PathMessage::decode(b"p"), Err(PathMessageError::BadLength));
         assert_eq!(
-            PathMessage::decode(b"p\x09"),
+            PathMessage::decode(b"p\x0c"),
             Err(PathMessageError::UnknownKind)
         );
         assert_eq!(
@@ -378,7 +448,12 @@ mod tests {
             "too many candidates"
         );
         assert_eq!(
-            PathMessage::decode(b"p\x0a"),
+            PathMessage::decode(b"p\x09\0\0\0\x01\0\x01"),
+            Err(PathMessageError::BadLength),
+            "a fragment ack without its bitmap"
+        );
+        assert_eq!(
+            PathMessage::decode(b"p\x0b"),
             Err(PathMessageError::UnknownKind)
         );
         assert_eq!(

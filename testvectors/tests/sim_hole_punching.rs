@@ -205,17 +205,18 @@ fn the_relay_introduces_only_peers_in_session_with_it() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    /// With loss, duplicates and reordering, behind every NAT model (mapping as RFC 4787:
-    /// endpoint-independent or address-and-port-dependent; filtering endpoint-independent,
-    /// address-dependent or address-and-port-dependent), every message alice sends reaches
-    /// bob at most once and most reach him; each arrives straight or through the relay, never
-    /// from anywhere else.
+    /// With duplicates and reordering, and loss or none, behind every NAT model (mapping as
+    /// RFC 4787: endpoint-independent or address-and-port-dependent; filtering
+    /// endpoint-independent, address-dependent or address-and-port-dependent), every message
+    /// alice sends reaches bob at most once (all of them without loss: a message is one
+    /// datagram per hop, never sent again, as in EJTP); each arrives straight or through the
+    /// relay, never from anywhere else.
     #[test]
     fn faults_never_duplicate_or_misroute(
         seed in any::<u64>(),
-        loss in 0.0..0.05f64,
+        loss in prop_oneof![Just(0.0f64), 0.0..0.05f64],
         reorder in 0.0..0.2f64,
         symmetric in any::<bool>(),
         filtering in prop_oneof![
@@ -229,20 +230,46 @@ proptest! {
         net.set_link_config(faulty_link(loss, 0.05, 5, reorder));
         let relay_id = net.node(RELAY).node_id();
         let mut events = Vec::new();
+        let before = net.net_stats().sent;
         for n in 0..8 {
             alice_sends(&mut net, json!({ "n": n }));
             net.run_for(Duration::from_millis(700));
             events.extend(net.take_events());
         }
+        let sent = net.net_stats().sent - before;
+        prop_assert!(sent < 1_000, "{} datagrams for 8 messages: a storm", sent);
         let got = delivered_to(&events, BOB);
         let mut seen: Vec<i64> = got.iter().map(|m| m.value["n"].as_i64().unwrap()).collect();
         seen.sort_unstable();
         let before = seen.len();
         seen.dedup();
         prop_assert_eq!(before, seen.len(), "a message was delivered twice");
-        prop_assert!(seen.len() >= 4, "only {:?} arrived", seen);
+        if loss == 0.0 {
+            prop_assert_eq!(seen, (0..8).collect::<Vec<i64>>());
+        }
         for message in &got {
             prop_assert!(message.relayed_by.is_none() || message.relayed_by == Some(relay_id));
         }
     }
+}
+
+/// Behind NATs that map per destination but filter nothing, punching opens two paths at
+/// once, and each side hears the other from two addresses in turn. Telling the peer where it
+/// is seen on every change made each Observed and its Echo start the next: 140 000 datagrams
+/// in 700 ms (found by the proptest below). Observed now goes at most once a second.
+#[test]
+fn two_punched_paths_do_not_start_a_storm() {
+    let mut net = network_with(
+        2_578_537_940_471_706_240,
+        Mapping::AddressAndPortDependent,
+        Filtering::EndpointIndependent,
+    );
+    net.set_link_config(faulty_link(0.05, 0.05, 5, 0.17));
+    let before = net.net_stats().sent;
+    for n in 0..8 {
+        alice_sends(&mut net, json!({ "n": n }));
+        net.run_for(Duration::from_millis(700));
+    }
+    let sent = net.net_stats().sent - before;
+    assert!(sent < 500, "{sent} datagrams for 8 messages");
 }

@@ -46,14 +46,18 @@ mod limits;
 mod partial;
 mod reassembly;
 mod split;
+pub mod window;
 mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_tests;
 
 pub use limits::ReassemblyLimits;
 pub use reassembly::{Reassembler, ReassemblyError, ReassemblyStats};
 pub use split::{SplitError, Splitter, fragment_count, split};
+pub use window::SendWindow;
 pub use wire::{
     FRAGMENT_TAG, Fragment, FragmentError, HEADER_LEN, MAX_FRAGMENTS, is_fragment, piece_len,
     piece_range,

@@ -34,6 +34,8 @@ pub(super) struct Partial {
     total_len: u32,
     /// Pieces held so far (bits set in `have`).
     received: u16,
+    /// The highest piece held.
+    highest: u16,
     /// Bit `i % 64` of word `i / 64` says whether piece `i` is held.
     have: Vec<u64>,
     buffer: Vec<u8>,
@@ -50,6 +52,7 @@ impl Partial {
             count: first.count(),
             total_len: first.total_len(),
             received: 0,
+            highest: 0,
             have: vec![0; words],
             // Zeroed memory from the allocator: `Reassembler`'s documentation says why the
             // whole buffer is taken at once.
@@ -81,11 +84,46 @@ impl Partial {
             .copy_from_slice(fragment.data());
         *word |= bit;
         self.received = self.received.saturating_add(1);
+        self.highest = self.highest.max(fragment.index());
         Ok(if self.received == self.count {
             Placed::Complete
         } else {
             Placed::Stored
         })
+    }
+
+    /// Whether piece `index` is held.
+    fn has(&self, index: u16) -> bool {
+        let index = usize::from(index);
+        self.have
+            .get(index / 64)
+            .is_some_and(|word| word & (1u64 << (index % 64)) != 0)
+    }
+
+    /// What to acknowledge: the first missing piece `next` (every piece below it is held),
+    /// bit `i` set for each piece `next + 1 + i` held, and the highest piece held.
+    pub(super) fn progress(&self) -> (u16, u64, u16) {
+        let next = self
+            .have
+            .iter()
+            .enumerate()
+            .find(|(_, word)| **word != u64::MAX)
+            .map_or(usize::from(self.count), |(at, word)| {
+                at * 64 + word.trailing_ones() as usize
+            });
+        let next = u16::try_from(next).unwrap_or(self.count).min(self.count);
+        let mut held = 0u64;
+        for bit in 0..64u16 {
+            match next.checked_add(1 + bit) {
+                Some(piece) if piece < self.count => {
+                    if self.has(piece) {
+                        held |= 1 << bit;
+                    }
+                }
+                _ => break,
+            }
+        }
+        (next, held, self.highest)
     }
 
     /// The whole message, once [`place`](Self::place) said [`Placed::Complete`].

@@ -260,6 +260,22 @@ impl<K: Ord + Copy> Reassembler<K> {
         }
     }
 
+    /// What the receiver holds of the message under `key`, to acknowledge: the first
+    /// missing piece, a bitmap of the 64 after it and the highest piece held (see
+    /// [`SendWindow::on_ack`]), or
+    /// [`COMPLETE`] for a message delivered within the timeout. None for a key it knows
+    /// nothing of (refused, expired, or never seen).
+    ///
+    /// [`SendWindow::on_ack`]: super::SendWindow::on_ack
+    /// [`COMPLETE`]: super::window::COMPLETE
+    #[must_use]
+    pub fn progress(&self, key: &K) -> Option<(u16, u64, u16)> {
+        if self.remembered.contains_key(key) {
+            return Some((super::window::COMPLETE, 0, super::window::COMPLETE));
+        }
+        self.partials.get(key).map(Partial::progress)
+    }
+
     /// The first fragment of a message.
     fn start(
         &mut self,

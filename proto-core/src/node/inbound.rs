@@ -346,6 +346,7 @@ impl Node {
             last_from: handshake_path,
             heard_noted: None,
             told_address: None,
+            told_recently: Vec::new(),
             challenge: None,
             last_sent: self.now,
             last_activity: self.now,
@@ -373,9 +374,9 @@ impl Node {
         }
         // A piece of a larger plaintext: only straight from the peer in its session.
         if crate::fragment::is_fragment(inner) {
-            match layer.session_index {
-                Some(index) if depth == 0 => {
-                    if let Some(whole) = self.on_fragment(index, inner) {
+            match (layer.session_index, layer.session_peer) {
+                (Some(index), Some(peer)) if depth == 0 => {
+                    if let Some(whole) = self.on_fragment(index, peer, from, inner) {
                         self.on_opened(from, &whole, layer, depth);
                     }
                 }

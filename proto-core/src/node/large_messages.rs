@@ -23,13 +23,18 @@ use crate::crypto::body::SESSION_HEADER_LEN;
 use crate::crypto::session::SESSION_OVERHEAD;
 use crate::error::SendError;
 use crate::event::MessageId;
-use crate::fragment::{self, Fragment};
+use crate::fragment::window::{Acked, TimedOut};
+use crate::fragment::{self, Fragment, SendWindow};
 use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::path_message::PathMessage;
+use crate::time::Instant;
 use crate::transport::{Protocol, TransportAddr};
 
-/// A plaintext going out in fragments, sealed one at a time as the transmit queue drains, so
-/// that a message of thousands of fragments never overflows the queue (`max_queued_transmits`).
+/// A plaintext going out in fragments, sealed one at a time as the transmit queue drains and
+/// as the receiver's acknowledgements open the window (`crate::fragment::window`), so that a
+/// message of thousands of fragments never overflows the queue (`max_queued_transmits`) or
+/// the receiver, and lost pieces are sent again.
 pub(super) struct FragmentSend {
     key: PublicKey,
     /// The session frames' `r || header || NUL`, built once for every piece.
@@ -42,7 +47,7 @@ pub(super) struct FragmentSend {
     observed: bool,
     plaintext: Vec<u8>,
     message_id: u32,
-    next: u16,
+    window: SendWindow,
 }
 
 /// A message waiting for the session with its recipient.
@@ -116,7 +121,7 @@ impl Node {
                 .seal_session_after(key, &prefix, plaintext)
                 .map(|frame| alloc::vec![frame]);
         }
-        fragment::fragment_count(plaintext.len(), room).ok()?;
+        let count = fragment::fragment_count(plaintext.len(), room).ok()?;
         if self.fragment_sends.len() >= self.config.max_waiting_messages {
             return None;
         }
@@ -131,45 +136,99 @@ impl Node {
             observed,
             plaintext: plaintext.to_vec(),
             message_id,
-            next: 0,
+            window: SendWindow::new(count, room),
         });
         self.send_fragments();
         Some(Vec::new())
     }
 
-    /// Seals and queues fragments of the sends under way while the transmit queue is at most
+    /// Seals and queues the fragments the sends under way may send now (pieces to send
+    /// again, then new ones within each send's window) while the transmit queue is at most
     /// half full, oldest send first. A send whose session ended meanwhile is dropped.
     pub(super) fn send_fragments(&mut self) {
-        while self.out.is_half_empty() {
-            let Some(mut send) = self.fragment_sends.pop_front() else {
+        let now = self.now;
+        let mut at = 0;
+        while at < self.fragment_sends.len() && self.out.is_half_empty() {
+            let Some(mut send) = self.fragment_sends.remove(at) else {
                 return;
             };
             let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, send.room) else {
                 continue;
             };
-            let count = pieces.fragment_count();
             let mut piece = Vec::with_capacity(send.room);
-            while send.next < count && self.out.is_half_empty() {
-                let Some(fragment) = pieces.fragment(send.next) else {
+            let mut session_gone = false;
+            while self.out.is_half_empty() {
+                let Some(index) = send.window.next_to_send(now) else {
+                    break;
+                };
+                let Some(fragment) = pieces.fragment(index) else {
                     break;
                 };
                 piece.clear();
                 fragment.encode_into(&mut piece);
                 let Some(frame) = self.seal_session_after(&send.key, &send.prefix, &piece) else {
                     // The session is gone: the rest could not be opened anyway.
-                    send.next = count;
+                    session_gone = true;
                     break;
                 };
                 if self.queue_on_path(send.to, frame, send.observed) {
                     self.stats.fragments_sent += 1;
                 }
-                send.next += 1;
             }
-            if send.next < count {
-                self.fragment_sends.push_front(send);
-                return;
+            if !session_gone {
+                self.fragment_sends.insert(at, send);
+                at += 1;
             }
         }
+    }
+
+    /// The receiver of fragmented message `message_id` (our session peer `key`) says what it
+    /// holds: the send ends when it holds everything, else the window moves on.
+    pub(super) fn on_fragment_ack(
+        &mut self,
+        key: &PublicKey,
+        message_id: u32,
+        (next, held, highest): (u16, u64, u16),
+    ) {
+        let now = self.now;
+        let Some(at) = self
+            .fragment_sends
+            .iter()
+            .position(|send| send.key == *key && send.message_id == message_id)
+        else {
+            return;
+        };
+        let acked = self
+            .fragment_sends
+            .get_mut(at)
+            .map(|send| send.window.on_ack(now, next, held, highest));
+        match acked {
+            Some(Acked::Complete) => {
+                self.fragment_sends.remove(at);
+            }
+            Some(Acked::Progress) => self.send_fragments(),
+            Some(Acked::Nothing) | None => {}
+        }
+    }
+
+    /// The retransmission timers due now: pieces unacknowledged for a timeout go again; a
+    /// send whose receiver stayed silent for `MAX_TIMEOUTS` in a row is given up.
+    pub(super) fn retransmit_fragments(&mut self) {
+        let now = self.now;
+
+        let before = self.fragment_sends.len();
+        self.fragment_sends
+            .retain_mut(|send| send.window.on_timeout(now) != TimedOut::GiveUp);
+        self.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
+        self.send_fragments();
+    }
+
+    /// When the next fragment retransmission timer fires.
+    pub(super) fn next_fragment_retransmit(&self) -> Option<Instant> {
+        self.fragment_sends
+            .iter()
+            .filter_map(|send| send.window.deadline())
+            .min()
     }
 
     /// Whether a message of `json` bytes for `to` must wait for a session: it is sent directly,
@@ -261,16 +320,44 @@ impl Node {
     }
 
     /// A fragment that opened on session `index` with `peer`, straight from `from`: stored, and
-    /// once its message is whole, handled as that session plaintext.
-    pub(super) fn on_fragment(&mut self, index: u32, plaintext: &[u8]) -> Option<Vec<u8>> {
+    /// once its message is whole, handled as that session plaintext. Acknowledged (what the
+    /// message holds) on every fourth piece, the last piece, a piece that fills a hole, a
+    /// duplicate, and completion.
+    pub(super) fn on_fragment(
+        &mut self,
+        index: u32,
+        peer: PublicKey,
+        from: TransportAddr,
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
         let Ok(piece) = Fragment::decode(plaintext) else {
             self.stats.fragments_dropped += 1;
             return None;
         };
-        match self
-            .reassembly
-            .insert(self.now, (index, piece.message_id()), &piece)
-        {
+        let key = (index, piece.message_id());
+        let duplicates = self.reassembly.stats().duplicates;
+        let inserted = self.reassembly.insert(self.now, key, &piece);
+        let progress = self.reassembly.progress(&key);
+        // A piece below the highest held fills a hole: say so at once, the sender is
+        // repairing.
+        let fills_hole = progress.is_some_and(|(_, _, highest)| piece.index() < highest);
+        let acknowledge = piece.index() % 4 == 3
+            || piece.index().saturating_add(1) == piece.count()
+            || fills_hole
+            || self.reassembly.stats().duplicates != duplicates
+            || matches!(inserted, Ok(Some(_)));
+        if acknowledge {
+            if let Some((next, held, highest)) = progress {
+                let ack = PathMessage::FragmentAck {
+                    message_id: piece.message_id(),
+                    next,
+                    held,
+                    highest,
+                };
+                self.send_path_message(&peer, from, &ack);
+            }
+        }
+        match inserted {
             Ok(Some(message)) if !fragment::is_fragment(&message) => {
                 self.stats.fragmented_received += 1;
                 Some(message)

@@ -183,8 +183,9 @@ pub struct Node {
     reflexive: reflexive::Reflexive,
     /// Hole punching: introductions we coordinate and our own attempts (see `node/punch/`).
     punching: punch::Punching,
-    /// The record we last published to the default route, and when.
-    published_record: Option<(Vec<u8>, Instant)>,
+    /// The record we last published to the default route, when, and whether it said it
+    /// holds it (`node/punching.rs`).
+    published_record: Option<punching::Published>,
 }
 
 impl Node {

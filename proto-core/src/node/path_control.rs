@@ -35,6 +35,17 @@ const PROBE_SIZES: [usize; 3] = [65_507, 9_000, 1_452];
 /// table's note that the peer was heard there.
 const HEARD_NOTE_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
 
+/// Least time between two Observed messages for one address on one session (see
+/// `SessionEntry::told_recently`).
+const OBSERVED_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// Least time between any two Observed messages on one session: bounds what paths that keep
+/// changing can make a session send (10 a second) while a real change is told at once.
+const OBSERVED_GAP: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// Addresses remembered per session for that rule (punch candidates on both sides).
+const MAX_TOLD: usize = 8;
+
 /// How long a probe waits for its acknowledgement before the next smaller size is tried.
 const PROBE_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(1);
 
@@ -78,13 +89,26 @@ impl Node {
         let Some(entry) = self.sessions.sessions.get(&index) else {
             return;
         };
-        if from.protocol != Protocol::Udp || !entry.confirmed || entry.told_address == Some(from) {
+        let since = |at: &Instant| self.now.saturating_duration_since(*at);
+        let recently = entry.told_recently.iter().any(|(told, at)| {
+            (*told == from && since(at) < OBSERVED_INTERVAL) || since(at) < OBSERVED_GAP
+        });
+        if from.protocol != Protocol::Udp
+            || !entry.confirmed
+            || entry.told_address == Some(from)
+            || recently
+        {
             return;
         }
         let peer = entry.peer;
         let challenge = self.rng.array();
         if let Some(entry) = self.sessions.sessions.get_mut(&index) {
             entry.told_address = Some(from);
+            entry.told_recently.retain(|(told, _)| *told != from);
+            if entry.told_recently.len() >= MAX_TOLD {
+                entry.told_recently.remove(0);
+            }
+            entry.told_recently.push((from, self.now));
             entry.challenge = Some((challenge, from));
         }
         let observed = PathMessage::Observed {
@@ -242,7 +266,14 @@ impl Node {
             } => {
                 self.on_punch(&peer, other, &candidates);
             }
-            PathMessage::Publish { record } => self.on_publish(&peer, &record),
+            PathMessage::Publish { record } => self.on_publish(&peer, from, &record),
+            PathMessage::PublishAck { seq } => self.on_publish_ack(&peer, seq),
+            PathMessage::FragmentAck {
+                message_id,
+                next,
+                held,
+                highest,
+            } => self.on_fragment_ack(&peer, message_id, (next, held, highest)),
         }
     }
 

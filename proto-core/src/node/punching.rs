@@ -17,6 +17,23 @@ use crate::relay_address::RelayAddress;
 use crate::routing::AddressRecord;
 use crate::transport::{Protocol, TransportAddr};
 
+/// How long a published record waits for its acknowledgement before it goes again.
+const PUBLISH_RETRY: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// How many times one record goes to the default route without an acknowledgement before
+/// the node waits for the next change (or half the record's lifetime).
+const PUBLISH_TRIES: u8 = 8;
+
+/// Our record as last published to the default route.
+pub(super) struct Published {
+    bytes: Vec<u8>,
+    at: crate::time::Instant,
+    /// The default route said it holds it.
+    acked: bool,
+    /// Times this record was sent.
+    tries: u8,
+}
+
 impl Node {
     /// Where a peer is reached directly: the address its confirmed session last carried a
     /// frame from, within `observed_path_lifetime`. Session frames never cross a relay.
@@ -282,22 +299,64 @@ impl Node {
             return;
         };
         let Some(record) = self.own_record() else {
+            // Nothing to publish any more (no address): nothing to retry either.
+            self.published_record = None;
             return;
         };
         let half_life = self.config.record_lifetime / 2;
-        let fresh = self.published_record.as_ref().is_some_and(|(bytes, when)| {
-            *bytes == record && self.now.saturating_duration_since(*when) < half_life
+        let fresh = self.published_record.as_ref().is_some_and(|published| {
+            let since = self.now.saturating_duration_since(published.at);
+            published.bytes == record
+                && since < half_life
+                && (published.acked || since < PUBLISH_RETRY || published.tries >= PUBLISH_TRIES)
         });
         if fresh {
             return;
         }
-        self.published_record = Some((record.clone(), self.now));
+        let tries = self
+            .published_record
+            .as_ref()
+            .filter(|published| published.bytes == record && !published.acked)
+            .map_or(1, |published| published.tries.saturating_add(1));
+        self.published_record = Some(Published {
+            bytes: record.clone(),
+            at: self.now,
+            acked: false,
+            tries,
+        });
         self.send_path_message(&route.key, at, &PathMessage::Publish { record });
         self.stats.records_published += 1;
     }
 
-    /// A peer in session published its record to us: hold it, to answer lookups for it.
-    pub(super) fn on_publish(&mut self, peer: &PublicKey, bytes: &[u8]) {
+    /// When our record goes to the default route again if its acknowledgement has not come
+    /// (only while the session with it is up: the retry needs it, and a timer that could not
+    /// act would fire again at once).
+    pub(super) fn next_publish_retry(&self) -> Option<crate::time::Instant> {
+        let route = self.default_route.as_ref()?;
+        self.direct_path(&route.key.node_id())?;
+        self.published_record
+            .as_ref()
+            .filter(|published| !published.acked && published.tries < PUBLISH_TRIES)
+            .map(|published| published.at + PUBLISH_RETRY)
+    }
+
+    /// The default route holds our record with `seq` (or newer).
+    pub(super) fn on_publish_ack(&mut self, peer: &PublicKey, seq: u64) {
+        let from_route = self
+            .default_route
+            .as_ref()
+            .is_some_and(|route| route.key == *peer);
+        let current = self.own_record.as_ref().map(|record| record.seq);
+        if let (true, Some(published)) = (from_route, self.published_record.as_mut()) {
+            if current.is_some_and(|current| seq >= current) {
+                published.acked = true;
+            }
+        }
+    }
+
+    /// A peer in session published its record to us (from `from`): hold it, to answer
+    /// lookups for it, and say so.
+    pub(super) fn on_publish(&mut self, peer: &PublicKey, from: TransportAddr, bytes: &[u8]) {
         let Ok(record) = AddressRecord::decode(bytes) else {
             self.stats.dropped_bad_record += 1;
             return;
@@ -308,9 +367,20 @@ impl Node {
         }
         let sessions = &self.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        if !self.routes.accept_record(&record, self.now, &has_session) {
+        let held = self.routes.record_seq(&peer.node_id());
+        if held.is_some_and(|held| held >= record.seq) {
+            // Our acknowledgement was lost: the record came again.
+        } else if !self.routes.accept_record(&record, self.now, &has_session) {
             self.stats.dropped_stale_record += 1;
+            return;
         }
+        let ack = PathMessage::PublishAck {
+            seq: self
+                .routes
+                .record_seq(&peer.node_id())
+                .unwrap_or(record.seq),
+        };
+        self.send_path_message(peer, from, &ack);
     }
 
     /// A frame for `recipient` opened for relaying: if it names an address a peer in session

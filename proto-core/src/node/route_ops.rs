@@ -521,9 +521,10 @@ impl Node {
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         wire::write_lookup_answer(&mut frame, &request_id, &record);
         // The request came from an address nobody vouched for: answer with no more than three
-        // times its bytes, so a forged source cannot make this node an amplifier. An address
-        // that proved it receives (a peer in session with us) gets the whole record.
-        if frame.len() > frame_len.saturating_mul(3) && !self.paths.is_validated(&from) {
+        // times its bytes, so a forged source cannot make this node an amplifier, or within
+        // the address's own credit (three times all it sent us, less what we sent it; none
+        // needed once it proved it receives: a peer in session with us).
+        if frame.len() > frame_len.saturating_mul(3) && !self.paths.admit(from, frame.len()) {
             self.stats.lookups_unanswered += 1;
             return;
         }

@@ -34,6 +34,11 @@ pub(crate) struct SessionEntry {
     pub(crate) heard_noted: Option<Instant>,
     /// The address we last told the peer we see it at (`node/path_control.rs`).
     pub(crate) told_address: Option<TransportAddr>,
+    /// The last few addresses we told the peer, and when: a peer heard from two addresses in
+    /// turn (two punched paths, say) is told of an address again at most once per
+    /// `OBSERVED_INTERVAL`, or each Observed and its Echo would start the next one. A new
+    /// address (a NAT rebinding) is told at once. At most `MAX_TOLD` entries.
+    pub(crate) told_recently: Vec<(TransportAddr, Instant)>,
     /// The challenge of that observation and where it went: its echo from there proves the
     /// address receives.
     pub(crate) challenge: Option<([u8; 8], TransportAddr)>,

@@ -141,6 +141,9 @@ pub struct Stats {
     pub keepalives_sent: u64,
     /// Path MTU probes sent (`Config::path_mtu_probing`).
     pub path_probes_sent: u64,
+    /// Messages in fragments given up: the receiver acknowledged nothing for about 30 s of
+    /// retransmissions.
+    pub fragment_sends_given_up: u64,
     /// Messages sent through a relay because their recipient had no direct path open.
     pub relayed_sends: u64,
     /// Times this node published its address record to its default route.

@@ -68,9 +68,15 @@ impl Node {
             .punching
             .next_timeout()
             .map(|at| (at, TimerReason::HolePunch));
+        let fragments = self
+            .next_fragment_retransmit()
+            .map(|at| (at, TimerReason::FragmentRetransmit));
+        let publish = self
+            .next_publish_retry()
+            .map(|at| (at, TimerReason::Keepalive));
         [
             retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
-            keepalive, probe, punch,
+            keepalive, probe, punch, fragments, publish,
         ]
         .into_iter()
         .flatten()
@@ -99,6 +105,8 @@ impl Node {
         self.stats.fragments_dropped += self.reassembly.expire(self.now) as u64;
         self.send_keepalives();
         self.send_punch_probes();
+        self.retransmit_fragments();
+        self.publish_record_if_due();
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);
