@@ -200,29 +200,20 @@ impl Node {
             self.stats.dropped_malformed += 1;
             return;
         };
-        let from_default_route = self
-            .default_route
-            .as_ref()
-            .is_some_and(|route| route.key == peer);
-        self.on_path_message_kind(index, peer, from, message);
-        // Where the node we stay reachable through sees us may just have changed our record.
-        if from_default_route {
-            self.publish_record_if_due();
-        }
-    }
-
-    fn on_path_message_kind(
-        &mut self,
-        index: u32,
-        peer: PublicKey,
-        from: TransportAddr,
-        message: PathMessage,
-    ) {
         match message {
             PathMessage::Observed { challenge, address } => {
                 self.send_path_message(&peer, from, &PathMessage::Echo { challenge });
                 let by = peer.node_id();
-                let changed_from = match self.reflexive.observe(by, address, self.now) {
+                let observation = self.reflexive.observe(by, address, self.now);
+                // Where the node we stay reachable through sees us is in our record.
+                if self
+                    .default_route
+                    .as_ref()
+                    .is_some_and(|route| route.key == peer)
+                {
+                    self.publish_record_if_due();
+                }
+                let changed_from = match observation {
                     super::reflexive::Observation::Same => return,
                     super::reflexive::Observation::New => None,
                     super::reflexive::Observation::Changed { before } => Some(before),

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::Node;
 use super::lookups::TAG_LEN;
 use super::punch::Due;
+use super::route_ops::with_callsign;
 use crate::address::Address;
 use crate::error::SendError;
 use crate::event::{Event, MessageId};
@@ -75,26 +76,21 @@ impl Node {
         if let Some(direct) = self.direct_path(&to.key.node_id()) {
             let direct = PublicIdentity {
                 name: to.name.clone(),
-                location: with_callsign(Address::from_transport(direct), callsign),
+                location: with_callsign(&Address::from_transport(direct), callsign),
                 key: to.key,
             };
             return self.transmit_message(id, from, &direct, &[], json, reference);
         }
+        let target = PublicIdentity {
+            name: to.name.clone(),
+            location: with_callsign(&Address::from_transport(relay.target), callsign),
+            key: to.key,
+        };
         if relay.relay == self.public_key {
             // We are the relay: the target is where we see it.
-            let target = PublicIdentity {
-                name: to.name.clone(),
-                location: with_callsign(Address::from_transport(relay.target), callsign),
-                key: to.key,
-            };
             return self.transmit_message(id, from, &target, &[], json, reference);
         }
         self.request_introduction(&relay.relay, &to.key);
-        let target = PublicIdentity {
-            name: to.name.clone(),
-            location: with_callsign(Address::from_transport(relay.target), callsign),
-            key: to.key,
-        };
         let hop = PublicIdentity {
             name: alloc::string::String::new(),
             location: Address::from_transport(relay.relay_at),
@@ -409,13 +405,5 @@ impl Node {
             .values()
             .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)
             .map(|entry| entry.peer.node_id())
-    }
-}
-
-/// `address` naming client `callsign`, if given.
-fn with_callsign(address: Address, callsign: Option<&str>) -> Address {
-    match callsign {
-        Some(callsign) => address.with_callsign(callsign),
-        None => address,
     }
 }

@@ -633,7 +633,7 @@ impl Node {
 }
 
 /// `address` naming the client `callsign`, or the node itself.
-fn with_callsign(address: &Address, callsign: Option<&str>) -> Address {
+pub(super) fn with_callsign(address: &Address, callsign: Option<&str>) -> Address {
     callsign.map_or_else(
         || address.clone(),
         |callsign| address.with_callsign(callsign),
