@@ -127,12 +127,18 @@ impl HandPeer {
         node_address: Address,
     ) -> Option<Self> {
         use ejtp_proto::crypto::body::{self, RBody};
-        use ejtp_proto::crypto::handshake::InitiatorHandshake;
+        use ejtp_proto::crypto::handshake::{HandshakeTime, InitiatorHandshake};
         use ejtp_proto::frame::{self, Frame};
 
         let mut rng = ejtp_proto::CoreRng::from_seed([33; 32]);
         let (handshake, message1) =
-            InitiatorHandshake::start(&mut rng, identity, &node.public_key()).ok()?;
+            InitiatorHandshake::start(
+                &mut rng,
+                identity,
+                &node.public_key(),
+                HandshakeTime::after(HandshakeTime::default(), WALL),
+            )
+            .ok()?;
         let my_index = 0x5eed_0001;
         let mut init = frame::sealed_prefix(&node_address);
         body::write_handshake_init(&mut init, my_index, &message1);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant as Clock};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use ejtp_proto::crypto::handshake::{self, InitiatorHandshake};
+use ejtp_proto::crypto::handshake::{self, HandshakeTime, InitiatorHandshake};
 use ejtp_proto::crypto::session::Session;
 use ejtp_proto::{
     Address, Config, CoreRng, Event, Identity, Instant, Node, TransportAddr, UnixMillis,
@@ -66,8 +66,9 @@ fn sessions() -> (Session, Session) {
     let bob = Identity::from_secret_bytes(&[2; 32]);
     let mut rng = CoreRng::from_seed([3; 32]);
     let (initiator, message1) =
-        InitiatorHandshake::start(&mut rng, &alice, &bob.public_key()).unwrap();
-    let (_, message2, bob_keys) = handshake::respond(&mut rng, &bob, &message1).unwrap();
+        InitiatorHandshake::start(&mut rng, &alice, &bob.public_key(), HandshakeTime(1)).unwrap();
+    let answered = handshake::respond(&mut rng, &bob, &message1).unwrap();
+    let (message2, bob_keys) = (answered.message, answered.keys);
     let alice_keys = initiator.finish(&message2).unwrap();
     (Session::new(alice_keys), Session::new(bob_keys))
 }
@@ -78,10 +79,10 @@ fn session_frames() -> impl FnMut() {
     let payload = vec![0x42u8; PAYLOAD];
     let mut frame = Vec::with_capacity(PAYLOAD + 64);
     move || {
-        let counter = sender.next_send_counter().unwrap();
+        let counter = sender.next_send_counter(Instant::ZERO, 0).unwrap();
         frame.clear();
         sender.seal(counter, &aad, &payload, &mut frame).unwrap();
-        black_box(receiver.open(counter, &aad, &frame).unwrap());
+        black_box(receiver.open(Instant::ZERO, counter, &aad, &frame).unwrap());
     }
 }
 

@@ -234,6 +234,27 @@ pub struct Config {
     /// peers (rate-limited: one per pair per 2 s, 64 a second), and probes the candidates an
     /// introduction gives it (`docs/PROTOCOL.md` section 22). Default true.
     pub hole_punching: bool,
+    /// A session's send key rotates after this long in use (`docs/PROTOCOL.md` §7.5), as
+    /// WireGuard rekeys after 2 minutes. Default 120 s.
+    #[serde(with = "millis")]
+    pub rekey_after: Duration,
+    /// A session's send key rotates after it has sealed this many bytes of plaintext. Default
+    /// 1 GiB.
+    pub rekey_after_bytes: u64,
+    /// A session's send key rotates after it has sealed this many frames (at most 2^32, a key
+    /// epoch's counters; at least 1). Default 2^32.
+    pub rekey_after_frames: u64,
+}
+
+impl Config {
+    /// When sessions rotate their send keys.
+    pub(crate) fn rekey_policy(&self) -> crate::crypto::session::RekeyPolicy {
+        crate::crypto::session::RekeyPolicy {
+            max_frames: self.rekey_after_frames,
+            max_bytes: self.rekey_after_bytes,
+            max_age: self.rekey_after,
+        }
+    }
 }
 
 impl Default for Config {
@@ -294,6 +315,9 @@ impl Default for Config {
             keepalive_while_used: Duration::from_secs(120),
             path_mtu_probing: true,
             hole_punching: true,
+            rekey_after: Duration::from_secs(120),
+            rekey_after_bytes: 1 << 30,
+            rekey_after_frames: 1 << 32,
         }
     }
 }
@@ -381,6 +405,9 @@ setters! {
     with_keepalive_while_used => keepalive_while_used: Duration,
     with_path_mtu_probing => path_mtu_probing: bool,
     with_hole_punching => hole_punching: bool,
+    with_rekey_after => rekey_after: Duration,
+    with_rekey_after_bytes => rekey_after_bytes: u64,
+    with_rekey_after_frames => rekey_after_frames: u64,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

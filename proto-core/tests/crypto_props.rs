@@ -7,15 +7,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use ejtp_proto::crypto::CryptoError;
 use ejtp_proto::crypto::body::RBody;
-use ejtp_proto::crypto::handshake::{InitiatorHandshake, respond};
+use ejtp_proto::crypto::handshake::{
+    HANDSHAKE_INIT_LEN, HandshakeTime, InitiatorHandshake, respond,
+};
 use ejtp_proto::crypto::proof::SenderProof;
 use ejtp_proto::crypto::sealed;
-use ejtp_proto::crypto::session::Session;
+use ejtp_proto::crypto::session::{RekeyPolicy, Session};
 use ejtp_proto::crypto::signature::{SIGNATURE_BLOB_LEN, SignatureBlob};
 use ejtp_proto::identity::{Identity, IdentityFile, PublicIdentity};
 use ejtp_proto::replay::{NonceMemory, REPLAY_WINDOW_BITS, ReplayError, ReplayWindow};
-use ejtp_proto::{Address, CoreRng, UnixMillis};
+use ejtp_proto::{Address, CoreRng, Instant, UnixMillis};
 use proptest::prelude::*;
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
@@ -28,8 +31,9 @@ fn session_pair(seed: [u8; 32]) -> (Session, Session) {
     let alice = Identity::generate(&mut rng);
     let bob = Identity::generate(&mut rng);
     let (handshake, message1) =
-        InitiatorHandshake::start(&mut rng, &alice, &bob.public_key()).unwrap();
-    let (_, message2, bob_keys) = respond(&mut rng, &bob, &message1).unwrap();
+        InitiatorHandshake::start(&mut rng, &alice, &bob.public_key(), HandshakeTime(1)).unwrap();
+    let answered = respond(&mut rng, &bob, &message1).unwrap();
+    let (message2, bob_keys) = (answered.message, answered.keys);
     (
         Session::new(handshake.finish(&message2).unwrap()),
         Session::new(bob_keys),
@@ -131,20 +135,20 @@ proptest! {
     #[test]
     fn session_open_never_panics(counter in any::<u64>(), aad in bytes(32), ciphertext in bytes(96)) {
         let (_, mut bob) = session_pair([3; 32]);
-        prop_assert!(bob.open(counter, &aad, &ciphertext).is_err());
+        prop_assert!(bob.open(Instant::ZERO, counter, &aad, &ciphertext).is_err());
         prop_assert_eq!(bob.received(), 0);
     }
 
     #[test]
-    fn handshake_messages_from_nowhere_never_panic(message in bytes(160), len_128 in any::<bool>()) {
+    fn handshake_messages_from_nowhere_never_panic(message in bytes(160), exact_len in any::<bool>()) {
         let mut message = message;
-        if len_128 {
-            message.resize(128, 0);
+        if exact_len {
+            message.resize(HANDSHAKE_INIT_LEN, 0);
         }
         let mut rng = CoreRng::from_seed([4; 32]);
         let bob = Identity::from_secret_bytes(&[0xb0; 32]);
         prop_assert!(respond(&mut rng, &bob, &message).is_err());
-        let (handshake, _) = InitiatorHandshake::start(&mut rng, &bob, &Identity::from_secret_bytes(&[1; 32]).public_key()).unwrap();
+        let (handshake, _) = InitiatorHandshake::start(&mut rng, &bob, &Identity::from_secret_bytes(&[1; 32]).public_key(), HandshakeTime(1)).unwrap();
         prop_assert!(handshake.finish(&message).is_err());
     }
 }
@@ -228,7 +232,7 @@ proptest! {
         let (mut alice, mut bob) = session_pair(seed);
         let mut frames = Vec::new();
         for (aad, plaintext) in &messages {
-            let counter = alice.next_send_counter().unwrap();
+            let counter = alice.next_send_counter(Instant::ZERO, 0).unwrap();
             let mut out = Vec::new();
             alice.seal(counter, aad, plaintext, &mut out).unwrap();
             frames.push((counter, aad.clone(), out));
@@ -240,11 +244,11 @@ proptest! {
         } else {
             flip(&mut ciphertext, bit);
         }
-        prop_assert!(bob.open(counter, &aad, &ciphertext).is_err());
+        prop_assert!(bob.open(Instant::ZERO, counter, &aad, &ciphertext).is_err());
         // Then everything, newest first, exactly once.
         for ((counter, aad, ciphertext), (_, plaintext)) in frames.iter().zip(&messages).rev() {
-            prop_assert_eq!(&bob.open(*counter, aad, ciphertext).unwrap(), plaintext);
-            prop_assert!(bob.open(*counter, aad, ciphertext).is_err());
+            prop_assert_eq!(&bob.open(Instant::ZERO, *counter, aad, ciphertext).unwrap(), plaintext);
+            prop_assert!(bob.open(Instant::ZERO, *counter, aad, ciphertext).is_err());
         }
         prop_assert_eq!(bob.received(), messages.len() as u64);
     }
@@ -338,5 +342,80 @@ proptest! {
             }
             prop_assert!(memory.len() <= capacity);
         }
+    }
+}
+
+/// [`session_pair`] whose sides rotate their send keys as `policy` says.
+fn rekeying_pair(seed: [u8; 32], policy: RekeyPolicy) -> (Session, Session) {
+    let mut rng = CoreRng::from_seed(seed);
+    let alice = Identity::generate(&mut rng);
+    let bob = Identity::generate(&mut rng);
+    let (handshake, message1) =
+        InitiatorHandshake::start(&mut rng, &alice, &bob.public_key(), HandshakeTime(1)).unwrap();
+    let answered = respond(&mut rng, &bob, &message1).unwrap();
+    let alice_keys = handshake.finish(&answered.message).unwrap();
+    (
+        Session::with_rekeying(alice_keys, policy, Instant::ZERO),
+        Session::with_rekeying(answered.keys, policy, Instant::ZERO),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A sender that rotates its key every `per_epoch` frames, over a path that loses frames
+    /// (never more than three in a row), duplicates them and delays each by up to `per_epoch`
+    /// places: every frame that arrives opens exactly once, across every rotation, and every
+    /// duplicate is refused. Rotation loses nothing in flight.
+    #[test]
+    fn rekeying_loses_nothing_under_loss_duplication_and_reordering(
+        seed in any::<[u8; 32]>(),
+        per_epoch in 1u64..6,
+        count in 1usize..60,
+        lost in prop::collection::vec(any::<bool>(), 60),
+        duplicated in prop::collection::vec(any::<bool>(), 60),
+        delays in prop::collection::vec(0u64..6, 60),
+        millis in prop::collection::vec(0u64..50, 60),
+    ) {
+        let policy = RekeyPolicy { max_frames: per_epoch, ..RekeyPolicy::NEVER };
+        let (mut alice, mut bob) = rekeying_pair(seed, policy);
+        let mut arrivals = Vec::new();
+        let mut clock = 0;
+        for n in 0..count {
+            clock += millis[n];
+            let plaintext = (n as u32).to_be_bytes();
+            let now = Instant::from_millis(clock);
+            let counter = alice.next_send_counter(now, plaintext.len()).unwrap();
+            let mut frame = Vec::new();
+            alice.seal(counter, b"ad", &plaintext, &mut frame).unwrap();
+            // Every fourth frame arrives, so no more than three are lost in a row.
+            if lost[n] && n % 4 != 3 {
+                continue;
+            }
+            // Sorting by index + delay moves a frame at most `per_epoch` places.
+            let key = n as u64 + delays[n] % (per_epoch + 1);
+            arrivals.push((key, n, counter, frame.clone()));
+            if duplicated[n] {
+                arrivals.push((key + 1, n, counter, frame));
+            }
+        }
+        prop_assert!(alice.send_epoch() >= (count as u64 - 1) / per_epoch);
+        arrivals.sort_by_key(|(key, n, _, _)| (*key, *n));
+        let mut opened = BTreeSet::new();
+        for (_, n, counter, frame) in &arrivals {
+            let now = Instant::from_millis(clock);
+            match bob.open(now, *counter, b"ad", frame) {
+                Ok(plaintext) => {
+                    prop_assert_eq!(plaintext, (*n as u32).to_be_bytes());
+                    prop_assert!(opened.insert(*n), "frame {} opened twice", n);
+                }
+                Err(err) => {
+                    prop_assert!(opened.contains(n), "frame {} lost: {:?}", n, err);
+                    prop_assert_eq!(err, CryptoError::Replay);
+                }
+            }
+        }
+        let sent: BTreeSet<usize> = arrivals.iter().map(|(_, n, _, _)| *n).collect();
+        prop_assert_eq!(opened, sent);
     }
 }

@@ -321,6 +321,63 @@ fn record_replay() -> Scenario {
     )
 }
 
+/// Alice sends bob seven messages on a session whose send keys rotate every three frames:
+/// alice's counters jump to each next key epoch, bob follows, and nothing is lost.
+fn record_rekey() -> Scenario {
+    let mut net = SimNetwork::new(14, LinkConditions::PERFECT);
+    let config = ejtp_testvectors::vector_config().with_rekey_after_frames(3);
+    let alice = net.add_node("alice", 0xa1, config.clone(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, config, &["bob"]);
+    let bob_id = net.identity(bob, "bob");
+    for n in 1..=7 {
+        send(&mut net, alice, "alice", &bob_id, json!({"n": n}));
+        net.run_for(Duration::from_millis(100));
+    }
+    let rekeys = net.node(alice).stats().session_rekeys;
+    assert!(rekeys >= 2, "alice's send key rotated {rekeys} times");
+    net.scenario(
+        "Rekeying: alice's first message is sealed and starts a handshake; the next six go on \
+         the session, whose send key rotates every three frames (keepalives and path messages \
+         count). Bob delivers all seven.",
+    )
+}
+
+/// A replayed handshake message 1: alice and bob talk on a session; the message 1 that began
+/// it is sent to bob again, from alice's address and from another. Bob answers neither and
+/// keeps the session.
+fn record_handshake_replay() -> Scenario {
+    let mut net = SimNetwork::new(15, LinkConditions::PERFECT);
+    let alice = net.add_node("alice", 0xa1, ejtp_testvectors::vector_config(), &["alice"]);
+    let bob = net.add_node("bob", 0xb0, ejtp_testvectors::vector_config(), &["bob"]);
+    let alice_id = net.identity(alice, "alice");
+    let bob_id = net.identity(bob, "bob");
+    send(&mut net, alice, "alice", &bob_id, json!({"n": 1}));
+    net.run_for(Duration::from_millis(100));
+    let init = net
+        .captured()
+        .iter()
+        .find(|captured| captured.to == bob && is_handshake_init(&captured.payload))
+        .cloned()
+        .expect("alice's message 1 was captured");
+    let elsewhere = ejtp_proto::TransportAddr::udp("127.0.0.1:6666".parse().unwrap());
+    net.inject(bob, init.from, init.payload.clone());
+    net.inject(bob, elsewhere, init.payload);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(
+        net.node(bob).stats().dropped_replay,
+        1,
+        "the one from elsewhere"
+    );
+    send(&mut net, bob, "bob", &alice_id, json!({"n": 2}));
+    net.run_for(Duration::from_millis(100));
+    net.scenario(
+        "A replayed handshake: alice's sealed first message starts a session; her message 1 is \
+         sent to bob twice more, from her address and from another. Bob refuses both as \
+         replays (the duplicate from her address gets the stored answer), and answers her on \
+         the session.",
+    )
+}
+
 /// Three nodes whose default routes form a ring, and a frame for an address none of them can
 /// reach: it goes round until the hop limit drops it.
 fn record_relay_loop() -> Scenario {
@@ -607,6 +664,29 @@ fn the_replay_run_records_the_stored_vector() {
 }
 
 #[test]
+fn the_rekey_run_records_the_stored_vector() {
+    let recorded = record_rekey();
+    let delivered = outputs_of(&recorded, "bob")
+        .filter(|output| matches!(output, Output::Event(Event::Message(_))))
+        .count();
+    assert_eq!(delivered, 7, "nothing lost across the rotations");
+    check_recorded("rekey.json", &recorded);
+}
+
+#[test]
+fn the_handshake_replay_run_records_the_stored_vector() {
+    let recorded = record_handshake_replay();
+    let delivered: Vec<_> = recorded
+        .steps
+        .iter()
+        .flat_map(|step| step.outputs.iter().map(move |output| (&step.node, output)))
+        .filter(|(_, output)| matches!(output, Output::Event(Event::Message(_))))
+        .collect();
+    assert_eq!(delivered.len(), 2);
+    check_recorded("handshake_replay.json", &recorded);
+}
+
+#[test]
 fn the_relay_loop_run_records_the_stored_vector() {
     let recorded = record_relay_loop();
     // Sealed frames only: each node also opens and keeps a session with its default route.
@@ -641,4 +721,14 @@ fn is_sealed_frame(frame: &[u8]) -> bool {
             .position(|byte| *byte == 0)
             .and_then(|nul| frame.get(nul + 1))
             == Some(&1)
+}
+
+/// Whether `frame` is an `r` frame holding a handshake's message 1.
+fn is_handshake_init(frame: &[u8]) -> bool {
+    use ejtp_proto::crypto::body::RBody;
+    matches!(
+        ejtp_proto::frame::decode(frame),
+        Ok(ejtp_proto::frame::Frame::Sealed { body, .. })
+            if matches!(RBody::decode(body), Ok(RBody::HandshakeInit { .. }))
+    )
 }

@@ -3,16 +3,20 @@
 //! IK fits how peers meet here: the initiator already knows the responder's published key, so
 //! the handshake is one round trip, and the initiator's identity is hidden from observers.
 //! Static keys are the Montgomery forms of the two ed25519 identities. Message 1's payload is the
-//! initiator's ed25519 key: the responder checks that it maps to the static key Noise
-//! authenticated, so it learns the peer's full identity (its [`NodeId`](crate::identity::NodeId))
-//! and not only an X25519 key. Message 2 carries no payload.
+//! initiator's ed25519 key and a timestamp: the responder checks that the key maps to the static
+//! key Noise authenticated, so it learns the peer's full identity (its
+//! [`NodeId`](crate::identity::NodeId)) and not only an X25519 key. Message 2 carries no payload.
 //!
 //! Snow draws ephemeral keys from a generator forked from the node's [`CoreRng`], so handshakes
 //! are a function of the node seed, like everything else in the core.
 //!
-//! Message 1 can be replayed to the responder (IK gives it no freshness): the replay costs the
-//! responder a handshake's work and yields a session no one else can use, so the node only sends
-//! on a responder session after the initiator's first frame proves it holds the keys.
+//! IK gives message 1 no freshness of its own, so it could be replayed to the responder. The
+//! timestamp in its payload is the defence, as WireGuard's TAI64N is: it is encrypted and
+//! authenticated with the initiator's static key, each initiator makes it strictly increasing,
+//! and the node refuses a message 1 whose timestamp is outside the clock-skew window or not newer
+//! than the last one it took from that peer (`node/handshake_times.rs`). A replay therefore
+//! never replaces a session. Even a fresh one yields a session no one else can use, so the node
+//! only sends on a responder session after the initiator's first frame proves it holds the keys.
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -32,12 +36,65 @@ use crate::rng::CoreRng;
 /// The Noise protocol name.
 pub const NOISE_PATTERN: &str = "Noise_IK_25519_ChaChaPoly_SHA256";
 
-/// The Noise prologue: binds handshakes to this protocol and version.
-pub const NOISE_PROLOGUE: &[u8] = b"ejtp-rs noise v1";
+/// The Noise prologue: binds handshakes to this protocol and version. Version 2 added the
+/// timestamp to message 1's payload.
+pub const NOISE_PROLOGUE: &[u8] = b"ejtp-rs noise v2";
+
+/// Length of message 1's payload: the initiator's ed25519 key (32) and its
+/// [`HandshakeTime`] (8, big-endian).
+const INIT_PAYLOAD_LEN: usize = 32 + 8;
 
 /// Length of message 1: ephemeral key (32), encrypted static key (32 + 16), encrypted payload
-/// (the 32-byte ed25519 key + 16).
-pub const HANDSHAKE_INIT_LEN: usize = 32 + 48 + 48;
+/// (the 40-byte payload + 16).
+pub const HANDSHAKE_INIT_LEN: usize = 32 + 48 + INIT_PAYLOAD_LEN + 16;
+
+/// When an initiator started a handshake: Unix time in microseconds, made strictly increasing
+/// by each initiator (see [`HandshakeTime::after`]), so that a responder can refuse a message 1
+/// that is not newer than the last it took from the same peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HandshakeTime(pub u64);
+
+impl HandshakeTime {
+    /// The time to stamp a new handshake with: `wall` in microseconds, or one more than
+    /// `previous` if the clock has not moved past it (two handshakes in the same millisecond, or
+    /// a clock stepped back), so that the stamps of one initiator never repeat.
+    #[must_use]
+    pub fn after(previous: Self, wall: crate::time::UnixMillis) -> Self {
+        Self(
+            wall.0
+                .saturating_mul(1000)
+                .max(previous.0.saturating_add(1)),
+        )
+    }
+
+    /// The wall-clock millisecond this time falls in.
+    #[must_use]
+    pub fn millis(self) -> crate::time::UnixMillis {
+        crate::time::UnixMillis(self.0 / 1000)
+    }
+}
+
+/// What answering a message 1 gives the responder.
+pub struct Answered {
+    /// The initiator's ed25519 key, checked against the static key Noise authenticated.
+    pub initiator: PublicKey,
+    /// The time the initiator stamped the handshake with (authenticated, not yet checked for
+    /// freshness: that is the caller's, who knows the clock and the peer's last stamp).
+    pub timestamp: HandshakeTime,
+    /// Message 2, of [`HANDSHAKE_RESPONSE_LEN`] bytes.
+    pub message: Vec<u8>,
+    /// The session keys.
+    pub keys: SessionKeys,
+}
+
+impl fmt::Debug for Answered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answered")
+            .field("initiator", &self.initiator)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Length of message 2: ephemeral key (32) and the tag of the empty payload (16).
 pub const HANDSHAKE_RESPONSE_LEN: usize = 32 + 16;
@@ -133,8 +190,8 @@ impl fmt::Debug for InitiatorHandshake {
 }
 
 impl InitiatorHandshake {
-    /// Starts a handshake from `local` to `remote`; returns it and message 1 (of
-    /// [`HANDSHAKE_INIT_LEN`] bytes).
+    /// Starts a handshake from `local` to `remote`, stamped with `timestamp`; returns it and
+    /// message 1 (of [`HANDSHAKE_INIT_LEN`] bytes).
     ///
     /// # Errors
     /// [`CryptoError::HandshakeFailed`] if snow refuses the keys (not expected for valid ones).
@@ -142,6 +199,7 @@ impl InitiatorHandshake {
         rng: &mut CoreRng,
         local: &Identity,
         remote: &PublicKey,
+        timestamp: HandshakeTime,
     ) -> Result<(Self, Vec<u8>), CryptoError> {
         let local_secret = local.x25519_secret();
         let remote_static = remote.to_x25519();
@@ -149,9 +207,13 @@ impl InitiatorHandshake {
             .remote_public_key(&remote_static)
             .and_then(Builder::build_initiator)
             .map_err(failed)?;
+        let mut payload = [0u8; INIT_PAYLOAD_LEN];
+        let (key, stamp) = payload.split_at_mut(32);
+        key.copy_from_slice(local.public_key().as_bytes());
+        stamp.copy_from_slice(&timestamp.0.to_be_bytes());
         let mut message = vec![0u8; HANDSHAKE_INIT_LEN];
         let len = state
-            .write_message(local.public_key().as_bytes(), &mut message)
+            .write_message(&payload, &mut message)
             .map_err(failed)?;
         if len != HANDSHAKE_INIT_LEN {
             return Err(CryptoError::HandshakeFailed);
@@ -200,8 +262,8 @@ impl InitiatorHandshake {
 
 /// Answers a handshake's message 1 addressed to `local`.
 ///
-/// Returns the initiator's ed25519 key (checked against the static key Noise authenticated),
-/// message 2 (of [`HANDSHAKE_RESPONSE_LEN`] bytes) and the session keys.
+/// Returns the initiator's ed25519 key (checked against the static key Noise authenticated) and
+/// timestamp, message 2 and the session keys.
 ///
 /// # Errors
 /// [`CryptoError::Malformed`] for a message of the wrong length, [`CryptoError::BadKey`] if the
@@ -211,7 +273,7 @@ pub fn respond(
     rng: &mut CoreRng,
     local: &Identity,
     message1: &[u8],
-) -> Result<(PublicKey, Vec<u8>, SessionKeys), CryptoError> {
+) -> Result<Answered, CryptoError> {
     if message1.len() != HANDSHAKE_INIT_LEN {
         return Err(CryptoError::Malformed);
     }
@@ -221,9 +283,14 @@ pub fn respond(
         .map_err(failed)?;
     let mut payload = [0u8; HANDSHAKE_INIT_LEN];
     let len = state.read_message(message1, &mut payload).map_err(failed)?;
-    let key: &[u8; 32] = payload
-        .get(..len)
-        .and_then(|key| key.try_into().ok())
+    if len != INIT_PAYLOAD_LEN {
+        return Err(CryptoError::HandshakeFailed);
+    }
+    let (key, stamp) = payload.split_at(32);
+    let key: &[u8; 32] = key.try_into().map_err(|_| CryptoError::HandshakeFailed)?;
+    let stamp: [u8; 8] = stamp
+        .get(..8)
+        .and_then(|stamp| stamp.try_into().ok())
         .ok_or(CryptoError::HandshakeFailed)?;
     let initiator = PublicKey::from_bytes(key).map_err(|_| CryptoError::BadKey)?;
     if state.get_remote_static() != Some(initiator.to_x25519().as_slice()) {
@@ -239,13 +306,20 @@ pub fn respond(
         send: responder_to_initiator,
         receive: initiator_to_responder,
     };
-    Ok((initiator, message, keys))
+    Ok(Answered {
+        initiator,
+        timestamp: HandshakeTime(u64::from_be_bytes(stamp)),
+        message,
+        keys,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    const STAMP: HandshakeTime = HandshakeTime(1_700_000_000_000_000);
 
     fn alice() -> Identity {
         Identity::from_secret_bytes(&[0xa1; 32])
@@ -259,11 +333,13 @@ mod tests {
     fn both_sides_derive_mirrored_keys() {
         let mut rng = CoreRng::from_seed([1; 32]);
         let (handshake, message1) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
         assert_eq!(message1.len(), HANDSHAKE_INIT_LEN);
         assert_eq!(handshake.remote(), &bob().public_key());
-        let (initiator, message2, bob_keys) = respond(&mut rng, &bob(), &message1).unwrap();
-        assert_eq!(initiator, alice().public_key());
+        let answered = respond(&mut rng, &bob(), &message1).unwrap();
+        let (message2, bob_keys) = (answered.message, answered.keys);
+        assert_eq!(answered.initiator, alice().public_key());
+        assert_eq!(answered.timestamp, STAMP);
         assert_eq!(message2.len(), HANDSHAKE_RESPONSE_LEN);
         let alice_keys = handshake.finish(&message2).unwrap();
         assert_eq!(alice_keys.send, bob_keys.receive);
@@ -276,8 +352,8 @@ mod tests {
         let run = |seed| {
             let mut rng = CoreRng::from_seed(seed);
             let (handshake, message1) =
-                InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
-            let (_, message2, _) = respond(&mut rng, &bob(), &message1).unwrap();
+                InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
+            let message2 = respond(&mut rng, &bob(), &message1).unwrap().message;
             let keys = handshake.finish(&message2).unwrap();
             (message1, message2, keys.send)
         };
@@ -289,7 +365,7 @@ mod tests {
     fn message1_for_someone_else_is_refused() {
         let mut rng = CoreRng::from_seed([2; 32]);
         let (_, message1) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
         let eve = Identity::from_secret_bytes(&[0xee; 32]);
         assert_eq!(
             respond(&mut rng, &eve, &message1).unwrap_err(),
@@ -301,7 +377,7 @@ mod tests {
     fn tampered_or_truncated_messages_are_refused() {
         let mut rng = CoreRng::from_seed([3; 32]);
         let (_, message1) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
         for index in 0..message1.len() {
             let mut bad = message1.clone();
             bad[index] ^= 0x80;
@@ -313,8 +389,8 @@ mod tests {
         );
 
         let (handshake, message1) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
-        let (_, mut message2, _) = respond(&mut rng, &bob(), &message1).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
+        let mut message2 = respond(&mut rng, &bob(), &message1).unwrap().message;
         message2[40] ^= 1;
         assert_eq!(
             handshake.finish(&message2).unwrap_err(),
@@ -327,10 +403,11 @@ mod tests {
         let mut rng = CoreRng::from_seed([4; 32]);
         let eve = Identity::from_secret_bytes(&[0xee; 32]);
         let (handshake, _) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
         // Eve answers a handshake that was really meant for her, and replays her answer.
-        let (_, to_eve) = InitiatorHandshake::start(&mut rng, &alice(), &eve.public_key()).unwrap();
-        let (_, message2, _) = respond(&mut rng, &eve, &to_eve).unwrap();
+        let (_, to_eve) =
+            InitiatorHandshake::start(&mut rng, &alice(), &eve.public_key(), STAMP).unwrap();
+        let message2 = respond(&mut rng, &eve, &to_eve).unwrap().message;
         assert_eq!(
             handshake.finish(&message2).unwrap_err(),
             CryptoError::HandshakeFailed
@@ -351,9 +428,9 @@ mod tests {
             .build_initiator()
             .unwrap();
         let mut message1 = vec![0u8; HANDSHAKE_INIT_LEN];
-        state
-            .write_message(eve.public_key().as_bytes(), &mut message1)
-            .unwrap();
+        let mut payload = eve.public_key().as_bytes().to_vec();
+        payload.extend_from_slice(&STAMP.0.to_be_bytes());
+        state.write_message(&payload, &mut message1).unwrap();
         assert_eq!(
             respond(&mut rng, &bob(), &message1).unwrap_err(),
             CryptoError::HandshakeFailed
@@ -398,7 +475,9 @@ mod tests {
         let mut snow_initiator = initiator.into_transport_mode().unwrap();
         let mut snow_responder = responder.into_transport_mode().unwrap();
 
-        let counter = ours.next_send_counter().unwrap();
+        let counter = ours
+            .next_send_counter(crate::time::Instant::ZERO, 0)
+            .unwrap();
         let mut frame = Vec::new();
         ours.seal(counter, &[], b"same bytes", &mut frame).unwrap();
         let len = snow_initiator
@@ -409,7 +488,52 @@ mod tests {
         let len = snow_responder
             .write_message(b"reply", &mut message)
             .unwrap();
-        assert_eq!(ours.open(0, &[], &message[..len]).unwrap(), b"reply");
+        assert_eq!(
+            ours.open(crate::time::Instant::ZERO, 0, &[], &message[..len])
+                .unwrap(),
+            b"reply"
+        );
+    }
+
+    #[test]
+    fn a_payload_without_the_timestamp_is_refused() {
+        // A message 1 of the version 1 layout (the key alone) is 8 bytes shorter: refused by its
+        // length, before any key work.
+        let mut rng = CoreRng::from_seed([9; 32]);
+        let alice_secret = alice().x25519_secret();
+        let bob_static = bob().public_key().to_x25519();
+        let mut state = builder(&mut rng, &alice_secret)
+            .unwrap()
+            .remote_public_key(&bob_static)
+            .unwrap()
+            .build_initiator()
+            .unwrap();
+        let mut message1 = vec![0u8; HANDSHAKE_INIT_LEN];
+        let len = state
+            .write_message(alice().public_key().as_bytes(), &mut message1)
+            .unwrap();
+        assert_eq!(
+            respond(&mut rng, &bob(), &message1[..len]).unwrap_err(),
+            CryptoError::Malformed
+        );
+    }
+
+    #[test]
+    fn stamps_of_one_initiator_always_increase() {
+        let wall = crate::time::UnixMillis(5_000);
+        let first = HandshakeTime::after(HandshakeTime::default(), wall);
+        assert_eq!(first, HandshakeTime(5_000_000));
+        let same_millisecond = HandshakeTime::after(first, wall);
+        assert_eq!(same_millisecond, HandshakeTime(5_000_001));
+        let clock_back = HandshakeTime::after(same_millisecond, crate::time::UnixMillis(1));
+        assert_eq!(clock_back, HandshakeTime(5_000_002));
+        assert_eq!(clock_back.millis(), wall);
+        let later = HandshakeTime::after(clock_back, crate::time::UnixMillis(6_000));
+        assert_eq!(later, HandshakeTime(6_000_000));
+        assert_eq!(
+            HandshakeTime::after(HandshakeTime(u64::MAX), wall),
+            HandshakeTime(u64::MAX)
+        );
     }
 
     #[test]
@@ -425,8 +549,8 @@ mod tests {
     fn debug_hides_key_material() {
         let mut rng = CoreRng::from_seed([6; 32]);
         let (handshake, message1) =
-            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key()).unwrap();
-        let (_, _, keys) = respond(&mut rng, &bob(), &message1).unwrap();
+            InitiatorHandshake::start(&mut rng, &alice(), &bob().public_key(), STAMP).unwrap();
+        let keys = respond(&mut rng, &bob(), &message1).unwrap().keys;
         assert_eq!(alloc::format!("{keys:?}"), "SessionKeys { .. }");
         assert!(alloc::format!("{handshake:?}").contains(&bob().public_key().to_string()));
     }

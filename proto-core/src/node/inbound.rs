@@ -166,7 +166,7 @@ impl Node {
                     }
                     return;
                 };
-                let plaintext = match entry.session.open(counter, &aad, ciphertext) {
+                let plaintext = match entry.session.open(now, counter, &aad, ciphertext) {
                     Ok(plaintext) => plaintext,
                     Err(crate::crypto::CryptoError::Replay) => {
                         self.stats.dropped_replay += 1;
@@ -266,11 +266,31 @@ impl Node {
             }
             return;
         }
-        let Ok((peer, reply, keys)) = handshake::respond(&mut self.rng, &self.identity, message)
+        let Ok(handshake::Answered {
+            initiator: peer,
+            timestamp,
+            message: reply,
+            keys,
+        }) = handshake::respond(&mut self.rng, &self.identity, message)
         else {
             self.stats.dropped_crypto += 1;
             return;
         };
+        // A message 1 the peer sent before (captured and replayed, from anywhere) is not newer
+        // than the last one taken from it: it must not replace the session that one made.
+        let wall = self.wall_now();
+        self.handshake_times.prune(wall);
+        match self.handshake_times.take(peer.node_id(), timestamp, wall) {
+            Ok(()) => {}
+            Err(ReplayError::Replay) => {
+                self.stats.dropped_replay += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.dropped_stale += 1;
+                return;
+            }
+        }
         let Some(index) = self.fresh_index() else {
             return;
         };
@@ -338,7 +358,7 @@ impl Node {
         let entry = SessionEntry {
             peer,
             remote_index,
-            session: Session::new(keys),
+            session: Session::with_rekeying(keys, self.config.rekey_policy(), self.now),
             last_used: self.now,
             confirmed,
             handshake_path,

@@ -11,6 +11,7 @@ mod download_ops;
 #[cfg(test)]
 mod download_tests;
 mod downloads;
+mod handshake_times;
 mod inbound;
 mod large_messages;
 mod lookups;
@@ -139,6 +140,10 @@ pub struct Node {
     local_addresses: Vec<Address>,
     default_route: Option<PublicIdentity>,
     sessions: SessionTable,
+    /// The newest handshake stamp taken from each peer (see `node/handshake_times.rs`).
+    handshake_times: handshake_times::HandshakeTimes,
+    /// The stamp of the last handshake this node started: the next is newer.
+    last_handshake_stamp: crate::crypto::handshake::HandshakeTime,
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
     streams: BTreeMap<TransportAddr, StreamDecoder>,
@@ -234,6 +239,11 @@ impl Node {
             local_addresses: Vec::new(),
             default_route: None,
             sessions: SessionTable::default(),
+            handshake_times: handshake_times::HandshakeTimes::new(
+                nonce_window,
+                handshake_times::MAX_HANDSHAKE_TIMES,
+            ),
+            last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             streams: BTreeMap::new(),

@@ -9,7 +9,7 @@ use super::lookups::{PendingMessage, TAG_LEN, transmit_tag};
 use super::sessions::PendingHandshake;
 use crate::address::Address;
 use crate::crypto::body;
-use crate::crypto::handshake::InitiatorHandshake;
+use crate::crypto::handshake::{HandshakeTime, InitiatorHandshake};
 use crate::crypto::proof::SenderProof;
 use crate::crypto::sealed;
 use crate::crypto::session::SESSION_OVERHEAD;
@@ -378,7 +378,11 @@ impl Node {
         if entry.peer != *key {
             return None;
         }
-        let counter = entry.session.next_send_counter().ok()?;
+        let epoch = entry.session.send_epoch();
+        let counter = entry.session.next_send_counter(now, plaintext.len()).ok()?;
+        if entry.session.send_epoch() != epoch {
+            self.stats.session_rekeys += 1;
+        }
         let mut frame = Vec::with_capacity(
             prefix.len() + body::SESSION_HEADER_LEN + plaintext.len() + SESSION_OVERHEAD,
         );
@@ -428,11 +432,13 @@ impl Node {
         let Some(index) = self.fresh_index() else {
             return;
         };
+        let stamp = HandshakeTime::after(self.last_handshake_stamp, self.wall_now());
         let Ok((handshake, message)) =
-            InitiatorHandshake::start(&mut self.rng, &self.identity, &to.key)
+            InitiatorHandshake::start(&mut self.rng, &self.identity, &to.key, stamp)
         else {
             return;
         };
+        self.last_handshake_stamp = stamp;
         let mut frame = frame::sealed_prefix(&to.location.without_callsign());
         body::write_handshake_init(&mut frame, index, &message);
         // To where the peer was last heard from, if that is not the address it signed: the

@@ -31,6 +31,9 @@ pub struct Stats {
     pub dropped_stale: u64,
     /// Session frames for a session we do not have.
     pub dropped_unknown_session: u64,
+    /// Times a session's send key rotated (`Config::rekey_after` and its siblings).
+    #[serde(default)]
+    pub session_rekeys: u64,
     /// Messages for a callsign no local client has.
     pub dropped_unknown_client: u64,
     /// Frames that would pass `max_hops` or `max_nesting`.

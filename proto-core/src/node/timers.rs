@@ -110,6 +110,7 @@ impl Node {
         let wall = self.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);
+        self.handshake_times.prune(wall);
     }
 
     fn retry_handshakes(&mut self) {

@@ -170,25 +170,45 @@ pub(crate) fn initiate(
     name: &str,
     initiator: &mut Side,
     responder: &PublicKey,
+    timestamp: HandshakeTime,
 ) -> (u32, InitiatorHandshake, Vec<u8>) {
     let index = draw_index(&mut initiator.rng);
-    let (handshake, message1) =
-        InitiatorHandshake::start(&mut initiator.rng, &initiator.identity, responder)
-            .unwrap_or_else(|err| panic!("{name}: the handshake does not start: {err}"));
+    let (handshake, message1) = InitiatorHandshake::start(
+        &mut initiator.rng,
+        &initiator.identity,
+        responder,
+        timestamp,
+    )
+    .unwrap_or_else(|err| panic!("{name}: the handshake does not start: {err}"));
     (index, handshake, message1)
 }
 
 /// The responder answers, then draws its index (the node's `on_handshake_init`).
-pub(crate) fn respond(
-    name: &str,
-    responder: &mut Side,
-    message1: &[u8],
-) -> (PublicKey, Vec<u8>, Session, u32) {
-    let (initiator, message2, keys) =
-        handshake::respond(&mut responder.rng, &responder.identity, message1)
-            .unwrap_or_else(|err| panic!("{name}: the responder refuses message 1: {err}"));
+pub(crate) fn respond(name: &str, responder: &mut Side, message1: &[u8]) -> Responded {
+    let handshake::Answered {
+        initiator,
+        timestamp,
+        message,
+        keys,
+    } = handshake::respond(&mut responder.rng, &responder.identity, message1)
+        .unwrap_or_else(|err| panic!("{name}: the responder refuses message 1: {err}"));
     let index = draw_index(&mut responder.rng);
-    (initiator, message2, Session::new(keys), index)
+    Responded {
+        initiator,
+        timestamp,
+        message2: message,
+        session: Session::new(keys),
+        index,
+    }
+}
+
+/// The responder's side after answering message 1.
+pub(crate) struct Responded {
+    pub(crate) initiator: PublicKey,
+    pub(crate) timestamp: HandshakeTime,
+    pub(crate) message2: Vec<u8>,
+    pub(crate) session: Session,
+    pub(crate) index: u32,
 }
 
 pub(crate) fn build_handshake_and_session(inputs: &Fields<'_>) -> Value {
@@ -198,13 +218,22 @@ pub(crate) fn build_handshake_and_session(inputs: &Fields<'_>) -> Value {
     let mut initiator = Side::new(inputs, "initiator");
     let mut responder = Side::new(inputs, "responder");
 
-    let (initiator_index, handshake, message1) =
-        initiate(name, &mut initiator, &responder.identity.public_key());
+    let timestamp = HandshakeTime(inputs.integer("handshake_time_us"));
+    let (initiator_index, handshake, message1) = initiate(
+        name,
+        &mut initiator,
+        &responder.identity.public_key(),
+        timestamp,
+    );
     let mut init_frame = frame::sealed_prefix(&responder_address);
     body::write_handshake_init(&mut init_frame, initiator_index, &message1);
 
-    let (_, message2, responder_session, responder_index) =
-        respond(name, &mut responder, &message1);
+    let Responded {
+        message2,
+        session: responder_session,
+        index: responder_index,
+        ..
+    } = respond(name, &mut responder, &message1);
     let mut response_frame = frame::sealed_prefix(&initiator_address);
     body::write_handshake_response(
         &mut response_frame,
@@ -262,6 +291,7 @@ pub(crate) fn build_handshake_and_session(inputs: &Fields<'_>) -> Value {
         "responder_secret_hex": hex::encode(&responder.identity.secret_bytes()),
         "responder_rng_seed_hex": hex::encode(&inputs.array::<32>("responder_rng_seed_hex")),
         "responder_address": responder_address.to_value(),
+        "handshake_time_us": timestamp.0,
         "initiator_index": initiator_index,
         "responder_index": responder_index,
         "message1_hex": hex::encode(&message1),

@@ -129,6 +129,7 @@ pub(crate) fn generated_vectors() -> Vec<Value> {
         "responder_secret_hex": hex::encode(&BOB_SECRET),
         "responder_rng_seed_hex": hex::encode(&[0xb2; 32]),
         "responder_address": bob_node,
+        "handshake_time_us": 1_700_000_000_000_000_u64,
         "session_frames": [
             session_frame("initiator", &bob, 0,
                 session_plaintext(&alice, 0x71, json!({"n": 1, "text": "first on the session"}))),

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use ejtp_proto::crypto::CryptoError;
 use ejtp_proto::crypto::body::{self, RBody};
-use ejtp_proto::crypto::handshake::{self, InitiatorHandshake};
+use ejtp_proto::crypto::handshake::{self, HandshakeTime, InitiatorHandshake};
 use ejtp_proto::crypto::proof::SenderProof;
 use ejtp_proto::crypto::sealed;
 use ejtp_proto::crypto::session::Session;
@@ -26,7 +26,8 @@ use ejtp_proto::crypto::signature::SignatureBlob;
 use ejtp_proto::frame::{self, Frame};
 use ejtp_proto::stream::{StreamDecoder, encode_stream_frame};
 use ejtp_proto::{
-    Address, CoreRng, Identity, IdentityFile, PublicIdentity, PublicKey, UnixMillis, hex, json,
+    Address, CoreRng, Identity, IdentityFile, Instant, PublicIdentity, PublicKey, UnixMillis, hex,
+    json,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -380,13 +381,20 @@ fn handshakes_and_session_frames_reproduce_the_stored_bytes_and_open_once() {
 
         // The responder answers the stored message 1 with the stored message 2.
         let mut responder = Side::new(&vector, "responder");
-        let (initiator_key, answer, mut responder_session, index) =
-            respond(name, &mut responder, &message1);
+        let timestamp = HandshakeTime(vector.integer("handshake_time_us"));
+        let Responded {
+            initiator: initiator_key,
+            timestamp: stamped,
+            message2: answer,
+            session: mut responder_session,
+            index,
+        } = respond(name, &mut responder, &message1);
         assert_eq!(
             initiator_key,
             vector.identity("initiator_secret_hex").public_key(),
             "{name}: message 1 does not authenticate the initiator"
         );
+        assert_eq!(stamped, timestamp, "{name}: message 1's timestamp");
         assert_eq!(answer, message2, "{name}: message 2");
         assert_eq!(index, responder_index, "{name}: responder index");
 
@@ -415,8 +423,12 @@ fn handshakes_and_session_frames_reproduce_the_stored_bytes_and_open_once() {
 
         // The initiator finishes on the stored message 2.
         let mut initiator = Side::new(&vector, "initiator");
-        let (index, handshake, first) =
-            initiate(name, &mut initiator, &responder.identity.public_key());
+        let (index, handshake, first) = initiate(
+            name,
+            &mut initiator,
+            &responder.identity.public_key(),
+            timestamp,
+        );
         assert_eq!(
             (index, first),
             (initiator_index, message1),
@@ -460,12 +472,12 @@ fn handshakes_and_session_frames_reproduce_the_stored_bytes_and_open_once() {
             // Associated data: everything before the ciphertext.
             let aad = &bytes[..bytes.len() - ciphertext.len()];
             assert_eq!(
-                receiver.open(counter, aad, ciphertext),
+                receiver.open(Instant::ZERO, counter, aad, ciphertext),
                 Ok(entry.bytes("plaintext_hex")),
                 "{name}: the other side does not open the frame"
             );
             assert_eq!(
-                receiver.open(counter, aad, ciphertext),
+                receiver.open(Instant::ZERO, counter, aad, ciphertext),
                 Err(CryptoError::Replay),
                 "{name}: the same frame opens a second time"
             );
