@@ -11,6 +11,9 @@ use serde_json::Value;
 
 use ejtp_proto::content::{ContentId, DownloadConfig};
 
+use ejtp_proto::replay_journal::ReplayRecord;
+
+use crate::replay_journal::ReplayJournal;
 use crate::{Clock, Error, NodeOptions, Recording, SharedDirectory, os_seed};
 
 /// Traffic an adapter received.
@@ -51,6 +54,8 @@ pub struct Driver {
     /// Its disk thread (downloads' writes, rescans every [`NodeOptions::share_rescan`]),
     /// stopped when the driver is dropped, after the node (and its downloads) is.
     _disk: Option<crate::disk::DiskThread>,
+    /// The replay journal, when [`NodeOptions::replay_journal`] names one.
+    journal: Option<ReplayJournal>,
 }
 
 impl Driver {
@@ -71,13 +76,11 @@ impl Driver {
         };
         let clock = Clock::start();
         let (start, wall) = (clock.now(), clock.wall_start());
-        let node = Node::new(
-            options.config.clone(),
-            options.identity.clone(),
-            seed,
-            start,
-            wall,
-        );
+        let config = options
+            .config
+            .clone()
+            .with_replay_journal(options.replay_journal.is_some());
+        let node = Node::new(config.clone(), options.identity.clone(), seed, start, wall);
         let recording = options.record_to.as_deref().map(|path| {
             let spec = NodeSpec {
                 name: "node".to_string(),
@@ -85,7 +88,7 @@ impl Driver {
                 seed,
                 start,
                 wall,
-                config: options.config.clone(),
+                config,
             };
             Recording::new(path, spec)
         });
@@ -108,7 +111,16 @@ impl Driver {
             recording,
             shared,
             _disk: disk,
+            journal: None,
         };
+        if let Some(path) = &options.replay_journal {
+            // What the node remembered when it stopped; then the file holds what it remembers
+            // now, compacted, and takes every first message it accepts from here on.
+            if let Some(memory) = ReplayJournal::read(path)? {
+                driver.command(Command::RestoreReplayMemory { memory }).0?;
+            }
+            driver.journal = Some(ReplayJournal::create(path, &driver.node.replay_memory())?);
+        }
         // A wildcard-bound socket advertises the interface toward the default route first.
         let toward = options
             .default_route
@@ -520,7 +532,47 @@ impl Driver {
     }
 
     fn drain(&mut self) -> Vec<Output> {
-        std::iter::from_fn(|| self.node.poll_output()).collect()
+        let mut outputs: Vec<Output> = std::iter::from_fn(|| self.node.poll_output()).collect();
+        self.remember(&mut outputs);
+        outputs
+    }
+
+    /// Stores the first messages the node accepted before their events leave the driver.
+    fn remember(&mut self, outputs: &mut Vec<Output>) {
+        let Some(journal) = &mut self.journal else {
+            return;
+        };
+        let records: Vec<ReplayRecord> = outputs
+            .iter()
+            .filter_map(|output| match output {
+                Output::Remember(record) => Some(*record),
+                _ => None,
+            })
+            .collect();
+        if records.is_empty() {
+            return;
+        }
+        if let Err(err) = journal.append(&records) {
+            // Unstored, a message could be delivered again after a restart: it is not
+            // delivered now (at most once, as a lost datagram would be).
+            tracing::warn!(
+                "replay journal not written ({err}): {} messages withheld",
+                records.len()
+            );
+            outputs.retain(|output| {
+                !matches!(
+                    output,
+                    Output::Event(ejtp_proto::Event::Message(_) | ejtp_proto::Event::Reply { .. })
+                )
+            });
+            return;
+        }
+        if journal.wants_compaction() {
+            let memory = self.node.replay_memory();
+            if let Err(err) = journal.compact(&memory) {
+                tracing::warn!("replay journal not compacted: {err}");
+            }
+        }
     }
 }
 

@@ -51,6 +51,7 @@ mod folder;
 mod options;
 mod query;
 mod recording;
+pub mod replay_journal;
 mod rescan;
 mod shared_dir;
 

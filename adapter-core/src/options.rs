@@ -68,6 +68,14 @@ pub struct NodeOptions {
     /// sources are retried with backoff until the application gives up). Set when the node
     /// starts; like the shared folder, it is not part of a recording.
     pub download: DownloadConfig,
+    /// A file that keeps the node's replay memory across restarts, so that no first message
+    /// is delivered twice, even after a restart, and messages a mailbox held while the node
+    /// was down are still delivered ([`ejtp_proto::replay_journal`]): each first message the
+    /// node accepts is appended and synced to disk before the application sees it, and the
+    /// file is read back and compacted when the node starts. `None` (the default): the node
+    /// refuses first messages signed before it started instead
+    /// ([`Config::refuse_before_start`](ejtp_proto::Config::refuse_before_start)).
+    pub replay_journal: Option<PathBuf>,
 }
 
 impl NodeOptions {
@@ -88,6 +96,7 @@ impl NodeOptions {
             share_dir: None,
             share_rescan: Some(DEFAULT_SHARE_RESCAN),
             download: DownloadConfig::default(),
+            replay_journal: None,
         }
     }
 
@@ -191,6 +200,13 @@ impl NodeOptions {
     #[must_use]
     pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
         self.record_to = Some(path.into());
+        self
+    }
+
+    /// Keep the node's replay memory in the file at `path` ([`Self::replay_journal`]).
+    #[must_use]
+    pub fn replay_journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.replay_journal = Some(path.into());
         self
     }
 }

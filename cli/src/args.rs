@@ -154,6 +154,14 @@ pub(crate) struct RunArgs {
     /// alone for the conventional CJP2P port, 24254. Repeatable.
     #[arg(long = "cjp2p-peer", value_name = "ADDR", value_parser = parse_cjp2p_peer)]
     pub(crate) cjp2p_peers: Vec<SocketAddr>,
+    /// Where the node keeps its replay memory across restarts, so that no first message is
+    /// delivered twice and messages held for it while it was down still arrive (default: the
+    /// identity file's path with `.replay.jsonl` added).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_replay_journal")]
+    pub(crate) replay_journal: Option<PathBuf>,
+    /// Keep no replay journal: the node then refuses first messages signed before it started.
+    #[arg(long)]
+    pub(crate) no_replay_journal: bool,
 }
 
 /// `ejtp send`.

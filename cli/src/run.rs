@@ -57,6 +57,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         crate::folder::check_download_folder(dir, "--share")?;
         options = options.share_dir(dir);
     }
+    if !args.no_replay_journal {
+        let path = args.replay_journal.clone().unwrap_or_else(|| {
+            let mut name = args.identity.as_os_str().to_owned();
+            name.push(".replay.jsonl");
+            std::path::PathBuf::from(name)
+        });
+        options = options.replay_journal(path);
+    }
     options.config.cjp2p.bootstrap.clone_from(&args.cjp2p_peers);
     for peer in &args.cjp2p_peers {
         if peer.is_ipv4() != args.udp.is_ipv4() {

@@ -244,6 +244,20 @@ pub struct Config {
     /// A session's send key rotates after it has sealed this many frames (at most 2^32, a key
     /// epoch's counters; at least 1). Default 2^32.
     pub rekey_after_frames: u64,
+    /// Whether a first message (a sealed or signed single frame) signed before this node
+    /// started is refused: what the replay memory held before a restart is not known, so this
+    /// is what keeps a replay after a restart from being delivered again. It also refuses
+    /// messages a mailbox held while the node was down; a node that keeps a replay journal
+    /// (`replay_journal`) restores its memory instead and takes those once. Default true
+    /// (`docs/PROTOCOL.md` §8, "Replay protection across restarts").
+    pub refuse_before_start: bool,
+    /// Whether the node emits an [`Output::Remember`](crate::Output::Remember) for every first
+    /// message it accepts, before that message's event, for the adapter to store; at the
+    /// next start the adapter restores it with
+    /// [`Command::RestoreReplayMemory`](crate::Command::RestoreReplayMemory). At most
+    /// `max_queued_events` wait to be polled; a first message arriving when they are full is
+    /// dropped (`Stats::dropped_journal_full`) rather than accepted unremembered. Default false.
+    pub replay_journal: bool,
 }
 
 impl Config {
@@ -318,6 +332,8 @@ impl Default for Config {
             rekey_after: Duration::from_secs(120),
             rekey_after_bytes: 1 << 30,
             rekey_after_frames: 1 << 32,
+            refuse_before_start: true,
+            replay_journal: false,
         }
     }
 }
@@ -408,6 +424,8 @@ setters! {
     with_rekey_after => rekey_after: Duration,
     with_rekey_after_bytes => rekey_after_bytes: u64,
     with_rekey_after_frames => rekey_after_frames: u64,
+    with_refuse_before_start => refuse_before_start: bool,
+    with_replay_journal => replay_journal: bool,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

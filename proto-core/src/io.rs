@@ -218,6 +218,12 @@ pub enum Command {
         /// The settings of downloads started from now on.
         config: crate::content::DownloadConfig,
     },
+    /// [`Node::restore_replay_memory`](crate::Node::restore_replay_memory): what an adapter
+    /// stored of the node's replay memory before it stopped.
+    RestoreReplayMemory {
+        /// The memory as stored.
+        memory: crate::replay_journal::ReplayMemory,
+    },
 }
 
 /// What a [`Command`] did, as [`Node::handle_command`](crate::Node::handle_command) returns it.
@@ -351,6 +357,11 @@ pub enum Output {
     Transmit(Transmit),
     /// Something for the application.
     Event(Event),
+    /// A first message was accepted: store this before handing the application the events
+    /// that follow, and give it back at the next start (only with
+    /// [`Config::replay_journal`](crate::Config::replay_journal); see
+    /// [`replay_journal`](crate::replay_journal)).
+    Remember(crate::replay_journal::ReplayRecord),
 }
 
 /// Byte strings as lowercase hex in JSON.

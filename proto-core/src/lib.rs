@@ -106,6 +106,7 @@ pub mod path_message;
 pub mod query;
 pub mod relay_address;
 pub mod replay;
+pub mod replay_journal;
 pub mod rng;
 pub mod routing;
 #[cfg(any(test, feature = "sim"))]

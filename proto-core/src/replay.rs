@@ -8,6 +8,7 @@
 //!   a fixed capacity.
 
 use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::fmt;
 use core::time::Duration;
@@ -229,6 +230,41 @@ impl NonceMemory {
             }
             self.by_age.pop();
             self.nonces.remove(&nonce);
+        }
+    }
+
+    /// Lifts the floor to `floor` if it is below (a node's start: nothing signed before it is
+    /// taken, since what was taken before is not known).
+    pub fn raise_floor_to(&mut self, floor: UnixMillis) {
+        self.raise_floor(floor);
+    }
+
+    /// The floor and the remembered nonces, oldest first: what must be stored for
+    /// [`Self::restore`] to refuse the same frames after a restart.
+    #[must_use]
+    pub fn snapshot(&self) -> (Option<UnixMillis>, Vec<(UnixMillis, [u8; 16])>) {
+        let mut entries: Vec<_> = self.by_age.iter().map(|Reverse(entry)| *entry).collect();
+        entries.sort_unstable();
+        (self.floor, entries)
+    }
+
+    /// Takes back a stored state: the floor becomes `floor` (lowered from a start floor, or
+    /// raised), and each entry is remembered again unless it is outside the window at `now`,
+    /// at or below the floor, or already remembered. Capacity holds as in
+    /// [`Self::check_and_insert`].
+    pub fn restore(
+        &mut self,
+        floor: Option<UnixMillis>,
+        entries: impl IntoIterator<Item = (UnixMillis, [u8; 16])>,
+        now: UnixMillis,
+    ) {
+        self.floor = floor;
+        // Remembered entries at or below the restored floor would be refused anyway.
+        if let Some(floor) = floor {
+            self.raise_floor(floor);
+        }
+        for (timestamp, nonce) in entries {
+            let _ = self.check_and_insert(nonce, timestamp, now);
         }
     }
 
@@ -476,5 +512,68 @@ mod tests {
         assert_eq!(memory.next_expiry(), Some(UnixMillis(u64::MAX)));
         memory.prune(UnixMillis(u64::MAX));
         assert_eq!(memory.len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_restored_refuses_what_the_memory_refused() {
+        let mut memory = NonceMemory::new(8, MINUTE);
+        let now = UnixMillis(1_000_000);
+        memory.raise_floor_to(UnixMillis(now.0 - 1));
+        assert_eq!(
+            memory.check_and_insert([9; 16], UnixMillis(now.0 - 1), now),
+            Err(ReplayError::Stale),
+            "signed before the start"
+        );
+        memory.check_and_insert([1; 16], now, now).unwrap();
+        memory
+            .check_and_insert([2; 16], UnixMillis(now.0 + 5), now)
+            .unwrap();
+        let (floor, entries) = memory.snapshot();
+        assert_eq!(floor, Some(UnixMillis(now.0 - 1)));
+        assert_eq!(entries, [(now, [1; 16]), (UnixMillis(now.0 + 5), [2; 16])]);
+
+        // A new memory, started later: its own start floor refuses the held message signed
+        // between, until the stored state is restored.
+        let later = UnixMillis(now.0 + 10_000);
+        let mut restarted = NonceMemory::new(8, MINUTE);
+        restarted.raise_floor_to(UnixMillis(later.0 - 1));
+        restarted.restore(floor, entries, later);
+        assert_eq!(restarted.len(), 2);
+        assert_eq!(
+            restarted.check_and_insert([1; 16], now, later),
+            Err(ReplayError::Replay)
+        );
+        assert_eq!(
+            restarted.check_and_insert([3; 16], UnixMillis(now.0 + 7), later),
+            Ok(()),
+            "signed before this start, never taken: taken once"
+        );
+        assert_eq!(
+            restarted.check_and_insert([9; 16], UnixMillis(now.0 - 1), later),
+            Err(ReplayError::Stale)
+        );
+    }
+
+    #[test]
+    fn restoring_skips_what_left_the_window_and_keeps_the_capacity() {
+        let mut memory = NonceMemory::new(2, MINUTE);
+        let now = UnixMillis(1_000_000);
+        let entries = [
+            (UnixMillis(now.0 - 61_000), [1; 16]),
+            (UnixMillis(now.0 - 10), [2; 16]),
+            (UnixMillis(now.0 - 5), [3; 16]),
+            (now, [4; 16]),
+        ];
+        memory.restore(None, entries, now);
+        assert_eq!(memory.len(), 2);
+        assert_eq!(
+            memory.check_and_insert([2; 16], UnixMillis(now.0 - 10), now),
+            Err(ReplayError::Stale),
+            "forgotten for room, kept out by the floor"
+        );
+        assert_eq!(
+            memory.check_and_insert([4; 16], now, now),
+            Err(ReplayError::Replay)
+        );
     }
 }

@@ -175,10 +175,22 @@ impl SimNetwork {
         index
     }
 
-    /// Restarts node `index`: a fresh node with the same key, address and clients but no state
-    /// (sessions, replay memory) and a new seed, as after a process restart. In the recorded
-    /// scenario it appears as a new node named `name`.
+    /// Restarts node `index`: a fresh node with the same key, address and clients but no
+    /// sessions and a new seed, as after a process restart that keeps a replay journal (what
+    /// `ejtp run` does): the old node's replay memory is given back to it
+    /// ([`Command::RestoreReplayMemory`], recorded). In the recorded scenario it appears as a
+    /// new node named `name`.
     pub fn restart(&mut self, index: usize, name: &str, callsigns: &[&str]) {
+        let memory = self.node(index).replay_memory();
+        self.restart_without_journal(index, name, callsigns);
+        self.command(index, Command::RestoreReplayMemory { memory })
+            .expect("a fresh node takes back its replay memory");
+    }
+
+    /// [`restart`](Self::restart) with no journal: the fresh node remembers nothing, so it
+    /// refuses first messages signed before it started
+    /// ([`Config::refuse_before_start`](ejtp_proto::Config::refuse_before_start)).
+    pub fn restart_without_journal(&mut self, index: usize, name: &str, callsigns: &[&str]) {
         let old = self.recorder.scenario("").nodes[self.slots[index]].clone();
         let spec = NodeSpec {
             name: name.to_string(),

@@ -168,3 +168,93 @@ fn resets_must_be_signed_by_the_session_peer() {
     net.run_for(Duration::from_millis(100));
     assert!(!net.node(alice).has_session(&bob_id.key.node_id()));
 }
+
+/// The first frames `to` received from `from` so far (a sealed first message and a handshake
+/// init, for a first send).
+fn received_by(net: &SimNetwork, to: usize) -> Vec<(TransportAddr, Vec<u8>)> {
+    net.captured()
+        .iter()
+        .filter(|captured| captured.to == to)
+        .map(|captured| (captured.from, captured.payload.clone()))
+        .collect()
+}
+
+#[test]
+fn a_first_message_replayed_after_a_restart_is_not_delivered_again() {
+    for keeps_journal in [true, false] {
+        let mut net = SimNetwork::new(52, LinkConditions::PERFECT);
+        let alice = net.add_node("alice", 1, Config::default(), &["alice"]);
+        let bob = net.add_node("bob", 2, Config::default(), &["bob"]);
+        let bob_id = net.identity(bob, "bob");
+        send(&mut net, alice, "alice", &bob_id, json!("pay once"));
+        net.run_for(Duration::from_millis(100));
+        assert_eq!(messages(&net.take_events()).len(), 1);
+        let captured = received_by(&net, bob);
+
+        net.run_for(Duration::from_secs(1));
+        if keeps_journal {
+            net.restart(bob, "bob restarted", &["bob"]);
+        } else {
+            net.restart_without_journal(bob, "bob restarted", &["bob"]);
+        }
+        let attacker = TransportAddr::udp("127.0.0.1:6666".parse().unwrap());
+        for (_, payload) in &captured {
+            net.inject(bob, attacker, payload.clone());
+        }
+        net.run_for(Duration::from_millis(100));
+        assert!(
+            messages(&net.take_events()).is_empty(),
+            "delivered again (journal: {keeps_journal})"
+        );
+        let stats = net.node(bob).stats();
+        assert_eq!(
+            stats.dropped_replay + stats.dropped_stale,
+            1,
+            "journal: {keeps_journal}: {stats:?}"
+        );
+    }
+}
+
+#[test]
+fn a_message_held_while_the_node_was_down_is_refused_only_without_a_journal() {
+    for keeps_journal in [true, false] {
+        let mut net = SimNetwork::new(53, LinkConditions::PERFECT);
+        let alice = net.add_node("alice", 1, Config::default(), &["alice"]);
+        let bob = net.add_node("bob", 2, Config::default(), &["bob"]);
+        let bob_id = net.identity(bob, "bob");
+        net.take_down(bob);
+        send(
+            &mut net,
+            alice,
+            "alice",
+            &bob_id,
+            json!("sent while bob was down"),
+        );
+        net.run_for(Duration::from_millis(100));
+        // What a mailbox (or a proxy on the path) would hand over later.
+        let held: Vec<Vec<u8>> = net
+            .captured()
+            .iter()
+            .filter(|captured| captured.to == bob)
+            .map(|captured| captured.payload.clone())
+            .collect();
+        assert!(!held.is_empty());
+        net.run_for(Duration::from_secs(2));
+        if keeps_journal {
+            net.restart(bob, "bob back", &["bob"]);
+        } else {
+            net.restart_without_journal(bob, "bob back", &["bob"]);
+        }
+        let relay = TransportAddr::udp("127.0.0.1:7777".parse().unwrap());
+        for payload in &held {
+            net.inject(bob, relay, payload.clone());
+        }
+        net.run_for(Duration::from_millis(100));
+        let delivered = messages(&net.take_events()).len();
+        assert_eq!(
+            delivered,
+            usize::from(keeps_journal),
+            "journal: {keeps_journal}"
+        );
+    }
+}

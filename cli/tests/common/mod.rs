@@ -209,6 +209,11 @@ impl RunningNode {
         assert!(sent.success());
     }
 
+    /// Kills the node (SIGKILL: a crash, nothing flushed) and returns what it logged.
+    pub fn kill(mut self) -> String {
+        self.stop_now()
+    }
+
     /// Kills the node and returns what it logged.
     fn stop_now(&mut self) -> String {
         let _ = self.child.kill();

@@ -107,6 +107,10 @@ impl Node {
                 self.set_download_config(config);
                 Ok(Done)
             }
+            Command::RestoreReplayMemory { memory } => {
+                self.restore_replay_memory(&memory);
+                Ok(Done)
+            }
         }
     }
 }

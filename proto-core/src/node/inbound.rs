@@ -18,6 +18,7 @@ use crate::event::{Event, Message, MessageId, Protection, Sender};
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
 use crate::replay::ReplayError;
+use crate::replay_journal::{FirstMessageKind, ReplayRecord};
 use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
 
@@ -606,12 +607,27 @@ impl Node {
         timestamp: UnixMillis,
     ) -> bool {
         let now = self.wall_now();
-        let memory = match kind {
-            SealedOrSigned::Sealed => &mut self.sealed_nonces,
-            SealedOrSigned::Signed => &mut self.signature_nonces,
+        let journaled = self.config.replay_journal;
+        if journaled && self.journal.len() >= self.config.max_queued_events {
+            // Accepting it unremembered could deliver it again after a restart.
+            self.stats.dropped_journal_full += 1;
+            return false;
+        }
+        let (memory, record_kind) = match kind {
+            SealedOrSigned::Sealed => (&mut self.sealed_nonces, FirstMessageKind::Sealed),
+            SealedOrSigned::Signed => (&mut self.signature_nonces, FirstMessageKind::Signed),
         };
         match memory.check_and_insert(nonce, timestamp, now) {
-            Ok(()) => true,
+            Ok(()) => {
+                if journaled {
+                    self.journal.push_back(ReplayRecord {
+                        kind: record_kind,
+                        nonce,
+                        timestamp,
+                    });
+                }
+                true
+            }
             Err(ReplayError::Replay) => {
                 self.stats.dropped_replay += 1;
                 false

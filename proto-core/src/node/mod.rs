@@ -146,6 +146,9 @@ pub struct Node {
     last_handshake_stamp: crate::crypto::handshake::HandshakeTime,
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
+    /// First messages accepted and not yet polled as [`Output::Remember`] (with
+    /// `Config::replay_journal`; at most `max_queued_events`).
+    journal: alloc::collections::VecDeque<crate::replay_journal::ReplayRecord>,
     streams: BTreeMap<TransportAddr, StreamDecoder>,
     /// Transmits and events on their way out (see `node/outbox.rs`).
     out: outbox::Outbox,
@@ -246,6 +249,7 @@ impl Node {
             last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
+            journal: alloc::collections::VecDeque::new(),
             streams: BTreeMap::new(),
             out,
             send_blocked: false,
@@ -272,7 +276,59 @@ impl Node {
             published_record: None,
         };
         node.add_bootstrap_peers();
+        if node.config.refuse_before_start {
+            // Nothing signed before this start is known not to have been taken already.
+            let floor = UnixMillis(wall.0.saturating_sub(1));
+            node.signature_nonces.raise_floor_to(floor);
+            node.sealed_nonces.raise_floor_to(floor);
+        }
         node
+    }
+
+    /// What the replay memories hold now: their floors and remembered nonces. An adapter
+    /// that keeps a journal stores this when it compacts it (see
+    /// [`replay_journal`](crate::replay_journal)).
+    #[must_use]
+    pub fn replay_memory(&self) -> crate::replay_journal::ReplayMemory {
+        use crate::replay_journal::{FirstMessageKind, ReplayRecord};
+        let (sealed_floor, sealed) = self.sealed_nonces.snapshot();
+        let (signed_floor, signed) = self.signature_nonces.snapshot();
+        let records = |kind, entries: Vec<(UnixMillis, [u8; 16])>| {
+            entries
+                .into_iter()
+                .map(move |(timestamp, nonce)| ReplayRecord {
+                    kind,
+                    nonce,
+                    timestamp,
+                })
+        };
+        crate::replay_journal::ReplayMemory {
+            sealed_floor,
+            signed_floor,
+            records: records(FirstMessageKind::Sealed, sealed)
+                .chain(records(FirstMessageKind::Signed, signed))
+                .collect(),
+        }
+    }
+
+    /// Takes back a replay memory stored before a restart ([`Self::replay_memory`] and the
+    /// [`Output::Remember`] records since): its floors replace the start floor, and its nonces
+    /// are refused again. Also [`Command::RestoreReplayMemory`](crate::Command).
+    pub fn restore_replay_memory(&mut self, memory: &crate::replay_journal::ReplayMemory) {
+        use crate::replay_journal::FirstMessageKind;
+        let now = self.wall_now();
+        for kind in [FirstMessageKind::Sealed, FirstMessageKind::Signed] {
+            let entries = memory
+                .records
+                .iter()
+                .filter(|record| record.kind == kind)
+                .map(|record| (record.timestamp, record.nonce));
+            let target = match kind {
+                FirstMessageKind::Sealed => &mut self.sealed_nonces,
+                FirstMessageKind::Signed => &mut self.signature_nonces,
+            };
+            target.restore(memory.floor(kind), entries, now);
+        }
     }
 
     // ----- getters -----
@@ -575,6 +631,10 @@ impl Node {
     /// The next transmit, then the next event; `None` when both queues are empty.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
+        // Records first: the adapter stores them before it hands out the events they precede.
+        if let Some(record) = self.journal.pop_front() {
+            return Some(Output::Remember(record));
+        }
         if let Some(transmit) = self.poll_transmit() {
             return Some(Output::Transmit(transmit));
         }

@@ -31,6 +31,10 @@ pub struct Stats {
     pub dropped_stale: u64,
     /// Session frames for a session we do not have.
     pub dropped_unknown_session: u64,
+    /// First messages dropped because `Config::replay_journal` is on and the records waiting
+    /// to be stored are at their bound.
+    #[serde(default)]
+    pub dropped_journal_full: u64,
     /// Times a session's send key rotated (`Config::rekey_after` and its siblings).
     #[serde(default)]
     pub session_rekeys: u64,
