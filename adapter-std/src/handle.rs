@@ -13,6 +13,8 @@ use ejtp_proto::{
 };
 use serde_json::Value;
 
+use crate::tcp_stats::{TcpCounters, TcpStats};
+
 /// Commands a running [`Node`](crate::Node): send, add clients, read its counters, stop it.
 ///
 /// Cheap to clone, `Send` and `Sync`: give a clone to every thread that sends. Each call waits
@@ -37,6 +39,8 @@ struct Shared {
     inner: ejtp_adapter_core::handle::Handle,
     /// The poll loop's thread, until someone has joined it.
     driver: Mutex<Option<JoinHandle<()>>>,
+    /// Written by the poll loop, read without asking it.
+    tcp: Arc<TcpCounters>,
 }
 
 /// Waits for a command's answer on the calling thread.
@@ -45,12 +49,18 @@ fn block<T>(answer: impl Future<Output = T>) -> T {
 }
 
 impl Handle {
-    /// A blocking handle on `inner`, whose poll loop runs on the thread `driver`.
-    pub(crate) fn new(inner: ejtp_adapter_core::handle::Handle, driver: JoinHandle<()>) -> Self {
+    /// A blocking handle on `inner`, whose poll loop runs on the thread `driver` and counts
+    /// what its TCP bounds do in `tcp`.
+    pub(crate) fn new(
+        inner: ejtp_adapter_core::handle::Handle,
+        driver: JoinHandle<()>,
+        tcp: Arc<TcpCounters>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 inner,
                 driver: Mutex::new(Some(driver)),
+                tcp,
             }),
         }
     }
@@ -253,6 +263,14 @@ impl Handle {
     /// [`Error::Closed`] if the node has stopped.
     pub fn stats(&self) -> Result<Stats, Error> {
         block(self.shared.inner.stats())
+    }
+
+    /// What the node's TCP bounds and timers did: connections open, and those refused or
+    /// closed for each reason since the node started. Read without asking the poll loop, so it
+    /// answers at once, even after a shutdown (the last counts).
+    #[must_use]
+    pub fn tcp_stats(&self) -> TcpStats {
+        self.shared.tcp.snapshot()
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder

@@ -39,8 +39,8 @@
 //! **one thread**, the poll loop, which owns the [`ejtp_adapter_core::Driver`] (the protocol
 //! state machine with its clock and optional recording), every socket and every TCP
 //! connection. It sleeps in a readiness poller ([`mio`]) until a socket is ready, a command
-//! arrives, or the next deadline passes (the node's next timeout, a TCP connection's idle
-//! expiry, connect deadline or write stall): nothing is read on a timer, and nothing it does
+//! arrives, or the next deadline passes (the node's next timeout, a TCP connection's idle,
+//! frame, connect or write deadline): nothing is read on a timer, and nothing it does
 //! blocks, so one slow or unreachable peer never holds the others up.
 //!
 //! The application's commands come from any [`Handle`] on the request channel every adapter
@@ -57,6 +57,39 @@
 //! peer's next address or report the peer unreachable; so is a failed UDP send. A connection
 //! whose peer takes nothing for [`TCP_WRITE_TIMEOUT`], or whose write fails, is closed and what
 //! it held is lost (EJTP is unreliable), logged at `debug` level through [`tracing`].
+//!
+//! # TCP under abuse
+//!
+//! A peer may open connections and leave them idle, drip a frame a byte at a time, or announce
+//! a frame of gigabytes. None of it makes the loop hold more than these bounds, each enforced
+//! by the loop's own deadlines (no thread, no timer read):
+//!
+//! - **Connections in all**: `NodeOptions::max_tcp_connections` (default 256), accepted and
+//!   opened together. A new one past it evicts the idlest, the one whose last complete frame,
+//!   either way, is oldest: refusing the newest instead would let whoever fills the table with
+//!   idle connections lock every new peer out, while an evicted peer with something to say
+//!   connects again.
+//! - **Connections with one IP address**: [`TCP_MAX_PER_IP`]; past it the newest is refused (an
+//!   accepted one is closed at once, before the node hears of it), so that one address cannot
+//!   push out anyone's connections, its own working ones included.
+//! - **Bytes received and not yet a frame**: held by the node's stream decoder
+//!   ([`ejtp_proto::stream::StreamDecoder`]), at most a length prefix and one frame of
+//!   `Config::max_frame_len` (65 507 bytes by default) per connection. A prefix announcing more
+//!   closes the connection as soon as its digits pass the bound, before anything after it is
+//!   read. The loop itself keeps no received bytes from one turn to the next.
+//! - **Bytes waiting to be sent**: [`TCP_SEND_BUFFER`].
+//! - **Idle**: no frame completed, either way, for `NodeOptions::tcp_idle_timeout` (default
+//!   60 s): closed.
+//! - **Slow**: a frame begun, either way, and not completed within [`TCP_FRAME_TIMEOUT`] (a
+//!   slow drip, or a peer reading a byte at a time): closed. The idle timer alone would never
+//!   fire on a drip, which sends bytes but never completes a frame.
+//! - **Half-open**: a connect that does not complete within [`TCP_CONNECT_TIMEOUT`] is given
+//!   up; a peer that closes its half is closed at once (a read returns nothing); a peer that
+//!   vanished sends nothing, so its connection falls to the idle timer, or to
+//!   [`TCP_WRITE_TIMEOUT`] once frames to it stop leaving.
+//!
+//! [`Node::bind_with`] sets the per-address bound and the frame timeout ([`TcpLimits`]);
+//! [`Handle::tcp_stats`] counts what each bound and timer closed ([`TcpStats`]).
 //!
 //! Besides the poll loop, a node with a shared folder has that folder's disk thread, which
 //! writes every download's blocks and rescans the folder (`NodeOptions::share_rescan`): file
@@ -84,12 +117,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod admission;
 mod events;
+mod frame_watch;
 mod handle;
 mod limits;
 mod node;
 mod poll_loop;
 mod tcp;
+mod tcp_stats;
 mod udp;
 
 pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
@@ -98,7 +134,8 @@ pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, QueryO
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{
-    EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_SEND_BUFFER, TCP_WRITE_TIMEOUT,
-    UDP_BUFFER_LEN,
+    EVENT_CAPACITY, INBOX_CAPACITY, TCP_CONNECT_TIMEOUT, TCP_FRAME_TIMEOUT, TCP_MAX_PER_IP,
+    TCP_SEND_BUFFER, TCP_WRITE_TIMEOUT, TcpLimits, UDP_BUFFER_LEN,
 };
 pub use node::Node;
+pub use tcp_stats::TcpStats;

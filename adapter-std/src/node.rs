@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use crate::events::Events;
 use crate::handle::Handle;
-use crate::limits::{EVENT_CAPACITY, INBOX_CAPACITY};
+use crate::limits::{EVENT_CAPACITY, INBOX_CAPACITY, TcpLimits};
 use crate::poll_loop::{Loop, WAKER};
+use crate::tcp_stats::{TcpCounters, TcpStats};
 
 /// A running node: its sockets, its poll loop's thread, a [`Handle`] to command it and its
 /// [`Events`].
@@ -47,6 +48,16 @@ impl Node {
     /// be started; [`Error::Command`] for an invalid or duplicate client callsign. Nothing is
     /// left bound or running after an error.
     pub fn bind(options: NodeOptions) -> Result<Self, Error> {
+        Self::bind_with(options, TcpLimits::default())
+    }
+
+    /// Binds and starts a node as [`bind`](Self::bind), its TCP connections held to `limits`
+    /// (the per-address bound and the frame timeout; the crate documentation lists every TCP
+    /// bound and timer).
+    ///
+    /// # Errors
+    /// As [`bind`](Self::bind).
+    pub fn bind_with(options: NodeOptions, limits: TcpLimits) -> Result<Self, Error> {
         let udp_sockets = options
             .udp
             .iter()
@@ -90,6 +101,7 @@ impl Node {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let dispatch = Dispatch::new(driver, events, loss);
+        let counters = Arc::new(TcpCounters::default());
         // From here on, dropping the loop (on an error) closes whatever was bound.
         let event_loop = Loop::new(
             poll,
@@ -97,6 +109,8 @@ impl Node {
             requested,
             (udp_sockets, listeners),
             &options,
+            limits,
+            Arc::clone(&counters),
         )?;
         let loop_thread = thread::Builder::new()
             .name("ejtp-loop".to_string())
@@ -116,7 +130,7 @@ impl Node {
                 .map(|bound| ejtp_adapter_core::advertised_address(*bound, &options)),
         );
         Ok(Self {
-            handle: Handle::new(handle, loop_thread),
+            handle: Handle::new(handle, loop_thread, counters),
             events: Events::new(received, lost),
             shown,
             udp,
@@ -190,6 +204,12 @@ impl Node {
     /// As [`Handle::send`].
     pub fn send(&self, from: &str, to: &PublicIdentity, value: Value) -> Result<MessageId, Error> {
         self.handle.send(from, to, value)
+    }
+
+    /// What the node's TCP bounds and timers did: [`Handle::tcp_stats`].
+    #[must_use]
+    pub fn tcp_stats(&self) -> TcpStats {
+        self.handle.tcp_stats()
     }
 
     /// The node's events.

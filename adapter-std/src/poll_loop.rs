@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
@@ -17,10 +18,13 @@ use ejtp_proto::{Output, Protocol, Transmit, TransportAddr};
 use mio::net::{TcpListener, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::admission::{at_ip_limit, idlest};
 use crate::limits::{
-    ACCEPT_BUDGET, POLL_EVENTS, REQUEST_BUDGET, TCP_READ_BUDGET, UDP_BUFFER_LEN, UDP_READ_BUDGET,
+    ACCEPT_BUDGET, POLL_EVENTS, REQUEST_BUDGET, TCP_READ_BUDGET, TcpLimits, UDP_BUFFER_LEN,
+    UDP_READ_BUDGET,
 };
-use crate::tcp::{Conn, Failed, Refused};
+use crate::tcp::{Conn, Failed, Refused, Rules};
+use crate::tcp_stats::{Closed, TcpCounters};
 use crate::udp::{Sending, UdpSockets};
 
 /// The poller's token of the waker the handles use after queueing a command.
@@ -38,6 +42,14 @@ pub(crate) struct Loop {
     udp: UdpSockets,
     listeners: Vec<TcpListener>,
     connections: Connections<Conn>,
+    /// Connections in all, at most (`NodeOptions::max_tcp_connections`).
+    max_connections: usize,
+    /// Connections with one IP address, at most ([`TcpLimits::max_per_ip`]).
+    max_per_ip: usize,
+    /// The timers every connection follows.
+    rules: Rules,
+    /// What the bounds and timers closed, for the handles to read.
+    counters: Arc<TcpCounters>,
     /// The remote address of each connection's token.
     by_token: BTreeMap<Token, SocketAddr>,
     /// The next connection's token (tokens are never reused, so a late event for a closed
@@ -54,7 +66,8 @@ pub(crate) struct Loop {
 
 impl Loop {
     /// The loop for `dispatch`'s node over the bound `udp` sockets and TCP `listeners`, taking
-    /// commands from `requests`: registers every socket with `poll`.
+    /// commands from `requests`: registers every socket with `poll`. Its TCP connections follow
+    /// `options` and `limits`, and what closes them is counted in `counters`.
     ///
     /// # Errors
     /// When the poller refuses a socket.
@@ -64,6 +77,8 @@ impl Loop {
         requests: Receiver<Request>,
         sockets: (Vec<(SocketAddr, UdpSocket)>, Vec<TcpListener>),
         options: &NodeOptions,
+        limits: TcpLimits,
+        counters: Arc<TcpCounters>,
     ) -> io::Result<Self> {
         let (udp_sockets, mut listeners) = sockets;
         let mut udp = UdpSockets::default();
@@ -85,7 +100,17 @@ impl Loop {
             requests,
             udp,
             listeners,
+            // Its own idle timer and eviction are a backstop: the loop closes idle connections
+            // (by frames, not bytes) and makes room before the table would.
             connections: Connections::new(options.tcp_idle_timeout, options.max_tcp_connections),
+            max_connections: options.max_tcp_connections.max(1),
+            max_per_ip: limits.max_per_ip.max(1),
+            rules: Rules {
+                idle: options.tcp_idle_timeout,
+                frame: limits.frame_timeout,
+                max_frame_len: options.config.max_frame_len,
+            },
+            counters,
             by_token: BTreeMap::new(),
             next_token: token,
             ready: BTreeSet::new(),
@@ -133,6 +158,7 @@ impl Loop {
                 }
             }
             self.on_time();
+            self.counters.set_open(self.connections.len());
         }
     }
 
@@ -234,8 +260,17 @@ impl Loop {
             };
             match listener.accept() {
                 Ok((stream, from)) => {
+                    if at_ip_limit(&self.connections, from.ip(), self.max_per_ip) {
+                        // The newest gives way (see `limits::TCP_MAX_PER_IP`): closed here,
+                        // before the node or the poller know of it.
+                        tracing::debug!(%from, "TCP connection refused: too many from its address");
+                        self.counters.count(Closed::RefusedPerIp);
+                        drop(stream);
+                        continue;
+                    }
                     tracing::debug!(%from, "TCP connection accepted");
-                    let conn = Conn::accepted(self.fresh_token(), stream, Instant::now());
+                    let conn =
+                        Conn::accepted(self.fresh_token(), stream, Instant::now(), self.rules);
                     let outputs = self.register(from, conn);
                     self.carry_out(outputs);
                 }
@@ -261,6 +296,23 @@ impl Loop {
         };
         let received = conn.read(&mut self.buffer, TCP_READ_BUDGET);
         for data in received.chunks {
+            // Closed or replaced meanwhile (bad framing, evicted to make room): the rest is
+            // dropped, as it would have been unread, rather than start a stream in the node
+            // that no connection would ever end.
+            if !self.by_token.contains_key(&token) {
+                return;
+            }
+            let now = Instant::now();
+            let framing = self
+                .connections
+                .get(&from, now)
+                .map(|conn| conn.received(&data, now));
+            if let Some(Err(bad)) = framing {
+                tracing::debug!(%from, ?bad, "closing a TCP connection with bad framing");
+                self.counters.count(Closed::BadFraming);
+                self.close(from, Failed::Stream);
+                return;
+            }
             let outputs = self
                 .dispatch
                 .driver()
@@ -293,7 +345,7 @@ impl Loop {
         }
     }
 
-    /// Gives the node a timeout if one is due, and closes idle, unopened and stalled
+    /// Gives the node a timeout if one is due, and closes idle, slow, unopened and stalled
     /// connections.
     fn on_time(&mut self) {
         let now = Instant::now();
@@ -311,15 +363,6 @@ impl Loop {
             self.carry_out(outputs);
         }
         let now = Instant::now();
-        for (remote, conn) in self.connections.expire(now) {
-            tracing::debug!(%remote, "closing an idle TCP connection");
-            self.by_token.remove(&conn.token());
-            let outputs = self
-                .dispatch
-                .driver()
-                .inbound(Inbound::StreamClosed { from: remote });
-            self.carry_out(outputs);
-        }
         let overdue: Vec<SocketAddr> = self
             .connections
             .iter()
@@ -331,9 +374,23 @@ impl Loop {
                 .connections
                 .get(&remote, now)
                 .and_then(|conn| conn.overdue(now));
-            if let Some(failed) = failed {
+            if let Some((failed, why)) = failed {
+                tracing::debug!(%remote, ?why, "closing a TCP connection on its timer");
+                self.counters.count(why);
                 self.close(remote, failed);
             }
+        }
+        // The table's own idle timer, by bytes rather than frames, never comes first; kept so
+        // that nothing outlives it whatever the connection's timers say.
+        for (remote, conn) in self.connections.expire(now) {
+            tracing::debug!(%remote, "closing an idle TCP connection");
+            self.counters.count(Closed::Idle);
+            self.by_token.remove(&conn.token());
+            let outputs = self
+                .dispatch
+                .driver()
+                .inbound(Inbound::StreamClosed { from: remote });
+            self.carry_out(outputs);
         }
     }
 
@@ -347,6 +404,7 @@ impl Loop {
                     tracing::debug!(%remote, "closing a TCP connection with bad framing");
                     // The node has already forgotten the stream.
                     if let Some(conn) = self.connections.remove(&remote) {
+                        self.counters.count(Closed::BadFraming);
                         self.by_token.remove(&conn.token());
                     }
                 }
@@ -372,7 +430,12 @@ impl Loop {
         let now = Instant::now();
         let mut outputs = Vec::new();
         if self.connections.get(&to, now).is_none() {
-            match Conn::connect(self.fresh_token(), to, now) {
+            if at_ip_limit(&self.connections, to.ip(), self.max_per_ip) {
+                tracing::debug!(%to, "TCP connect refused: too many with its address");
+                self.counters.count(Closed::RefusedPerIp);
+                return self.failed_transmit(to, frame);
+            }
+            match Conn::connect(self.fresh_token(), to, now, self.rules) {
                 Ok(conn) => {
                     tracing::debug!(%to, "TCP connection opening");
                     outputs = self.register(to, conn);
@@ -446,27 +509,49 @@ impl Loop {
             tracing::debug!(%remote, %err, "the poller refused a TCP connection; dropped");
             return Vec::new();
         }
-        self.by_token.insert(token, remote);
         let mut outputs = Vec::new();
         let now = Instant::now();
-        for (addr, mut old) in self.connections.insert(remote, conn, now) {
-            self.by_token.remove(&old.token());
-            tracing::debug!(%addr, "TCP connection closed to make room");
-            // What it holds goes first, as far as the socket takes it now (its connect may
-            // have completed since the loop last looked); frames that never left because it
-            // never connected are reported.
-            if let Err(Failed::Connect(frames)) = old.writable(now) {
-                for frame in frames {
-                    outputs.extend(self.failed_transmit(addr, frame));
-                }
-            }
-            drop(old);
-            outputs.extend(
-                self.dispatch
-                    .driver()
-                    .inbound(Inbound::StreamClosed { from: addr }),
-            );
+        // A full table makes room by closing its idlest connection (see `limits`), before the
+        // table itself would close its least recently used.
+        while self.connections.len() >= self.max_connections
+            && !self.connections.iter().any(|(addr, _)| *addr == remote)
+        {
+            let Some(addr) = idlest(&self.connections) else {
+                break;
+            };
+            let Some(old) = self.connections.remove(&addr) else {
+                break;
+            };
+            self.counters.count(Closed::Evicted);
+            outputs.extend(self.retire(addr, old, now));
         }
+        self.by_token.insert(token, remote);
+        for (addr, old) in self.connections.insert(remote, conn, now) {
+            outputs.extend(self.retire(addr, old, now));
+        }
+        outputs
+    }
+
+    /// Closes `old`, taken out of the table to make room, and returns what the node makes of
+    /// it.
+    fn retire(&mut self, addr: SocketAddr, mut old: Conn, now: Instant) -> Vec<Output> {
+        self.by_token.remove(&old.token());
+        tracing::debug!(%addr, "TCP connection closed to make room");
+        let mut outputs = Vec::new();
+        // What it holds goes first, as far as the socket takes it now (its connect may have
+        // completed since the loop last looked); frames that never left because it never
+        // connected are reported.
+        if let Err(Failed::Connect(frames)) = old.writable(now) {
+            for frame in frames {
+                outputs.extend(self.failed_transmit(addr, frame));
+            }
+        }
+        drop(old);
+        outputs.extend(
+            self.dispatch
+                .driver()
+                .inbound(Inbound::StreamClosed { from: addr }),
+        );
         outputs
     }
 
@@ -484,6 +569,7 @@ impl Loop {
         self.requests.close();
         while self.requests.try_recv().is_ok() {}
         self.connections = Connections::new(Duration::ZERO, 1);
+        self.counters.set_open(0);
         self.by_token.clear();
         self.udp.clear();
         self.listeners.clear();

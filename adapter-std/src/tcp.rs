@@ -1,15 +1,28 @@
-//! One TCP connection of the poll loop: a non-blocking connect, a bounded send buffer, and
-//! reads that never wait.
+//! One TCP connection of the poll loop: a non-blocking connect, a bounded send buffer, reads
+//! that never wait, and the deadlines that close it when its peer is idle, slow or gone.
 
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Token;
 use mio::net::TcpStream;
 
+use crate::frame_watch::{BadFraming, FrameWatch};
 use crate::limits::{TCP_CONNECT_TIMEOUT, TCP_READ_CHUNK, TCP_SEND_BUFFER, TCP_WRITE_TIMEOUT};
+use crate::tcp_stats::Closed;
+
+/// The timers and the frame bound every connection of a node follows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rules {
+    /// No frame completed either way for this long: the connection is closed.
+    pub(crate) idle: Duration,
+    /// A frame begun and not completed for this long, either way: the connection is closed.
+    pub(crate) frame: Duration,
+    /// The node's `max_frame_len`: a prefix announcing more closes the connection.
+    pub(crate) max_frame_len: usize,
+}
 
 /// What a connection that cannot be written to any more does to the frames it holds.
 #[derive(Debug)]
@@ -46,27 +59,46 @@ pub(crate) struct Conn {
     buffered: usize,
     /// When the buffer last went from empty to holding bytes, or last had bytes taken.
     progress: Instant,
+    /// When the first frame in `queue` began to be written (or the connect completed).
+    front_since: Instant,
+    /// When a frame last completed, either way (at first, when the connection was made).
+    last_frame: Instant,
+    /// The frames arriving.
+    incoming: FrameWatch,
+    rules: Rules,
 }
 
 impl Conn {
     /// Starts opening a connection to `remote` without waiting for it.
-    pub(crate) fn connect(token: Token, remote: SocketAddr, now: Instant) -> io::Result<Self> {
+    pub(crate) fn connect(
+        token: Token,
+        remote: SocketAddr,
+        now: Instant,
+        rules: Rules,
+    ) -> io::Result<Self> {
         let stream = TcpStream::connect(remote)?;
         Ok(Self::new(
             token,
             stream,
             Some(now + TCP_CONNECT_TIMEOUT),
             now,
+            rules,
         ))
     }
 
     /// A connection a listener accepted.
-    pub(crate) fn accepted(token: Token, stream: TcpStream, now: Instant) -> Self {
+    pub(crate) fn accepted(token: Token, stream: TcpStream, now: Instant, rules: Rules) -> Self {
         set_nodelay(&stream);
-        Self::new(token, stream, None, now)
+        Self::new(token, stream, None, now, rules)
     }
 
-    fn new(token: Token, stream: TcpStream, connecting: Option<Instant>, now: Instant) -> Self {
+    fn new(
+        token: Token,
+        stream: TcpStream,
+        connecting: Option<Instant>,
+        now: Instant,
+        rules: Rules,
+    ) -> Self {
         Self {
             token,
             stream,
@@ -75,6 +107,10 @@ impl Conn {
             written: 0,
             buffered: 0,
             progress: now,
+            front_since: now,
+            last_frame: now,
+            incoming: FrameWatch::new(rules.max_frame_len),
+            rules,
         }
     }
 
@@ -96,6 +132,9 @@ impl Conn {
         }
         if self.buffered == 0 {
             self.progress = now;
+        }
+        if self.queue.is_empty() {
+            self.front_since = now;
         }
         self.buffered = self.buffered.saturating_add(frame.len());
         self.queue.push_back(frame);
@@ -121,6 +160,8 @@ impl Conn {
                     if self.written >= front.len() {
                         self.queue.pop_front();
                         self.written = 0;
+                        self.last_frame = now;
+                        self.front_since = now;
                     }
                 }
                 Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -140,6 +181,9 @@ impl Conn {
             match connected(&self.stream) {
                 Ok(true) => {
                     self.connecting = None;
+                    // The timers start now: the connect had its own.
+                    self.front_since = now;
+                    self.last_frame = now;
                     set_nodelay(&self.stream);
                 }
                 Ok(false) => return Ok(()),
@@ -188,28 +232,86 @@ impl Conn {
         read
     }
 
-    /// When this connection must be looked at even if its socket says nothing: its connect's
-    /// deadline, or when its stalled buffer times out.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        match self.connecting {
-            Some(at) => Some(at),
-            None if self.buffered > 0 => Some(self.progress + TCP_WRITE_TIMEOUT),
-            None => None,
+    /// Follows the bytes `data` that arrived at `now`, before the node gets them: a frame
+    /// completed restarts the idle timer, a frame begun starts the frame timer.
+    ///
+    /// # Errors
+    /// When the framing is bad (such as a prefix announcing a frame past the node's bound):
+    /// close the connection rather than hand the node, or read, any more of it.
+    pub(crate) fn received(&mut self, data: &[u8], now: Instant) -> Result<(), BadFraming> {
+        if self.incoming.observe(data, now)? > 0 {
+            self.last_frame = now;
         }
+        Ok(())
     }
 
-    /// Whether the connection has given up by `now`, and what it loses.
-    pub(crate) fn overdue(&mut self, now: Instant) -> Option<Failed> {
-        if self.deadline().is_none_or(|at| at > now) {
-            return None;
+    /// When this connection last completed a frame, either way: the idlest is evicted first.
+    pub(crate) fn last_frame(&self) -> Instant {
+        self.last_frame
+    }
+
+    /// When this connection must be looked at even if its socket says nothing: the first of
+    /// its deadlines.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadlines()
+            .into_iter()
+            .flatten()
+            .map(|(at, _)| at)
+            .min()
+    }
+
+    /// Each deadline that applies now, with what closes the connection when it passes. While
+    /// it connects, only the connect's own.
+    fn deadlines(&self) -> [Option<(Instant, Closed)>; 4] {
+        if let Some(at) = self.connecting {
+            return [Some((at, Closed::ConnectTimedOut)), None, None, None];
         }
-        if self.connecting.is_some() {
-            tracing::debug!("TCP connect timed out; frames dropped");
-            Some(self.fail())
-        } else {
-            tracing::debug!("TCP peer took nothing for too long; connection closed");
-            Some(Failed::Stream)
-        }
+        let stalled = (self.buffered > 0)
+            .then(|| after(self.progress, TCP_WRITE_TIMEOUT))
+            .flatten();
+        let sending = (!self.queue.is_empty())
+            .then(|| after(self.front_since, self.rules.frame))
+            .flatten();
+        let receiving = self
+            .incoming
+            .started()
+            .and_then(|began| after(began, self.rules.frame));
+        let idle = after(self.last_frame, self.rules.idle);
+        [
+            stalled.map(|at| (at, Closed::Stalled)),
+            sending.map(|at| (at, Closed::Slow)),
+            receiving.map(|at| (at, Closed::Slow)),
+            idle.map(|at| (at, Closed::Idle)),
+        ]
+    }
+
+    /// Whether the connection has given up by `now`: why, and what it loses.
+    pub(crate) fn overdue(&mut self, now: Instant) -> Option<(Failed, Closed)> {
+        let (_, why) = self
+            .deadlines()
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| *at <= now)
+            .min_by_key(|(at, _)| *at)?;
+        let failed = match why {
+            Closed::ConnectTimedOut => {
+                tracing::debug!("TCP connect timed out; frames dropped");
+                self.fail()
+            }
+            Closed::Stalled => {
+                tracing::debug!("TCP peer took nothing for too long; connection closed");
+                Failed::Stream
+            }
+            Closed::Slow => {
+                tracing::debug!("TCP frame too slow to complete; connection closed");
+                Failed::Stream
+            }
+            _ => {
+                tracing::debug!("TCP connection idle; closed");
+                Failed::Stream
+            }
+        };
+        Some((failed, why))
     }
 
     fn fail(&mut self) -> Failed {
@@ -226,6 +328,11 @@ pub(crate) enum Refused {
     Full(Vec<u8>),
     /// Writing failed: the connection is broken (the frame is lost with it).
     Broken,
+}
+
+/// `at + timeout`, or `None` (never) past the clock's range.
+fn after(at: Instant, timeout: Duration) -> Option<Instant> {
+    at.checked_add(timeout)
 }
 
 /// Whether a non-blocking connect has completed: `Ok(false)` while it is still in progress.
@@ -253,10 +360,22 @@ mod tests {
 
     use super::*;
 
+    /// Timers longer than any test, unless a test sets its own.
+    const RULES: Rules = Rules {
+        idle: Duration::from_secs(600),
+        frame: Duration::from_secs(300),
+        max_frame_len: 1024,
+    };
+
     /// A connection to `listener`, its connect completed.
-    fn connected_to(listener: &TcpListener) -> Conn {
-        let mut conn =
-            Conn::connect(Token(1), listener.local_addr().unwrap(), Instant::now()).unwrap();
+    fn connected_to(listener: &TcpListener, rules: Rules) -> Conn {
+        let mut conn = Conn::connect(
+            Token(1),
+            listener.local_addr().unwrap(),
+            Instant::now(),
+            rules,
+        )
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while conn.connecting.is_some() {
             assert!(
@@ -272,7 +391,7 @@ mod tests {
     #[test]
     fn a_peer_that_never_reads_fills_the_bounded_buffer_and_then_frames_are_refused() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut conn = connected_to(&listener);
+        let mut conn = connected_to(&listener, RULES);
         let (_deaf, _) = listener.accept().unwrap();
         let frame = vec![7u8; 64 * 1024];
         let mut taken = 0usize;
@@ -292,14 +411,18 @@ mod tests {
         let stalled = conn.progress + TCP_WRITE_TIMEOUT;
         assert_eq!(conn.deadline(), Some(stalled));
         assert!(conn.overdue(stalled - Duration::from_millis(1)).is_none());
-        assert!(matches!(conn.overdue(stalled), Some(Failed::Stream)));
+        assert!(matches!(
+            conn.overdue(stalled),
+            Some((Failed::Stream, Closed::Stalled))
+        ));
     }
 
     #[test]
     fn frames_waiting_for_a_connect_that_times_out_are_handed_back() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let started = Instant::now();
-        let mut conn = Conn::connect(Token(2), listener.local_addr().unwrap(), started).unwrap();
+        let mut conn =
+            Conn::connect(Token(2), listener.local_addr().unwrap(), started, RULES).unwrap();
         // Not looked at since: as far as the connection knows, it is still connecting.
         conn.send(b"one".to_vec(), started).unwrap();
         conn.send(b"two".to_vec(), started).unwrap();
@@ -307,8 +430,67 @@ mod tests {
         assert_eq!(conn.deadline(), Some(gives_up));
         assert!(conn.overdue(gives_up - Duration::from_millis(1)).is_none());
         match conn.overdue(gives_up) {
-            Some(Failed::Connect(frames)) => assert_eq!(frames, [b"one".to_vec(), b"two".to_vec()]),
+            Some((Failed::Connect(frames), Closed::ConnectTimedOut)) => {
+                assert_eq!(frames, [b"one".to_vec(), b"two".to_vec()]);
+            }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_frame_begun_and_not_completed_in_time_closes_the_connection_as_slow() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rules = Rules {
+            idle: Duration::from_secs(10),
+            frame: Duration::from_secs(2),
+            ..RULES
+        };
+        let mut conn = connected_to(&listener, rules);
+        let opened = conn.last_frame();
+        assert_eq!(conn.deadline(), Some(opened + rules.idle), "idle, at first");
+        // One frame whole, later: the idle timer starts again from it.
+        let framed = opened + Duration::from_secs(1);
+        conn.received(b"3.abc", framed).unwrap();
+        assert_eq!(conn.last_frame(), framed);
+        // A frame begun: its bytes must all come within the frame timeout.
+        let dripping = framed + Duration::from_secs(1);
+        conn.received(b"1", dripping).unwrap();
+        conn.received(b"0.", dripping + Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(conn.deadline(), Some(dripping + rules.frame));
+        assert!(
+            conn.overdue(dripping + Duration::from_millis(1999))
+                .is_none()
+        );
+        assert!(matches!(
+            conn.overdue(dripping + rules.frame),
+            Some((Failed::Stream, Closed::Slow))
+        ));
+    }
+
+    #[test]
+    fn a_connection_on_which_no_frame_completes_is_closed_as_idle() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let rules = Rules {
+            idle: Duration::from_secs(3),
+            ..RULES
+        };
+        let mut conn = connected_to(&listener, rules);
+        let (mut peer, _) = listener.accept().unwrap();
+        let opened = conn.last_frame();
+        // A frame written whole counts as much as one received.
+        let sent = opened + Duration::from_secs(2);
+        conn.send(b"3.abc".to_vec(), sent).unwrap();
+        assert_eq!(conn.last_frame(), sent);
+        let mut got = [0; 5];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"3.abc");
+        let idle = sent + rules.idle;
+        assert_eq!(conn.deadline(), Some(idle));
+        assert!(conn.overdue(idle - Duration::from_millis(1)).is_none());
+        assert!(matches!(
+            conn.overdue(idle),
+            Some((Failed::Stream, Closed::Idle))
+        ));
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use ejtp_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
 
+pub(crate) mod probe;
+
 /// How long any test waits for anything: generous, as loopback answers in microseconds.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
