@@ -14,8 +14,8 @@ use core::time::Duration;
 
 use crate::time::Instant;
 
-use super::Download;
 use super::source::SourceIndex;
+use super::{Download, Mode};
 
 /// Timeouts (or short answers) in a row after which a source counts as stalled.
 pub(super) const STALLED_AFTER: u32 = 3;
@@ -75,6 +75,42 @@ impl Download {
         if now_stalled {
             // It no longer weighs for its length: another may now be better supported.
             self.reconsider_length();
+            if self.mode == Mode::Pinned(source) {
+                self.repin_away_from(source);
+            }
+        }
+    }
+
+    /// The pinned `source` stalled: waiting for it could be forever (a source that answers
+    /// and then falls silent may hold most blocks when a mismatch pins it). The pin moves to
+    /// the first other active source that has not stalled, starting afresh with it (see
+    /// `repinned`); with none, every source is asked again and the next mismatch decides.
+    fn repin_away_from(&mut self, source: SourceIndex) {
+        let next = self
+            .sources
+            .iter()
+            .enumerate()
+            .filter(|(_, candidate)| candidate.is_active() && candidate.timeouts < STALLED_AFTER)
+            .filter_map(|(index, _)| SourceIndex::try_from(index).ok())
+            .find(|&index| index != source);
+        match next {
+            Some(next) => {
+                self.mode = Mode::Pinned(next);
+                self.repinned = Some(next);
+                let others: Vec<(u64, SourceIndex)> = self
+                    .in_flight
+                    .keys()
+                    .filter(|(_, s)| *s != next)
+                    .copied()
+                    .collect();
+                for key in others {
+                    if self.forget_request(key).is_some() {
+                        // Asked again of the new pin: nothing else would ask it.
+                        self.lost.insert(key.0, key.1);
+                    }
+                }
+            }
+            None => self.mode = Mode::Swarm,
         }
     }
 

@@ -24,6 +24,9 @@ impl Download {
         if self.is_finished() {
             return Ok(());
         }
+        if let Some(pinned) = self.repinned.take() {
+            self.forget_blocks(store, |supplier| supplier != pinned)?;
+        }
         let Some(source) = self.source_index(&from).filter(|&s| self.is_active(s)) else {
             self.stats.unsolicited += 1;
             return Ok(());

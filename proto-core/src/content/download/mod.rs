@@ -180,6 +180,10 @@ pub struct Download {
     next_fresh: u64,
     verifier: PrefixHasher,
     mode: Mode,
+    /// The pin moved to this source while no store was at hand (the one pinned before
+    /// stalled): the blocks other sources supplied are forgotten at the next block, before it
+    /// is kept, so that a mismatch still blames the pinned source alone.
+    repinned: Option<SourceIndex>,
     phase: Phase,
     events: VecDeque<DownloadEvent>,
     stats: DownloadStats,
@@ -206,6 +210,7 @@ impl Download {
             next_fresh: 0,
             verifier: PrefixHasher::new(),
             mode: Mode::Swarm,
+            repinned: None,
             phase: Phase::Running,
             events: VecDeque::new(),
             stats: DownloadStats::default(),
