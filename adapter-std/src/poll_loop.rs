@@ -309,8 +309,19 @@ impl Loop {
                 .map(|conn| conn.received(&data, now));
             if let Some(Err(bad)) = framing {
                 tracing::debug!(%from, ?bad, "closing a TCP connection with bad framing");
-                self.counters.count(Closed::BadFraming);
-                self.close(from, Failed::Stream);
+                // The node sees the bytes too (at most one read's worth): its decoder finds
+                // the same fault, forgets the stream and tells the application
+                // (`Event::StreamFailed`), as on every adapter; its output closes the
+                // connection (counted there).
+                let outputs = self
+                    .dispatch
+                    .driver()
+                    .inbound(Inbound::Stream { from, data });
+                self.carry_out(outputs);
+                if self.by_token.contains_key(&token) {
+                    self.counters.count(Closed::BadFraming);
+                    self.close(from, Failed::Stream);
+                }
                 return;
             }
             let outputs = self
