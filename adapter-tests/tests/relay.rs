@@ -53,7 +53,17 @@ fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: Test
     let alice = N::bind(options(1).udp(ipv4()).client("alice"));
     let relay_config = Config::default().with_max_mailboxes(4);
     let relay = N::bind(options(2).udp(ipv4()).client("relay").config(relay_config));
-    let bob = N::bind(options(3).udp(ipv4()).client("bob"));
+    // Bob keeps a replay journal: without one, a node refuses every first message signed
+    // before it started (it cannot rule out a replay), and what the relay holds for him is
+    // signed while he is down.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("bob.replay.jsonl");
+    let bob = N::bind(
+        options(3)
+            .udp(ipv4())
+            .client("bob")
+            .replay_journal(&journal),
+    );
     let (relay_id, bob_id, bob_addr) = (
         relay.identity("relay"),
         bob.identity("bob"),
@@ -83,7 +93,12 @@ fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: Test
     }
 
     // Bob comes back on the same address with the same key, and asks for his frames.
-    let mut bob = N::bind(options(3).udp(bob_addr).client("bob"));
+    let mut bob = N::bind(
+        options(3)
+            .udp(bob_addr)
+            .client("bob")
+            .replay_journal(&journal),
+    );
     bob.handle()
         .request_mailbox(&relay_id, MailboxOp::Release)
         .unwrap();

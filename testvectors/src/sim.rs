@@ -135,6 +135,20 @@ impl SimNetwork {
         config: Config,
         callsigns: &[&str],
     ) -> usize {
+        self.add_node_signing_as(name, key_byte, config, callsigns, None)
+    }
+
+    /// [`add_node`](Self::add_node), but the node signs `signs_as` as its address instead of
+    /// the one it sends from: an attacker naming a third party (`signs_as`, typically another
+    /// node's address) as the sender of what it sends.
+    pub fn add_node_signing_as(
+        &mut self,
+        name: &str,
+        key_byte: u8,
+        config: Config,
+        callsigns: &[&str],
+        signs_as: Option<SocketAddr>,
+    ) -> usize {
         let index = self.slots.len();
         let port_offset = u16::try_from(index).unwrap_or(u16::MAX);
         let spec = NodeSpec {
@@ -159,7 +173,7 @@ impl SimNetwork {
         self.command(
             index,
             Command::AddLocalAddress {
-                address: Address::udp(self.udp[index], None),
+                address: Address::udp(signs_as.unwrap_or(self.udp[index]), None),
             },
         )
         .expect("adding a local address cannot fail");

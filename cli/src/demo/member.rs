@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use ejtp_std::{Node, NodeOptions};
 use std::net::SocketAddr;
+use std::path::Path;
 
 use ejtp_proto::{Config, Event, Identity, Message, PublicIdentity, Stats};
 
@@ -24,22 +25,33 @@ impl Member {
     /// Starts a node for `name` on ephemeral loopback ports (TCP too if `tcp`).
     pub(super) fn start(name: &'static str, tcp: bool) -> Result<Self, CliError> {
         let loopback = ([127, 0, 0, 1], 0).into();
-        Self::start_with(name, tcp, new_identity()?, Config::default(), loopback)
+        Self::start_with(
+            name,
+            tcp,
+            new_identity()?,
+            Config::default(),
+            loopback,
+            None,
+        )
     }
 
     /// Starts a node for `name` with this identity and configuration, on `udp` (TCP too, on
-    /// an ephemeral loopback port, if `tcp`).
+    /// an ephemeral loopback port, if `tcp`), keeping its replay journal in `journal` if given.
     pub(super) fn start_with(
         name: &'static str,
         tcp: bool,
         identity: Identity,
         config: Config,
         udp: SocketAddr,
+        journal: Option<&Path>,
     ) -> Result<Self, CliError> {
         let mut options = NodeOptions::new(identity)
             .udp(udp)
             .client(name)
             .config(config);
+        if let Some(journal) = journal {
+            options = options.replay_journal(journal);
+        }
         if tcp {
             options = options.tcp(([127, 0, 0, 1], 0).into());
         }

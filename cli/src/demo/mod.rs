@@ -4,6 +4,7 @@
 mod group;
 mod mallory;
 mod member;
+mod scratch;
 mod steps;
 mod swarm;
 
@@ -39,6 +40,7 @@ impl Cast {
                 // The relay keeps mailboxes for store-and-forward.
                 Config::default().with_max_mailboxes(8),
                 ([127, 0, 0, 1], 0).into(),
+                None,
             )?,
             bob: Member::start("bob", true)?,
             mallory: Mallory::bind()

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::Cast;
 use super::member::{self, Member, WAIT};
+use super::scratch::Scratch;
 use crate::error::node_reason;
 
 /// A step: what it shows, and the code that shows it.
@@ -49,7 +50,8 @@ pub(super) const STEPS: &[Step] = &[
     ),
     (
         "Store-and-forward: carol asks the relay to hold her frames and goes down; alice sends \
-         her a message through the relay; carol starts again and asks for it.",
+         her a message through the relay; carol starts again (her replay journal tells her \
+         what she took before) and asks for it.",
         store_and_forward,
     ),
     (
@@ -271,9 +273,23 @@ fn soft_timeout_then_late_reply(cast: &mut Cast) -> Result<String, String> {
 fn store_and_forward(cast: &mut Cast) -> Result<String, String> {
     let identity = member::new_identity().map_err(|err| err.to_string())?;
     let loopback = ([127, 0, 0, 1], 0).into();
+    // Carol keeps a replay journal, as `ejtp run` does: a node that starts without one refuses
+    // every first message signed before its start (a replay it cannot rule out), and what the
+    // relay held for her was signed while she was down.
+    let scratch = Scratch::new("carol")?;
+    std::fs::create_dir_all(scratch.path())
+        .map_err(|err| format!("cannot create {}: {err}", scratch.path().display()))?;
+    let journal = scratch.path().join("carol.replay.jsonl");
     let start = |udp| {
-        Member::start_with("carol", false, identity.clone(), Config::default(), udp)
-            .map_err(|err| err.to_string())
+        Member::start_with(
+            "carol",
+            false,
+            identity.clone(),
+            Config::default(),
+            udp,
+            Some(&journal),
+        )
+        .map_err(|err| err.to_string())
     };
     let relay = cast.relay.udp_identity();
     let carol = start(loopback)?;

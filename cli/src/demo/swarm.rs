@@ -2,26 +2,18 @@
 //! fetches it from both at once over CJP2P, verifies it and keeps it in its own folder.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ejtp_proto::content::ContentId;
 use ejtp_proto::{CoreRng, Identity};
 use ejtp_std::{FetchOutcome, Node, NodeOptions};
 
 use super::Cast;
+use super::scratch::Scratch;
 use crate::error::node_reason;
 
 /// The file's length: 256 blocks of 4096 bytes.
 const LEN: usize = 1 << 20;
-
-/// A folder of the demo's own under the system's temporary folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The swarm's nodes: two seeders, then the fetcher.
 pub(super) const NAMES: [&str; 3] = ["peggy", "victor", "walter"];
@@ -38,10 +30,7 @@ fn node_in(name: &str, dir: &Path) -> Result<Node, String> {
 
 /// The step: returns what it checked.
 pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
-    let seed =
-        ejtp_adapter_core::os_seed().map_err(|err| format!("cannot draw randomness: {err}"))?;
-    let unique: String = seed.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let scratch = Scratch(std::env::temp_dir().join(format!("ejtp-demo-{unique}")));
+    let scratch = Scratch::new("swarm")?;
     let bytes: Vec<u8> = (0..LEN)
         .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
         .collect();
@@ -49,13 +38,13 @@ pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
     let mut seeders = Vec::new();
     let [first, second, fetcher_name] = NAMES;
     for name in [first, second] {
-        let dir = scratch.0.join(name);
+        let dir = scratch.path().join(name);
         fs::create_dir_all(&dir)
             .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
         fs::write(dir.join("song.ogg"), &bytes).map_err(|err| format!("cannot write: {err}"))?;
         seeders.push(node_in(name, &dir)?);
     }
-    let fetcher_dir = scratch.0.join(fetcher_name);
+    let fetcher_dir = scratch.path().join(fetcher_name);
     let fetcher = node_in(fetcher_name, &fetcher_dir)?;
     let sources: Vec<_> = seeders
         .iter()

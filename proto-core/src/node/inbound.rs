@@ -46,6 +46,7 @@ impl Node {
             self.stats.dropped_too_large += 1;
             return;
         }
+        self.arriving_len = data.len();
         self.on_outer_frame(from, data, 0);
     }
 
@@ -189,6 +190,7 @@ impl Node {
                         peer: peer.node_id(),
                     });
                     self.send_held_for_session(&peer.node_id());
+                    self.on_peer_proved(&peer);
                 }
                 let layer = Layer {
                     recipient_header: header,
@@ -230,15 +232,18 @@ impl Node {
                 key,
                 signature,
                 address,
-            } => self.on_mailbox_request(&MailboxRequest {
-                header,
-                recipient,
-                op,
-                timestamp,
-                key,
-                signature,
-                address,
-            }),
+            } => self.on_mailbox_request(
+                &MailboxRequest {
+                    header,
+                    recipient,
+                    op,
+                    timestamp,
+                    key,
+                    signature,
+                    address,
+                },
+                from,
+            ),
         }
     }
 
@@ -344,6 +349,7 @@ impl Node {
         self.tell_observed(receiver_index, from);
         self.on_direct_session(&peer.node_id());
         self.send_held_for_session(&peer.node_id());
+        self.on_peer_proved(&peer);
     }
 
     /// Stores a session under our `index`, confirmed or not, with the address our side of the
@@ -546,7 +552,7 @@ impl Node {
             }
         };
         // Whoever holds frames for us is told we are back by any frame we authenticate.
-        self.on_authenticated(&key);
+        self.on_authenticated(&key, from);
         let value = match frame::decode(payload) {
             Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
                 Some(Ok(value)) => value,
@@ -561,7 +567,8 @@ impl Node {
             }
         };
         // The sender signed this address as its own (or its session vouches for it).
-        self.learn_from_inbound(key, sender, from);
+        // What a claim to the sender address is worth: the frame as it arrived.
+        self.learn_from_inbound(key, sender, from, self.arriving_len);
         let Some(callsign) = layer
             .recipient
             .callsign()

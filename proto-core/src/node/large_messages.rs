@@ -171,7 +171,7 @@ impl Node {
                     session_gone = true;
                     break;
                 };
-                if self.queue_on_path(send.to, frame, send.observed) {
+                if self.queue_on_path(&send.key.node_id(), send.to, frame, send.observed) {
                     self.stats.fragments_sent += 1;
                 }
             }

@@ -144,6 +144,9 @@ pub struct Node {
     handshake_times: handshake_times::HandshakeTimes,
     /// The stamp of the last handshake this node started: the next is newer.
     last_handshake_stamp: crate::crypto::handshake::HandshakeTime,
+    /// Bytes of the frame being handled, as it arrived: what a claim it makes is worth
+    /// (`node/paths/claims.rs`).
+    arriving_len: usize,
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
     /// First messages accepted and not yet polled as [`Output::Remember`] (with
@@ -247,6 +250,7 @@ impl Node {
                 handshake_times::MAX_HANDSHAKE_TIMES,
             ),
             last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
+            arriving_len: 0,
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             journal: alloc::collections::VecDeque::new(),
@@ -277,8 +281,12 @@ impl Node {
         };
         node.add_bootstrap_peers();
         if node.config.refuse_before_start {
-            // Nothing signed before this start is known not to have been taken already.
-            let floor = UnixMillis(wall.0.saturating_sub(1));
+            // Nothing signed before this start is known not to have been taken already. The
+            // floor sits 2 ms below the start: timestamps are whole milliseconds, and a
+            // sender's (its clock's reading at its start plus the time since, each truncated)
+            // can be up to 2 ms behind the true time, so a peer on the same clock that signs
+            // right after this start is not refused.
+            let floor = UnixMillis(wall.0.saturating_sub(2));
             node.signature_nonces.raise_floor_to(floor);
             node.sealed_nonces.raise_floor_to(floor);
         }
@@ -683,14 +691,24 @@ impl Node {
         self.queue_transmit(to, frame)
     }
 
-    /// Queues a frame for `to`, through [`queue_to_observed`](Self::queue_to_observed) if
-    /// `observed` (the address was chosen because the peer was seen there).
-    fn queue_on_path(&mut self, to: TransportAddr, frame: Vec<u8>, observed: bool) -> bool {
+    /// Queues a frame for `peer` at `to`: through [`queue_to_observed`](Self::queue_to_observed)
+    /// if `observed` (the address was chosen because the peer was seen there), else within
+    /// what the peer's claim to `to` allows if it signed `to` while sending from elsewhere
+    /// (`node/paths/claims.rs`). False if refused or the queue was full.
+    fn queue_on_path(
+        &mut self,
+        peer: &NodeId,
+        to: TransportAddr,
+        frame: Vec<u8>,
+        observed: bool,
+    ) -> bool {
         if observed {
-            self.queue_to_observed(to, frame)
-        } else {
-            self.queue_transmit(to, frame)
+            return self.queue_to_observed(to, frame);
         }
+        if !self.paths.admit_to_peer(peer, to, frame.len()) {
+            return false;
+        }
+        self.queue_transmit(to, frame)
     }
 
     /// Whether `address` names this node (any callsign). A local address on the wildcard IP

@@ -140,7 +140,7 @@ impl Node {
             if let Some(frames) =
                 self.seal_in_session(to, &sender, id, json, reference, (path, observed))
             {
-                return Ok(self.queue_datagrams(given, path, frames));
+                return Ok(self.queue_datagrams(&to.key.node_id(), given, path, frames));
             }
             // Far too large to seal for one datagram: wait for the session, sealing nothing.
             if self.needs_session(to, path, json.len()) {
@@ -159,6 +159,20 @@ impl Node {
                 .wrap_for_default_route(0, &onion)
                 .ok_or(SendError::NoRoute)??,
         };
+        // The peer signed this address while sending from elsewhere, and the address has not
+        // proved it receives: what the claim does not cover waits for the handshake, whose
+        // answer from there is the proof (`node/paths/claims.rs`). If no handshake can start,
+        // the send goes on and the limit decides.
+        if direct
+            && given == Some(destination)
+            && self
+                .paths
+                .claim_room(&to.key.node_id(), destination)
+                .is_some_and(|room| room < onion.len() as u64)
+            && self.hold_for_session(id, from, to, json, reference).is_ok()
+        {
+            return Ok((destination, transmit_tag(&onion)));
+        }
         if direct && path.is_some() && self.needs_session(to, destination, onion.len()) {
             self.hold_for_session(id, from, to, json, reference)?;
             return Ok((destination, transmit_tag(&onion)));
@@ -189,7 +203,12 @@ impl Node {
                 self.queue_to_observed(source, onion.clone());
             }
         }
-        Ok(self.queue_datagrams(given, destination, alloc::vec![onion]))
+        Ok(self.queue_datagrams(
+            &first_hop.key.node_id(),
+            given,
+            destination,
+            alloc::vec![onion],
+        ))
     }
 
     /// Queues the datagrams of one message for `destination` (under the amplification limit if
@@ -197,6 +216,7 @@ impl Node {
     /// went and the first one's tag, by which a failed transmit is matched to the message.
     fn queue_datagrams(
         &mut self,
+        peer: &crate::identity::NodeId,
         given: Option<TransportAddr>,
         destination: TransportAddr,
         frames: Vec<Vec<u8>>,
@@ -207,7 +227,7 @@ impl Node {
             .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
         let observed = given.is_some_and(|given| given != destination);
         for frame in frames {
-            self.queue_on_path(destination, frame, observed);
+            self.queue_on_path(peer, destination, frame, observed);
         }
         (destination, tag)
     }
@@ -444,14 +464,15 @@ impl Node {
         // To where the peer was last heard from, if that is not the address it signed: the
         // way through its NAT.
         let path = self.path_for(&to.key, transport);
-        if !self.queue_on_path(path, frame.clone(), path != transport) {
+        let observed = path != transport;
+        if !self.queue_on_path(&peer, path, frame.clone(), observed) {
             return;
         }
-        let transport = path;
         let pending = PendingHandshake {
             peer: to.key,
             handshake,
-            to: transport,
+            to: path,
+            observed,
             frame,
             next_retry: self.now + self.config.handshake_timeout,
             attempts_left: self.config.handshake_attempts.saturating_sub(1),

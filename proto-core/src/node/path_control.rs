@@ -233,6 +233,7 @@ impl Node {
                 if entry.challenge == Some((challenge, from)) {
                     entry.challenge = None;
                     self.paths.validate(from, self.now);
+                    self.on_peer_proved(&peer);
                 }
             }
             PathMessage::Keepalive => {}

@@ -225,12 +225,14 @@ impl Node {
             .learn(key, address, preference, reset, self.now, &has_session)
     }
 
-    /// An authenticated frame from `key`, which signed `address` as its own, came from `from`.
+    /// An authenticated frame of `len` bytes from `key`, which signed `address` as its own,
+    /// came from `from`.
     pub(super) fn learn_from_inbound(
         &mut self,
         key: PublicKey,
         address: &Address,
         from: TransportAddr,
+        len: usize,
     ) {
         if key == self.public_key {
             return;
@@ -238,6 +240,10 @@ impl Node {
         self.learn_route(key, address, None, false);
         if let Some(signed) = address.transport() {
             self.routes.mark_signed(&key.node_id(), signed);
+            // Sent from elsewhere: what we send the peer at the signed address is bounded by
+            // what this was worth until the address proves it receives.
+            self.paths
+                .on_claimed(key.node_id(), signed, from, len, self.now);
         }
         self.routes.mark_success(&key.node_id(), from, self.now);
         if from.protocol == crate::transport::Protocol::Udp {

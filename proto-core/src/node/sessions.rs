@@ -74,6 +74,9 @@ pub(crate) struct PendingHandshake {
     pub(crate) handshake: InitiatorHandshake,
     /// Where the handshake went, and the exact bytes, to send again on timeout.
     pub(crate) to: TransportAddr,
+    /// Whether `to` is only where the peer was observed (retries stay under the
+    /// amplification limit, as the first attempt did).
+    pub(crate) observed: bool,
     pub(crate) frame: Vec<u8>,
     pub(crate) next_retry: Instant,
     pub(crate) attempts_left: u8,

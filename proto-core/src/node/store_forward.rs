@@ -10,6 +10,7 @@ use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::mailbox::MailboxOp;
 use crate::time::Instant;
+use crate::transport::TransportAddr;
 
 impl Node {
     /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node
@@ -72,15 +73,16 @@ impl Node {
         self.relay.held_frames()
     }
 
-    /// A mailbox request arrived: the relay checks it and says whose frames to hand over.
-    pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>) {
+    /// A mailbox request arrived from `from`: the relay checks it and says whose frames to
+    /// hand over.
+    pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>, from: TransportAddr) {
         let (now, wall) = (self.now, self.wall_now());
         let local_addresses = &self.local_addresses;
         let is_local = |address: &Address| {
             address.kind() == "local" || local_addresses.contains(&address.without_callsign())
         };
         match self.relay.on_request(request, now, wall, &is_local) {
-            Ok(Some(owner)) => self.hand_over(&owner),
+            Ok(Some(owner)) => self.hand_over(&owner, Whence::Asked(from)),
             Ok(None) | Err(Dropped::Refused) => {}
             Err(Dropped::Crypto) => self.stats.dropped_crypto += 1,
             Err(Dropped::Stale) => self.stats.dropped_stale += 1,
@@ -94,26 +96,105 @@ impl Node {
         self.relay.hold_if_away(recipient, frame, self.now)
     }
 
-    /// An authenticated frame from `key` reached us: if we hold frames for it, it is back.
-    pub(super) fn on_authenticated(&mut self, key: &PublicKey) {
-        let owner = key.node_id();
-        if self.relay.holds_frames_for(&owner) {
-            self.hand_over(&owner);
+    /// A frame authenticated by `key` reached us from `from`: if we hold frames for it, it is
+    /// back.
+    pub(super) fn on_authenticated(&mut self, key: &PublicKey, from: TransportAddr) {
+        if self.relay.holds_frames_for(&key.node_id()) {
+            self.hand_over(key, Whence::Heard(from));
         }
     }
 
-    /// Sends everything held for `owner` to its mailbox's address, oldest first, as far as
-    /// the transmit queue has room (the rest stays held). Not throttled: the recipient asked
-    /// for it, and it is at most `max_held_per_mailbox` frames.
-    fn hand_over(&mut self, owner: &NodeId) {
-        while let Some((transport, held)) = self.relay.take_oldest(owner) {
+    /// `peer` proved where it receives (its session is confirmed, or a path challenge came
+    /// back): what was held back for lack of a proved address can go now.
+    pub(super) fn on_peer_proved(&mut self, peer: &PublicKey) {
+        if self.relay.holds_frames_for(&peer.node_id()) {
+            self.hand_over(peer, Whence::Proved);
+        }
+    }
+
+    /// Where `owner`'s held frames go, if anywhere now, and whether that address has yet to
+    /// prove it receives (then the amplification limit applies).
+    ///
+    /// Never an address that only a signature names: anyone can sign any address, and a
+    /// mailbox's frames are up to `max_held_per_mailbox` datagrams, so handing them to the
+    /// signed address unproved would reflect them onto whoever holds it. In order:
+    /// 1. the address of a confirmed session with the owner's key, once proved;
+    /// 2. the mailbox's signed address, once proved;
+    /// 3. where the owner's request came from, or its signed address if an authenticated frame
+    ///    came from there, within the amplification limit.
+    fn hand_over_target(
+        &self,
+        owner: &NodeId,
+        signed: TransportAddr,
+        whence: Whence,
+    ) -> Option<(TransportAddr, bool)> {
+        if let Some(path) = self
+            .direct_path(owner)
+            .filter(|path| self.paths.is_validated(path))
+        {
+            return Some((path, false));
+        }
+        if self.paths.is_validated(&signed) {
+            return Some((signed, false));
+        }
+        match whence {
+            Whence::Asked(from) => Some((from, true)),
+            Whence::Heard(from) if from == signed => Some((from, true)),
+            Whence::Heard(_) | Whence::Proved => None,
+        }
+    }
+
+    /// Sends what is held for `owner`, oldest first, to [`hand_over_target`](Self::hand_over_target),
+    /// as far as the transmit queue and the amplification limit allow. Not throttled: the
+    /// recipient asked for it, and it is at most `max_held_per_mailbox` frames.
+    ///
+    /// What the limit holds back stays held, and the relay starts a handshake with the owner
+    /// there: its answer from that address proves the address (`on_peer_proved` then sends
+    /// the rest). A handshake init is far smaller than what asked for it.
+    fn hand_over(&mut self, owner: &PublicKey, whence: Whence) {
+        let peer = owner.node_id();
+        while let Some((signed, held)) = self.relay.take_oldest(&peer) {
+            let target = self.hand_over_target(&peer, signed, whence);
+            let Some((to, observed)) = target else {
+                self.relay.put_back(&peer, held);
+                return;
+            };
             if self.out.is_full() {
-                self.relay.put_back(owner, held);
+                self.relay.put_back(&peer, held);
                 return;
             }
-            if self.queue_transmit(transport, held.frame) {
+            if observed && !self.paths.admit(to, held.frame.len()) {
+                self.relay.put_back(&peer, held);
+                if self.config.sessions && !self.has_session(&peer) {
+                    let identity = PublicIdentity {
+                        name: alloc::string::String::new(),
+                        location: Address::from_transport(to),
+                        key: *owner,
+                    };
+                    self.start_handshake(&identity, to);
+                    // Its retries stay under the limit: the address is still unproved.
+                    if let Some(index) = self.sessions.pending_by_peer.get(&peer) {
+                        if let Some(pending) = self.sessions.pending.get_mut(index) {
+                            pending.observed = true;
+                        }
+                    }
+                }
+                return;
+            }
+            if self.queue_transmit(to, held.frame) {
                 self.relay.handed_over();
             }
         }
     }
+}
+
+/// What made the relay hand a mailbox over.
+#[derive(Clone, Copy, Debug)]
+enum Whence {
+    /// The owner's signed request, which arrived from this address.
+    Asked(TransportAddr),
+    /// A frame authenticated by the owner, which arrived from this address (maybe a relay's).
+    Heard(TransportAddr),
+    /// The owner proved an address.
+    Proved,
 }

@@ -136,8 +136,11 @@ impl Node {
             }
             pending.attempts_left -= 1;
             pending.next_retry = now + self.config.handshake_timeout;
-            let (to, frame) = (pending.to, pending.frame.clone());
-            self.queue_transmit(to, frame);
+            let (peer, to, observed) = (pending.peer.node_id(), pending.to, pending.observed);
+            let frame = pending.frame.clone();
+            // Within the same limits as the first attempt: a retry is no less a reply to
+            // whatever made us start the handshake.
+            self.queue_on_path(&peer, to, frame, observed);
         }
     }
 

@@ -23,8 +23,11 @@
 //! no credit, so eviction never widens the limit for the bytes already received. BTree
 //! collections only: iteration order is part of the node's determinism.
 
+mod claims;
 #[cfg(test)]
 mod tests;
+
+use claims::{CLAIM_FACTOR, Claims};
 
 use alloc::collections::BTreeMap;
 
@@ -62,6 +65,9 @@ pub(super) struct Paths {
     /// NAT, before its handshake arrived), maybe a relay that forwarded it. At most
     /// `max_entries`, the oldest forgotten first.
     signed_sources: BTreeMap<NodeId, (TransportAddr, Instant)>,
+    /// Addresses peers signed as their own but sent from elsewhere (see `claims.rs`). At most
+    /// `max_entries`, the least recently heard forgotten first.
+    claims: Claims,
     max_entries: usize,
     counters: Counters,
 }
@@ -72,6 +78,7 @@ impl Paths {
         Self {
             entries: BTreeMap::new(),
             signed_sources: BTreeMap::new(),
+            claims: Claims::default(),
             max_entries,
             counters: Counters::default(),
         }
@@ -125,6 +132,67 @@ impl Paths {
         true
     }
 
+    /// `peer` signed `claimed` as its own address in a message of `len` bytes that came from
+    /// `source`, elsewhere. Nothing to do if `claimed` has proved it receives.
+    pub(super) fn on_claimed(
+        &mut self,
+        peer: NodeId,
+        claimed: TransportAddr,
+        source: TransportAddr,
+        len: usize,
+        now: Instant,
+    ) {
+        // A TCP address proves itself: nothing reaches it unless its host accepts the
+        // connection, and what a refused connect costs the victim is one segment.
+        if claimed == source || claimed.protocol == Protocol::Tcp || self.is_validated(&claimed) {
+            return;
+        }
+        self.claims
+            .on_claimed((peer, claimed), source, len, now, self.max_entries);
+    }
+
+    /// Whether `len` more bytes may be sent to `peer` at `to` now, an address the application
+    /// or a signature named: always, unless `peer` claimed `to` while sending from elsewhere
+    /// and `to` has not proved it receives (see `claims.rs`). If admitted, the bytes are
+    /// counted against the claim and the limit of the address the claim came from.
+    pub(super) fn admit_to_peer(&mut self, peer: &NodeId, to: TransportAddr, len: usize) -> bool {
+        if self.is_validated(&to) {
+            return true;
+        }
+        let Some(claim) = self.claims.get_mut(peer, to) else {
+            return true;
+        };
+        let after = claim.sent.saturating_add(len as u64);
+        let source = claim.source;
+        if after > claim.credit.saturating_mul(CLAIM_FACTOR) {
+            self.counters.dropped_amplification += 1;
+            return false;
+        }
+        // Counts its own refusal.
+        if !self.admit(source, len) {
+            return false;
+        }
+        if let Some(claim) = self.claims.get_mut(peer, to) {
+            claim.sent = after;
+        }
+        true
+    }
+
+    /// How many more bytes `peer`'s claim to `to` allows (see `claims.rs`): `None` if nothing
+    /// limits sends to `peer` there (no claim, or `to` proved it receives).
+    pub(super) fn claim_room(&mut self, peer: &NodeId, to: TransportAddr) -> Option<u64> {
+        if self.is_validated(&to) {
+            return None;
+        }
+        let claim = self.claims.get_mut(peer, to)?;
+        Some(
+            claim
+                .credit
+                .saturating_mul(CLAIM_FACTOR)
+                .saturating_sub(claim.sent),
+        )
+    }
+
     /// A message signed by `peer` came from `from` (straight from it, or through a relay).
     pub(super) fn note_signed_source(&mut self, peer: NodeId, from: TransportAddr, now: Instant) {
         if self.max_entries == 0 {
@@ -167,6 +235,12 @@ impl Paths {
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// How many claims the table holds (at most `max_entries`).
+    #[cfg(test)]
+    pub(super) fn claims_len(&self) -> usize {
+        self.claims.len()
     }
 
     /// The entry for `addr`, created (evicting if the table is full) if new. `None` only if

@@ -86,3 +86,84 @@ fn a_table_of_no_entries_holds_nothing_and_limits_nothing() {
     assert_eq!(paths.len(), 0);
     assert!(paths.admit(udp(1), 1_000));
 }
+
+fn peer(byte: u8) -> crate::identity::NodeId {
+    crate::identity::NodeId::from_bytes([byte; 32])
+}
+
+#[test]
+fn a_claimed_address_gets_at_most_what_the_claim_was_worth_charged_to_its_source() {
+    let mut paths = Paths::new(8);
+    let (victim, attacker) = (udp(1), udp(2));
+    paths.on_received(attacker, 400, at(0));
+    paths.on_claimed(peer(7), victim, attacker, 300, at(0));
+    assert!(paths.admit_to_peer(&peer(7), victim, 300));
+    assert!(
+        !paths.admit_to_peer(&peer(7), victim, 1),
+        "the victim gets at most the claim's bytes"
+    );
+    // The 300 bytes were charged to the attacker's address: 1200 − 300 left there.
+    assert!(paths.admit(attacker, 900));
+    assert!(!paths.admit(attacker, 1));
+    // Another peer at the same address is not limited by a claim it did not make.
+    assert!(paths.admit_to_peer(&peer(8), victim, 60_000));
+    let mut stats = crate::Stats::default();
+    paths.add_stats(&mut stats);
+    assert_eq!(stats.dropped_amplification, 2);
+}
+
+#[test]
+fn a_claim_is_charged_to_its_source_whose_limit_also_binds() {
+    let mut paths = Paths::new(8);
+    let (victim, attacker) = (udp(1), udp(2));
+    paths.on_received(attacker, 100, at(0));
+    paths.on_claimed(peer(7), victim, attacker, 1000, at(0));
+    assert!(paths.admit_to_peer(&peer(7), victim, 300));
+    assert!(
+        !paths.admit_to_peer(&peer(7), victim, 1),
+        "the attacker's address had 300 bytes of credit in all"
+    );
+}
+
+#[test]
+fn a_proved_address_is_not_limited_by_claims_and_a_claim_from_itself_is_none() {
+    let mut paths = Paths::new(8);
+    let (victim, attacker) = (udp(1), udp(2));
+    paths.on_received(attacker, 100, at(0));
+    paths.on_claimed(peer(7), victim, attacker, 10, at(0));
+    paths.on_claimed(peer(7), attacker, attacker, 10, at(0));
+    assert_eq!(
+        paths.claims_len(),
+        1,
+        "an address signed where it sends from is no claim"
+    );
+    paths.validate(victim, at(1));
+    assert!(paths.admit_to_peer(&peer(7), victim, 60_000));
+}
+
+#[test]
+fn claims_are_bounded_and_the_least_recently_heard_goes_first() {
+    let mut paths = Paths::new(4);
+    for n in 0..10u8 {
+        paths.on_claimed(
+            peer(n),
+            udp(100 + u16::from(n)),
+            udp(2),
+            10,
+            at(u64::from(n)),
+        );
+    }
+    assert_eq!(paths.claims_len(), 4);
+    // The newest claims remain and limit; the evicted ones no longer do.
+    assert!(!paths.admit_to_peer(&peer(9), udp(109), 11));
+    assert!(paths.admit_to_peer(&peer(0), udp(100), 11));
+}
+
+#[test]
+fn a_tcp_address_is_never_claimed() {
+    let mut paths = Paths::new(8);
+    let listener = TransportAddr::tcp(SocketAddr::from(([127, 0, 0, 1], 9)));
+    paths.on_claimed(peer(7), listener, udp(2), 10, at(0));
+    assert_eq!(paths.claims_len(), 0);
+    assert!(paths.admit_to_peer(&peer(7), listener, 60_000));
+}

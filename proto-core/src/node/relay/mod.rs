@@ -6,7 +6,8 @@
 //! relay can neither read nor forge them, and the recipient checks them as any frame (time
 //! window and nonce memory), so a relay that hands a frame over twice delivers it once. Only a
 //! request signed by the recipient's key opens, fetches or releases its mailbox, and frames are
-//! only ever handed over to the address that request signed.
+//! only ever handed over to an address of the key's holder: one it proved it receives at, or
+//! where its own request came from, within the amplification limit (`node/store_forward.rs`).
 //!
 //! [`Relay`] owns its state (the mailboxes, the timestamp of our own last request, its
 //! counters) and never reaches into the node: it is given what it needs (the time, whether an
@@ -23,7 +24,7 @@ use store::{Limits, MailboxStore, Refusal};
 
 use crate::address::Address;
 use crate::config::Config;
-use crate::identity::NodeId;
+use crate::identity::{NodeId, PublicKey};
 use crate::mailbox::MailboxOp;
 use crate::node::Stats;
 use crate::time::{Instant, UnixMillis};
@@ -105,7 +106,7 @@ impl Relay {
     // ----- requests from recipients -----
 
     /// A mailbox request arrived: checks everything, then does what it asks. Returns the
-    /// owner whose held frames are to be handed over now, if any.
+    /// key of the owner whose held frames are to be handed over now, if any.
     ///
     /// `is_local` says whether an address names this node: the request must be addressed to
     /// us, and must not ask for frames to be handed over to us.
@@ -115,7 +116,7 @@ impl Relay {
         now: Instant,
         wall: UnixMillis,
         is_local: &dyn Fn(&Address) -> bool,
-    ) -> Result<Option<NodeId>, Dropped> {
+    ) -> Result<Option<PublicKey>, Dropped> {
         let result = self.check_and_apply(request, now, wall, is_local);
         if result == Err(Dropped::Refused) {
             self.counters.dropped_mailbox_request += 1;
@@ -129,7 +130,7 @@ impl Relay {
         now: Instant,
         wall: UnixMillis,
         is_local: &dyn Fn(&Address) -> bool,
-    ) -> Result<Option<NodeId>, Dropped> {
+    ) -> Result<Option<PublicKey>, Dropped> {
         if self.limits.max_mailboxes == 0 || !is_local(request.recipient) {
             return Err(Dropped::Refused);
         }
@@ -170,10 +171,10 @@ impl Relay {
                 mailbox.holding = true;
                 None
             }
-            MailboxOp::Fetch => Some(owner),
+            MailboxOp::Fetch => Some(key),
             MailboxOp::Release => {
                 mailbox.holding = false;
-                Some(owner)
+                Some(key)
             }
         })
     }

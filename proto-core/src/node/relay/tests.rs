@@ -107,7 +107,7 @@ fn a_signed_hold_holds_frames_and_a_fetch_hands_them_over_oldest_first() {
     let owner = alice.public_key().node_id();
     assert_eq!(
         relay.on_request(&fetch.request(), at(10), later, &is_ours),
-        Ok(Some(owner))
+        Ok(Some(alice.public_key()))
     );
     let (to, first) = relay.take_oldest(&owner).unwrap();
     assert_eq!(Some(to), theirs().transport());
