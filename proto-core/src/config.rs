@@ -258,6 +258,14 @@ pub struct Config {
     /// `max_queued_events` wait to be polled; a first message arriving when they are full is
     /// dropped (`Stats::dropped_journal_full`) rather than accepted unremembered. Default false.
     pub replay_journal: bool,
+    /// Frames needing key work (an X25519 or a signature check: sealed frames, handshake
+    /// inits, session resets, mailbox requests) taken per second, with a burst of as many,
+    /// before the node counts itself under load. Under load, such a frame from a UDP address
+    /// that has not proved it receives is answered with a cookie challenge instead (a few
+    /// microseconds, and fewer bytes than the frame), and handled once it comes back with the
+    /// cookie (`docs/PROTOCOL.md` §8, "Work under load"). 0: never under load. Default 2 000,
+    /// about a quarter of one core's X25519 rate.
+    pub key_work_per_second: u32,
 }
 
 impl Config {
@@ -334,6 +342,7 @@ impl Default for Config {
             rekey_after_frames: 1 << 32,
             refuse_before_start: true,
             replay_journal: false,
+            key_work_per_second: 2_000,
         }
     }
 }
@@ -426,6 +435,7 @@ setters! {
     with_rekey_after_frames => rekey_after_frames: u64,
     with_refuse_before_start => refuse_before_start: bool,
     with_replay_journal => replay_journal: bool,
+    with_key_work_per_second => key_work_per_second: u32,
 }
 
 /// Durations that must replay exactly (download timers) as whole microseconds.

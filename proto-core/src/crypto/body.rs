@@ -7,7 +7,15 @@
 //! HandshakeResponse = 0x04 || sender_index u32 BE || receiver_index u32 BE || Noise message 2
 //! SessionReset      = 0x05 || receiver_index u32 BE || timestamp u64 BE || key (32) || signature (64)
 //! MailboxRequest    = 0x08 || op u8 || timestamp u64 BE || key (32) || signature (64) || address
+//! CookieChallenge   = 0x09 || echoed tag (16) || cookie (16)
+//! CookieEcho        = 0x0a || cookie (16) || frame
 //! ```
+//!
+//! A `CookieChallenge` answers, under load, a frame that would cost key work from an address
+//! that has not proved it receives: it echoes the frame's last 16 bytes (its AEAD tag, so the
+//! sender knows which frame) and gives a cookie bound to the address. A `CookieEcho` carries
+//! that cookie and the whole frame again: the cookie proves the round trip (see
+//! [`cookie`](crate::crypto::cookie)).
 //!
 //! A `MailboxRequest` asks a store-and-forward relay to hold, hand over or stop holding the
 //! frames for `address` (strict JSON), signed by the recipient (see
@@ -48,6 +56,14 @@ pub const KIND_HANDSHAKE_RESPONSE: u8 = 0x04;
 pub const KIND_SESSION_RESET: u8 = 0x05;
 /// Kind byte of a signed request to a store-and-forward relay.
 pub const KIND_MAILBOX_REQUEST: u8 = 0x08;
+/// Kind byte of a cookie challenge (work under load).
+pub const KIND_COOKIE_CHALLENGE: u8 = 0x09;
+/// Kind byte of a frame sent again with the cookie of a challenge.
+pub const KIND_COOKIE_ECHO: u8 = 0x0a;
+/// Bytes of a whole cookie-challenge body.
+pub const COOKIE_CHALLENGE_LEN: usize = 1 + 16 + 16;
+/// Bytes of a cookie-echo body before its frame.
+pub const COOKIE_ECHO_HEADER_LEN: usize = 1 + 16;
 /// Bytes of a mailbox-request body before its address.
 pub const MAILBOX_REQUEST_HEADER_LEN: usize = 1 + 1 + 8 + 32 + 64;
 /// Bytes of a whole session-reset body.
@@ -134,6 +150,20 @@ pub enum RBody<'a> {
         signature: &'a [u8; 64],
         /// The strict JSON address held frames are handed over to.
         address: &'a [u8],
+    },
+    /// "Under load: send that frame again with this cookie."
+    CookieChallenge {
+        /// The last 16 bytes of the frame refused (its AEAD tag).
+        echoed: &'a [u8; 16],
+        /// The cookie, bound to the address the frame came from.
+        cookie: &'a [u8; 16],
+    },
+    /// A frame sent again with the cookie a challenge gave.
+    CookieEcho {
+        /// The cookie.
+        cookie: &'a [u8; 16],
+        /// The whole frame, as first sent.
+        frame: &'a [u8],
     },
 }
 
@@ -234,6 +264,21 @@ impl<'a> RBody<'a> {
                     address,
                 })
             }
+            KIND_COOKIE_CHALLENGE => {
+                let (echoed, rest) = take::<16>(rest)?;
+                let (cookie, rest) = take::<16>(rest)?;
+                if !rest.is_empty() {
+                    return Err(CryptoError::Malformed);
+                }
+                Ok(Self::CookieChallenge { echoed, cookie })
+            }
+            KIND_COOKIE_ECHO => {
+                let (cookie, frame) = take::<16>(rest)?;
+                if frame.is_empty() {
+                    return Err(CryptoError::Malformed);
+                }
+                Ok(Self::CookieEcho { cookie, frame })
+            }
             _ => Err(CryptoError::Malformed),
         }
     }
@@ -247,9 +292,41 @@ impl<'a> RBody<'a> {
             Self::HandshakeInit { message, .. } | Self::HandshakeResponse { message, .. } => {
                 message.len()
             }
-            Self::SessionReset { .. } | Self::MailboxRequest { .. } => 0,
+            Self::SessionReset { .. }
+            | Self::MailboxRequest { .. }
+            | Self::CookieChallenge { .. }
+            | Self::CookieEcho { .. } => 0,
         }
     }
+
+    /// Whether handling the body costs key work (an X25519 or a signature check) before
+    /// anything about its sender is known: what a node under load challenges.
+    #[must_use]
+    pub fn needs_key_work(&self) -> bool {
+        matches!(
+            self,
+            Self::Sealed { .. }
+                | Self::HandshakeInit { .. }
+                | Self::SessionReset { .. }
+                | Self::MailboxRequest { .. }
+        )
+    }
+}
+
+/// Appends a cookie-challenge body.
+pub fn write_cookie_challenge(out: &mut Vec<u8>, echoed: &[u8; 16], cookie: &[u8; 16]) {
+    out.reserve(COOKIE_CHALLENGE_LEN);
+    out.push(KIND_COOKIE_CHALLENGE);
+    out.extend_from_slice(echoed);
+    out.extend_from_slice(cookie);
+}
+
+/// Appends a cookie-echo body carrying `frame`.
+pub fn write_cookie_echo(out: &mut Vec<u8>, cookie: &[u8; 16], frame: &[u8]) {
+    out.reserve(COOKIE_ECHO_HEADER_LEN + frame.len());
+    out.push(KIND_COOKIE_ECHO);
+    out.extend_from_slice(cookie);
+    out.extend_from_slice(frame);
 }
 
 /// Appends the part of a sealed body that the associated data covers (kind, hops, timestamp)

@@ -13,6 +13,7 @@
 //! Every function here that reads network bytes returns an error rather than panicking.
 
 pub mod body;
+pub mod cookie;
 mod error;
 pub mod handshake;
 pub mod mailbox;

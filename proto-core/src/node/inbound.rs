@@ -118,6 +118,11 @@ impl Node {
             self.stats.dropped_malformed += 1;
             return;
         };
+        // Under load, key work is done only for addresses that proved they receive
+        // (`node/key_work.rs`); only an outer frame is judged: its layers are its own cost.
+        if depth == 0 && parsed.needs_key_work() && !self.admit_key_work(from, body) {
+            return;
+        }
         // The associated data is everything before the ciphertext (or before `enc`).
         let aad_len = prefix.len() + body.len() - parsed.ciphertext_len();
         let mut aad = Vec::with_capacity(aad_len);
@@ -225,6 +230,16 @@ impl Node {
                 message,
             } => {
                 self.on_handshake_response(from, sender_index, receiver_index, message);
+            }
+            // Both only straight from the address they concern.
+            RBody::CookieChallenge { echoed, cookie } if depth == 0 => {
+                self.on_cookie_challenge(from, echoed, cookie);
+            }
+            RBody::CookieEcho { cookie, frame } if depth == 0 => {
+                self.on_cookie_echo(from, cookie, frame);
+            }
+            RBody::CookieChallenge { .. } | RBody::CookieEcho { .. } => {
+                self.stats.dropped_unauthenticated += 1;
             }
             RBody::MailboxRequest {
                 op,

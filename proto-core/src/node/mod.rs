@@ -13,6 +13,7 @@ mod download_tests;
 mod downloads;
 mod handshake_times;
 mod inbound;
+mod key_work;
 mod large_messages;
 mod lookups;
 mod memory_storage;
@@ -48,6 +49,7 @@ mod tests;
 mod throttle_tests;
 mod throttling;
 mod timers;
+mod under_load;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
@@ -147,6 +149,11 @@ pub struct Node {
     /// Bytes of the frame being handled, as it arrived: what a claim it makes is worth
     /// (`node/paths/claims.rs`).
     arriving_len: usize,
+    /// The budget of key work, and cookies (see `node/key_work.rs`).
+    key_work: key_work::KeyWork,
+    /// Whether the frame being handled came back with a good cookie (its address proved it
+    /// receives, even if the paths table could not keep that).
+    in_cookie_echo: bool,
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
     /// First messages accepted and not yet polled as [`Output::Remember`] (with
@@ -227,6 +234,16 @@ impl Node {
         let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
         let paths = paths::Paths::new(config.max_paths);
+        // From the seed, not the node's random stream: drawing from it would change every
+        // later draw (and every recorded scenario) for a secret that never leaves the node.
+        let cookie_secret: [u8; 32] = {
+            use sha2::Digest;
+            let mut hash = sha2::Sha256::new();
+            hash.update(b"ejtp-rs cookie secret v1");
+            hash.update(seed);
+            hash.finalize().into()
+        };
+        let key_work = key_work::KeyWork::new(config.key_work_per_second, cookie_secret, now);
         let reassembly = crate::fragment::Reassembler::new(
             crate::fragment::ReassemblyLimits::default()
                 .with_max_message_len(config.max_message_len)
@@ -251,6 +268,8 @@ impl Node {
             ),
             last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
             arriving_len: 0,
+            key_work,
+            in_cookie_echo: false,
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             journal: alloc::collections::VecDeque::new(),
@@ -380,6 +399,7 @@ impl Node {
         self.relay.add_stats(&mut stats);
         self.downloads.add_stats(&mut stats);
         self.paths.add_stats(&mut stats);
+        self.key_work.add_stats(&mut stats);
         self.punching.add_stats(&mut stats);
         stats
     }
@@ -677,6 +697,7 @@ impl Node {
             self.stats.dropped_no_route += 1;
             return false;
         }
+        let frame = self.with_cookie(to, frame);
         self.out.transmit(to, frame)
     }
 

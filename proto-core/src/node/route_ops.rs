@@ -367,6 +367,23 @@ impl Node {
     }
 
     /// Sends `message` again on its peer's best usable address; its id if there is none.
+    /// A node under load challenged the transmit to `to` that ended with `tag`: if it was a
+    /// message we remember, send it again there (with the same id, so that it is never
+    /// delivered twice). True if one was found.
+    pub(super) fn resend_challenged(&mut self, to: TransportAddr, tag: &[u8; 16]) -> bool {
+        let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
+        let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
+        let Some(message) = self.resend.take_failed(to, tag, since) else {
+            return false;
+        };
+        let location = with_callsign(&Address::from_transport(to), message.callsign.as_deref());
+        let (id, key) = (message.id, message.key.node_id());
+        if self.send_on(message, location).is_err() {
+            self.report_unreachable(key, Some(id));
+        }
+        true
+    }
+
     fn resend_on_best(&mut self, message: PendingMessage) -> Result<(), MessageId> {
         let id = message.id;
         let Some(best) = self.best_location(&message.key.node_id()) else {

@@ -38,6 +38,22 @@ pub struct Stats {
     /// Times a session's send key rotated (`Config::rekey_after` and its siblings).
     #[serde(default)]
     pub session_rekeys: u64,
+    /// Frames needing key work answered with a cookie challenge instead: the node was under
+    /// load (`Config::key_work_per_second`) and their address had not proved it receives.
+    #[serde(default)]
+    pub cookie_challenges_sent: u64,
+    /// Frames that came back with a good cookie and were handled.
+    #[serde(default)]
+    pub cookie_echoes_taken: u64,
+    /// Cookie echoes whose cookie was not one this node made for their address lately.
+    #[serde(default)]
+    pub dropped_bad_cookie: u64,
+    /// Cookie challenges that named no frame this node had sent there: ignored.
+    #[serde(default)]
+    pub dropped_stray_challenge: u64,
+    /// Frames sent with a cookie a peer under load gave this node.
+    #[serde(default)]
+    pub frames_sent_with_cookie: u64,
     /// Messages for a callsign no local client has.
     pub dropped_unknown_client: u64,
     /// Frames that would pass `max_hops` or `max_nesting`.
