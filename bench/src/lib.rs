@@ -1,10 +1,16 @@
 //! Helpers shared by the benchmarks of `bench/benches/`: the quick-mode switch, latency
-//! summaries and a counting global allocator.
+//! summaries, a counting global allocator, and what the soak needs (a seeded generator, a
+//! hostile datagram mix, real datagrams to replay, readings of `/proc/self`, a trend line).
 //!
 //! The benchmarks themselves are the `[[bench]]` targets (`cargo bench -p ejtp-bench --bench rtt`,
-//! `peer_memory`, `transfer`); this crate has no other use.
+//! `peer_memory`, `transfer`, `soak`); this crate has no other use.
 
 pub mod alloc_counter;
+pub mod hostile;
+pub mod process;
+pub mod replay_capture;
+pub mod splitmix;
+pub mod trend;
 
 use std::time::Duration;
 
