@@ -68,6 +68,7 @@ pub mod shared_files;
 pub mod sockets;
 pub mod store;
 pub mod udp_socket;
+pub mod unfragmented;
 
 #[doc(hidden)]
 pub use ejtp_proto as __proto_core;

@@ -288,6 +288,9 @@ impl<R: Runtime> Runner<R> {
         while let Some(output) = queue.pop_front() {
             match self.dispatch.output(output) {
                 Carry::Transmit(transmit) => match transmit.to.protocol {
+                    Protocol::Udp if transmit.dont_fragment => {
+                        self.send_probe(transmit.to.addr, &transmit.payload);
+                    }
                     Protocol::Udp => {
                         queue.extend(self.send_udp(transmit.to.addr, transmit.payload).await);
                     }
@@ -321,6 +324,21 @@ impl<R: Runtime> Runner<R> {
                     .driver()
                     .transmit_failed(TransportAddr::udp(to), payload)
             }
+        }
+    }
+
+    /// Sends a path MTU probe with the don't-fragment bit, without waiting. A probe that
+    /// cannot go (too large for the interface, a full buffer, no socket of its family) is
+    /// lost, as one the path drops is: the node notices from the missing answer, and must not
+    /// take the failure for the peer's address failing.
+    fn send_probe(&mut self, to: SocketAddr, payload: &[u8]) {
+        let Some((local, socket)) = socket_for(&self.udp, to) else {
+            debug!(%to, "no socket of the probe's family: path MTU probe dropped");
+            return;
+        };
+        match R::try_send_unfragmented(socket, *local, payload, to) {
+            Ok(_) => trace!(%local, %to, len = payload.len(), "path MTU probe sent"),
+            Err(err) => debug!(%to, len = payload.len(), %err, "path MTU probe not sent"),
         }
     }
 

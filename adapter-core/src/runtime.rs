@@ -46,6 +46,21 @@ pub trait Runtime: Send + 'static {
         to: SocketAddr,
     ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
 
+    /// Sends one datagram to `to` with the IP don't-fragment bit, without waiting: a path MTU
+    /// probe ([`Transmit::dont_fragment`](ejtp_proto::Transmit::dont_fragment)). Through
+    /// [`send_unfragmented`](crate::unfragmented::send_unfragmented) on the socket bound at
+    /// `local`. A probe the socket has no room for now is lost, as one the path drops is.
+    ///
+    /// # Errors
+    /// Any error of the send, `WouldBlock` and `EMSGSIZE` (larger than the interface) among
+    /// them; the runner drops the probe on any of them.
+    fn try_send_unfragmented(
+        socket: &Self::UdpSocket,
+        local: SocketAddr,
+        payload: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize>;
+
     /// Accepts one connection.
     fn accept(
         listener: &Self::TcpListener,

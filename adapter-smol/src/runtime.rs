@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ejtp_adapter_core::runtime::Runtime;
+use ejtp_adapter_core::unfragmented::send_unfragmented;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream, UdpSocket};
 use smol::{Executor, Timer};
@@ -56,6 +57,22 @@ impl Runtime for Smol {
         to: SocketAddr,
     ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
         socket.send_to(payload, to)
+    }
+
+    fn try_send_unfragmented(
+        socket: &UdpSocket,
+        local: SocketAddr,
+        payload: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize> {
+        // One poll of the send, so that a full send buffer drops the probe instead of
+        // waiting with the bit still set.
+        send_unfragmented(socket, local, || {
+            futures_lite::future::block_on(futures_lite::future::poll_once(
+                socket.send_to(payload, to),
+            ))
+            .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))
+        })
     }
 
     fn accept(

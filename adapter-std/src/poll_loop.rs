@@ -425,8 +425,16 @@ impl Loop {
     }
 
     fn transmit(&mut self, transmit: Transmit) -> Vec<Output> {
-        let Transmit { to, payload } = transmit;
+        let Transmit {
+            to,
+            payload,
+            dont_fragment,
+        } = transmit;
         match to.protocol {
+            Protocol::Udp if dont_fragment => {
+                self.udp.send_probe(to.addr, &payload);
+                Vec::new()
+            }
             Protocol::Udp => match self.udp.send(to.addr, &payload) {
                 Sending::Handed | Sending::Lost => Vec::new(),
                 Sending::Failed => self.dispatch.driver().transmit_failed(to, payload),

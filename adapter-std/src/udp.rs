@@ -5,6 +5,7 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 use ejtp_adapter_core::udp_socket::{FamilyWarnings, socket_for};
+use ejtp_adapter_core::unfragmented::send_unfragmented;
 use mio::net::UdpSocket;
 
 /// What sending a datagram came to.
@@ -69,6 +70,23 @@ impl UdpSockets {
             Err(err) => {
                 tracing::debug!(%local, %to, %err, "UDP send failed; datagram dropped");
                 Sending::Failed
+            }
+        }
+    }
+
+    /// Sends a path MTU probe to `to` with the don't-fragment bit
+    /// ([`send_unfragmented`]). A probe that cannot go (too large for the interface, a full
+    /// buffer, no socket of its family) is lost, as one the path drops is: the node notices
+    /// from the missing answer, and must not take it for the peer's address failing.
+    pub(crate) fn send_probe(&mut self, to: SocketAddr, payload: &[u8]) {
+        let Some((local, socket)) = socket_for(&self.sockets, to) else {
+            tracing::debug!(%to, "no socket of the probe's family: path MTU probe dropped");
+            return;
+        };
+        match send_unfragmented(socket, *local, || socket.send_to(payload, to)) {
+            Ok(_) => tracing::trace!(%local, %to, len = payload.len(), "path MTU probe sent"),
+            Err(err) => {
+                tracing::debug!(%local, %to, len = payload.len(), %err, "path MTU probe not sent");
             }
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ejtp_adapter_core::runtime::Runtime;
+use ejtp_adapter_core::unfragmented::send_unfragmented;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -52,6 +53,15 @@ impl Runtime for Tokio {
         to: SocketAddr,
     ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
         socket.send_to(payload, to)
+    }
+
+    fn try_send_unfragmented(
+        socket: &Arc<UdpSocket>,
+        local: SocketAddr,
+        payload: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize> {
+        send_unfragmented(socket.as_ref(), local, || socket.try_send_to(payload, to))
     }
 
     fn accept(

@@ -163,6 +163,38 @@ fn large_message_over_small_mtu() {
     setup.query_from_a(&value);
 }
 
+/// Path MTU probes carry the don't-fragment bit. On 1280-byte links whose routers pass IP
+/// fragments, a node behind NAT A keeps a session with the public node; each probes the path
+/// with 65 507, 9 000 and 1 452-byte datagrams. Without the bit the kernel would send them in
+/// fragments, they would arrive whole, and both nodes would take sizes that only cross in
+/// fragments. With it none is sent (larger than the interface), router A forwards not one IP
+/// fragment either way, and a 3000-byte query still gets its reply, in datagrams that fit.
+#[test]
+fn probes_never_cross_in_fragments() {
+    let Some(setup) = Setup::up("df", &["--mtu", "1280"]) else {
+        return;
+    };
+    setup.lab.count_fragments("nat-a");
+    let _inside = setup.node_behind_a("100.64.1.2:7100");
+    // The public node logs at debug level: its probes toward the node behind A are refused
+    // by its own kernel, one per size, 1 s apart.
+    setup
+        .public
+        .wait_for_log("path MTU probe not sent", Duration::from_secs(10));
+    thread::sleep(Duration::from_secs(4));
+    let value = format!(
+        r#"{{"pad":"{}"}}"#,
+        "x".repeat(3000 - r#"{"pad":""}"#.len())
+    );
+    setup.query_from_a(&value);
+    assert_eq!(
+        setup.lab.fragments_seen("nat-a"),
+        0,
+        "IP fragments crossed router A\n--- public node:\n{}",
+        setup.public.log()
+    );
+}
+
 /// A 4 MiB value (read from a file: too large for a command line) from behind NAT A gets its
 /// reply over 1280-byte links that drop IP fragments: about 3 600 fragments, each in a
 /// datagram of at most 1 200 bytes, put back together by the public node.

@@ -30,6 +30,19 @@ pub struct Transmit {
     /// The datagram, or the stream bytes.
     #[serde(with = "hex_bytes")]
     pub payload: Vec<u8>,
+    /// A path MTU probe: send it with the IP don't-fragment bit set where the OS allows it
+    /// (the adapters do on Linux, for IPv4 and IPv6), so that it arrives whole or not at all,
+    /// and drop it without telling the node if the OS refuses it as too large. Without the bit
+    /// a router would fragment it, and the node would take a size that only crosses the path
+    /// in IP fragments for one that fits. False for everything else, and always for TCP.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dont_fragment: bool,
+}
+
+/// For serde: leaves `dont_fragment: false` out, so traces without probes keep their bytes.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Why the node wants to be woken up (for logs and debugging).

@@ -14,7 +14,7 @@ use std::time::Duration;
 use ejtp_proto::sim::{Fate, LinkConfig, Loss, Nat, NetStats, Network, Packet};
 use ejtp_proto::{
     Address, Command, Config, CoreRng, Event, Identity, Input, Instant, MessageId, Node, Output,
-    Protocol, PublicIdentity, TransportAddr, UnixMillis,
+    Protocol, PublicIdentity, Transmit, TransportAddr, UnixMillis,
 };
 
 use crate::scenario::{NodeSpec, Recorder, Scenario};
@@ -510,14 +510,19 @@ impl SimNetwork {
     fn dispatch(&mut self, from_index: usize, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Transmit(transmit) => self.carry(from_index, transmit.to, transmit.payload),
+                Output::Transmit(transmit) => self.carry(from_index, transmit),
                 Output::Event(event) => self.events.push((from_index, event)),
                 _ => {}
             }
         }
     }
 
-    fn carry(&mut self, from_index: usize, to: TransportAddr, payload: Vec<u8>) {
+    fn carry(&mut self, from_index: usize, transmit: Transmit) {
+        let Transmit {
+            to,
+            payload,
+            dont_fragment,
+        } = transmit;
         let min_delay = self.net.default_link().delay;
         if self.failing.contains(&to) {
             // Reported to the sender at its own address of the failed transmit's protocol.
@@ -548,7 +553,8 @@ impl SimNetwork {
                     payload,
                 };
                 if let Fate::Sent { from, to, copies } =
-                    self.net.send(from, to, flight.clone(), len)
+                    self.net
+                        .send_marked(from, to, flight.clone(), len, dont_fragment)
                 {
                     let Some(to_index) = self.index_of(&to) else {
                         return;

@@ -170,6 +170,48 @@ fn on_a_small_path_the_probes_fail_and_fragments_stay() {
     assert!(net.node(ALICE).stats().fragments_sent >= 9);
 }
 
+/// On a 1 200-byte path whose routers pass IP fragments, the probes still fail: they carry the
+/// don't-fragment bit, so the path cannot prove a size by fragmenting them. No datagram larger
+/// than the path's MTU crosses, though the path would have fragmented one.
+#[test]
+fn on_a_path_that_fragments_the_probes_still_fail_whole() {
+    let mut net = network(7, false);
+    net.set_link_config(LinkConfig::PERFECT.with_mtu(1_200).with_fragmentation());
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("hello"));
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(ALICE).stats().path_probes_sent, 3);
+    net.take_events();
+    send(&mut net, ALICE, "alice", &bob, padded(10_000));
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
+    assert!(net.node(ALICE).stats().fragments_sent >= 9);
+    assert!(
+        largest_datagram(&net) <= 1_200,
+        "{}",
+        largest_datagram(&net)
+    );
+}
+
+/// On a 9 000-byte (jumbo) path that fragments larger packets, the 65 507-byte probe is lost
+/// and the 9 000-byte one is acknowledged: messages then move in datagrams of the path's size,
+/// never larger.
+#[test]
+fn on_a_jumbo_path_the_probe_finds_its_size() {
+    let mut net = network(8, false);
+    net.set_link_config(LinkConfig::PERFECT.with_mtu(9_000).with_fragmentation());
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("hello"));
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(ALICE).stats().path_probes_sent, 2, "65 507, 9 000");
+    net.take_events();
+    send(&mut net, ALICE, "alice", &bob, padded(40_000));
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(40_000)]);
+    let largest = largest_datagram(&net);
+    assert!(largest > 1_200 && largest <= 9_000, "{largest}");
+}
+
 #[test]
 fn a_message_past_max_message_len_is_refused_at_send() {
     let mut net = network(4, false);

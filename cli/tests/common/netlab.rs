@@ -5,7 +5,7 @@
 //! left behind) never share a namespace; labs of test processes that no longer exist are
 //! removed when a new lab comes up.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -75,6 +75,49 @@ impl Lab {
             .filter(|out| out.status.success())?;
         let text = String::from_utf8_lossy(&listed.stdout);
         Some(text.lines().map(str::to_string).collect())
+    }
+
+    /// Starts counting the IP fragments that reach `host` (a router sees both directions of
+    /// what it forwards), before conntrack puts any together: for
+    /// [`fragments_seen`](Self::fragments_seen).
+    pub fn count_fragments(&self, host: &str) {
+        let rules = "table ip ejtp_fragments {
+  counter seen { }
+  chain prerouting {
+    type filter hook prerouting priority -450; policy accept;
+    ip frag-off & 0x3fff != 0 counter name seen
+  }
+}
+";
+        let mut nft = Command::new("ip")
+            .args(["netns", "exec", &self.namespace(host), "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("nft runs");
+        nft.stdin
+            .take()
+            .expect("piped")
+            .write_all(rules.as_bytes())
+            .expect("nft reads its rules");
+        assert!(nft.wait().unwrap().success(), "nft took the counter rules");
+    }
+
+    /// How many IP fragments have reached `host` since
+    /// [`count_fragments`](Self::count_fragments).
+    pub fn fragments_seen(&self, host: &str) -> u64 {
+        let listed = Command::new("ip")
+            .args(["netns", "exec", &self.namespace(host)])
+            .args(["nft", "list", "counter", "ip", "ejtp_fragments", "seen"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("nft runs");
+        let text = String::from_utf8_lossy(&listed.stdout);
+        let packets = text
+            .split_whitespace()
+            .skip_while(|word| *word != "packets")
+            .nth(1)
+            .and_then(|count| count.parse().ok());
+        packets.unwrap_or_else(|| panic!("no packet count in nft's answer: {text}"))
     }
 
     /// What a failing test should show of the lab: both routers' mappings.

@@ -693,12 +693,23 @@ impl Node {
 
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+        self.queue_transmit_marked(to, frame, false)
+    }
+
+    /// As [`queue_transmit`](Self::queue_transmit), marked for the don't-fragment bit if
+    /// `dont_fragment` (path MTU probes).
+    fn queue_transmit_marked(
+        &mut self,
+        to: TransportAddr,
+        frame: Vec<u8>,
+        dont_fragment: bool,
+    ) -> bool {
         if to.is_unspecified() {
             self.stats.dropped_no_route += 1;
             return false;
         }
         let frame = self.with_cookie(to, frame);
-        self.out.transmit(to, frame)
+        self.out.transmit(to, frame, dont_fragment)
     }
 
     /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or

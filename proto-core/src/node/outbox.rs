@@ -48,9 +48,15 @@ impl Outbox {
         }
     }
 
-    /// Queues bytes for `to`, framed for its transport. False if the frame is too large or
-    /// the queue is full (each counted).
-    pub(super) fn transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
+    /// Queues bytes for `to`, framed for its transport, the datagram marked
+    /// [`dont_fragment`](Transmit::dont_fragment) if asked (UDP only: a stream has no
+    /// datagrams). False if the frame is too large or the queue is full (each counted).
+    pub(super) fn transmit(
+        &mut self,
+        to: TransportAddr,
+        frame: Vec<u8>,
+        dont_fragment: bool,
+    ) -> bool {
         if frame.len() > self.max_frame_len {
             self.counters.dropped_too_large += 1;
             return false;
@@ -64,7 +70,11 @@ impl Outbox {
             Protocol::Tcp => encode_stream_frame(&frame),
         };
         self.counters.transmits += 1;
-        self.transmits.push_back(Transmit { to, payload });
+        self.transmits.push_back(Transmit {
+            to,
+            payload,
+            dont_fragment: dont_fragment && to.protocol == Protocol::Udp,
+        });
         true
     }
 

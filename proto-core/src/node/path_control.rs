@@ -163,7 +163,8 @@ impl Node {
             });
         }
         if let Some(frame) = self.seal_session_after(&peer, &prefix, &probe.encode()) {
-            self.queue_transmit(to, frame);
+            // Whole or not at all: a probe that crosses only in IP fragments proves nothing.
+            self.queue_transmit_marked(to, frame, true);
             self.stats.path_probes_sent += 1;
         }
     }

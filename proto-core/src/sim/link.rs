@@ -37,8 +37,14 @@ pub struct LinkConfig {
     /// waits, so the limit never applies.
     pub queue_limit: Option<usize>,
     /// The largest packet the path delivers, or `None` for any size. A larger one is lost, as
-    /// on a path whose MTU is smaller and whose routers drop IP fragments. Draws nothing.
+    /// on a path whose MTU is smaller and whose routers drop IP fragments, unless
+    /// [`fragments`](Self::fragments) says otherwise. Draws nothing.
     pub mtu: Option<usize>,
+    /// Whether a packet larger than [`mtu`](Self::mtu) that lacks the don't-fragment bit is
+    /// fragmented and put back together (delivered whole, as its fragments would be), as on
+    /// a path whose routers pass IP fragments. A don't-fragment packet larger than the MTU is
+    /// always lost. False by default: the path drops fragments.
+    pub fragments: bool,
 }
 
 impl LinkConfig {
@@ -57,6 +63,7 @@ impl LinkConfig {
             rate: None,
             queue_limit: None,
             mtu: None,
+            fragments: false,
         }
     }
 
@@ -65,6 +72,23 @@ impl LinkConfig {
     pub const fn with_mtu(mut self, mtu: usize) -> Self {
         self.mtu = Some(mtu);
         self
+    }
+
+    /// The same link, passing IP fragments: a packet over the MTU arrives whole unless it
+    /// carries the don't-fragment bit ([`fragments`](Self::fragments)).
+    #[must_use]
+    pub const fn with_fragmentation(mut self) -> Self {
+        self.fragments = true;
+        self
+    }
+
+    /// Whether a packet of `len` bytes, with the don't-fragment bit or not, is too large to
+    /// cross.
+    const fn too_large(&self, len: usize, dont_fragment: bool) -> bool {
+        match self.mtu {
+            Some(mtu) => len > mtu && (dont_fragment || !self.fragments),
+            None => false,
+        }
     }
 }
 
@@ -109,7 +133,8 @@ pub struct Carried {
 }
 
 impl LinkState {
-    /// Carries a packet of `len` bytes sent at `now` under `config`.
+    /// Carries a packet of `len` bytes sent at `now` under `config`, without the
+    /// don't-fragment bit.
     pub fn carry(
         &mut self,
         config: &LinkConfig,
@@ -117,8 +142,21 @@ impl LinkState {
         now: Instant,
         len: usize,
     ) -> Carried {
+        self.carry_marked(config, rng, now, len, false)
+    }
+
+    /// As [`carry`](Self::carry), for a packet with the don't-fragment bit if
+    /// `dont_fragment`.
+    pub fn carry_marked(
+        &mut self,
+        config: &LinkConfig,
+        rng: &mut CoreRng,
+        now: Instant,
+        len: usize,
+        dont_fragment: bool,
+    ) -> Carried {
         let mut carried = Carried::default();
-        if config.mtu.is_some_and(|mtu| len > mtu) {
+        if config.too_large(len, dont_fragment) {
             carried.lost = true;
             return carried;
         }

@@ -201,6 +201,19 @@ impl<P: Clone> Network<P> {
     /// Sends `body` (`len` bytes on the wire, for the rate limit) from `from` to `to` now,
     /// through NATs and the link's faults.
     pub fn send(&mut self, from: TransportAddr, to: TransportAddr, body: P, len: usize) -> Fate {
+        self.send_marked(from, to, body, len, false)
+    }
+
+    /// As [`send`](Self::send), for a packet with the don't-fragment bit if `dont_fragment`
+    /// (see [`LinkConfig::fragments`]).
+    pub fn send_marked(
+        &mut self,
+        from: TransportAddr,
+        to: TransportAddr,
+        body: P,
+        len: usize,
+        dont_fragment: bool,
+    ) -> Fate {
         self.stats.sent += 1;
         let link = self.link(&from, &to);
         let Some((seen_from, seen_to)) = self.translate(from, to) else {
@@ -211,11 +224,13 @@ impl<P: Clone> Network<P> {
             self.stats.no_route += 1;
             return Fate::Dropped(Dropped::NoRoute);
         }
-        let carried =
-            self.states
-                .entry((from, to))
-                .or_default()
-                .carry(&link, &mut self.rng, self.now, len);
+        let carried = self.states.entry((from, to)).or_default().carry_marked(
+            &link,
+            &mut self.rng,
+            self.now,
+            len,
+            dont_fragment,
+        );
         self.stats.duplicated += u64::from(carried.duplicated);
         self.stats.reordered += carried.reordered as u64;
         self.stats.queue_full += carried.queue_drops as u64;
