@@ -4,7 +4,7 @@
 //! A cookie is the first 16 bytes of HMAC-SHA256 over the source address and the current
 //! epoch, keyed with a secret drawn at start. The node keeps nothing per address: it recomputes
 //! the cookie when one is echoed. A cookie holds for the epoch it was made in and the next
-//! ([`COOKIE_EPOCH`] each), so one taken just before a change still works; a secret that
+//! ([`COOKIE_EPOCH_MICROS`] each), so one taken just before a change still works; a secret that
 //! never leaves the node means nobody else can make one for an address they do not receive
 //! at. The comparison is constant-time.
 
