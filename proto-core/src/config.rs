@@ -200,6 +200,12 @@ pub struct Config {
     /// Largest message (its JSON and signature) sent or accepted on a session in fragments.
     /// Default 16 MiB.
     pub max_message_len: usize,
+    /// Most bytes of messages being sent in fragments, all sessions together: each send keeps
+    /// its whole message until the receiver has acknowledged every piece. A send that would
+    /// pass the bound (or find `max_waiting_messages` sends under way) is refused with
+    /// [`SendError::Blocked`](crate::SendError::Blocked), and [`Event::Writable`](crate::Event)
+    /// follows once the sends under way are down to half of both bounds. Default 64 MiB.
+    pub max_fragment_send_memory: usize,
     /// Most bytes held for incomplete fragmented messages, all sessions together: each
     /// reserves its declared length when its first fragment arrives, and one that would pass
     /// the bound is refused. Default 32 MiB.
@@ -330,6 +336,7 @@ impl Default for Config {
             observed_path_lifetime: Duration::from_secs(120),
             max_datagram_size: 1_200,
             max_message_len: 16 << 20,
+            max_fragment_send_memory: 64 << 20,
             max_reassembly_memory: 32 << 20,
             max_reassembling: 64,
             reassembly_timeout: Duration::from_secs(30),
@@ -423,6 +430,7 @@ setters! {
     with_observed_path_lifetime => observed_path_lifetime: Duration,
     with_max_datagram_size => max_datagram_size: usize,
     with_max_message_len => max_message_len: usize,
+    with_max_fragment_send_memory => max_fragment_send_memory: usize,
     with_max_reassembly_memory => max_reassembly_memory: usize,
     with_max_reassembling => max_reassembling: usize,
     with_reassembly_timeout => reassembly_timeout: Duration,

@@ -25,8 +25,9 @@ pub enum SendError {
         /// The limit.
         max: usize,
     },
-    /// The transmit queue is full: here is the value back. An [`Event::Writable`](crate::Event)
-    /// follows when there is room.
+    /// The transmit queue is full, or the messages under way in fragments are at their bound
+    /// ([`Config::max_fragment_send_memory`](crate::Config)): here is the value back. An
+    /// [`Event::Writable`](crate::Event) follows when there is room.
     Blocked(Value),
     /// A token bucket for the first hop (or the overall one) is empty: here is the value back.
     /// An [`Event::PeerWritable`](crate::Event::PeerWritable) for `peer` follows when it has a
@@ -57,7 +58,9 @@ impl fmt::Display for SendError {
             Self::TooLarge { len, max } => {
                 write!(f, "frame of {len} bytes exceeds the {max}-byte limit")
             }
-            Self::Blocked(_) => f.write_str("transmit queue full; retry after Event::Writable"),
+            Self::Blocked(_) => {
+                f.write_str("transmit queue or fragmented sends full; retry after Event::Writable")
+            }
             Self::Throttled { peer, .. } => {
                 write!(
                     f,

@@ -111,8 +111,9 @@ pub enum Event {
         /// The peer.
         peer: NodeId,
     },
-    /// The transmit queue has room again after a send was refused with
-    /// [`SendError::Blocked`](crate::SendError::Blocked).
+    /// A send refused with [`SendError::Blocked`](crate::SendError::Blocked) may be tried
+    /// again: the transmit queue has drained to half its bound, or the messages under way in
+    /// fragments to half of [`Config::max_fragment_send_memory`](crate::Config).
     Writable,
     /// A send to `peer` refused with [`SendError::Throttled`](crate::SendError::Throttled) may
     /// be tried again: the token buckets for it have a token.

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use ejtp_proto::sim::{Filtering, LinkConfig, Nat};
-use ejtp_proto::{Config, Event};
+use ejtp_proto::{Command, Config, Event};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -212,13 +212,57 @@ fn on_a_jumbo_path_the_probe_finds_its_size() {
     assert!(largest > 1_200 && largest <= 9_000, "{largest}");
 }
 
+/// A fragmented send keeps its message until every piece is acknowledged, within
+/// `max_fragment_send_memory`: a send past it is refused as blocked, with nothing sent, and
+/// `Event::Writable` says when the sends under way have drained enough to try again.
+#[test]
+fn fragmented_sends_past_their_memory_are_blocked_until_writable() {
+    let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
+    net.set_link_config(LinkConfig::PERFECT.with_mtu(1_200));
+    let config = Config::default().with_max_fragment_send_memory(30_000);
+    net.add_node("alice", 1, config, &["alice"]);
+    net.add_node("bob", 2, Config::default(), &["bob"]);
+    let bob = net.identity(BOB, "bob");
+    send(&mut net, ALICE, "alice", &bob, json!("session first"));
+    net.run_for(Duration::from_secs(5));
+    net.take_events();
+    let command = |value: Value| Command::Send {
+        from: "alice".into(),
+        to: bob.clone(),
+        via: Vec::new(),
+        value,
+    };
+    // Nothing is acknowledged before the network runs: the first 20 000 bytes are under way.
+    net.command(ALICE, command(padded(20_000))).unwrap();
+    let sent_before = net.node(ALICE).stats().transmits;
+    let refused = net.command(ALICE, command(padded(20_001))).unwrap_err();
+    assert!(refused.contains("Writable"), "{refused}");
+    assert_eq!(
+        net.node(ALICE).stats().transmits,
+        sent_before,
+        "nothing sent"
+    );
+    assert_eq!(net.node(ALICE).stats().refused_fragment_memory, 1);
+    net.run_for(Duration::from_secs(1));
+    let events = net.take_events();
+    let writable = events
+        .iter()
+        .filter(|(node, event)| *node == ALICE && *event == Event::Writable)
+        .count();
+    assert_eq!(writable, 1, "one Writable for the refused send");
+    assert_eq!(delivered_to_bob(&events), vec![padded(20_000)]);
+    net.command(ALICE, command(padded(20_001))).unwrap();
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(20_001)]);
+}
+
 #[test]
 fn a_message_past_max_message_len_is_refused_at_send() {
     let mut net = network(4, false);
     let bob = net.identity(BOB, "bob");
     let result = net.command(
         ALICE,
-        ejtp_proto::Command::Send {
+        Command::Send {
             from: "alice".into(),
             to: bob,
             via: vec![],

@@ -21,8 +21,10 @@ use super::Node;
 use crate::address::Address;
 use crate::crypto::body::SESSION_HEADER_LEN;
 use crate::crypto::session::SESSION_OVERHEAD;
+use serde_json::Value;
+
 use crate::error::SendError;
-use crate::event::MessageId;
+use crate::event::{Event, MessageId};
 use crate::fragment::window::{Acked, TimedOut};
 use crate::fragment::{self, Fragment, SendWindow};
 use crate::frame;
@@ -122,7 +124,7 @@ impl Node {
                 .map(|frame| alloc::vec![frame]);
         }
         let count = fragment::fragment_count(plaintext.len(), room).ok()?;
-        if self.fragment_sends.len() >= self.config.max_waiting_messages {
+        if !self.fragment_sends_admit(plaintext.len()) {
             return None;
         }
         let (_, entry) = self.sessions.sending_session(&key.node_id())?;
@@ -175,7 +177,9 @@ impl Node {
                     self.stats.fragments_sent += 1;
                 }
             }
-            if !session_gone {
+            if session_gone {
+                self.fragment_sends_ended();
+            } else {
                 self.fragment_sends.insert(at, send);
                 at += 1;
             }
@@ -205,6 +209,7 @@ impl Node {
         match acked {
             Some(Acked::Complete) => {
                 self.fragment_sends.remove(at);
+                self.fragment_sends_ended();
             }
             Some(Acked::Progress) => self.send_fragments(),
             Some(Acked::Nothing) | None => {}
@@ -220,7 +225,57 @@ impl Node {
         self.fragment_sends
             .retain_mut(|send| send.window.on_timeout(now) != TimedOut::GiveUp);
         self.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
+        if self.fragment_sends.len() < before {
+            self.fragment_sends_ended();
+        }
         self.send_fragments();
+    }
+
+    /// Whether one more fragmented send of `len` bytes fits the bounds: fewer than
+    /// `max_waiting_messages` sends under way, holding at most `max_fragment_send_memory`
+    /// bytes with it.
+    pub(super) fn fragment_sends_admit(&self, len: usize) -> bool {
+        self.fragment_sends.len() < self.config.max_waiting_messages
+            && self.fragment_send_bytes().saturating_add(len)
+                <= self.config.max_fragment_send_memory
+    }
+
+    /// Bytes the fragmented sends under way hold (at most `max_waiting_messages` of them to
+    /// add up).
+    fn fragment_send_bytes(&self) -> usize {
+        self.fragment_sends
+            .iter()
+            .map(|send| send.plaintext.len())
+            .sum()
+    }
+
+    /// Refuses a message of `json` bytes that would go in fragments while the fragmented
+    /// sends under way leave no room for it: the sender gets `value` back, as for a full
+    /// transmit queue, and [`Event::Writable`] when they have drained to half their memory
+    /// ([`fragment_room_returned`](Self::fragment_room_returned)).
+    pub(super) fn refuse_if_fragments_full(
+        &mut self,
+        json: &[u8],
+        value: Value,
+    ) -> Result<Value, SendError> {
+        if json.len() <= self.config.max_datagram_size || self.fragment_sends_admit(json.len()) {
+            return Ok(value);
+        }
+        self.fragments_blocked = true;
+        self.stats.refused_fragment_memory += 1;
+        Err(SendError::Blocked(value))
+    }
+
+    /// After fragmented sends ended (delivered, given up, or their session gone): tells a
+    /// sender refused by [`refuse_if_fragments_full`](Self::refuse_if_fragments_full) that it
+    /// may try again, once the sends under way are down to half their bounds.
+    fn fragment_sends_ended(&mut self) {
+        let room = self.fragment_sends.len() <= self.config.max_waiting_messages / 2
+            && self.fragment_send_bytes() <= self.config.max_fragment_send_memory / 2;
+        if self.fragments_blocked && room {
+            self.fragments_blocked = false;
+            self.push_event(Event::Writable);
+        }
     }
 
     /// When the next fragment retransmission timer fires.
@@ -290,7 +345,7 @@ impl Node {
             .awaiting_session
             .hold(peer, held, self.config.max_waiting_messages)
         {
-            return Err(SendError::Blocked(serde_json::Value::Null));
+            return Err(SendError::Blocked(Value::Null));
         }
         self.stats.held_for_session += 1;
         Ok(())

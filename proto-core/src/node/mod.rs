@@ -164,6 +164,9 @@ pub struct Node {
     out: outbox::Outbox,
     /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
     send_blocked: bool,
+    /// A send was refused because the fragmented sends under way were at their bounds
+    /// (`Config::max_fragment_send_memory`): an [`Event::Writable`] is owed.
+    fragments_blocked: bool,
     /// Session resets sent in the current one-second window: (window start, count).
     reset_budget: (Instant, u32),
     /// Open queries and round-trip samples (see `node/queries/`).
@@ -276,6 +279,7 @@ impl Node {
             streams: BTreeMap::new(),
             out,
             send_blocked: false,
+            fragments_blocked: false,
             reset_budget: reset::fresh_budget(now),
             queries,
             throttle,

@@ -38,6 +38,7 @@ impl Node {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
+        let value = self.refuse_if_fragments_full(&json, value)?;
         let local = via.is_empty() && to.key == self.public_key && self.is_local(&to.location);
         // Checked before anything is drawn or sealed, so a refused send changes nothing.
         let throttled_hop = via

@@ -167,6 +167,9 @@ pub struct Stats {
     /// Messages in fragments given up: the receiver acknowledged nothing for about 30 s of
     /// retransmissions.
     pub fragment_sends_given_up: u64,
+    /// Sends refused with `SendError::Blocked` because the messages under way in fragments
+    /// held `Config::max_fragment_send_memory` (or `max_waiting_messages` sends).
+    pub refused_fragment_memory: u64,
     /// Messages sent through a relay because their recipient had no direct path open.
     pub relayed_sends: u64,
     /// Times this node published its address record to its default route.
