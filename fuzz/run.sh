@@ -26,8 +26,10 @@ for target in $targets; do
         cargo fuzz run -s none -O "$target" "regressions/$target" -- -runs=0 >/dev/null 2>&1 ||
             { echo "fuzz: $target fails on a regression input"; exit 1; }
     fi
-    mkdir -p "corpus/$target" "artifacts/$target"
-    log="artifacts/$target/last-run.log"
+    # The log stays out of artifacts/: cargo-fuzz reports the newest file there as the
+    # failing input, and a log taken for it floods the output with its bytes.
+    mkdir -p "corpus/$target" "artifacts/$target" logs
+    log="logs/$target.log"
     if ! cargo fuzz run -s none -O "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
         tail -n 40 "$log"
