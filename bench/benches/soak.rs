@@ -36,16 +36,15 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ejtp_bench::hostile::{HostileMix, Kind, Target};
+use ejtp_bench::hostile::Target;
 use ejtp_bench::process::ProcessSample;
-use ejtp_bench::replay_capture;
 use ejtp_bench::splitmix::SplitMix64;
 use ejtp_bench::trend::slope_per_minute;
 use ejtp_proto::content::{ContentId, DownloadConfig};
@@ -53,6 +52,14 @@ use ejtp_proto::{Event, Identity, PublicIdentity, QueryOptions, Stats, UnixMilli
 use ejtp_std::{Events, FetchOutcome, Handle, NodeOptions, QueryOutcome};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+#[path = "soak/hostile_loop.rs"]
+mod hostile_loop;
+#[path = "soak/report.rs"]
+mod report;
+
+use hostile_loop::hostile_loop;
+use report::{Sample, print_sample, sample, stats_line};
 
 const NAMES: [&str; 4] = ["n0", "n1", "n2", "n3"];
 /// The nodes that share the files; the others fetch them.
@@ -444,235 +451,6 @@ fn fetch_loop(
         }
         sleep_unless(&run.stop, FETCH_PAUSE);
     }
-}
-
-fn loopback_socket() -> UdpSocket {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback socket");
-    socket.set_nonblocking(true).expect("a non-blocking socket");
-    socket
-}
-
-/// Reads (and counts) whatever the nodes sent back to `socket`.
-fn drain(socket: &UdpSocket, buffer: &mut [u8], counters: &Counters) {
-    while let Ok((len, _)) = socket.recv_from(buffer) {
-        add(&counters.answers_to_hostile, 1);
-        add(&counters.answer_bytes_to_hostile, len as u64);
-    }
-}
-
-/// The hostile thread: the mix at `rate` datagrams a second in all, only ever to the nodes on
-/// 127.0.0.1, from its own loopback sockets. Returns the mix (for its counts by kind).
-fn hostile_loop(
-    settings_seed: u64,
-    rate: u64,
-    targets: Vec<Target>,
-    identities: Vec<PublicIdentity>,
-    content: Vec<ContentId>,
-    run: Run,
-) -> HostileMix {
-    let counters = &run.counters;
-    let mut mix = HostileMix::new(settings_seed ^ 0x4057_11e0, content);
-    // The choices that depend on timing (which socket to replace, throwaway identities) come
-    // from a stream of their own, so the datagrams themselves are the same on every run.
-    let mut side = SplitMix64::new(settings_seed ^ 0x51de);
-    let mut choose = SplitMix64::new(settings_seed ^ 0xc405e);
-    let mut pool: Vec<UdpSocket> = (0..HOSTILE_SOCKETS).map(|_| loopback_socket()).collect();
-    let replay_socket = loopback_socket();
-    let own = |pool: &[UdpSocket]| -> Vec<SocketAddr> {
-        pool.iter()
-            .filter_map(|socket| socket.local_addr().ok())
-            .collect()
-    };
-    mix.set_own_addrs(own(&pool));
-    let replay_from = replay_socket.local_addr().expect("a bound socket");
-    let mut replays: Vec<Vec<Vec<u8>>> = vec![Vec::new(); targets.len()];
-    let mut captures = 0usize;
-    let start = Instant::now();
-    let mut next_capture = start;
-    let mut next_rotation = start + ROTATE_EVERY;
-    let mut scheduled = 0u64;
-    let mut datagram = Vec::new();
-    let mut buffer = vec![0u8; 65_536];
-    while !run.stopped() {
-        let now = Instant::now();
-        if now >= next_capture {
-            next_capture += CAPTURE_EVERY;
-            let target = captures % targets.len();
-            let value = json!({"soak": "replayed", "capture": captures});
-            match replay_capture::capture(
-                &side.array32(),
-                side.array32(),
-                replay_from,
-                &identities[target],
-                value,
-            ) {
-                Ok(datagrams) => {
-                    for datagram in &datagrams {
-                        let _ = replay_socket.send_to(datagram, targets[target].addr);
-                    }
-                    add(&counters.nodes[target].captures_sent, 1);
-                    replays[target] = datagrams;
-                }
-                Err(why) => run.fail(format!("capturing a message failed: {why}")),
-            }
-            captures += 1;
-        }
-        if now >= next_rotation {
-            next_rotation += ROTATE_EVERY;
-            let index = side.below(pool.len() as u64) as usize;
-            pool[index] = loopback_socket();
-            mix.set_own_addrs(own(&pool));
-        }
-        let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
-        // More than half a second behind (the machine is busy): skip rather than burst.
-        if due.saturating_sub(scheduled) > rate / 2 {
-            let skip = due - scheduled - rate / 10;
-            add(&counters.hostile_skipped, skip);
-            scheduled += skip;
-        }
-        let wall = wall();
-        while scheduled < due {
-            scheduled += 1;
-            let target = choose.below(targets.len() as u64) as usize;
-            let kind = mix.next_datagram(&targets[target], wall, &replays[target], &mut datagram);
-            let socket = if kind == Kind::Replay && choose.chance(500) {
-                &replay_socket
-            } else {
-                &pool[choose.below(pool.len() as u64) as usize]
-            };
-            match socket.send_to(&datagram, targets[target].addr) {
-                Ok(_) => {
-                    add(&counters.hostile_sent, 1);
-                    add(&counters.hostile_bytes, datagram.len() as u64);
-                }
-                Err(_) => add(&counters.hostile_send_errors, 1),
-            }
-        }
-        for socket in pool.iter().chain([&replay_socket]) {
-            drain(socket, &mut buffer, counters);
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    mix
-}
-
-/// The sum of a node's `dropped_*` counters, and of those that mean a queue was full.
-fn drops(stats: &Stats) -> (u64, u64) {
-    let value = serde_json::to_value(stats).unwrap_or(Value::Null);
-    let total = value.as_object().map_or(0, |fields| {
-        fields
-            .iter()
-            .filter(|(name, _)| name.starts_with("dropped_"))
-            .filter_map(|(_, count)| count.as_u64())
-            .sum()
-    });
-    (
-        total,
-        stats.dropped_transmit_queue_full + stats.dropped_event_queue_full,
-    )
-}
-
-/// One line's figures.
-#[derive(Clone)]
-struct Sample {
-    at: f64,
-    process: Option<ProcessSample>,
-    queries: [u64; 3],
-    fetches: [u64; 2],
-    hostile: u64,
-    /// Per node: dropped in all, queue drops (the core's queues and events the adapter lost).
-    nodes: Vec<(u64, u64)>,
-}
-
-fn sample(began: Instant, counters: &Counters, nodes: &[SoakNode]) -> Sample {
-    let nodes = nodes
-        .iter()
-        .zip(&counters.nodes)
-        .map(|(node, mine)| {
-            let (total, queues) = node
-                .handle
-                .stats()
-                .map(|stats| drops(&stats))
-                .unwrap_or((0, 0));
-            (total, queues + get(&mine.events_lost))
-        })
-        .collect();
-    Sample {
-        at: began.elapsed().as_secs_f64(),
-        process: ProcessSample::now(),
-        queries: [
-            get(&counters.queries_ok),
-            get(&counters.queries_failed),
-            get(&counters.queries_timed_out),
-        ],
-        fetches: [get(&counters.fetches_ok), get(&counters.fetches_failed)],
-        hostile: get(&counters.hostile_sent),
-        nodes,
-    }
-}
-
-fn print_sample(now: &Sample, before: Option<&Sample>) {
-    let since = |pick: fn(&Sample) -> u64| now_minus(pick(now), before.map(pick));
-    let process = now.process.map_or("rss ? fd ? thr ?".to_string(), |p| {
-        format!(
-            "rss {:>7} KiB fd {:>3} thr {:>2}",
-            p.rss_kib, p.fds, p.threads
-        )
-    });
-    let nodes: Vec<String> = now
-        .nodes
-        .iter()
-        .map(|(total, queues)| format!("{total}/{queues}"))
-        .collect();
-    println!(
-        "{:>7.0} s  {process}  queries ok {} (+{}) failed {} (+{}) timed out {} (+{})  fetches ok {} (+{}) failed {}  hostile {} (+{})  drops/queue {}",
-        now.at,
-        now.queries[0],
-        since(|s| s.queries[0]),
-        now.queries[1],
-        since(|s| s.queries[1]),
-        now.queries[2],
-        since(|s| s.queries[2]),
-        now.fetches[0],
-        since(|s| s.fetches[0]),
-        now.fetches[1],
-        now.hostile,
-        since(|s| s.hostile),
-        nodes.join(" "),
-    );
-}
-
-fn now_minus(now: u64, before: Option<u64>) -> u64 {
-    now.saturating_sub(before.unwrap_or(0))
-}
-
-/// The nonzero `dropped_*` counters of a node and a few others worth seeing, as text.
-fn stats_line(stats: &Stats) -> String {
-    let value = serde_json::to_value(stats).unwrap_or(Value::Null);
-    let shown = [
-        "datagrams_received",
-        "delivered",
-        "fragments_sent",
-        "fragmented_received",
-        "session_rekeys",
-        "paths_validated",
-        "cjp2p_unverified",
-        "cjp2p_withheld",
-        "cjp2p_bad_signatures",
-        "download_unverified",
-        "downloads_completed",
-        "downloads_failed",
-    ];
-    let mut parts = Vec::new();
-    if let Some(fields) = value.as_object() {
-        for (name, count) in fields {
-            let count = count.as_u64().unwrap_or(0);
-            if count > 0 && (name.starts_with("dropped_") || shown.contains(&name.as_str())) {
-                parts.push(format!("{name} {count}"));
-            }
-        }
-    }
-    parts.join(", ")
 }
 
 fn make_files(rng: &mut SplitMix64) -> Vec<Vec<u8>> {
