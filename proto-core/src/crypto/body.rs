@@ -298,19 +298,17 @@ impl<'a> RBody<'a> {
             | Self::CookieEcho { .. } => 0,
         }
     }
+}
 
-    /// Whether handling the body costs key work (an X25519 or a signature check) before
-    /// anything about its sender is known: what a node under load challenges.
-    #[must_use]
-    pub fn needs_key_work(&self) -> bool {
-        matches!(
-            self,
-            Self::Sealed { .. }
-                | Self::HandshakeInit { .. }
-                | Self::SessionReset { .. }
-                | Self::MailboxRequest { .. }
-        )
-    }
+/// Whether a body of kind `kind` costs key work (an X25519 or a signature check) before
+/// anything about its sender is known: what a node under load challenges, and what a frame
+/// sent to a node that challenged us carries its cookie for.
+#[must_use]
+pub const fn kind_needs_key_work(kind: u8) -> bool {
+    matches!(
+        kind,
+        KIND_SEALED | KIND_HANDSHAKE_INIT | KIND_SESSION_RESET | KIND_MAILBOX_REQUEST
+    )
 }
 
 /// Appends a cookie-challenge body.

@@ -8,6 +8,7 @@
 //! never leaves the node means nobody else can make one for an address they do not receive
 //! at. The comparison is constant-time.
 
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// Bytes of a cookie.
@@ -17,11 +18,11 @@ pub const COOKIE_LEN: usize = 16;
 pub const COOKIE_EPOCH_MICROS: u64 = 120_000_000;
 
 const DOMAIN: &[u8] = b"ejtp-rs cookie v1";
-const BLOCK: usize = 64;
 
-/// The secret cookies are made with.
+/// The secret cookies are made with: HMAC-SHA256 keyed once, so that each cookie costs only
+/// the hash of its own bytes.
 #[derive(Clone)]
-pub struct CookieKey([u8; 32]);
+pub struct CookieKey(Hmac<Sha256>);
 
 impl core::fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -32,27 +33,57 @@ impl core::fmt::Debug for CookieKey {
 impl CookieKey {
     /// A key from 32 secret random bytes.
     #[must_use]
-    pub const fn new(secret: [u8; 32]) -> Self {
-        Self(secret)
+    pub fn new(secret: [u8; 32]) -> Self {
+        // HMAC pads a key shorter than SHA-256's 64-byte block with zeros (RFC 2104); padding
+        // it here gives the same MAC and a keying that cannot fail.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&secret);
+        Self(Hmac::new(&block.into()))
+    }
+
+    /// The key a node with generator seed `seed` makes its cookies with. Derived from the
+    /// seed rather than drawn from the node's random stream: a draw would shift every later
+    /// one (and every recorded scenario) for a secret that never leaves the node.
+    #[must_use]
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"ejtp-rs cookie secret v1");
+        hash.update(seed);
+        Self::new(hash.finalize().into())
     }
 
     /// The cookie for `source` (an address's bytes) in `epoch`.
     #[must_use]
     pub fn cookie(&self, epoch: u64, source: &[u8]) -> [u8; COOKIE_LEN] {
-        let mac = hmac_sha256(&self.0, &[DOMAIN, &epoch.to_be_bytes(), source]);
+        let mac: [u8; 32] = self.mac(epoch, source).finalize().into_bytes().into();
         let mut cookie = [0; COOKIE_LEN];
         cookie.copy_from_slice(&mac[..COOKIE_LEN]);
         cookie
     }
 
-    /// Whether `cookie` is the one for `source` in `epoch` or the epoch before.
+    /// Whether `cookie` is the one for `source` in `epoch` or the epoch before (each compared
+    /// in constant time).
     #[must_use]
     pub fn verify(&self, epoch: u64, source: &[u8], cookie: &[u8; COOKIE_LEN]) -> bool {
-        let now = constant_time_eq(&self.cookie(epoch, source), cookie);
-        let before = epoch
-            .checked_sub(1)
-            .is_some_and(|previous| constant_time_eq(&self.cookie(previous, source), cookie));
+        let now = self
+            .mac(epoch, source)
+            .verify_truncated_left(cookie)
+            .is_ok();
+        let before = epoch.checked_sub(1).is_some_and(|previous| {
+            self.mac(previous, source)
+                .verify_truncated_left(cookie)
+                .is_ok()
+        });
         now | before
+    }
+
+    /// The keyed MAC over the domain, `epoch` and `source`, not yet finalized.
+    fn mac(&self, epoch: u64, source: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        mac.update(DOMAIN);
+        mac.update(&epoch.to_be_bytes());
+        mac.update(source);
+        mac
     }
 }
 
@@ -60,29 +91,6 @@ impl CookieKey {
 #[must_use]
 pub const fn epoch_at(micros: u64) -> u64 {
     micros / COOKIE_EPOCH_MICROS
-}
-
-/// HMAC-SHA256 (RFC 2104) of the concatenated `parts`, with a key shorter than a block.
-fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
-    let mut inner_pad = [0x36u8; BLOCK];
-    let mut outer_pad = [0x5cu8; BLOCK];
-    for ((inner, outer), byte) in inner_pad.iter_mut().zip(outer_pad.iter_mut()).zip(key) {
-        *inner ^= byte;
-        *outer ^= byte;
-    }
-    let mut inner = Sha256::new();
-    inner.update(inner_pad);
-    for part in parts {
-        inner.update(part);
-    }
-    let mut outer = Sha256::new();
-    outer.update(outer_pad);
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
-fn constant_time_eq(a: &[u8; COOKIE_LEN], b: &[u8; COOKIE_LEN]) -> bool {
-    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -93,7 +101,10 @@ mod tests {
     fn hmac_matches_an_independent_implementation() {
         // HMAC-SHA256 with key 0x00..0x1f over "abc", computed with Python's hmac module.
         let key: [u8; 32] = core::array::from_fn(|i| i as u8);
-        let mac = hmac_sha256(&key, &[b"a", b"bc"]);
+        let mut keyed = CookieKey::new(key).0;
+        keyed.update(b"a");
+        keyed.update(b"bc");
+        let mac = keyed.finalize().into_bytes();
         let hex: alloc::string::String = mac.iter().map(|b| alloc::format!("{b:02x}")).collect();
         assert_eq!(
             hex,

@@ -120,7 +120,8 @@ impl Node {
         };
         // Under load, key work is done only for addresses that proved they receive
         // (`node/key_work.rs`); only an outer frame is judged: its layers are its own cost.
-        if depth == 0 && parsed.needs_key_work() && !self.admit_key_work(from, body) {
+        let needs_key_work = body.first().copied().is_some_and(body::kind_needs_key_work);
+        if depth == 0 && needs_key_work && !self.admit_key_work(from, body) {
             return;
         }
         // The associated data is everything before the ciphertext (or before `enc`).

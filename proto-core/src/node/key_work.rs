@@ -18,6 +18,7 @@
 use alloc::collections::BTreeMap;
 use core::time::Duration;
 
+use super::bounded::insert_evicting_oldest;
 use crate::crypto::cookie::{COOKIE_LEN, CookieKey, epoch_at};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
@@ -56,14 +57,14 @@ pub(super) struct KeyWork {
 }
 
 impl KeyWork {
-    /// A full budget of `rate` per second, making cookies with `secret`.
-    pub(super) fn new(rate: u32, secret: [u8; 32], now: Instant) -> Self {
+    /// A full budget of `rate` per second, making cookies with `key`.
+    pub(super) fn new(rate: u32, key: CookieKey, now: Instant) -> Self {
         let rate = u64::from(rate);
         Self {
             rate,
             bucket: rate.saturating_mul(MICROS),
             refilled: now,
-            key: CookieKey::new(secret),
+            key,
             given: BTreeMap::new(),
             counters: Counters::default(),
         }
@@ -122,22 +123,23 @@ impl KeyWork {
         cookie: [u8; COOKIE_LEN],
         now: Instant,
     ) {
-        if !self.given.contains_key(&from) && self.given.len() >= MAX_COOKIES {
-            let oldest = self
-                .given
-                .iter()
-                .min_by_key(|(_, (_, at))| *at)
-                .map(|(addr, _)| *addr);
-            if let Some(oldest) = oldest {
-                self.given.remove(&oldest);
-            }
-        }
-        self.given.insert(from, (cookie, now));
+        insert_evicting_oldest(
+            &mut self.given,
+            from,
+            (cookie, now),
+            MAX_COOKIES,
+            |(_, at)| *at,
+        );
     }
 
     /// A challenge named no frame we sent there: ignored.
     pub(super) fn stray_challenge(&mut self) {
         self.counters.dropped_stray_challenge += 1;
+    }
+
+    /// Whether any node gave us a cookie we still keep.
+    pub(super) fn holds_cookies(&self) -> bool {
+        !self.given.is_empty()
     }
 
     /// The cookie `to` gave us, if it is still fresh; counted as used.
@@ -146,9 +148,6 @@ impl KeyWork {
         to: TransportAddr,
         now: Instant,
     ) -> Option<[u8; COOKIE_LEN]> {
-        if self.given.is_empty() {
-            return None;
-        }
         let (cookie, at) = *self.given.get(&to)?;
         if now.saturating_duration_since(at) >= COOKIE_LIFETIME {
             self.given.remove(&to);
@@ -206,7 +205,7 @@ mod tests {
 
     #[test]
     fn the_budget_takes_its_burst_then_refills_at_its_rate() {
-        let mut work = KeyWork::new(10, [1; 32], at(0));
+        let mut work = KeyWork::new(10, CookieKey::new([1; 32]), at(0));
         assert!((0..10).all(|_| work.take(at(0))), "a burst of 10");
         assert!(!work.take(at(0)), "then under load");
         assert!(!work.take(at(99)), "a tenth of a token is no token");
@@ -219,13 +218,13 @@ mod tests {
 
     #[test]
     fn a_rate_of_zero_is_never_under_load() {
-        let mut work = KeyWork::new(0, [1; 32], at(0));
+        let mut work = KeyWork::new(0, CookieKey::new([1; 32]), at(0));
         assert!((0..100_000).all(|_| work.take(at(0))));
     }
 
     #[test]
     fn a_cookie_is_taken_back_only_from_the_address_it_was_made_for() {
-        let mut work = KeyWork::new(1, [2; 32], at(0));
+        let mut work = KeyWork::new(1, CookieKey::new([2; 32]), at(0));
         let cookie = work.challenge(at(5), udp(1));
         assert!(work.take_echo(at(6), udp(1), &cookie));
         assert!(!work.take_echo(at(6), udp(2), &cookie));
@@ -252,7 +251,7 @@ mod tests {
 
     #[test]
     fn given_cookies_are_used_for_a_minute_and_bounded() {
-        let mut work = KeyWork::new(1, [3; 32], at(0));
+        let mut work = KeyWork::new(1, CookieKey::new([3; 32]), at(0));
         work.keep_cookie(udp(1), [9; 16], at(0));
         assert_eq!(work.cookie_for(udp(1), at(59_999)), Some([9; 16]));
         assert_eq!(work.cookie_for(udp(1), at(60_000)), None);

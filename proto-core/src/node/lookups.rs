@@ -66,13 +66,6 @@ impl ResendLog {
         self.sent.push_back(sent);
     }
 
-    /// Whether a message sent to `transport` whose transmit ended with `tag` is remembered.
-    pub(crate) fn remembers(&self, transport: TransportAddr, tag: &[u8; TAG_LEN]) -> bool {
-        self.sent
-            .iter()
-            .any(|sent| sent.transport == transport && sent.tag == *tag)
-    }
-
     /// Takes the message whose transmit to `transport` ended with `tag`, if it was sent at or
     /// after `since`; forgets those sent before `since`.
     pub(crate) fn take_failed(

@@ -1,5 +1,6 @@
 //! The node: the whole protocol as one deterministic state machine.
 
+mod bounded;
 mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
@@ -237,16 +238,11 @@ impl Node {
         let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
         let paths = paths::Paths::new(config.max_paths);
-        // From the seed, not the node's random stream: drawing from it would change every
-        // later draw (and every recorded scenario) for a secret that never leaves the node.
-        let cookie_secret: [u8; 32] = {
-            use sha2::Digest;
-            let mut hash = sha2::Sha256::new();
-            hash.update(b"ejtp-rs cookie secret v1");
-            hash.update(seed);
-            hash.finalize().into()
-        };
-        let key_work = key_work::KeyWork::new(config.key_work_per_second, cookie_secret, now);
+        let key_work = key_work::KeyWork::new(
+            config.key_work_per_second,
+            crate::crypto::cookie::CookieKey::from_seed(&seed),
+            now,
+        );
         let reassembly = crate::fragment::Reassembler::new(
             crate::fragment::ReassemblyLimits::default()
                 .with_max_message_len(config.max_message_len)

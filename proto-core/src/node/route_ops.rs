@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
-use super::lookups::{Lookup, PendingMessage, SentMessage, transmit_tag};
+use super::lookups::{Lookup, PendingMessage, SentMessage, TAG_LEN, transmit_tag};
 use super::routes::RouteAddress;
 use crate::address::Address;
 use crate::error::SendError;
@@ -171,11 +171,9 @@ impl Node {
         for index in stale {
             self.sessions.take_pending(index);
         }
-        let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
-        let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
         let mut reported = None;
         let retry = self.config.route_retry_after;
-        if let Some(message) = self.resend.take_failed(to, &transmit_tag(data), since) {
+        if let Some(message) = self.take_resendable(to, &transmit_tag(data)) {
             let peer = message.key.node_id();
             if !peers.contains(&peer) {
                 peers.push(peer);
@@ -366,24 +364,29 @@ impl Node {
         Ok(())
     }
 
-    /// Sends `message` again on its peer's best usable address; its id if there is none.
-    /// A node under load challenged the transmit to `to` that ended with `tag`: if it was a
-    /// message we remember, send it again there (with the same id, so that it is never
-    /// delivered twice). True if one was found.
-    pub(super) fn resend_challenged(&mut self, to: TransportAddr, tag: &[u8; 16]) -> bool {
+    /// The remembered message whose transmit to `to` ended with `tag`, taken to be sent
+    /// again, if it went within [`Config::resend_window`](crate::Config::resend_window).
+    pub(super) fn take_resendable(
+        &mut self,
+        to: TransportAddr,
+        tag: &[u8; TAG_LEN],
+    ) -> Option<PendingMessage> {
         let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
         let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
-        let Some(message) = self.resend.take_failed(to, tag, since) else {
-            return false;
-        };
+        self.resend.take_failed(to, tag, since)
+    }
+
+    /// A node under load challenged the transmit of `message` to `to`: send it again there,
+    /// with the same id, so that it is never delivered twice.
+    pub(super) fn resend_challenged(&mut self, to: TransportAddr, message: PendingMessage) {
         let location = with_callsign(&Address::from_transport(to), message.callsign.as_deref());
         let (id, key) = (message.id, message.key.node_id());
         if self.send_on(message, location).is_err() {
             self.report_unreachable(key, Some(id));
         }
-        true
     }
 
+    /// Sends `message` again on its peer's best usable address; its id if there is none.
     fn resend_on_best(&mut self, message: PendingMessage) -> Result<(), MessageId> {
         let id = message.id;
         let Some(best) = self.best_location(&message.key.node_id()) else {

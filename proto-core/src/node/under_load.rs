@@ -58,23 +58,29 @@ impl Node {
             .values()
             .find(|pending| pending.to == from && transmit_tag(&pending.frame) == *echoed)
             .map(|pending| pending.frame.clone());
-        let resend_message = handshake.is_none() && self.resend.remembers(from, echoed);
-        if handshake.is_none() && !resend_message {
+        let message = match handshake {
+            Some(_) => None,
+            None => self.take_resendable(from, echoed),
+        };
+        if handshake.is_none() && message.is_none() {
             self.key_work.stray_challenge();
             return;
         }
+        // Kept first: the frame sent again below goes with the cookie.
         self.key_work.keep_cookie(from, *cookie, self.now);
         if let Some(frame) = handshake {
             self.queue_transmit(from, frame);
-        } else {
-            self.resend_challenged(from, echoed);
+        }
+        if let Some(message) = message {
+            self.resend_challenged(from, message);
         }
     }
 
     /// `frame` wrapped with the cookie `to` gave us, if it gave one lately and the frame needs
     /// key work there (only those are challenged); else `frame` as it is.
     pub(super) fn with_cookie(&mut self, to: TransportAddr, frame: Vec<u8>) -> Vec<u8> {
-        if to.protocol != Protocol::Udp {
+        // Every transmit passes here: nothing is scanned unless some node gave us a cookie.
+        if to.protocol != Protocol::Udp || !self.key_work.holds_cookies() {
             return frame;
         }
         let Some(prefix_len) = needs_key_work_prefix(&frame) else {
@@ -98,13 +104,5 @@ fn needs_key_work_prefix(frame: &[u8]) -> Option<usize> {
     }
     // Strict JSON never holds a raw NUL, so the first one ends the header.
     let nul = frame.iter().position(|&byte| byte == 0)?;
-    let kind = *frame.get(nul + 1)?;
-    matches!(
-        kind,
-        body::KIND_SEALED
-            | body::KIND_HANDSHAKE_INIT
-            | body::KIND_SESSION_RESET
-            | body::KIND_MAILBOX_REQUEST
-    )
-    .then_some(nul + 1)
+    body::kind_needs_key_work(*frame.get(nul + 1)?).then_some(nul + 1)
 }

@@ -29,6 +29,8 @@ mod tests;
 
 use claims::{CLAIM_FACTOR, Claims};
 
+use super::bounded::insert_evicting_oldest;
+
 use alloc::collections::BTreeMap;
 
 use crate::identity::NodeId;
@@ -198,18 +200,13 @@ impl Paths {
         if self.max_entries == 0 {
             return;
         }
-        if !self.signed_sources.contains_key(&peer) && self.signed_sources.len() >= self.max_entries
-        {
-            let oldest = self
-                .signed_sources
-                .iter()
-                .min_by_key(|(_, (_, at))| *at)
-                .map(|(peer, _)| *peer);
-            if let Some(oldest) = oldest {
-                self.signed_sources.remove(&oldest);
-            }
-        }
-        self.signed_sources.insert(peer, (from, now));
+        insert_evicting_oldest(
+            &mut self.signed_sources,
+            peer,
+            (from, now),
+            self.max_entries,
+            |(_, at)| *at,
+        );
     }
 
     /// Where `peer`'s last signed message came from, if within `lifetime`.

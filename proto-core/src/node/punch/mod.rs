@@ -32,6 +32,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::bounded::insert_evicting_oldest;
 use crate::identity::{NodeId, PublicKey};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
@@ -255,18 +256,12 @@ impl Punching {
     }
 }
 
-/// Inserts `key`, first forgetting the entry with the oldest time if the map is full.
+/// Inserts `key` at `at`, first forgetting the entry with the oldest time if the map is full.
 fn insert_bounded<K: Ord + Copy>(
     map: &mut BTreeMap<K, Instant>,
     key: K,
     at: Instant,
     bound: usize,
 ) {
-    if !map.contains_key(&key) && map.len() >= bound {
-        let oldest = map.iter().min_by_key(|(_, at)| **at).map(|(key, _)| *key);
-        if let Some(oldest) = oldest {
-            map.remove(&oldest);
-        }
-    }
-    map.insert(key, at);
+    insert_evicting_oldest(map, key, at, bound, |at| *at);
 }

@@ -17,6 +17,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
+use super::bounded::insert_evicting_oldest;
 use crate::identity::NodeId;
 use crate::time::Instant;
 
@@ -56,17 +57,13 @@ impl Reflexive {
             .iter()
             .any(|(by, (seen, _))| *by != observer && *seen == address);
         let before = self.by_observer.get(&observer).map(|(seen, _)| *seen);
-        if before.is_none() && self.by_observer.len() >= MAX_OBSERVERS {
-            let oldest = self
-                .by_observer
-                .iter()
-                .min_by_key(|(_, (_, at))| *at)
-                .map(|(by, _)| *by);
-            if let Some(oldest) = oldest {
-                self.by_observer.remove(&oldest);
-            }
-        }
-        self.by_observer.insert(observer, (address, now));
+        insert_evicting_oldest(
+            &mut self.by_observer,
+            observer,
+            (address, now),
+            MAX_OBSERVERS,
+            |(_, at)| *at,
+        );
         match before {
             Some(before) if before == address => Observation::Same,
             Some(before) => Observation::Changed { before },
