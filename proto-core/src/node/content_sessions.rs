@@ -34,9 +34,12 @@ const IDENTITY_ASK_INTERVAL: core::time::Duration = core::time::Duration::from_s
 impl Node {
     /// What we tell CJP2P peers about ourselves, if we accept sessions.
     pub(super) fn ejtp_announcement(&self) -> Option<Cjp2pMessage> {
-        self.config.sessions.then_some(Cjp2pMessage::EjtpSessions {
-            max_request: self.config.cjp2p.max_content_reply as u64,
-        })
+        self.ctx
+            .config
+            .sessions
+            .then_some(Cjp2pMessage::EjtpSessions {
+                max_request: self.ctx.config.cjp2p.max_content_reply as u64,
+            })
     }
 
     /// A verified datagram from `source` said `EjtpSessions`: note it, ask it in larger requests
@@ -81,7 +84,7 @@ impl Node {
         &mut self,
         addr: core::net::SocketAddr,
     ) -> Option<Cjp2pMessage> {
-        let now = self.now;
+        let now = self.ctx.now;
         let entry = self.cjp2p.entry_mut(&addr)?;
         let due = entry
             .identity_asked
@@ -115,7 +118,7 @@ impl Node {
                 bytes,
             }) => self.feed_session_data(from, peer, id, offset, bytes, eof),
             Ok(SessionContent::Missing { id }) => self.feed_session_missing(from, peer, id),
-            Err(_) => self.stats.session_content_dropped += 1,
+            Err(_) => self.ctx.stats.session_content_dropped += 1,
         }
     }
 
@@ -129,8 +132,9 @@ impl Node {
         offset: u64,
         length: u32,
     ) {
-        let most = self.config.cjp2p.max_content_reply.min(
-            self.config
+        let most = self.ctx.config.cjp2p.max_content_reply.min(
+            self.ctx
+                .config
                 .max_frame_len
                 .saturating_sub(SESSION_FRAME_OVERHEAD),
         );
@@ -142,7 +146,7 @@ impl Node {
             Ok(Some(plaintext)) => plaintext,
             Ok(None) => SessionContent::Missing { id }.encode(),
             Err(_) => {
-                self.stats.cjp2p_store_failures += 1;
+                self.ctx.stats.cjp2p_store_failures += 1;
                 return;
             }
         };
@@ -156,7 +160,7 @@ impl Node {
             queued &= self.queue_transmit(from, frame);
         }
         if queued {
-            self.stats.session_content_served += 1;
+            self.ctx.stats.session_content_served += 1;
         }
     }
 }

@@ -70,24 +70,24 @@ impl Node {
         id: ContentId,
         sources: Vec<TransportAddr>,
     ) -> Result<(), CommandError> {
-        self.advance(now);
+        self.ctx.advance(now);
         let sources: Vec<TransportAddr> = sources
             .into_iter()
             .filter(|source| source.protocol == crate::transport::Protocol::Udp)
             .collect();
         match self
             .downloads
-            .start(self.now, id, sources)
+            .start(self.ctx.now, id, sources)
             .map_err(CommandError::Fetch)?
         {
             Started::Joined => self.drive_download(id),
             Started::Held { len } => {
-                self.push_event(Event::DownloadProgress {
+                self.ctx.push_event(Event::DownloadProgress {
                     id,
                     have: len,
                     total: len,
                 });
-                self.push_event(Event::DownloadCompleted { id, len });
+                self.ctx.push_event(Event::DownloadCompleted { id, len });
             }
             Started::New => {
                 // Our own nodes answer more than a block per request: ask them so from the
@@ -173,7 +173,7 @@ impl Node {
             return Some(message);
         }
         if !verified {
-            self.stats.download_unverified += 1;
+            self.ctx.stats.download_unverified += 1;
             return None;
         }
         match message {
@@ -183,7 +183,7 @@ impl Node {
                 // Without storage the bytes cannot be kept: the download's timer asks again
                 // once there is some.
                 self.downloads
-                    .handle_block(self.now, &id, from, offset, &data, eof);
+                    .handle_block(self.ctx.now, &id, from, offset, &data, eof);
             }
             Cjp2pMessage::MaybeTheyHaveSome { peers, .. } => {
                 // Only candidates: the public node sends this beside Content, and instead of it
@@ -222,12 +222,12 @@ impl Node {
         if !(known
             && self
                 .downloads
-                .handle_block(self.now, &id, from, offset, bytes, eof))
+                .handle_block(self.ctx.now, &id, from, offset, bytes, eof))
         {
-            self.stats.session_content_dropped += 1;
+            self.ctx.stats.session_content_dropped += 1;
             return;
         }
-        self.stats.session_content_bytes += bytes.len() as u64;
+        self.ctx.stats.session_content_bytes += bytes.len() as u64;
         self.drive_download(id);
     }
 
@@ -242,13 +242,13 @@ impl Node {
         if known && self.downloads.handle_not_held(&id, from) {
             self.drive_download(id);
         } else {
-            self.stats.session_content_dropped += 1;
+            self.ctx.stats.session_content_dropped += 1;
         }
     }
 
     /// Wakes every download whose time has come, each driven before the next is woken.
     pub(super) fn download_timeouts(&mut self) {
-        let now = self.now;
+        let now = self.ctx.now;
         for id in self.downloads.ids() {
             self.downloads.handle_timeout(now, &id);
             self.drive_download(id);
@@ -257,7 +257,7 @@ impl Node {
 
     /// Sends what download `id` asks and queues what it says, after its requests.
     fn drive_download(&mut self, id: ContentId) {
-        let now = self.now;
+        let now = self.ctx.now;
         let drive = self.downloads.drive(now, id);
         let mut by_source: BTreeMap<TransportAddr, Vec<Cjp2pMessage>> = BTreeMap::new();
         for request in drive.requests {
@@ -290,12 +290,12 @@ impl Node {
             for chunk in reply_sized_chunks(requests) {
                 // A refused send (full queue) is a lost request: the download's timer asks again.
                 if self.send_cjp2p(now, to, chunk).is_err() {
-                    self.stats.download_requests_dropped += 1;
+                    self.ctx.stats.download_requests_dropped += 1;
                 }
             }
         }
         for event in drive.events {
-            self.push_event(event);
+            self.ctx.push_event(event);
         }
     }
 
@@ -328,10 +328,10 @@ impl Node {
             return false;
         };
         if self.queue_transmit(request.to, frame) {
-            self.stats.session_content_requests += 1;
+            self.ctx.stats.session_content_requests += 1;
         } else {
             // A full queue: the download's timer asks again.
-            self.stats.download_requests_dropped += 1;
+            self.ctx.stats.download_requests_dropped += 1;
         }
         true
     }

@@ -42,8 +42,8 @@ impl Node {
             self.on_cjp2p(from, data);
             return;
         }
-        if data.len() > self.config.max_frame_len {
-            self.stats.dropped_too_large += 1;
+        if data.len() > self.ctx.config.max_frame_len {
+            self.ctx.stats.dropped_too_large += 1;
             return;
         }
         self.arriving_len = data.len();
@@ -67,8 +67,8 @@ impl Node {
                 }
             }
             // A bare `j` or `s` frame says nothing about who sent it to whom.
-            Ok(_) => self.stats.dropped_unauthenticated += 1,
-            Err(_) => self.stats.dropped_malformed += 1,
+            Ok(_) => self.ctx.stats.dropped_unauthenticated += 1,
+            Err(_) => self.ctx.stats.dropped_malformed += 1,
         }
     }
 
@@ -78,18 +78,18 @@ impl Node {
         body: &[u8],
         depth: u8,
     ) -> Option<Vec<u8>> {
-        if depth >= self.config.max_nesting {
-            self.stats.dropped_hop_limit += 1;
+        if depth >= self.ctx.config.max_nesting {
+            self.ctx.stats.dropped_hop_limit += 1;
             return None;
         }
-        match frame::decompress(method, body, self.config.max_frame_len) {
+        match frame::decompress(method, body, self.ctx.config.max_frame_len) {
             Ok(inner) => Some(inner),
             Err(frame::FrameError::UnsupportedCompression) => {
-                self.stats.dropped_unsupported += 1;
+                self.ctx.stats.dropped_unsupported += 1;
                 None
             }
             Err(_) => {
-                self.stats.dropped_malformed += 1;
+                self.ctx.stats.dropped_malformed += 1;
                 None
             }
         }
@@ -110,12 +110,12 @@ impl Node {
             if depth == 0 {
                 self.on_lookup_body(from, prefix.len() + body.len(), body);
             } else {
-                self.stats.dropped_unauthenticated += 1;
+                self.ctx.stats.dropped_unauthenticated += 1;
             }
             return;
         }
         let Ok(parsed) = RBody::decode(body) else {
-            self.stats.dropped_malformed += 1;
+            self.ctx.stats.dropped_malformed += 1;
             return;
         };
         // Under load, key work is done only for addresses that proved they receive
@@ -142,8 +142,8 @@ impl Node {
                 let aad = aad
                     .get(..aad.len().saturating_sub(enc.len()))
                     .unwrap_or_default();
-                let Ok(plaintext) = sealed::open(&self.identity, enc, aad, ciphertext) else {
-                    self.stats.dropped_crypto += 1;
+                let Ok(plaintext) = sealed::open(&self.ctx.identity, enc, aad, ciphertext) else {
+                    self.ctx.stats.dropped_crypto += 1;
                     return;
                 };
                 let mut key = [0u8; 16];
@@ -166,22 +166,28 @@ impl Node {
                 counter,
                 ciphertext,
             } => {
-                let now = self.now;
+                let now = self.ctx.now;
                 let Some(entry) = self.sessions.sessions.get_mut(&receiver_index) else {
-                    self.stats.dropped_unknown_session += 1;
+                    self.ctx.stats.dropped_unknown_session += 1;
                     if depth == 0 {
-                        self.send_session_reset(from, receiver_index, prefix.len() + body.len());
+                        let received = prefix.len() + body.len();
+                        if let Some(reset) =
+                            self.resets
+                                .answer(&self.ctx, from, receiver_index, received)
+                        {
+                            self.queue_transmit(from, reset);
+                        }
                     }
                     return;
                 };
                 let plaintext = match entry.session.open(now, counter, &aad, ciphertext) {
                     Ok(plaintext) => plaintext,
                     Err(crate::crypto::CryptoError::Replay) => {
-                        self.stats.dropped_replay += 1;
+                        self.ctx.stats.dropped_replay += 1;
                         return;
                     }
                     Err(_) => {
-                        self.stats.dropped_crypto += 1;
+                        self.ctx.stats.dropped_crypto += 1;
                         return;
                     }
                 };
@@ -192,7 +198,7 @@ impl Node {
                 }
                 let newly_confirmed = self.sessions.confirm(receiver_index);
                 if newly_confirmed {
-                    self.push_event(Event::SessionEstablished {
+                    self.ctx.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
                     });
                     self.send_held_for_session(&peer.node_id());
@@ -223,7 +229,14 @@ impl Node {
                 key,
                 signature,
             } => {
-                self.on_session_reset(header, receiver_index, timestamp, key, signature);
+                let notice = super::reset::ResetNotice {
+                    header,
+                    receiver_index,
+                    timestamp,
+                    key,
+                    signature,
+                };
+                self.sessions.on_reset(&mut self.ctx, &notice);
             }
             RBody::HandshakeResponse {
                 sender_index,
@@ -240,7 +253,7 @@ impl Node {
                 self.on_cookie_echo(from, cookie, frame);
             }
             RBody::CookieChallenge { .. } | RBody::CookieEcho { .. } => {
-                self.stats.dropped_unauthenticated += 1;
+                self.ctx.stats.dropped_unauthenticated += 1;
             }
             RBody::MailboxRequest {
                 op,
@@ -264,8 +277,8 @@ impl Node {
     }
 
     fn on_handshake_init(&mut self, from: TransportAddr, sender_index: u32, message: &[u8]) {
-        if !self.config.sessions {
-            self.stats.dropped_unsupported += 1;
+        if !self.ctx.config.sessions {
+            self.ctx.stats.dropped_unsupported += 1;
             return;
         }
         // The same handshake message again (the network duplicated it, or our answer was lost
@@ -284,7 +297,7 @@ impl Node {
                 Some(answer) => {
                     self.queue_transmit(from, answer);
                 }
-                None => self.stats.dropped_replay += 1,
+                None => self.ctx.stats.dropped_replay += 1,
             }
             return;
         }
@@ -293,23 +306,23 @@ impl Node {
             timestamp,
             message: reply,
             keys,
-        }) = handshake::respond(&mut self.rng, &self.identity, message)
+        }) = handshake::respond(&mut self.ctx.rng, &self.ctx.identity, message)
         else {
-            self.stats.dropped_crypto += 1;
+            self.ctx.stats.dropped_crypto += 1;
             return;
         };
         // A message 1 the peer sent before (captured and replayed, from anywhere) is not newer
         // than the last one taken from it: it must not replace the session that one made.
-        let wall = self.wall_now();
+        let wall = self.ctx.wall_now();
         self.handshake_times.prune(wall);
         match self.handshake_times.take(peer.node_id(), timestamp, wall) {
             Ok(()) => {}
             Err(ReplayError::Replay) => {
-                self.stats.dropped_replay += 1;
+                self.ctx.stats.dropped_replay += 1;
                 return;
             }
             Err(_) => {
-                self.stats.dropped_stale += 1;
+                self.ctx.stats.dropped_stale += 1;
                 return;
             }
         }
@@ -342,24 +355,24 @@ impl Node {
         message: &[u8],
     ) {
         let Some(pending) = self.sessions.take_pending(receiver_index) else {
-            self.stats.dropped_unknown_session += 1;
+            self.ctx.stats.dropped_unknown_session += 1;
             return;
         };
         let peer = pending.peer;
         let Ok(keys) = pending.handshake.finish(message) else {
-            self.stats.dropped_crypto += 1;
+            self.ctx.stats.dropped_crypto += 1;
             return;
         };
         // Only a peer that received our handshake at that address could answer it. A punch
         // sends the handshake to several candidates: the one that answers is the path.
         let path = if pending.to == from || self.punching.is_candidate(&peer.node_id(), from) {
-            self.paths.validate(from, self.now);
+            self.paths.validate(from, self.ctx.now);
             from
         } else {
             pending.to
         };
         self.store_session(receiver_index, peer, sender_index, keys, (true, path));
-        self.push_event(Event::SessionEstablished {
+        self.ctx.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
         self.tell_observed(receiver_index, from);
@@ -381,8 +394,8 @@ impl Node {
         let entry = SessionEntry {
             peer,
             remote_index,
-            session: Session::with_rekeying(keys, self.config.rekey_policy(), self.now),
-            last_used: self.now,
+            session: Session::with_rekeying(keys, self.ctx.config.rekey_policy(), self.ctx.now),
+            last_used: self.ctx.now,
             confirmed,
             handshake_path,
             next_fragment_id: 0,
@@ -391,14 +404,17 @@ impl Node {
             told_address: None,
             told_recently: Vec::new(),
             challenge: None,
-            last_sent: self.now,
-            last_activity: self.now,
+            last_sent: self.ctx.now,
+            last_activity: self.ctx.now,
             answered: None,
             path_size: None,
             probe: None,
         };
-        for closed in self.sessions.insert(index, entry, self.config.max_sessions) {
-            self.push_event(Event::SessionClosed { peer: closed });
+        for closed in self
+            .sessions
+            .insert(index, entry, self.ctx.config.max_sessions)
+        {
+            self.ctx.push_event(Event::SessionClosed { peer: closed });
         }
     }
 
@@ -411,7 +427,7 @@ impl Node {
                 (Some(index), Some(peer)) if depth == 0 => {
                     self.on_path_message(index, peer, from, inner);
                 }
-                _ => self.stats.dropped_unauthenticated += 1,
+                _ => self.ctx.stats.dropped_unauthenticated += 1,
             }
             return;
         }
@@ -423,7 +439,7 @@ impl Node {
                         self.on_opened(from, &whole, layer, depth);
                     }
                 }
-                _ => self.stats.fragments_dropped += 1,
+                _ => self.ctx.stats.fragments_dropped += 1,
             }
             return;
         }
@@ -431,7 +447,7 @@ impl Node {
         if crate::content::is_session_content(inner) {
             match layer.session_peer {
                 Some(peer) if depth == 0 => self.on_session_content(from, &peer, inner),
-                _ => self.stats.session_content_dropped += 1,
+                _ => self.ctx.stats.session_content_dropped += 1,
             }
             return;
         }
@@ -449,8 +465,8 @@ impl Node {
                 header,
                 body,
             }) => {
-                if depth.saturating_add(1) >= self.config.max_nesting {
-                    self.stats.dropped_hop_limit += 1;
+                if depth.saturating_add(1) >= self.ctx.config.max_nesting {
+                    self.ctx.stats.dropped_hop_limit += 1;
                 } else if self.is_local(&recipient) {
                     let prefix_len = inner.len().saturating_sub(body.len());
                     let prefix = inner.get(..prefix_len).unwrap_or_default();
@@ -471,8 +487,8 @@ impl Node {
                     self.on_opened(from, &decompressed, layer, depth.saturating_add(1));
                 }
             }
-            Ok(Frame::Json { .. }) => self.stats.dropped_unauthenticated += 1,
-            Err(_) => self.stats.dropped_malformed += 1,
+            Ok(Frame::Json { .. }) => self.ctx.stats.dropped_unauthenticated += 1,
+            Err(_) => self.ctx.stats.dropped_malformed += 1,
         }
     }
 
@@ -484,26 +500,26 @@ impl Node {
         }
         if let Some(transport) = recipient.transport() {
             let transport = self.relay_destination(transport);
-            if !self.throttle_take(transport) {
-                self.stats.dropped_throttled += 1;
+            if !self.throttling.take(transport, self.ctx.now) {
+                self.ctx.stats.dropped_throttled += 1;
             } else if self.queue_transmit(transport, frame.to_vec()) {
-                self.stats.forwarded += 1;
+                self.ctx.stats.forwarded += 1;
             }
             return;
         }
-        if hops >= self.config.max_hops {
-            self.stats.dropped_hop_limit += 1;
+        if hops >= self.ctx.config.max_hops {
+            self.ctx.stats.dropped_hop_limit += 1;
             return;
         }
         match self.wrap_for_default_route(hops, frame) {
             Some(Ok((transport, wrapped))) => {
-                if !self.throttle_take(transport) {
-                    self.stats.dropped_throttled += 1;
+                if !self.throttling.take(transport, self.ctx.now) {
+                    self.ctx.stats.dropped_throttled += 1;
                 } else if self.queue_transmit(transport, wrapped) {
-                    self.stats.forwarded += 1;
+                    self.ctx.stats.forwarded += 1;
                 }
             }
-            Some(Err(_)) | None => self.stats.dropped_no_route += 1,
+            Some(Err(_)) | None => self.ctx.stats.dropped_no_route += 1,
         }
     }
 
@@ -518,7 +534,7 @@ impl Node {
         layer: &Layer<'_>,
     ) {
         let Ok(proof) = SenderProof::from_bytes(proof) else {
-            self.stats.dropped_malformed += 1;
+            self.ctx.stats.dropped_malformed += 1;
             return;
         };
         let reference = match proof {
@@ -538,7 +554,7 @@ impl Node {
                     ),
                 };
                 if verified.is_err() {
-                    self.stats.dropped_crypto += 1;
+                    self.ctx.stats.dropped_crypto += 1;
                     return;
                 }
                 if !self.check_fresh(SealedOrSigned::Signed, blob.nonce, blob.timestamp) {
@@ -561,7 +577,7 @@ impl Node {
                     // The session's counter window already refused replays of this frame.
                     Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
                     None => {
-                        self.stats.dropped_unauthenticated += 1;
+                        self.ctx.stats.dropped_unauthenticated += 1;
                         return;
                     }
                 }
@@ -573,12 +589,12 @@ impl Node {
             Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
                 Some(Ok(value)) => value,
                 _ => {
-                    self.stats.dropped_malformed += 1;
+                    self.ctx.stats.dropped_malformed += 1;
                     return;
                 }
             },
             _ => {
-                self.stats.dropped_malformed += 1;
+                self.ctx.stats.dropped_malformed += 1;
                 return;
             }
         };
@@ -590,12 +606,12 @@ impl Node {
             .callsign()
             .filter(|callsign| self.clients.contains(*callsign))
         else {
-            self.stats.dropped_unknown_client += 1;
+            self.ctx.stats.dropped_unknown_client += 1;
             let callsign = layer
                 .recipient
                 .callsign()
                 .map(|named| truncated(named, Event::MAX_UNKNOWN_CALLSIGN).into());
-            self.push_event(Event::UnknownClient {
+            self.ctx.push_event(Event::UnknownClient {
                 from: key.node_id(),
                 callsign,
                 message: id,
@@ -619,7 +635,7 @@ impl Node {
             protection,
             relayed_by,
         };
-        self.deliver(message, reference);
+        self.queries.deliver(&mut self.ctx, message, reference);
     }
 
     /// Checks a nonce against the replay memory for its kind, counting refusals.
@@ -629,11 +645,11 @@ impl Node {
         nonce: [u8; 16],
         timestamp: UnixMillis,
     ) -> bool {
-        let now = self.wall_now();
-        let journaled = self.config.replay_journal;
-        if journaled && self.journal.len() >= self.config.max_queued_events {
+        let now = self.ctx.wall_now();
+        let journaled = self.ctx.config.replay_journal;
+        if journaled && self.journal.len() >= self.ctx.config.max_queued_events {
             // Accepting it unremembered could deliver it again after a restart.
-            self.stats.dropped_journal_full += 1;
+            self.ctx.stats.dropped_journal_full += 1;
             return false;
         }
         let (memory, record_kind) = match kind {
@@ -652,11 +668,11 @@ impl Node {
                 true
             }
             Err(ReplayError::Replay) => {
-                self.stats.dropped_replay += 1;
+                self.ctx.stats.dropped_replay += 1;
                 false
             }
             Err(_) => {
-                self.stats.dropped_stale += 1;
+                self.ctx.stats.dropped_stale += 1;
                 false
             }
         }

@@ -89,8 +89,12 @@ impl Node {
     /// The largest datagram this node sends to `to` on a session.
     pub(super) fn datagram_limit(&self, to: TransportAddr) -> usize {
         match to.protocol {
-            Protocol::Udp => self.config.max_datagram_size.min(self.config.max_frame_len),
-            Protocol::Tcp => self.config.max_frame_len,
+            Protocol::Udp => self
+                .ctx
+                .config
+                .max_datagram_size
+                .min(self.ctx.config.max_frame_len),
+            Protocol::Tcp => self.ctx.config.max_frame_len,
         }
     }
 
@@ -148,9 +152,9 @@ impl Node {
     /// again, then new ones within each send's window) while the transmit queue is at most
     /// half full, oldest send first. A send whose session ended meanwhile is dropped.
     pub(super) fn send_fragments(&mut self) {
-        let now = self.now;
+        let now = self.ctx.now;
         let mut at = 0;
-        while at < self.fragment_sends.len() && self.out.is_half_empty() {
+        while at < self.fragment_sends.len() && self.ctx.out.is_half_empty() {
             let Some(mut send) = self.fragment_sends.remove(at) else {
                 return;
             };
@@ -159,7 +163,7 @@ impl Node {
             };
             let mut piece = Vec::with_capacity(send.room);
             let mut session_gone = false;
-            while self.out.is_half_empty() {
+            while self.ctx.out.is_half_empty() {
                 let Some(index) = send.window.next_to_send(now) else {
                     break;
                 };
@@ -174,7 +178,7 @@ impl Node {
                     break;
                 };
                 if self.queue_on_path(&send.key.node_id(), send.to, frame, send.observed) {
-                    self.stats.fragments_sent += 1;
+                    self.ctx.stats.fragments_sent += 1;
                 }
             }
             if session_gone {
@@ -194,7 +198,7 @@ impl Node {
         message_id: u32,
         (next, held, highest): (u16, u64, u16),
     ) {
-        let now = self.now;
+        let now = self.ctx.now;
         let Some(at) = self
             .fragment_sends
             .iter()
@@ -219,12 +223,12 @@ impl Node {
     /// The retransmission timers due now: pieces unacknowledged for a timeout go again; a
     /// send whose receiver stayed silent for `MAX_TIMEOUTS` in a row is given up.
     pub(super) fn retransmit_fragments(&mut self) {
-        let now = self.now;
+        let now = self.ctx.now;
 
         let before = self.fragment_sends.len();
         self.fragment_sends
             .retain_mut(|send| send.window.on_timeout(now) != TimedOut::GiveUp);
-        self.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
+        self.ctx.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
         if self.fragment_sends.len() < before {
             self.fragment_sends_ended();
         }
@@ -235,9 +239,9 @@ impl Node {
     /// `max_waiting_messages` sends under way, holding at most `max_fragment_send_memory`
     /// bytes with it.
     pub(super) fn fragment_sends_admit(&self, len: usize) -> bool {
-        self.fragment_sends.len() < self.config.max_waiting_messages
+        self.fragment_sends.len() < self.ctx.config.max_waiting_messages
             && self.fragment_send_bytes().saturating_add(len)
-                <= self.config.max_fragment_send_memory
+                <= self.ctx.config.max_fragment_send_memory
     }
 
     /// Bytes the fragmented sends under way hold (at most `max_waiting_messages` of them to
@@ -258,11 +262,12 @@ impl Node {
         json: &[u8],
         value: Value,
     ) -> Result<Value, SendError> {
-        if json.len() <= self.config.max_datagram_size || self.fragment_sends_admit(json.len()) {
+        if json.len() <= self.ctx.config.max_datagram_size || self.fragment_sends_admit(json.len())
+        {
             return Ok(value);
         }
         self.fragments_blocked = true;
-        self.stats.refused_fragment_memory += 1;
+        self.ctx.stats.refused_fragment_memory += 1;
         Err(SendError::Blocked(value))
     }
 
@@ -270,11 +275,11 @@ impl Node {
     /// sender refused by [`refuse_if_fragments_full`](Self::refuse_if_fragments_full) that it
     /// may try again, once the sends under way are down to half their bounds.
     fn fragment_sends_ended(&mut self) {
-        let room = self.fragment_sends.len() <= self.config.max_waiting_messages / 2
-            && self.fragment_send_bytes() <= self.config.max_fragment_send_memory / 2;
+        let room = self.fragment_sends.len() <= self.ctx.config.max_waiting_messages / 2
+            && self.fragment_send_bytes() <= self.ctx.config.max_fragment_send_memory / 2;
         if self.fragments_blocked && room {
             self.fragments_blocked = false;
-            self.push_event(Event::Writable);
+            self.ctx.push_event(Event::Writable);
         }
     }
 
@@ -295,7 +300,7 @@ impl Node {
         path: TransportAddr,
         sealed_len: usize,
     ) -> bool {
-        self.config.sessions
+        self.ctx.config.sessions
             && sealed_len > self.datagram_limit(path)
             && !self.has_session(&to.key.node_id())
     }
@@ -309,10 +314,10 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Result<(), SendError> {
-        if json.len() > self.config.max_message_len {
+        if json.len() > self.ctx.config.max_message_len {
             return Err(SendError::TooLarge {
                 len: json.len(),
-                max: self.config.max_message_len,
+                max: self.ctx.config.max_message_len,
             });
         }
         let peer = to.key.node_id();
@@ -331,7 +336,7 @@ impl Node {
             // would ever send this message.
             return Err(SendError::TooLarge {
                 len: json.len(),
-                max: self.config.max_datagram_size,
+                max: self.ctx.config.max_datagram_size,
             });
         }
         let held = HeldForSession {
@@ -343,11 +348,11 @@ impl Node {
         };
         if !self
             .awaiting_session
-            .hold(peer, held, self.config.max_waiting_messages)
+            .hold(peer, held, self.ctx.config.max_waiting_messages)
         {
             return Err(SendError::Blocked(Value::Null));
         }
-        self.stats.held_for_session += 1;
+        self.ctx.stats.held_for_session += 1;
         Ok(())
     }
 
@@ -386,12 +391,12 @@ impl Node {
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
         let Ok(piece) = Fragment::decode(plaintext) else {
-            self.stats.fragments_dropped += 1;
+            self.ctx.stats.fragments_dropped += 1;
             return None;
         };
         let key = (index, piece.message_id());
         let duplicates = self.reassembly.stats().duplicates;
-        let inserted = self.reassembly.insert(self.now, key, &piece);
+        let inserted = self.reassembly.insert(self.ctx.now, key, &piece);
         let progress = self.reassembly.progress(&key);
         // A piece below the highest held fills a hole: say so at once, the sender is
         // repairing.
@@ -414,12 +419,12 @@ impl Node {
         }
         match inserted {
             Ok(Some(message)) if !fragment::is_fragment(&message) => {
-                self.stats.fragmented_received += 1;
+                self.ctx.stats.fragmented_received += 1;
                 Some(message)
             }
             Ok(Some(_)) | Err(_) => {
                 // A fragment inside a fragment would only recurse.
-                self.stats.fragments_dropped += 1;
+                self.ctx.stats.fragments_dropped += 1;
                 None
             }
             Ok(None) => None,

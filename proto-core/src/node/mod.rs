@@ -8,6 +8,7 @@ mod command;
 #[cfg(test)]
 mod content_session_tests;
 mod content_sessions;
+mod context;
 mod download_ops;
 #[cfg(test)]
 mod download_tests;
@@ -25,7 +26,6 @@ mod paths;
 mod punch;
 mod punching;
 mod queries;
-mod query_ops;
 #[cfg(test)]
 mod query_tests;
 mod reflexive;
@@ -35,6 +35,7 @@ mod route_ops;
 #[cfg(test)]
 mod route_tests;
 mod routes;
+mod session_timers;
 mod sessions;
 mod stats;
 mod store_forward;
@@ -67,7 +68,6 @@ use crate::io::{Input, Output, Timeout, Transmit};
 use crate::replay::NonceMemory;
 use crate::rng::CoreRng;
 use crate::stream::StreamDecoder;
-use crate::throttle::Throttle;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
@@ -131,14 +131,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 /// JSON) returns a typed error. The crate forbids `unwrap`, `expect`, `panic!` and unchecked
 /// indexing outside tests; a panic would be a bug.
 pub struct Node {
-    config: Config,
-    identity: Identity,
-    public_key: PublicKey,
-    rng: CoreRng,
-    /// The latest `now` seen: time never goes backwards.
-    now: Instant,
-    /// A wall-clock reading and the instant it was taken at.
-    wall_anchor: (Instant, UnixMillis),
+    /// Time, settings, identity, randomness, the outbox and the counters: what every concern
+    /// shares (see `node/context.rs`).
+    ctx: context::Context,
     clients: BTreeSet<String>,
     local_addresses: Vec<Address>,
     default_route: Option<PublicIdentity>,
@@ -161,22 +156,18 @@ pub struct Node {
     /// `Config::replay_journal`; at most `max_queued_events`).
     journal: alloc::collections::VecDeque<crate::replay_journal::ReplayRecord>,
     streams: BTreeMap<TransportAddr, StreamDecoder>,
-    /// Transmits and events on their way out (see `node/outbox.rs`).
-    out: outbox::Outbox,
     /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
     send_blocked: bool,
     /// A send was refused because the fragmented sends under way were at their bounds
     /// (`Config::max_fragment_send_memory`): an [`Event::Writable`] is owed.
     fragments_blocked: bool,
-    /// Session resets sent in the current one-second window: (window start, count).
-    reset_budget: (Instant, u32),
+    /// The budget of session resets this node sends (see `node/reset.rs`).
+    resets: reset::Resets,
     /// Open queries and round-trip samples (see `node/queries/`).
     queries: queries::Queries,
-    /// Token buckets for what this node sends, per destination and overall.
-    throttle: Throttle,
-    /// Destinations a send was refused for: each gets [`Event::PeerWritable`] once it has a
-    /// token (at most `max_throttled_peers`).
-    throttled_peers: BTreeSet<TransportAddr>,
+    /// Token buckets for what this node sends, per destination and overall, and the
+    /// destinations owed an [`Event::PeerWritable`] (see `node/throttling.rs`).
+    throttling: throttling::Throttling,
     /// The store-and-forward relay: mailboxes and frames held for away recipients.
     relay: relay::Relay,
     routes: RoutingTable,
@@ -186,7 +177,6 @@ pub struct Node {
     /// The seq of this node's next address record, and the last one signed.
     record_seq: u64,
     own_record: Option<crate::routing::AddressRecord>,
-    stats: Stats,
     /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
     cjp2p: cjp2p::Cjp2pState,
     /// Downloads in progress and the storage they write to (see `node/downloads/`).
@@ -226,7 +216,7 @@ impl Node {
         let nonce_window = config.max_clock_skew;
         let capacity = config.nonce_memory_capacity;
         let public_key = identity.public_key();
-        let throttle = Self::new_throttle(&config, now);
+        let throttling = throttling::Throttling::new(&config, now);
         let route_limits = routes::RouteLimits {
             max_routes: config.max_routes,
             max_addresses_per_peer: config.max_addresses_per_peer,
@@ -251,12 +241,16 @@ impl Node {
                 .with_timeout(config.reassembly_timeout),
         );
         let mut node = Self {
-            config,
-            identity,
-            public_key,
-            rng: CoreRng::from_seed(seed),
-            now,
-            wall_anchor: (now, wall),
+            ctx: context::Context {
+                config,
+                identity,
+                public_key,
+                rng: CoreRng::from_seed(seed),
+                now,
+                wall_anchor: (now, wall),
+                out,
+                stats: Stats::default(),
+            },
             clients: BTreeSet::new(),
             local_addresses: Vec::new(),
             default_route: None,
@@ -273,13 +267,11 @@ impl Node {
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             journal: alloc::collections::VecDeque::new(),
             streams: BTreeMap::new(),
-            out,
             send_blocked: false,
             fragments_blocked: false,
-            reset_budget: reset::fresh_budget(now),
+            resets: reset::Resets::new(now),
             queries,
-            throttle,
-            throttled_peers: BTreeSet::new(),
+            throttling,
             relay,
             routes: RoutingTable::new(route_limits),
             resend: ResendLog::default(),
@@ -287,7 +279,6 @@ impl Node {
             waiting: WaitingMessages::default(),
             record_seq: wall.0,
             own_record: None,
-            stats: Stats::default(),
             cjp2p,
             downloads,
             paths,
@@ -299,7 +290,7 @@ impl Node {
             published_record: None,
         };
         node.add_bootstrap_peers();
-        if node.config.refuse_before_start {
+        if node.ctx.config.refuse_before_start {
             // Nothing signed before this start is known not to have been taken already. The
             // floor sits 2 ms below the start: timestamps are whole milliseconds, and a
             // sender's (its clock's reading at its start plus the time since, each truncated)
@@ -343,7 +334,7 @@ impl Node {
     /// are refused again. Also [`Command::RestoreReplayMemory`](crate::Command).
     pub fn restore_replay_memory(&mut self, memory: &crate::replay_journal::ReplayMemory) {
         use crate::replay_journal::FirstMessageKind;
-        let now = self.wall_now();
+        let now = self.ctx.wall_now();
         for kind in [FirstMessageKind::Sealed, FirstMessageKind::Signed] {
             let entries = memory
                 .records
@@ -363,13 +354,13 @@ impl Node {
     /// This node's id: the SHA-256 of its public key.
     #[must_use]
     pub fn node_id(&self) -> NodeId {
-        self.public_key.node_id()
+        self.ctx.public_key.node_id()
     }
 
     /// This node's public key.
     #[must_use]
     pub fn public_key(&self) -> PublicKey {
-        self.public_key
+        self.ctx.public_key
     }
 
     /// How peers reach the client `callsign` of this node: its first local address and its key.
@@ -387,15 +378,15 @@ impl Node {
         PublicIdentity {
             name: name.to_string(),
             location,
-            key: self.public_key,
+            key: self.ctx.public_key,
         }
     }
 
     /// What the node has done with its input so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let mut stats = self.stats;
-        self.out.add_stats(&mut stats);
+        let mut stats = self.ctx.stats;
+        self.ctx.out.add_stats(&mut stats);
         self.relay.add_stats(&mut stats);
         self.downloads.add_stats(&mut stats);
         self.paths.add_stats(&mut stats);
@@ -415,7 +406,7 @@ impl Node {
     /// The node's settings.
     #[must_use]
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.ctx.config
     }
 
     /// Whether a confirmed session with `peer` is ready to carry frames.
@@ -439,11 +430,11 @@ impl Node {
 
     /// A datagram arrived from `from`.
     pub fn handle_datagram(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
-        self.advance(now);
-        self.stats.datagrams_received += 1;
+        self.ctx.advance(now);
+        self.ctx.stats.datagrams_received += 1;
         // CJP2P datagrams have their own rule (cookies; see `cjp2p::amplification`).
         if data.first() != Some(&b'[') {
-            self.paths.on_received(from, data.len(), self.now);
+            self.paths.on_received(from, data.len(), self.ctx.now);
         }
         self.on_frame(from, data);
     }
@@ -453,14 +444,14 @@ impl Node {
     /// If the bytes break the stream framing, the node emits [`Event::StreamFailed`]: close the
     /// connection.
     pub fn handle_stream_data(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
-        self.advance(now);
-        if !self.streams.contains_key(&from) && self.streams.len() >= self.config.max_streams {
-            self.stats.dropped_stream_limit += 1;
-            self.push_event(Event::StreamFailed { from });
+        self.ctx.advance(now);
+        if !self.streams.contains_key(&from) && self.streams.len() >= self.ctx.config.max_streams {
+            self.ctx.stats.dropped_stream_limit += 1;
+            self.ctx.push_event(Event::StreamFailed { from });
             return;
         }
-        self.paths.on_received(from, data.len(), self.now);
-        let max_frame_len = self.config.max_frame_len;
+        self.paths.on_received(from, data.len(), self.ctx.now);
+        let max_frame_len = self.ctx.config.max_frame_len;
         let decoder = self
             .streams
             .entry(from)
@@ -473,32 +464,32 @@ impl Node {
             self.streams.remove(&from);
         }
         for frame in frames {
-            self.stats.stream_frames_received += 1;
+            self.ctx.stats.stream_frames_received += 1;
             self.on_frame(from, &frame);
         }
         if failed {
-            self.stats.dropped_malformed += 1;
-            self.push_event(Event::StreamFailed { from });
+            self.ctx.stats.dropped_malformed += 1;
+            self.ctx.push_event(Event::StreamFailed { from });
         }
     }
 
     /// The TCP stream with `from` closed; a partial frame on it is discarded.
     pub fn handle_stream_closed(&mut self, now: Instant, from: TransportAddr) {
-        self.advance(now);
+        self.ctx.advance(now);
         self.streams.remove(&from);
     }
 
     /// Time passed: do whatever is due at `now` (see [`poll_timeout`](Self::poll_timeout)).
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.advance(now);
+        self.ctx.advance(now);
         self.on_timeout();
     }
 
     /// The wall clock read `wall` at `now`. The node keeps its own reading from construction
     /// otherwise; adapters call this when they notice the wall clock jumped.
     pub fn handle_wall_clock(&mut self, now: Instant, wall: UnixMillis) {
-        self.advance(now);
-        self.wall_anchor = (self.now, wall);
+        self.ctx.advance(now);
+        self.ctx.wall_anchor = (self.ctx.now, wall);
     }
 
     /// Any input, as data: dispatches to the matching method.
@@ -537,7 +528,7 @@ impl Node {
         if self.clients.contains(callsign) {
             return Err(CommandError::DuplicateClient(callsign.to_string()));
         }
-        if self.clients.len() >= self.config.max_clients {
+        if self.clients.len() >= self.ctx.config.max_clients {
             return Err(CommandError::TooManyClients);
         }
         self.clients.insert(callsign.to_string());
@@ -580,8 +571,8 @@ impl Node {
         let Some(route) = route else {
             return;
         };
-        if self.config.sessions
-            && route.key != self.public_key
+        if self.ctx.config.sessions
+            && route.key != self.ctx.public_key
             && !self.has_session(&route.key.node_id())
         {
             if let Some(transport) = route.location.transport() {
@@ -622,7 +613,7 @@ impl Node {
         via: &[PublicIdentity],
         value: Value,
     ) -> Result<MessageId, SendError> {
-        self.advance(now);
+        self.ctx.advance(now);
         self.send_message(from, to, via, value, None)
             .map(|(id, _)| id)
     }
@@ -635,10 +626,10 @@ impl Node {
         if !self.fragment_sends.is_empty() {
             self.send_fragments();
         }
-        let transmit = self.out.pop_transmit()?;
-        if self.send_blocked && self.out.is_half_empty() {
+        let transmit = self.ctx.out.pop_transmit()?;
+        if self.send_blocked && self.ctx.out.is_half_empty() {
             self.send_blocked = false;
-            self.push_event(Event::Writable);
+            self.ctx.push_event(Event::Writable);
         }
         Some(transmit)
     }
@@ -646,7 +637,7 @@ impl Node {
     /// The next event for the application.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.out.pop_event()
+        self.ctx.out.pop_event()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, and why. Never earlier than
@@ -671,26 +662,6 @@ impl Node {
 
     // ----- internals shared by the submodules -----
 
-    fn advance(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-    }
-
-    /// The wall clock now, extrapolated from the last reading.
-    fn wall_now(&self) -> UnixMillis {
-        let (at, wall) = self.wall_anchor;
-        wall.saturating_add(self.now.saturating_duration_since(at))
-    }
-
-    /// Queues an event for the application (dropped and counted if the queue is full).
-    fn push_event(&mut self, event: Event) {
-        self.out.event(event);
-    }
-
-    /// Queues an event about a query even when the queue is full (see `Outbox::query_event`).
-    fn push_query_event(&mut self, event: Event) {
-        self.out.query_event(event);
-    }
-
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
         self.queue_transmit_marked(to, frame, false)
@@ -705,11 +676,11 @@ impl Node {
         dont_fragment: bool,
     ) -> bool {
         if to.is_unspecified() {
-            self.stats.dropped_no_route += 1;
+            self.ctx.stats.dropped_no_route += 1;
             return false;
         }
         let frame = self.with_cookie(to, frame);
-        self.out.transmit(to, frame, dont_fragment)
+        self.ctx.out.transmit(to, frame, dont_fragment)
     }
 
     /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or

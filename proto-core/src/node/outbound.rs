@@ -34,12 +34,12 @@ impl Node {
         reference: Option<[u8; 32]>,
     ) -> Result<(MessageId, Vec<u8>), SendError> {
         let json = self.check_sendable(from, &value)?;
-        if self.out.is_full() {
+        if self.ctx.out.is_full() {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
         let value = self.refuse_if_fragments_full(&json, value)?;
-        let local = via.is_empty() && to.key == self.public_key && self.is_local(&to.location);
+        let local = via.is_empty() && to.key == self.ctx.public_key && self.is_local(&to.location);
         // Checked before anything is drawn or sealed, so a refused send changes nothing.
         let throttled_hop = via
             .first()
@@ -53,11 +53,11 @@ impl Node {
             })
             .filter(|_| !local);
         if let Some(peer) = throttled_hop {
-            if !self.throttle_admits(peer) {
+            if !self.throttling.admits(peer, self.ctx.now) {
                 return Err(SendError::Throttled { peer, value });
             }
         }
-        let id = MessageId(self.rng.array());
+        let id = MessageId(self.ctx.rng.array());
 
         if local {
             let sender = self.sender_address(from, &to.location);
@@ -126,15 +126,15 @@ impl Node {
         reference: Option<[u8; 32]>,
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
         let sender = sender.unwrap_or_else(|| self.sender_address(from, &to.location));
-        let direct = via.is_empty() && self.config.sessions;
+        let direct = via.is_empty() && self.ctx.config.sessions;
         let first_hop = via.first().unwrap_or(to);
         let given = first_hop.location.transport();
         let path = given.map(|transport| self.path_for(&first_hop.key, transport));
         if let (true, Some(path)) = (direct, path) {
-            if json.len() > self.config.max_message_len {
+            if json.len() > self.ctx.config.max_message_len {
                 return Err(SendError::TooLarge {
                     len: json.len(),
-                    max: self.config.max_message_len,
+                    max: self.ctx.config.max_message_len,
                 });
             }
             let observed = given != Some(path);
@@ -178,10 +178,10 @@ impl Node {
             self.hold_for_session(id, from, to, json, reference)?;
             return Ok((destination, transmit_tag(&onion)));
         }
-        if onion.len() > self.config.max_frame_len {
+        if onion.len() > self.ctx.config.max_frame_len {
             return Err(SendError::TooLarge {
                 len: onion.len(),
-                max: self.config.max_frame_len,
+                max: self.ctx.config.max_frame_len,
             });
         }
         // The handshake goes first: a peer that restarted and still holds an old session with
@@ -195,10 +195,10 @@ impl Node {
         // elsewhere: from behind a NAT (its handshake lost or late), or through a relay, which
         // drops what it cannot open. A copy goes there too, under the amplification limit.
         if direct && given == Some(destination) {
-            let lifetime = self.config.observed_path_lifetime;
+            let lifetime = self.ctx.config.observed_path_lifetime;
             if let Some(source) = self
                 .paths
-                .signed_source(&to.key.node_id(), self.now, lifetime)
+                .signed_source(&to.key.node_id(), self.ctx.now, lifetime)
                 .filter(|source| *source != destination)
             {
                 self.queue_to_observed(source, onion.clone());
@@ -222,7 +222,7 @@ impl Node {
         destination: TransportAddr,
         frames: Vec<Vec<u8>>,
     ) -> (TransportAddr, [u8; TAG_LEN]) {
-        self.throttle_take(destination);
+        self.throttling.take(destination, self.ctx.now);
         let tag = frames
             .first()
             .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
@@ -267,11 +267,11 @@ impl Node {
             .callsign()
             .filter(|callsign| self.clients.contains(*callsign))
         else {
-            self.stats.dropped_unknown_client += 1;
+            self.ctx.stats.dropped_unknown_client += 1;
             return;
         };
         let from = Sender {
-            key: self.public_key,
+            key: self.ctx.public_key,
             node_id: self.node_id(),
             address: sender,
         };
@@ -280,11 +280,11 @@ impl Node {
             from,
             id,
             value,
-            sent_at: Some(self.wall_now()),
+            sent_at: Some(self.ctx.wall_now()),
             protection: Protection::Local,
             relayed_by: None,
         };
-        self.deliver(message, reference);
+        self.queries.deliver(&mut self.ctx, message, reference);
     }
 
     /// `S(sender)[J]` signed for `recipient` with a fresh timestamp and the message nonce.
@@ -300,19 +300,19 @@ impl Node {
         let (recipient, sender_json) = (recipient.as_bytes(), sender_json.as_bytes());
         let proof = match reference {
             None => SignatureBlob::sign(
-                &self.identity,
+                &self.ctx.identity,
                 recipient,
                 sender_json,
-                self.wall_now(),
+                self.ctx.wall_now(),
                 id.0,
                 json,
             )
             .map(SenderProof::Signed),
             Some(reference) => SignatureBlob::sign_reply(
-                &self.identity,
+                &self.ctx.identity,
                 recipient,
                 sender_json,
-                self.wall_now(),
+                self.ctx.wall_now(),
                 id.0,
                 json,
                 &reference,
@@ -322,7 +322,7 @@ impl Node {
         .map_err(SendError::Crypto)?;
         frame::encode_signed(sender, &proof.to_bytes(), json).map_err(|_| SendError::TooLarge {
             len: json.len(),
-            max: self.config.max_frame_len,
+            max: self.ctx.config.max_frame_len,
         })
     }
 
@@ -335,10 +335,10 @@ impl Node {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, SendError> {
         let mut frame = frame::sealed_prefix(recipient);
-        let timestamp = self.wall_now();
+        let timestamp = self.ctx.wall_now();
         let aad_len = body::write_sealed_aad_part(&mut frame, hops, timestamp);
         let (enc, ciphertext) = sealed::seal(
-            &mut self.rng,
+            &mut self.ctx.rng,
             key,
             frame.get(..aad_len).unwrap_or_default(),
             plaintext,
@@ -394,7 +394,7 @@ impl Node {
         prefix: &[u8],
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
-        let now = self.now;
+        let now = self.ctx.now;
         let (_, entry) = self.sessions.sending_session(&key.node_id())?;
         if entry.peer != *key {
             return None;
@@ -402,7 +402,7 @@ impl Node {
         let epoch = entry.session.send_epoch();
         let counter = entry.session.next_send_counter(now, plaintext.len()).ok()?;
         if entry.session.send_epoch() != epoch {
-            self.stats.session_rekeys += 1;
+            self.ctx.stats.session_rekeys += 1;
         }
         let mut frame = Vec::with_capacity(
             prefix.len() + body::SESSION_HEADER_LEN + plaintext.len() + SESSION_OVERHEAD,
@@ -445,17 +445,17 @@ impl Node {
         let peer = to.key.node_id();
         if self.sessions.handshake_pending(&peer)
             || self.sessions.awaiting_peer(&peer)
-            || self.sessions.pending.len() >= self.config.max_pending_handshakes
-            || self.config.handshake_attempts == 0
+            || self.sessions.pending.len() >= self.ctx.config.max_pending_handshakes
+            || self.ctx.config.handshake_attempts == 0
         {
             return;
         }
         let Some(index) = self.fresh_index() else {
             return;
         };
-        let stamp = HandshakeTime::after(self.last_handshake_stamp, self.wall_now());
+        let stamp = HandshakeTime::after(self.last_handshake_stamp, self.ctx.wall_now());
         let Ok((handshake, message)) =
-            InitiatorHandshake::start(&mut self.rng, &self.identity, &to.key, stamp)
+            InitiatorHandshake::start(&mut self.ctx.rng, &self.ctx.identity, &to.key, stamp)
         else {
             return;
         };
@@ -475,8 +475,8 @@ impl Node {
             to: path,
             observed,
             frame,
-            next_retry: self.now + self.config.handshake_timeout,
-            attempts_left: self.config.handshake_attempts.saturating_sub(1),
+            next_retry: self.ctx.now + self.ctx.config.handshake_timeout,
+            attempts_left: self.ctx.config.handshake_attempts.saturating_sub(1),
         };
         self.sessions.insert_pending(index, pending);
     }
@@ -484,7 +484,7 @@ impl Node {
     /// A random session index not in use (zero is never used, so it can mean "none" in logs).
     pub(super) fn fresh_index(&mut self) -> Option<u32> {
         (0..16)
-            .map(|_| self.rng.next_u32())
+            .map(|_| self.ctx.rng.next_u32())
             .find(|&index| index != 0 && self.sessions.index_free(index))
     }
 }

@@ -57,7 +57,7 @@ impl Node {
         from: TransportAddr,
         plaintext: &[u8],
     ) {
-        let now = self.now;
+        let now = self.ctx.now;
         let Some(entry) = self.sessions.sessions.get_mut(&index) else {
             return;
         };
@@ -89,7 +89,7 @@ impl Node {
         let Some(entry) = self.sessions.sessions.get(&index) else {
             return;
         };
-        let since = |at: &Instant| self.now.saturating_duration_since(*at);
+        let since = |at: &Instant| self.ctx.now.saturating_duration_since(*at);
         let recently = entry.told_recently.iter().any(|(told, at)| {
             (*told == from && since(at) < OBSERVED_INTERVAL) || since(at) < OBSERVED_GAP
         });
@@ -101,14 +101,14 @@ impl Node {
             return;
         }
         let peer = entry.peer;
-        let challenge = self.rng.array();
+        let challenge = self.ctx.rng.array();
         if let Some(entry) = self.sessions.sessions.get_mut(&index) {
             entry.told_address = Some(from);
             entry.told_recently.retain(|(told, _)| *told != from);
             if entry.told_recently.len() >= MAX_TOLD {
                 entry.told_recently.remove(0);
             }
-            entry.told_recently.push((from, self.now));
+            entry.told_recently.push((from, self.ctx.now));
             entry.challenge = Some((challenge, from));
         }
         let observed = PathMessage::Observed {
@@ -122,7 +122,7 @@ impl Node {
     /// Starts path MTU probing of session `index` toward `to` (validated addresses only: a
     /// probe is large), with the largest size above `max_datagram_size` to try.
     fn start_probing(&mut self, index: u32, to: TransportAddr) {
-        if !self.config.path_mtu_probing || !self.paths.is_validated(&to) {
+        if !self.ctx.config.path_mtu_probing || !self.paths.is_validated(&to) {
             return;
         }
         let Some(size) = self.next_probe_size(usize::MAX) else {
@@ -135,8 +135,8 @@ impl Node {
     fn next_probe_size(&self, below: usize) -> Option<usize> {
         PROBE_SIZES
             .iter()
-            .map(|size| (*size).min(self.config.max_frame_len))
-            .find(|size| *size < below && *size > self.config.max_datagram_size)
+            .map(|size| (*size).min(self.ctx.config.max_frame_len))
+            .find(|size| *size < below && *size > self.ctx.config.max_datagram_size)
     }
 
     /// Sends session `index` a probe whose datagram to `to` is `size` bytes.
@@ -148,12 +148,12 @@ impl Node {
         let prefix = crate::frame::sealed_prefix(&Address::from_transport(to));
         let overhead =
             Self::session_frame_overhead(&prefix) + crate::path_message::PROBE_HEADER_LEN;
-        let id = self.rng.next_u32();
+        let id = self.ctx.rng.next_u32();
         let probe = PathMessage::Probe {
             id,
             padding: size.saturating_sub(overhead),
         };
-        let deadline = self.now + PROBE_TIMEOUT;
+        let deadline = self.ctx.now + PROBE_TIMEOUT;
         if let Some(entry) = self.sessions.sessions.get_mut(&index) {
             entry.probe = Some(PathProbe {
                 id,
@@ -165,13 +165,13 @@ impl Node {
         if let Some(frame) = self.seal_session_after(&peer, &prefix, &probe.encode()) {
             // Whole or not at all: a probe that crosses only in IP fragments proves nothing.
             self.queue_transmit_marked(to, frame, true);
-            self.stats.path_probes_sent += 1;
+            self.ctx.stats.path_probes_sent += 1;
         }
     }
 
     /// The probes whose time is up: each tries the next smaller size, or gives up.
     fn retry_path_probes(&mut self) {
-        let now = self.now;
+        let now = self.ctx.now;
         let due: Vec<(u32, PathProbe)> = self
             .sessions
             .sessions
@@ -198,14 +198,14 @@ impl Node {
         plaintext: &[u8],
     ) {
         let Ok(message) = PathMessage::decode(plaintext) else {
-            self.stats.dropped_malformed += 1;
+            self.ctx.stats.dropped_malformed += 1;
             return;
         };
         match message {
             PathMessage::Observed { challenge, address } => {
                 self.send_path_message(&peer, from, &PathMessage::Echo { challenge });
                 let by = peer.node_id();
-                let observation = self.reflexive.observe(by, address, self.now);
+                let observation = self.reflexive.observe(by, address, self.ctx.now);
                 // Where the node we stay reachable through sees us is in our record.
                 if self
                     .default_route
@@ -220,7 +220,7 @@ impl Node {
                     super::reflexive::Observation::Changed { before } => Some(before),
                 };
                 let agreeing = self.reflexive.agreeing(address);
-                self.push_event(Event::AddressObserved {
+                self.ctx.push_event(Event::AddressObserved {
                     address,
                     by,
                     agreeing,
@@ -233,7 +233,7 @@ impl Node {
                 };
                 if entry.challenge == Some((challenge, from)) {
                     entry.challenge = None;
-                    self.paths.validate(from, self.now);
+                    self.paths.validate(from, self.ctx.now);
                     self.on_peer_proved(&peer);
                 }
             }
@@ -278,7 +278,7 @@ impl Node {
             .sending_session(&key.node_id())
             .and_then(|(_, entry)| entry.path_size)
             .filter(|(path, _)| *path == to)
-            .map(|(_, size)| size.min(self.config.max_frame_len));
+            .map(|(_, size)| size.min(self.ctx.config.max_frame_len));
         proved.unwrap_or_else(|| self.datagram_limit(to))
     }
 
@@ -299,7 +299,7 @@ impl Node {
 
     /// When the next keepalive is due, if any session is in use.
     pub(super) fn next_keepalive(&self) -> Option<Instant> {
-        let interval = self.config.keepalive_interval;
+        let interval = self.ctx.config.keepalive_interval;
         if interval.is_zero() {
             return None;
         }
@@ -330,18 +330,18 @@ impl Node {
         entry.confirmed
             && self.sessions.by_peer.get(&entry.peer.node_id()) == Some(&index)
             && (default_route
-                || self.now.saturating_duration_since(entry.last_activity)
-                    < self.config.keepalive_while_used)
+                || self.ctx.now.saturating_duration_since(entry.last_activity)
+                    < self.ctx.config.keepalive_while_used)
     }
 
     /// Sends the keepalives due now, and moves on the probes whose time is up.
     pub(super) fn send_keepalives(&mut self) {
         self.retry_path_probes();
-        let interval = self.config.keepalive_interval;
+        let interval = self.ctx.config.keepalive_interval;
         if interval.is_zero() {
             return;
         }
-        let now = self.now;
+        let now = self.ctx.now;
         let due: Vec<u32> = self
             .sessions
             .sessions
@@ -361,7 +361,7 @@ impl Node {
             let (peer, last_from) = (entry.peer, entry.last_from);
             let to = self.path_for(&peer, last_from);
             self.send_path_message(&peer, to, &PathMessage::Keepalive);
-            self.stats.keepalives_sent += 1;
+            self.ctx.stats.keepalives_sent += 1;
         }
     }
 }

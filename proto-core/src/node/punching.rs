@@ -41,8 +41,8 @@ impl Node {
     pub(super) fn direct_path(&self, peer: &NodeId) -> Option<TransportAddr> {
         let index = self.sessions.by_peer.get(peer)?;
         let entry = self.sessions.sessions.get(index)?;
-        let fresh = self.now.saturating_duration_since(entry.last_used)
-            < self.config.observed_path_lifetime;
+        let fresh = self.ctx.now.saturating_duration_since(entry.last_used)
+            < self.ctx.config.observed_path_lifetime;
         (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
     }
 
@@ -86,7 +86,7 @@ impl Node {
             location: with_callsign(&Address::from_transport(relay.target), callsign),
             key: to.key,
         };
-        if relay.relay == self.public_key {
+        if relay.relay == self.ctx.public_key {
             // We are the relay: the target is where we see it.
             return self.transmit_message(id, from, &target, &[], json, reference);
         }
@@ -100,20 +100,20 @@ impl Node {
         let sender = self
             .own_relay_address(&relay.relay)
             .map(|ours| ours.to_address(Some(from)));
-        self.stats.relayed_sends += 1;
+        self.ctx.stats.relayed_sends += 1;
         self.transmit_through(id, from, sender, &target, &[hop], json, reference)
     }
 
     /// Asks `relay` (if our session with it is up) to introduce us to `target`, at most once
     /// per `punch::REQUEST_INTERVAL`.
     fn request_introduction(&mut self, relay: &PublicKey, target: &PublicKey) {
-        if !self.config.hole_punching {
+        if !self.ctx.config.hole_punching {
             return;
         }
         let Some(at) = self.direct_path(&relay.node_id()) else {
             return;
         };
-        if !self.punching.should_request(target.node_id(), self.now) {
+        if !self.punching.should_request(target.node_id(), self.ctx.now) {
             return;
         }
         let request = PathMessage::PunchRequest {
@@ -143,12 +143,12 @@ impl Node {
             self.punching.counters.introductions_refused += 1;
             return;
         };
-        if !self.config.hole_punching
+        if !self.ctx.config.hole_punching
             || target == requester_id
             || target == self.node_id()
             || !self
                 .punching
-                .admit_introduction(requester_id, target, self.now)
+                .admit_introduction(requester_id, target, self.ctx.now)
         {
             return;
         }
@@ -194,11 +194,11 @@ impl Node {
         candidates: &[core::net::SocketAddr],
     ) {
         let Ok(peer) = PublicKey::from_bytes(&peer) else {
-            self.stats.dropped_malformed += 1;
+            self.ctx.stats.dropped_malformed += 1;
             return;
         };
         let id = peer.node_id();
-        if !self.config.hole_punching || peer == self.public_key || peer == *coordinator {
+        if !self.ctx.config.hole_punching || peer == self.ctx.public_key || peer == *coordinator {
             return;
         }
         // Only the node we stay reachable through introduces others to us, and only a node we
@@ -208,7 +208,7 @@ impl Node {
             .as_ref()
             .is_some_and(|route| route.key == *coordinator);
         if !our_relay && !self.punching.asked_for(&id) {
-            self.stats.dropped_unauthenticated += 1;
+            self.ctx.stats.dropped_unauthenticated += 1;
             return;
         }
         let candidates: Vec<TransportAddr> = candidates
@@ -223,7 +223,7 @@ impl Node {
         if self.direct_path(&id).is_some() {
             return;
         }
-        if !self.punching.start(peer, candidates, self.now) {
+        if !self.punching.start(peer, candidates, self.ctx.now) {
             return;
         }
         let identity = PublicIdentity {
@@ -238,13 +238,13 @@ impl Node {
     /// Sends the probes due now: our pending handshake with the peer, to every candidate.
     /// An attempt whose session is up ends with [`Event::DirectPath`].
     pub(super) fn send_punch_probes(&mut self) {
-        for due in self.punching.due(self.now) {
+        for due in self.punching.due(self.ctx.now) {
             match due {
                 Due::Probe(peer, candidates) => {
                     let id = peer.node_id();
                     if let Some(address) = self.direct_path(&id) {
                         self.punching.succeeded(&id);
-                        self.push_event(Event::DirectPath { peer: id, address });
+                        self.ctx.push_event(Event::DirectPath { peer: id, address });
                         continue;
                     }
                     let frame = self
@@ -262,7 +262,7 @@ impl Node {
                         self.queue_transmit(candidate, frame.clone());
                     }
                 }
-                Due::GaveUp(peer) => self.push_event(Event::PunchFailed {
+                Due::GaveUp(peer) => self.ctx.push_event(Event::PunchFailed {
                     peer: peer.node_id(),
                 }),
             }
@@ -277,7 +277,7 @@ impl Node {
         }
         if let Some(address) = self.direct_path(peer) {
             self.punching.succeeded(peer);
-            self.push_event(Event::DirectPath {
+            self.ctx.push_event(Event::DirectPath {
                 peer: *peer,
                 address,
             });
@@ -299,9 +299,9 @@ impl Node {
             self.published_record = None;
             return;
         };
-        let half_life = self.config.record_lifetime / 2;
+        let half_life = self.ctx.config.record_lifetime / 2;
         let fresh = self.published_record.as_ref().is_some_and(|published| {
-            let since = self.now.saturating_duration_since(published.at);
+            let since = self.ctx.now.saturating_duration_since(published.at);
             published.bytes == record
                 && since < half_life
                 && (published.acked || since < PUBLISH_RETRY || published.tries >= PUBLISH_TRIES)
@@ -316,12 +316,12 @@ impl Node {
             .map_or(1, |published| published.tries.saturating_add(1));
         self.published_record = Some(Published {
             bytes: record.clone(),
-            at: self.now,
+            at: self.ctx.now,
             acked: false,
             tries,
         });
         self.send_path_message(&route.key, at, &PathMessage::Publish { record });
-        self.stats.records_published += 1;
+        self.ctx.stats.records_published += 1;
     }
 
     /// When our record goes to the default route again if its acknowledgement has not come
@@ -354,11 +354,14 @@ impl Node {
     /// lookups for it, and say so.
     pub(super) fn on_publish(&mut self, peer: &PublicKey, from: TransportAddr, bytes: &[u8]) {
         let Ok(record) = AddressRecord::decode(bytes) else {
-            self.stats.dropped_bad_record += 1;
+            self.ctx.stats.dropped_bad_record += 1;
             return;
         };
-        if record.check_for(&peer.node_id(), self.wall_now()).is_err() {
-            self.stats.dropped_bad_record += 1;
+        if record
+            .check_for(&peer.node_id(), self.ctx.wall_now())
+            .is_err()
+        {
+            self.ctx.stats.dropped_bad_record += 1;
             return;
         }
         let sessions = &self.sessions;
@@ -366,8 +369,11 @@ impl Node {
         let held = self.routes.record_seq(&peer.node_id());
         if held.is_some_and(|held| held >= record.seq) {
             // Our acknowledgement was lost: the record came again.
-        } else if !self.routes.accept_record(&record, self.now, &has_session) {
-            self.stats.dropped_stale_record += 1;
+        } else if !self
+            .routes
+            .accept_record(&record, self.ctx.now, &has_session)
+        {
+            self.ctx.stats.dropped_stale_record += 1;
             return;
         }
         let ack = PathMessage::PublishAck {

@@ -4,7 +4,10 @@
 //! Without them, a peer that kept a session with a node that restarted would send into the void
 //! until the session idled out, and since it keeps sending, it never would.
 
-use super::Node;
+use alloc::vec::Vec;
+
+use super::context::Context;
+use super::sessions::SessionTable;
 use crate::address::Address;
 use crate::crypto::body;
 use crate::crypto::reset;
@@ -14,91 +17,102 @@ use crate::identity::PublicKey;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
-impl Node {
-    /// Answers a session frame for an unknown index with a signed reset, within the rate limit
-    /// and never sending more than three times the bytes received (no amplification).
-    pub(super) fn send_session_reset(
+/// The budget of resets this node sends: at most `Config::max_resets_per_second` in any
+/// one-second window.
+pub(super) struct Resets {
+    /// When the current window started, and the resets sent in it.
+    window: (Instant, u32),
+}
+
+impl Resets {
+    pub(super) const fn new(now: Instant) -> Self {
+        Self { window: (now, 0) }
+    }
+
+    /// The signed reset that answers a session frame for `unknown_index` from `to`, within the
+    /// rate limit and never more than three times the `received_len` bytes that came (no
+    /// amplification); `None` if it must not go.
+    pub(super) fn answer(
         &mut self,
+        ctx: &Context,
         to: TransportAddr,
         unknown_index: u32,
         received_len: usize,
-    ) {
-        if !self.reset_allowed() {
-            return;
+    ) -> Option<Vec<u8>> {
+        if !self.spend(ctx) {
+            return None;
         }
-        let timestamp = self.wall_now();
+        let timestamp = ctx.wall_now();
         let mut frame = frame::sealed_prefix(&Address::from_transport(to));
         let header = frame
             .get(1..frame.len().saturating_sub(1))
             .unwrap_or_default();
-        let Ok(signature) = reset::sign(&self.identity, header, unknown_index, timestamp) else {
-            return;
-        };
+        let signature = reset::sign(&ctx.identity, header, unknown_index, timestamp).ok()?;
         body::write_session_reset(
             &mut frame,
             unknown_index,
             timestamp,
-            self.public_key.as_bytes(),
+            ctx.public_key.as_bytes(),
             &signature,
         );
-        if frame.len() > received_len.saturating_mul(3) {
-            return;
-        }
-        self.queue_transmit(to, frame);
+        (frame.len() <= received_len.saturating_mul(3)).then_some(frame)
     }
 
     /// Spends one reset from this second's budget, if any is left.
-    fn reset_allowed(&mut self) -> bool {
-        if self.now.saturating_duration_since(self.reset_budget.0)
-            >= core::time::Duration::from_secs(1)
-        {
-            self.reset_budget = fresh_budget(self.now);
+    fn spend(&mut self, ctx: &Context) -> bool {
+        if ctx.now.saturating_duration_since(self.window.0) >= core::time::Duration::from_secs(1) {
+            self.window = (ctx.now, 0);
         }
-        if self.reset_budget.1 >= self.config.max_resets_per_second {
+        if self.window.1 >= ctx.config.max_resets_per_second {
             return false;
         }
-        self.reset_budget.1 += 1;
+        self.window.1 += 1;
         true
-    }
-
-    /// A peer says it has no session under `receiver_index`: drop ours, if the peer it is with
-    /// signed the notice recently.
-    pub(super) fn on_session_reset(
-        &mut self,
-        header: &[u8],
-        receiver_index: u32,
-        timestamp: UnixMillis,
-        key: &[u8; 32],
-        signature: &[u8; 64],
-    ) {
-        let Ok(key) = PublicKey::from_bytes(key) else {
-            self.stats.dropped_crypto += 1;
-            return;
-        };
-        if timestamp.abs_diff(self.wall_now()) > self.config.max_clock_skew {
-            self.stats.dropped_stale += 1;
-            return;
-        }
-        if reset::verify(&key, header, receiver_index, timestamp, signature).is_err() {
-            self.stats.dropped_crypto += 1;
-            return;
-        }
-        let doomed: alloc::vec::Vec<u32> = self
-            .sessions
-            .sessions
-            .iter()
-            .filter(|(_, entry)| entry.peer == key && entry.remote_index == receiver_index)
-            .map(|(index, _)| *index)
-            .collect();
-        for index in doomed {
-            if let Some(peer) = self.sessions.remove(index) {
-                self.push_event(Event::SessionClosed { peer });
-            }
-        }
     }
 }
 
-/// The start of a fresh reset budget.
-pub(super) const fn fresh_budget(now: Instant) -> (Instant, u32) {
-    (now, 0)
+/// A reset notice, as it arrived: the peer says it has no session under `receiver_index`.
+pub(super) struct ResetNotice<'a> {
+    pub(super) header: &'a [u8],
+    pub(super) receiver_index: u32,
+    pub(super) timestamp: UnixMillis,
+    pub(super) key: &'a [u8; 32],
+    pub(super) signature: &'a [u8; 64],
+}
+
+impl SessionTable {
+    /// Acts on a reset `notice`: drops our sessions it names, if the peer they are with signed
+    /// it recently ([`Event::SessionClosed`] for each).
+    pub(super) fn on_reset(&mut self, ctx: &mut Context, notice: &ResetNotice<'_>) {
+        let Ok(key) = PublicKey::from_bytes(notice.key) else {
+            ctx.stats.dropped_crypto += 1;
+            return;
+        };
+        if notice.timestamp.abs_diff(ctx.wall_now()) > ctx.config.max_clock_skew {
+            ctx.stats.dropped_stale += 1;
+            return;
+        }
+        let verified = reset::verify(
+            &key,
+            notice.header,
+            notice.receiver_index,
+            notice.timestamp,
+            notice.signature,
+        );
+        if verified.is_err() {
+            ctx.stats.dropped_crypto += 1;
+            return;
+        }
+        let doomed: Vec<u32> = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| entry.peer == key && entry.remote_index == notice.receiver_index)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in doomed {
+            if let Some(peer) = self.remove(index) {
+                ctx.push_event(Event::SessionClosed { peer });
+            }
+        }
+    }
 }

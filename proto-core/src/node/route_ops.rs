@@ -40,8 +40,8 @@ impl Node {
         address: &Address,
         preference: Option<u8>,
     ) -> bool {
-        self.advance(now);
-        if key == self.public_key {
+        self.ctx.advance(now);
+        if key == self.ctx.public_key {
             return false;
         }
         let stored = self.learn_route(key, address, preference, true);
@@ -71,13 +71,13 @@ impl Node {
         callsign: &str,
         value: Value,
     ) -> Result<MessageId, SendError> {
-        self.advance(now);
+        self.ctx.advance(now);
         let json = self.check_sendable(from, &value)?;
-        if self.out.is_full() {
+        if self.ctx.out.is_full() {
             self.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
-        let id = MessageId(self.rng.array());
+        let id = MessageId(self.ctx.rng.array());
         let message = PendingMessage {
             id,
             from: from.into(),
@@ -96,7 +96,7 @@ impl Node {
     /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
     /// if one for `peer` is already in flight.
     pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {
-        self.advance(now);
+        self.ctx.advance(now);
         self.start_lookup(peer)
     }
 
@@ -127,8 +127,8 @@ impl Node {
             return Vec::new();
         };
         let mut addresses: Vec<&RouteAddress> = route.addresses.iter().collect();
-        let retry = self.config.route_retry_after;
-        let now = self.now;
+        let retry = self.ctx.config.route_retry_after;
+        let now = self.ctx.now;
         addresses.sort_by_key(|known| {
             let usable = self.routes.is_usable(peer, known.transport, now, retry);
             (
@@ -157,9 +157,9 @@ impl Node {
     /// Except while a lookup of the peer is already in flight (its addresses came from a record
     /// it found, and a newer one may follow): the message then waits for the lookup's end.
     pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
-        self.advance(now);
-        self.stats.transmits_failed += 1;
-        let mut peers = self.routes.mark_failed(to, self.now);
+        self.ctx.advance(now);
+        self.ctx.stats.transmits_failed += 1;
+        let mut peers = self.routes.mark_failed(to, self.ctx.now);
         // A handshake to a dead address would only delay a new one on the next address.
         let stale: Vec<u32> = self
             .sessions
@@ -172,15 +172,15 @@ impl Node {
             self.sessions.take_pending(index);
         }
         let mut reported = None;
-        let retry = self.config.route_retry_after;
+        let retry = self.ctx.config.route_retry_after;
         if let Some(message) = self.take_resendable(to, &transmit_tag(data)) {
             let peer = message.key.node_id();
             if !peers.contains(&peer) {
                 peers.push(peer);
             }
             let lookup_open = self.lookups.by_target.contains_key(&peer);
-            let room = self.waiting.len() < self.config.max_waiting_messages;
-            if lookup_open && room && self.routes.best(&peer, self.now, retry).is_none() {
+            let room = self.waiting.len() < self.ctx.config.max_waiting_messages;
+            if lookup_open && room && self.routes.best(&peer, self.ctx.now, retry).is_none() {
                 // It was sent on a record a lookup found, and that lookup still takes newer
                 // answers: wait for them rather than give up on the first (maybe stale) one.
                 self.waiting.push(message);
@@ -194,7 +194,7 @@ impl Node {
         peers.dedup();
         for peer in peers {
             // A lookup in flight may still bring a newer record: its end decides.
-            if self.routes.best(&peer, self.now, retry).is_some()
+            if self.routes.best(&peer, self.ctx.now, retry).is_some()
                 || self.lookups.by_target.contains_key(&peer)
             {
                 continue;
@@ -202,7 +202,7 @@ impl Node {
             if reported != Some(peer) {
                 self.report_unreachable(peer, None);
             }
-            self.queries.peer_unreachable(&peer, &mut self.out);
+            self.queries.peer_unreachable(&peer, &mut self.ctx.out);
             self.start_lookup(peer);
         }
     }
@@ -220,7 +220,7 @@ impl Node {
         let sessions = &self.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
         self.routes
-            .learn(key, address, preference, reset, self.now, &has_session)
+            .learn(key, address, preference, reset, self.ctx.now, &has_session)
     }
 
     /// An authenticated frame of `len` bytes from `key`, which signed `address` as its own,
@@ -232,7 +232,7 @@ impl Node {
         from: TransportAddr,
         len: usize,
     ) {
-        if key == self.public_key {
+        if key == self.ctx.public_key {
             return;
         }
         self.learn_route(key, address, None, false);
@@ -241,11 +241,12 @@ impl Node {
             // Sent from elsewhere: what we send the peer at the signed address is bounded by
             // what this was worth until the address proves it receives.
             self.paths
-                .on_claimed(key.node_id(), signed, from, len, self.now);
+                .on_claimed(key.node_id(), signed, from, len, self.ctx.now);
         }
-        self.routes.mark_success(&key.node_id(), from, self.now);
+        self.routes.mark_success(&key.node_id(), from, self.ctx.now);
         if from.protocol == crate::transport::Protocol::Udp {
-            self.paths.note_signed_source(key.node_id(), from, self.now);
+            self.paths
+                .note_signed_source(key.node_id(), from, self.ctx.now);
         }
     }
 
@@ -254,11 +255,11 @@ impl Node {
     /// NAT its signed address is private and this is what reaches it. UDP only: a TCP source
     /// is a connection's ephemeral port.
     pub(super) fn heard_directly(&mut self, key: PublicKey, from: TransportAddr) {
-        if key == self.public_key || from.protocol != crate::transport::Protocol::Udp {
+        if key == self.ctx.public_key || from.protocol != crate::transport::Protocol::Udp {
             return;
         }
         self.learn_route(key, &Address::from_transport(from), None, true);
-        self.routes.mark_success(&key.node_id(), from, self.now);
+        self.routes.mark_success(&key.node_id(), from, self.ctx.now);
     }
 
     /// Where to send to `key`, whose address is `given`. If `given` is an address the peer
@@ -277,8 +278,8 @@ impl Node {
             .recently_heard(
                 &key.node_id(),
                 given.protocol,
-                self.now,
-                self.config.observed_path_lifetime,
+                self.ctx.now,
+                self.ctx.config.observed_path_lifetime,
             )
             .unwrap_or(given)
     }
@@ -297,11 +298,11 @@ impl Node {
         given: Option<&Address>,
     ) -> Result<(), SendError> {
         let peer = message.key.node_id();
-        let retry = self.config.route_retry_after;
+        let retry = self.ctx.config.route_retry_after;
         if let Some(given) = given {
             if let Some(transport) = given.transport() {
                 self.learn_route(message.key, given, None, false);
-                if self.routes.is_usable(&peer, transport, self.now, retry) {
+                if self.routes.is_usable(&peer, transport, self.ctx.now, retry) {
                     return self.send_on(message, given.clone());
                 }
             }
@@ -331,7 +332,7 @@ impl Node {
             });
         }
         self.routes
-            .best(peer, self.now, self.config.route_retry_after)
+            .best(peer, self.ctx.now, self.ctx.config.route_retry_after)
             .map(|best| best.address())
     }
 
@@ -350,14 +351,14 @@ impl Node {
             &message.json,
             message.reference,
         )?;
-        self.routes.touch(&message.key.node_id(), self.now);
-        let capacity = self.config.max_resend_memory;
+        self.routes.touch(&message.key.node_id(), self.ctx.now);
+        let capacity = self.ctx.config.max_resend_memory;
         self.resend.push(
             SentMessage {
                 message,
                 transport,
                 tag,
-                at: self.now,
+                at: self.ctx.now,
             },
             capacity,
         );
@@ -371,8 +372,8 @@ impl Node {
         to: TransportAddr,
         tag: &[u8; TAG_LEN],
     ) -> Option<PendingMessage> {
-        let window = u64::try_from(self.config.resend_window.as_micros()).unwrap_or(u64::MAX);
-        let since = Instant::from_micros(self.now.as_micros().saturating_sub(window));
+        let window = u64::try_from(self.ctx.config.resend_window.as_micros()).unwrap_or(u64::MAX);
+        let since = Instant::from_micros(self.ctx.now.as_micros().saturating_sub(window));
         self.resend.take_failed(to, tag, since)
     }
 
@@ -398,7 +399,7 @@ impl Node {
 
     /// Queues `message` until a lookup of its recipient ends.
     fn hold_for_lookup(&mut self, message: PendingMessage) -> Result<(), SendError> {
-        if self.waiting.len() >= self.config.max_waiting_messages {
+        if self.waiting.len() >= self.ctx.config.max_waiting_messages {
             return Err(SendError::Unreachable);
         }
         if !self.start_lookup(message.key.node_id()) {
@@ -411,10 +412,10 @@ impl Node {
     /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
     /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
     pub(super) fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
-        if message.is_some_and(|id| self.queries.unreachable(id, &mut self.out)) {
+        if message.is_some_and(|id| self.queries.unreachable(id, &mut self.ctx.out)) {
             return;
         }
-        self.push_event(Event::Unreachable { peer, message });
+        self.ctx.push_event(Event::Unreachable { peer, message });
     }
 
     /// Starts a lookup of `target`, unless one is in flight. False if none could start.
@@ -422,10 +423,10 @@ impl Node {
         if self.lookups.by_target.contains_key(&target) {
             return true;
         }
-        if target == self.node_id() || self.lookups.len() >= self.config.max_pending_lookups {
+        if target == self.node_id() || self.lookups.len() >= self.ctx.config.max_pending_lookups {
             return false;
         }
-        let attempts = self.config.lookup_attempts;
+        let attempts = self.ctx.config.lookup_attempts;
         self.lookup_round(target, Vec::new(), attempts)
     }
 
@@ -442,7 +443,7 @@ impl Node {
         if askees.is_empty() {
             return false;
         }
-        let request_id: [u8; 16] = self.rng.array();
+        let request_id: [u8; 16] = self.ctx.rng.array();
         for (peer, address, transport) in askees {
             let mut frame = frame::sealed_prefix(&address);
             wire::write_lookup_request(&mut frame, &request_id, &target);
@@ -451,11 +452,11 @@ impl Node {
                 asked.push(peer);
             }
         }
-        self.stats.lookups_sent += 1;
+        self.ctx.stats.lookups_sent += 1;
         let lookup = Lookup {
             request_id,
             asked,
-            deadline: self.now + self.config.lookup_timeout,
+            deadline: self.ctx.now + self.ctx.config.lookup_timeout,
             attempts_left: attempts.saturating_sub(1),
             found: None,
         };
@@ -470,18 +471,18 @@ impl Node {
         target: NodeId,
         skip: &[NodeId],
     ) -> Vec<(NodeId, Address, TransportAddr)> {
-        let retry = self.config.route_retry_after;
+        let retry = self.ctx.config.route_retry_after;
         let mut askees = Vec::new();
         if !skip.contains(&target) {
-            if let Some(best) = self.routes.best(&target, self.now, retry) {
+            if let Some(best) = self.routes.best(&target, self.ctx.now, retry) {
                 askees.push((target, best.address(), best.transport));
             }
         }
         askees.extend(self.routes.peers_to_ask(
             &target,
             skip,
-            self.config.lookup_fan_out,
-            self.now,
+            self.ctx.config.lookup_fan_out,
+            self.ctx.now,
             retry,
         ));
         askees
@@ -490,7 +491,7 @@ impl Node {
     /// Lookup deadlines due now: a lookup that found a record is done; one that did not asks
     /// again or fails.
     pub(super) fn expire_lookups(&mut self) {
-        for target in self.lookups.due(self.now) {
+        for target in self.lookups.due(self.ctx.now) {
             let Some(lookup) = self.lookups.remove(&target) else {
                 continue;
             };
@@ -502,7 +503,7 @@ impl Node {
                 continue;
             }
             if !self.lookup_round(target, lookup.asked, lookup.attempts_left) {
-                self.push_event(Event::LookupFailed { peer: target });
+                self.ctx.push_event(Event::LookupFailed { peer: target });
                 for message in self.waiting.take_for(&target) {
                     self.report_unreachable(target, Some(message.id));
                 }
@@ -519,7 +520,7 @@ impl Node {
             Ok(LookupBody::Answer { request_id, record }) => {
                 self.on_lookup_answer(request_id, record);
             }
-            Err(_) => self.stats.dropped_malformed += 1,
+            Err(_) => self.ctx.stats.dropped_malformed += 1,
         }
     }
 
@@ -530,7 +531,7 @@ impl Node {
         request_id: [u8; 16],
         target: NodeId,
     ) {
-        let wall = self.wall_now();
+        let wall = self.ctx.wall_now();
         let record = if target == self.node_id() {
             self.own_record()
         } else {
@@ -541,7 +542,7 @@ impl Node {
                 .map(|held| held.bytes.clone())
         };
         let Some(record) = record else {
-            self.stats.lookups_unanswered += 1;
+            self.ctx.stats.lookups_unanswered += 1;
             return;
         };
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
@@ -551,7 +552,7 @@ impl Node {
         // the address's own credit (three times all it sent us, less what we sent it; none
         // needed once it proved it receives: a peer in session with us).
         if frame.len() > frame_len.saturating_mul(3) && !self.paths.admit(from, frame.len()) {
-            self.stats.lookups_unanswered += 1;
+            self.ctx.stats.lookups_unanswered += 1;
             return;
         }
         self.queue_transmit(from, frame);
@@ -559,15 +560,15 @@ impl Node {
 
     fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {
         let Some(target) = self.lookups.by_request.get(&request_id).copied() else {
-            self.stats.dropped_unmatched_lookup += 1;
+            self.ctx.stats.dropped_unmatched_lookup += 1;
             return;
         };
         let Ok(record) = AddressRecord::decode(bytes) else {
-            self.stats.dropped_bad_record += 1;
+            self.ctx.stats.dropped_bad_record += 1;
             return;
         };
-        if record.check_for(&target, self.wall_now()).is_err() {
-            self.stats.dropped_bad_record += 1;
+        if record.check_for(&target, self.ctx.wall_now()).is_err() {
+            self.ctx.stats.dropped_bad_record += 1;
             return;
         }
         if self
@@ -575,18 +576,21 @@ impl Node {
             .record_seq(&target)
             .is_some_and(|held| held >= record.seq)
         {
-            self.stats.dropped_stale_record += 1;
+            self.ctx.stats.dropped_stale_record += 1;
             return;
         }
         let sessions = &self.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        if !self.routes.accept_record(&record, self.now, &has_session) {
+        if !self
+            .routes
+            .accept_record(&record, self.ctx.now, &has_session)
+        {
             return;
         }
         if let Some(lookup) = self.lookups.by_target.get_mut(&target) {
             lookup.found = Some(record.seq);
         }
-        self.push_event(Event::PeerFound {
+        self.ctx.push_event(Event::PeerFound {
             peer: target,
             record_seq: record.seq,
         });
@@ -634,8 +638,8 @@ impl Node {
         if addresses.is_empty() {
             return None;
         }
-        let wall = self.wall_now();
-        let half_life = self.config.record_lifetime / 2;
+        let wall = self.ctx.wall_now();
+        let half_life = self.ctx.config.record_lifetime / 2;
         if let Some(record) = &self.own_record {
             if record.seq == self.record_seq
                 && record.addresses == addresses
@@ -649,9 +653,9 @@ impl Node {
                 self.record_seq = record.seq.saturating_add(1);
             }
         }
-        let expires = wall.saturating_add(self.config.record_lifetime);
+        let expires = wall.saturating_add(self.ctx.config.record_lifetime);
         let record =
-            AddressRecord::sign(&self.identity, self.record_seq, expires, &addresses).ok()?;
+            AddressRecord::sign(&self.ctx.identity, self.record_seq, expires, &addresses).ok()?;
         let bytes = record.bytes.clone();
         self.own_record = Some(record);
         Some(bytes)

@@ -30,7 +30,7 @@ impl Node {
         relay: &PublicIdentity,
         op: MailboxOp,
     ) -> Result<(), SendError> {
-        self.advance(now);
+        self.ctx.advance(now);
         let transport = relay.location.transport().ok_or(SendError::NoRoute)?;
         let own = self
             .local_addresses
@@ -41,10 +41,10 @@ impl Node {
             .ok_or(SendError::NoRoute)?
             .to_strict_json();
         let relay_address = relay.location.without_callsign();
-        let timestamp = self.relay.next_request_timestamp(self.wall_now());
+        let timestamp = self.relay.next_request_timestamp(self.ctx.wall_now());
         let op = op.to_byte();
         let signature = mailbox::sign(
-            &self.identity,
+            &self.ctx.identity,
             relay_address.to_strict_json().as_bytes(),
             op,
             timestamp,
@@ -56,7 +56,7 @@ impl Node {
             &mut frame,
             op,
             timestamp,
-            self.public_key.as_bytes(),
+            self.ctx.public_key.as_bytes(),
             &signature,
             own.as_bytes(),
         );
@@ -76,7 +76,7 @@ impl Node {
     /// A mailbox request arrived from `from`: the relay checks it and says whose frames to
     /// hand over.
     pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>, from: TransportAddr) {
-        let (now, wall) = (self.now, self.wall_now());
+        let (now, wall) = (self.ctx.now, self.ctx.wall_now());
         let local_addresses = &self.local_addresses;
         let is_local = |address: &Address| {
             address.kind() == "local" || local_addresses.contains(&address.without_callsign())
@@ -84,16 +84,16 @@ impl Node {
         match self.relay.on_request(request, now, wall, &is_local) {
             Ok(Some(owner)) => self.hand_over(&owner, Whence::Asked(from)),
             Ok(None) | Err(Dropped::Refused) => {}
-            Err(Dropped::Crypto) => self.stats.dropped_crypto += 1,
-            Err(Dropped::Stale) => self.stats.dropped_stale += 1,
-            Err(Dropped::Malformed) => self.stats.dropped_malformed += 1,
+            Err(Dropped::Crypto) => self.ctx.stats.dropped_crypto += 1,
+            Err(Dropped::Stale) => self.ctx.stats.dropped_stale += 1,
+            Err(Dropped::Malformed) => self.ctx.stats.dropped_malformed += 1,
         }
     }
 
     /// Holds `frame` (an inner `r` frame on its way to `recipient`) if a mailbox holds for that
     /// address. True if it was held (or dropped trying): the caller must not send it.
     pub(super) fn hold_if_away(&mut self, recipient: &Address, frame: &[u8]) -> bool {
-        self.relay.hold_if_away(recipient, frame, self.now)
+        self.relay.hold_if_away(recipient, frame, self.ctx.now)
     }
 
     /// A frame authenticated by `key` reached us from `from`: if we hold frames for it, it is
@@ -159,13 +159,13 @@ impl Node {
                 self.relay.put_back(&peer, held);
                 return;
             };
-            if self.out.is_full() {
+            if self.ctx.out.is_full() {
                 self.relay.put_back(&peer, held);
                 return;
             }
             if observed && !self.paths.admit(to, held.frame.len()) {
                 self.relay.put_back(&peer, held);
-                if self.config.sessions && !self.has_session(&peer) {
+                if self.ctx.config.sessions && !self.has_session(&peer) {
                     let identity = PublicIdentity {
                         name: alloc::string::String::new(),
                         location: Address::from_transport(to),

@@ -7,6 +7,7 @@
 use core::time::Duration;
 
 use super::Node;
+use super::session_timers::DueHandshake;
 use crate::event::Event;
 use crate::io::{Timeout, TimerReason};
 use crate::time::{Instant, UnixMillis};
@@ -19,7 +20,7 @@ impl Node {
             .map(|at| (at, TimerReason::HandshakeRetry));
         let idle = self
             .sessions
-            .next_idle(self.config.session_idle_timeout)
+            .next_idle(self.ctx.config.session_idle_timeout)
             .map(|at| (at, TimerReason::SessionIdle));
         let prune = [
             self.signature_nonces.next_expiry(),
@@ -38,7 +39,8 @@ impl Node {
             (at, reason)
         });
         let writable = self
-            .next_peer_writable()
+            .throttling
+            .next_writable()
             .map(|at| (at, TimerReason::Throttle));
         let held = self
             .relay
@@ -82,81 +84,49 @@ impl Node {
         .flatten()
         .min_by_key(|(at, _)| *at)
         .map(|(at, reason)| Timeout {
-            at: at.max(self.now),
+            at: at.max(self.ctx.now),
             reason,
         })
     }
 
     /// The monotonic instant at which the wall clock will read `wall`.
     fn instant_at_wall(&self, wall: UnixMillis) -> Instant {
-        let wall_now = self.wall_now();
-        self.now + Duration::from_millis(wall.0.saturating_sub(wall_now.0))
+        let wall_now = self.ctx.wall_now();
+        self.ctx.now + Duration::from_millis(wall.0.saturating_sub(wall_now.0))
     }
 
     pub(super) fn on_timeout(&mut self) {
-        self.expire_queries();
-        self.release_throttled_peers();
-        self.relay.expire(self.now);
+        self.queries.expire(self.ctx.now, &mut self.ctx.out);
+        self.throttling.release(&mut self.ctx);
+        self.relay.expire(self.ctx.now);
         self.expire_lookups();
         self.retry_handshakes();
-        self.drop_idle_sessions();
+        self.sessions.drop_idle(&mut self.ctx);
         self.cjp2p_maintenance();
         self.download_timeouts();
-        self.stats.fragments_dropped += self.reassembly.expire(self.now) as u64;
+        self.ctx.stats.fragments_dropped += self.reassembly.expire(self.ctx.now) as u64;
         self.send_keepalives();
         self.send_punch_probes();
         self.retransmit_fragments();
         self.publish_record_if_due();
-        let wall = self.wall_now();
+        let wall = self.ctx.wall_now();
         self.signature_nonces.prune(wall);
         self.sealed_nonces.prune(wall);
         self.handshake_times.prune(wall);
     }
 
     fn retry_handshakes(&mut self) {
-        let now = self.now;
-        let due: alloc::vec::Vec<u32> = self
-            .sessions
-            .pending
-            .iter()
-            .filter(|(_, pending)| pending.next_retry <= now)
-            .map(|(index, _)| *index)
-            .collect();
-        for index in due {
-            let Some(pending) = self.sessions.pending.get_mut(&index) else {
-                continue;
-            };
-            if pending.attempts_left == 0 {
-                if let Some(failed) = self.sessions.take_pending(index) {
-                    let peer = failed.peer.node_id();
-                    self.push_event(Event::HandshakeFailed { peer });
+        for due in self.sessions.due_handshakes(&mut self.ctx) {
+            match due {
+                DueHandshake::Failed(peer) => {
+                    self.ctx.push_event(Event::HandshakeFailed { peer });
                     self.fail_held_for_session(peer);
                 }
-                continue;
-            }
-            pending.attempts_left -= 1;
-            pending.next_retry = now + self.config.handshake_timeout;
-            let (peer, to, observed) = (pending.peer.node_id(), pending.to, pending.observed);
-            let frame = pending.frame.clone();
-            // Within the same limits as the first attempt: a retry is no less a reply to
-            // whatever made us start the handshake.
-            self.queue_on_path(&peer, to, frame, observed);
-        }
-    }
-
-    fn drop_idle_sessions(&mut self) {
-        let now = self.now;
-        let idle = self.config.session_idle_timeout;
-        let expired: alloc::vec::Vec<u32> = self
-            .sessions
-            .sessions
-            .iter()
-            .filter(|(_, entry)| entry.last_used + idle <= now)
-            .map(|(index, _)| *index)
-            .collect();
-        for index in expired {
-            if let Some(peer) = self.sessions.remove(index) {
-                self.push_event(Event::SessionClosed { peer });
+                // Within the same limits as the first attempt: a retry is no less a reply to
+                // whatever made us start the handshake.
+                DueHandshake::Retry(retry) => {
+                    self.queue_on_path(&retry.peer, retry.to, retry.frame, retry.observed);
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ impl Node {
     /// Under load, one from a UDP address that has not proved it receives is answered with a
     /// cookie challenge instead, under the amplification limit (it is smaller than the frame).
     pub(super) fn admit_key_work(&mut self, from: TransportAddr, body: &[u8]) -> bool {
-        let budget_left = self.key_work.take(self.now);
+        let budget_left = self.key_work.take(self.ctx.now);
         if budget_left
             || self.in_cookie_echo
             || from.protocol == Protocol::Tcp
@@ -23,7 +23,7 @@ impl Node {
         {
             return true;
         }
-        let cookie = self.key_work.challenge(self.now, from);
+        let cookie = self.key_work.challenge(self.ctx.now, from);
         let mut challenge = frame::sealed_prefix(&Address::from_transport(from));
         body::write_cookie_challenge(&mut challenge, &transmit_tag(body), &cookie);
         self.queue_to_observed(from, challenge);
@@ -33,10 +33,10 @@ impl Node {
     /// A cookie echo arrived from `from`: if the cookie is ours for that address, the address
     /// proved it receives, and the frame it carries is handled as if it had come alone.
     pub(super) fn on_cookie_echo(&mut self, from: TransportAddr, cookie: &[u8; 16], inner: &[u8]) {
-        if self.in_cookie_echo || !self.key_work.take_echo(self.now, from, cookie) {
+        if self.in_cookie_echo || !self.key_work.take_echo(self.ctx.now, from, cookie) {
             return;
         }
-        self.paths.validate(from, self.now);
+        self.paths.validate(from, self.ctx.now);
         self.in_cookie_echo = true;
         self.on_frame(from, inner);
         self.in_cookie_echo = false;
@@ -67,7 +67,7 @@ impl Node {
             return;
         }
         // Kept first: the frame sent again below goes with the cookie.
-        self.key_work.keep_cookie(from, *cookie, self.now);
+        self.key_work.keep_cookie(from, *cookie, self.ctx.now);
         if let Some(frame) = handshake {
             self.queue_transmit(from, frame);
         }
@@ -86,7 +86,7 @@ impl Node {
         let Some(prefix_len) = needs_key_work_prefix(&frame) else {
             return frame;
         };
-        let Some(cookie) = self.key_work.cookie_for(to, self.now) else {
+        let Some(cookie) = self.key_work.cookie_for(to, self.ctx.now) else {
             return frame;
         };
         let mut wrapped =

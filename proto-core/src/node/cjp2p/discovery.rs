@@ -52,7 +52,7 @@ impl Node {
         let probe = Cjp2pMessage::AlwaysReturned {
             cookie: cookie.clone(),
         };
-        crate::cjp2p::encode::element_len(&probe) <= self.config.cjp2p.max_cookie_len
+        crate::cjp2p::encode::element_len(&probe) <= self.ctx.config.cjp2p.max_cookie_len
     }
 
     /// `SignedMessage` and `MyPublicKey`: our key, signed over an array that echoes the peer's
@@ -66,15 +66,15 @@ impl Node {
             }
             None => String::from("[]"),
         };
-        let signature = self.identity.sign(payload_json.as_bytes());
+        let signature = self.ctx.identity.sign(payload_json.as_bytes());
         let mut announcement = alloc::vec![
             Cjp2pMessage::SignedMessage {
-                key: self.public_key,
+                key: self.ctx.public_key,
                 signature,
                 payload_json,
             },
             Cjp2pMessage::MyPublicKey {
-                key: self.public_key,
+                key: self.ctx.public_key,
             },
         ];
         announcement.extend(self.ejtp_announcement());
@@ -87,7 +87,7 @@ impl Node {
         [
             Cjp2pMessage::PleaseSendPeers,
             Cjp2pMessage::PleaseReturnThisMessage {
-                cookie: self.cjp2p.secret.rtt_cookie(self.now),
+                cookie: self.cjp2p.secret.rtt_cookie(self.ctx.now),
             },
         ]
     }
@@ -97,7 +97,7 @@ impl Node {
         let messages = alloc::vec![
             Cjp2pMessage::PleaseSendPeers,
             Cjp2pMessage::PleaseReturnThisMessage {
-                cookie: self.cjp2p.secret.rtt_cookie(self.now),
+                cookie: self.cjp2p.secret.rtt_cookie(self.ctx.now),
             },
         ];
         let datagram = self.datagram_to(addr, messages, true);
@@ -108,27 +108,27 @@ impl Node {
 
     pub(super) fn schedule_round(&mut self) {
         if self.cjp2p.next_round.is_none() && !self.cjp2p.peers.entries.is_empty() {
-            self.cjp2p.next_round = Some(self.now + self.config.cjp2p.maintenance_interval);
+            self.cjp2p.next_round = Some(self.ctx.now + self.ctx.config.cjp2p.maintenance_interval);
         }
     }
 
     /// Adds the configured bootstrap peers and schedules the first round now.
     pub(in crate::node) fn add_bootstrap_peers(&mut self) {
-        let max = self.config.cjp2p.max_peers;
-        for addr in self.config.cjp2p.bootstrap.clone() {
-            if let Some(entry) = self.cjp2p.peers.entry(addr, self.now, max, true) {
+        let max = self.ctx.config.cjp2p.max_peers;
+        for addr in self.ctx.config.cjp2p.bootstrap.clone() {
+            if let Some(entry) = self.cjp2p.peers.entry(addr, self.ctx.now, max, true) {
                 entry.info.pinned = true;
             }
         }
         if !self.cjp2p.peers.entries.is_empty() {
-            self.cjp2p.next_round = Some(self.now);
+            self.cjp2p.next_round = Some(self.ctx.now);
         }
     }
 
     /// Maintenance, if due: a round (forget peers that stopped answering, then probe the next
     /// few peers in turn), and the retries of probes still unanswered.
     pub(in crate::node) fn cjp2p_maintenance(&mut self) {
-        if self.cjp2p.next_round.is_some_and(|due| due <= self.now) {
+        if self.cjp2p.next_round.is_some_and(|due| due <= self.ctx.now) {
             self.maintenance_round();
         }
         self.retry_probes();
@@ -136,9 +136,9 @@ impl Node {
 
     fn maintenance_round(&mut self) {
         let (limit, span, now) = (
-            self.config.cjp2p.max_unanswered_probes,
-            self.config.cjp2p.forget_heard_after,
-            self.now,
+            self.ctx.config.cjp2p.max_unanswered_probes,
+            self.ctx.config.cjp2p.forget_heard_after,
+            self.ctx.now,
         );
         self.cjp2p.peers.entries.retain(|_, entry| {
             let recently_heard = entry
@@ -150,7 +150,7 @@ impl Node {
         let round = self
             .cjp2p
             .peers
-            .next_round(self.config.cjp2p.probes_per_round);
+            .next_round(self.ctx.config.cjp2p.probes_per_round);
         for addr in round {
             if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
                 entry.unanswered = entry.unanswered.saturating_add(1);
@@ -160,7 +160,7 @@ impl Node {
         self.cjp2p.next_round = if self.cjp2p.peers.entries.is_empty() {
             None
         } else {
-            Some(self.now + self.config.cjp2p.maintenance_interval)
+            Some(self.ctx.now + self.ctx.config.cjp2p.maintenance_interval)
         };
     }
 
@@ -168,10 +168,10 @@ impl Node {
     /// within the round rather than counted as silence.
     pub(super) fn start_probe(&mut self, addr: SocketAddr) {
         let (retries, first_wait) = (
-            self.config.cjp2p.probe_retries,
-            self.config.cjp2p.probe_retry_interval,
+            self.ctx.config.cjp2p.probe_retries,
+            self.ctx.config.cjp2p.probe_retry_interval,
         );
-        let now = self.now;
+        let now = self.ctx.now;
         if let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) {
             entry.retries = 0;
             entry.retry_at = (retries > 0).then(|| now + first_wait);
@@ -183,10 +183,10 @@ impl Node {
     /// before; a verified datagram from the peer cancels its retries (`note_sender`).
     fn retry_probes(&mut self) {
         let (max_retries, first_wait) = (
-            self.config.cjp2p.probe_retries,
-            self.config.cjp2p.probe_retry_interval,
+            self.ctx.config.cjp2p.probe_retries,
+            self.ctx.config.cjp2p.probe_retry_interval,
         );
-        let now = self.now;
+        let now = self.ctx.now;
         for addr in self.cjp2p.peers.due_retries(now) {
             let Some(entry) = self.cjp2p.peers.entries.get_mut(&addr) else {
                 continue;
@@ -224,7 +224,7 @@ impl Node {
         if addr.port() == 0 || ip.is_unspecified() || ip.is_multicast() || self.is_own_cjp2p(addr) {
             return;
         }
-        let (now, max) = (self.now, self.config.cjp2p.max_peers);
+        let (now, max) = (self.ctx.now, self.ctx.config.cjp2p.max_peers);
         self.cjp2p.peers.entry(addr, now, max, false);
         self.schedule_round();
     }

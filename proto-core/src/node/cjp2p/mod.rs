@@ -127,12 +127,12 @@ impl Node {
     /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie (sent again while
     /// unanswered, as maintenance probes are).
     pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
-        self.advance(now);
+        self.ctx.advance(now);
         if self.is_own_cjp2p(addr) {
             return;
         }
-        let max = self.config.cjp2p.max_peers;
-        if let Some(entry) = self.cjp2p.peers.entry(addr, self.now, max, true) {
+        let max = self.ctx.config.cjp2p.max_peers;
+        if let Some(entry) = self.cjp2p.peers.entry(addr, self.ctx.now, max, true) {
             entry.info.pinned = true;
         }
         self.schedule_round();
@@ -153,24 +153,24 @@ impl Node {
         to: TransportAddr,
         messages: Vec<Cjp2pMessage>,
     ) -> Result<(), CommandError> {
-        self.advance(now);
+        self.ctx.advance(now);
         if to.protocol != Protocol::Udp {
             return Err(CommandError::Cjp2p(Cjp2pSendError::NotUdp));
         }
         if !self.is_own_cjp2p(to.addr) {
-            let max = self.config.cjp2p.max_peers;
-            self.cjp2p.peers.entry(to.addr, self.now, max, false);
+            let max = self.ctx.config.cjp2p.max_peers;
+            self.cjp2p.peers.entry(to.addr, self.ctx.now, max, false);
             self.schedule_round();
         }
         let datagram = self.datagram_to(to.addr, messages, false);
-        let max = self.config.max_frame_len;
+        let max = self.ctx.config.max_frame_len;
         if datagram.len() > max {
             return Err(CommandError::Cjp2p(Cjp2pSendError::TooLarge {
                 len: datagram.len(),
                 max,
             }));
         }
-        if self.out.is_full() {
+        if self.ctx.out.is_full() {
             self.send_blocked = true;
             return Err(CommandError::Cjp2p(Cjp2pSendError::Blocked));
         }

@@ -52,16 +52,16 @@ impl Node {
 
     /// A datagram starting with `[`.
     pub(in crate::node) fn on_cjp2p(&mut self, from: TransportAddr, data: &[u8]) {
-        if !self.config.cjp2p.enabled || from.protocol != Protocol::Udp {
-            self.stats.dropped_unsupported += 1;
+        if !self.ctx.config.cjp2p.enabled || from.protocol != Protocol::Udp {
+            self.ctx.stats.dropped_unsupported += 1;
             return;
         }
-        let Ok(parsed) = parse_datagram(data, self.config.cjp2p.max_elements) else {
-            self.stats.cjp2p_dropped += 1;
+        let Ok(parsed) = parse_datagram(data, self.ctx.config.cjp2p.max_elements) else {
+            self.ctx.stats.cjp2p_dropped += 1;
             return;
         };
-        self.stats.cjp2p_datagrams += 1;
-        self.stats.cjp2p_skipped += parsed.skipped as u64;
+        self.ctx.stats.cjp2p_datagrams += 1;
+        self.ctx.stats.cjp2p_skipped += parsed.skipped as u64;
         let source = from.addr;
         let ours = self.cjp2p.secret.cookie_for(source.ip());
         let returned = parsed.messages.iter().find_map(|message| match message {
@@ -107,7 +107,7 @@ impl Node {
         offered: Option<&Cookie>,
     ) -> bool {
         if !verified {
-            self.stats.cjp2p_unverified += 1;
+            self.ctx.stats.cjp2p_unverified += 1;
             if let Some(entry) = self.cjp2p.peers.entries.get_mut(&source) {
                 entry.info.verified_us = false;
             }
@@ -116,7 +116,7 @@ impl Node {
         if self.is_own_cjp2p(source) {
             return false;
         }
-        let (now, max) = (self.now, self.config.cjp2p.max_peers);
+        let (now, max) = (self.ctx.now, self.ctx.config.cjp2p.max_peers);
         let Some(entry) = self.cjp2p.peers.entry(source, now, max, true) else {
             return false;
         };
@@ -148,12 +148,12 @@ impl Node {
     }
 
     fn on_cjp2p_message(&mut self, answering: &mut Answering, message: Cjp2pMessage, depth: u8) {
-        self.stats.cjp2p_messages += 1;
+        self.ctx.stats.cjp2p_messages += 1;
         let source = answering.source.addr;
         let verified = answering.verified;
         match message {
             Cjp2pMessage::PleaseSendPeers => {
-                let limit = self.config.cjp2p.max_peers_per_reply;
+                let limit = self.ctx.config.cjp2p.max_peers_per_reply;
                 let peers = self.cjp2p.peers.heard_peers(source, limit);
                 answering.answers.push(Cjp2pMessage::Peers { peers });
                 if verified {
@@ -171,7 +171,7 @@ impl Node {
                 }
             }
             Cjp2pMessage::ReturnedMessage { cookie } => {
-                if let Some(rtt) = self.cjp2p.secret.rtt(&cookie, self.now) {
+                if let Some(rtt) = self.cjp2p.secret.rtt(&cookie, self.ctx.now) {
                     if let Some(entry) = self.cjp2p.peers.entries.get_mut(&source) {
                         entry.info.rtt = Some(rtt);
                     }
@@ -183,7 +183,7 @@ impl Node {
                 self.answer_content_request(answering, id, offset, length);
             }
             Cjp2pMessage::PleaseListContent => {
-                let max = self.config.cjp2p.max_content_list;
+                let max = self.ctx.config.cjp2p.max_content_list;
                 let store = self.serving_store();
                 answering.answers.push(list_content(store, max));
             }
@@ -199,12 +199,12 @@ impl Node {
             } => {
                 if depth >= MAX_SIGNED_DEPTH || answering.signatures >= MAX_SIGNATURES_PER_DATAGRAM
                 {
-                    self.stats.cjp2p_skipped += 1;
+                    self.ctx.stats.cjp2p_skipped += 1;
                     return;
                 }
                 answering.signatures += 1;
                 if key.verify(payload_json.as_bytes(), &signature).is_err() {
-                    self.stats.cjp2p_bad_signatures += 1;
+                    self.ctx.stats.cjp2p_bad_signatures += 1;
                     return;
                 }
                 if verified {
@@ -213,14 +213,14 @@ impl Node {
                         entry.info.key_signed = true;
                     }
                 }
-                match parse_datagram(payload_json.as_bytes(), self.config.cjp2p.max_elements) {
+                match parse_datagram(payload_json.as_bytes(), self.ctx.config.cjp2p.max_elements) {
                     Ok(inner) => {
-                        self.stats.cjp2p_skipped += inner.skipped as u64;
+                        self.ctx.stats.cjp2p_skipped += inner.skipped as u64;
                         for message in inner.messages {
                             self.on_cjp2p_message(answering, message, depth + 1);
                         }
                     }
-                    Err(_) => self.stats.cjp2p_dropped += 1,
+                    Err(_) => self.ctx.stats.cjp2p_dropped += 1,
                 }
             }
             other => {
@@ -231,7 +231,7 @@ impl Node {
                 let Some(other) = self.feed_download(answering.source, verified, other) else {
                     return;
                 };
-                self.push_event(Event::Cjp2p {
+                self.ctx.push_event(Event::Cjp2p {
                     from: answering.source,
                     verified,
                     message: other,
@@ -248,11 +248,11 @@ impl Node {
 
     /// What a verified datagram teaches: candidates, keys, who holds which content.
     fn learn(&mut self, source: SocketAddr, message: &Cjp2pMessage) {
-        let now = self.now;
-        let max_hints = self.config.cjp2p.max_content_hints;
+        let now = self.ctx.now;
+        let max_hints = self.ctx.config.cjp2p.max_content_hints;
         match message {
             Cjp2pMessage::Peers { peers } => {
-                let limit = self.config.cjp2p.max_peers_per_reply;
+                let limit = self.ctx.config.cjp2p.max_peers_per_reply;
                 for peer in peers.iter().take(limit) {
                     self.add_candidate(*peer);
                 }
@@ -292,14 +292,14 @@ impl Node {
         length: u64,
     ) {
         let source = answering.source.addr;
-        if answering.content_bytes >= self.config.max_frame_len {
+        if answering.content_bytes >= self.ctx.config.max_frame_len {
             // The reply is already a full datagram: do not read what could not be sent.
-            self.stats.cjp2p_answers_dropped += 1;
+            self.ctx.stats.cjp2p_answers_dropped += 1;
             return;
         }
         // An unverified source gets at most 32 bytes: read no more than that.
         let max = if answering.verified {
-            self.config.cjp2p.max_content_reply
+            self.ctx.config.cjp2p.max_content_reply
         } else {
             crate::cjp2p::amplification::UNVERIFIED_CONTENT_BYTES
         };
@@ -309,7 +309,7 @@ impl Node {
                 if let Cjp2pMessage::Content { data, .. } = &content {
                     answering.content_bytes += data.len();
                 }
-                self.stats.cjp2p_content_served += 1;
+                self.ctx.stats.cjp2p_content_served += 1;
                 answering.answers.push(content);
             }
             Served::Missing => {
@@ -327,7 +327,7 @@ impl Node {
                         .push(Cjp2pMessage::MaybeTheyHaveSome { id, peers });
                 }
             }
-            Served::Failed => self.stats.cjp2p_store_failures += 1,
+            Served::Failed => self.ctx.stats.cjp2p_store_failures += 1,
         }
     }
 
@@ -354,9 +354,9 @@ impl Node {
             let mut reply: Vec<Cjp2pMessage> = echo.into_iter().collect();
             reply.extend(answering.answers);
             // Everything goes in one datagram: drop what does not fit (the asker asks again).
-            while reply.len() > 1 && datagram_len(&reply) > self.config.max_frame_len {
+            while reply.len() > 1 && datagram_len(&reply) > self.ctx.config.max_frame_len {
                 reply.pop();
-                self.stats.cjp2p_answers_dropped += 1;
+                self.ctx.stats.cjp2p_answers_dropped += 1;
             }
             reply
         } else {
@@ -365,7 +365,7 @@ impl Node {
             };
             let reply = limit_unverified_reply(answering.answers, echo, our_cookie, request_len);
             if reply.is_empty() {
-                self.stats.cjp2p_withheld += 1;
+                self.ctx.stats.cjp2p_withheld += 1;
                 return;
             }
             reply

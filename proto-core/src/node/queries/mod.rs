@@ -9,7 +9,7 @@
 //! [`Queries`] never sends and never reaches into the node. It is given the time and what
 //! happened (a query left, a reply arrived, a peer is unreachable) and puts the events that
 //! end or mark queries in the node's event queue, the one outbox it is handed. The node sends
-//! the messages and routes replies to it (`node/query_ops.rs`).
+//! the messages and routes replies to it (`node/command.rs`, `node/inbound.rs`).
 
 mod rtt;
 mod table;
@@ -19,6 +19,7 @@ use core::time::Duration;
 use rtt::RttTable;
 use table::{Due, OpenQuery, QueryTable};
 
+use super::context::Context;
 use super::outbox::Outbox;
 use crate::config::Config;
 use crate::event::{Event, Message, MessageId, Protection};
@@ -136,6 +137,31 @@ impl Queries {
         }
         out.query_event(Event::QueryUnreachable { query: id });
         true
+    }
+
+    /// Hands an authenticated message to the application: as a message, or, if it carries a
+    /// `reference`, as the reply to the open query it answers (else it is dropped and
+    /// counted).
+    pub(super) fn deliver(
+        &mut self,
+        ctx: &mut Context,
+        message: Message,
+        reference: Option<[u8; 32]>,
+    ) {
+        let Some(reference) = reference else {
+            ctx.stats.delivered += 1;
+            ctx.push_event(Event::Message(message));
+            return;
+        };
+        // Deadlines already passed count before the reply, whatever order the driver used.
+        self.expire(ctx.now, &mut ctx.out);
+        match self.answered(ctx.now, message, &reference) {
+            Some(reply) => {
+                ctx.stats.delivered += 1;
+                ctx.push_query_event(reply);
+            }
+            None => ctx.stats.dropped_unmatched_reply += 1,
+        }
     }
 
     /// The next deadline, and whether it is a soft one.

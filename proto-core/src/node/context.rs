@@ -1,0 +1,55 @@
+//! The context every sub-machine of the node is handed: the time, the settings, the identity,
+//! the one random generator, the outbox and the counters.
+//!
+//! It is the only state shared across concerns. Sub-machines keep their own state and take a
+//! `&mut Context` next to it, so that none of them needs (or can reach) another one: the node
+//! routes what each returns.
+
+use crate::config::Config;
+use crate::event::Event;
+use crate::identity::{Identity, PublicKey};
+use crate::rng::CoreRng;
+use crate::time::{Instant, UnixMillis};
+
+use super::Stats;
+use super::outbox::Outbox;
+
+/// Time, settings, identity, randomness and output, shared by every concern of a node.
+pub(super) struct Context {
+    pub(super) config: Config,
+    pub(super) identity: Identity,
+    pub(super) public_key: PublicKey,
+    pub(super) rng: CoreRng,
+    /// The latest `now` seen: time never goes backwards.
+    pub(super) now: Instant,
+    /// A wall-clock reading and the instant it was taken at.
+    pub(super) wall_anchor: (Instant, UnixMillis),
+    /// Transmits and events on their way out (see `node/outbox.rs`).
+    pub(super) out: Outbox,
+    /// What the node counted itself; sub-machines with counters of their own add theirs in
+    /// [`Node::stats`](super::Node::stats).
+    pub(super) stats: Stats,
+}
+
+impl Context {
+    /// Moves the clock to `now`, unless it already saw a later time.
+    pub(super) fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// The wall clock now, extrapolated from the last reading.
+    pub(super) fn wall_now(&self) -> UnixMillis {
+        let (at, wall) = self.wall_anchor;
+        wall.saturating_add(self.now.saturating_duration_since(at))
+    }
+
+    /// Queues an event for the application (dropped and counted if the queue is full).
+    pub(super) fn push_event(&mut self, event: Event) {
+        self.out.event(event);
+    }
+
+    /// Queues an event about a query even when the queue is full (see `Outbox::query_event`).
+    pub(super) fn push_query_event(&mut self, event: Event) {
+        self.out.query_event(event);
+    }
+}
