@@ -10,6 +10,8 @@ use alloc::string::String;
 use serde_json::Value;
 
 use super::Node;
+use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer};
+use crate::content::ContentStore;
 use crate::crypto::proof::reply_reference;
 use crate::error::{CommandError, SendError};
 use crate::event::{Message, MessageId};
@@ -19,6 +21,10 @@ use crate::io::{Command, CommandOutcome};
 use crate::json::JsonError;
 use crate::query::QueryOptions;
 use crate::time::Instant;
+use crate::transport::TransportAddr;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
 
 impl Node {
     /// An application command, as data: carries it out and says what it did.
@@ -233,5 +239,65 @@ impl Node {
         self.ctx.advance(now);
         self.queries.expire(self.ctx.now, &mut self.ctx.out);
         self.queries.cancel(id, &mut self.ctx.out)
+    }
+
+    // ----- CJP2P -----
+
+    /// Gives the node the content it serves to CJP2P peers (`PleaseSendContent`,
+    /// `PleaseListContent`), replacing and returning the previous store. `None` serves nothing.
+    ///
+    /// `Send + Sync` because adapters move the node between threads and share it behind
+    /// locks. The store lives in the node because a sans-IO node answers requests synchronously
+    /// inside [`handle_datagram`](Self::handle_datagram); reads must therefore be quick (a
+    /// directory store reads a file at an offset).
+    pub fn set_content_store(
+        &mut self,
+        store: Option<Box<dyn ContentStore + Send + Sync>>,
+    ) -> Option<Box<dyn ContentStore + Send + Sync>> {
+        self.cjp2p.replace_store(store)
+    }
+
+    /// The content store, for the application to add to it.
+    pub fn content_store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
+        self.cjp2p.store_mut()
+    }
+
+    /// The CJP2P peers the node knows, in address order.
+    #[must_use]
+    pub fn cjp2p_peers(&self) -> Vec<Cjp2pPeer> {
+        self.cjp2p.peers()
+    }
+
+    /// Our cookie for a source IP: what a peer at `ip` must return for its datagrams to be
+    /// verified. Mostly for tests and diagnostics.
+    #[must_use]
+    pub fn cjp2p_cookie_for(&self, ip: core::net::IpAddr) -> String {
+        self.cjp2p.cookie_for(ip)
+    }
+
+    /// Adds a CJP2P peer that stays in the table (a bootstrap peer) and probes it now:
+    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie (sent again while
+    /// unanswered, as maintenance probes are).
+    pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
+        self.ctx.advance(now);
+        self.cjp2p.add_pinned(&mut self.ctx, addr);
+    }
+
+    /// Sends CJP2P `messages` to `to` in one datagram: the seam for downloaders and
+    /// applications. The node puts the peer's cookie first (`AlwaysReturned`) when it has one,
+    /// and ends with our `PleaseAlwaysReturnThisMessage` while the peer has not proved it gets
+    /// our datagrams. The peer is added to the peer table as a candidate.
+    ///
+    /// # Errors
+    /// [`Cjp2pSendError`] (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
+    /// queue is full.
+    pub fn send_cjp2p(
+        &mut self,
+        now: Instant,
+        to: TransportAddr,
+        messages: Vec<Cjp2pMessage>,
+    ) -> Result<(), CommandError> {
+        self.ctx.advance(now);
+        self.cjp2p.send(&mut self.ctx, to, messages)
     }
 }

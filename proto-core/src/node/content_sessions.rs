@@ -32,16 +32,6 @@ const IDENTITY_ASKS: u8 = 3;
 const IDENTITY_ASK_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Node {
-    /// What we tell CJP2P peers about ourselves, if we accept sessions.
-    pub(super) fn ejtp_announcement(&self) -> Option<Cjp2pMessage> {
-        self.ctx
-            .config
-            .sessions
-            .then_some(Cjp2pMessage::EjtpSessions {
-                max_request: self.ctx.config.cjp2p.max_content_reply as u64,
-            })
-    }
-
     /// A verified datagram from `source` said `EjtpSessions`: note it, ask it in larger requests
     /// from now on, and start the session content will use (if we will use one).
     pub(super) fn on_ejtp_sessions(&mut self, source: core::net::SocketAddr, max_request: u64) {

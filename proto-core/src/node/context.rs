@@ -5,6 +5,9 @@
 //! `&mut Context` next to it, so that none of them needs (or can reach) another one: the node
 //! routes what each returns.
 
+use alloc::vec::Vec;
+
+use crate::address::Address;
 use crate::config::Config;
 use crate::event::Event;
 use crate::identity::{Identity, PublicKey};
@@ -13,6 +16,7 @@ use crate::time::{Instant, UnixMillis};
 
 use super::Stats;
 use super::outbox::Outbox;
+use crate::transport::TransportAddr;
 
 /// Time, settings, identity, randomness and output, shared by every concern of a node.
 pub(super) struct Context {
@@ -24,6 +28,9 @@ pub(super) struct Context {
     pub(super) now: Instant,
     /// A wall-clock reading and the instant it was taken at.
     pub(super) wall_anchor: (Instant, UnixMillis),
+    /// The addresses this node declared as its own (at most
+    /// [`MAX_LOCAL_ADDRESSES`](super::MAX_LOCAL_ADDRESSES)).
+    pub(super) local_addresses: Vec<Address>,
     /// Transmits and events on their way out (see `node/outbox.rs`).
     pub(super) out: Outbox,
     /// What the node counted itself; sub-machines with counters of their own add theirs in
@@ -41,6 +48,18 @@ impl Context {
     pub(super) fn wall_now(&self) -> UnixMillis {
         let (at, wall) = self.wall_anchor;
         wall.saturating_add(self.now.saturating_duration_since(at))
+    }
+
+    /// Queues `frame` for `to` as it is, framed for its transport: for frames that never carry
+    /// a cookie echo and are not limited per path (CJP2P datagrams, and the node's own
+    /// `queue_transmit` once it added the cookie). False if the queue was full, or `to` is
+    /// unspecified (counted in `dropped_no_route`).
+    pub(super) fn queue(&mut self, to: TransportAddr, frame: Vec<u8>, dont_fragment: bool) -> bool {
+        if to.is_unspecified() {
+            self.stats.dropped_no_route += 1;
+            return false;
+        }
+        self.out.transmit(to, frame, dont_fragment)
     }
 
     /// Queues an event for the application (dropped and counted if the queue is full).

@@ -140,14 +140,6 @@ impl Node {
         }
     }
 
-    /// The store CJP2P content lists come from (see [`Self::serving_store_mut`]).
-    pub(super) fn serving_store(&self) -> Option<&dyn ContentStore> {
-        match self.downloads.storage() {
-            Some(storage) => Some(storage as &dyn ContentStore),
-            None => self.cjp2p.store().map(|store| store as &dyn ContentStore),
-        }
-    }
-
     /// Hands a CJP2P message to the download it answers. Returns the message back when no
     /// active download wants it (it then becomes an [`Event::Cjp2p`]).
     ///
@@ -191,7 +183,7 @@ impl Node {
                 // whoever it served, us among them: our own addresses are left out.
                 let peers: Vec<TransportAddr> = peers
                     .into_iter()
-                    .filter(|peer| !self.is_own_address(*peer))
+                    .filter(|peer| !self.cjp2p.is_own(&self.ctx, *peer))
                     .map(TransportAddr::udp)
                     .collect();
                 self.downloads.handle_no_content(&id, from, &peers);

@@ -6,9 +6,11 @@
 use alloc::vec::Vec;
 
 use super::Node;
+use super::cjp2p::HandOn;
 use super::relay::MailboxRequest;
 use super::sessions::SessionEntry;
 use crate::address::Address;
+use crate::content::ContentStore;
 use crate::crypto::body::{self, RBody};
 use crate::crypto::handshake::{self, SessionKeys};
 use crate::crypto::proof::SenderProof;
@@ -692,4 +694,46 @@ fn truncated(text: &str, max: usize) -> &str {
         end -= 1;
     }
     text.get(..end).unwrap_or_default()
+}
+
+impl Node {
+    /// A datagram starting with `[`: the CJP2P side answers it, and what it hands on goes to
+    /// the downloads or the application, message by message, before the next is read.
+    fn on_cjp2p(&mut self, from: TransportAddr, data: &[u8]) {
+        let Some(mut answering) = self.cjp2p.open_datagram(&mut self.ctx, from, data) else {
+            return;
+        };
+        let mut hand_on = Vec::new();
+        while let Some(message) = answering.next_message() {
+            let store = self
+                .downloads
+                .storage_mut()
+                .map(|storage| storage as &mut (dyn ContentStore + 'static));
+            self.cjp2p
+                .on_message(&mut self.ctx, store, &mut answering, message, &mut hand_on);
+            for item in hand_on.drain(..) {
+                match item {
+                    HandOn::Message {
+                        from,
+                        verified,
+                        message,
+                    } => {
+                        // Answers to one of our downloads go to it, not to the application.
+                        if let Some(message) = self.feed_download(from, verified, message) {
+                            self.ctx.push_event(Event::Cjp2p {
+                                from,
+                                verified,
+                                message,
+                            });
+                        }
+                    }
+                    HandOn::EjtpSessions {
+                        source,
+                        max_request,
+                    } => self.on_ejtp_sessions(source, max_request),
+                }
+            }
+        }
+        self.cjp2p.answer(&mut self.ctx, answering);
+    }
 }

@@ -135,7 +135,6 @@ pub struct Node {
     /// shares (see `node/context.rs`).
     ctx: context::Context,
     clients: BTreeSet<String>,
-    local_addresses: Vec<Address>,
     default_route: Option<PublicIdentity>,
     sessions: SessionTable,
     /// The newest handshake stamp taken from each peer (see `node/handshake_times.rs`).
@@ -156,8 +155,6 @@ pub struct Node {
     /// `Config::replay_journal`; at most `max_queued_events`).
     journal: alloc::collections::VecDeque<crate::replay_journal::ReplayRecord>,
     streams: BTreeMap<TransportAddr, StreamDecoder>,
-    /// A send was refused for a full queue: say [`Event::Writable`] once there is room.
-    send_blocked: bool,
     /// A send was refused because the fragmented sends under way were at their bounds
     /// (`Config::max_fragment_send_memory`): an [`Event::Writable`] is owed.
     fragments_blocked: bool,
@@ -248,11 +245,11 @@ impl Node {
                 rng: CoreRng::from_seed(seed),
                 now,
                 wall_anchor: (now, wall),
+                local_addresses: Vec::new(),
                 out,
                 stats: Stats::default(),
             },
             clients: BTreeSet::new(),
-            local_addresses: Vec::new(),
             default_route: None,
             sessions: SessionTable::default(),
             handshake_times: handshake_times::HandshakeTimes::new(
@@ -267,7 +264,6 @@ impl Node {
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             journal: alloc::collections::VecDeque::new(),
             streams: BTreeMap::new(),
-            send_blocked: false,
             fragments_blocked: false,
             resets: reset::Resets::new(now),
             queries,
@@ -289,7 +285,7 @@ impl Node {
             punching: punch::Punching::default(),
             published_record: None,
         };
-        node.add_bootstrap_peers();
+        node.cjp2p.add_bootstrap_peers(&node.ctx);
         if node.ctx.config.refuse_before_start {
             // Nothing signed before this start is known not to have been taken already. The
             // floor sits 2 ms below the start: timestamps are whole milliseconds, and a
@@ -366,12 +362,12 @@ impl Node {
     /// How peers reach the client `callsign` of this node: its first local address and its key.
     #[must_use]
     pub fn public_identity(&self, name: &str, callsign: &str) -> PublicIdentity {
-        let specific = self.local_addresses.iter().find(|address| {
+        let specific = self.ctx.local_addresses.iter().find(|address| {
             address
                 .transport()
                 .is_none_or(|transport| !transport.is_unspecified())
         });
-        let location = specific.or(self.local_addresses.first()).map_or_else(
+        let location = specific.or(self.ctx.local_addresses.first()).map_or_else(
             || Address::local(callsign),
             |address| address.with_callsign(callsign),
         );
@@ -548,13 +544,13 @@ impl Node {
     /// [`CommandError::TooManyAddresses`] past [`MAX_LOCAL_ADDRESSES`].
     pub fn add_local_address(&mut self, address: Address) -> Result<(), CommandError> {
         let address = address.without_callsign();
-        if self.local_addresses.contains(&address) {
+        if self.ctx.local_addresses.contains(&address) {
             return Ok(());
         }
-        if self.local_addresses.len() >= MAX_LOCAL_ADDRESSES {
+        if self.ctx.local_addresses.len() >= MAX_LOCAL_ADDRESSES {
             return Err(CommandError::TooManyAddresses);
         }
-        self.local_addresses.push(address);
+        self.ctx.local_addresses.push(address);
         // Our address record changed: the next one must be newer than any handed out.
         self.record_seq = self.record_seq.saturating_add(1);
         Ok(())
@@ -627,8 +623,8 @@ impl Node {
             self.send_fragments();
         }
         let transmit = self.ctx.out.pop_transmit()?;
-        if self.send_blocked && self.ctx.out.is_half_empty() {
-            self.send_blocked = false;
+        if self.ctx.out.send_blocked && self.ctx.out.is_half_empty() {
+            self.ctx.out.send_blocked = false;
             self.ctx.push_event(Event::Writable);
         }
         Some(transmit)
@@ -680,7 +676,7 @@ impl Node {
             return false;
         }
         let frame = self.with_cookie(to, frame);
-        self.ctx.out.transmit(to, frame, dont_fragment)
+        self.ctx.queue(to, frame, dont_fragment)
     }
 
     /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or
@@ -717,7 +713,12 @@ impl Node {
     /// Whether `address` names this node (any callsign). A local address on the wildcard IP
     /// (a socket bound to `0.0.0.0` or `::`) is every IP of this host on that port.
     fn is_local(&self, address: &Address) -> bool {
-        if address.kind() == "local" || self.local_addresses.contains(&address.without_callsign()) {
+        if address.kind() == "local"
+            || self
+                .ctx
+                .local_addresses
+                .contains(&address.without_callsign())
+        {
             return true;
         }
         let Some(named) = address.transport() else {
@@ -728,7 +729,8 @@ impl Node {
         {
             return true;
         }
-        self.local_addresses
+        self.ctx
+            .local_addresses
             .iter()
             .filter_map(Address::transport)
             .any(|local| {

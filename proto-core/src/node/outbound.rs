@@ -35,7 +35,7 @@ impl Node {
     ) -> Result<(MessageId, Vec<u8>), SendError> {
         let json = self.check_sendable(from, &value)?;
         if self.ctx.out.is_full() {
-            self.send_blocked = true;
+            self.ctx.out.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
         let value = self.refuse_if_fragments_full(&json, value)?;
@@ -244,14 +244,17 @@ impl Node {
         };
         let same_kind = |address: &&Address| address.kind() == recipient.kind();
         let chosen = self
+            .ctx
             .local_addresses
             .iter()
             .find(|address| same_kind(address) && specific(address))
-            .or_else(|| self.local_addresses.iter().find(same_kind));
-        chosen.or_else(|| self.local_addresses.first()).map_or_else(
-            || Address::local(from),
-            |address| address.with_callsign(from),
-        )
+            .or_else(|| self.ctx.local_addresses.iter().find(same_kind));
+        chosen
+            .or_else(|| self.ctx.local_addresses.first())
+            .map_or_else(
+                || Address::local(from),
+                |address| address.with_callsign(from),
+            )
     }
 
     fn deliver_locally(

@@ -28,6 +28,9 @@ struct Counters {
 /// Bounded by [`Config::max_queued_transmits`] and [`Config::max_queued_events`]; events
 /// about queries are let past a full event queue (see [`query_event`](Self::query_event)).
 pub(super) struct Outbox {
+    /// A send was refused for a full queue: the node says [`Event::Writable`] once there is
+    /// room.
+    pub(super) send_blocked: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     max_frame_len: usize,
@@ -39,6 +42,7 @@ pub(super) struct Outbox {
 impl Outbox {
     pub(super) fn new(config: &Config) -> Self {
         Self {
+            send_blocked: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             max_frame_len: config.max_frame_len,

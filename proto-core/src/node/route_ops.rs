@@ -74,7 +74,7 @@ impl Node {
         self.ctx.advance(now);
         let json = self.check_sendable(from, &value)?;
         if self.ctx.out.is_full() {
-            self.send_blocked = true;
+            self.ctx.out.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
         let id = MessageId(self.ctx.rng.array());
@@ -620,6 +620,7 @@ impl Node {
             .map(|relay| relay.to_address(None));
         let mut addresses: Vec<Address> = Vec::new();
         for address in self
+            .ctx
             .local_addresses
             .iter()
             .filter(|address| {

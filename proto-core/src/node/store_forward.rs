@@ -33,10 +33,11 @@ impl Node {
         self.ctx.advance(now);
         let transport = relay.location.transport().ok_or(SendError::NoRoute)?;
         let own = self
+            .ctx
             .local_addresses
             .iter()
             .find(|address| address.kind() == relay.location.kind())
-            .or_else(|| self.local_addresses.first())
+            .or_else(|| self.ctx.local_addresses.first())
             .filter(|address| address.transport().is_some())
             .ok_or(SendError::NoRoute)?
             .to_strict_json();
@@ -77,7 +78,7 @@ impl Node {
     /// hand over.
     pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>, from: TransportAddr) {
         let (now, wall) = (self.ctx.now, self.ctx.wall_now());
-        let local_addresses = &self.local_addresses;
+        let local_addresses = &self.ctx.local_addresses;
         let is_local = |address: &Address| {
             address.kind() == "local" || local_addresses.contains(&address.without_callsign())
         };

@@ -102,7 +102,7 @@ impl Node {
         self.expire_lookups();
         self.retry_handshakes();
         self.sessions.drop_idle(&mut self.ctx);
-        self.cjp2p_maintenance();
+        self.cjp2p.maintain(&mut self.ctx);
         self.download_timeouts();
         self.ctx.stats.fragments_dropped += self.reassembly.expire(self.ctx.now) as u64;
         self.send_keepalives();

@@ -1,9 +1,12 @@
-//! The node's CJP2P side: answering datagrams that start with `[`, discovery, serving content,
-//! and the application's seam (`send_cjp2p`, `Event::Cjp2p`).
+//! The node's CJP2P side as a sub-machine: answering datagrams that start with `[`, discovery,
+//! serving content, and the application's seam (`send_cjp2p`, `Event::Cjp2p`).
 //!
 //! The codec, cookies, amplification rule and content serving are pure functions in
-//! [`crate::cjp2p`]; here the node keeps its state (this file, with the public API), answers
-//! datagrams (`receive`) and finds and probes peers (`discovery`).
+//! [`crate::cjp2p`]; here [`Cjp2pState`] keeps its state (this file), answers datagrams
+//! (`receive`) and finds and probes peers (`discovery`). It is handed the node's
+//! [`Context`] and the store to serve from, queues its datagrams there, and hands on what is
+//! not its own ([`HandOn`]: answers for downloads and the application, peers that take EJTP
+//! sessions), which the node routes. It never reaches into another concern.
 
 mod discovery;
 mod receive;
@@ -13,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 
-use super::Node;
+use super::context::Context;
 use crate::cjp2p::cookies::CookieSecret;
 use crate::cjp2p::peers::{ContentHints, PeerEntry, PeerTable};
 use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer, Cjp2pSendError};
@@ -72,10 +75,6 @@ impl Cjp2pState {
             .min()
     }
 
-    pub(in crate::node) fn store(&self) -> Option<&(dyn ContentStore + Send + Sync + 'static)> {
-        self.store.as_deref()
-    }
-
     pub(in crate::node) fn store_mut(
         &mut self,
     ) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
@@ -83,98 +82,86 @@ impl Cjp2pState {
     }
 }
 
-impl Node {
-    // ----- public API (re-exported through `Node`) -----
+/// What a CJP2P datagram hands on to the rest of the node, in the order it came.
+pub(in crate::node) enum HandOn {
+    /// A message that is not the CJP2P side's own (content, content hints, anything an
+    /// application may want): for the download it answers, or else [`Event::Cjp2p`](crate::Event).
+    Message {
+        from: TransportAddr,
+        verified: bool,
+        message: Cjp2pMessage,
+    },
+    /// A verified peer said it takes EJTP sessions, for content requests up to `max_request`.
+    EjtpSessions {
+        source: SocketAddr,
+        max_request: u64,
+    },
+}
 
-    /// Gives the node the content it serves to CJP2P peers (`PleaseSendContent`,
-    /// `PleaseListContent`), replacing and returning the previous store. `None` serves nothing.
-    ///
-    /// `Send + Sync` because adapters move the node between threads and share it behind
-    /// locks. The store lives in the node because a sans-IO node answers requests synchronously
-    /// inside [`handle_datagram`](Self::handle_datagram); reads must therefore be quick (a
-    /// directory store reads a file at an offset).
-    pub fn set_content_store(
+impl Cjp2pState {
+    /// Replaces the content store it serves from, returning the previous one.
+    pub(in crate::node) fn replace_store(
         &mut self,
         store: Option<Box<dyn ContentStore + Send + Sync>>,
     ) -> Option<Box<dyn ContentStore + Send + Sync>> {
-        core::mem::replace(&mut self.cjp2p.store, store)
+        core::mem::replace(&mut self.store, store)
     }
 
-    /// The content store, for the application to add to it.
-    pub fn content_store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
-        self.cjp2p.store.as_deref_mut()
-    }
-
-    /// The CJP2P peers the node knows, in address order.
-    #[must_use]
-    pub fn cjp2p_peers(&self) -> Vec<Cjp2pPeer> {
-        self.cjp2p
-            .peers
+    /// The peers it knows, in address order.
+    pub(in crate::node) fn peers(&self) -> Vec<Cjp2pPeer> {
+        self.peers
             .entries
             .values()
             .map(|entry| entry.info.clone())
             .collect()
     }
 
-    /// Our cookie for a source IP: what a peer at `ip` must return for its datagrams to be
-    /// verified. Mostly for tests and diagnostics.
-    #[must_use]
-    pub fn cjp2p_cookie_for(&self, ip: core::net::IpAddr) -> String {
-        self.cjp2p.secret.cookie_for(ip)
+    /// Our cookie for a source IP.
+    pub(in crate::node) fn cookie_for(&self, ip: core::net::IpAddr) -> String {
+        self.secret.cookie_for(ip)
     }
 
-    /// Adds a CJP2P peer that stays in the table (a bootstrap peer) and probes it now:
-    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie (sent again while
-    /// unanswered, as maintenance probes are).
-    pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
-        self.ctx.advance(now);
-        if self.is_own_cjp2p(addr) {
+    /// Adds a peer that stays in the table, and probes it now.
+    pub(in crate::node) fn add_pinned(&mut self, ctx: &mut Context, addr: SocketAddr) {
+        if self.is_own(ctx, addr) {
             return;
         }
-        let max = self.ctx.config.cjp2p.max_peers;
-        if let Some(entry) = self.cjp2p.peers.entry(addr, self.ctx.now, max, true) {
+        let max = ctx.config.cjp2p.max_peers;
+        if let Some(entry) = self.peers.entry(addr, ctx.now, max, true) {
             entry.info.pinned = true;
         }
-        self.schedule_round();
-        self.start_probe(addr);
+        self.schedule_round(ctx);
+        self.start_probe(ctx, addr);
     }
 
-    /// Sends CJP2P `messages` to `to` in one datagram: the seam for downloaders and
-    /// applications. The node puts the peer's cookie first (`AlwaysReturned`) when it has one,
-    /// and ends with our `PleaseAlwaysReturnThisMessage` while the peer has not proved it gets
-    /// our datagrams. The peer is added to the peer table as a candidate.
-    ///
-    /// # Errors
-    /// [`Cjp2pSendError`] (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
-    /// queue is full.
-    pub fn send_cjp2p(
+    /// Sends `messages` to `to` in one datagram, with the cookies, adding `to` as a candidate.
+    pub(in crate::node) fn send(
         &mut self,
-        now: Instant,
+        ctx: &mut Context,
         to: TransportAddr,
         messages: Vec<Cjp2pMessage>,
     ) -> Result<(), CommandError> {
-        self.ctx.advance(now);
         if to.protocol != Protocol::Udp {
             return Err(CommandError::Cjp2p(Cjp2pSendError::NotUdp));
         }
-        if !self.is_own_cjp2p(to.addr) {
-            let max = self.ctx.config.cjp2p.max_peers;
-            self.cjp2p.peers.entry(to.addr, self.ctx.now, max, false);
-            self.schedule_round();
+        if !self.is_own(ctx, to.addr) {
+            let max = ctx.config.cjp2p.max_peers;
+            self.peers.entry(to.addr, ctx.now, max, false);
+            self.schedule_round(ctx);
         }
         let datagram = self.datagram_to(to.addr, messages, false);
-        let max = self.ctx.config.max_frame_len;
+        let max = ctx.config.max_frame_len;
         if datagram.len() > max {
             return Err(CommandError::Cjp2p(Cjp2pSendError::TooLarge {
                 len: datagram.len(),
                 max,
             }));
         }
-        if self.ctx.out.is_full() {
-            self.send_blocked = true;
+        if ctx.out.is_full() {
+            ctx.out.send_blocked = true;
             return Err(CommandError::Cjp2p(Cjp2pSendError::Blocked));
         }
-        self.queue_transmit(to, datagram);
+        ctx.queue(to, datagram, false);
         Ok(())
     }
 }

@@ -132,11 +132,6 @@ impl Downloads {
         self.storage.as_deref_mut()
     }
 
-    /// The storage.
-    pub(super) fn storage(&self) -> Option<&(dyn ContentStorage + Send + Sync + 'static)> {
-        self.storage.as_deref()
-    }
-
     /// The settings downloads started from now on get; running ones keep theirs.
     pub(super) fn set_config(&mut self, config: DownloadConfig) {
         self.config = config;
