@@ -123,8 +123,12 @@ impl Node {
         // Under load, key work is done only for addresses that proved they receive
         // (`node/key_work.rs`); only an outer frame is judged: its layers are its own cost.
         let needs_key_work = body.first().copied().is_some_and(body::kind_needs_key_work);
-        if depth == 0 && needs_key_work && !self.admit_key_work(from, body) {
-            return;
+        if depth == 0 && needs_key_work {
+            let validated = self.paths.is_validated(&from);
+            if let Err(challenge) = self.key_work.admit(self.ctx.now, from, body, validated) {
+                self.queue_to_observed(from, challenge);
+                return;
+            }
         }
         // The associated data is everything before the ciphertext (or before `enc`).
         let aad_len = prefix.len() + body.len() - parsed.ciphertext_len();
@@ -735,5 +739,17 @@ impl Node {
             }
         }
         self.cjp2p.answer(&mut self.ctx, answering);
+    }
+
+    /// A cookie echo arrived from `from`: if the cookie is ours for that address, the address
+    /// proved it receives, and the frame it carries is handled as if it had come alone.
+    fn on_cookie_echo(&mut self, from: TransportAddr, cookie: &[u8; 16], inner: &[u8]) {
+        if self.key_work.in_echo || !self.key_work.take_echo(self.ctx.now, from, cookie) {
+            return;
+        }
+        self.paths.validate(from, self.ctx.now);
+        self.key_work.in_echo = true;
+        self.on_frame(from, inner);
+        self.key_work.in_echo = false;
     }
 }

@@ -53,6 +53,9 @@ pub(super) struct KeyWork {
     key: CookieKey,
     /// Cookies other nodes gave us, by the address that gave them, with when.
     given: BTreeMap<TransportAddr, ([u8; COOKIE_LEN], Instant)>,
+    /// Whether the frame being handled came back with a good cookie (its address proved it
+    /// receives, even if the paths table could not keep that).
+    pub(super) in_echo: bool,
     counters: Counters,
 }
 
@@ -66,6 +69,7 @@ impl KeyWork {
             refilled: now,
             key,
             given: BTreeMap::new(),
+            in_echo: false,
             counters: Counters::default(),
         }
     }

@@ -146,9 +146,6 @@ pub struct Node {
     arriving_len: usize,
     /// The budget of key work, and cookies (see `node/key_work.rs`).
     key_work: key_work::KeyWork,
-    /// Whether the frame being handled came back with a good cookie (its address proved it
-    /// receives, even if the paths table could not keep that).
-    in_cookie_echo: bool,
     signature_nonces: NonceMemory,
     sealed_nonces: NonceMemory,
     /// First messages accepted and not yet polled as [`Output::Remember`] (with
@@ -259,7 +256,6 @@ impl Node {
             last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
             arriving_len: 0,
             key_work,
-            in_cookie_echo: false,
             signature_nonces: NonceMemory::new(capacity, nonce_window),
             sealed_nonces: NonceMemory::new(capacity, nonce_window),
             journal: alloc::collections::VecDeque::new(),
@@ -675,7 +671,7 @@ impl Node {
             self.ctx.stats.dropped_no_route += 1;
             return false;
         }
-        let frame = self.with_cookie(to, frame);
+        let frame = self.key_work.with_cookie(to, self.ctx.now, frame);
         self.ctx.queue(to, frame, dont_fragment)
     }
 

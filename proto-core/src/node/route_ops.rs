@@ -365,6 +365,35 @@ impl Node {
         Ok(())
     }
 
+    /// A node under load challenged a frame of ours, the one ending with `echoed`, that went to
+    /// `from`: keep the cookie for what we send there, and send that frame again (a pending
+    /// handshake, or a message we remember). A challenge naming nothing we sent there is
+    /// ignored, so a forged one makes us send nothing.
+    pub(super) fn on_cookie_challenge(
+        &mut self,
+        from: TransportAddr,
+        echoed: &[u8; 16],
+        cookie: &[u8; 16],
+    ) {
+        let handshake = self.sessions.pending_frame_tagged(from, echoed);
+        let message = match handshake {
+            Some(_) => None,
+            None => self.take_resendable(from, echoed),
+        };
+        if handshake.is_none() && message.is_none() {
+            self.key_work.stray_challenge();
+            return;
+        }
+        // Kept first: the frame sent again below goes with the cookie.
+        self.key_work.keep_cookie(from, *cookie, self.ctx.now);
+        if let Some(frame) = handshake {
+            self.queue_transmit(from, frame);
+        }
+        if let Some(message) = message {
+            self.resend_challenged(from, message);
+        }
+    }
+
     /// The remembered message whose transmit to `to` ended with `tag`, taken to be sent
     /// again, if it went within [`Config::resend_window`](crate::Config::resend_window).
     pub(super) fn take_resendable(

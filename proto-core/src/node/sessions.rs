@@ -241,4 +241,19 @@ impl SessionTable {
             .map(|entry| entry.last_used + idle)
             .min()
     }
+
+    /// The frame of the handshake pending to `to` whose transmit ends with `tag` (see
+    /// `lookups::transmit_tag`), to send again.
+    pub(crate) fn pending_frame_tagged(
+        &self,
+        to: TransportAddr,
+        tag: &[u8; 16],
+    ) -> Option<Vec<u8>> {
+        self.pending
+            .values()
+            .find(|pending| {
+                pending.to == to && super::lookups::transmit_tag(&pending.frame) == *tag
+            })
+            .map(|pending| pending.frame.clone())
+    }
 }
