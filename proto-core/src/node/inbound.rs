@@ -48,7 +48,7 @@ impl Node {
             self.ctx.stats.dropped_too_large += 1;
             return;
         }
-        self.arriving_len = data.len();
+        self.transport.arriving_len = data.len();
         self.on_outer_frame(from, data, 0);
     }
 
@@ -124,8 +124,12 @@ impl Node {
         // (`node/key_work.rs`); only an outer frame is judged: its layers are its own cost.
         let needs_key_work = body.first().copied().is_some_and(body::kind_needs_key_work);
         if depth == 0 && needs_key_work {
-            let validated = self.paths.is_validated(&from);
-            if let Err(challenge) = self.key_work.admit(self.ctx.now, from, body, validated) {
+            let validated = self.transport.paths.is_validated(&from);
+            if let Err(challenge) =
+                self.transport
+                    .key_work
+                    .admit(self.ctx.now, from, body, validated)
+            {
                 self.queue_to_observed(from, challenge);
                 return;
             }
@@ -173,12 +177,13 @@ impl Node {
                 ciphertext,
             } => {
                 let now = self.ctx.now;
-                let Some(entry) = self.sessions.sessions.get_mut(&receiver_index) else {
+                let Some(entry) = self.transport.sessions.sessions.get_mut(&receiver_index) else {
                     self.ctx.stats.dropped_unknown_session += 1;
                     if depth == 0 {
                         let received = prefix.len() + body.len();
                         if let Some(reset) =
-                            self.resets
+                            self.transport
+                                .resets
                                 .answer(&self.ctx, from, receiver_index, received)
                         {
                             self.queue_transmit(from, reset);
@@ -200,9 +205,9 @@ impl Node {
                 entry.last_used = now;
                 let peer = entry.peer;
                 if entry.handshake_path == from {
-                    self.paths.validate(from, now);
+                    self.transport.paths.validate(from, now);
                 }
-                let newly_confirmed = self.sessions.confirm(receiver_index);
+                let newly_confirmed = self.transport.sessions.confirm(receiver_index);
                 if newly_confirmed {
                     self.ctx.push_event(Event::SessionEstablished {
                         peer: peer.node_id(),
@@ -242,7 +247,7 @@ impl Node {
                     key,
                     signature,
                 };
-                self.sessions.on_reset(&mut self.ctx, &notice);
+                self.transport.sessions.on_reset(&mut self.ctx, &notice);
             }
             RBody::HandshakeResponse {
                 sender_index,
@@ -292,7 +297,7 @@ impl Node {
         // the session it made stays. From anywhere else it is a replay.
         if let Some(entry) = message
             .get(..32)
-            .and_then(|key| self.sessions.answered_by(key))
+            .and_then(|key| self.transport.sessions.answered_by(key))
         {
             let answer = entry
                 .answered
@@ -320,8 +325,12 @@ impl Node {
         // A message 1 the peer sent before (captured and replayed, from anywhere) is not newer
         // than the last one taken from it: it must not replace the session that one made.
         let wall = self.ctx.wall_now();
-        self.handshake_times.prune(wall);
-        match self.handshake_times.take(peer.node_id(), timestamp, wall) {
+        self.transport.handshake_times.prune(wall);
+        match self
+            .transport
+            .handshake_times
+            .take(peer.node_id(), timestamp, wall)
+        {
             Ok(()) => {}
             Err(ReplayError::Replay) => {
                 self.ctx.stats.dropped_replay += 1;
@@ -337,13 +346,13 @@ impl Node {
         };
         // A peer that starts a handshake may have lost its side of our session (it restarted):
         // stop sending on that session; frames go sealed until the new one is confirmed.
-        self.sessions.by_peer.remove(&peer.node_id());
+        self.transport.sessions.by_peer.remove(&peer.node_id());
         self.heard_directly(peer, from);
         self.store_session(index, peer, sender_index, keys, (false, from));
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         body::write_handshake_response(&mut frame, index, sender_index, &reply);
         if let (Some(entry), Some(ephemeral)) = (
-            self.sessions.sessions.get_mut(&index),
+            self.transport.sessions.sessions.get_mut(&index),
             message
                 .get(..32)
                 .and_then(|key| <[u8; 32]>::try_from(key).ok()),
@@ -360,7 +369,7 @@ impl Node {
         receiver_index: u32,
         message: &[u8],
     ) {
-        let Some(pending) = self.sessions.take_pending(receiver_index) else {
+        let Some(pending) = self.transport.sessions.take_pending(receiver_index) else {
             self.ctx.stats.dropped_unknown_session += 1;
             return;
         };
@@ -371,12 +380,13 @@ impl Node {
         };
         // Only a peer that received our handshake at that address could answer it. A punch
         // sends the handshake to several candidates: the one that answers is the path.
-        let path = if pending.to == from || self.punching.is_candidate(&peer.node_id(), from) {
-            self.paths.validate(from, self.ctx.now);
-            from
-        } else {
-            pending.to
-        };
+        let path =
+            if pending.to == from || self.transport.punching.is_candidate(&peer.node_id(), from) {
+                self.transport.paths.validate(from, self.ctx.now);
+                from
+            } else {
+                pending.to
+            };
         self.store_session(receiver_index, peer, sender_index, keys, (true, path));
         self.ctx.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
@@ -417,6 +427,7 @@ impl Node {
             probe: None,
         };
         for closed in self
+            .transport
             .sessions
             .insert(index, entry, self.ctx.config.max_sessions)
         {
@@ -506,7 +517,7 @@ impl Node {
         }
         if let Some(transport) = recipient.transport() {
             let transport = self.relay_destination(transport);
-            if !self.throttling.take(transport, self.ctx.now) {
+            if !self.transport.throttling.take(transport, self.ctx.now) {
                 self.ctx.stats.dropped_throttled += 1;
             } else if self.queue_transmit(transport, frame.to_vec()) {
                 self.ctx.stats.forwarded += 1;
@@ -519,7 +530,7 @@ impl Node {
         }
         match self.wrap_for_default_route(hops, frame) {
             Some(Ok((transport, wrapped))) => {
-                if !self.throttling.take(transport, self.ctx.now) {
+                if !self.transport.throttling.take(transport, self.ctx.now) {
                     self.ctx.stats.dropped_throttled += 1;
                 } else if self.queue_transmit(transport, wrapped) {
                     self.ctx.stats.forwarded += 1;
@@ -606,7 +617,7 @@ impl Node {
         };
         // The sender signed this address as its own (or its session vouches for it).
         // What a claim to the sender address is worth: the frame as it arrived.
-        self.learn_from_inbound(key, sender, from, self.arriving_len);
+        self.learn_from_inbound(key, sender, from, self.transport.arriving_len);
         let Some(callsign) = layer
             .recipient
             .callsign()
@@ -653,19 +664,22 @@ impl Node {
     ) -> bool {
         let now = self.ctx.wall_now();
         let journaled = self.ctx.config.replay_journal;
-        if journaled && self.journal.len() >= self.ctx.config.max_queued_events {
+        if journaled && self.transport.journal.len() >= self.ctx.config.max_queued_events {
             // Accepting it unremembered could deliver it again after a restart.
             self.ctx.stats.dropped_journal_full += 1;
             return false;
         }
         let (memory, record_kind) = match kind {
-            SealedOrSigned::Sealed => (&mut self.sealed_nonces, FirstMessageKind::Sealed),
-            SealedOrSigned::Signed => (&mut self.signature_nonces, FirstMessageKind::Signed),
+            SealedOrSigned::Sealed => (&mut self.transport.sealed_nonces, FirstMessageKind::Sealed),
+            SealedOrSigned::Signed => (
+                &mut self.transport.signature_nonces,
+                FirstMessageKind::Signed,
+            ),
         };
         match memory.check_and_insert(nonce, timestamp, now) {
             Ok(()) => {
                 if journaled {
-                    self.journal.push_back(ReplayRecord {
+                    self.transport.journal.push_back(ReplayRecord {
                         kind: record_kind,
                         nonce,
                         timestamp,
@@ -744,12 +758,17 @@ impl Node {
     /// A cookie echo arrived from `from`: if the cookie is ours for that address, the address
     /// proved it receives, and the frame it carries is handled as if it had come alone.
     fn on_cookie_echo(&mut self, from: TransportAddr, cookie: &[u8; 16], inner: &[u8]) {
-        if self.key_work.in_echo || !self.key_work.take_echo(self.ctx.now, from, cookie) {
+        if self.transport.key_work.in_echo
+            || !self
+                .transport
+                .key_work
+                .take_echo(self.ctx.now, from, cookie)
+        {
             return;
         }
-        self.paths.validate(from, self.ctx.now);
-        self.key_work.in_echo = true;
+        self.transport.paths.validate(from, self.ctx.now);
+        self.transport.key_work.in_echo = true;
         self.on_frame(from, inner);
-        self.key_work.in_echo = false;
+        self.transport.key_work.in_echo = false;
     }
 }

@@ -131,10 +131,10 @@ impl Node {
         if !self.fragment_sends_admit(plaintext.len()) {
             return None;
         }
-        let (_, entry) = self.sessions.sending_session(&key.node_id())?;
+        let (_, entry) = self.transport.sessions.sending_session(&key.node_id())?;
         let message_id = entry.next_fragment_id;
         entry.next_fragment_id = entry.next_fragment_id.wrapping_add(1);
-        self.fragment_sends.push_back(FragmentSend {
+        self.transport.fragment_sends.push_back(FragmentSend {
             key: *key,
             prefix,
             room,
@@ -154,8 +154,8 @@ impl Node {
     pub(super) fn send_fragments(&mut self) {
         let now = self.ctx.now;
         let mut at = 0;
-        while at < self.fragment_sends.len() && self.ctx.out.is_half_empty() {
-            let Some(mut send) = self.fragment_sends.remove(at) else {
+        while at < self.transport.fragment_sends.len() && self.ctx.out.is_half_empty() {
+            let Some(mut send) = self.transport.fragment_sends.remove(at) else {
                 return;
             };
             let Ok(pieces) = fragment::split(&send.plaintext, send.message_id, send.room) else {
@@ -184,7 +184,7 @@ impl Node {
             if session_gone {
                 self.fragment_sends_ended();
             } else {
-                self.fragment_sends.insert(at, send);
+                self.transport.fragment_sends.insert(at, send);
                 at += 1;
             }
         }
@@ -200,6 +200,7 @@ impl Node {
     ) {
         let now = self.ctx.now;
         let Some(at) = self
+            .transport
             .fragment_sends
             .iter()
             .position(|send| send.key == *key && send.message_id == message_id)
@@ -207,12 +208,13 @@ impl Node {
             return;
         };
         let acked = self
+            .transport
             .fragment_sends
             .get_mut(at)
             .map(|send| send.window.on_ack(now, next, held, highest));
         match acked {
             Some(Acked::Complete) => {
-                self.fragment_sends.remove(at);
+                self.transport.fragment_sends.remove(at);
                 self.fragment_sends_ended();
             }
             Some(Acked::Progress) => self.send_fragments(),
@@ -225,11 +227,13 @@ impl Node {
     pub(super) fn retransmit_fragments(&mut self) {
         let now = self.ctx.now;
 
-        let before = self.fragment_sends.len();
-        self.fragment_sends
+        let before = self.transport.fragment_sends.len();
+        self.transport
+            .fragment_sends
             .retain_mut(|send| send.window.on_timeout(now) != TimedOut::GiveUp);
-        self.ctx.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
-        if self.fragment_sends.len() < before {
+        self.ctx.stats.fragment_sends_given_up +=
+            (before - self.transport.fragment_sends.len()) as u64;
+        if self.transport.fragment_sends.len() < before {
             self.fragment_sends_ended();
         }
         self.send_fragments();
@@ -239,7 +243,7 @@ impl Node {
     /// `max_waiting_messages` sends under way, holding at most `max_fragment_send_memory`
     /// bytes with it.
     pub(super) fn fragment_sends_admit(&self, len: usize) -> bool {
-        self.fragment_sends.len() < self.ctx.config.max_waiting_messages
+        self.transport.fragment_sends.len() < self.ctx.config.max_waiting_messages
             && self.fragment_send_bytes().saturating_add(len)
                 <= self.ctx.config.max_fragment_send_memory
     }
@@ -247,7 +251,8 @@ impl Node {
     /// Bytes the fragmented sends under way hold (at most `max_waiting_messages` of them to
     /// add up).
     fn fragment_send_bytes(&self) -> usize {
-        self.fragment_sends
+        self.transport
+            .fragment_sends
             .iter()
             .map(|send| send.plaintext.len())
             .sum()
@@ -266,7 +271,7 @@ impl Node {
         {
             return Ok(value);
         }
-        self.fragments_blocked = true;
+        self.transport.fragments_blocked = true;
         self.ctx.stats.refused_fragment_memory += 1;
         Err(SendError::Blocked(value))
     }
@@ -275,17 +280,18 @@ impl Node {
     /// sender refused by [`refuse_if_fragments_full`](Self::refuse_if_fragments_full) that it
     /// may try again, once the sends under way are down to half their bounds.
     fn fragment_sends_ended(&mut self) {
-        let room = self.fragment_sends.len() <= self.ctx.config.max_waiting_messages / 2
+        let room = self.transport.fragment_sends.len() <= self.ctx.config.max_waiting_messages / 2
             && self.fragment_send_bytes() <= self.ctx.config.max_fragment_send_memory / 2;
-        if self.fragments_blocked && room {
-            self.fragments_blocked = false;
+        if self.transport.fragments_blocked && room {
+            self.transport.fragments_blocked = false;
             self.ctx.push_event(Event::Writable);
         }
     }
 
     /// When the next fragment retransmission timer fires.
     pub(super) fn next_fragment_retransmit(&self) -> Option<Instant> {
-        self.fragment_sends
+        self.transport
+            .fragment_sends
             .iter()
             .filter_map(|send| send.window.deadline())
             .min()
@@ -323,7 +329,7 @@ impl Node {
         let peer = to.key.node_id();
         // The peer started a session with us and waits for our answer on it (a reply to its
         // query, say): waiting for its first frame could be forever, so use the session now.
-        if self.sessions.confirm_answered(&peer) {
+        if self.transport.sessions.confirm_answered(&peer) {
             return self
                 .transmit_message(id, from, to, &[], json, reference)
                 .map(|_| ());
@@ -331,7 +337,7 @@ impl Node {
         if let Some(transport) = to.location.transport() {
             self.start_handshake(to, transport);
         }
-        if !self.sessions.handshake_pending(&peer) {
+        if !self.transport.sessions.handshake_pending(&peer) {
             // No handshake could start (the tables are full, or handshakes are off): nothing
             // would ever send this message.
             return Err(SendError::TooLarge {
@@ -347,6 +353,7 @@ impl Node {
             reference,
         };
         if !self
+            .transport
             .awaiting_session
             .hold(peer, held, self.ctx.config.max_waiting_messages)
         {
@@ -358,7 +365,7 @@ impl Node {
 
     /// The session with `peer` is confirmed: send what waited for it.
     pub(super) fn send_held_for_session(&mut self, peer: &NodeId) {
-        for held in self.awaiting_session.take(peer) {
+        for held in self.transport.awaiting_session.take(peer) {
             // A failure now is the same as at send time (queue full, too large): counted
             // there, and the application holds the id.
             let _ = self.transmit_message(
@@ -374,7 +381,7 @@ impl Node {
 
     /// The handshake with `peer` failed: what waited for it will not be sent.
     pub(super) fn fail_held_for_session(&mut self, peer: NodeId) {
-        for held in self.awaiting_session.take(&peer) {
+        for held in self.transport.awaiting_session.take(&peer) {
             self.report_unreachable(peer, Some(held.id));
         }
     }
@@ -395,16 +402,16 @@ impl Node {
             return None;
         };
         let key = (index, piece.message_id());
-        let duplicates = self.reassembly.stats().duplicates;
-        let inserted = self.reassembly.insert(self.ctx.now, key, &piece);
-        let progress = self.reassembly.progress(&key);
+        let duplicates = self.transport.reassembly.stats().duplicates;
+        let inserted = self.transport.reassembly.insert(self.ctx.now, key, &piece);
+        let progress = self.transport.reassembly.progress(&key);
         // A piece below the highest held fills a hole: say so at once, the sender is
         // repairing.
         let fills_hole = progress.is_some_and(|(_, _, highest)| piece.index() < highest);
         let acknowledge = piece.index() % 4 == 3
             || piece.index().saturating_add(1) == piece.count()
             || fills_hole
-            || self.reassembly.stats().duplicates != duplicates
+            || self.transport.reassembly.stats().duplicates != duplicates
             || matches!(inserted, Ok(Some(_)));
         if acknowledge {
             if let Some((next, held, highest)) = progress {

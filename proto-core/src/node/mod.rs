@@ -35,6 +35,7 @@ mod route_ops;
 #[cfg(test)]
 mod route_tests;
 mod routes;
+mod routing;
 mod session_timers;
 mod sessions;
 mod stats;
@@ -51,9 +52,10 @@ mod tests;
 mod throttle_tests;
 mod throttling;
 mod timers;
+mod transport;
 mod under_load;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -65,16 +67,12 @@ use crate::error::{CommandError, SendError};
 use crate::event::{Event, MessageId};
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
 use crate::io::{Input, Output, Timeout, Transmit};
-use crate::replay::NonceMemory;
 use crate::rng::CoreRng;
 use crate::stream::StreamDecoder;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
 pub use downloads::ContentStorage;
-use lookups::{LookupTable, ResendLog, WaitingMessages};
-use routes::RoutingTable;
-use sessions::SessionTable;
 pub use stats::Stats;
 
 /// Most addresses a node can declare as its own (one per transport and IP version is typical).
@@ -134,64 +132,23 @@ pub struct Node {
     /// Time, settings, identity, randomness, the outbox and the counters: what every concern
     /// shares (see `node/context.rs`).
     ctx: context::Context,
+    /// The local clients messages are delivered to (at most `Config::max_clients`).
     clients: BTreeSet<String>,
+    /// Where frames no transport of ours can reach go (see
+    /// [`set_default_route`](Self::set_default_route)).
     default_route: Option<PublicIdentity>,
-    sessions: SessionTable,
-    /// The newest handshake stamp taken from each peer (see `node/handshake_times.rs`).
-    handshake_times: handshake_times::HandshakeTimes,
-    /// The stamp of the last handshake this node started: the next is newer.
-    last_handshake_stamp: crate::crypto::handshake::HandshakeTime,
-    /// Bytes of the frame being handled, as it arrived: what a claim it makes is worth
-    /// (`node/paths/claims.rs`).
-    arriving_len: usize,
-    /// The budget of key work, and cookies (see `node/key_work.rs`).
-    key_work: key_work::KeyWork,
-    signature_nonces: NonceMemory,
-    sealed_nonces: NonceMemory,
-    /// First messages accepted and not yet polled as [`Output::Remember`] (with
-    /// `Config::replay_journal`; at most `max_queued_events`).
-    journal: alloc::collections::VecDeque<crate::replay_journal::ReplayRecord>,
-    streams: BTreeMap<TransportAddr, StreamDecoder>,
-    /// A send was refused because the fragmented sends under way were at their bounds
-    /// (`Config::max_fragment_send_memory`): an [`Event::Writable`] is owed.
-    fragments_blocked: bool,
-    /// The budget of session resets this node sends (see `node/reset.rs`).
-    resets: reset::Resets,
+    /// EJTP transport and sessions (see `node/transport/`).
+    transport: transport::Transport,
+    /// Routes, lookups and this node's address record (see `node/routing/`).
+    routing: routing::Routing,
     /// Open queries and round-trip samples (see `node/queries/`).
     queries: queries::Queries,
-    /// Token buckets for what this node sends, per destination and overall, and the
-    /// destinations owed an [`Event::PeerWritable`] (see `node/throttling.rs`).
-    throttling: throttling::Throttling,
     /// The store-and-forward relay: mailboxes and frames held for away recipients.
     relay: relay::Relay,
-    routes: RoutingTable,
-    resend: ResendLog,
-    lookups: LookupTable,
-    waiting: WaitingMessages,
-    /// The seq of this node's next address record, and the last one signed.
-    record_seq: u64,
-    own_record: Option<crate::routing::AddressRecord>,
     /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
     cjp2p: cjp2p::Cjp2pState,
     /// Downloads in progress and the storage they write to (see `node/downloads/`).
     downloads: downloads::Downloads,
-    /// Which remote addresses proved they receive, and the amplification limit for the rest
-    /// (see `node/paths/`).
-    paths: paths::Paths,
-    /// Fragmented messages being put back together, keyed by (our session index, message id).
-    reassembly: crate::fragment::Reassembler<(u32, u32)>,
-    /// Messages too large for one datagram waiting for a session (`node/large_messages.rs`).
-    awaiting_session: large_messages::AwaitingSession,
-    /// Plaintexts going out in fragments, sealed as the transmit queue drains (at most
-    /// `max_waiting_messages`).
-    fragment_sends: alloc::collections::VecDeque<large_messages::FragmentSend>,
-    /// Where peers see this node (its reflexive addresses; see `node/reflexive/`).
-    reflexive: reflexive::Reflexive,
-    /// Hole punching: introductions we coordinate and our own attempts (see `node/punch/`).
-    punching: punch::Punching,
-    /// The record we last published to the default route, when, and whether it said it
-    /// holds it (`node/punching.rs`).
-    published_record: Option<punching::Published>,
 }
 
 impl Node {
@@ -207,33 +164,14 @@ impl Node {
         now: Instant,
         wall: UnixMillis,
     ) -> Self {
-        let nonce_window = config.max_clock_skew;
-        let capacity = config.nonce_memory_capacity;
         let public_key = identity.public_key();
-        let throttling = throttling::Throttling::new(&config, now);
-        let route_limits = routes::RouteLimits {
-            max_routes: config.max_routes,
-            max_addresses_per_peer: config.max_addresses_per_peer,
-            retry_after: config.route_retry_after,
-        };
+        let transport = transport::Transport::new(&config, &seed, now);
+        let routing = routing::Routing::new(&config, wall);
         let cjp2p = cjp2p::Cjp2pState::new(&seed);
         let relay = relay::Relay::new(&config);
         let queries = queries::Queries::new(&config);
         let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
-        let paths = paths::Paths::new(config.max_paths);
-        let key_work = key_work::KeyWork::new(
-            config.key_work_per_second,
-            crate::crypto::cookie::CookieKey::from_seed(&seed),
-            now,
-        );
-        let reassembly = crate::fragment::Reassembler::new(
-            crate::fragment::ReassemblyLimits::default()
-                .with_max_message_len(config.max_message_len)
-                .with_max_memory(config.max_reassembly_memory)
-                .with_max_in_flight(config.max_reassembling)
-                .with_timeout(config.reassembly_timeout),
-        );
         let mut node = Self {
             ctx: context::Context {
                 config,
@@ -248,38 +186,12 @@ impl Node {
             },
             clients: BTreeSet::new(),
             default_route: None,
-            sessions: SessionTable::default(),
-            handshake_times: handshake_times::HandshakeTimes::new(
-                nonce_window,
-                handshake_times::MAX_HANDSHAKE_TIMES,
-            ),
-            last_handshake_stamp: crate::crypto::handshake::HandshakeTime::default(),
-            arriving_len: 0,
-            key_work,
-            signature_nonces: NonceMemory::new(capacity, nonce_window),
-            sealed_nonces: NonceMemory::new(capacity, nonce_window),
-            journal: alloc::collections::VecDeque::new(),
-            streams: BTreeMap::new(),
-            fragments_blocked: false,
-            resets: reset::Resets::new(now),
+            transport,
+            routing,
             queries,
-            throttling,
             relay,
-            routes: RoutingTable::new(route_limits),
-            resend: ResendLog::default(),
-            lookups: LookupTable::default(),
-            waiting: WaitingMessages::default(),
-            record_seq: wall.0,
-            own_record: None,
             cjp2p,
             downloads,
-            paths,
-            reassembly,
-            awaiting_session: large_messages::AwaitingSession::default(),
-            fragment_sends: alloc::collections::VecDeque::new(),
-            reflexive: reflexive::Reflexive::default(),
-            punching: punch::Punching::default(),
-            published_record: None,
         };
         node.cjp2p.add_bootstrap_peers(&node.ctx);
         if node.ctx.config.refuse_before_start {
@@ -289,8 +201,8 @@ impl Node {
             // can be up to 2 ms behind the true time, so a peer on the same clock that signs
             // right after this start is not refused.
             let floor = UnixMillis(wall.0.saturating_sub(2));
-            node.signature_nonces.raise_floor_to(floor);
-            node.sealed_nonces.raise_floor_to(floor);
+            node.transport.signature_nonces.raise_floor_to(floor);
+            node.transport.sealed_nonces.raise_floor_to(floor);
         }
         node
     }
@@ -301,8 +213,8 @@ impl Node {
     #[must_use]
     pub fn replay_memory(&self) -> crate::replay_journal::ReplayMemory {
         use crate::replay_journal::{FirstMessageKind, ReplayRecord};
-        let (sealed_floor, sealed) = self.sealed_nonces.snapshot();
-        let (signed_floor, signed) = self.signature_nonces.snapshot();
+        let (sealed_floor, sealed) = self.transport.sealed_nonces.snapshot();
+        let (signed_floor, signed) = self.transport.signature_nonces.snapshot();
         let records = |kind, entries: Vec<(UnixMillis, [u8; 16])>| {
             entries
                 .into_iter()
@@ -334,8 +246,8 @@ impl Node {
                 .filter(|record| record.kind == kind)
                 .map(|record| (record.timestamp, record.nonce));
             let target = match kind {
-                FirstMessageKind::Sealed => &mut self.sealed_nonces,
-                FirstMessageKind::Signed => &mut self.signature_nonces,
+                FirstMessageKind::Sealed => &mut self.transport.sealed_nonces,
+                FirstMessageKind::Signed => &mut self.transport.signature_nonces,
             };
             target.restore(memory.floor(kind), entries, now);
         }
@@ -381,9 +293,9 @@ impl Node {
         self.ctx.out.add_stats(&mut stats);
         self.relay.add_stats(&mut stats);
         self.downloads.add_stats(&mut stats);
-        self.paths.add_stats(&mut stats);
-        self.key_work.add_stats(&mut stats);
-        self.punching.add_stats(&mut stats);
+        self.transport.paths.add_stats(&mut stats);
+        self.transport.key_work.add_stats(&mut stats);
+        self.transport.punching.add_stats(&mut stats);
         stats
     }
 
@@ -392,7 +304,7 @@ impl Node {
     /// agreed first. Empty until a session peer has told us.
     #[must_use]
     pub fn reflexive_addresses(&self) -> Vec<(core::net::SocketAddr, usize)> {
-        self.reflexive.addresses()
+        self.transport.reflexive.addresses()
     }
 
     /// The node's settings.
@@ -404,10 +316,11 @@ impl Node {
     /// Whether a confirmed session with `peer` is ready to carry frames.
     #[must_use]
     pub fn has_session(&self, peer: &NodeId) -> bool {
-        self.sessions
+        self.transport
+            .sessions
             .by_peer
             .get(peer)
-            .and_then(|index| self.sessions.sessions.get(index))
+            .and_then(|index| self.transport.sessions.sessions.get(index))
             .is_some_and(|entry| entry.confirmed)
     }
 
@@ -415,7 +328,7 @@ impl Node {
     /// [`Config::nonce_memory_capacity`](crate::Config::nonce_memory_capacity)).
     #[must_use]
     pub fn nonces_remembered(&self) -> usize {
-        self.signature_nonces.len() + self.sealed_nonces.len()
+        self.transport.signature_nonces.len() + self.transport.sealed_nonces.len()
     }
 
     // ----- inputs -----
@@ -426,7 +339,9 @@ impl Node {
         self.ctx.stats.datagrams_received += 1;
         // CJP2P datagrams have their own rule (cookies; see `cjp2p::amplification`).
         if data.first() != Some(&b'[') {
-            self.paths.on_received(from, data.len(), self.ctx.now);
+            self.transport
+                .paths
+                .on_received(from, data.len(), self.ctx.now);
         }
         self.on_frame(from, data);
     }
@@ -437,14 +352,19 @@ impl Node {
     /// connection.
     pub fn handle_stream_data(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
-        if !self.streams.contains_key(&from) && self.streams.len() >= self.ctx.config.max_streams {
+        if !self.transport.streams.contains_key(&from)
+            && self.transport.streams.len() >= self.ctx.config.max_streams
+        {
             self.ctx.stats.dropped_stream_limit += 1;
             self.ctx.push_event(Event::StreamFailed { from });
             return;
         }
-        self.paths.on_received(from, data.len(), self.ctx.now);
+        self.transport
+            .paths
+            .on_received(from, data.len(), self.ctx.now);
         let max_frame_len = self.ctx.config.max_frame_len;
         let decoder = self
+            .transport
             .streams
             .entry(from)
             .or_insert_with(|| StreamDecoder::new(max_frame_len));
@@ -453,7 +373,7 @@ impl Node {
         let idle = decoder.buffered_len() == 0;
         if failed || idle {
             // A decoder holding nothing costs a map entry for nothing; one that failed is done.
-            self.streams.remove(&from);
+            self.transport.streams.remove(&from);
         }
         for frame in frames {
             self.ctx.stats.stream_frames_received += 1;
@@ -468,7 +388,7 @@ impl Node {
     /// The TCP stream with `from` closed; a partial frame on it is discarded.
     pub fn handle_stream_closed(&mut self, now: Instant, from: TransportAddr) {
         self.ctx.advance(now);
-        self.streams.remove(&from);
+        self.transport.streams.remove(&from);
     }
 
     /// Time passed: do whatever is due at `now` (see [`poll_timeout`](Self::poll_timeout)).
@@ -548,7 +468,7 @@ impl Node {
         }
         self.ctx.local_addresses.push(address);
         // Our address record changed: the next one must be newer than any handed out.
-        self.record_seq = self.record_seq.saturating_add(1);
+        self.routing.record_seq = self.routing.record_seq.saturating_add(1);
         Ok(())
     }
 
@@ -615,7 +535,7 @@ impl Node {
     /// The next bytes to send.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if !self.fragment_sends.is_empty() {
+        if !self.transport.fragment_sends.is_empty() {
             self.send_fragments();
         }
         let transmit = self.ctx.out.pop_transmit()?;
@@ -643,7 +563,7 @@ impl Node {
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
         // Records first: the adapter stores them before it hands out the events they precede.
-        if let Some(record) = self.journal.pop_front() {
+        if let Some(record) = self.transport.journal.pop_front() {
             return Some(Output::Remember(record));
         }
         if let Some(transmit) = self.poll_transmit() {
@@ -671,7 +591,7 @@ impl Node {
             self.ctx.stats.dropped_no_route += 1;
             return false;
         }
-        let frame = self.key_work.with_cookie(to, self.ctx.now, frame);
+        let frame = self.transport.key_work.with_cookie(to, self.ctx.now, frame);
         self.ctx.queue(to, frame, dont_fragment)
     }
 
@@ -680,7 +600,7 @@ impl Node {
     /// (see `node/paths/`). False if refused (counted in `dropped_amplification`; the peer's
     /// next frame from there brings more credit) or the queue was full.
     fn queue_to_observed(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
-        if !self.paths.admit(to, frame.len()) {
+        if !self.transport.paths.admit(to, frame.len()) {
             return false;
         }
         self.queue_transmit(to, frame)
@@ -700,7 +620,7 @@ impl Node {
         if observed {
             return self.queue_to_observed(to, frame);
         }
-        if !self.paths.admit_to_peer(peer, to, frame.len()) {
+        if !self.transport.paths.admit_to_peer(peer, to, frame.len()) {
             return false;
         }
         self.queue_transmit(to, frame)
@@ -721,7 +641,8 @@ impl Node {
             return false;
         };
         // Where peers see us (a NAT's mapping): a relay sends frames for us there.
-        if named.protocol == crate::transport::Protocol::Udp && self.reflexive.contains(named.addr)
+        if named.protocol == crate::transport::Protocol::Udp
+            && self.transport.reflexive.contains(named.addr)
         {
             return true;
         }

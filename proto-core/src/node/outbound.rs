@@ -53,7 +53,7 @@ impl Node {
             })
             .filter(|_| !local);
         if let Some(peer) = throttled_hop {
-            if !self.throttling.admits(peer, self.ctx.now) {
+            if !self.transport.throttling.admits(peer, self.ctx.now) {
                 return Err(SendError::Throttled { peer, value });
             }
         }
@@ -167,6 +167,7 @@ impl Node {
         if direct
             && given == Some(destination)
             && self
+                .transport
                 .paths
                 .claim_room(&to.key.node_id(), destination)
                 .is_some_and(|room| room < onion.len() as u64)
@@ -197,6 +198,7 @@ impl Node {
         if direct && given == Some(destination) {
             let lifetime = self.ctx.config.observed_path_lifetime;
             if let Some(source) = self
+                .transport
                 .paths
                 .signed_source(&to.key.node_id(), self.ctx.now, lifetime)
                 .filter(|source| *source != destination)
@@ -222,7 +224,7 @@ impl Node {
         destination: TransportAddr,
         frames: Vec<Vec<u8>>,
     ) -> (TransportAddr, [u8; TAG_LEN]) {
-        self.throttling.take(destination, self.ctx.now);
+        self.transport.throttling.take(destination, self.ctx.now);
         let tag = frames
             .first()
             .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
@@ -398,7 +400,7 @@ impl Node {
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
         let now = self.ctx.now;
-        let (_, entry) = self.sessions.sending_session(&key.node_id())?;
+        let (_, entry) = self.transport.sessions.sending_session(&key.node_id())?;
         if entry.peer != *key {
             return None;
         }
@@ -446,9 +448,9 @@ impl Node {
     /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full.
     pub(super) fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
         let peer = to.key.node_id();
-        if self.sessions.handshake_pending(&peer)
-            || self.sessions.awaiting_peer(&peer)
-            || self.sessions.pending.len() >= self.ctx.config.max_pending_handshakes
+        if self.transport.sessions.handshake_pending(&peer)
+            || self.transport.sessions.awaiting_peer(&peer)
+            || self.transport.sessions.pending.len() >= self.ctx.config.max_pending_handshakes
             || self.ctx.config.handshake_attempts == 0
         {
             return;
@@ -456,13 +458,13 @@ impl Node {
         let Some(index) = self.fresh_index() else {
             return;
         };
-        let stamp = HandshakeTime::after(self.last_handshake_stamp, self.ctx.wall_now());
+        let stamp = HandshakeTime::after(self.transport.last_handshake_stamp, self.ctx.wall_now());
         let Ok((handshake, message)) =
             InitiatorHandshake::start(&mut self.ctx.rng, &self.ctx.identity, &to.key, stamp)
         else {
             return;
         };
-        self.last_handshake_stamp = stamp;
+        self.transport.last_handshake_stamp = stamp;
         let mut frame = frame::sealed_prefix(&to.location.without_callsign());
         body::write_handshake_init(&mut frame, index, &message);
         // To where the peer was last heard from, if that is not the address it signed: the
@@ -481,13 +483,13 @@ impl Node {
             next_retry: self.ctx.now + self.ctx.config.handshake_timeout,
             attempts_left: self.ctx.config.handshake_attempts.saturating_sub(1),
         };
-        self.sessions.insert_pending(index, pending);
+        self.transport.sessions.insert_pending(index, pending);
     }
 
     /// A random session index not in use (zero is never used, so it can mean "none" in logs).
     pub(super) fn fresh_index(&mut self) -> Option<u32> {
         (0..16)
             .map(|_| self.ctx.rng.next_u32())
-            .find(|&index| index != 0 && self.sessions.index_free(index))
+            .find(|&index| index != 0 && self.transport.sessions.index_free(index))
     }
 }

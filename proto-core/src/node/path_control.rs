@@ -58,7 +58,7 @@ impl Node {
         plaintext: &[u8],
     ) {
         let now = self.ctx.now;
-        let Some(entry) = self.sessions.sessions.get_mut(&index) else {
+        let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
             return;
         };
         if !is_path_message(plaintext) {
@@ -86,7 +86,7 @@ impl Node {
     /// that (on UDP only, and once the session is confirmed). Also called when our handshake
     /// is answered, so that the peer hears from us on the session at once and tells us too.
     pub(super) fn tell_observed(&mut self, index: u32, from: TransportAddr) {
-        let Some(entry) = self.sessions.sessions.get(&index) else {
+        let Some(entry) = self.transport.sessions.sessions.get(&index) else {
             return;
         };
         let since = |at: &Instant| self.ctx.now.saturating_duration_since(*at);
@@ -102,7 +102,7 @@ impl Node {
         }
         let peer = entry.peer;
         let challenge = self.ctx.rng.array();
-        if let Some(entry) = self.sessions.sessions.get_mut(&index) {
+        if let Some(entry) = self.transport.sessions.sessions.get_mut(&index) {
             entry.told_address = Some(from);
             entry.told_recently.retain(|(told, _)| *told != from);
             if entry.told_recently.len() >= MAX_TOLD {
@@ -122,7 +122,7 @@ impl Node {
     /// Starts path MTU probing of session `index` toward `to` (validated addresses only: a
     /// probe is large), with the largest size above `max_datagram_size` to try.
     fn start_probing(&mut self, index: u32, to: TransportAddr) {
-        if !self.ctx.config.path_mtu_probing || !self.paths.is_validated(&to) {
+        if !self.ctx.config.path_mtu_probing || !self.transport.paths.is_validated(&to) {
             return;
         }
         let Some(size) = self.next_probe_size(usize::MAX) else {
@@ -141,7 +141,7 @@ impl Node {
 
     /// Sends session `index` a probe whose datagram to `to` is `size` bytes.
     fn send_probe(&mut self, index: u32, to: TransportAddr, size: usize) {
-        let Some(entry) = self.sessions.sessions.get(&index) else {
+        let Some(entry) = self.transport.sessions.sessions.get(&index) else {
             return;
         };
         let peer = entry.peer;
@@ -154,7 +154,7 @@ impl Node {
             padding: size.saturating_sub(overhead),
         };
         let deadline = self.ctx.now + PROBE_TIMEOUT;
-        if let Some(entry) = self.sessions.sessions.get_mut(&index) {
+        if let Some(entry) = self.transport.sessions.sessions.get_mut(&index) {
             entry.probe = Some(PathProbe {
                 id,
                 to,
@@ -173,6 +173,7 @@ impl Node {
     fn retry_path_probes(&mut self) {
         let now = self.ctx.now;
         let due: Vec<(u32, PathProbe)> = self
+            .transport
             .sessions
             .sessions
             .iter()
@@ -180,7 +181,7 @@ impl Node {
             .filter(|(_, probe)| probe.deadline <= now)
             .collect();
         for (index, probe) in due {
-            if let Some(entry) = self.sessions.sessions.get_mut(&index) {
+            if let Some(entry) = self.transport.sessions.sessions.get_mut(&index) {
                 entry.probe = None;
             }
             if let Some(size) = self.next_probe_size(probe.size) {
@@ -205,7 +206,7 @@ impl Node {
             PathMessage::Observed { challenge, address } => {
                 self.send_path_message(&peer, from, &PathMessage::Echo { challenge });
                 let by = peer.node_id();
-                let observation = self.reflexive.observe(by, address, self.ctx.now);
+                let observation = self.transport.reflexive.observe(by, address, self.ctx.now);
                 // Where the node we stay reachable through sees us is in our record.
                 if self
                     .default_route
@@ -219,7 +220,7 @@ impl Node {
                     super::reflexive::Observation::New => None,
                     super::reflexive::Observation::Changed { before } => Some(before),
                 };
-                let agreeing = self.reflexive.agreeing(address);
+                let agreeing = self.transport.reflexive.agreeing(address);
                 self.ctx.push_event(Event::AddressObserved {
                     address,
                     by,
@@ -228,12 +229,12 @@ impl Node {
                 });
             }
             PathMessage::Echo { challenge } => {
-                let Some(entry) = self.sessions.sessions.get_mut(&index) else {
+                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
                     return;
                 };
                 if entry.challenge == Some((challenge, from)) {
                     entry.challenge = None;
-                    self.paths.validate(from, self.ctx.now);
+                    self.transport.paths.validate(from, self.ctx.now);
                     self.on_peer_proved(&peer);
                 }
             }
@@ -242,7 +243,7 @@ impl Node {
                 self.send_path_message(&peer, from, &PathMessage::ProbeAck { id });
             }
             PathMessage::ProbeAck { id } => {
-                let Some(entry) = self.sessions.sessions.get_mut(&index) else {
+                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
                     return;
                 };
                 if let Some(probe) = entry.probe.filter(|probe| probe.id == id) {
@@ -274,6 +275,7 @@ impl Node {
     /// for that address, else `max_datagram_size` (UDP) or `max_frame_len` (TCP).
     pub(super) fn session_datagram_limit(&mut self, key: &PublicKey, to: TransportAddr) -> usize {
         let proved = self
+            .transport
             .sessions
             .sending_session(&key.node_id())
             .and_then(|(_, entry)| entry.path_size)
@@ -303,7 +305,8 @@ impl Node {
         if interval.is_zero() {
             return None;
         }
-        self.sessions
+        self.transport
+            .sessions
             .sessions
             .iter()
             .filter(|(index, entry)| self.keeps_alive(**index, entry))
@@ -313,7 +316,8 @@ impl Node {
 
     /// When the next path MTU probe is given up, if one is in flight.
     pub(super) fn next_probe_deadline(&self) -> Option<Instant> {
-        self.sessions
+        self.transport
+            .sessions
             .sessions
             .values()
             .filter_map(|entry| entry.probe.map(|probe| probe.deadline))
@@ -328,7 +332,7 @@ impl Node {
             .as_ref()
             .is_some_and(|route| route.key == entry.peer);
         entry.confirmed
-            && self.sessions.by_peer.get(&entry.peer.node_id()) == Some(&index)
+            && self.transport.sessions.by_peer.get(&entry.peer.node_id()) == Some(&index)
             && (default_route
                 || self.ctx.now.saturating_duration_since(entry.last_activity)
                     < self.ctx.config.keepalive_while_used)
@@ -343,6 +347,7 @@ impl Node {
         }
         let now = self.ctx.now;
         let due: Vec<u32> = self
+            .transport
             .sessions
             .sessions
             .iter()
@@ -353,7 +358,7 @@ impl Node {
             .collect();
         self.publish_record_if_due();
         for index in due {
-            let Some(entry) = self.sessions.sessions.get_mut(&index) else {
+            let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
                 continue;
             };
             // Counted as sent even if sealing fails, so a timer is never due again at once.

@@ -39,8 +39,8 @@ impl Node {
     /// Where a peer is reached directly: the address its confirmed session last carried a
     /// frame from, within `observed_path_lifetime`. Session frames never cross a relay.
     pub(super) fn direct_path(&self, peer: &NodeId) -> Option<TransportAddr> {
-        let index = self.sessions.by_peer.get(peer)?;
-        let entry = self.sessions.sessions.get(index)?;
+        let index = self.transport.sessions.by_peer.get(peer)?;
+        let entry = self.transport.sessions.sessions.get(index)?;
         let fresh = self.ctx.now.saturating_duration_since(entry.last_used)
             < self.ctx.config.observed_path_lifetime;
         (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
@@ -50,9 +50,9 @@ impl Node {
     /// is up. What we sign as our sender address when we send through it, and what our record
     /// lists for the relay we stay reachable through.
     pub(super) fn own_relay_address(&self, relay: &PublicKey) -> Option<RelayAddress> {
-        let index = self.sessions.by_peer.get(&relay.node_id())?;
-        let entry = self.sessions.sessions.get(index)?;
-        let seen = self.reflexive.seen_by(&relay.node_id())?;
+        let index = self.transport.sessions.by_peer.get(&relay.node_id())?;
+        let entry = self.transport.sessions.sessions.get(index)?;
+        let seen = self.transport.reflexive.seen_by(&relay.node_id())?;
         (entry.confirmed && entry.last_from.protocol == Protocol::Udp).then_some(RelayAddress {
             relay: *relay,
             relay_at: entry.last_from,
@@ -113,7 +113,11 @@ impl Node {
         let Some(at) = self.direct_path(&relay.node_id()) else {
             return;
         };
-        if !self.punching.should_request(target.node_id(), self.ctx.now) {
+        if !self
+            .transport
+            .punching
+            .should_request(target.node_id(), self.ctx.now)
+        {
             return;
         }
         let request = PathMessage::PunchRequest {
@@ -134,19 +138,21 @@ impl Node {
         let requester_id = requester.node_id();
         let target_at = self.direct_path(&target);
         let target_key = self
+            .transport
             .sessions
             .by_peer
             .get(&target)
-            .and_then(|index| self.sessions.sessions.get(index))
+            .and_then(|index| self.transport.sessions.sessions.get(index))
             .map(|entry| entry.peer);
         let (Some(target_at), Some(target_key)) = (target_at, target_key) else {
-            self.punching.counters.introductions_refused += 1;
+            self.transport.punching.counters.introductions_refused += 1;
             return;
         };
         if !self.ctx.config.hole_punching
             || target == requester_id
             || target == self.node_id()
             || !self
+                .transport
                 .punching
                 .admit_introduction(requester_id, target, self.ctx.now)
         {
@@ -168,7 +174,7 @@ impl Node {
     /// record's local and reflexive addresses).
     fn punch_candidates(&self, peer: &NodeId, seen: TransportAddr) -> Vec<core::net::SocketAddr> {
         let mut candidates = alloc::vec![seen.addr];
-        if let Some(route) = self.routes.get(peer) {
+        if let Some(route) = self.routing.routes.get(peer) {
             for known in &route.addresses {
                 if candidates.len() >= MAX_PUNCH_CANDIDATES {
                     break;
@@ -207,7 +213,7 @@ impl Node {
             .default_route
             .as_ref()
             .is_some_and(|route| route.key == *coordinator);
-        if !our_relay && !self.punching.asked_for(&id) {
+        if !our_relay && !self.transport.punching.asked_for(&id) {
             self.ctx.stats.dropped_unauthenticated += 1;
             return;
         }
@@ -223,7 +229,11 @@ impl Node {
         if self.direct_path(&id).is_some() {
             return;
         }
-        if !self.punching.start(peer, candidates, self.ctx.now) {
+        if !self
+            .transport
+            .punching
+            .start(peer, candidates, self.ctx.now)
+        {
             return;
         }
         let identity = PublicIdentity {
@@ -238,20 +248,21 @@ impl Node {
     /// Sends the probes due now: our pending handshake with the peer, to every candidate.
     /// An attempt whose session is up ends with [`Event::DirectPath`].
     pub(super) fn send_punch_probes(&mut self) {
-        for due in self.punching.due(self.ctx.now) {
+        for due in self.transport.punching.due(self.ctx.now) {
             match due {
                 Due::Probe(peer, candidates) => {
                     let id = peer.node_id();
                     if let Some(address) = self.direct_path(&id) {
-                        self.punching.succeeded(&id);
+                        self.transport.punching.succeeded(&id);
                         self.ctx.push_event(Event::DirectPath { peer: id, address });
                         continue;
                     }
                     let frame = self
+                        .transport
                         .sessions
                         .pending_by_peer
                         .get(&id)
-                        .and_then(|index| self.sessions.pending.get(index))
+                        .and_then(|index| self.transport.sessions.pending.get(index))
                         .map(|pending| pending.frame.clone());
                     let Some(frame) = frame else {
                         // The peer's own handshake got here first: our answer is on its way,
@@ -272,11 +283,11 @@ impl Node {
     /// A session with `peer` just became usable: if we were punching toward it, the direct
     /// path is open.
     pub(super) fn on_direct_session(&mut self, peer: &NodeId) {
-        if !self.punching.in_progress(peer) {
+        if !self.transport.punching.in_progress(peer) {
             return;
         }
         if let Some(address) = self.direct_path(peer) {
-            self.punching.succeeded(peer);
+            self.transport.punching.succeeded(peer);
             self.ctx.push_event(Event::DirectPath {
                 peer: *peer,
                 address,
@@ -296,25 +307,32 @@ impl Node {
         };
         let Some(record) = self.own_record() else {
             // Nothing to publish any more (no address): nothing to retry either.
-            self.published_record = None;
+            self.routing.published_record = None;
             return;
         };
         let half_life = self.ctx.config.record_lifetime / 2;
-        let fresh = self.published_record.as_ref().is_some_and(|published| {
-            let since = self.ctx.now.saturating_duration_since(published.at);
-            published.bytes == record
-                && since < half_life
-                && (published.acked || since < PUBLISH_RETRY || published.tries >= PUBLISH_TRIES)
-        });
+        let fresh = self
+            .routing
+            .published_record
+            .as_ref()
+            .is_some_and(|published| {
+                let since = self.ctx.now.saturating_duration_since(published.at);
+                published.bytes == record
+                    && since < half_life
+                    && (published.acked
+                        || since < PUBLISH_RETRY
+                        || published.tries >= PUBLISH_TRIES)
+            });
         if fresh {
             return;
         }
         let tries = self
+            .routing
             .published_record
             .as_ref()
             .filter(|published| published.bytes == record && !published.acked)
             .map_or(1, |published| published.tries.saturating_add(1));
-        self.published_record = Some(Published {
+        self.routing.published_record = Some(Published {
             bytes: record.clone(),
             at: self.ctx.now,
             acked: false,
@@ -330,7 +348,8 @@ impl Node {
     pub(super) fn next_publish_retry(&self) -> Option<crate::time::Instant> {
         let route = self.default_route.as_ref()?;
         self.direct_path(&route.key.node_id())?;
-        self.published_record
+        self.routing
+            .published_record
             .as_ref()
             .filter(|published| !published.acked && published.tries < PUBLISH_TRIES)
             .map(|published| published.at + PUBLISH_RETRY)
@@ -342,8 +361,8 @@ impl Node {
             .default_route
             .as_ref()
             .is_some_and(|route| route.key == *peer);
-        let current = self.own_record.as_ref().map(|record| record.seq);
-        if let (true, Some(published)) = (from_route, self.published_record.as_mut()) {
+        let current = self.routing.own_record.as_ref().map(|record| record.seq);
+        if let (true, Some(published)) = (from_route, self.routing.published_record.as_mut()) {
             if current.is_some_and(|current| seq >= current) {
                 published.acked = true;
             }
@@ -364,12 +383,13 @@ impl Node {
             self.ctx.stats.dropped_bad_record += 1;
             return;
         }
-        let sessions = &self.sessions;
+        let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        let held = self.routes.record_seq(&peer.node_id());
+        let held = self.routing.routes.record_seq(&peer.node_id());
         if held.is_some_and(|held| held >= record.seq) {
             // Our acknowledgement was lost: the record came again.
         } else if !self
+            .routing
             .routes
             .accept_record(&record, self.ctx.now, &has_session)
         {
@@ -378,6 +398,7 @@ impl Node {
         }
         let ack = PathMessage::PublishAck {
             seq: self
+                .routing
                 .routes
                 .record_seq(&peer.node_id())
                 .unwrap_or(record.seq),
@@ -389,14 +410,14 @@ impl Node {
     /// with us signed but is not heard at (a private address behind its NAT), where that peer
     /// is heard instead.
     pub(super) fn relay_destination(&self, recipient: TransportAddr) -> TransportAddr {
-        for (peer, index) in &self.sessions.by_peer {
-            let Some(entry) = self.sessions.sessions.get(index) else {
+        for (peer, index) in &self.transport.sessions.by_peer {
+            let Some(entry) = self.transport.sessions.sessions.get(index) else {
                 continue;
             };
             if entry.last_from == recipient {
                 return recipient;
             }
-            if self.routes.is_signed(peer, recipient) {
+            if self.routing.routes.is_signed(peer, recipient) {
                 return self.path_for(&entry.peer, recipient);
             }
         }
@@ -406,7 +427,8 @@ impl Node {
     /// The peer in session with us that frames from `from` come from, if it is not `sender`:
     /// a message from `sender` that arrived from there came through that relay.
     pub(super) fn relayed_by(&self, from: TransportAddr, sender: &PublicKey) -> Option<NodeId> {
-        self.sessions
+        self.transport
+            .sessions
             .sessions
             .values()
             .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)

@@ -46,7 +46,7 @@ impl Node {
         }
         let stored = self.learn_route(key, address, preference, true);
         let peer = key.node_id();
-        if stored && self.routes.record_seq(&peer).is_none() {
+        if stored && self.routing.routes.record_seq(&peer).is_none() {
             self.start_lookup(peer);
         }
         stored
@@ -105,32 +105,35 @@ impl Node {
     /// added, so records made after a restart are newer than those made before; an application
     /// that persists [`record_seq`](Self::record_seq) may restore it (plus one) instead.
     pub fn set_record_seq(&mut self, seq: u64) {
-        self.record_seq = seq;
+        self.routing.record_seq = seq;
     }
 
     /// The sequence number of this node's current address record.
     #[must_use]
     pub fn record_seq(&self) -> u64 {
-        self.record_seq
+        self.routing.record_seq
     }
 
     /// The sequence number of the signed address record held for `peer`, if any.
     #[must_use]
     pub fn peer_record_seq(&self, peer: &NodeId) -> Option<u64> {
-        self.routes.record_seq(peer)
+        self.routing.routes.record_seq(peer)
     }
 
     /// The addresses the routing table holds for `peer`, best first at `now`, if it knows it.
     #[must_use]
     pub fn routes_to(&self, peer: &NodeId) -> Vec<Address> {
-        let Some(route) = self.routes.get(peer) else {
+        let Some(route) = self.routing.routes.get(peer) else {
             return Vec::new();
         };
         let mut addresses: Vec<&RouteAddress> = route.addresses.iter().collect();
         let retry = self.ctx.config.route_retry_after;
         let now = self.ctx.now;
         addresses.sort_by_key(|known| {
-            let usable = self.routes.is_usable(peer, known.transport, now, retry);
+            let usable = self
+                .routing
+                .routes
+                .is_usable(peer, known.transport, now, retry);
             (
                 !usable,
                 core::cmp::Reverse(known.preference),
@@ -159,9 +162,10 @@ impl Node {
     pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
         self.ctx.stats.transmits_failed += 1;
-        let mut peers = self.routes.mark_failed(to, self.ctx.now);
+        let mut peers = self.routing.routes.mark_failed(to, self.ctx.now);
         // A handshake to a dead address would only delay a new one on the next address.
         let stale: Vec<u32> = self
+            .transport
             .sessions
             .pending
             .iter()
@@ -169,7 +173,7 @@ impl Node {
             .map(|(index, _)| *index)
             .collect();
         for index in stale {
-            self.sessions.take_pending(index);
+            self.transport.sessions.take_pending(index);
         }
         let mut reported = None;
         let retry = self.ctx.config.route_retry_after;
@@ -178,12 +182,19 @@ impl Node {
             if !peers.contains(&peer) {
                 peers.push(peer);
             }
-            let lookup_open = self.lookups.by_target.contains_key(&peer);
-            let room = self.waiting.len() < self.ctx.config.max_waiting_messages;
-            if lookup_open && room && self.routes.best(&peer, self.ctx.now, retry).is_none() {
+            let lookup_open = self.routing.lookups.by_target.contains_key(&peer);
+            let room = self.routing.waiting.len() < self.ctx.config.max_waiting_messages;
+            if lookup_open
+                && room
+                && self
+                    .routing
+                    .routes
+                    .best(&peer, self.ctx.now, retry)
+                    .is_none()
+            {
                 // It was sent on a record a lookup found, and that lookup still takes newer
                 // answers: wait for them rather than give up on the first (maybe stale) one.
-                self.waiting.push(message);
+                self.routing.waiting.push(message);
                 reported = Some(peer);
             } else if let Err(id) = self.resend_on_best(message) {
                 self.report_unreachable(peer, Some(id));
@@ -194,8 +205,12 @@ impl Node {
         peers.dedup();
         for peer in peers {
             // A lookup in flight may still bring a newer record: its end decides.
-            if self.routes.best(&peer, self.ctx.now, retry).is_some()
-                || self.lookups.by_target.contains_key(&peer)
+            if self
+                .routing
+                .routes
+                .best(&peer, self.ctx.now, retry)
+                .is_some()
+                || self.routing.lookups.by_target.contains_key(&peer)
             {
                 continue;
             }
@@ -217,9 +232,10 @@ impl Node {
         preference: Option<u8>,
         reset: bool,
     ) -> bool {
-        let sessions = &self.sessions;
+        let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        self.routes
+        self.routing
+            .routes
             .learn(key, address, preference, reset, self.ctx.now, &has_session)
     }
 
@@ -237,15 +253,19 @@ impl Node {
         }
         self.learn_route(key, address, None, false);
         if let Some(signed) = address.transport() {
-            self.routes.mark_signed(&key.node_id(), signed);
+            self.routing.routes.mark_signed(&key.node_id(), signed);
             // Sent from elsewhere: what we send the peer at the signed address is bounded by
             // what this was worth until the address proves it receives.
-            self.paths
+            self.transport
+                .paths
                 .on_claimed(key.node_id(), signed, from, len, self.ctx.now);
         }
-        self.routes.mark_success(&key.node_id(), from, self.ctx.now);
+        self.routing
+            .routes
+            .mark_success(&key.node_id(), from, self.ctx.now);
         if from.protocol == crate::transport::Protocol::Udp {
-            self.paths
+            self.transport
+                .paths
                 .note_signed_source(key.node_id(), from, self.ctx.now);
         }
     }
@@ -259,7 +279,9 @@ impl Node {
             return;
         }
         self.learn_route(key, &Address::from_transport(from), None, true);
-        self.routes.mark_success(&key.node_id(), from, self.ctx.now);
+        self.routing
+            .routes
+            .mark_success(&key.node_id(), from, self.ctx.now);
     }
 
     /// Where to send to `key`, whose address is `given`. If `given` is an address the peer
@@ -270,11 +292,13 @@ impl Node {
     pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
         // A wildcard signed by a node bound to `0.0.0.0` reaches no one: never keep it.
         if !given.is_unspecified()
-            && (self.paths.is_validated(&given) || !self.routes.is_signed(&key.node_id(), given))
+            && (self.transport.paths.is_validated(&given)
+                || !self.routing.routes.is_signed(&key.node_id(), given))
         {
             return given;
         }
-        self.routes
+        self.routing
+            .routes
             .recently_heard(
                 &key.node_id(),
                 given.protocol,
@@ -287,7 +311,7 @@ impl Node {
     /// Whether a direct send to `to` goes through the routing table: it names a transport, or
     /// the table knows the peer.
     pub(super) fn routes_apply(&self, to: &PublicIdentity) -> bool {
-        to.location.transport().is_some() || self.routes.get(&to.key.node_id()).is_some()
+        to.location.transport().is_some() || self.routing.routes.get(&to.key.node_id()).is_some()
     }
 
     /// Sends `message` on the address the application gave (if usable), else on the peer's best
@@ -302,7 +326,11 @@ impl Node {
         if let Some(given) = given {
             if let Some(transport) = given.transport() {
                 self.learn_route(message.key, given, None, false);
-                if self.routes.is_usable(&peer, transport, self.ctx.now, retry) {
+                if self
+                    .routing
+                    .routes
+                    .is_usable(&peer, transport, self.ctx.now, retry)
+                {
                     return self.send_on(message, given.clone());
                 }
             }
@@ -324,14 +352,15 @@ impl Node {
     /// one is open, else through the relay (which introduces us, so that a direct path may
     /// open); any other peer on its best usable address.
     fn best_location(&self, peer: &NodeId) -> Option<Address> {
-        let route = self.routes.get(peer)?;
+        let route = self.routing.routes.get(peer)?;
         if let Some(relay) = route.relays.first() {
             return Some(match self.direct_path(peer) {
                 Some(direct) => Address::from_transport(direct),
                 None => relay.to_address(None),
             });
         }
-        self.routes
+        self.routing
+            .routes
             .best(peer, self.ctx.now, self.ctx.config.route_retry_after)
             .map(|best| best.address())
     }
@@ -351,9 +380,11 @@ impl Node {
             &message.json,
             message.reference,
         )?;
-        self.routes.touch(&message.key.node_id(), self.ctx.now);
+        self.routing
+            .routes
+            .touch(&message.key.node_id(), self.ctx.now);
         let capacity = self.ctx.config.max_resend_memory;
-        self.resend.push(
+        self.routing.resend.push(
             SentMessage {
                 message,
                 transport,
@@ -375,17 +406,19 @@ impl Node {
         echoed: &[u8; 16],
         cookie: &[u8; 16],
     ) {
-        let handshake = self.sessions.pending_frame_tagged(from, echoed);
+        let handshake = self.transport.sessions.pending_frame_tagged(from, echoed);
         let message = match handshake {
             Some(_) => None,
             None => self.take_resendable(from, echoed),
         };
         if handshake.is_none() && message.is_none() {
-            self.key_work.stray_challenge();
+            self.transport.key_work.stray_challenge();
             return;
         }
         // Kept first: the frame sent again below goes with the cookie.
-        self.key_work.keep_cookie(from, *cookie, self.ctx.now);
+        self.transport
+            .key_work
+            .keep_cookie(from, *cookie, self.ctx.now);
         if let Some(frame) = handshake {
             self.queue_transmit(from, frame);
         }
@@ -403,7 +436,7 @@ impl Node {
     ) -> Option<PendingMessage> {
         let window = u64::try_from(self.ctx.config.resend_window.as_micros()).unwrap_or(u64::MAX);
         let since = Instant::from_micros(self.ctx.now.as_micros().saturating_sub(window));
-        self.resend.take_failed(to, tag, since)
+        self.routing.resend.take_failed(to, tag, since)
     }
 
     /// A node under load challenged the transmit of `message` to `to`: send it again there,
@@ -428,13 +461,13 @@ impl Node {
 
     /// Queues `message` until a lookup of its recipient ends.
     fn hold_for_lookup(&mut self, message: PendingMessage) -> Result<(), SendError> {
-        if self.waiting.len() >= self.ctx.config.max_waiting_messages {
+        if self.routing.waiting.len() >= self.ctx.config.max_waiting_messages {
             return Err(SendError::Unreachable);
         }
         if !self.start_lookup(message.key.node_id()) {
             return Err(SendError::Unreachable);
         }
-        self.waiting.push(message);
+        self.routing.waiting.push(message);
         Ok(())
     }
 
@@ -449,10 +482,12 @@ impl Node {
 
     /// Starts a lookup of `target`, unless one is in flight. False if none could start.
     pub(super) fn start_lookup(&mut self, target: NodeId) -> bool {
-        if self.lookups.by_target.contains_key(&target) {
+        if self.routing.lookups.by_target.contains_key(&target) {
             return true;
         }
-        if target == self.node_id() || self.lookups.len() >= self.ctx.config.max_pending_lookups {
+        if target == self.node_id()
+            || self.routing.lookups.len() >= self.ctx.config.max_pending_lookups
+        {
             return false;
         }
         let attempts = self.ctx.config.lookup_attempts;
@@ -489,7 +524,7 @@ impl Node {
             attempts_left: attempts.saturating_sub(1),
             found: None,
         };
-        self.lookups.insert(target, lookup);
+        self.routing.lookups.insert(target, lookup);
         true
     }
 
@@ -503,11 +538,11 @@ impl Node {
         let retry = self.ctx.config.route_retry_after;
         let mut askees = Vec::new();
         if !skip.contains(&target) {
-            if let Some(best) = self.routes.best(&target, self.ctx.now, retry) {
+            if let Some(best) = self.routing.routes.best(&target, self.ctx.now, retry) {
                 askees.push((target, best.address(), best.transport));
             }
         }
-        askees.extend(self.routes.peers_to_ask(
+        askees.extend(self.routing.routes.peers_to_ask(
             &target,
             skip,
             self.ctx.config.lookup_fan_out,
@@ -520,20 +555,20 @@ impl Node {
     /// Lookup deadlines due now: a lookup that found a record is done; one that did not asks
     /// again or fails.
     pub(super) fn expire_lookups(&mut self) {
-        for target in self.lookups.due(self.ctx.now) {
-            let Some(lookup) = self.lookups.remove(&target) else {
+        for target in self.routing.lookups.due(self.ctx.now) {
+            let Some(lookup) = self.routing.lookups.remove(&target) else {
                 continue;
             };
             if lookup.found.is_some() {
                 // Messages still waiting failed on every record the lookup found.
-                for message in self.waiting.take_for(&target) {
+                for message in self.routing.waiting.take_for(&target) {
                     self.report_unreachable(target, Some(message.id));
                 }
                 continue;
             }
             if !self.lookup_round(target, lookup.asked, lookup.attempts_left) {
                 self.ctx.push_event(Event::LookupFailed { peer: target });
-                for message in self.waiting.take_for(&target) {
+                for message in self.routing.waiting.take_for(&target) {
                     self.report_unreachable(target, Some(message.id));
                 }
             }
@@ -564,7 +599,8 @@ impl Node {
         let record = if target == self.node_id() {
             self.own_record()
         } else {
-            self.routes
+            self.routing
+                .routes
                 .get(&target)
                 .and_then(|route| route.record.as_ref())
                 .filter(|held| held.expires > wall)
@@ -580,7 +616,9 @@ impl Node {
         // times its bytes, so a forged source cannot make this node an amplifier, or within
         // the address's own credit (three times all it sent us, less what we sent it; none
         // needed once it proved it receives: a peer in session with us).
-        if frame.len() > frame_len.saturating_mul(3) && !self.paths.admit(from, frame.len()) {
+        if frame.len() > frame_len.saturating_mul(3)
+            && !self.transport.paths.admit(from, frame.len())
+        {
             self.ctx.stats.lookups_unanswered += 1;
             return;
         }
@@ -588,7 +626,7 @@ impl Node {
     }
 
     fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {
-        let Some(target) = self.lookups.by_request.get(&request_id).copied() else {
+        let Some(target) = self.routing.lookups.by_request.get(&request_id).copied() else {
             self.ctx.stats.dropped_unmatched_lookup += 1;
             return;
         };
@@ -601,6 +639,7 @@ impl Node {
             return;
         }
         if self
+            .routing
             .routes
             .record_seq(&target)
             .is_some_and(|held| held >= record.seq)
@@ -608,22 +647,23 @@ impl Node {
             self.ctx.stats.dropped_stale_record += 1;
             return;
         }
-        let sessions = &self.sessions;
+        let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
         if !self
+            .routing
             .routes
             .accept_record(&record, self.ctx.now, &has_session)
         {
             return;
         }
-        if let Some(lookup) = self.lookups.by_target.get_mut(&target) {
+        if let Some(lookup) = self.routing.lookups.by_target.get_mut(&target) {
             lookup.found = Some(record.seq);
         }
         self.ctx.push_event(Event::PeerFound {
             peer: target,
             record_seq: record.seq,
         });
-        for message in self.waiting.take_for(&target) {
+        for message in self.routing.waiting.take_for(&target) {
             let peer = message.key.node_id();
             if let Err(id) = self.resend_on_best(message) {
                 self.report_unreachable(peer, Some(id));
@@ -637,6 +677,7 @@ impl Node {
         // Candidates: our own specific addresses, then where peers see us (behind a NAT, its
         // mappings), most agreed first. Never a wildcard: it names no host.
         let reflexive = self
+            .transport
             .reflexive
             .addresses()
             .into_iter()
@@ -670,8 +711,8 @@ impl Node {
         }
         let wall = self.ctx.wall_now();
         let half_life = self.ctx.config.record_lifetime / 2;
-        if let Some(record) = &self.own_record {
-            if record.seq == self.record_seq
+        if let Some(record) = &self.routing.own_record {
+            if record.seq == self.routing.record_seq
                 && record.addresses == addresses
                 && record.expires > wall.saturating_add(half_life)
             {
@@ -679,15 +720,20 @@ impl Node {
             }
             // New candidates (a mapping learnt or changed): the record must be newer than any
             // handed out, or holders would keep the old one.
-            if record.addresses != addresses && record.seq >= self.record_seq {
-                self.record_seq = record.seq.saturating_add(1);
+            if record.addresses != addresses && record.seq >= self.routing.record_seq {
+                self.routing.record_seq = record.seq.saturating_add(1);
             }
         }
         let expires = wall.saturating_add(self.ctx.config.record_lifetime);
-        let record =
-            AddressRecord::sign(&self.ctx.identity, self.record_seq, expires, &addresses).ok()?;
+        let record = AddressRecord::sign(
+            &self.ctx.identity,
+            self.routing.record_seq,
+            expires,
+            &addresses,
+        )
+        .ok()?;
         let bytes = record.bytes.clone();
-        self.own_record = Some(record);
+        self.routing.own_record = Some(record);
         Some(bytes)
     }
 }

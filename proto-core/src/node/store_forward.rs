@@ -131,11 +131,11 @@ impl Node {
     ) -> Option<(TransportAddr, bool)> {
         if let Some(path) = self
             .direct_path(owner)
-            .filter(|path| self.paths.is_validated(path))
+            .filter(|path| self.transport.paths.is_validated(path))
         {
             return Some((path, false));
         }
-        if self.paths.is_validated(&signed) {
+        if self.transport.paths.is_validated(&signed) {
             return Some((signed, false));
         }
         match whence {
@@ -164,7 +164,7 @@ impl Node {
                 self.relay.put_back(&peer, held);
                 return;
             }
-            if observed && !self.paths.admit(to, held.frame.len()) {
+            if observed && !self.transport.paths.admit(to, held.frame.len()) {
                 self.relay.put_back(&peer, held);
                 if self.ctx.config.sessions && !self.has_session(&peer) {
                     let identity = PublicIdentity {
@@ -174,8 +174,8 @@ impl Node {
                     };
                     self.start_handshake(&identity, to);
                     // Its retries stay under the limit: the address is still unproved.
-                    if let Some(index) = self.sessions.pending_by_peer.get(&peer) {
-                        if let Some(pending) = self.sessions.pending.get_mut(index) {
+                    if let Some(index) = self.transport.sessions.pending_by_peer.get(&peer) {
+                        if let Some(pending) = self.transport.sessions.pending.get_mut(index) {
                             pending.observed = true;
                         }
                     }

@@ -15,16 +15,18 @@ use crate::time::{Instant, UnixMillis};
 impl Node {
     pub(super) fn next_timeout(&self) -> Option<Timeout> {
         let retry = self
+            .transport
             .sessions
             .next_retry()
             .map(|at| (at, TimerReason::HandshakeRetry));
         let idle = self
+            .transport
             .sessions
             .next_idle(self.ctx.config.session_idle_timeout)
             .map(|at| (at, TimerReason::SessionIdle));
         let prune = [
-            self.signature_nonces.next_expiry(),
-            self.sealed_nonces.next_expiry(),
+            self.transport.signature_nonces.next_expiry(),
+            self.transport.sealed_nonces.next_expiry(),
         ]
         .into_iter()
         .flatten()
@@ -39,6 +41,7 @@ impl Node {
             (at, reason)
         });
         let writable = self
+            .transport
             .throttling
             .next_writable()
             .map(|at| (at, TimerReason::Throttle));
@@ -47,6 +50,7 @@ impl Node {
             .next_timeout()
             .map(|at| (at, TimerReason::MailboxExpiry));
         let lookup = self
+            .routing
             .lookups
             .next_deadline()
             .map(|at| (at, TimerReason::LookupTimeout));
@@ -59,6 +63,7 @@ impl Node {
             .next_timeout()
             .map(|at| (at, TimerReason::Download));
         let reassembly = self
+            .transport
             .reassembly
             .next_timeout()
             .map(|at| (at, TimerReason::Reassembly));
@@ -67,6 +72,7 @@ impl Node {
             .next_probe_deadline()
             .map(|at| (at, TimerReason::PathProbe));
         let punch = self
+            .transport
             .punching
             .next_timeout()
             .map(|at| (at, TimerReason::HolePunch));
@@ -97,26 +103,26 @@ impl Node {
 
     pub(super) fn on_timeout(&mut self) {
         self.queries.expire(self.ctx.now, &mut self.ctx.out);
-        self.throttling.release(&mut self.ctx);
+        self.transport.throttling.release(&mut self.ctx);
         self.relay.expire(self.ctx.now);
         self.expire_lookups();
         self.retry_handshakes();
-        self.sessions.drop_idle(&mut self.ctx);
+        self.transport.sessions.drop_idle(&mut self.ctx);
         self.cjp2p.maintain(&mut self.ctx);
         self.download_timeouts();
-        self.ctx.stats.fragments_dropped += self.reassembly.expire(self.ctx.now) as u64;
+        self.ctx.stats.fragments_dropped += self.transport.reassembly.expire(self.ctx.now) as u64;
         self.send_keepalives();
         self.send_punch_probes();
         self.retransmit_fragments();
         self.publish_record_if_due();
         let wall = self.ctx.wall_now();
-        self.signature_nonces.prune(wall);
-        self.sealed_nonces.prune(wall);
-        self.handshake_times.prune(wall);
+        self.transport.signature_nonces.prune(wall);
+        self.transport.sealed_nonces.prune(wall);
+        self.transport.handshake_times.prune(wall);
     }
 
     fn retry_handshakes(&mut self) {
-        for due in self.sessions.due_handshakes(&mut self.ctx) {
+        for due in self.transport.sessions.due_handshakes(&mut self.ctx) {
             match due {
                 DueHandshake::Failed(peer) => {
                     self.ctx.push_event(Event::HandshakeFailed { peer });

@@ -1,0 +1,51 @@
+//! Routing as one sub-machine's state: the table of peers' addresses, lookups and the messages
+//! waiting for them, what was sent (to send again on failure or challenge), and this node's
+//! own address record and its publication.
+//!
+//! The pieces live in their own modules beside this one (`routes`, `lookups`); this struct is
+//! what the node owns of them.
+
+use super::lookups::{LookupTable, ResendLog, WaitingMessages};
+use super::punching::Published;
+use super::routes::{RouteLimits, RoutingTable};
+use crate::config::Config;
+use crate::routing::AddressRecord;
+use crate::time::UnixMillis;
+
+/// The routing state (see the module documentation). Bounded by `Config::max_routes`,
+/// `max_addresses_per_peer`, `max_lookups` and `max_waiting_messages`.
+pub(super) struct Routing {
+    pub(super) routes: RoutingTable,
+    /// Messages sent, remembered to send again by another route or after a challenge.
+    pub(super) resend: ResendLog,
+    pub(super) lookups: LookupTable,
+    /// Messages waiting for a lookup to find their peer.
+    pub(super) waiting: WaitingMessages,
+    /// The seq of this node's next address record.
+    pub(super) record_seq: u64,
+    /// The last address record this node signed.
+    pub(super) own_record: Option<AddressRecord>,
+    /// The record we last published to the default route, when, and whether it said it
+    /// holds it (`node/punching.rs`).
+    pub(super) published_record: Option<Published>,
+}
+
+impl Routing {
+    /// An empty table; records start at the wall clock's reading `wall`, so that a restarted
+    /// node's records are newer than any it handed out before.
+    pub(super) fn new(config: &Config, wall: UnixMillis) -> Self {
+        Self {
+            routes: RoutingTable::new(RouteLimits {
+                max_routes: config.max_routes,
+                max_addresses_per_peer: config.max_addresses_per_peer,
+                retry_after: config.route_retry_after,
+            }),
+            resend: ResendLog::default(),
+            lookups: LookupTable::default(),
+            waiting: WaitingMessages::default(),
+            record_seq: wall.0,
+            own_record: None,
+            published_record: None,
+        }
+    }
+}
