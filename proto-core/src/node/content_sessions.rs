@@ -141,13 +141,19 @@ impl Node {
             }
         };
         let location = Address::from_transport(from);
-        let Some(frames) = self.seal_session_datagrams(peer, &location, &plaintext, from, false)
-        else {
+        let Some(frames) = self.transport.seal_session_datagrams(
+            &mut self.ctx,
+            peer,
+            &location,
+            &plaintext,
+            from,
+            false,
+        ) else {
             return;
         };
         let mut queued = true;
         for frame in frames {
-            queued &= self.queue_transmit(from, frame);
+            queued &= self.transport.queue_transmit(&mut self.ctx, from, frame);
         }
         if queued {
             self.ctx.stats.session_content_served += 1;

@@ -14,12 +14,10 @@ use alloc::vec::Vec;
 use core::str::FromStr;
 
 use super::Node;
-use super::downloads::{
-    ContentStorage, Route, SourceLink, Started, reply_sized_chunks, session_request,
-};
+use super::downloads::{ContentStorage, Route, SourceLink, Started, reply_sized_chunks};
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
-use crate::content::{BlockRequest, ContentId, ContentStore, DownloadConfig};
+use crate::content::{ContentId, ContentStore, DownloadConfig};
 use crate::error::CommandError;
 use crate::event::Event;
 use crate::identity::{PublicIdentity, PublicKey};
@@ -258,7 +256,10 @@ impl Node {
                 .downloads
                 .route(request.to, self.source_link(request.to))
             {
-                Route::Session(key) => self.send_in_session(&key, &request),
+                Route::Session(key) => {
+                    self.transport
+                        .send_in_session(&mut self.ctx, &key, &request)
+                }
                 Route::Cjp2pWhileOpening(key) => {
                     self.open_content_session(request.to, key);
                     false
@@ -309,22 +310,5 @@ impl Node {
             key,
         };
         self.start_handshake(&identity, addr);
-    }
-
-    /// Sends `request` in the confirmed session with `key`. False when the frame could not be
-    /// sealed: the request then goes as CJP2P.
-    fn send_in_session(&mut self, key: &PublicKey, request: &BlockRequest) -> bool {
-        let location = Address::from_transport(request.to);
-        let Some(frame) = self.seal_session_plaintext(key, &location, &session_request(request))
-        else {
-            return false;
-        };
-        if self.queue_transmit(request.to, frame) {
-            self.ctx.stats.session_content_requests += 1;
-        } else {
-            // A full queue: the download's timer asks again.
-            self.ctx.stats.download_requests_dropped += 1;
-        }
-        true
     }
 }

@@ -8,20 +8,16 @@ use alloc::vec::Vec;
 use super::Node;
 use super::cjp2p::HandOn;
 use super::relay::MailboxRequest;
-use super::sessions::SessionEntry;
 use crate::address::Address;
 use crate::content::ContentStore;
 use crate::crypto::body::{self, RBody};
-use crate::crypto::handshake::{self, SessionKeys};
+use crate::crypto::handshake::{self};
 use crate::crypto::proof::SenderProof;
 use crate::crypto::sealed;
-use crate::crypto::session::Session;
 use crate::event::{Event, Message, MessageId, Protection, Sender};
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
 use crate::replay::ReplayError;
-use crate::replay_journal::{FirstMessageKind, ReplayRecord};
-use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
 
 /// Where an opened frame came from, for the checks on what it holds.
@@ -64,36 +60,16 @@ impl Node {
                 self.on_sealed(from, prefix, header, &recipient, body, depth);
             }
             Ok(Frame::Compressed { method, body }) => {
-                if let Some(inner) = self.decompress(method, body, depth) {
+                if let Some(inner) = self
+                    .transport
+                    .decompress(&mut self.ctx, method, body, depth)
+                {
                     self.on_outer_frame(from, &inner, depth.saturating_add(1));
                 }
             }
             // A bare `j` or `s` frame says nothing about who sent it to whom.
             Ok(_) => self.ctx.stats.dropped_unauthenticated += 1,
             Err(_) => self.ctx.stats.dropped_malformed += 1,
-        }
-    }
-
-    fn decompress(
-        &mut self,
-        method: frame::Compression,
-        body: &[u8],
-        depth: u8,
-    ) -> Option<Vec<u8>> {
-        if depth >= self.ctx.config.max_nesting {
-            self.ctx.stats.dropped_hop_limit += 1;
-            return None;
-        }
-        match frame::decompress(method, body, self.ctx.config.max_frame_len) {
-            Ok(inner) => Some(inner),
-            Err(frame::FrameError::UnsupportedCompression) => {
-                self.ctx.stats.dropped_unsupported += 1;
-                None
-            }
-            Err(_) => {
-                self.ctx.stats.dropped_malformed += 1;
-                None
-            }
         }
     }
 
@@ -130,7 +106,8 @@ impl Node {
                     .key_work
                     .admit(self.ctx.now, from, body, validated)
             {
-                self.queue_to_observed(from, challenge);
+                self.transport
+                    .queue_to_observed(&mut self.ctx, from, challenge);
                 return;
             }
         }
@@ -158,7 +135,12 @@ impl Node {
                 };
                 let mut key = [0u8; 16];
                 key.copy_from_slice(enc.get(..16).unwrap_or(&[0; 16]));
-                if !self.check_fresh(SealedOrSigned::Sealed, key, timestamp) {
+                if !self.transport.check_fresh(
+                    &mut self.ctx,
+                    SealedOrSigned::Sealed,
+                    key,
+                    timestamp,
+                ) {
                     return;
                 }
                 let layer = Layer {
@@ -186,7 +168,7 @@ impl Node {
                                 .resets
                                 .answer(&self.ctx, from, receiver_index, received)
                         {
-                            self.queue_transmit(from, reset);
+                            self.transport.queue_transmit(&mut self.ctx, from, reset);
                         }
                     }
                     return;
@@ -225,7 +207,8 @@ impl Node {
                 if depth == 0 {
                     self.on_session_frame_from(receiver_index, from, &plaintext);
                     if newly_confirmed {
-                        self.on_direct_session(&peer.node_id());
+                        self.transport
+                            .on_direct_session(&mut self.ctx, &peer.node_id());
                     }
                 }
                 self.on_opened(from, &plaintext, &layer, depth);
@@ -306,7 +289,7 @@ impl Node {
                 .map(|(_, answer)| answer.clone());
             match answer {
                 Some(answer) => {
-                    self.queue_transmit(from, answer);
+                    self.transport.queue_transmit(&mut self.ctx, from, answer);
                 }
                 None => self.ctx.stats.dropped_replay += 1,
             }
@@ -341,14 +324,21 @@ impl Node {
                 return;
             }
         }
-        let Some(index) = self.fresh_index() else {
+        let Some(index) = self.transport.fresh_index(&mut self.ctx) else {
             return;
         };
         // A peer that starts a handshake may have lost its side of our session (it restarted):
         // stop sending on that session; frames go sealed until the new one is confirmed.
         self.transport.sessions.by_peer.remove(&peer.node_id());
         self.heard_directly(peer, from);
-        self.store_session(index, peer, sender_index, keys, (false, from));
+        self.transport.store_session(
+            &mut self.ctx,
+            index,
+            peer,
+            sender_index,
+            keys,
+            (false, from),
+        );
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
         body::write_handshake_response(&mut frame, index, sender_index, &reply);
         if let (Some(entry), Some(ephemeral)) = (
@@ -359,7 +349,7 @@ impl Node {
         ) {
             entry.answered = Some((ephemeral, frame.clone()));
         }
-        self.queue_transmit(from, frame);
+        self.transport.queue_transmit(&mut self.ctx, from, frame);
     }
 
     fn on_handshake_response(
@@ -387,52 +377,23 @@ impl Node {
             } else {
                 pending.to
             };
-        self.store_session(receiver_index, peer, sender_index, keys, (true, path));
+        self.transport.store_session(
+            &mut self.ctx,
+            receiver_index,
+            peer,
+            sender_index,
+            keys,
+            (true, path),
+        );
         self.ctx.push_event(Event::SessionEstablished {
             peer: peer.node_id(),
         });
-        self.tell_observed(receiver_index, from);
-        self.on_direct_session(&peer.node_id());
+        self.transport
+            .tell_observed(&mut self.ctx, receiver_index, from);
+        self.transport
+            .on_direct_session(&mut self.ctx, &peer.node_id());
         self.send_held_for_session(&peer.node_id());
         self.on_peer_proved(&peer);
-    }
-
-    /// Stores a session under our `index`, confirmed or not, with the address our side of the
-    /// handshake went to; tells the application about any session evicted to make room.
-    fn store_session(
-        &mut self,
-        index: u32,
-        peer: PublicKey,
-        remote_index: u32,
-        keys: SessionKeys,
-        (confirmed, handshake_path): (bool, TransportAddr),
-    ) {
-        let entry = SessionEntry {
-            peer,
-            remote_index,
-            session: Session::with_rekeying(keys, self.ctx.config.rekey_policy(), self.ctx.now),
-            last_used: self.ctx.now,
-            confirmed,
-            handshake_path,
-            next_fragment_id: 0,
-            last_from: handshake_path,
-            heard_noted: None,
-            told_address: None,
-            told_recently: Vec::new(),
-            challenge: None,
-            last_sent: self.ctx.now,
-            last_activity: self.ctx.now,
-            answered: None,
-            path_size: None,
-            probe: None,
-        };
-        for closed in self
-            .transport
-            .sessions
-            .insert(index, entry, self.ctx.config.max_sessions)
-        {
-            self.ctx.push_event(Event::SessionClosed { peer: closed });
-        }
     }
 
     /// The plaintext of an `r` frame addressed to us: a signed message, another `r` frame to
@@ -452,7 +413,10 @@ impl Node {
         if crate::fragment::is_fragment(inner) {
             match (layer.session_index, layer.session_peer) {
                 (Some(index), Some(peer)) if depth == 0 => {
-                    if let Some(whole) = self.on_fragment(index, peer, from, inner) {
+                    if let Some(whole) =
+                        self.transport
+                            .on_fragment(&mut self.ctx, index, peer, from, inner)
+                    {
                         self.on_opened(from, &whole, layer, depth);
                     }
                 }
@@ -484,7 +448,7 @@ impl Node {
             }) => {
                 if depth.saturating_add(1) >= self.ctx.config.max_nesting {
                     self.ctx.stats.dropped_hop_limit += 1;
-                } else if self.is_local(&recipient) {
+                } else if self.transport.is_local(&self.ctx, &recipient) {
                     let prefix_len = inner.len().saturating_sub(body.len());
                     let prefix = inner.get(..prefix_len).unwrap_or_default();
                     self.on_sealed(
@@ -500,7 +464,10 @@ impl Node {
                 }
             }
             Ok(Frame::Compressed { method, body }) => {
-                if let Some(decompressed) = self.decompress(method, body, depth) {
+                if let Some(decompressed) =
+                    self.transport
+                        .decompress(&mut self.ctx, method, body, depth)
+                {
                     self.on_opened(from, &decompressed, layer, depth.saturating_add(1));
                 }
             }
@@ -519,7 +486,10 @@ impl Node {
             let transport = self.relay_destination(transport);
             if !self.transport.throttling.take(transport, self.ctx.now) {
                 self.ctx.stats.dropped_throttled += 1;
-            } else if self.queue_transmit(transport, frame.to_vec()) {
+            } else if self
+                .transport
+                .queue_transmit(&mut self.ctx, transport, frame.to_vec())
+            {
                 self.ctx.stats.forwarded += 1;
             }
             return;
@@ -528,11 +498,17 @@ impl Node {
             self.ctx.stats.dropped_hop_limit += 1;
             return;
         }
-        match self.wrap_for_default_route(hops, frame) {
+        match self
+            .transport
+            .wrap_for_default_route(&mut self.ctx, hops, frame)
+        {
             Some(Ok((transport, wrapped))) => {
                 if !self.transport.throttling.take(transport, self.ctx.now) {
                     self.ctx.stats.dropped_throttled += 1;
-                } else if self.queue_transmit(transport, wrapped) {
+                } else if self
+                    .transport
+                    .queue_transmit(&mut self.ctx, transport, wrapped)
+                {
                     self.ctx.stats.forwarded += 1;
                 }
             }
@@ -574,7 +550,12 @@ impl Node {
                     self.ctx.stats.dropped_crypto += 1;
                     return;
                 }
-                if !self.check_fresh(SealedOrSigned::Signed, blob.nonce, blob.timestamp) {
+                if !self.transport.check_fresh(
+                    &mut self.ctx,
+                    SealedOrSigned::Signed,
+                    blob.nonce,
+                    blob.timestamp,
+                ) {
                     return;
                 }
                 let protection = if layer.session_peer.is_some() {
@@ -621,7 +602,7 @@ impl Node {
         let Some(callsign) = layer
             .recipient
             .callsign()
-            .filter(|callsign| self.clients.contains(*callsign))
+            .filter(|callsign| self.transport.clients.contains(*callsign))
         else {
             self.ctx.stats.dropped_unknown_client += 1;
             let callsign = layer
@@ -637,7 +618,7 @@ impl Node {
         };
         let relayed_by = match layer.session_peer {
             Some(_) => None,
-            None => self.relayed_by(from, &key),
+            None => self.transport.relayed_by(from, &key),
         };
         let message = Message {
             to: callsign.into(),
@@ -654,53 +635,10 @@ impl Node {
         };
         self.queries.deliver(&mut self.ctx, message, reference);
     }
-
-    /// Checks a nonce against the replay memory for its kind, counting refusals.
-    fn check_fresh(
-        &mut self,
-        kind: SealedOrSigned,
-        nonce: [u8; 16],
-        timestamp: UnixMillis,
-    ) -> bool {
-        let now = self.ctx.wall_now();
-        let journaled = self.ctx.config.replay_journal;
-        if journaled && self.transport.journal.len() >= self.ctx.config.max_queued_events {
-            // Accepting it unremembered could deliver it again after a restart.
-            self.ctx.stats.dropped_journal_full += 1;
-            return false;
-        }
-        let (memory, record_kind) = match kind {
-            SealedOrSigned::Sealed => (&mut self.transport.sealed_nonces, FirstMessageKind::Sealed),
-            SealedOrSigned::Signed => (
-                &mut self.transport.signature_nonces,
-                FirstMessageKind::Signed,
-            ),
-        };
-        match memory.check_and_insert(nonce, timestamp, now) {
-            Ok(()) => {
-                if journaled {
-                    self.transport.journal.push_back(ReplayRecord {
-                        kind: record_kind,
-                        nonce,
-                        timestamp,
-                    });
-                }
-                true
-            }
-            Err(ReplayError::Replay) => {
-                self.ctx.stats.dropped_replay += 1;
-                false
-            }
-            Err(_) => {
-                self.ctx.stats.dropped_stale += 1;
-                false
-            }
-        }
-    }
 }
 
 #[derive(Clone, Copy)]
-enum SealedOrSigned {
+pub(in crate::node) enum SealedOrSigned {
     Sealed,
     Signed,
 }

@@ -55,8 +55,7 @@ mod timers;
 mod transport;
 mod under_load;
 
-use alloc::collections::BTreeSet;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use serde_json::Value;
@@ -132,11 +131,6 @@ pub struct Node {
     /// Time, settings, identity, randomness, the outbox and the counters: what every concern
     /// shares (see `node/context.rs`).
     ctx: context::Context,
-    /// The local clients messages are delivered to (at most `Config::max_clients`).
-    clients: BTreeSet<String>,
-    /// Where frames no transport of ours can reach go (see
-    /// [`set_default_route`](Self::set_default_route)).
-    default_route: Option<PublicIdentity>,
     /// EJTP transport and sessions (see `node/transport/`).
     transport: transport::Transport,
     /// Routes, lookups and this node's address record (see `node/routing/`).
@@ -184,8 +178,6 @@ impl Node {
                 out,
                 stats: Stats::default(),
             },
-            clients: BTreeSet::new(),
-            default_route: None,
             transport,
             routing,
             queries,
@@ -437,19 +429,19 @@ impl Node {
         if callsign.is_empty() || callsign.len() > MAX_CALLSIGN_LEN {
             return Err(CommandError::InvalidCallsign);
         }
-        if self.clients.contains(callsign) {
+        if self.transport.clients.contains(callsign) {
             return Err(CommandError::DuplicateClient(callsign.to_string()));
         }
-        if self.clients.len() >= self.ctx.config.max_clients {
+        if self.transport.clients.len() >= self.ctx.config.max_clients {
             return Err(CommandError::TooManyClients);
         }
-        self.clients.insert(callsign.to_string());
+        self.transport.clients.insert(callsign.to_string());
         Ok(())
     }
 
     /// Removes a local client; later messages for it are dropped. Returns whether it was one.
     pub fn remove_client(&mut self, callsign: &str) -> bool {
-        self.clients.remove(callsign)
+        self.transport.clients.remove(callsign)
     }
 
     /// Declares an address this node is reached at (its "jack": `["udp4", ["1.2.3.4", 9001]]`).
@@ -479,7 +471,7 @@ impl Node {
     /// (`Config::keepalive_interval`): behind a NAT, that is what keeps this node reachable
     /// through it, and how it learns its public mapping.
     pub fn set_default_route(&mut self, route: Option<PublicIdentity>) {
-        self.default_route = route.clone();
+        self.transport.default_route = route.clone();
         let Some(route) = route else {
             return;
         };
@@ -536,7 +528,7 @@ impl Node {
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if !self.transport.fragment_sends.is_empty() {
-            self.send_fragments();
+            self.transport.send_fragments(&mut self.ctx);
         }
         let transmit = self.ctx.out.pop_transmit()?;
         if self.ctx.out.send_blocked && self.ctx.out.is_half_empty() {
@@ -573,88 +565,4 @@ impl Node {
     }
 
     // ----- internals shared by the submodules -----
-
-    /// Queues bytes for `to`, framed for its transport. False if the queue was full.
-    fn queue_transmit(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
-        self.queue_transmit_marked(to, frame, false)
-    }
-
-    /// As [`queue_transmit`](Self::queue_transmit), marked for the don't-fragment bit if
-    /// `dont_fragment` (path MTU probes).
-    fn queue_transmit_marked(
-        &mut self,
-        to: TransportAddr,
-        frame: Vec<u8>,
-        dont_fragment: bool,
-    ) -> bool {
-        if to.is_unspecified() {
-            self.ctx.stats.dropped_no_route += 1;
-            return false;
-        }
-        let frame = self.transport.key_work.with_cookie(to, self.ctx.now, frame);
-        self.ctx.queue(to, frame, dont_fragment)
-    }
-
-    /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or
-    /// the application gave): under the amplification limit until `to` proves it receives
-    /// (see `node/paths/`). False if refused (counted in `dropped_amplification`; the peer's
-    /// next frame from there brings more credit) or the queue was full.
-    fn queue_to_observed(&mut self, to: TransportAddr, frame: Vec<u8>) -> bool {
-        if !self.transport.paths.admit(to, frame.len()) {
-            return false;
-        }
-        self.queue_transmit(to, frame)
-    }
-
-    /// Queues a frame for `peer` at `to`: through [`queue_to_observed`](Self::queue_to_observed)
-    /// if `observed` (the address was chosen because the peer was seen there), else within
-    /// what the peer's claim to `to` allows if it signed `to` while sending from elsewhere
-    /// (`node/paths/claims.rs`). False if refused or the queue was full.
-    fn queue_on_path(
-        &mut self,
-        peer: &NodeId,
-        to: TransportAddr,
-        frame: Vec<u8>,
-        observed: bool,
-    ) -> bool {
-        if observed {
-            return self.queue_to_observed(to, frame);
-        }
-        if !self.transport.paths.admit_to_peer(peer, to, frame.len()) {
-            return false;
-        }
-        self.queue_transmit(to, frame)
-    }
-
-    /// Whether `address` names this node (any callsign). A local address on the wildcard IP
-    /// (a socket bound to `0.0.0.0` or `::`) is every IP of this host on that port.
-    fn is_local(&self, address: &Address) -> bool {
-        if address.kind() == "local"
-            || self
-                .ctx
-                .local_addresses
-                .contains(&address.without_callsign())
-        {
-            return true;
-        }
-        let Some(named) = address.transport() else {
-            return false;
-        };
-        // Where peers see us (a NAT's mapping): a relay sends frames for us there.
-        if named.protocol == crate::transport::Protocol::Udp
-            && self.transport.reflexive.contains(named.addr)
-        {
-            return true;
-        }
-        self.ctx
-            .local_addresses
-            .iter()
-            .filter_map(Address::transport)
-            .any(|local| {
-                local.addr.ip().is_unspecified()
-                    && local.protocol == named.protocol
-                    && local.addr.port() == named.addr.port()
-                    && local.addr.is_ipv4() == named.addr.is_ipv4()
-            })
-    }
 }

@@ -10,15 +10,10 @@ use super::sessions::PendingHandshake;
 use crate::address::Address;
 use crate::crypto::body;
 use crate::crypto::handshake::{HandshakeTime, InitiatorHandshake};
-use crate::crypto::proof::SenderProof;
-use crate::crypto::sealed;
-use crate::crypto::session::SESSION_OVERHEAD;
-use crate::crypto::signature::SignatureBlob;
 use crate::error::SendError;
 use crate::event::{Message, MessageId, Protection, Sender};
-use crate::frame::{self, FrameError};
-use crate::identity::{PublicIdentity, PublicKey};
-use crate::json::JsonError;
+use crate::frame::{self};
+use crate::identity::PublicIdentity;
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
 
@@ -33,13 +28,17 @@ impl Node {
         value: Value,
         reference: Option<[u8; 32]>,
     ) -> Result<(MessageId, Vec<u8>), SendError> {
-        let json = self.check_sendable(from, &value)?;
+        let json = self.transport.check_sendable(from, &value)?;
         if self.ctx.out.is_full() {
             self.ctx.out.send_blocked = true;
             return Err(SendError::Blocked(value));
         }
-        let value = self.refuse_if_fragments_full(&json, value)?;
-        let local = via.is_empty() && to.key == self.ctx.public_key && self.is_local(&to.location);
+        let value = self
+            .transport
+            .refuse_if_fragments_full(&mut self.ctx, &json, value)?;
+        let local = via.is_empty()
+            && to.key == self.ctx.public_key
+            && self.transport.is_local(&self.ctx, &to.location);
         // Checked before anything is drawn or sealed, so a refused send changes nothing.
         let throttled_hop = via
             .first()
@@ -47,7 +46,8 @@ impl Node {
             .location
             .transport()
             .or_else(|| {
-                self.default_route
+                self.transport
+                    .default_route
                     .as_ref()
                     .and_then(|route| route.location.transport())
             })
@@ -60,7 +60,7 @@ impl Node {
         let id = MessageId(self.ctx.rng.array());
 
         if local {
-            let sender = self.sender_address(from, &to.location);
+            let sender = self.transport.sender_address(&self.ctx, from, &to.location);
             self.deliver_locally(id, sender, to, value, reference);
             return Ok((id, json));
         }
@@ -78,17 +78,6 @@ impl Node {
         }
         self.transmit_message(id, from, to, via, &json, reference)?;
         Ok((id, json))
-    }
-
-    /// The JSON bytes of `value`, if `from` is a local client and the value is strict JSON.
-    pub(super) fn check_sendable(&self, from: &str, value: &Value) -> Result<Vec<u8>, SendError> {
-        if !self.clients.contains(from) {
-            return Err(SendError::UnknownClient(from.into()));
-        }
-        frame::encode_json(value).map_err(|err| match err {
-            FrameError::Json(err) => SendError::InvalidValue(err),
-            _ => SendError::InvalidValue(JsonError::Syntax),
-        })
     }
 
     /// Encodes message `id` for `to` (through `via`) and queues it: in the session with `to`
@@ -125,7 +114,8 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        let sender = sender.unwrap_or_else(|| self.sender_address(from, &to.location));
+        let sender =
+            sender.unwrap_or_else(|| self.transport.sender_address(&self.ctx, from, &to.location));
         let direct = via.is_empty() && self.ctx.config.sessions;
         let first_hop = via.first().unwrap_or(to);
         let given = first_hop.location.transport();
@@ -138,26 +128,47 @@ impl Node {
                 });
             }
             let observed = given != Some(path);
-            if let Some(frames) =
-                self.seal_in_session(to, &sender, id, json, reference, (path, observed))
-            {
-                return Ok(self.queue_datagrams(&to.key.node_id(), given, path, frames));
+            if let Some(frames) = self.transport.seal_in_session(
+                &mut self.ctx,
+                to,
+                &sender,
+                json,
+                (id, reference),
+                (path, observed),
+            ) {
+                return Ok(self.transport.queue_datagrams(
+                    &mut self.ctx,
+                    &to.key.node_id(),
+                    given,
+                    path,
+                    frames,
+                ));
             }
             // Far too large to seal for one datagram: wait for the session, sealing nothing.
-            if self.needs_session(to, path, json.len()) {
+            if self
+                .transport
+                .needs_session(&self.ctx, to, path, json.len())
+            {
                 self.hold_for_session(id, from, to, json, reference)?;
                 return Ok((path, [0; TAG_LEN]));
             }
         }
-        let signed = self.signed_frame(&to.location, &sender, id, json, reference)?;
-        let mut onion = self.seal_layer(&to.location, &to.key, 0, &signed)?;
+        let signed =
+            self.transport
+                .signed_frame(&self.ctx, &to.location, &sender, id, json, reference)?;
+        let mut onion =
+            self.transport
+                .seal_layer(&mut self.ctx, &to.location, &to.key, 0, &signed)?;
         for relay in via.iter().rev() {
-            onion = self.seal_layer(&relay.location, &relay.key, 0, &onion)?;
+            onion =
+                self.transport
+                    .seal_layer(&mut self.ctx, &relay.location, &relay.key, 0, &onion)?;
         }
         let (destination, onion) = match path {
             Some(path) => (path, onion),
             None => self
-                .wrap_for_default_route(0, &onion)
+                .transport
+                .wrap_for_default_route(&mut self.ctx, 0, &onion)
                 .ok_or(SendError::NoRoute)??,
         };
         // The peer signed this address while sending from elsewhere, and the address has not
@@ -175,7 +186,12 @@ impl Node {
         {
             return Ok((destination, transmit_tag(&onion)));
         }
-        if direct && path.is_some() && self.needs_session(to, destination, onion.len()) {
+        if direct
+            && path.is_some()
+            && self
+                .transport
+                .needs_session(&self.ctx, to, destination, onion.len())
+        {
             self.hold_for_session(id, from, to, json, reference)?;
             return Ok((destination, transmit_tag(&onion)));
         }
@@ -203,60 +219,17 @@ impl Node {
                 .signed_source(&to.key.node_id(), self.ctx.now, lifetime)
                 .filter(|source| *source != destination)
             {
-                self.queue_to_observed(source, onion.clone());
+                self.transport
+                    .queue_to_observed(&mut self.ctx, source, onion.clone());
             }
         }
-        Ok(self.queue_datagrams(
+        Ok(self.transport.queue_datagrams(
+            &mut self.ctx,
             &first_hop.key.node_id(),
             given,
             destination,
             alloc::vec![onion],
         ))
-    }
-
-    /// Queues the datagrams of one message for `destination` (under the amplification limit if
-    /// it is not the `given` address but one the peer was only observed at). Returns where they
-    /// went and the first one's tag, by which a failed transmit is matched to the message.
-    fn queue_datagrams(
-        &mut self,
-        peer: &crate::identity::NodeId,
-        given: Option<TransportAddr>,
-        destination: TransportAddr,
-        frames: Vec<Vec<u8>>,
-    ) -> (TransportAddr, [u8; TAG_LEN]) {
-        self.transport.throttling.take(destination, self.ctx.now);
-        let tag = frames
-            .first()
-            .map_or([0; TAG_LEN], |frame| transmit_tag(frame));
-        let observed = given.is_some_and(|given| given != destination);
-        for frame in frames {
-            self.queue_on_path(peer, destination, frame, observed);
-        }
-        (destination, tag)
-    }
-
-    /// Our address for client `from`, on the transport type the recipient uses if we have one;
-    /// a specific address before a wildcard one (which names no host: the recipient answers
-    /// where our frames come from instead).
-    fn sender_address(&self, from: &str, recipient: &Address) -> Address {
-        let specific = |address: &&Address| {
-            address
-                .transport()
-                .is_none_or(|transport| !transport.is_unspecified())
-        };
-        let same_kind = |address: &&Address| address.kind() == recipient.kind();
-        let chosen = self
-            .ctx
-            .local_addresses
-            .iter()
-            .find(|address| same_kind(address) && specific(address))
-            .or_else(|| self.ctx.local_addresses.iter().find(same_kind));
-        chosen
-            .or_else(|| self.ctx.local_addresses.first())
-            .map_or_else(
-                || Address::local(from),
-                |address| address.with_callsign(from),
-            )
     }
 
     fn deliver_locally(
@@ -270,7 +243,7 @@ impl Node {
         let Some(callsign) = to
             .location
             .callsign()
-            .filter(|callsign| self.clients.contains(*callsign))
+            .filter(|callsign| self.transport.clients.contains(*callsign))
         else {
             self.ctx.stats.dropped_unknown_client += 1;
             return;
@@ -292,159 +265,6 @@ impl Node {
         self.queries.deliver(&mut self.ctx, message, reference);
     }
 
-    /// `S(sender)[J]` signed for `recipient` with a fresh timestamp and the message nonce.
-    fn signed_frame(
-        &self,
-        recipient: &Address,
-        sender: &Address,
-        id: MessageId,
-        json: &[u8],
-        reference: Option<[u8; 32]>,
-    ) -> Result<Vec<u8>, SendError> {
-        let (recipient, sender_json) = (recipient.to_strict_json(), sender.to_strict_json());
-        let (recipient, sender_json) = (recipient.as_bytes(), sender_json.as_bytes());
-        let proof = match reference {
-            None => SignatureBlob::sign(
-                &self.ctx.identity,
-                recipient,
-                sender_json,
-                self.ctx.wall_now(),
-                id.0,
-                json,
-            )
-            .map(SenderProof::Signed),
-            Some(reference) => SignatureBlob::sign_reply(
-                &self.ctx.identity,
-                recipient,
-                sender_json,
-                self.ctx.wall_now(),
-                id.0,
-                json,
-                &reference,
-            )
-            .map(|blob| SenderProof::SignedReply { blob, reference }),
-        }
-        .map_err(SendError::Crypto)?;
-        frame::encode_signed(sender, &proof.to_bytes(), json).map_err(|_| SendError::TooLarge {
-            len: json.len(),
-            max: self.ctx.config.max_frame_len,
-        })
-    }
-
-    /// `R(recipient)[plaintext]` sealed to `key` with HPKE.
-    pub(super) fn seal_layer(
-        &mut self,
-        recipient: &Address,
-        key: &PublicKey,
-        hops: u8,
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, SendError> {
-        let mut frame = frame::sealed_prefix(recipient);
-        let timestamp = self.ctx.wall_now();
-        let aad_len = body::write_sealed_aad_part(&mut frame, hops, timestamp);
-        let (enc, ciphertext) = sealed::seal(
-            &mut self.ctx.rng,
-            key,
-            frame.get(..aad_len).unwrap_or_default(),
-            plaintext,
-        )
-        .map_err(SendError::Crypto)?;
-        frame.extend_from_slice(&enc);
-        frame.extend_from_slice(&ciphertext);
-        Ok(frame)
-    }
-
-    /// `R(to)[S(sender)[J]]` on the confirmed session with `to`, if there is one, as the
-    /// datagrams to send to `path` (fragments if it does not fit in one; `observed` if `path`
-    /// is an address the peer was only seen at). The `s` frame carries only the message nonce:
-    /// the session authenticates the sender.
-    fn seal_in_session(
-        &mut self,
-        to: &PublicIdentity,
-        sender: &Address,
-        id: MessageId,
-        json: &[u8],
-        reference: Option<[u8; 32]>,
-        (path, observed): (TransportAddr, bool),
-    ) -> Option<Vec<Vec<u8>>> {
-        let proof = match reference {
-            None => SenderProof::Session { nonce: id.0 },
-            Some(reference) => SenderProof::SessionReply {
-                nonce: id.0,
-                reference,
-            },
-        };
-        if !self.has_session(&to.key.node_id()) {
-            return None;
-        }
-        let inner = frame::encode_signed(sender, &proof.to_bytes(), json).ok()?;
-        self.seal_session_datagrams(&to.key, &to.location, &inner, path, observed)
-    }
-
-    /// `R(recipient)[plaintext]` on the confirmed session with `key`, if there is one.
-    pub(super) fn seal_session_plaintext(
-        &mut self,
-        key: &PublicKey,
-        recipient: &Address,
-        plaintext: &[u8],
-    ) -> Option<Vec<u8>> {
-        self.seal_session_after(key, &frame::sealed_prefix(recipient), plaintext)
-    }
-
-    /// As [`seal_session_plaintext`](Self::seal_session_plaintext), with the frame's
-    /// `r || header || NUL` already built (a fragmented send builds it once for all pieces).
-    pub(super) fn seal_session_after(
-        &mut self,
-        key: &PublicKey,
-        prefix: &[u8],
-        plaintext: &[u8],
-    ) -> Option<Vec<u8>> {
-        let now = self.ctx.now;
-        let (_, entry) = self.transport.sessions.sending_session(&key.node_id())?;
-        if entry.peer != *key {
-            return None;
-        }
-        let epoch = entry.session.send_epoch();
-        let counter = entry.session.next_send_counter(now, plaintext.len()).ok()?;
-        if entry.session.send_epoch() != epoch {
-            self.ctx.stats.session_rekeys += 1;
-        }
-        let mut frame = Vec::with_capacity(
-            prefix.len() + body::SESSION_HEADER_LEN + plaintext.len() + SESSION_OVERHEAD,
-        );
-        frame.extend_from_slice(prefix);
-        body::write_session_header(&mut frame, 0, entry.remote_index, counter);
-        let aad = frame.clone();
-        entry
-            .session
-            .seal(counter, &aad, plaintext, &mut frame)
-            .ok()?;
-        entry.last_used = now;
-        entry.last_sent = now;
-        if !crate::path_message::is_path_message(plaintext) {
-            entry.last_activity = now;
-        }
-        Some(frame)
-    }
-
-    /// Wraps `frame` in a layer sealed to the default route, one hop further than `hops`.
-    /// `None` if there is no default route; `Some(Err)` if it cannot be reached or sealed to.
-    pub(super) fn wrap_for_default_route(
-        &mut self,
-        hops: u8,
-        frame: &[u8],
-    ) -> Option<Result<(TransportAddr, Vec<u8>), SendError>> {
-        let route = self.default_route.clone()?;
-        let Some(transport) = route.location.transport() else {
-            return Some(Err(SendError::NoRoute));
-        };
-        let hops = hops.saturating_add(1);
-        Some(
-            self.seal_layer(&route.location, &route.key, hops, frame)
-                .map(|wrapped| (transport, wrapped)),
-        )
-    }
-
     /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full.
     pub(super) fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
         let peer = to.key.node_id();
@@ -455,7 +275,7 @@ impl Node {
         {
             return;
         }
-        let Some(index) = self.fresh_index() else {
+        let Some(index) = self.transport.fresh_index(&mut self.ctx) else {
             return;
         };
         let stamp = HandshakeTime::after(self.transport.last_handshake_stamp, self.ctx.wall_now());
@@ -471,7 +291,10 @@ impl Node {
         // way through its NAT.
         let path = self.path_for(&to.key, transport);
         let observed = path != transport;
-        if !self.queue_on_path(&peer, path, frame.clone(), observed) {
+        if !self
+            .transport
+            .queue_on_path(&mut self.ctx, &peer, path, frame.clone(), observed)
+        {
             return;
         }
         let pending = PendingHandshake {
@@ -484,12 +307,5 @@ impl Node {
             attempts_left: self.ctx.config.handshake_attempts.saturating_sub(1),
         };
         self.transport.sessions.insert_pending(index, pending);
-    }
-
-    /// A random session index not in use (zero is never used, so it can mean "none" in logs).
-    pub(super) fn fresh_index(&mut self) -> Option<u32> {
-        (0..16)
-            .map(|_| self.ctx.rng.next_u32())
-            .find(|&index| index != 0 && self.transport.sessions.index_free(index))
     }
 }

@@ -7,11 +7,10 @@ use alloc::vec::Vec;
 
 use super::Node;
 use super::lookups::TAG_LEN;
-use super::punch::Due;
 use super::route_ops::with_callsign;
 use crate::address::Address;
 use crate::error::SendError;
-use crate::event::{Event, MessageId};
+use crate::event::MessageId;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage};
 use crate::relay_address::RelayAddress;
@@ -36,30 +35,6 @@ pub(super) struct Published {
 }
 
 impl Node {
-    /// Where a peer is reached directly: the address its confirmed session last carried a
-    /// frame from, within `observed_path_lifetime`. Session frames never cross a relay.
-    pub(super) fn direct_path(&self, peer: &NodeId) -> Option<TransportAddr> {
-        let index = self.transport.sessions.by_peer.get(peer)?;
-        let entry = self.transport.sessions.sessions.get(index)?;
-        let fresh = self.ctx.now.saturating_duration_since(entry.last_used)
-            < self.ctx.config.observed_path_lifetime;
-        (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
-    }
-
-    /// Our address through `relay`: where it sees us, if it has told us and our session with it
-    /// is up. What we sign as our sender address when we send through it, and what our record
-    /// lists for the relay we stay reachable through.
-    pub(super) fn own_relay_address(&self, relay: &PublicKey) -> Option<RelayAddress> {
-        let index = self.transport.sessions.by_peer.get(&relay.node_id())?;
-        let entry = self.transport.sessions.sessions.get(index)?;
-        let seen = self.transport.reflexive.seen_by(&relay.node_id())?;
-        (entry.confirmed && entry.last_from.protocol == Protocol::Udp).then_some(RelayAddress {
-            relay: *relay,
-            relay_at: entry.last_from,
-            target: TransportAddr::udp(seen),
-        })
-    }
-
     /// Sends message `id` to `to`, whose location is `relay`: on the direct path if one is
     /// open, else in one sealed layer for the relay (asking it to introduce us, so that the
     /// next message may go directly).
@@ -73,7 +48,7 @@ impl Node {
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
         let (json, reference) = message;
         let callsign = to.location.callsign();
-        if let Some(direct) = self.direct_path(&to.key.node_id()) {
+        if let Some(direct) = self.transport.direct_path(&self.ctx, &to.key.node_id()) {
             let direct = PublicIdentity {
                 name: to.name.clone(),
                 location: with_callsign(&Address::from_transport(direct), callsign),
@@ -90,7 +65,8 @@ impl Node {
             // We are the relay: the target is where we see it.
             return self.transmit_message(id, from, &target, &[], json, reference);
         }
-        self.request_introduction(&relay.relay, &to.key);
+        self.transport
+            .request_introduction(&mut self.ctx, &relay.relay, &to.key);
         let hop = PublicIdentity {
             name: alloc::string::String::new(),
             location: Address::from_transport(relay.relay_at),
@@ -98,32 +74,11 @@ impl Node {
         };
         // Answers come back the same way: we sign our own address through that relay.
         let sender = self
+            .transport
             .own_relay_address(&relay.relay)
             .map(|ours| ours.to_address(Some(from)));
         self.ctx.stats.relayed_sends += 1;
         self.transmit_through(id, from, sender, &target, &[hop], json, reference)
-    }
-
-    /// Asks `relay` (if our session with it is up) to introduce us to `target`, at most once
-    /// per `punch::REQUEST_INTERVAL`.
-    fn request_introduction(&mut self, relay: &PublicKey, target: &PublicKey) {
-        if !self.ctx.config.hole_punching {
-            return;
-        }
-        let Some(at) = self.direct_path(&relay.node_id()) else {
-            return;
-        };
-        if !self
-            .transport
-            .punching
-            .should_request(target.node_id(), self.ctx.now)
-        {
-            return;
-        }
-        let request = PathMessage::PunchRequest {
-            target: *target.node_id().as_bytes(),
-        };
-        self.send_path_message(relay, at, &request);
     }
 
     /// Coordinator side: `requester` (heard at `requester_at` on its session) asks to be
@@ -136,7 +91,7 @@ impl Node {
         target: NodeId,
     ) {
         let requester_id = requester.node_id();
-        let target_at = self.direct_path(&target);
+        let target_at = self.transport.direct_path(&self.ctx, &target);
         let target_key = self
             .transport
             .sessions
@@ -166,8 +121,10 @@ impl Node {
             peer: *requester.as_bytes(),
             candidates: self.punch_candidates(&requester_id, requester_at),
         };
-        self.send_path_message(&target_key, target_at, &to_target);
-        self.send_path_message(&requester, requester_at, &to_requester);
+        self.transport
+            .send_path_message(&mut self.ctx, &target_key, target_at, &to_target);
+        self.transport
+            .send_path_message(&mut self.ctx, &requester, requester_at, &to_requester);
     }
 
     /// Where `peer` may be reached: where we see it, then the UDP addresses it signed (its
@@ -210,6 +167,7 @@ impl Node {
         // Only the node we stay reachable through introduces others to us, and only a node we
         // asked introduces us to others: no one else can make us send probes.
         let our_relay = self
+            .transport
             .default_route
             .as_ref()
             .is_some_and(|route| route.key == *coordinator);
@@ -226,7 +184,7 @@ impl Node {
             return;
         };
         // Already direct: nothing to open.
-        if self.direct_path(&id).is_some() {
+        if self.transport.direct_path(&self.ctx, &id).is_some() {
             return;
         }
         if !self
@@ -242,67 +200,17 @@ impl Node {
             key: peer,
         };
         self.start_handshake(&identity, first);
-        self.send_punch_probes();
-    }
-
-    /// Sends the probes due now: our pending handshake with the peer, to every candidate.
-    /// An attempt whose session is up ends with [`Event::DirectPath`].
-    pub(super) fn send_punch_probes(&mut self) {
-        for due in self.transport.punching.due(self.ctx.now) {
-            match due {
-                Due::Probe(peer, candidates) => {
-                    let id = peer.node_id();
-                    if let Some(address) = self.direct_path(&id) {
-                        self.transport.punching.succeeded(&id);
-                        self.ctx.push_event(Event::DirectPath { peer: id, address });
-                        continue;
-                    }
-                    let frame = self
-                        .transport
-                        .sessions
-                        .pending_by_peer
-                        .get(&id)
-                        .and_then(|index| self.transport.sessions.pending.get(index))
-                        .map(|pending| pending.frame.clone());
-                    let Some(frame) = frame else {
-                        // The peer's own handshake got here first: our answer is on its way,
-                        // and the session starts when the peer uses it.
-                        continue;
-                    };
-                    for candidate in candidates {
-                        self.queue_transmit(candidate, frame.clone());
-                    }
-                }
-                Due::GaveUp(peer) => self.ctx.push_event(Event::PunchFailed {
-                    peer: peer.node_id(),
-                }),
-            }
-        }
-    }
-
-    /// A session with `peer` just became usable: if we were punching toward it, the direct
-    /// path is open.
-    pub(super) fn on_direct_session(&mut self, peer: &NodeId) {
-        if !self.transport.punching.in_progress(peer) {
-            return;
-        }
-        if let Some(address) = self.direct_path(peer) {
-            self.transport.punching.succeeded(peer);
-            self.ctx.push_event(Event::DirectPath {
-                peer: *peer,
-                address,
-            });
-        }
+        self.transport.send_punch_probes(&mut self.ctx);
     }
 
     /// Sends our signed address record to the default route when it changed or is half way
     /// to expiring: the default route is the node we stay reachable through, and it hands the
     /// record to whoever looks us up.
     pub(super) fn publish_record_if_due(&mut self) {
-        let Some(route) = self.default_route.clone() else {
+        let Some(route) = self.transport.default_route.clone() else {
             return;
         };
-        let Some(at) = self.direct_path(&route.key.node_id()) else {
+        let Some(at) = self.transport.direct_path(&self.ctx, &route.key.node_id()) else {
             return;
         };
         let Some(record) = self.own_record() else {
@@ -338,7 +246,12 @@ impl Node {
             acked: false,
             tries,
         });
-        self.send_path_message(&route.key, at, &PathMessage::Publish { record });
+        self.transport.send_path_message(
+            &mut self.ctx,
+            &route.key,
+            at,
+            &PathMessage::Publish { record },
+        );
         self.ctx.stats.records_published += 1;
     }
 
@@ -346,8 +259,9 @@ impl Node {
     /// (only while the session with it is up: the retry needs it, and a timer that could not
     /// act would fire again at once).
     pub(super) fn next_publish_retry(&self) -> Option<crate::time::Instant> {
-        let route = self.default_route.as_ref()?;
-        self.direct_path(&route.key.node_id())?;
+        let route = self.transport.default_route.as_ref()?;
+        self.transport
+            .direct_path(&self.ctx, &route.key.node_id())?;
         self.routing
             .published_record
             .as_ref()
@@ -358,6 +272,7 @@ impl Node {
     /// The default route holds our record with `seq` (or newer).
     pub(super) fn on_publish_ack(&mut self, peer: &PublicKey, seq: u64) {
         let from_route = self
+            .transport
             .default_route
             .as_ref()
             .is_some_and(|route| route.key == *peer);
@@ -403,7 +318,8 @@ impl Node {
                 .record_seq(&peer.node_id())
                 .unwrap_or(record.seq),
         };
-        self.send_path_message(peer, from, &ack);
+        self.transport
+            .send_path_message(&mut self.ctx, peer, from, &ack);
     }
 
     /// A frame for `recipient` opened for relaying: if it names an address a peer in session
@@ -422,16 +338,5 @@ impl Node {
             }
         }
         recipient
-    }
-
-    /// The peer in session with us that frames from `from` come from, if it is not `sender`:
-    /// a message from `sender` that arrived from there came through that relay.
-    pub(super) fn relayed_by(&self, from: TransportAddr, sender: &PublicKey) -> Option<NodeId> {
-        self.transport
-            .sessions
-            .sessions
-            .values()
-            .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)
-            .map(|entry| entry.peer.node_id())
     }
 }

@@ -72,7 +72,7 @@ impl Node {
         value: Value,
     ) -> Result<MessageId, SendError> {
         self.ctx.advance(now);
-        let json = self.check_sendable(from, &value)?;
+        let json = self.transport.check_sendable(from, &value)?;
         if self.ctx.out.is_full() {
             self.ctx.out.send_blocked = true;
             return Err(SendError::Blocked(value));
@@ -354,7 +354,7 @@ impl Node {
     fn best_location(&self, peer: &NodeId) -> Option<Address> {
         let route = self.routing.routes.get(peer)?;
         if let Some(relay) = route.relays.first() {
-            return Some(match self.direct_path(peer) {
+            return Some(match self.transport.direct_path(&self.ctx, peer) {
                 Some(direct) => Address::from_transport(direct),
                 None => relay.to_address(None),
             });
@@ -420,7 +420,7 @@ impl Node {
             .key_work
             .keep_cookie(from, *cookie, self.ctx.now);
         if let Some(frame) = handshake {
-            self.queue_transmit(from, frame);
+            self.transport.queue_transmit(&mut self.ctx, from, frame);
         }
         if let Some(message) = message {
             self.resend_challenged(from, message);
@@ -511,7 +511,8 @@ impl Node {
         for (peer, address, transport) in askees {
             let mut frame = frame::sealed_prefix(&address);
             wire::write_lookup_request(&mut frame, &request_id, &target);
-            self.queue_transmit(transport, frame);
+            self.transport
+                .queue_transmit(&mut self.ctx, transport, frame);
             if !asked.contains(&peer) {
                 asked.push(peer);
             }
@@ -622,7 +623,7 @@ impl Node {
             self.ctx.stats.lookups_unanswered += 1;
             return;
         }
-        self.queue_transmit(from, frame);
+        self.transport.queue_transmit(&mut self.ctx, from, frame);
     }
 
     fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {
@@ -684,9 +685,10 @@ impl Node {
             .map(|(seen, _)| Address::udp(seen, None));
         // And the node we stay reachable through, once it has told us where it sees us.
         let relayed = self
+            .transport
             .default_route
             .as_ref()
-            .and_then(|route| self.own_relay_address(&route.key))
+            .and_then(|route| self.transport.own_relay_address(&route.key))
             .map(|relay| relay.to_address(None));
         let mut addresses: Vec<Address> = Vec::new();
         for address in self

@@ -1,6 +1,7 @@
 //! Unit tests of routing through the node's API: fallback on a failed transmit, fast fail,
 //! bounds. Lookups across several nodes are tested over simulated networks in `testvectors`.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;

@@ -61,7 +61,10 @@ impl Node {
             &signature,
             own.as_bytes(),
         );
-        if !self.queue_transmit(transport, frame) {
+        if !self
+            .transport
+            .queue_transmit(&mut self.ctx, transport, frame)
+        {
             return Err(SendError::Blocked(serde_json::Value::Null));
         }
         self.relay.request_sent(timestamp);
@@ -130,7 +133,8 @@ impl Node {
         whence: Whence,
     ) -> Option<(TransportAddr, bool)> {
         if let Some(path) = self
-            .direct_path(owner)
+            .transport
+            .direct_path(&self.ctx, owner)
             .filter(|path| self.transport.paths.is_validated(path))
         {
             return Some((path, false));
@@ -182,7 +186,7 @@ impl Node {
                 }
                 return;
             }
-            if self.queue_transmit(to, held.frame) {
+            if self.transport.queue_transmit(&mut self.ctx, to, held.frame) {
                 self.relay.handed_over();
             }
         }

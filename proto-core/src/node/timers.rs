@@ -67,8 +67,12 @@ impl Node {
             .reassembly
             .next_timeout()
             .map(|at| (at, TimerReason::Reassembly));
-        let keepalive = self.next_keepalive().map(|at| (at, TimerReason::Keepalive));
+        let keepalive = self
+            .transport
+            .next_keepalive(&self.ctx)
+            .map(|at| (at, TimerReason::Keepalive));
         let probe = self
+            .transport
             .next_probe_deadline()
             .map(|at| (at, TimerReason::PathProbe));
         let punch = self
@@ -77,6 +81,7 @@ impl Node {
             .next_timeout()
             .map(|at| (at, TimerReason::HolePunch));
         let fragments = self
+            .transport
             .next_fragment_retransmit()
             .map(|at| (at, TimerReason::FragmentRetransmit));
         let publish = self
@@ -112,8 +117,8 @@ impl Node {
         self.download_timeouts();
         self.ctx.stats.fragments_dropped += self.transport.reassembly.expire(self.ctx.now) as u64;
         self.send_keepalives();
-        self.send_punch_probes();
-        self.retransmit_fragments();
+        self.transport.send_punch_probes(&mut self.ctx);
+        self.transport.retransmit_fragments(&mut self.ctx);
         self.publish_record_if_due();
         let wall = self.ctx.wall_now();
         self.transport.signature_nonces.prune(wall);
@@ -131,7 +136,13 @@ impl Node {
                 // Within the same limits as the first attempt: a retry is no less a reply to
                 // whatever made us start the handshake.
                 DueHandshake::Retry(retry) => {
-                    self.queue_on_path(&retry.peer, retry.to, retry.frame, retry.observed);
+                    self.transport.queue_on_path(
+                        &mut self.ctx,
+                        &retry.peer,
+                        retry.to,
+                        retry.frame,
+                        retry.observed,
+                    );
                 }
             }
         }

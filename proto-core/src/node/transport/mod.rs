@@ -6,7 +6,15 @@
 //! ...); this struct is what the node owns of them, so that the transport's state is one
 //! value beside the other concerns'.
 
-use alloc::collections::{BTreeMap, VecDeque};
+mod fragment_sends;
+mod opening;
+mod path_probes;
+mod queueing;
+mod relay_paths;
+mod sealing;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
 
 use super::handshake_times::{self, HandshakeTimes};
 use super::key_work::KeyWork;
@@ -21,6 +29,7 @@ use crate::config::Config;
 use crate::crypto::cookie::CookieKey;
 use crate::crypto::handshake::HandshakeTime;
 use crate::fragment::{Reassembler, ReassemblyLimits};
+use crate::identity::PublicIdentity;
 use crate::replay::NonceMemory;
 use crate::replay_journal::ReplayRecord;
 use crate::stream::StreamDecoder;
@@ -30,6 +39,11 @@ use crate::transport::TransportAddr;
 /// The transport's state (see the module documentation). Every table in it is bounded by
 /// the [`Config`] field its own module names.
 pub(super) struct Transport {
+    /// The local clients messages are delivered to (at most `Config::max_clients`).
+    pub(super) clients: BTreeSet<String>,
+    /// Where frames no transport of ours can reach go (see
+    /// [`Node::set_default_route`](crate::Node::set_default_route)).
+    pub(super) default_route: Option<PublicIdentity>,
     pub(super) sessions: SessionTable,
     /// The newest handshake stamp taken from each peer (see `node/handshake_times.rs`).
     pub(super) handshake_times: HandshakeTimes,
@@ -79,6 +93,8 @@ impl Transport {
         let nonce_window = config.max_clock_skew;
         let capacity = config.nonce_memory_capacity;
         Self {
+            clients: BTreeSet::new(),
+            default_route: None,
             sessions: SessionTable::default(),
             handshake_times: HandshakeTimes::new(
                 nonce_window,
@@ -107,5 +123,16 @@ impl Transport {
             reflexive: Reflexive::default(),
             punching: Punching::default(),
         }
+    }
+}
+
+impl Transport {
+    /// Whether a confirmed session with `peer` is ready to carry frames.
+    pub(in crate::node) fn has_session(&self, peer: &crate::identity::NodeId) -> bool {
+        self.sessions
+            .by_peer
+            .get(peer)
+            .and_then(|index| self.sessions.sessions.get(index))
+            .is_some_and(|entry| entry.confirmed)
     }
 }

@@ -1,0 +1,128 @@
+//! The transport's view of relays and direct paths: a peer's direct path (a confirmed session's
+//! address), the relay address a peer reaches us at, introductions and punch probes for hole
+//! punching, and which session peer relayed a frame.
+
+use super::Transport;
+use crate::event::Event;
+use crate::identity::{NodeId, PublicKey};
+use crate::node::context::Context;
+use crate::node::punch::Due;
+use crate::path_message::PathMessage;
+use crate::relay_address::RelayAddress;
+use crate::transport::{Protocol, TransportAddr};
+
+impl Transport {
+    /// Where a peer is reached directly: the address its confirmed session last carried a
+    /// frame from, within `observed_path_lifetime`. Session frames never cross a relay.
+    pub(in crate::node) fn direct_path(
+        &self,
+        ctx: &Context,
+        peer: &NodeId,
+    ) -> Option<TransportAddr> {
+        let index = self.sessions.by_peer.get(peer)?;
+        let entry = self.sessions.sessions.get(index)?;
+        let fresh =
+            ctx.now.saturating_duration_since(entry.last_used) < ctx.config.observed_path_lifetime;
+        (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
+    }
+
+    /// Our address through `relay`: where it sees us, if it has told us and our session with it
+    /// is up. What we sign as our sender address when we send through it, and what our record
+    /// lists for the relay we stay reachable through.
+    pub(in crate::node) fn own_relay_address(&self, relay: &PublicKey) -> Option<RelayAddress> {
+        let index = self.sessions.by_peer.get(&relay.node_id())?;
+        let entry = self.sessions.sessions.get(index)?;
+        let seen = self.reflexive.seen_by(&relay.node_id())?;
+        (entry.confirmed && entry.last_from.protocol == Protocol::Udp).then_some(RelayAddress {
+            relay: *relay,
+            relay_at: entry.last_from,
+            target: TransportAddr::udp(seen),
+        })
+    }
+
+    /// Asks `relay` (if our session with it is up) to introduce us to `target`, at most once
+    /// per `punch::REQUEST_INTERVAL`.
+    pub(in crate::node) fn request_introduction(
+        &mut self,
+        ctx: &mut Context,
+        relay: &PublicKey,
+        target: &PublicKey,
+    ) {
+        if !ctx.config.hole_punching {
+            return;
+        }
+        let Some(at) = self.direct_path(ctx, &relay.node_id()) else {
+            return;
+        };
+        if !self.punching.should_request(target.node_id(), ctx.now) {
+            return;
+        }
+        let request = PathMessage::PunchRequest {
+            target: *target.node_id().as_bytes(),
+        };
+        self.send_path_message(ctx, relay, at, &request);
+    }
+
+    /// Sends the probes due now: our pending handshake with the peer, to every candidate.
+    /// An attempt whose session is up ends with [`Event::DirectPath`].
+    pub(in crate::node) fn send_punch_probes(&mut self, ctx: &mut Context) {
+        for due in self.punching.due(ctx.now) {
+            match due {
+                Due::Probe(peer, candidates) => {
+                    let id = peer.node_id();
+                    if let Some(address) = self.direct_path(ctx, &id) {
+                        self.punching.succeeded(&id);
+                        ctx.push_event(Event::DirectPath { peer: id, address });
+                        continue;
+                    }
+                    let frame = self
+                        .sessions
+                        .pending_by_peer
+                        .get(&id)
+                        .and_then(|index| self.sessions.pending.get(index))
+                        .map(|pending| pending.frame.clone());
+                    let Some(frame) = frame else {
+                        // The peer's own handshake got here first: our answer is on its way,
+                        // and the session starts when the peer uses it.
+                        continue;
+                    };
+                    for candidate in candidates {
+                        self.queue_transmit(ctx, candidate, frame.clone());
+                    }
+                }
+                Due::GaveUp(peer) => ctx.push_event(Event::PunchFailed {
+                    peer: peer.node_id(),
+                }),
+            }
+        }
+    }
+
+    /// A session with `peer` just became usable: if we were punching toward it, the direct
+    /// path is open.
+    pub(in crate::node) fn on_direct_session(&mut self, ctx: &mut Context, peer: &NodeId) {
+        if !self.punching.in_progress(peer) {
+            return;
+        }
+        if let Some(address) = self.direct_path(ctx, peer) {
+            self.punching.succeeded(peer);
+            ctx.push_event(Event::DirectPath {
+                peer: *peer,
+                address,
+            });
+        }
+    }
+
+    /// The peer in session with us that frames from `from` come from, if it is not `sender`:
+    /// a message from `sender` that arrived from there came through that relay.
+    pub(in crate::node) fn relayed_by(
+        &self,
+        from: TransportAddr,
+        sender: &PublicKey,
+    ) -> Option<NodeId> {
+        self.sessions
+            .sessions
+            .values()
+            .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)
+            .map(|entry| entry.peer.node_id())
+    }
+}
