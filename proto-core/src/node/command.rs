@@ -10,8 +10,9 @@ use alloc::string::String;
 use serde_json::Value;
 
 use super::Node;
+use super::downloads::ContentStorage;
 use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer};
-use crate::content::ContentStore;
+use crate::content::{ContentId, ContentStore, DownloadConfig, SourceInfo};
 use crate::crypto::proof::reply_reference;
 use crate::error::{CommandError, SendError};
 use crate::event::{Message, MessageId};
@@ -299,5 +300,71 @@ impl Node {
     ) -> Result<(), CommandError> {
         self.ctx.advance(now);
         self.cjp2p.send(&mut self.ctx, to, messages)
+    }
+
+    // ----- downloads -----
+
+    /// Starts downloading `id` from `sources` over CJP2P (UDP addresses), resuming what the
+    /// storage kept of an earlier attempt. The outcome comes as [`Event::DownloadCompleted`] or
+    /// [`Event::DownloadFailed`], with [`Event::DownloadProgress`] on the way. Content the
+    /// storage already holds completes at once. Fetching an id already being fetched adds
+    /// the sources to it.
+    ///
+    /// # Errors
+    /// [`FetchError`](crate::error::FetchError) (inside [`CommandError::Fetch`]): no storage,
+    /// no usable source, [`Config::max_downloads`](crate::Config::max_downloads) downloads
+    /// already active, or the storage failed.
+    pub fn fetch(
+        &mut self,
+        now: Instant,
+        id: ContentId,
+        sources: Vec<TransportAddr>,
+    ) -> Result<(), CommandError> {
+        self.ctx.advance(now);
+        self.start_download(id, sources)
+    }
+
+    /// Gives the node one storage for content it serves and downloads it makes, replacing and
+    /// returning the previous one. While set, it serves CJP2P peers in place of the store given
+    /// to [`set_content_store`](Self::set_content_store) (which is kept, and serves again once
+    /// this is `None`). Active downloads keep running and write to the new storage, which
+    /// should therefore be the same folder or empty of their partials.
+    pub fn set_content_storage(
+        &mut self,
+        storage: Option<Box<dyn ContentStorage + Send + Sync>>,
+    ) -> Option<Box<dyn ContentStorage + Send + Sync>> {
+        self.downloads.replace_storage(storage)
+    }
+
+    /// The content storage, for the application to add to it.
+    pub fn content_storage_mut(
+        &mut self,
+    ) -> Option<&mut (dyn ContentStorage + Send + Sync + 'static)> {
+        self.downloads.storage_mut()
+    }
+
+    /// How new downloads behave (windows, timeouts, bounds); running downloads keep theirs.
+    /// Default [`DownloadConfig::default`].
+    pub fn set_download_config(&mut self, config: DownloadConfig) {
+        self.downloads.set_config(config);
+    }
+
+    /// Stops downloading `id`, keeping what the storage holds of it (a later fetch resumes).
+    /// Returns whether it was active. No event follows.
+    pub fn cancel_fetch(&mut self, id: &ContentId) -> bool {
+        self.downloads.cancel(id)
+    }
+
+    /// The downloads in progress: id, bytes held, total length when known.
+    #[must_use]
+    pub fn downloads(&self) -> Vec<(ContentId, u64, Option<u64>)> {
+        self.downloads.list()
+    }
+
+    /// The sources of download `id` (windows, round-trip times, blocks kept), for progress
+    /// displays and logs; empty when `id` is not being fetched.
+    #[must_use]
+    pub fn download_sources(&self, id: &ContentId) -> Vec<SourceInfo> {
+        self.downloads.sources_of(id)
     }
 }

@@ -50,6 +50,12 @@ impl Context {
         wall.saturating_add(self.now.saturating_duration_since(at))
     }
 
+    /// The monotonic instant at which the wall clock will read `wall`.
+    pub(super) fn instant_at_wall(&self, wall: UnixMillis) -> Instant {
+        let wall_now = self.wall_now();
+        self.now + core::time::Duration::from_millis(wall.0.saturating_sub(wall_now.0))
+    }
+
     /// Queues `frame` for `to` as it is, framed for its transport: for frames that never carry
     /// a cookie echo and are not limited per path (CJP2P datagrams, and the node's own
     /// `queue_transmit` once it added the cookie). False if the queue was full, or `to` is

@@ -17,10 +17,6 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::Node;
-use serde_json::Value;
-
-use crate::error::SendError;
 use crate::event::MessageId;
 use crate::fragment::SendWindow;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
@@ -47,11 +43,11 @@ pub(super) struct FragmentSend {
 
 /// A message waiting for the session with its recipient.
 pub(super) struct HeldForSession {
-    id: MessageId,
-    from: String,
-    to: PublicIdentity,
-    json: Vec<u8>,
-    reference: Option<[u8; 32]>,
+    pub(in crate::node) id: MessageId,
+    pub(in crate::node) from: String,
+    pub(in crate::node) to: PublicIdentity,
+    pub(in crate::node) json: Vec<u8>,
+    pub(in crate::node) reference: Option<[u8; 32]>,
 }
 
 /// Messages waiting for sessions, per peer, oldest first, at most `max` in all.
@@ -62,7 +58,7 @@ pub(super) struct AwaitingSession {
 }
 
 impl AwaitingSession {
-    fn hold(&mut self, peer: NodeId, message: HeldForSession, max: usize) -> bool {
+    pub(super) fn hold(&mut self, peer: NodeId, message: HeldForSession, max: usize) -> bool {
         if self.len >= max {
             return false;
         }
@@ -71,86 +67,9 @@ impl AwaitingSession {
         true
     }
 
-    fn take(&mut self, peer: &NodeId) -> VecDeque<HeldForSession> {
+    pub(super) fn take(&mut self, peer: &NodeId) -> VecDeque<HeldForSession> {
         let taken = self.by_peer.remove(peer).unwrap_or_default();
         self.len = self.len.saturating_sub(taken.len());
         taken
-    }
-}
-
-impl Node {
-    /// Holds message `id` until the session with `to` is up, starting the handshake.
-    pub(super) fn hold_for_session(
-        &mut self,
-        id: MessageId,
-        from: &str,
-        to: &PublicIdentity,
-        json: &[u8],
-        reference: Option<[u8; 32]>,
-    ) -> Result<(), SendError> {
-        if json.len() > self.ctx.config.max_message_len {
-            return Err(SendError::TooLarge {
-                len: json.len(),
-                max: self.ctx.config.max_message_len,
-            });
-        }
-        let peer = to.key.node_id();
-        // The peer started a session with us and waits for our answer on it (a reply to its
-        // query, say): waiting for its first frame could be forever, so use the session now.
-        if self.transport.sessions.confirm_answered(&peer) {
-            return self
-                .transmit_message(id, from, to, &[], json, reference)
-                .map(|_| ());
-        }
-        if let Some(transport) = to.location.transport() {
-            self.start_handshake(to, transport);
-        }
-        if !self.transport.sessions.handshake_pending(&peer) {
-            // No handshake could start (the tables are full, or handshakes are off): nothing
-            // would ever send this message.
-            return Err(SendError::TooLarge {
-                len: json.len(),
-                max: self.ctx.config.max_datagram_size,
-            });
-        }
-        let held = HeldForSession {
-            id,
-            from: from.into(),
-            to: to.clone(),
-            json: json.to_vec(),
-            reference,
-        };
-        if !self
-            .transport
-            .awaiting_session
-            .hold(peer, held, self.ctx.config.max_waiting_messages)
-        {
-            return Err(SendError::Blocked(Value::Null));
-        }
-        self.ctx.stats.held_for_session += 1;
-        Ok(())
-    }
-
-    /// The session with `peer` is confirmed: send what waited for it.
-    pub(super) fn send_held_for_session(&mut self, peer: &NodeId) {
-        for held in self.transport.awaiting_session.take(peer) {
-            // A failure now is the same as at send time (queue full, too large): counted
-            // there, and the application holds the id.
-            let _ = self.transmit_message(
-                held.id,
-                &held.from,
-                &held.to,
-                &[],
-                &held.json,
-                held.reference,
-            );
-        }
-    }
-
-    /// The handshake with `peer` failed: what waited for it will not be sent.
-    pub(super) fn fail_held_for_session(&mut self, peer: NodeId) {
-        for held in self.transport.awaiting_session.take(&peer) {
-            self.report_unreachable(peer, Some(held.id));
-        }
     }
 }

@@ -5,11 +5,10 @@ mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
 mod command;
+mod content_routing;
 #[cfg(test)]
 mod content_session_tests;
-mod content_sessions;
 mod context;
-mod download_ops;
 #[cfg(test)]
 mod download_tests;
 mod downloads;
@@ -21,10 +20,10 @@ mod lookups;
 mod memory_storage;
 mod outbound;
 mod outbox;
-mod path_control;
+
+mod nat_traversal;
 mod paths;
 mod punch;
-mod punching;
 mod queries;
 #[cfg(test)]
 mod query_tests;
@@ -51,7 +50,6 @@ mod tests;
 #[cfg(test)]
 mod throttle_tests;
 mod throttling;
-mod timers;
 mod transport;
 mod under_load;
 
@@ -65,11 +63,12 @@ use crate::config::Config;
 use crate::error::{CommandError, SendError};
 use crate::event::{Event, MessageId};
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
-use crate::io::{Input, Output, Timeout, Transmit};
+use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::rng::CoreRng;
 use crate::stream::StreamDecoder;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
+use session_timers::DueHandshake;
 
 pub use downloads::ContentStorage;
 pub use stats::Stats;
@@ -565,4 +564,141 @@ impl Node {
     }
 
     // ----- internals shared by the submodules -----
+
+    // ----- wake-ups -----
+    //
+    // Handshake retries, idle sessions, replay memory ageing, query timeouts, throttled peers
+    // getting tokens back, held frames ageing out, and each concern's own timers. Nothing is
+    // scheduled ahead: each deadline is derived from the state it concerns, and the next
+    // timeout is the earliest of them.
+
+    /// The earliest deadline of every concern, and why.
+    fn next_timeout(&self) -> Option<Timeout> {
+        let retry = self
+            .transport
+            .sessions
+            .next_retry()
+            .map(|at| (at, TimerReason::HandshakeRetry));
+        let idle = self
+            .transport
+            .sessions
+            .next_idle(self.ctx.config.session_idle_timeout)
+            .map(|at| (at, TimerReason::SessionIdle));
+        let prune = [
+            self.transport.signature_nonces.next_expiry(),
+            self.transport.sealed_nonces.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|wall| (self.ctx.instant_at_wall(wall), TimerReason::ReplayPrune));
+        let query = self.queries.next_timeout().map(|(at, soft)| {
+            let reason = if soft {
+                TimerReason::QuerySoftTimeout
+            } else {
+                TimerReason::QueryHardTimeout
+            };
+            (at, reason)
+        });
+        let writable = self
+            .transport
+            .throttling
+            .next_writable()
+            .map(|at| (at, TimerReason::Throttle));
+        let held = self
+            .relay
+            .next_timeout()
+            .map(|at| (at, TimerReason::MailboxExpiry));
+        let lookup = self
+            .routing
+            .lookups
+            .next_deadline()
+            .map(|at| (at, TimerReason::LookupTimeout));
+        let cjp2p = self
+            .cjp2p
+            .next_maintenance()
+            .map(|at| (at, TimerReason::Cjp2pMaintenance));
+        let download = self
+            .downloads
+            .next_timeout()
+            .map(|at| (at, TimerReason::Download));
+        let reassembly = self
+            .transport
+            .reassembly
+            .next_timeout()
+            .map(|at| (at, TimerReason::Reassembly));
+        let keepalive = self
+            .transport
+            .next_keepalive(&self.ctx)
+            .map(|at| (at, TimerReason::Keepalive));
+        let probe = self
+            .transport
+            .next_probe_deadline()
+            .map(|at| (at, TimerReason::PathProbe));
+        let punch = self
+            .transport
+            .punching
+            .next_timeout()
+            .map(|at| (at, TimerReason::HolePunch));
+        let fragments = self
+            .transport
+            .next_fragment_retransmit()
+            .map(|at| (at, TimerReason::FragmentRetransmit));
+        let publish = self
+            .next_publish_retry()
+            .map(|at| (at, TimerReason::Keepalive));
+        [
+            retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
+            keepalive, probe, punch, fragments, publish,
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(at, _)| *at)
+        .map(|(at, reason)| Timeout {
+            at: at.max(self.ctx.now),
+            reason,
+        })
+    }
+
+    pub(super) fn on_timeout(&mut self) {
+        self.queries.expire(self.ctx.now, &mut self.ctx.out);
+        self.transport.throttling.release(&mut self.ctx);
+        self.relay.expire(self.ctx.now);
+        self.expire_lookups();
+        self.retry_handshakes();
+        self.transport.sessions.drop_idle(&mut self.ctx);
+        self.cjp2p.maintain(&mut self.ctx);
+        self.download_timeouts();
+        self.ctx.stats.fragments_dropped += self.transport.reassembly.expire(self.ctx.now) as u64;
+        self.send_keepalives();
+        self.transport.send_punch_probes(&mut self.ctx);
+        self.transport.retransmit_fragments(&mut self.ctx);
+        self.publish_record_if_due();
+        let wall = self.ctx.wall_now();
+        self.transport.signature_nonces.prune(wall);
+        self.transport.sealed_nonces.prune(wall);
+        self.transport.handshake_times.prune(wall);
+    }
+
+    fn retry_handshakes(&mut self) {
+        for due in self.transport.sessions.due_handshakes(&mut self.ctx) {
+            match due {
+                DueHandshake::Failed(peer) => {
+                    self.ctx.push_event(Event::HandshakeFailed { peer });
+                    self.fail_held_for_session(peer);
+                }
+                // Within the same limits as the first attempt: a retry is no less a reply to
+                // whatever made us start the handshake.
+                DueHandshake::Retry(retry) => {
+                    self.transport.queue_on_path(
+                        &mut self.ctx,
+                        &retry.peer,
+                        retry.to,
+                        retry.frame,
+                        retry.observed,
+                    );
+                }
+            }
+        }
+    }
 }

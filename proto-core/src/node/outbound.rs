@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
+use super::large_messages::HeldForSession;
 use super::lookups::{PendingMessage, TAG_LEN, transmit_tag};
 use super::sessions::PendingHandshake;
 use crate::address::Address;
@@ -13,7 +14,7 @@ use crate::crypto::handshake::{HandshakeTime, InitiatorHandshake};
 use crate::error::SendError;
 use crate::event::{Message, MessageId, Protection, Sender};
 use crate::frame::{self};
-use crate::identity::PublicIdentity;
+use crate::identity::{NodeId, PublicIdentity};
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
 
@@ -307,5 +308,82 @@ impl Node {
             attempts_left: self.ctx.config.handshake_attempts.saturating_sub(1),
         };
         self.transport.sessions.insert_pending(index, pending);
+    }
+
+    // ----- messages waiting for a session (`node/large_messages.rs`) -----
+
+    /// Holds message `id` until the session with `to` is up, starting the handshake.
+    pub(super) fn hold_for_session(
+        &mut self,
+        id: MessageId,
+        from: &str,
+        to: &PublicIdentity,
+        json: &[u8],
+        reference: Option<[u8; 32]>,
+    ) -> Result<(), SendError> {
+        if json.len() > self.ctx.config.max_message_len {
+            return Err(SendError::TooLarge {
+                len: json.len(),
+                max: self.ctx.config.max_message_len,
+            });
+        }
+        let peer = to.key.node_id();
+        // The peer started a session with us and waits for our answer on it (a reply to its
+        // query, say): waiting for its first frame could be forever, so use the session now.
+        if self.transport.sessions.confirm_answered(&peer) {
+            return self
+                .transmit_message(id, from, to, &[], json, reference)
+                .map(|_| ());
+        }
+        if let Some(transport) = to.location.transport() {
+            self.start_handshake(to, transport);
+        }
+        if !self.transport.sessions.handshake_pending(&peer) {
+            // No handshake could start (the tables are full, or handshakes are off): nothing
+            // would ever send this message.
+            return Err(SendError::TooLarge {
+                len: json.len(),
+                max: self.ctx.config.max_datagram_size,
+            });
+        }
+        let held = HeldForSession {
+            id,
+            from: from.into(),
+            to: to.clone(),
+            json: json.to_vec(),
+            reference,
+        };
+        if !self
+            .transport
+            .awaiting_session
+            .hold(peer, held, self.ctx.config.max_waiting_messages)
+        {
+            return Err(SendError::Blocked(Value::Null));
+        }
+        self.ctx.stats.held_for_session += 1;
+        Ok(())
+    }
+
+    /// The session with `peer` is confirmed: send what waited for it.
+    pub(super) fn send_held_for_session(&mut self, peer: &NodeId) {
+        for held in self.transport.awaiting_session.take(peer) {
+            // A failure now is the same as at send time (queue full, too large): counted
+            // there, and the application holds the id.
+            let _ = self.transmit_message(
+                held.id,
+                &held.from,
+                &held.to,
+                &[],
+                &held.json,
+                held.reference,
+            );
+        }
+    }
+
+    /// The handshake with `peer` failed: what waited for it will not be sent.
+    pub(super) fn fail_held_for_session(&mut self, peer: NodeId) {
+        for held in self.transport.awaiting_session.take(&peer) {
+            self.report_unreachable(peer, Some(held.id));
+        }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) struct SessionEntry {
     pub(crate) last_from: TransportAddr,
     /// When the routing table last heard of `last_from` from this session.
     pub(crate) heard_noted: Option<Instant>,
-    /// The address we last told the peer we see it at (`node/path_control.rs`).
+    /// The address we last told the peer we see it at (`node/transport/path_probes.rs`).
     pub(crate) told_address: Option<TransportAddr>,
     /// The last few addresses we told the peer, and when: a peer heard from two addresses in
     /// turn (two punched paths, say) is told of an address again at most once per
@@ -52,7 +52,7 @@ pub(crate) struct SessionEntry {
     /// same answer instead of replacing the session.
     pub(crate) answered: Option<([u8; 32], Vec<u8>)>,
     /// The largest datagram a probe proved crosses the path to this address
-    /// (`node/path_control.rs`); elsewhere `max_datagram_size`.
+    /// (`node/transport/path_probes.rs`); elsewhere `max_datagram_size`.
     pub(crate) path_size: Option<(TransportAddr, usize)>,
     /// The path MTU probe in flight: its id, the address and size it tries, and when it is
     /// given up.

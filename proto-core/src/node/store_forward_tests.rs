@@ -126,7 +126,7 @@ fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_th
         .unwrap();
     feed(&mut relay, now, 1, &transmits(&mut alice));
     let expiry = relay.poll_timeout().unwrap();
-    assert_eq!(expiry.reason, crate::io::TimerReason::MailboxExpiry);
+    assert_eq!(expiry.reason, TimerReason::MailboxExpiry);
     assert_eq!(expiry.at, Instant::ZERO + Duration::from_secs(60));
     relay.handle_timeout(expiry.at);
     assert_eq!(relay.held_frames(), 0);

@@ -9,6 +9,7 @@
 //! sessions), which the node routes. It never reaches into another concern.
 
 mod discovery;
+mod our_nodes;
 mod receive;
 
 use alloc::boxed::Box;

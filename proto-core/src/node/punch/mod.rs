@@ -17,7 +17,7 @@
 //!
 //! [`Punching`] owns its tables and never reaches into the node: it is told the time and what
 //! happened, and answers whether to go ahead and what to probe. The node routes those answers
-//! (`node/punching.rs`).
+//! (`node/nat_traversal.rs`).
 //!
 //! **Bounds.** At most [`MAX_INTRODUCTIONS`] introductions remembered for the pair rate limit
 //! (one per pair per [`INTRODUCTION_INTERVAL`]) and [`MAX_INTRODUCTIONS_PER_SECOND`] made in

@@ -6,7 +6,7 @@
 //! what the node owns of them.
 
 use super::lookups::{LookupTable, ResendLog, WaitingMessages};
-use super::punching::Published;
+use super::nat_traversal::Published;
 use super::routes::{RouteLimits, RoutingTable};
 use crate::config::Config;
 use crate::routing::AddressRecord;
@@ -26,7 +26,7 @@ pub(super) struct Routing {
     /// The last address record this node signed.
     pub(super) own_record: Option<AddressRecord>,
     /// The record we last published to the default route, when, and whether it said it
-    /// holds it (`node/punching.rs`).
+    /// holds it (`node/nat_traversal.rs`).
     pub(super) published_record: Option<Published>,
 }
 

@@ -51,7 +51,7 @@ impl Transport {
         observed: bool,
     ) -> Option<Vec<Vec<u8>>> {
         let prefix = frame::sealed_prefix(recipient);
-        // A probed path may carry more than `max_datagram_size` (`node/path_control.rs`).
+        // A probed path may carry more than `max_datagram_size` (`node/transport/path_probes.rs`).
         let room = self
             .session_datagram_limit(ctx, key, to)
             .saturating_sub(Self::session_frame_overhead(&prefix));

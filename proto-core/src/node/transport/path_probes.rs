@@ -1,18 +1,49 @@
-//! The transport's path control: telling a session peer where we see it, probing the path's
-//! MTU with don't-fragment datagrams, path messages on a session, and keepalives.
+//! The transport's path control (`crate::path_message`): telling each session peer the address
+//! its frames come from, proving a new address with the echo, probing the path's MTU with
+//! don't-fragment datagrams, path messages on a session, and keepalives while a session is in
+//! use.
+//!
+//! **Following a peer.** A session is keyed by index, not by address. A frame that opens on
+//! it from a new UDP address (the peer's NAT rebound, or the peer moved) makes that address
+//! the peer's most recent one, so what the node sends goes there, within the amplification
+//! limit until the address echoes the observation the node sends it (`node/paths/`).
+//!
+//! **Keepalives.** A NAT forgets an idle UDP mapping after 30 s to a few minutes. While a
+//! session has carried something other than path messages within
+//! [`Config::keepalive_while_used`](crate::Config::keepalive_while_used), the node sends a
+//! keepalive on it whenever it has sent nothing for
+//! [`Config::keepalive_interval`](crate::Config::keepalive_interval). A session not in use
+//! costs nothing and ends at its idle timeout, except the one with the default route: that is
+//! the node this one stays reachable through, so it is kept alive for as long as it lasts.
 
 use super::Transport;
 use crate::address::Address;
 use crate::identity::PublicKey;
 use crate::node::context::Context;
-use crate::node::path_control::{
-    MAX_TOLD, OBSERVED_GAP, OBSERVED_INTERVAL, PROBE_SIZES, PROBE_TIMEOUT,
-};
 use crate::node::sessions::PathProbe;
 use crate::path_message::PathMessage;
 use crate::time::Instant;
 use crate::transport::{Protocol, TransportAddr};
 use alloc::vec::Vec;
+
+/// The datagram sizes a path MTU probe tries, largest first (each capped at `max_frame_len`):
+/// the largest UDP payload (loopback and jumbo paths), a jumbo frame, and Ethernet's 1 500-byte
+/// MTU less the IPv4 and UDP headers and some tunnel overhead.
+pub(super) const PROBE_SIZES: [usize; 3] = [65_507, 9_000, 1_452];
+
+/// Least time between two Observed messages for one address on one session (see
+/// `SessionEntry::told_recently`).
+pub(super) const OBSERVED_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// Least time between any two Observed messages on one session: bounds what paths that keep
+/// changing can make a session send (10 a second) while a real change is told at once.
+pub(super) const OBSERVED_GAP: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// Addresses remembered per session for that rule (punch candidates on both sides).
+pub(super) const MAX_TOLD: usize = 8;
+
+/// How long a probe waits for its acknowledgement before the next smaller size is tried.
+pub(super) const PROBE_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Transport {
     /// Tells the peer of session `index` where we see it, `from`, unless we already told it

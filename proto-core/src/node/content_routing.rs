@@ -1,74 +1,186 @@
-//! The node's side of downloads: the public commands, and the routing between the downloads
-//! sub-machine (`node/downloads/`) and the rest of the node.
+//! Routing between the downloads (`node/downloads/`), the CJP2P side and the transport.
 //!
 //! [`Node::fetch`] starts a download, CJP2P `Content` and `MaybeTheyHaveSome` answers and
 //! session content feed it, its requests leave as `PleaseSendContent` through the CJP2P send
 //! path (cookies first) or in a session with one of our own nodes, and its timers join the
 //! node's. What the node knows of a source (whether it is one of our nodes, how much it
 //! answers) is handed to the downloads here; they never ask the node.
+//!
+//! **Content between our own nodes** goes over EJTP sessions (`docs/PROTOCOL.md` section 19).
+//! Our nodes tell CJP2P peers who they are with `EjtpSessions` next to `MyPublicKey`. Which
+//! transport a download's request to such a peer goes over, and how much it asks, is a policy
+//! of the downloads (`node/downloads/transport.rs`). What stays here is what only the node
+//! knows or does: what we announce, what peers announced (their key, how much they answer),
+//! asking a source who it is, serving requests that come in a session, and handing session
+//! content to the downloads.
 
-use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
-use alloc::string::ToString;
 use alloc::vec::Vec;
-use core::str::FromStr;
 
 use super::Node;
-use super::downloads::{ContentStorage, Route, SourceLink, Started, reply_sized_chunks};
+use super::downloads::{Route, SourceLink, Started, reply_sized_chunks};
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
-use crate::content::{ContentId, ContentStore, DownloadConfig};
+use crate::content::{ContentId, ContentStore};
+use crate::content::{SessionContent, StoreError};
 use crate::error::CommandError;
 use crate::event::Event;
 use crate::identity::{PublicIdentity, PublicKey};
-use crate::time::Instant;
 use crate::transport::TransportAddr;
+use alloc::collections::BTreeMap;
+use alloc::string::ToString;
+use core::str::FromStr;
+
+/// Room kept in a session frame for everything but the content bytes: the `r` prefix with the
+/// recipient's address, the session header, the content header and the tag (about 130 bytes
+/// for the longest IPv6 address, rounded up generously).
+const SESSION_FRAME_OVERHEAD: usize = 512;
 
 impl Node {
-    // ----- public API -----
-
-    /// Gives the node one storage for content it serves and downloads it makes, replacing and
-    /// returning the previous one. While set, it serves CJP2P peers in place of the store given
-    /// to [`set_content_store`](Self::set_content_store) (which is kept, and serves again once
-    /// this is `None`). Active downloads keep running and write to the new storage, which
-    /// should therefore be the same folder or empty of their partials.
-    pub fn set_content_storage(
-        &mut self,
-        storage: Option<Box<dyn ContentStorage + Send + Sync>>,
-    ) -> Option<Box<dyn ContentStorage + Send + Sync>> {
-        self.downloads.replace_storage(storage)
+    /// A verified datagram from `source` said `EjtpSessions`: note it, ask it in larger requests
+    /// from now on, and start the session content will use (if we will use one).
+    pub(super) fn on_ejtp_sessions(&mut self, source: core::net::SocketAddr, max_request: u64) {
+        let Some(peer) = self.cjp2p.peer_mut(&source) else {
+            return;
+        };
+        peer.ejtp_max_request = Some(max_request);
+        let addr = TransportAddr::udp(source);
+        if let Some(blocks) = self.blocks_for_our_node(addr) {
+            self.downloads.set_source_blocks(addr, blocks);
+        }
+        if self.downloads.has_source(addr) {
+            if let Route::Cjp2pWhileOpening(key) =
+                self.downloads.route(addr, self.source_link(addr))
+            {
+                self.open_content_session(addr, key);
+            }
+        }
     }
 
-    /// The content storage, for the application to add to it.
-    pub fn content_storage_mut(
-        &mut self,
-    ) -> Option<&mut (dyn ContentStorage + Send + Sync + 'static)> {
-        self.downloads.storage_mut()
+    /// Blocks per request for `addr` if it is one of our own nodes: what it says it answers,
+    /// and no more than we would answer ourselves.
+    pub(super) fn blocks_for_our_node(&self, addr: TransportAddr) -> Option<u32> {
+        let theirs = self.cjp2p.peer(&addr.addr)?.ejtp_max_request?;
+        self.downloads.blocks_per_request(theirs)
     }
 
-    /// How new downloads behave (windows, timeouts, bounds); running downloads keep theirs.
-    /// Default [`DownloadConfig::default`].
-    pub fn set_download_config(&mut self, config: DownloadConfig) {
-        self.downloads.set_config(config);
+    /// A session plaintext that is a content message, from `peer` at `from`.
+    pub(super) fn on_session_content(
+        &mut self,
+        from: TransportAddr,
+        peer: &PublicKey,
+        plaintext: &[u8],
+    ) {
+        match SessionContent::decode(plaintext) {
+            Ok(SessionContent::Request { id, offset, length }) => {
+                self.serve_in_session(from, peer, id, offset, length);
+            }
+            Ok(SessionContent::Data {
+                id,
+                offset,
+                eof,
+                bytes,
+            }) => self.feed_session_data(from, peer, id, offset, bytes, eof),
+            Ok(SessionContent::Missing { id }) => self.feed_session_missing(from, peer, id),
+            Err(_) => self.ctx.stats.session_content_dropped += 1,
+        }
     }
 
-    /// Starts downloading `id` from `sources` over CJP2P (UDP addresses), resuming what the
-    /// storage kept of an earlier attempt. The outcome comes as [`Event::DownloadCompleted`] or
-    /// [`Event::DownloadFailed`], with [`Event::DownloadProgress`] on the way. Content the
-    /// storage already holds completes at once. Fetching an id already being fetched adds
-    /// the sources to it.
-    ///
-    /// # Errors
-    /// [`FetchError`](crate::error::FetchError) (inside [`CommandError::Fetch`]): no storage,
-    /// no usable source, [`Config::max_downloads`](crate::Config::max_downloads) downloads
-    /// already active, or the storage failed.
-    pub fn fetch(
+    /// Answers a content request that came in the session with `peer`: the bytes asked (at most
+    /// `max_content_reply`, and what fits in one frame), read straight into the plaintext.
+    fn serve_in_session(
         &mut self,
-        now: Instant,
+        from: TransportAddr,
+        peer: &PublicKey,
+        id: ContentId,
+        offset: u64,
+        length: u32,
+    ) {
+        let most = self.ctx.config.cjp2p.max_content_reply.min(
+            self.ctx
+                .config
+                .max_frame_len
+                .saturating_sub(SESSION_FRAME_OVERHEAD),
+        );
+        let plaintext = match self.serving_store_mut() {
+            Some(store) => read_for_session(store, id, offset, length, most),
+            None => Ok(None),
+        };
+        let plaintext = match plaintext {
+            Ok(Some(plaintext)) => plaintext,
+            Ok(None) => SessionContent::Missing { id }.encode(),
+            Err(_) => {
+                self.ctx.stats.cjp2p_store_failures += 1;
+                return;
+            }
+        };
+        let location = Address::from_transport(from);
+        let Some(frames) = self.transport.seal_session_datagrams(
+            &mut self.ctx,
+            peer,
+            &location,
+            &plaintext,
+            from,
+            false,
+        ) else {
+            return;
+        };
+        let mut queued = true;
+        for frame in frames {
+            queued &= self.transport.queue_transmit(&mut self.ctx, from, frame);
+        }
+        if queued {
+            self.ctx.stats.session_content_served += 1;
+        }
+    }
+}
+
+/// The `Data` plaintext answering a request, with the bytes read in place; `None` when the
+/// store does not hold the content.
+fn read_for_session(
+    store: &mut dyn ContentStore,
+    id: ContentId,
+    offset: u64,
+    length: u32,
+    most: usize,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(eof) = store.len_of(&id) else {
+        return Ok(None);
+    };
+    let available = eof.saturating_sub(offset);
+    let count = usize::try_from(u64::from(length).min(available))
+        .unwrap_or(usize::MAX)
+        .min(most);
+    let header = SessionContent::Data {
+        id,
+        offset,
+        eof,
+        bytes: &[],
+    };
+    let mut plaintext = Vec::with_capacity(header.encoded_len() + count);
+    header.encode_into(&mut plaintext);
+    let header_len = plaintext.len();
+    plaintext.resize(header_len + count, 0);
+    if count > 0 {
+        let body = plaintext.get_mut(header_len..).unwrap_or_default();
+        match store.read_at(&id, offset, body) {
+            Ok(read) => plaintext.truncate(header_len + read),
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(Some(plaintext))
+}
+
+impl Node {
+    // ----- downloads -----
+
+    /// Starts downloading `id` from `sources` (see [`fetch`](Self::fetch)), and routes how it
+    /// started: driven now, or completed at once from what the storage holds.
+    pub(super) fn start_download(
+        &mut self,
         id: ContentId,
         sources: Vec<TransportAddr>,
     ) -> Result<(), CommandError> {
-        self.ctx.advance(now);
         let sources: Vec<TransportAddr> = sources
             .into_iter()
             .filter(|source| source.protocol == crate::transport::Protocol::Udp)
@@ -104,27 +216,6 @@ impl Node {
         }
         Ok(())
     }
-
-    /// Stops downloading `id`, keeping what the storage holds of it (a later fetch resumes).
-    /// Returns whether it was active. No event follows.
-    pub fn cancel_fetch(&mut self, id: &ContentId) -> bool {
-        self.downloads.cancel(id)
-    }
-
-    /// The downloads in progress: id, bytes held, total length when known.
-    #[must_use]
-    pub fn downloads(&self) -> Vec<(ContentId, u64, Option<u64>)> {
-        self.downloads.list()
-    }
-
-    /// The sources of download `id` (windows, round-trip times, blocks kept), for progress
-    /// displays and logs; empty when `id` is not being fetched.
-    #[must_use]
-    pub fn download_sources(&self, id: &ContentId) -> Vec<crate::content::SourceInfo> {
-        self.downloads.sources_of(id)
-    }
-
-    // ----- inside the node -----
 
     /// The store CJP2P requests are served from: the content storage if set, else the store
     /// given to `set_content_store`.
@@ -208,7 +299,7 @@ impl Node {
         bytes: &[u8],
         eof: u64,
     ) {
-        let known = self.our_node_key(from) == Some(*peer);
+        let known = self.cjp2p.our_node_key(from) == Some(*peer);
         if !(known
             && self
                 .downloads
@@ -228,7 +319,7 @@ impl Node {
         peer: &PublicKey,
         id: ContentId,
     ) {
-        let known = self.our_node_key(from) == Some(*peer);
+        let known = self.cjp2p.our_node_key(from) == Some(*peer);
         if known && self.downloads.handle_not_held(&id, from) {
             self.drive_download(id);
         } else {
@@ -279,7 +370,7 @@ impl Node {
                 });
         }
         for (to, mut requests) in by_source {
-            requests.extend(self.identity_question(to.addr));
+            requests.extend(self.cjp2p.identity_question(self.ctx.now, to.addr));
             for chunk in reply_sized_chunks(requests) {
                 // A refused send (full queue) is a lost request: the download's timer asks again.
                 if self.send_cjp2p(now, to, chunk).is_err() {
@@ -294,7 +385,7 @@ impl Node {
 
     /// What the node knows of `addr` for the downloads' choice of transport.
     pub(super) fn source_link(&self, addr: TransportAddr) -> SourceLink {
-        let our_node = self.our_node_key(addr);
+        let our_node = self.cjp2p.our_node_key(addr);
         SourceLink {
             our_node,
             session_up: our_node.is_some_and(|key| self.has_session(&key.node_id())),

@@ -1,7 +1,11 @@
-//! The node's side of hole punching and relaying (`node/punch/`, `crate::relay_address`):
-//! sending through a relay while no direct path is open, asking the relay to introduce us,
-//! coordinating introductions for others, probing, and publishing our record to the node we
-//! stay reachable through.
+//! Routing for NAT traversal between the transport, the routing table and the relay:
+//! - path messages on a session (`crate::path_message`): what a peer tells us about the path,
+//!   following a peer to a new address, keepalives (the transport's side is in
+//!   `node/transport/path_probes.rs`);
+//! - hole punching and relaying (`node/punch/`, `crate::relay_address`): sending through a
+//!   relay while no direct path is open, asking the relay to introduce us, coordinating
+//!   introductions for others, probing;
+//! - publishing our record to the node we stay reachable through.
 
 use alloc::vec::Vec;
 
@@ -10,12 +14,17 @@ use super::lookups::TAG_LEN;
 use super::route_ops::with_callsign;
 use crate::address::Address;
 use crate::error::SendError;
+use crate::event::Event;
 use crate::event::MessageId;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
-use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage};
+use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage, is_path_message};
 use crate::relay_address::RelayAddress;
 use crate::routing::AddressRecord;
 use crate::transport::{Protocol, TransportAddr};
+
+/// How often, at most, frames on one session from an unchanged address refresh the routing
+/// table's note that the peer was heard there.
+const HEARD_NOTE_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
 
 /// How long a published record waits for its acknowledgement before it goes again.
 const PUBLISH_RETRY: core::time::Duration = core::time::Duration::from_secs(1);
@@ -338,5 +347,170 @@ impl Node {
             }
         }
         recipient
+    }
+
+    // ----- path messages -----
+
+    /// A frame opened on session `index`, straight from `from`, carrying `plaintext`.
+    pub(super) fn on_session_frame_from(
+        &mut self,
+        index: u32,
+        from: TransportAddr,
+        plaintext: &[u8],
+    ) {
+        let now = self.ctx.now;
+        let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
+            return;
+        };
+        if !is_path_message(plaintext) {
+            entry.last_activity = now;
+        }
+        // Every content datagram comes this way: the routing table hears of the address when
+        // it changes, and at most once a second besides (it only needs to stay within
+        // `observed_path_lifetime`).
+        let note = entry.last_from != from
+            || entry
+                .heard_noted
+                .is_none_or(|at| now.saturating_duration_since(at) >= HEARD_NOTE_INTERVAL);
+        entry.last_from = from;
+        if note {
+            entry.heard_noted = Some(now);
+        }
+        let peer = entry.peer;
+        self.transport.tell_observed(&mut self.ctx, index, from);
+        if note {
+            self.heard_directly(peer, from);
+        }
+    }
+
+    /// A path message that opened on session `index` with `peer`, straight from `from`.
+    pub(super) fn on_path_message(
+        &mut self,
+        index: u32,
+        peer: PublicKey,
+        from: TransportAddr,
+        plaintext: &[u8],
+    ) {
+        let Ok(message) = PathMessage::decode(plaintext) else {
+            self.ctx.stats.dropped_malformed += 1;
+            return;
+        };
+        match message {
+            PathMessage::Observed { challenge, address } => {
+                self.transport.send_path_message(
+                    &mut self.ctx,
+                    &peer,
+                    from,
+                    &PathMessage::Echo { challenge },
+                );
+                let by = peer.node_id();
+                let observation = self.transport.reflexive.observe(by, address, self.ctx.now);
+                // Where the node we stay reachable through sees us is in our record.
+                if self
+                    .transport
+                    .default_route
+                    .as_ref()
+                    .is_some_and(|route| route.key == peer)
+                {
+                    self.publish_record_if_due();
+                }
+                let changed_from = match observation {
+                    super::reflexive::Observation::Same => return,
+                    super::reflexive::Observation::New => None,
+                    super::reflexive::Observation::Changed { before } => Some(before),
+                };
+                let agreeing = self.transport.reflexive.agreeing(address);
+                self.ctx.push_event(Event::AddressObserved {
+                    address,
+                    by,
+                    agreeing,
+                    changed_from,
+                });
+            }
+            PathMessage::Echo { challenge } => {
+                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
+                    return;
+                };
+                if entry.challenge == Some((challenge, from)) {
+                    entry.challenge = None;
+                    self.transport.paths.validate(from, self.ctx.now);
+                    self.on_peer_proved(&peer);
+                }
+            }
+            PathMessage::Keepalive => {}
+            PathMessage::Probe { id, .. } => {
+                self.transport.send_path_message(
+                    &mut self.ctx,
+                    &peer,
+                    from,
+                    &PathMessage::ProbeAck { id },
+                );
+            }
+            PathMessage::ProbeAck { id } => {
+                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
+                    return;
+                };
+                if let Some(probe) = entry.probe.filter(|probe| probe.id == id) {
+                    entry.probe = None;
+                    entry.path_size = Some((probe.to, probe.size));
+                }
+            }
+            PathMessage::PunchRequest { target } => {
+                self.on_punch_request(peer, from, NodeId::from_bytes(target));
+            }
+            PathMessage::Punch {
+                peer: other,
+                candidates,
+            } => {
+                self.on_punch(&peer, other, &candidates);
+            }
+            PathMessage::Publish { record } => self.on_publish(&peer, from, &record),
+            PathMessage::PublishAck { seq } => self.on_publish_ack(&peer, seq),
+            PathMessage::FragmentAck {
+                message_id,
+                next,
+                held,
+                highest,
+            } => self.transport.on_fragment_ack(
+                &mut self.ctx,
+                &peer,
+                message_id,
+                (next, held, highest),
+            ),
+        }
+    }
+
+    /// Sends the keepalives due now, and moves on the probes whose time is up.
+    pub(super) fn send_keepalives(&mut self) {
+        self.transport.retry_path_probes(&mut self.ctx);
+        let interval = self.ctx.config.keepalive_interval;
+        if interval.is_zero() {
+            return;
+        }
+        let now = self.ctx.now;
+        let due: Vec<u32> = self
+            .transport
+            .sessions
+            .sessions
+            .iter()
+            .filter(|(index, entry)| {
+                self.transport.keeps_alive(&self.ctx, **index, entry)
+                    && entry.last_sent + interval <= now
+            })
+            .map(|(index, _)| *index)
+            .collect();
+        self.publish_record_if_due();
+        for index in due {
+            let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
+                continue;
+            };
+            // Counted as sent even if sealing fails, so a timer is never due again at once.
+            entry.last_sent = now;
+            let (peer, last_from) = (entry.peer, entry.last_from);
+            let to = self.path_for(&peer, last_from);
+            self.transport
+                .send_path_message(&mut self.ctx, &peer, to, &PathMessage::Keepalive);
+            self.ctx.stats.keepalives_sent += 1;
+        }
     }
 }
