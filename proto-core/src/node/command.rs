@@ -5,19 +5,22 @@
 //! (`send`, `query`, `fetch`, ...) are the same operations for code that drives the core
 //! directly.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 
 use serde_json::Value;
 
+use super::MAX_LOCAL_ADDRESSES;
 use super::Node;
 use super::downloads::ContentStorage;
+use super::lookups::PendingMessage;
+use crate::address::{Address, MAX_CALLSIGN_LEN};
 use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer};
 use crate::content::{ContentId, ContentStore, DownloadConfig, SourceInfo};
 use crate::crypto::proof::reply_reference;
 use crate::error::{CommandError, SendError};
 use crate::event::{Message, MessageId};
 use crate::frame::{self, FrameError};
-use crate::identity::PublicIdentity;
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::io::{Command, CommandOutcome};
 use crate::json::JsonError;
 use crate::query::QueryOptions;
@@ -130,6 +133,113 @@ impl Node {
             }
         }
     }
+
+    // ----- clients, addresses, messages -----
+
+    /// Adds a local client: messages addressed to this node with `callsign` are delivered as
+    /// [`Event::Message`].
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidCallsign`], [`CommandError::DuplicateClient`] or
+    /// [`CommandError::TooManyClients`].
+    pub fn add_client(&mut self, callsign: &str) -> Result<(), CommandError> {
+        if callsign.is_empty() || callsign.len() > MAX_CALLSIGN_LEN {
+            return Err(CommandError::InvalidCallsign);
+        }
+        if self.transport.clients.contains(callsign) {
+            return Err(CommandError::DuplicateClient(callsign.to_string()));
+        }
+        if self.transport.clients.len() >= self.ctx.config.max_clients {
+            return Err(CommandError::TooManyClients);
+        }
+        self.transport.clients.insert(callsign.to_string());
+        Ok(())
+    }
+
+    /// Removes a local client; later messages for it are dropped. Returns whether it was one.
+    pub fn remove_client(&mut self, callsign: &str) -> bool {
+        self.transport.clients.remove(callsign)
+    }
+
+    /// Declares an address this node is reached at (its "jack": `["udp4", ["1.2.3.4", 9001]]`).
+    /// Senders' `s` headers use it, and a relayed frame addressed to it is opened here rather
+    /// than sent on. Callsigns are ignored; declaring an address twice is harmless.
+    ///
+    /// # Errors
+    /// [`CommandError::TooManyAddresses`] past [`MAX_LOCAL_ADDRESSES`].
+    pub fn add_local_address(&mut self, address: Address) -> Result<(), CommandError> {
+        let address = address.without_callsign();
+        if self.ctx.local_addresses.contains(&address) {
+            return Ok(());
+        }
+        if self.ctx.local_addresses.len() >= MAX_LOCAL_ADDRESSES {
+            return Err(CommandError::TooManyAddresses);
+        }
+        self.ctx.local_addresses.push(address);
+        // Our address record changed: the next one must be newer than any handed out.
+        self.routing.record_seq = self.routing.record_seq.saturating_add(1);
+        Ok(())
+    }
+
+    /// Where frames that no transport of ours can reach are sent, wrapped in a frame sealed to
+    /// that node (which opens it and sends it on). `None` drops them instead.
+    ///
+    /// The node also opens a session with its default route at once and keeps it alive
+    /// (`Config::keepalive_interval`): behind a NAT, that is what keeps this node reachable
+    /// through it, and how it learns its public mapping.
+    pub fn set_default_route(&mut self, route: Option<PublicIdentity>) {
+        self.transport.default_route = route.clone();
+        let Some(route) = route else {
+            return;
+        };
+        if self.ctx.config.sessions
+            && route.key != self.ctx.public_key
+            && !self.has_session(&route.key.node_id())
+        {
+            if let Some(transport) = route.location.transport() {
+                self.start_handshake(&route, transport);
+            }
+        }
+    }
+
+    /// Sends `value` from the local client `from` to `to`, signed and encrypted.
+    ///
+    /// Returns the message id the recipient will see. `to`'s address goes into the routing
+    /// table; if it has failed (see [`handle_transmit_failed`](Self::handle_transmit_failed))
+    /// the peer's best working address is used instead, or, with none, the message waits for a
+    /// lookup of the peer (see [`send_to_peer`](Self::send_to_peer)).
+    ///
+    /// # Errors
+    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.send_via(now, from, to, &[], value)
+    }
+
+    /// Sends `value` from `from` to `to` through the relays `via` (first hop first), as an
+    /// onion: each relay learns only the hop before it and the hop after it.
+    ///
+    /// # Errors
+    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
+    pub fn send_via(
+        &mut self,
+        now: Instant,
+        from: &str,
+        to: &PublicIdentity,
+        via: &[PublicIdentity],
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.ctx.advance(now);
+        self.send_message(from, to, via, value, None)
+            .map(|(id, _)| id)
+    }
+
+    // ----- queries -----
 
     /// Sends `value` from the local client `from` to `to` as a query, and waits for its reply
     /// until `options`' hard timeout.
@@ -366,5 +476,108 @@ impl Node {
     #[must_use]
     pub fn download_sources(&self, id: &ContentId) -> Vec<SourceInfo> {
         self.downloads.sources_of(id)
+    }
+
+    // ----- routing -----
+
+    /// Tells the routing table that the peer with `key` is reached at `address` (a callsign is
+    /// ignored), with `preference` (higher is tried first; none keeps the address's current one,
+    /// or 100 for a new address). An address given this way is considered working again even if
+    /// it failed before. If no signed record of the peer is held yet, the node asks the peer for
+    /// it (a lookup; its end is reported like any other).
+    ///
+    /// Returns false if the address has no transport this node speaks, or the table cannot take
+    /// it (a bound of zero).
+    pub fn add_route(
+        &mut self,
+        now: Instant,
+        key: PublicKey,
+        address: &Address,
+        preference: Option<u8>,
+    ) -> bool {
+        self.ctx.advance(now);
+        if key == self.ctx.public_key {
+            return false;
+        }
+        let stored = self.learn_route(key, address, preference, true);
+        let peer = key.node_id();
+        if stored && self.routing.routes.record_seq(&peer).is_none() {
+            self.start_lookup(peer);
+        }
+        stored
+    }
+
+    /// Sends `value` from the local client `from` to the client `callsign` of the node with key
+    /// `peer`, on the best address the routing table knows.
+    ///
+    /// If no address is known or every known one failed, the message waits (in a queue of
+    /// [`Config::max_waiting_messages`](crate::Config::max_waiting_messages)) for a lookup of
+    /// the peer, and is sent when [`Event::PeerFound`] comes, or reported with
+    /// [`Event::Unreachable`] when the lookup fails.
+    ///
+    /// # Errors
+    /// [`SendError::Unreachable`] if no lookup can be started or waited on (no other peer to
+    /// ask, or a bound reached); otherwise as [`send`](Self::send).
+    pub fn send_to_peer(
+        &mut self,
+        now: Instant,
+        from: &str,
+        peer: &PublicKey,
+        callsign: &str,
+        value: Value,
+    ) -> Result<MessageId, SendError> {
+        self.ctx.advance(now);
+        let json = self.transport.check_sendable(from, &value)?;
+        if self.ctx.out.is_full() {
+            self.ctx.out.send_blocked = true;
+            return Err(SendError::Blocked(value));
+        }
+        let id = MessageId(self.ctx.rng.array());
+        let message = PendingMessage {
+            id,
+            from: from.into(),
+            key: *peer,
+            callsign: Some(callsign.into()),
+            json,
+            reference: None,
+        };
+        self.send_routed(message, None)?;
+        Ok(id)
+    }
+
+    /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
+    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`] or
+    /// [`Event::LookupFailed`]. False if no lookup could be started (no peer to ask, or
+    /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
+    /// if one for `peer` is already in flight.
+    pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {
+        self.ctx.advance(now);
+        self.start_lookup(peer)
+    }
+
+    /// Sets the sequence number of this node's next address record. It starts at the wall clock
+    /// reading (Unix ms) the node was built with and grows by one each time a local address is
+    /// added, so records made after a restart are newer than those made before; an application
+    /// that persists [`record_seq`](Self::record_seq) may restore it (plus one) instead.
+    pub fn set_record_seq(&mut self, seq: u64) {
+        self.routing.record_seq = seq;
+    }
+
+    /// The sequence number of this node's current address record.
+    #[must_use]
+    pub fn record_seq(&self) -> u64 {
+        self.routing.record_seq
+    }
+
+    /// The sequence number of the signed address record held for `peer`, if any.
+    #[must_use]
+    pub fn peer_record_seq(&self, peer: &NodeId) -> Option<u64> {
+        self.routing.routes.record_seq(peer)
+    }
+
+    /// The addresses the routing table holds for `peer`, best first at `now`, if it knows it.
+    #[must_use]
+    pub fn routes_to(&self, peer: &NodeId) -> Vec<Address> {
+        self.routing.addresses_of(&self.ctx, peer)
     }
 }

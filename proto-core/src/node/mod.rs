@@ -56,12 +56,10 @@ mod under_load;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use serde_json::Value;
-
-use crate::address::{Address, MAX_CALLSIGN_LEN};
+use crate::address::Address;
 use crate::config::Config;
-use crate::error::{CommandError, SendError};
-use crate::event::{Event, MessageId};
+use crate::error::CommandError;
+use crate::event::Event;
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
 use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::rng::CoreRng;
@@ -414,111 +412,6 @@ impl Node {
             }
         }
         Ok(())
-    }
-
-    // ----- commands -----
-
-    /// Adds a local client: messages addressed to this node with `callsign` are delivered as
-    /// [`Event::Message`].
-    ///
-    /// # Errors
-    /// [`CommandError::InvalidCallsign`], [`CommandError::DuplicateClient`] or
-    /// [`CommandError::TooManyClients`].
-    pub fn add_client(&mut self, callsign: &str) -> Result<(), CommandError> {
-        if callsign.is_empty() || callsign.len() > MAX_CALLSIGN_LEN {
-            return Err(CommandError::InvalidCallsign);
-        }
-        if self.transport.clients.contains(callsign) {
-            return Err(CommandError::DuplicateClient(callsign.to_string()));
-        }
-        if self.transport.clients.len() >= self.ctx.config.max_clients {
-            return Err(CommandError::TooManyClients);
-        }
-        self.transport.clients.insert(callsign.to_string());
-        Ok(())
-    }
-
-    /// Removes a local client; later messages for it are dropped. Returns whether it was one.
-    pub fn remove_client(&mut self, callsign: &str) -> bool {
-        self.transport.clients.remove(callsign)
-    }
-
-    /// Declares an address this node is reached at (its "jack": `["udp4", ["1.2.3.4", 9001]]`).
-    /// Senders' `s` headers use it, and a relayed frame addressed to it is opened here rather
-    /// than sent on. Callsigns are ignored; declaring an address twice is harmless.
-    ///
-    /// # Errors
-    /// [`CommandError::TooManyAddresses`] past [`MAX_LOCAL_ADDRESSES`].
-    pub fn add_local_address(&mut self, address: Address) -> Result<(), CommandError> {
-        let address = address.without_callsign();
-        if self.ctx.local_addresses.contains(&address) {
-            return Ok(());
-        }
-        if self.ctx.local_addresses.len() >= MAX_LOCAL_ADDRESSES {
-            return Err(CommandError::TooManyAddresses);
-        }
-        self.ctx.local_addresses.push(address);
-        // Our address record changed: the next one must be newer than any handed out.
-        self.routing.record_seq = self.routing.record_seq.saturating_add(1);
-        Ok(())
-    }
-
-    /// Where frames that no transport of ours can reach are sent, wrapped in a frame sealed to
-    /// that node (which opens it and sends it on). `None` drops them instead.
-    ///
-    /// The node also opens a session with its default route at once and keeps it alive
-    /// (`Config::keepalive_interval`): behind a NAT, that is what keeps this node reachable
-    /// through it, and how it learns its public mapping.
-    pub fn set_default_route(&mut self, route: Option<PublicIdentity>) {
-        self.transport.default_route = route.clone();
-        let Some(route) = route else {
-            return;
-        };
-        if self.ctx.config.sessions
-            && route.key != self.ctx.public_key
-            && !self.has_session(&route.key.node_id())
-        {
-            if let Some(transport) = route.location.transport() {
-                self.start_handshake(&route, transport);
-            }
-        }
-    }
-
-    /// Sends `value` from the local client `from` to `to`, signed and encrypted.
-    ///
-    /// Returns the message id the recipient will see. `to`'s address goes into the routing
-    /// table; if it has failed (see [`handle_transmit_failed`](Self::handle_transmit_failed))
-    /// the peer's best working address is used instead, or, with none, the message waits for a
-    /// lookup of the peer (see [`send_to_peer`](Self::send_to_peer)).
-    ///
-    /// # Errors
-    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
-    pub fn send(
-        &mut self,
-        now: Instant,
-        from: &str,
-        to: &PublicIdentity,
-        value: Value,
-    ) -> Result<MessageId, SendError> {
-        self.send_via(now, from, to, &[], value)
-    }
-
-    /// Sends `value` from `from` to `to` through the relays `via` (first hop first), as an
-    /// onion: each relay learns only the hop before it and the hop after it.
-    ///
-    /// # Errors
-    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
-    pub fn send_via(
-        &mut self,
-        now: Instant,
-        from: &str,
-        to: &PublicIdentity,
-        via: &[PublicIdentity],
-        value: Value,
-    ) -> Result<MessageId, SendError> {
-        self.ctx.advance(now);
-        self.send_message(from, to, via, value, None)
-            .map(|(id, _)| id)
     }
 
     // ----- polls -----

@@ -65,7 +65,7 @@ impl Node {
             self.deliver_locally(id, sender, to, value, reference);
             return Ok((id, json));
         }
-        if via.is_empty() && self.routes_apply(to) {
+        if via.is_empty() && self.routing.applies_to(to) {
             let message = PendingMessage {
                 id,
                 from: from.into(),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::test_support::*;
 use super::*;
 use crate::crypto::proof::SenderProof;
+use crate::error::SendError;
 use crate::event::{Message, Protection};
 use crate::io::{Command, CommandOutcome, TimerReason};
 use crate::query::QueryOptions;

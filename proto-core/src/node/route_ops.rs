@@ -5,145 +5,19 @@
 
 use alloc::vec::Vec;
 
-use serde_json::Value;
-
 use super::Node;
-use super::lookups::{Lookup, PendingMessage, SentMessage, TAG_LEN, transmit_tag};
-use super::routes::RouteAddress;
+use super::lookups::{PendingMessage, SentMessage, transmit_tag};
 use crate::address::Address;
 use crate::error::SendError;
 use crate::event::{Event, MessageId};
 use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::relay_address::RelayAddress;
-use crate::routing::AddressRecord;
-use crate::routing::record::MAX_RECORD_ADDRESSES;
 use crate::routing::wire::{self, LookupBody};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
 impl Node {
-    // ----- commands -----
-
-    /// Tells the routing table that the peer with `key` is reached at `address` (a callsign is
-    /// ignored), with `preference` (higher is tried first; none keeps the address's current one,
-    /// or 100 for a new address). An address given this way is considered working again even if
-    /// it failed before. If no signed record of the peer is held yet, the node asks the peer for
-    /// it (a lookup; its end is reported like any other).
-    ///
-    /// Returns false if the address has no transport this node speaks, or the table cannot take
-    /// it (a bound of zero).
-    pub fn add_route(
-        &mut self,
-        now: Instant,
-        key: PublicKey,
-        address: &Address,
-        preference: Option<u8>,
-    ) -> bool {
-        self.ctx.advance(now);
-        if key == self.ctx.public_key {
-            return false;
-        }
-        let stored = self.learn_route(key, address, preference, true);
-        let peer = key.node_id();
-        if stored && self.routing.routes.record_seq(&peer).is_none() {
-            self.start_lookup(peer);
-        }
-        stored
-    }
-
-    /// Sends `value` from the local client `from` to the client `callsign` of the node with key
-    /// `peer`, on the best address the routing table knows.
-    ///
-    /// If no address is known or every known one failed, the message waits (in a queue of
-    /// [`Config::max_waiting_messages`](crate::Config::max_waiting_messages)) for a lookup of
-    /// the peer, and is sent when [`Event::PeerFound`] comes, or reported with
-    /// [`Event::Unreachable`] when the lookup fails.
-    ///
-    /// # Errors
-    /// [`SendError::Unreachable`] if no lookup can be started or waited on (no other peer to
-    /// ask, or a bound reached); otherwise as [`send`](Self::send).
-    pub fn send_to_peer(
-        &mut self,
-        now: Instant,
-        from: &str,
-        peer: &PublicKey,
-        callsign: &str,
-        value: Value,
-    ) -> Result<MessageId, SendError> {
-        self.ctx.advance(now);
-        let json = self.transport.check_sendable(from, &value)?;
-        if self.ctx.out.is_full() {
-            self.ctx.out.send_blocked = true;
-            return Err(SendError::Blocked(value));
-        }
-        let id = MessageId(self.ctx.rng.array());
-        let message = PendingMessage {
-            id,
-            from: from.into(),
-            key: *peer,
-            callsign: Some(callsign.into()),
-            json,
-            reference: None,
-        };
-        self.send_routed(message, None)?;
-        Ok(id)
-    }
-
-    /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
-    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`] or
-    /// [`Event::LookupFailed`]. False if no lookup could be started (no peer to ask, or
-    /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
-    /// if one for `peer` is already in flight.
-    pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {
-        self.ctx.advance(now);
-        self.start_lookup(peer)
-    }
-
-    /// Sets the sequence number of this node's next address record. It starts at the wall clock
-    /// reading (Unix ms) the node was built with and grows by one each time a local address is
-    /// added, so records made after a restart are newer than those made before; an application
-    /// that persists [`record_seq`](Self::record_seq) may restore it (plus one) instead.
-    pub fn set_record_seq(&mut self, seq: u64) {
-        self.routing.record_seq = seq;
-    }
-
-    /// The sequence number of this node's current address record.
-    #[must_use]
-    pub fn record_seq(&self) -> u64 {
-        self.routing.record_seq
-    }
-
-    /// The sequence number of the signed address record held for `peer`, if any.
-    #[must_use]
-    pub fn peer_record_seq(&self, peer: &NodeId) -> Option<u64> {
-        self.routing.routes.record_seq(peer)
-    }
-
-    /// The addresses the routing table holds for `peer`, best first at `now`, if it knows it.
-    #[must_use]
-    pub fn routes_to(&self, peer: &NodeId) -> Vec<Address> {
-        let Some(route) = self.routing.routes.get(peer) else {
-            return Vec::new();
-        };
-        let mut addresses: Vec<&RouteAddress> = route.addresses.iter().collect();
-        let retry = self.ctx.config.route_retry_after;
-        let now = self.ctx.now;
-        addresses.sort_by_key(|known| {
-            let usable = self
-                .routing
-                .routes
-                .is_usable(peer, known.transport, now, retry);
-            (
-                !usable,
-                core::cmp::Reverse(known.preference),
-                core::cmp::Reverse(known.last_success),
-                known.consecutive_failures,
-            )
-        });
-        addresses.into_iter().map(|known| known.address()).collect()
-    }
-
     // ----- inputs -----
 
     /// The adapter could not deliver the transmit `data` to `to` (an error on a UDP send, a
@@ -177,7 +51,10 @@ impl Node {
         }
         let mut reported = None;
         let retry = self.ctx.config.route_retry_after;
-        if let Some(message) = self.take_resendable(to, &transmit_tag(data)) {
+        if let Some(message) = self
+            .routing
+            .take_resendable(&self.ctx, to, &transmit_tag(data))
+        {
             let peer = message.key.node_id();
             if !peers.contains(&peer) {
                 peers.push(peer);
@@ -224,7 +101,8 @@ impl Node {
 
     // ----- internals -----
 
-    /// Learns an address of a peer into the routing table.
+    /// Learns an address of a peer into the routing table, which keeps peers in session with
+    /// us rather than others when it is full.
     pub(super) fn learn_route(
         &mut self,
         key: PublicKey,
@@ -235,8 +113,13 @@ impl Node {
         let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
         self.routing
-            .routes
-            .learn(key, address, preference, reset, self.ctx.now, &has_session)
+            .learn(&self.ctx, key, address, (preference, reset), &has_session)
+    }
+
+    /// Where to send to `key`, whose address is `given` (see `Routing::path_for`).
+    pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
+        let validated = self.transport.paths.is_validated(&given);
+        self.routing.path_for(&self.ctx, key, given, validated)
     }
 
     /// An authenticated frame of `len` bytes from `key`, which signed `address` as its own,
@@ -282,36 +165,6 @@ impl Node {
         self.routing
             .routes
             .mark_success(&key.node_id(), from, self.ctx.now);
-    }
-
-    /// Where to send to `key`, whose address is `given`. If `given` is an address the peer
-    /// signed as its own and it has not proved it receives, the address an authenticated frame
-    /// from `key` came from within `observed_path_lifetime`: behind a NAT the signed address is
-    /// private and the observed one crosses the NAT. Otherwise `given`: an address the
-    /// application chose, or one that proved itself.
-    pub(super) fn path_for(&self, key: &PublicKey, given: TransportAddr) -> TransportAddr {
-        // A wildcard signed by a node bound to `0.0.0.0` reaches no one: never keep it.
-        if !given.is_unspecified()
-            && (self.transport.paths.is_validated(&given)
-                || !self.routing.routes.is_signed(&key.node_id(), given))
-        {
-            return given;
-        }
-        self.routing
-            .routes
-            .recently_heard(
-                &key.node_id(),
-                given.protocol,
-                self.ctx.now,
-                self.ctx.config.observed_path_lifetime,
-            )
-            .unwrap_or(given)
-    }
-
-    /// Whether a direct send to `to` goes through the routing table: it names a transport, or
-    /// the table knows the peer.
-    pub(super) fn routes_apply(&self, to: &PublicIdentity) -> bool {
-        to.location.transport().is_some() || self.routing.routes.get(&to.key.node_id()).is_some()
     }
 
     /// Sends `message` on the address the application gave (if usable), else on the peer's best
@@ -409,7 +262,7 @@ impl Node {
         let handshake = self.transport.sessions.pending_frame_tagged(from, echoed);
         let message = match handshake {
             Some(_) => None,
-            None => self.take_resendable(from, echoed),
+            None => self.routing.take_resendable(&self.ctx, from, echoed),
         };
         if handshake.is_none() && message.is_none() {
             self.transport.key_work.stray_challenge();
@@ -425,18 +278,6 @@ impl Node {
         if let Some(message) = message {
             self.resend_challenged(from, message);
         }
-    }
-
-    /// The remembered message whose transmit to `to` ended with `tag`, taken to be sent
-    /// again, if it went within [`Config::resend_window`](crate::Config::resend_window).
-    pub(super) fn take_resendable(
-        &mut self,
-        to: TransportAddr,
-        tag: &[u8; TAG_LEN],
-    ) -> Option<PendingMessage> {
-        let window = u64::try_from(self.ctx.config.resend_window.as_micros()).unwrap_or(u64::MAX);
-        let since = Instant::from_micros(self.ctx.now.as_micros().saturating_sub(window));
-        self.routing.resend.take_failed(to, tag, since)
     }
 
     /// A node under load challenged the transmit of `message` to `to`: send it again there,
@@ -480,77 +321,22 @@ impl Node {
         self.ctx.push_event(Event::Unreachable { peer, message });
     }
 
-    /// Starts a lookup of `target`, unless one is in flight. False if none could start.
+    /// Starts a lookup of `target`, unless one is in flight, and queues its requests. False
+    /// if none could start.
     pub(super) fn start_lookup(&mut self, target: NodeId) -> bool {
-        if self.routing.lookups.by_target.contains_key(&target) {
-            return true;
-        }
-        if target == self.node_id()
-            || self.routing.lookups.len() >= self.ctx.config.max_pending_lookups
-        {
+        let own = self.node_id();
+        let Some(requests) = self.routing.start_lookup(&mut self.ctx, target, own) else {
             return false;
-        }
-        let attempts = self.ctx.config.lookup_attempts;
-        self.lookup_round(target, Vec::new(), attempts)
-    }
-
-    /// Sends one round of requests for `target` to peers not in `asked` (or, if every peer was
-    /// asked, to the same peers again), with `attempts` rounds left including this one.
-    fn lookup_round(&mut self, target: NodeId, mut asked: Vec<NodeId>, attempts: u8) -> bool {
-        if attempts == 0 {
-            return false;
-        }
-        let mut askees = self.peers_to_ask(target, &asked);
-        if askees.is_empty() {
-            askees = self.peers_to_ask(target, &[]);
-        }
-        if askees.is_empty() {
-            return false;
-        }
-        let request_id: [u8; 16] = self.ctx.rng.array();
-        for (peer, address, transport) in askees {
-            let mut frame = frame::sealed_prefix(&address);
-            wire::write_lookup_request(&mut frame, &request_id, &target);
-            self.transport
-                .queue_transmit(&mut self.ctx, transport, frame);
-            if !asked.contains(&peer) {
-                asked.push(peer);
-            }
-        }
-        self.ctx.stats.lookups_sent += 1;
-        let lookup = Lookup {
-            request_id,
-            asked,
-            deadline: self.ctx.now + self.ctx.config.lookup_timeout,
-            attempts_left: attempts.saturating_sub(1),
-            found: None,
         };
-        self.routing.lookups.insert(target, lookup);
+        self.queue_lookup_requests(requests);
         true
     }
 
-    /// Whom to ask about `target`: the target itself if it has a usable address, then up to
-    /// `lookup_fan_out` other peers, skipping `skip`.
-    fn peers_to_ask(
-        &self,
-        target: NodeId,
-        skip: &[NodeId],
-    ) -> Vec<(NodeId, Address, TransportAddr)> {
-        let retry = self.ctx.config.route_retry_after;
-        let mut askees = Vec::new();
-        if !skip.contains(&target) {
-            if let Some(best) = self.routing.routes.best(&target, self.ctx.now, retry) {
-                askees.push((target, best.address(), best.transport));
-            }
+    /// Queues the requests of a lookup round.
+    fn queue_lookup_requests(&mut self, requests: super::routing::Requests) {
+        for (to, frame) in requests {
+            self.transport.queue_transmit(&mut self.ctx, to, frame);
         }
-        askees.extend(self.routing.routes.peers_to_ask(
-            &target,
-            skip,
-            self.ctx.config.lookup_fan_out,
-            self.ctx.now,
-            retry,
-        ));
-        askees
     }
 
     /// Lookup deadlines due now: a lookup that found a record is done; one that did not asks
@@ -567,7 +353,15 @@ impl Node {
                 }
                 continue;
             }
-            if !self.lookup_round(target, lookup.asked, lookup.attempts_left) {
+            let round = self.routing.lookup_round(
+                &mut self.ctx,
+                target,
+                lookup.asked,
+                lookup.attempts_left,
+            );
+            if let Some(requests) = round {
+                self.queue_lookup_requests(requests);
+            } else {
                 self.ctx.push_event(Event::LookupFailed { peer: target });
                 for message in self.routing.waiting.take_for(&target) {
                     self.report_unreachable(target, Some(message.id));
@@ -596,16 +390,10 @@ impl Node {
         request_id: [u8; 16],
         target: NodeId,
     ) {
-        let wall = self.ctx.wall_now();
         let record = if target == self.node_id() {
             self.own_record()
         } else {
-            self.routing
-                .routes
-                .get(&target)
-                .and_then(|route| route.record.as_ref())
-                .filter(|held| held.expires > wall)
-                .map(|held| held.bytes.clone())
+            self.routing.held_record(&self.ctx, &target)
         };
         let Some(record) = record else {
             self.ctx.stats.lookups_unanswered += 1;
@@ -627,42 +415,17 @@ impl Node {
     }
 
     fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {
-        let Some(target) = self.routing.lookups.by_request.get(&request_id).copied() else {
-            self.ctx.stats.dropped_unmatched_lookup += 1;
-            return;
-        };
-        let Ok(record) = AddressRecord::decode(bytes) else {
-            self.ctx.stats.dropped_bad_record += 1;
-            return;
-        };
-        if record.check_for(&target, self.ctx.wall_now()).is_err() {
-            self.ctx.stats.dropped_bad_record += 1;
-            return;
-        }
-        if self
-            .routing
-            .routes
-            .record_seq(&target)
-            .is_some_and(|held| held >= record.seq)
-        {
-            self.ctx.stats.dropped_stale_record += 1;
-            return;
-        }
         let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        if !self
-            .routing
-            .routes
-            .accept_record(&record, self.ctx.now, &has_session)
-        {
+        let Some((target, record_seq)) =
+            self.routing
+                .take_answer(&mut self.ctx, request_id, bytes, &has_session)
+        else {
             return;
-        }
-        if let Some(lookup) = self.routing.lookups.by_target.get_mut(&target) {
-            lookup.found = Some(record.seq);
-        }
+        };
         self.ctx.push_event(Event::PeerFound {
             peer: target,
-            record_seq: record.seq,
+            record_seq,
         });
         for message in self.routing.waiting.take_for(&target) {
             let peer = message.key.node_id();
@@ -672,26 +435,25 @@ impl Node {
         }
     }
 
-    /// This node's signed address record, signed again when its addresses or seq changed or
-    /// half its lifetime has passed. None without an address to publish.
+    /// This node's signed address record (see `Routing::own_record`). None without an
+    /// address to publish.
     pub(super) fn own_record(&mut self) -> Option<Vec<u8>> {
-        // Candidates: our own specific addresses, then where peers see us (behind a NAT, its
+        // Candidates: our own specific addresses, then the node we stay reachable through
+        // (once it has told us where it sees us), then where peers see us (behind a NAT, its
         // mappings), most agreed first. Never a wildcard: it names no host.
-        let reflexive = self
-            .transport
-            .reflexive
-            .addresses()
-            .into_iter()
-            .map(|(seen, _)| Address::udp(seen, None));
-        // And the node we stay reachable through, once it has told us where it sees us.
         let relayed = self
             .transport
             .default_route
             .as_ref()
             .and_then(|route| self.transport.own_relay_address(&route.key))
             .map(|relay| relay.to_address(None));
-        let mut addresses: Vec<Address> = Vec::new();
-        for address in self
+        let reflexive = self
+            .transport
+            .reflexive
+            .addresses()
+            .into_iter()
+            .map(|(seen, _)| Address::udp(seen, None));
+        let specific: Vec<Address> = self
             .ctx
             .local_addresses
             .iter()
@@ -701,42 +463,9 @@ impl Node {
                     .is_some_and(|transport| !transport.is_unspecified())
             })
             .cloned()
-            .chain(relayed)
-            .chain(reflexive)
-        {
-            if addresses.len() < MAX_RECORD_ADDRESSES && !addresses.contains(&address) {
-                addresses.push(address);
-            }
-        }
-        if addresses.is_empty() {
-            return None;
-        }
-        let wall = self.ctx.wall_now();
-        let half_life = self.ctx.config.record_lifetime / 2;
-        if let Some(record) = &self.routing.own_record {
-            if record.seq == self.routing.record_seq
-                && record.addresses == addresses
-                && record.expires > wall.saturating_add(half_life)
-            {
-                return Some(record.bytes.clone());
-            }
-            // New candidates (a mapping learnt or changed): the record must be newer than any
-            // handed out, or holders would keep the old one.
-            if record.addresses != addresses && record.seq >= self.routing.record_seq {
-                self.routing.record_seq = record.seq.saturating_add(1);
-            }
-        }
-        let expires = wall.saturating_add(self.ctx.config.record_lifetime);
-        let record = AddressRecord::sign(
-            &self.ctx.identity,
-            self.routing.record_seq,
-            expires,
-            &addresses,
-        )
-        .ok()?;
-        let bytes = record.bytes.clone();
-        self.routing.own_record = Some(record);
-        Some(bytes)
+            .collect();
+        let candidates = specific.into_iter().chain(relayed).chain(reflexive);
+        self.routing.own_record(&self.ctx, candidates)
     }
 }
 

@@ -5,6 +5,12 @@
 //! The pieces live in their own modules beside this one (`routes`, `lookups`); this struct is
 //! what the node owns of them.
 
+mod lookup_rounds;
+mod own_record;
+mod table;
+
+pub(super) use lookup_rounds::Requests;
+
 use super::lookups::{LookupTable, ResendLog, WaitingMessages};
 use super::nat_traversal::Published;
 use super::routes::{RouteLimits, RoutingTable};
