@@ -234,7 +234,7 @@ impl Driver {
         };
         // The node is driven through its method (which returns the message id); the recording
         // holds the equivalent Input, which replays identically.
-        let result = self.node.send_via(now, from, to, via, value);
+        let result = self.node.via(via).send(now, from, to, value);
         let outputs = self.drain();
         let error = result
             .as_ref()
@@ -262,7 +262,7 @@ impl Driver {
     }
 
     /// [`query`](Self::query) through the relays `via`, first hop first
-    /// ([`Node::query_via`]).
+    /// ([`Node::via`]).
     pub fn query_via(
         &mut self,
         from: &str,
@@ -279,7 +279,7 @@ impl Driver {
             value: value.clone(),
             options,
         };
-        let result = self.node.query_via(now, from, to, via, value, options);
+        let result = self.node.via(via).query(now, from, to, value, options);
         let outputs = self.drain();
         self.record_sent(now, command, &result, &outputs);
         (result, outputs)

@@ -118,7 +118,7 @@ impl Handle {
     }
 
     /// [`query`](Self::query) through the relays `via`, first hop first, as an onion
-    /// ([`Node::query_via`](ejtp_proto::Node::query_via)); the reply is matched whatever path
+    /// ([`Node::via`](ejtp_proto::Node::via)); the reply is matched whatever path
     /// it comes back on.
     ///
     /// # Errors

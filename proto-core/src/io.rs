@@ -112,7 +112,7 @@ pub enum Command {
         /// An address this node is reached at.
         address: Address,
     },
-    /// [`Node::send`](crate::Node::send) (or [`Node::send_via`](crate::Node::send_via) when
+    /// [`Node::send`](crate::Node::send) (or [`Node::via`](crate::Node::via) when
     /// `via` is not empty).
     Send {
         /// The sending client's callsign.
@@ -130,7 +130,7 @@ pub enum Command {
         /// The node undeliverable frames are wrapped for, or none.
         route: Option<PublicIdentity>,
     },
-    /// [`Node::query`](crate::Node::query) (or [`Node::query_via`](crate::Node::query_via)
+    /// [`Node::query`](crate::Node::query) (or [`Node::via`](crate::Node::via)
     /// when `via` is not empty).
     Query {
         /// The sending client's callsign.
@@ -146,7 +146,7 @@ pub enum Command {
         #[serde(default)]
         options: QueryOptions,
     },
-    /// [`Node::reply`](crate::Node::reply) (or [`Node::reply_via`](crate::Node::reply_via)
+    /// [`Node::reply`](crate::Node::reply) (or [`Node::via`](crate::Node::via)
     /// when `via` is not empty).
     Reply {
         /// The answering client's callsign.

@@ -125,7 +125,7 @@ pub use event::{Event, Message, MessageId, Protection, Sender};
 pub use identity::{Identity, IdentityFile, NodeId, PublicIdentity, PublicKey};
 pub use io::{Command, CommandOutcome, Input, Output, Timeout, TimerReason, Transmit};
 pub use mailbox::MailboxOp;
-pub use node::{ContentStorage, MAX_LOCAL_ADDRESSES, Node, Stats};
+pub use node::{ContentStorage, MAX_LOCAL_ADDRESSES, Node, Stats, Via};
 pub use query::QueryOptions;
 pub use rng::CoreRng;
 pub use time::{Instant, UnixMillis};

@@ -13,6 +13,7 @@ use super::MAX_LOCAL_ADDRESSES;
 use super::Node;
 use super::downloads::ContentStorage;
 use super::lookups::PendingMessage;
+use super::via::Via;
 use crate::address::{Address, MAX_CALLSIGN_LEN};
 use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer};
 use crate::content::{ContentId, ContentStore, DownloadConfig, SourceInfo};
@@ -73,7 +74,7 @@ impl Node {
                 to,
                 via,
                 value,
-            } => Ok(Sent(self.send_via(now, &from, &to, &via, value)?)),
+            } => Ok(Sent(self.send_onion(now, &from, &to, &via, value)?)),
             Command::SetDefaultRoute { route } => {
                 self.set_default_route(route);
                 Ok(Done)
@@ -84,13 +85,15 @@ impl Node {
                 via,
                 value,
                 options,
-            } => Ok(Sent(self.query_via(now, &from, &to, &via, value, options)?)),
+            } => Ok(Sent(
+                self.query_onion(now, &from, &to, &via, value, options)?,
+            )),
             Command::Reply {
                 from,
                 to,
                 via,
                 value,
-            } => Ok(Sent(self.reply_via(now, &from, &to, &via, value)?)),
+            } => Ok(Sent(self.reply_onion(now, &from, &to, &via, value)?)),
             Command::CancelQuery { id } => Ok(Changed(self.cancel_query(now, id))),
             Command::RequestMailbox { relay, op } => {
                 self.request_mailbox(now, &relay, op)?;
@@ -137,7 +140,7 @@ impl Node {
     // ----- clients, addresses, messages -----
 
     /// Adds a local client: messages addressed to this node with `callsign` are delivered as
-    /// [`Event::Message`].
+    /// [`Event::Message`](crate::Event::Message).
     ///
     /// # Errors
     /// [`CommandError::InvalidCallsign`], [`CommandError::DuplicateClient`] or
@@ -218,15 +221,38 @@ impl Node {
         to: &PublicIdentity,
         value: Value,
     ) -> Result<MessageId, SendError> {
-        self.send_via(now, from, to, &[], value)
+        self.send_onion(now, from, to, &[], value)
     }
 
-    /// Sends `value` from `from` to `to` through the relays `via` (first hop first), as an
-    /// onion: each relay learns only the hop before it and the hop after it.
+    /// The send commands through relays, as onions: `node.via(&relays).send(...)` (also
+    /// `query` and `reply`). Each relay, first hop first, learns only the hop before it and
+    /// the hop after it.
     ///
-    /// # Errors
-    /// See [`SendError`]; on [`SendError::Blocked`] the value is handed back.
-    pub fn send_via(
+    /// # Example
+    /// ```
+    /// use ejtp_proto::{Config, Identity, Instant, Node, UnixMillis};
+    /// use serde_json::json;
+    ///
+    /// let now = Instant::from_micros(0);
+    /// let wall = UnixMillis(1_700_000_000_000);
+    /// let mut node = Node::new(Config::default(), Identity::from_secret_bytes(&[1; 32]), [0; 32], now, wall);
+    /// node.add_client("alice")?;
+    /// let bob = Node::new(Config::default(), Identity::from_secret_bytes(&[2; 32]), [0; 32], now, wall)
+    ///     .public_identity("bob", "bob");
+    /// let relay = Node::new(Config::default(), Identity::from_secret_bytes(&[3; 32]), [0; 32], now, wall)
+    ///     .public_identity("relay", "relay");
+    /// // Neither has an address here, so the onion cannot leave: the error says so.
+    /// let sent = node.via(&[relay]).send(now, "alice", &bob, json!("hi"));
+    /// assert!(sent.is_err());
+    /// # Ok::<(), ejtp_proto::CommandError>(())
+    /// ```
+    #[must_use]
+    pub fn via<'a>(&'a mut self, relays: &'a [PublicIdentity]) -> Via<'a> {
+        Via::new(self, relays)
+    }
+
+    /// [`send`](Self::send) through the relays `via` (see [`Via::send`]).
+    pub(super) fn send_onion(
         &mut self,
         now: Instant,
         from: &str,
@@ -244,8 +270,8 @@ impl Node {
     /// Sends `value` from the local client `from` to `to` as a query, and waits for its reply
     /// until `options`' hard timeout.
     ///
-    /// The reply comes as [`Event::Reply`] (with `late` set if it came after the soft
-    /// timeout); otherwise [`Event::QueryTimedOut`] ends the query, or
+    /// The reply comes as [`Event::Reply`](crate::Event::Reply) (with `late` set if it came after the soft
+    /// timeout); otherwise [`Event::QueryTimedOut`](crate::Event::QueryTimedOut) ends the query, or
     /// [`cancel_query`](Self::cancel_query) does. Returns the query's id, which those events
     /// name.
     ///
@@ -261,16 +287,11 @@ impl Node {
         value: Value,
         options: QueryOptions,
     ) -> Result<MessageId, SendError> {
-        self.query_via(now, from, to, &[], value, options)
+        self.query_onion(now, from, to, &[], value, options)
     }
 
-    /// [`query`](Self::query) through the relays `via` (first hop first), as an onion like
-    /// [`send_via`](Self::send_via). The reply is matched the same way, whatever path it
-    /// takes back (the replier chooses: see [`reply_via`](Self::reply_via)).
-    ///
-    /// # Errors
-    /// As [`query`](Self::query).
-    pub fn query_via(
+    /// [`query`](Self::query) through the relays `via` (see [`Via::query`]).
+    pub(super) fn query_onion(
         &mut self,
         now: Instant,
         from: &str,
@@ -312,14 +333,11 @@ impl Node {
         to: &Message,
         value: Value,
     ) -> Result<MessageId, SendError> {
-        self.reply_via(now, from, to, &[], value)
+        self.reply_onion(now, from, to, &[], value)
     }
 
-    /// [`reply`](Self::reply) through the relays `via` (first hop first), as an onion.
-    ///
-    /// # Errors
-    /// As [`send`](Self::send).
-    pub fn reply_via(
+    /// [`reply`](Self::reply) through the relays `via` (see [`Via::reply`]).
+    pub(super) fn reply_onion(
         &mut self,
         now: Instant,
         from: &str,
@@ -344,7 +362,7 @@ impl Node {
             .map(|(id, _)| id)
     }
 
-    /// Cancels the open query `id`: [`Event::QueryCancelled`] ends it, and a later reply is
+    /// Cancels the open query `id`: [`Event::QueryCancelled`](crate::Event::QueryCancelled) ends it, and a later reply is
     /// dropped. False if no such query is open (it was answered, timed out, or never was).
     pub fn cancel_query(&mut self, now: Instant, id: MessageId) -> bool {
         self.ctx.advance(now);
@@ -400,7 +418,7 @@ impl Node {
     /// our datagrams. The peer is added to the peer table as a candidate.
     ///
     /// # Errors
-    /// [`Cjp2pSendError`] (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
+    /// [`Cjp2pSendError`](crate::cjp2p::Cjp2pSendError) (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
     /// queue is full.
     pub fn send_cjp2p(
         &mut self,
@@ -415,8 +433,8 @@ impl Node {
     // ----- downloads -----
 
     /// Starts downloading `id` from `sources` over CJP2P (UDP addresses), resuming what the
-    /// storage kept of an earlier attempt. The outcome comes as [`Event::DownloadCompleted`] or
-    /// [`Event::DownloadFailed`], with [`Event::DownloadProgress`] on the way. Content the
+    /// storage kept of an earlier attempt. The outcome comes as [`Event::DownloadCompleted`](crate::Event::DownloadCompleted) or
+    /// [`Event::DownloadFailed`](crate::Event::DownloadFailed), with [`Event::DownloadProgress`](crate::Event::DownloadProgress) on the way. Content the
     /// storage already holds completes at once. Fetching an id already being fetched adds
     /// the sources to it.
     ///
@@ -512,8 +530,8 @@ impl Node {
     ///
     /// If no address is known or every known one failed, the message waits (in a queue of
     /// [`Config::max_waiting_messages`](crate::Config::max_waiting_messages)) for a lookup of
-    /// the peer, and is sent when [`Event::PeerFound`] comes, or reported with
-    /// [`Event::Unreachable`] when the lookup fails.
+    /// the peer, and is sent when [`Event::PeerFound`](crate::Event::PeerFound) comes, or reported with
+    /// [`Event::Unreachable`](crate::Event::Unreachable) when the lookup fails.
     ///
     /// # Errors
     /// [`SendError::Unreachable`] if no lookup can be started or waited on (no other peer to
@@ -546,8 +564,8 @@ impl Node {
     }
 
     /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
-    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`] or
-    /// [`Event::LookupFailed`]. False if no lookup could be started (no peer to ask, or
+    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`](crate::Event::PeerFound) or
+    /// [`Event::LookupFailed`](crate::Event::LookupFailed). False if no lookup could be started (no peer to ask, or
     /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
     /// if one for `peer` is already in flight.
     pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {

@@ -52,6 +52,7 @@ mod throttle_tests;
 mod throttling;
 mod transport;
 mod under_load;
+mod via;
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -70,6 +71,7 @@ use session_timers::DueHandshake;
 
 pub use downloads::ContentStorage;
 pub use stats::Stats;
+pub use via::Via;
 
 /// Most addresses a node can declare as its own (one per transport and IP version is typical).
 pub const MAX_LOCAL_ADDRESSES: usize = 16;
@@ -94,10 +96,9 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`handle_transmit_failed`](Self::handle_transmit_failed).
 /// - **Commands** (from the application): [`add_client`](Self::add_client),
 ///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
-///   [`send`](Self::send), [`send_via`](Self::send_via),
+///   [`send`](Self::send), [`via`](Self::via) (sending through relays),
 ///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
 ///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query),
-///   [`query_via`](Self::query_via), [`reply_via`](Self::reply_via),
 ///   [`request_mailbox`](Self::request_mailbox),
 ///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
 ///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq); for CJP2P

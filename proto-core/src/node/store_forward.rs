@@ -19,7 +19,7 @@ impl Node {
     ///
     /// The request is signed with this node's key and names this node's address of the relay's
     /// address type: the relay hands frames over to that address and no other. Senders reach a
-    /// recipient through its mailbox with [`send_via`](Self::send_via) and the relay in `via`.
+    /// recipient through its mailbox with [`via`](Self::via) and the relay.
     ///
     /// # Errors
     /// [`SendError::NoRoute`] if the relay, or this node, has no address that can be sent to;

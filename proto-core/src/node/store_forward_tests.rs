@@ -71,7 +71,8 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
     feed(&mut relay, now, 3, &transmits(&mut bob));
     for n in 0..5 {
         alice
-            .send_via(now, "c", &identity(3), &[identity(2)], json!(n))
+            .via(&[identity(2)])
+            .send(now, "c", &identity(3), json!(n))
             .unwrap();
     }
     feed(&mut relay, now, 1, &transmits(&mut alice));
@@ -107,7 +108,8 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
 
     // Released: frames go straight on again.
     alice
-        .send_via(later, "c", &identity(3), &[identity(2)], json!("direct"))
+        .via(&[identity(2)])
+        .send(later, "c", &identity(3), json!("direct"))
         .unwrap();
     feed(&mut relay, later, 1, &transmits(&mut alice));
     assert_eq!(transmits(&mut relay).len(), 1);
@@ -122,7 +124,8 @@ fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_th
         .unwrap();
     feed(&mut relay, now, 3, &transmits(&mut bob));
     alice
-        .send_via(now, "c", &identity(3), &[identity(2)], json!("old"))
+        .via(&[identity(2)])
+        .send(now, "c", &identity(3), json!("old"))
         .unwrap();
     feed(&mut relay, now, 1, &transmits(&mut alice));
     let expiry = relay.poll_timeout().unwrap();
@@ -134,7 +137,8 @@ fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_th
 
     let later = expiry.at;
     alice
-        .send_via(later, "c", &identity(3), &[identity(2)], json!("new"))
+        .via(&[identity(2)])
+        .send(later, "c", &identity(3), json!("new"))
         .unwrap();
     feed(&mut relay, later, 1, &transmits(&mut alice));
     assert_eq!(relay.held_frames(), 1);
@@ -156,7 +160,8 @@ fn strangers_can_neither_open_fetch_nor_replay_a_mailbox() {
     let hold = transmits(&mut bob);
     feed(&mut relay, now, 3, &hold);
     alice
-        .send_via(now, "c", &identity(3), &[identity(2)], json!("for bob"))
+        .via(&[identity(2)])
+        .send(now, "c", &identity(3), json!("for bob"))
         .unwrap();
     feed(&mut relay, now, 1, &transmits(&mut alice));
     // Eve (alice here) asks for bob's frames with her own key: she gets her own empty mailbox,
@@ -183,7 +188,8 @@ fn strangers_can_neither_open_fetch_nor_replay_a_mailbox() {
     feed(&mut relay, later, 3, &hold);
     assert_eq!(relay.stats().dropped_mailbox_request, refused + 1);
     alice
-        .send_via(later, "c", &identity(3), &[identity(2)], json!("direct"))
+        .via(&[identity(2)])
+        .send(later, "c", &identity(3), json!("direct"))
         .unwrap();
     feed(&mut relay, later, 1, &transmits(&mut alice));
     assert_eq!(transmits(&mut relay).len(), 1, "sent on, not held");
