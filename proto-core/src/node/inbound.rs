@@ -11,13 +11,11 @@ use super::relay::MailboxRequest;
 use crate::address::Address;
 use crate::content::ContentStore;
 use crate::crypto::body::{self, RBody};
-use crate::crypto::handshake::{self};
 use crate::crypto::proof::SenderProof;
 use crate::crypto::sealed;
 use crate::event::{Event, Message, MessageId, Protection, Sender};
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
-use crate::replay::ReplayError;
 use crate::transport::TransportAddr;
 
 /// Where an opened frame came from, for the checks on what it holds.
@@ -271,85 +269,15 @@ impl Node {
     }
 
     fn on_handshake_init(&mut self, from: TransportAddr, sender_index: u32, message: &[u8]) {
-        if !self.ctx.config.sessions {
-            self.ctx.stats.dropped_unsupported += 1;
-            return;
-        }
-        // The same handshake message again (the network duplicated it, or our answer was lost
-        // and the peer sent it again): the same answer, to where it came from the first time;
-        // the session it made stays. From anywhere else it is a replay.
-        if let Some(entry) = message
-            .get(..32)
-            .and_then(|key| self.transport.sessions.answered_by(key))
-        {
-            let answer = entry
-                .answered
-                .as_ref()
-                .filter(|_| entry.handshake_path == from)
-                .map(|(_, answer)| answer.clone());
-            match answer {
-                Some(answer) => {
-                    self.transport.queue_transmit(&mut self.ctx, from, answer);
-                }
-                None => self.ctx.stats.dropped_replay += 1,
-            }
-            return;
-        }
-        let Ok(handshake::Answered {
-            initiator: peer,
-            timestamp,
-            message: reply,
-            keys,
-        }) = handshake::respond(&mut self.ctx.rng, &self.ctx.identity, message)
-        else {
-            self.ctx.stats.dropped_crypto += 1;
-            return;
-        };
-        // A message 1 the peer sent before (captured and replayed, from anywhere) is not newer
-        // than the last one taken from it: it must not replace the session that one made.
-        let wall = self.ctx.wall_now();
-        self.transport.handshake_times.prune(wall);
-        match self
+        let Some(accepted) = self
             .transport
-            .handshake_times
-            .take(peer.node_id(), timestamp, wall)
-        {
-            Ok(()) => {}
-            Err(ReplayError::Replay) => {
-                self.ctx.stats.dropped_replay += 1;
-                return;
-            }
-            Err(_) => {
-                self.ctx.stats.dropped_stale += 1;
-                return;
-            }
-        }
-        let Some(index) = self.transport.fresh_index(&mut self.ctx) else {
+            .accept_handshake_init(&mut self.ctx, from, message)
+        else {
             return;
         };
-        // A peer that starts a handshake may have lost its side of our session (it restarted):
-        // stop sending on that session; frames go sealed until the new one is confirmed.
-        self.transport.sessions.by_peer.remove(&peer.node_id());
-        self.heard_directly(peer, from);
-        self.transport.store_session(
-            &mut self.ctx,
-            index,
-            peer,
-            sender_index,
-            keys,
-            (false, from),
-        );
-        let mut frame = frame::sealed_prefix(&Address::from_transport(from));
-        body::write_handshake_response(&mut frame, index, sender_index, &reply);
-        if let (Some(entry), Some(ephemeral)) = (
-            self.transport.sessions.sessions.get_mut(&index),
-            message
-                .get(..32)
-                .and_then(|key| <[u8; 32]>::try_from(key).ok()),
-        ) {
-            entry.answered = Some((ephemeral, frame.clone()));
-        }
-        self.transport.queue_transmit(&mut self.ctx, from, frame);
+        self.heard_directly(accepted.peer(), from);
+        self.transport
+            .answer_handshake_init(&mut self.ctx, from, sender_index, message, accepted);
     }
 
     fn on_handshake_response(
@@ -359,39 +287,15 @@ impl Node {
         receiver_index: u32,
         message: &[u8],
     ) {
-        let Some(pending) = self.transport.sessions.take_pending(receiver_index) else {
-            self.ctx.stats.dropped_unknown_session += 1;
-            return;
-        };
-        let peer = pending.peer;
-        let Ok(keys) = pending.handshake.finish(message) else {
-            self.ctx.stats.dropped_crypto += 1;
-            return;
-        };
-        // Only a peer that received our handshake at that address could answer it. A punch
-        // sends the handshake to several candidates: the one that answers is the path.
-        let path =
-            if pending.to == from || self.transport.punching.is_candidate(&peer.node_id(), from) {
-                self.transport.paths.validate(from, self.ctx.now);
-                from
-            } else {
-                pending.to
-            };
-        self.transport.store_session(
+        let Some(peer) = self.transport.finish_handshake(
             &mut self.ctx,
-            receiver_index,
-            peer,
+            from,
             sender_index,
-            keys,
-            (true, path),
-        );
-        self.ctx.push_event(Event::SessionEstablished {
-            peer: peer.node_id(),
-        });
-        self.transport
-            .tell_observed(&mut self.ctx, receiver_index, from);
-        self.transport
-            .on_direct_session(&mut self.ctx, &peer.node_id());
+            receiver_index,
+            message,
+        ) else {
+            return;
+        };
         self.send_held_for_session(&peer.node_id());
         self.on_peer_proved(&peer);
     }

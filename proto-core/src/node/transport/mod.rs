@@ -7,6 +7,7 @@
 //! value beside the other concerns'.
 
 mod fragment_sends;
+mod handshakes;
 mod opening;
 mod path_probes;
 mod queueing;
