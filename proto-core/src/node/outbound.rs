@@ -7,13 +7,9 @@ use serde_json::Value;
 use super::Node;
 use super::large_messages::HeldForSession;
 use super::lookups::{PendingMessage, TAG_LEN, transmit_tag};
-use super::sessions::PendingHandshake;
 use crate::address::Address;
-use crate::crypto::body;
-use crate::crypto::handshake::{HandshakeTime, InitiatorHandshake};
 use crate::error::SendError;
 use crate::event::{Message, MessageId, Protection, Sender};
-use crate::frame::{self};
 use crate::identity::{NodeId, PublicIdentity};
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
@@ -266,48 +262,13 @@ impl Node {
         self.queries.deliver(&mut self.ctx, message, reference);
     }
 
-    /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full.
+    /// Starts a Noise IK handshake with `to` at `transport`, unless one is in flight or the
+    /// table is full: to where the peer was last heard from, if that is not the address it
+    /// signed (the way through its NAT; see `Routing::path_for`).
     pub(super) fn start_handshake(&mut self, to: &PublicIdentity, transport: TransportAddr) {
-        let peer = to.key.node_id();
-        if self.transport.sessions.handshake_pending(&peer)
-            || self.transport.sessions.awaiting_peer(&peer)
-            || self.transport.sessions.pending.len() >= self.ctx.config.max_pending_handshakes
-            || self.ctx.config.handshake_attempts == 0
-        {
-            return;
-        }
-        let Some(index) = self.transport.fresh_index(&mut self.ctx) else {
-            return;
-        };
-        let stamp = HandshakeTime::after(self.transport.last_handshake_stamp, self.ctx.wall_now());
-        let Ok((handshake, message)) =
-            InitiatorHandshake::start(&mut self.ctx.rng, &self.ctx.identity, &to.key, stamp)
-        else {
-            return;
-        };
-        self.transport.last_handshake_stamp = stamp;
-        let mut frame = frame::sealed_prefix(&to.location.without_callsign());
-        body::write_handshake_init(&mut frame, index, &message);
-        // To where the peer was last heard from, if that is not the address it signed: the
-        // way through its NAT.
         let path = self.path_for(&to.key, transport);
-        let observed = path != transport;
-        if !self
-            .transport
-            .queue_on_path(&mut self.ctx, &peer, path, frame.clone(), observed)
-        {
-            return;
-        }
-        let pending = PendingHandshake {
-            peer: to.key,
-            handshake,
-            to: path,
-            observed,
-            frame,
-            next_retry: self.ctx.now + self.ctx.config.handshake_timeout,
-            attempts_left: self.ctx.config.handshake_attempts.saturating_sub(1),
-        };
-        self.transport.sessions.insert_pending(index, pending);
+        self.transport
+            .start_handshake(&mut self.ctx, to, transport, path);
     }
 
     // ----- messages waiting for a session (`node/large_messages.rs`) -----

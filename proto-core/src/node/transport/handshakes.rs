@@ -1,14 +1,16 @@
-//! The transport's side of Noise handshakes as they arrive: a peer's init (checked, taken,
-//! answered) and the response to ours (the session confirmed).
+//! The transport's side of Noise handshakes: starting ours, a peer's init as it arrives
+//! (checked, taken, answered), and the response to ours (the session confirmed).
 
 use super::Transport;
 use crate::address::Address;
 use crate::crypto::body;
-use crate::crypto::handshake::{self, SessionKeys};
+use crate::crypto::handshake::{self, HandshakeTime, InitiatorHandshake, SessionKeys};
 use crate::event::Event;
 use crate::frame;
+use crate::identity::PublicIdentity;
 use crate::identity::PublicKey;
 use crate::node::context::Context;
+use crate::node::sessions::PendingHandshake;
 use crate::replay::ReplayError;
 use crate::transport::TransportAddr;
 use alloc::vec::Vec;
@@ -169,5 +171,52 @@ impl Transport {
         self.tell_observed(ctx, receiver_index, from);
         self.on_direct_session(ctx, &peer.node_id());
         Some(peer)
+    }
+
+    /// Starts a Noise IK handshake with `to`, unless one is in flight or the table is full,
+    /// sent to `path` (the way to the peer the node chose for its address `transport`).
+    pub(in crate::node) fn start_handshake(
+        &mut self,
+        ctx: &mut Context,
+        to: &PublicIdentity,
+        transport: TransportAddr,
+        path: TransportAddr,
+    ) {
+        let peer = to.key.node_id();
+        if self.sessions.handshake_pending(&peer)
+            || self.sessions.awaiting_peer(&peer)
+            || self.sessions.pending.len() >= ctx.config.max_pending_handshakes
+            || ctx.config.handshake_attempts == 0
+        {
+            return;
+        }
+        let Some(index) = self.fresh_index(ctx) else {
+            return;
+        };
+        let stamp = HandshakeTime::after(self.last_handshake_stamp, ctx.wall_now());
+        let Ok((handshake, message)) =
+            InitiatorHandshake::start(&mut ctx.rng, &ctx.identity, &to.key, stamp)
+        else {
+            return;
+        };
+        self.last_handshake_stamp = stamp;
+        let mut frame = frame::sealed_prefix(&to.location.without_callsign());
+        body::write_handshake_init(&mut frame, index, &message);
+        // To where the peer was last heard from, if that is not the address it signed: the
+        // way through its NAT.
+        let observed = path != transport;
+        if !self.queue_on_path(ctx, &peer, path, frame.clone(), observed) {
+            return;
+        }
+        let pending = PendingHandshake {
+            peer: to.key,
+            handshake,
+            to: path,
+            observed,
+            frame,
+            next_retry: ctx.now + ctx.config.handshake_timeout,
+            attempts_left: ctx.config.handshake_attempts.saturating_sub(1),
+        };
+        self.sessions.insert_pending(index, pending);
     }
 }
