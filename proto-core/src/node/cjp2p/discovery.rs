@@ -227,7 +227,7 @@ impl Cjp2pState {
 }
 
 /// `EjtpSessions`, if this node accepts sessions: our own nodes then fetch from us over one
-/// (see `node/content_sessions.rs`).
+/// (see `node/content_routing.rs`).
 pub(in crate::node) fn ejtp_announcement(ctx: &Context) -> Option<Cjp2pMessage> {
     ctx.config.sessions.then_some(Cjp2pMessage::EjtpSessions {
         max_request: ctx.config.cjp2p.max_content_reply as u64,

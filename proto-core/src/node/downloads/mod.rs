@@ -6,7 +6,7 @@
 //! never reaches into the node: it is told what arrived (a block, a source that does not hold
 //! the content, candidates) and the time, and returns what its downloads ask (block requests,
 //! each to one source) and the node events they produce, in order. The node routes the
-//! requests over CJP2P or over a session with one of our own nodes (`node/download_ops.rs`)
+//! requests over CJP2P or over a session with one of our own nodes (`node/content_routing.rs`)
 //! and queues the events.
 
 mod chunks;

@@ -11,7 +11,7 @@
 //! receiving something this node sent to that same address:
 //! - a Noise handshake response, from the address our handshake went to;
 //! - a frame on a session, from the address our handshake response went to, or the echo of a
-//!   path challenge this node sent there (see `node/reflexive.rs`);
+//!   path challenge this node sent there (see `node/reflexive/`);
 //! - any byte on a TCP connection (its handshake proved the address).
 //!
 //! **Addresses never heard from** are not tracked: what this node sends there was asked for by
