@@ -8,12 +8,12 @@ use alloc::vec::Vec;
 use super::Node;
 use super::cjp2p::HandOn;
 use super::relay::MailboxRequest;
+use super::transport::{SessionFrame, associated_data};
+use super::transport::{SignedFrame, json_payload};
 use crate::address::Address;
 use crate::content::ContentStore;
-use crate::crypto::body::{self, RBody};
-use crate::crypto::proof::SenderProof;
-use crate::crypto::sealed;
-use crate::event::{Event, Message, MessageId, Protection, Sender};
+use crate::crypto::body::RBody;
+use crate::event::Event;
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
 use crate::transport::TransportAddr;
@@ -94,29 +94,13 @@ impl Node {
             self.ctx.stats.dropped_malformed += 1;
             return;
         };
-        // Under load, key work is done only for addresses that proved they receive
-        // (`node/key_work.rs`); only an outer frame is judged: its layers are its own cost.
-        let needs_key_work = body.first().copied().is_some_and(body::kind_needs_key_work);
-        if depth == 0 && needs_key_work {
-            let validated = self.transport.paths.is_validated(&from);
-            if let Err(challenge) =
-                self.transport
-                    .key_work
-                    .admit(self.ctx.now, from, body, validated)
-            {
-                self.transport
-                    .queue_to_observed(&mut self.ctx, from, challenge);
-                return;
-            }
+        if !self
+            .transport
+            .admit_key_work(&mut self.ctx, from, body, depth)
+        {
+            return;
         }
-        // The associated data is everything before the ciphertext (or before `enc`).
-        let aad_len = prefix.len() + body.len() - parsed.ciphertext_len();
-        let mut aad = Vec::with_capacity(aad_len);
-        aad.extend_from_slice(prefix);
-        aad.extend_from_slice(
-            body.get(..aad_len.saturating_sub(prefix.len()))
-                .unwrap_or_default(),
-        );
+        let aad = associated_data(prefix, body, &parsed);
         match parsed {
             RBody::Sealed {
                 hops,
@@ -124,23 +108,12 @@ impl Node {
                 enc,
                 ciphertext,
             } => {
-                let aad = aad
-                    .get(..aad.len().saturating_sub(enc.len()))
-                    .unwrap_or_default();
-                let Ok(plaintext) = sealed::open(&self.ctx.identity, enc, aad, ciphertext) else {
-                    self.ctx.stats.dropped_crypto += 1;
+                let Some(plaintext) =
+                    self.transport
+                        .open_sealed(&mut self.ctx, &aad, enc, ciphertext, timestamp)
+                else {
                     return;
                 };
-                let mut key = [0u8; 16];
-                key.copy_from_slice(enc.get(..16).unwrap_or(&[0; 16]));
-                if !self.transport.check_fresh(
-                    &mut self.ctx,
-                    SealedOrSigned::Sealed,
-                    key,
-                    timestamp,
-                ) {
-                    return;
-                }
                 let layer = Layer {
                     recipient_header: header,
                     recipient,
@@ -156,42 +129,22 @@ impl Node {
                 counter,
                 ciphertext,
             } => {
-                let now = self.ctx.now;
-                let Some(entry) = self.transport.sessions.sessions.get_mut(&receiver_index) else {
-                    self.ctx.stats.dropped_unknown_session += 1;
-                    if depth == 0 {
-                        let received = prefix.len() + body.len();
-                        if let Some(reset) =
-                            self.transport
-                                .resets
-                                .answer(&self.ctx, from, receiver_index, received)
-                        {
-                            self.transport.queue_transmit(&mut self.ctx, from, reset);
-                        }
-                    }
+                let frame = SessionFrame {
+                    receiver_index,
+                    counter,
+                    aad: &aad,
+                    ciphertext,
+                    received_len: prefix.len() + body.len(),
+                };
+                let Some(opened) =
+                    self.transport
+                        .open_session_frame(&mut self.ctx, from, &frame, depth)
+                else {
                     return;
                 };
-                let plaintext = match entry.session.open(now, counter, &aad, ciphertext) {
-                    Ok(plaintext) => plaintext,
-                    Err(crate::crypto::CryptoError::Replay) => {
-                        self.ctx.stats.dropped_replay += 1;
-                        return;
-                    }
-                    Err(_) => {
-                        self.ctx.stats.dropped_crypto += 1;
-                        return;
-                    }
-                };
-                entry.last_used = now;
-                let peer = entry.peer;
-                if entry.handshake_path == from {
-                    self.transport.paths.validate(from, now);
-                }
-                let newly_confirmed = self.transport.sessions.confirm(receiver_index);
+                let (peer, plaintext) = (opened.peer, opened.plaintext);
+                let newly_confirmed = opened.newly_confirmed;
                 if newly_confirmed {
-                    self.ctx.push_event(Event::SessionEstablished {
-                        peer: peer.node_id(),
-                    });
                     self.send_held_for_session(&peer.node_id());
                     self.on_peer_proved(&peer);
                 }
@@ -380,47 +333,23 @@ impl Node {
         }
     }
 
-    /// Sends an opened inner `r` frame on towards its recipient: directly if we can reach its
-    /// address, else wrapped for the default route (one hop more, within `max_hops`).
+    /// Sends on an `r` frame for `recipient` that is not for us: held if the recipient's
+    /// mailbox holds, else forwarded by the transport (to where the routing table says a NAT'd
+    /// session peer is reached).
     fn relay(&mut self, recipient: &Address, frame: &[u8], hops: u8) {
         if self.hold_if_away(recipient, frame) {
             return;
         }
-        if let Some(transport) = recipient.transport() {
-            let transport = self.relay_destination(transport);
-            if !self.transport.throttling.take(transport, self.ctx.now) {
-                self.ctx.stats.dropped_throttled += 1;
-            } else if self
-                .transport
-                .queue_transmit(&mut self.ctx, transport, frame.to_vec())
-            {
-                self.ctx.stats.forwarded += 1;
-            }
-            return;
-        }
-        if hops >= self.ctx.config.max_hops {
-            self.ctx.stats.dropped_hop_limit += 1;
-            return;
-        }
-        match self
-            .transport
-            .wrap_for_default_route(&mut self.ctx, hops, frame)
-        {
-            Some(Ok((transport, wrapped))) => {
-                if !self.transport.throttling.take(transport, self.ctx.now) {
-                    self.ctx.stats.dropped_throttled += 1;
-                } else if self
-                    .transport
-                    .queue_transmit(&mut self.ctx, transport, wrapped)
-                {
-                    self.ctx.stats.forwarded += 1;
-                }
-            }
-            Some(Err(_)) | None => self.ctx.stats.dropped_no_route += 1,
-        }
+        let destination = recipient
+            .transport()
+            .map(|transport| self.relay_destination(transport));
+        self.transport
+            .forward(&mut self.ctx, destination, frame, hops);
     }
 
-    /// `S(sender)[J]` inside a layer addressed to us: authenticate, refuse replays, deliver.
+    /// A signed frame `S(sender)[payload]` that opened in `layer`, from `from`: the transport
+    /// checks its sender proof, the relay hears the sender is back, the routing table learns
+    /// the sender's address, and the message goes to the application or answers a query.
     fn on_signed(
         &mut self,
         from: TransportAddr,
@@ -430,112 +359,34 @@ impl Node {
         payload: &[u8],
         layer: &Layer<'_>,
     ) {
-        let Ok(proof) = SenderProof::from_bytes(proof) else {
-            self.ctx.stats.dropped_malformed += 1;
+        let signed = SignedFrame {
+            recipient_header: layer.recipient_header,
+            sender_header,
+            proof,
+            payload,
+            session_peer: layer.session_peer,
+        };
+        let Some(proved) = self.transport.check_sender(&mut self.ctx, &signed) else {
             return;
         };
-        let reference = match proof {
-            SenderProof::SignedReply { reference, .. }
-            | SenderProof::SessionReply { reference, .. } => Some(reference),
-            SenderProof::Signed(_) | SenderProof::Session { .. } => None,
-        };
-        let (key, id, sent_at, protection) = match proof {
-            SenderProof::Signed(blob) | SenderProof::SignedReply { blob, .. } => {
-                let verified = match reference {
-                    None => blob.verify(layer.recipient_header, sender_header, payload),
-                    Some(reference) => blob.verify_reply(
-                        layer.recipient_header,
-                        sender_header,
-                        payload,
-                        &reference,
-                    ),
-                };
-                if verified.is_err() {
-                    self.ctx.stats.dropped_crypto += 1;
-                    return;
-                }
-                if !self.transport.check_fresh(
-                    &mut self.ctx,
-                    SealedOrSigned::Signed,
-                    blob.nonce,
-                    blob.timestamp,
-                ) {
-                    return;
-                }
-                let protection = if layer.session_peer.is_some() {
-                    Protection::Session
-                } else {
-                    Protection::Sealed
-                };
-                (
-                    blob.key,
-                    MessageId(blob.nonce),
-                    Some(blob.timestamp),
-                    protection,
-                )
-            }
-            SenderProof::Session { nonce } | SenderProof::SessionReply { nonce, .. } => {
-                match layer.session_peer {
-                    // The session's counter window already refused replays of this frame.
-                    Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
-                    None => {
-                        self.ctx.stats.dropped_unauthenticated += 1;
-                        return;
-                    }
-                }
-            }
-        };
         // Whoever holds frames for us is told we are back by any frame we authenticate.
-        self.on_authenticated(&key, from);
-        let value = match frame::decode(payload) {
-            Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
-                Some(Ok(value)) => value,
-                _ => {
-                    self.ctx.stats.dropped_malformed += 1;
-                    return;
-                }
-            },
-            _ => {
-                self.ctx.stats.dropped_malformed += 1;
-                return;
-            }
+        self.on_authenticated(&proved.key, from);
+        let Some(value) = json_payload(&mut self.ctx, payload) else {
+            return;
         };
         // The sender signed this address as its own (or its session vouches for it).
         // What a claim to the sender address is worth: the frame as it arrived.
-        self.learn_from_inbound(key, sender, from, self.transport.arriving_len);
-        let Some(callsign) = layer
-            .recipient
-            .callsign()
-            .filter(|callsign| self.transport.clients.contains(*callsign))
-        else {
-            self.ctx.stats.dropped_unknown_client += 1;
-            let callsign = layer
-                .recipient
-                .callsign()
-                .map(|named| truncated(named, Event::MAX_UNKNOWN_CALLSIGN).into());
-            self.ctx.push_event(Event::UnknownClient {
-                from: key.node_id(),
-                callsign,
-                message: id,
-            });
-            return;
-        };
-        let relayed_by = match layer.session_peer {
-            Some(_) => None,
-            None => self.transport.relayed_by(from, &key),
-        };
-        let message = Message {
-            to: callsign.into(),
-            from: Sender {
-                key,
-                node_id: key.node_id(),
-                address: sender.clone(),
-            },
-            id,
+        self.learn_from_inbound(proved.key, sender, from, self.transport.arriving_len);
+        let reference = proved.reference;
+        let Some(message) = self.transport.addressed_message(
+            &mut self.ctx,
+            from,
+            layer.recipient,
+            sender,
+            proved,
             value,
-            sent_at,
-            protection,
-            relayed_by,
+        ) else {
+            return;
         };
         self.queries.deliver(&mut self.ctx, message, reference);
     }
@@ -545,15 +396,6 @@ impl Node {
 pub(in crate::node) enum SealedOrSigned {
     Sealed,
     Signed,
-}
-
-/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
-fn truncated(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default()
 }
 
 impl Node {

@@ -6,6 +6,7 @@
 //! ...); this struct is what the node owns of them, so that the transport's state is one
 //! value beside the other concerns'.
 
+mod forwarding;
 mod fragment_sends;
 mod handshakes;
 mod opening;
@@ -13,6 +14,10 @@ mod path_probes;
 mod queueing;
 mod relay_paths;
 mod sealing;
+mod sender_checks;
+
+pub(super) use opening::{SessionFrame, associated_data};
+pub(super) use sender_checks::{SignedFrame, json_payload};
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;

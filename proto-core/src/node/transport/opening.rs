@@ -3,7 +3,10 @@
 //! memories.
 
 use super::Transport;
+use crate::crypto::CryptoError;
+use crate::crypto::body::{self, RBody};
 use crate::crypto::handshake::SessionKeys;
+use crate::crypto::sealed;
 use crate::crypto::session::Session;
 use crate::event::Event;
 use crate::frame::{self};
@@ -117,4 +120,141 @@ impl Transport {
             }
         }
     }
+
+    /// Whether a frame with the `r` body `body` from `from` is handled at `depth`: under load,
+    /// key work is done only for addresses that proved they receive (`node/key_work.rs`), and
+    /// the rest get a cookie challenge (queued here, under the amplification limit). Only an
+    /// outer frame is judged: its layers are its own cost.
+    pub(in crate::node) fn admit_key_work(
+        &mut self,
+        ctx: &mut Context,
+        from: TransportAddr,
+        body: &[u8],
+        depth: u8,
+    ) -> bool {
+        let needs_key_work = body.first().copied().is_some_and(body::kind_needs_key_work);
+        if depth != 0 || !needs_key_work {
+            return true;
+        }
+        let validated = self.paths.is_validated(&from);
+        match self.key_work.admit(ctx.now, from, body, validated) {
+            Ok(()) => true,
+            Err(challenge) => {
+                self.queue_to_observed(ctx, from, challenge);
+                false
+            }
+        }
+    }
+
+    /// Opens a sealed body (HPKE) with associated data `aad` (the frame up to its `enc`), if
+    /// it is fresh: its timestamp within the window and its ephemeral key never seen.
+    pub(in crate::node) fn open_sealed(
+        &mut self,
+        ctx: &mut Context,
+        aad: &[u8],
+        enc: &[u8; 32],
+        ciphertext: &[u8],
+        timestamp: UnixMillis,
+    ) -> Option<Vec<u8>> {
+        let aad = aad
+            .get(..aad.len().saturating_sub(enc.len()))
+            .unwrap_or_default();
+        let Ok(plaintext) = sealed::open(&ctx.identity, enc, aad, ciphertext) else {
+            ctx.stats.dropped_crypto += 1;
+            return None;
+        };
+        let mut key = [0u8; 16];
+        key.copy_from_slice(enc.get(..16).unwrap_or(&[0; 16]));
+        self.check_fresh(ctx, SealedOrSigned::Sealed, key, timestamp)
+            .then_some(plaintext)
+    }
+
+    /// Opens a session frame from `from`. An unknown index is answered with a reset (outer
+    /// frames only, within its budget); a frame that opens marks the session used, proves
+    /// the address the handshake went to, and confirms a session the peer started
+    /// ([`Event::SessionEstablished`]).
+    pub(in crate::node) fn open_session_frame(
+        &mut self,
+        ctx: &mut Context,
+        from: TransportAddr,
+        frame: &SessionFrame<'_>,
+        depth: u8,
+    ) -> Option<OpenedOnSession> {
+        let now = ctx.now;
+        let Some(entry) = self.sessions.sessions.get_mut(&frame.receiver_index) else {
+            ctx.stats.dropped_unknown_session += 1;
+            if depth == 0 {
+                let reset = self
+                    .resets
+                    .answer(ctx, from, frame.receiver_index, frame.received_len);
+                if let Some(reset) = reset {
+                    self.queue_transmit(ctx, from, reset);
+                }
+            }
+            return None;
+        };
+        let plaintext = match entry
+            .session
+            .open(now, frame.counter, frame.aad, frame.ciphertext)
+        {
+            Ok(plaintext) => plaintext,
+            Err(CryptoError::Replay) => {
+                ctx.stats.dropped_replay += 1;
+                return None;
+            }
+            Err(_) => {
+                ctx.stats.dropped_crypto += 1;
+                return None;
+            }
+        };
+        entry.last_used = now;
+        let peer = entry.peer;
+        if entry.handshake_path == from {
+            self.paths.validate(from, now);
+        }
+        let newly_confirmed = self.sessions.confirm(frame.receiver_index);
+        if newly_confirmed {
+            ctx.push_event(Event::SessionEstablished {
+                peer: peer.node_id(),
+            });
+        }
+        Some(OpenedOnSession {
+            peer,
+            plaintext,
+            newly_confirmed,
+        })
+    }
+}
+
+/// A session frame as it arrived, for [`Transport::open_session_frame`].
+pub(in crate::node) struct SessionFrame<'a> {
+    pub(in crate::node) receiver_index: u32,
+    pub(in crate::node) counter: u64,
+    /// The frame up to its ciphertext.
+    pub(in crate::node) aad: &'a [u8],
+    pub(in crate::node) ciphertext: &'a [u8],
+    /// Bytes of the frame: what a reset answering it may be worth.
+    pub(in crate::node) received_len: usize,
+}
+
+/// A session frame that opened.
+pub(in crate::node) struct OpenedOnSession {
+    /// The peer the session is with.
+    pub(in crate::node) peer: PublicKey,
+    pub(in crate::node) plaintext: Vec<u8>,
+    /// Whether this frame confirmed a session the peer started.
+    pub(in crate::node) newly_confirmed: bool,
+}
+
+/// The associated data of an `r` frame: everything before the ciphertext (or before `enc`),
+/// that is `prefix` (`r || header || 0x00`) and the start of `body`.
+pub(in crate::node) fn associated_data(prefix: &[u8], body: &[u8], parsed: &RBody<'_>) -> Vec<u8> {
+    let aad_len = prefix.len() + body.len() - parsed.ciphertext_len();
+    let mut aad = Vec::with_capacity(aad_len);
+    aad.extend_from_slice(prefix);
+    aad.extend_from_slice(
+        body.get(..aad_len.saturating_sub(prefix.len()))
+            .unwrap_or_default(),
+    );
+    aad
 }
