@@ -57,9 +57,9 @@ impl Context {
     }
 
     /// Queues `frame` for `to` as it is, framed for its transport: for frames that never carry
-    /// a cookie echo and are not limited per path (CJP2P datagrams, and the node's own
-    /// `queue_transmit` once it added the cookie). False if the queue was full, or `to` is
-    /// unspecified (counted in `dropped_no_route`).
+    /// a cookie echo and are not limited per path (CJP2P datagrams; EJTP frames go through
+    /// `Transport::queue_transmit`). False if the queue was full, or `to` is unspecified
+    /// (counted in `dropped_no_route`).
     pub(super) fn queue(&mut self, to: TransportAddr, frame: Vec<u8>, dont_fragment: bool) -> bool {
         if to.is_unspecified() {
             self.stats.dropped_no_route += 1;

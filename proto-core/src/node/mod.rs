@@ -306,12 +306,7 @@ impl Node {
     /// Whether a confirmed session with `peer` is ready to carry frames.
     #[must_use]
     pub fn has_session(&self, peer: &NodeId) -> bool {
-        self.transport
-            .sessions
-            .by_peer
-            .get(peer)
-            .and_then(|index| self.transport.sessions.sessions.get(index))
-            .is_some_and(|entry| entry.confirmed)
+        self.transport.has_session(peer)
     }
 
     /// Nonces and ephemeral keys in the two replay memories (each bounded by

@@ -35,7 +35,7 @@ use crate::config::Config;
 use crate::crypto::cookie::CookieKey;
 use crate::crypto::handshake::HandshakeTime;
 use crate::fragment::{Reassembler, ReassemblyLimits};
-use crate::identity::PublicIdentity;
+use crate::identity::{NodeId, PublicIdentity};
 use crate::replay::NonceMemory;
 use crate::replay_journal::ReplayRecord;
 use crate::stream::StreamDecoder;
@@ -130,11 +130,9 @@ impl Transport {
             punching: Punching::default(),
         }
     }
-}
 
-impl Transport {
     /// Whether a confirmed session with `peer` is ready to carry frames.
-    pub(in crate::node) fn has_session(&self, peer: &crate::identity::NodeId) -> bool {
+    pub(in crate::node) fn has_session(&self, peer: &NodeId) -> bool {
         self.sessions
             .by_peer
             .get(peer)

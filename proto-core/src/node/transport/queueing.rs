@@ -33,8 +33,9 @@ impl Transport {
             ctx.stats.dropped_no_route += 1;
             return false;
         }
+        // Checked before the cookie is looked up (and counted as used).
         let frame = self.key_work.with_cookie(to, ctx.now, frame);
-        ctx.queue(to, frame, dont_fragment)
+        ctx.out.transmit(to, frame, dont_fragment)
     }
 
     /// Queues a frame for `to`, an address a peer was only observed at (not one it signed or
