@@ -22,6 +22,7 @@
 use std::sync::mpsc;
 
 use async_channel::TrySendError;
+use ejtp_proto::TransportEvent;
 use ejtp_proto::{Command, Event, Output, Protocol, Transmit};
 use tracing::{trace, warn};
 
@@ -283,7 +284,9 @@ impl<E: EventSink> Dispatch<E> {
             Output::Transmit(transmit) => Carry::Transmit(transmit),
             Output::Event(event) => {
                 let close = match &event {
-                    Event::StreamFailed { from } if from.protocol == Protocol::Tcp => {
+                    Event::Transport(TransportEvent::StreamFailed { from })
+                        if from.protocol == Protocol::Tcp =>
+                    {
                         Some(from.addr)
                     }
                     _ => None,

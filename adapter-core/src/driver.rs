@@ -44,7 +44,7 @@ pub enum Inbound {
 ///
 /// Every method returns the outputs the node produced, for the adapter to carry out in order:
 /// send each [`Transmit`](ejtp_proto::Transmit), hand each event to the application (and close
-/// the TCP connection named by an [`Event::StreamFailed`](ejtp_proto::Event::StreamFailed)).
+/// the TCP connection named by an [`TransportEvent::StreamFailed`](ejtp_proto::TransportEvent::StreamFailed)).
 pub struct Driver {
     node: Node,
     clock: Clock,
@@ -247,9 +247,9 @@ impl Driver {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query
-    /// ([`Node::query`]): it ends with [`Event::Reply`](ejtp_proto::Event::Reply),
-    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), among the outputs of this
+    /// ([`Node::query`]): it ends with [`QueryEvent::Reply`](ejtp_proto::QueryEvent::Reply),
+    /// [`QueryEvent::TimedOut`](ejtp_proto::QueryEvent::TimedOut) or
+    /// [`QueryEvent::Cancelled`](ejtp_proto::QueryEvent::Cancelled), among the outputs of this
     /// or a later call. Recorded as a [`Command::Query`].
     pub fn query(
         &mut self,
@@ -438,7 +438,7 @@ impl Driver {
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
-    /// ([`Node::fetch`]); it ends with `Event::DownloadCompleted` or `Event::DownloadFailed`
+    /// ([`Node::fetch`]); it ends with `FetchEvent::Completed` or `FetchEvent::Failed`
     /// among the outputs of this or a later call.
     pub fn fetch(
         &mut self,
@@ -562,7 +562,10 @@ impl Driver {
             outputs.retain(|output| {
                 !matches!(
                     output,
-                    Output::Event(ejtp_proto::Event::Message(_) | ejtp_proto::Event::Reply { .. })
+                    Output::Event(
+                        ejtp_proto::Event::Message(_)
+                            | ejtp_proto::Event::Query(ejtp_proto::QueryEvent::Reply { .. })
+                    )
                 )
             });
             return;
@@ -586,6 +589,7 @@ fn no_shared_folder() -> Error {
 #[cfg(test)]
 mod tests {
     use ejtp_proto::{Event, Identity};
+    use ejtp_proto::{QueryEvent, TransportEvent};
     use serde_json::json;
 
     use super::*;
@@ -644,7 +648,12 @@ mod tests {
             .steps
             .iter()
             .flat_map(|step| &step.outputs)
-            .any(|output| matches!(output, Output::Event(Event::SessionEstablished { .. })));
+            .any(|output| {
+                matches!(
+                    output,
+                    Output::Event(Event::Transport(TransportEvent::SessionEstablished { .. }))
+                )
+            });
         assert!(
             established,
             "the recording holds the handshake's completion"
@@ -712,17 +721,16 @@ mod tests {
         let events = pump(outputs, (&mut bob, 9002), (&mut alice, 9001));
         assert!(events.iter().any(|event| matches!(
             event,
-            Event::Reply { query: id, message, late: false } if *id == query && message.value == json!("a")
+            Event::Query(QueryEvent::Reply { query: id, message, late: false }) if *id == query && message.value == json!("a")
         )));
 
         let (other, _) = alice.query("alice", &to, json!("q2"), QueryOptions::default());
         let (cancelled, outputs) = alice.cancel_query(other.unwrap());
         assert!(cancelled);
-        assert!(
-            outputs
-                .iter()
-                .any(|output| matches!(output, Output::Event(Event::QueryCancelled { .. })))
-        );
+        assert!(outputs.iter().any(|output| matches!(
+            output,
+            Output::Event(Event::Query(QueryEvent::Cancelled { .. }))
+        )));
         assert!(!alice.cancel_query(query).0, "already answered");
         let options = QueryOptions {
             adaptive: true,

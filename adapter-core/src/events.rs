@@ -167,11 +167,12 @@ mod tests {
     use futures_lite::future::block_on;
 
     use super::*;
+    use ejtp_proto::TransportEvent;
 
     fn failed() -> Event {
-        Event::StreamFailed {
+        Event::Transport(TransportEvent::StreamFailed {
             from: TransportAddr::tcp("127.0.0.1:9".parse().unwrap()),
-        }
+        })
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ejtp_proto::Event;
+use ejtp_proto::FetchEvent;
 use ejtp_proto::content::ContentId;
 
 /// How a download started with `fetch` ended.
@@ -62,12 +63,12 @@ impl<S> FetchWaiters<S> {
     /// the caller, who knows the folder).
     pub fn complete(&mut self, event: &Event) -> Option<(Vec<S>, FetchOutcome)> {
         let outcome = match event {
-            Event::DownloadCompleted { id, len } => FetchOutcome::Completed {
+            Event::Fetch(FetchEvent::Completed { id, len }) => FetchOutcome::Completed {
                 id: *id,
                 len: *len,
                 path: None,
             },
-            Event::DownloadFailed { id, why } => FetchOutcome::Failed {
+            Event::Fetch(FetchEvent::Failed { id, why }) => FetchOutcome::Failed {
                 id: *id,
                 why: why.clone(),
             },

@@ -101,7 +101,7 @@ impl Handle {
     ///
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The events
-    /// of the query ([`Event::QuerySoftTimeout`](ejtp_proto::Event::QuerySoftTimeout), then
+    /// of the query ([`QueryEvent::SoftTimeout`](ejtp_proto::QueryEvent::SoftTimeout), then
     /// the one that ends it) still reach the [`Events`](crate::events::Events), but the
     /// outcome does not depend on them: the driver never waits for the application to read.
     ///
@@ -157,9 +157,9 @@ impl Handle {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
-    /// once; how it ends then arrives as events ([`Event::Reply`](ejtp_proto::Event::Reply),
-    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), naming this id).
+    /// once; how it ends then arrives as events ([`QueryEvent::Reply`](ejtp_proto::QueryEvent::Reply),
+    /// [`QueryEvent::TimedOut`](ejtp_proto::QueryEvent::TimedOut) or
+    /// [`QueryEvent::Cancelled`](ejtp_proto::QueryEvent::Cancelled), naming this id).
     ///
     /// # Errors
     /// As [`query`](Self::query).
@@ -217,8 +217,8 @@ impl Handle {
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
     /// `peer`, on the best address the node's routing table knows. If it knows none that works,
     /// the message waits for a lookup through the peers it knows
-    /// ([`Event::PeerFound`](ejtp_proto::Event::PeerFound)), or is reported
-    /// [`Event::Unreachable`](ejtp_proto::Event::Unreachable).
+    /// ([`RoutingEvent::PeerFound`](ejtp_proto::RoutingEvent::PeerFound)), or is reported
+    /// [`RoutingEvent::Unreachable`](ejtp_proto::RoutingEvent::Unreachable).
     ///
     /// # Errors
     /// As [`send`](Self::send), and [`Error::Send`] with
@@ -264,10 +264,10 @@ impl Handle {
 
     /// Looks `peer` up: asks the peers in the routing table (the `default_route` and the
     /// routes added with [`add_route`](Self::add_route)) for its newest signed address
-    /// record. Ends with [`Event::PeerFound`](ejtp_proto::Event::PeerFound), after which a
+    /// record. Ends with [`RoutingEvent::PeerFound`](ejtp_proto::RoutingEvent::PeerFound), after which a
     /// query or message to `peer` needs no address (the routing table chooses it: directly, or
     /// through the relay its record lists), or with
-    /// [`Event::LookupFailed`](ejtp_proto::Event::LookupFailed). False if no lookup could
+    /// [`RoutingEvent::LookupFailed`](ejtp_proto::RoutingEvent::LookupFailed). False if no lookup could
     /// start (no peer to ask).
     ///
     /// # Errors
@@ -278,7 +278,7 @@ impl Handle {
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
-    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled)), and a later reply is
+    /// [`QueryEvent::Cancelled`](ejtp_proto::QueryEvent::Cancelled)), and a later reply is
     /// dropped. False if no such query is open (it already ended, or never was).
     ///
     /// # Errors
@@ -333,7 +333,7 @@ impl Handle {
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
     /// ([`NodeOptions::share_dir`](crate::NodeOptions::share_dir)), resuming what an earlier
     /// attempt left there. Returns once started; progress and the end come as events
-    /// (`Event::DownloadProgress`, `DownloadCompleted`, `DownloadFailed`).
+    /// (`FetchEvent::Progress`, `DownloadCompleted`, `DownloadFailed`).
     ///
     /// # Errors
     /// [`Error::Command`] when the node refuses (no shared folder, too many downloads);

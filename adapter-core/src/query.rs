@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use ejtp_proto::QueryEvent;
 use ejtp_proto::{Event, Message, MessageId};
 
 /// How a query ended: each query ends exactly once, with its reply, its hard timeout, its
@@ -29,26 +30,26 @@ pub enum QueryOutcome {
 }
 
 impl QueryOutcome {
-    /// The query `event` ends and how, if it ends one ([`Event::Reply`],
-    /// [`Event::QueryTimedOut`], [`Event::QueryCancelled`], [`Event::QueryUnreachable`]). A
+    /// The query `event` ends and how, if it ends one ([`QueryEvent::Reply`],
+    /// [`QueryEvent::TimedOut`], [`QueryEvent::Cancelled`], [`QueryEvent::Unreachable`]). A
     /// soft timeout ends nothing.
     #[must_use]
     pub fn of(event: &Event) -> Option<(MessageId, Self)> {
         match event {
-            Event::Reply {
+            Event::Query(QueryEvent::Reply {
                 query,
                 message,
                 late,
-            } => Some((
+            }) => Some((
                 *query,
                 Self::Reply {
                     message: message.clone(),
                     late: *late,
                 },
             )),
-            Event::QueryTimedOut { query } => Some((*query, Self::TimedOut)),
-            Event::QueryCancelled { query } => Some((*query, Self::Cancelled)),
-            Event::QueryUnreachable { query } => Some((*query, Self::Unreachable)),
+            Event::Query(QueryEvent::TimedOut { query }) => Some((*query, Self::TimedOut)),
+            Event::Query(QueryEvent::Cancelled { query }) => Some((*query, Self::Cancelled)),
+            Event::Query(QueryEvent::Unreachable { query }) => Some((*query, Self::Unreachable)),
             _ => None,
         }
     }
@@ -128,22 +129,22 @@ mod tests {
         assert_eq!(waiters.insert(b, "b"), Err("b"), "full");
         assert!(
             waiters
-                .complete(&Event::QuerySoftTimeout { query: a })
+                .complete(&Event::Query(QueryEvent::SoftTimeout { query: a }))
                 .is_none()
         );
         assert_eq!(waiters.len(), 1);
         assert_eq!(
-            waiters.complete(&Event::QueryTimedOut { query: a }),
+            waiters.complete(&Event::Query(QueryEvent::TimedOut { query: a })),
             Some(("a", QueryOutcome::TimedOut))
         );
         assert!(
             waiters
-                .complete(&Event::QueryTimedOut { query: a })
+                .complete(&Event::Query(QueryEvent::TimedOut { query: a }))
                 .is_none()
         );
         waiters.insert(b, "b").unwrap();
         assert_eq!(
-            waiters.complete(&Event::QueryCancelled { query: b }),
+            waiters.complete(&Event::Query(QueryEvent::Cancelled { query: b })),
             Some(("b", QueryOutcome::Cancelled))
         );
         assert!(waiters.is_empty());

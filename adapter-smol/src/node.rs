@@ -50,7 +50,7 @@ impl Node {
     ///     let (node, driver) = Node::bind_detached(options).await?;
     ///     let stop = async {
     ///         let stats = node.handle().stats().await?;
-    ///         assert_eq!(stats.delivered, 0);
+    ///         assert_eq!(stats.queries.delivered, 0);
     ///         node.shutdown().await
     ///     };
     ///     // Run the driver alongside the code that uses the node.

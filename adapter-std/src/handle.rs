@@ -100,7 +100,7 @@ impl Handle {
     ///
     /// The wait is bounded by the query's hard timeout (longer only if `options.adaptive`
     /// lets the peer's round-trip times lengthen it): the node ends every query. The query's
-    /// events ([`Event::QuerySoftTimeout`](ejtp_proto::Event::QuerySoftTimeout), then the one
+    /// events ([`QueryEvent::SoftTimeout`](ejtp_proto::QueryEvent::SoftTimeout), then the one
     /// that ends it) still reach the [`Events`](crate::Events), but the outcome does not
     /// depend on them: an application that never reads its events gets it all the same.
     ///
@@ -135,9 +135,9 @@ impl Handle {
     }
 
     /// Sends `value` from the local client `from` to `to` as a query and returns its id at
-    /// once; how it ends then arrives as events ([`Event::Reply`](ejtp_proto::Event::Reply),
-    /// [`Event::QueryTimedOut`](ejtp_proto::Event::QueryTimedOut) or
-    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled), naming this id).
+    /// once; how it ends then arrives as events ([`QueryEvent::Reply`](ejtp_proto::QueryEvent::Reply),
+    /// [`QueryEvent::TimedOut`](ejtp_proto::QueryEvent::TimedOut) or
+    /// [`QueryEvent::Cancelled`](ejtp_proto::QueryEvent::Cancelled), naming this id).
     ///
     /// # Errors
     /// As [`query`](Self::query).
@@ -182,7 +182,7 @@ impl Handle {
     }
 
     /// Cancels the open query `id`: it ends as [`QueryOutcome::Cancelled`] (and
-    /// [`Event::QueryCancelled`](ejtp_proto::Event::QueryCancelled)), and a later reply is
+    /// [`QueryEvent::Cancelled`](ejtp_proto::QueryEvent::Cancelled)), and a later reply is
     /// dropped. False if no such query is open (it already ended, or never was).
     ///
     /// # Errors
@@ -205,8 +205,8 @@ impl Handle {
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
     /// `peer`, on the best address the node's routing table knows. If it knows none that works,
     /// the message waits for a lookup through the peers it knows
-    /// ([`Event::PeerFound`](ejtp_proto::Event::PeerFound)), or is reported
-    /// [`Event::Unreachable`](ejtp_proto::Event::Unreachable).
+    /// ([`RoutingEvent::PeerFound`](ejtp_proto::RoutingEvent::PeerFound)), or is reported
+    /// [`RoutingEvent::Unreachable`](ejtp_proto::RoutingEvent::Unreachable).
     ///
     /// # Errors
     /// As [`send`](Self::send), and [`Error::Send`] with
@@ -239,8 +239,8 @@ impl Handle {
 
     /// Looks `peer` up through the routing table's peers
     /// ([`ejtp_adapter_core::handle::Handle::lookup`]): ends with
-    /// [`Event::PeerFound`](ejtp_proto::Event::PeerFound) or
-    /// [`Event::LookupFailed`](ejtp_proto::Event::LookupFailed). False if no lookup could start.
+    /// [`RoutingEvent::PeerFound`](ejtp_proto::RoutingEvent::PeerFound) or
+    /// [`RoutingEvent::LookupFailed`](ejtp_proto::RoutingEvent::LookupFailed). False if no lookup could start.
     ///
     /// # Errors
     /// [`Error::Closed`] if the node has stopped.
@@ -276,7 +276,7 @@ impl Handle {
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
     /// ([`NodeOptions::share_dir`](ejtp_adapter_core::NodeOptions::share_dir)), resuming what an
     /// earlier attempt left there. Returns once started; progress and the end come as events
-    /// (`Event::DownloadProgress`, `DownloadCompleted`, `DownloadFailed`).
+    /// (`FetchEvent::Progress`, `DownloadCompleted`, `DownloadFailed`).
     ///
     /// # Errors
     /// [`Error::Command`] when the node refuses (no shared folder, too many downloads);

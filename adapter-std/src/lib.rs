@@ -130,7 +130,10 @@ mod udp;
 
 pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOutcome};
 pub use ejtp_proto;
-pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, QueryOptions, Stats};
+pub use ejtp_proto::{
+    Event, FetchEvent, Identity, Message, MessageId, PublicIdentity, QueryEvent, QueryOptions,
+    RoutingEvent, Stats, TransportEvent,
+};
 pub use events::{Events, IntoIter, Iter};
 pub use handle::Handle;
 pub use limits::{

@@ -311,7 +311,7 @@ impl Loop {
                 tracing::debug!(%from, ?bad, "closing a TCP connection with bad framing");
                 // The node sees the bytes too (at most one read's worth): its decoder finds
                 // the same fault, forgets the stream and tells the application
-                // (`Event::StreamFailed`), as on every adapter; its output closes the
+                // (`TransportEvent::StreamFailed`), as on every adapter; its output closes the
                 // connection (counted there).
                 let outputs = self
                     .dispatch

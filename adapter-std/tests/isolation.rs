@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{options, v4};
 use ejtp_proto::{Address, Identity, NodeId, PublicKey};
+use ejtp_std::RoutingEvent;
 use ejtp_std::{Event, Handle, Node, PublicIdentity, QueryOptions, QueryOutcome};
 use serde_json::json;
 
@@ -169,7 +170,9 @@ fn a_stalled_reader_and_a_hanging_connect_do_not_slow_other_peers() {
             .unwrap_or_else(|| {
                 panic!("loads did not show: deaf full {deaf_full}, connect hung {hung_out}")
             });
-        if let Some(Event::Unreachable { peer, .. }) = alice.events().recv_timeout(left) {
+        if let Some(Event::Routing(RoutingEvent::Unreachable { peer, .. })) =
+            alice.events().recv_timeout(left)
+        {
             deaf_full |= peer == deaf_id;
             hung_out |= peer == hung_id;
         }

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ejtp_std::FetchEvent;
 use ejtp_std::ejtp_proto::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
 use ejtp_std::ejtp_proto::content::ContentId;
 use ejtp_std::{Event, Identity, Node, NodeOptions};
@@ -128,8 +129,12 @@ fn wait_end(node: &Node, id: ContentId) -> Result<u64, String> {
             .checked_duration_since(Instant::now())
             .unwrap_or_else(|| panic!("the fetch did not end within {FETCH_LIMIT:?}"));
         match node.events().recv_timeout(left) {
-            Some(Event::DownloadCompleted { id: done, len }) if done == id => return Ok(len),
-            Some(Event::DownloadFailed { id: done, why }) if done == id => return Err(why),
+            Some(Event::Fetch(FetchEvent::Completed { id: done, len })) if done == id => {
+                return Ok(len);
+            }
+            Some(Event::Fetch(FetchEvent::Failed { id: done, why })) if done == id => {
+                return Err(why);
+            }
             _ => {}
         }
     }

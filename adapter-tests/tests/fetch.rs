@@ -68,13 +68,26 @@ fn a_shared_file_is_fetched_into_the_other_nodes_folder<N: TestNode>() {
         );
     }
     // The nodes found each other to be ours: the second file came mostly in session frames.
-    let in_session = fetcher.handle().stats().unwrap().session_content_bytes;
+    let in_session = fetcher
+        .handle()
+        .stats()
+        .unwrap()
+        .fetch
+        .session_content_bytes;
     assert!(
         in_session >= later.len() as u64 / 2,
         "{}: {in_session} bytes in session frames",
         N::ADAPTER
     );
-    assert!(seeder.handle().stats().unwrap().session_content_served > 0);
+    assert!(
+        seeder
+            .handle()
+            .stats()
+            .unwrap()
+            .fetch
+            .session_content_served
+            > 0
+    );
     // Only the two complete files are visible; a second fetch of one completes at once.
     assert_eq!(visible_files(&fetch_dir).len(), 2);
     let again = fetcher.handle().fetch(shared_id, &[]).unwrap();
@@ -135,14 +148,14 @@ fn seeders_of_both_families_are_asked<N: TestNode>() {
         N::ADAPTER
     );
     for (seeder, family) in [(&v6, "::1"), (&v4, "127.0.0.1")] {
-        let asked = seeder.handle().stats().unwrap().cjp2p_datagrams;
+        let asked = seeder.handle().stats().unwrap().cjp2p.cjp2p_datagrams;
         assert!(
             asked > 0,
             "{}: the {family} seeder was never asked",
             N::ADAPTER
         );
     }
-    assert_eq!(both.handle().stats().unwrap().transmits_failed, 0);
+    assert_eq!(both.handle().stats().unwrap().routing.transmits_failed, 0);
     both.shutdown();
 
     let only_v4 = N::bind(options(7).udp(ipv4()).share_dir(dir.path().join("v4")));
@@ -152,7 +165,7 @@ fn seeders_of_both_families_are_asked<N: TestNode>() {
         "{}: {outcome:?}",
         N::ADAPTER
     );
-    let failed = only_v4.handle().stats().unwrap().transmits_failed;
+    let failed = only_v4.handle().stats().unwrap().routing.transmits_failed;
     assert!(failed > 0, "{}: the ::1 seeder is unreachable", N::ADAPTER);
     only_v4.shutdown();
     v6.shutdown();

@@ -151,7 +151,7 @@ fn a_full_event_queue_drops_and_counts_the_overflow<N: TestNode>() {
     }
     // Every message is delivered by the node, whether or not its event fits.
     let deadline = Instant::now() + WAIT;
-    while bob.stats().delivered < total as u64 {
+    while bob.stats().queries.delivered < total as u64 {
         assert!(
             Instant::now() < deadline,
             "{}: {:?}",

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::{WAIT, ipv4, next_matching, options};
 use ejtp_adapter_core::QueryOutcome;
 use ejtp_adapter_tests::{TestEvents, TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::QueryEvent;
 use ejtp_proto::{Event, Message, QueryOptions};
 use serde_json::{Value, json};
 
@@ -105,7 +106,7 @@ fn a_query_through_a_relay_resolves_to_its_reply<N: TestNode>() {
         other => panic!("{}: {other:?}", N::ADAPTER),
     }
     assert_eq!(
-        relay.stats().forwarded,
+        relay.stats().transport.forwarded,
         1,
         "{}: the query went through the relay",
         N::ADAPTER
@@ -127,7 +128,7 @@ fn a_query_nobody_answers_times_out_after_its_hard_timeout<N: TestNode>() {
     assert!(took >= SHORT && took < WAIT, "{}: {took:?}", N::ADAPTER);
     // The application's events say so too.
     next_matching(&mut alice, "timeout event", |event| match event {
-        Event::QueryTimedOut { .. } => Some(()),
+        Event::Query(QueryEvent::TimedOut { .. }) => Some(()),
         _ => None,
     });
     bob.shutdown();
@@ -158,11 +159,11 @@ fn a_reply_after_the_soft_timeout_is_late<N: TestNode>() {
     assert!(late, "{}", N::ADAPTER);
     assert_eq!(message.value, json!("late"));
     let soft_query = next_matching(&mut alice, "soft timeout", |event| match event {
-        Event::QuerySoftTimeout { query } => Some(query),
+        Event::Query(QueryEvent::SoftTimeout { query }) => Some(query),
         _ => None,
     });
     let (query, evented) = next_matching(&mut alice, "reply event", |event| match event {
-        Event::Reply { query, message, .. } => Some((query, message)),
+        Event::Query(QueryEvent::Reply { query, message, .. }) => Some((query, message)),
         _ => None,
     });
     assert_eq!(query, soft_query, "{}", N::ADAPTER);
@@ -195,7 +196,7 @@ fn a_cancelled_query_resolves_to_cancelled<N: TestNode>() {
         "already over"
     );
     next_matching(&mut alice, "cancel event", |event| match event {
-        Event::QueryCancelled { query: id } if id == query.id => Some(()),
+        Event::Query(QueryEvent::Cancelled { query: id }) if id == query.id => Some(()),
         _ => None,
     });
 
@@ -206,7 +207,7 @@ fn a_cancelled_query_resolves_to_cancelled<N: TestNode>() {
         .unwrap();
     assert!(alice.handle().cancel_query(id).unwrap());
     next_matching(&mut alice, "cancel event", |event| match event {
-        Event::QueryCancelled { query } if query == id => Some(()),
+        Event::Query(QueryEvent::Cancelled { query }) if query == id => Some(()),
         _ => None,
     });
     bob.shutdown().unwrap();

@@ -34,7 +34,7 @@ fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode
 
     let relayed = relay.stats();
     assert_eq!(
-        (relayed.forwarded, relayed.delivered),
+        (relayed.transport.forwarded, relayed.queries.delivered),
         (1, 0),
         "{relayed:?}"
     );
@@ -42,7 +42,11 @@ fn a_message_relayed_through_a_third_node_reaches_only_its_recipient<N: TestNode
         relay.next_message(Duration::from_millis(100)).is_none(),
         "the relay tells its clients nothing"
     );
-    assert_eq!(bob.stats().datagrams_received, 1, "only from the relay");
+    assert_eq!(
+        bob.stats().transport.datagrams_received,
+        1,
+        "only from the relay"
+    );
 
     for node in [alice, relay, bob] {
         node.shutdown();
@@ -83,7 +87,7 @@ fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: Test
         json!("while you were out"),
     );
     let deadline = std::time::Instant::now() + common::WAIT;
-    while relay.stats().held == 0 {
+    while relay.stats().relay.held == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "{}: nothing held",
@@ -107,7 +111,11 @@ fn a_relay_holds_frames_for_a_recipient_that_is_down_until_it_comes_back<N: Test
     assert_eq!(message.from.key, alice.public_key());
     let stats = relay.stats();
     assert_eq!(
-        (stats.held, stats.handed_over, stats.delivered),
+        (
+            stats.relay.held,
+            stats.relay.handed_over,
+            stats.queries.delivered
+        ),
         (1, 1, 0),
         "{stats:?}"
     );

@@ -8,6 +8,7 @@ use std::net::TcpListener;
 
 use common::{WAIT, ipv4, next_matching, options};
 use ejtp_adapter_tests::{TestHandle, TestNode, for_each_adapter};
+use ejtp_proto::RoutingEvent;
 use ejtp_proto::{Address, Event};
 use serde_json::json;
 
@@ -36,7 +37,11 @@ fn a_refused_tcp_address_falls_back_to_udp<N: TestNode>() {
         .next_message(WAIT)
         .unwrap_or_else(|| panic!("{}: bob got nothing", N::ADAPTER));
     assert_eq!(message.value, value, "{}", N::ADAPTER);
-    assert!(alice.stats().transmits_failed >= 1, "{}", N::ADAPTER);
+    assert!(
+        alice.stats().routing.transmits_failed >= 1,
+        "{}",
+        N::ADAPTER
+    );
     alice.shutdown();
     bob.shutdown();
 }
@@ -50,7 +55,7 @@ fn a_peer_known_by_key_only_is_found_through_another<N: TestNode>() {
     let bob_udp = bob.identity("bob").location.without_callsign();
     assert!(relay.handle().add_route(&bob_key, &bob_udp, None).unwrap());
     next_matching(&mut relay, "the relay fetches bob's record", |event| {
-        matches!(event, Event::PeerFound { peer, .. } if peer == bob_key.node_id()).then_some(())
+        matches!(event, Event::Routing(RoutingEvent::PeerFound { peer, .. }) if peer == bob_key.node_id()).then_some(())
     });
     let relay_udp = relay.identity("relay").location.without_callsign();
     let handle = alice.handle();
@@ -64,7 +69,7 @@ fn a_peer_known_by_key_only_is_found_through_another<N: TestNode>() {
         .send_to_peer("alice", &bob_key, "bob", value.clone())
         .unwrap();
     next_matching(&mut alice, "alice finds bob", |event| {
-        matches!(event, Event::PeerFound { peer, .. } if peer == bob_key.node_id()).then_some(())
+        matches!(event, Event::Routing(RoutingEvent::PeerFound { peer, .. }) if peer == bob_key.node_id()).then_some(())
     });
     let message = bob
         .next_message(WAIT)

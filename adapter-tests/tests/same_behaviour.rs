@@ -80,7 +80,7 @@ fn tcp_exchange<A: TestNode, B: TestNode>() {
         assert_eq!(message.value, json!([n, "tcp"]), "{context}");
     }
     assert!(
-        bob.stats().stream_frames_received >= 3,
+        bob.stats().transport.stream_frames_received >= 3,
         "{context}: the frames came over TCP"
     );
     alice.shutdown();
@@ -110,7 +110,7 @@ fn onion_relay<A: TestNode, R: TestNode, B: TestNode>() {
         relay.next_message(Duration::from_millis(100)).is_none(),
         "{context}: the relay reads nothing"
     );
-    assert_eq!(relay.stats().forwarded, 1, "{context}");
+    assert_eq!(relay.stats().transport.forwarded, 1, "{context}");
     alice.shutdown();
     relay.shutdown();
     bob.shutdown();

@@ -13,6 +13,7 @@ use common::{
 };
 use ejtp_adapter_core::Clock;
 use ejtp_adapter_tests::{TestNode, for_each_adapter};
+use ejtp_proto::TransportEvent;
 use ejtp_proto::{Address, Config, Event, Identity, Protection, PublicIdentity, TransportAddr};
 use serde_json::{Value, json};
 
@@ -66,10 +67,10 @@ fn exchange<N: TestNode>(localhost: SocketAddr) {
     assert_eq!(reply.from.key, bob.public_key());
 
     let stats = bob.stats();
-    assert_eq!(stats.delivered, 4, "{stats:?}");
-    assert_eq!(stats.datagrams_received, 0, "{stats:?}");
-    assert!(stats.stream_frames_received >= 5, "{stats:?}");
-    assert_eq!(stats.dropped_malformed, 0, "{stats:?}");
+    assert_eq!(stats.queries.delivered, 4, "{stats:?}");
+    assert_eq!(stats.transport.datagrams_received, 0, "{stats:?}");
+    assert!(stats.transport.stream_frames_received >= 5, "{stats:?}");
+    assert_eq!(stats.transport.dropped_malformed, 0, "{stats:?}");
     alice.shutdown();
     bob.shutdown();
 }
@@ -156,7 +157,7 @@ fn one_connection_carries_every_frame_and_closes_when_idle<N: TestNode>() {
         accept_within(&listener, Duration::from_millis(200), false).is_none(),
         "no second connection for those frames"
     );
-    assert_eq!(alice.stats().transmits, 3);
+    assert_eq!(alice.stats().transport.transmits, 3);
 
     // The next frame opens a new connection.
     alice.send("alice", &bob, json!(3));
@@ -191,7 +192,7 @@ fn a_connection_that_breaks_the_framing_is_closed<N: TestNode>() {
     let local = stream.local_addr().unwrap();
     stream.write_all(b"not EJTP framing").unwrap();
     let failed = next_matching(&mut bob, "stream failure", |event| match event {
-        Event::StreamFailed { from } => Some(from),
+        Event::Transport(TransportEvent::StreamFailed { from }) => Some(from),
         _ => None,
     });
     assert_eq!(failed, TransportAddr::tcp(local));

@@ -65,9 +65,13 @@ fn exchange<N: TestNode>(localhost: SocketAddr) {
         N::ADAPTER
     );
     let stats = bob.stats();
-    assert_eq!(stats.delivered, 1 + protections.len() as u64, "{stats:?}");
-    assert!(stats.datagrams_received >= 3, "{stats:?}");
-    assert_eq!(stats.stream_frames_received, 0);
+    assert_eq!(
+        stats.queries.delivered,
+        1 + protections.len() as u64,
+        "{stats:?}"
+    );
+    assert!(stats.transport.datagrams_received >= 3, "{stats:?}");
+    assert_eq!(stats.transport.stream_frames_received, 0);
 
     alice.shutdown();
     bob.shutdown();
@@ -143,8 +147,17 @@ fn a_probe_with_the_dont_fragment_bit_crosses_loopback<N: TestNode>() {
     alice.send("alice", &to_bob, json!({ "padding": padding }));
     assert_eq!(next_message(&mut bob).value["padding"], json!(padding));
     let stats = alice.stats();
-    assert!(stats.path_probes_sent >= 1, "{}: {stats:?}", N::ADAPTER);
-    assert_eq!(stats.fragments_sent, 0, "{}: {stats:?}", N::ADAPTER);
+    assert!(
+        stats.transport.path_probes_sent >= 1,
+        "{}: {stats:?}",
+        N::ADAPTER
+    );
+    assert_eq!(
+        stats.transport.fragments_sent,
+        0,
+        "{}: {stats:?}",
+        N::ADAPTER
+    );
     alice.shutdown();
     bob.shutdown();
 }

@@ -66,7 +66,7 @@
 //! when there is none (connecting for at most [`TCP_CONNECT_TIMEOUT`]). A connection is closed
 //! when it has carried nothing for [`NodeOptions::tcp_idle_timeout`], when the table is full
 //! ([`NodeOptions::max_tcp_connections`], least recently used first), and when the peer sends
-//! bytes that are not valid framing ([`ejtp_proto::Event::StreamFailed`]); the frames already
+//! bytes that are not valid framing ([`ejtp_proto::TransportEvent::StreamFailed`]); the frames already
 //! queued for it are written first. Like EJTP itself this is unreliable: a frame that cannot be
 //! written (failed connect or write, a write stalled for [`TCP_WRITE_TIMEOUT`]) is dropped
 //! with a debug log. A failed UDP send, a frame refused because [`TCP_QUEUE_CAPACITY`] frames
@@ -90,5 +90,8 @@ pub use ejtp_adapter_core::limits::{
 pub use ejtp_adapter_core::{Error, FetchOutcome, NodeOptions, QueryOptions, QueryOutcome};
 pub use ejtp_proto;
 /// What an application needs from the core, so that it imports one crate.
-pub use ejtp_proto::{Event, Identity, Message, MessageId, PublicIdentity, Stats};
+pub use ejtp_proto::{
+    Event, FetchEvent, Identity, Message, MessageId, PublicIdentity, QueryEvent, RoutingEvent,
+    Stats, TransportEvent,
+};
 pub use node::Node;

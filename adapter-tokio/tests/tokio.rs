@@ -86,7 +86,7 @@ fn a_dropped_runtime_still_saves_the_recording() {
     let options = options(1).udp(ipv4()).client("alice").record_to(&path);
     let node = runtime.block_on(Node::bind(options)).unwrap();
     let stats = runtime.block_on(node.handle().stats()).unwrap();
-    assert_eq!(stats.delivered, 0);
+    assert_eq!(stats.queries.delivered, 0);
     drop(runtime);
     assert!(matches!(
         block_on_a_new_runtime(node.handle().stats()),

@@ -283,8 +283,8 @@ fn main() {
             kind,
             off,
             on,
-            stats.cookie_challenges_sent,
-            stats.dropped_crypto,
+            stats.transport.cookie_challenges_sent,
+            stats.transport.dropped_crypto,
         ));
     }
     let random = costs[0];
@@ -342,9 +342,9 @@ fn main() {
             latency.median_us,
             latency.p99_us,
             phase.flood_sent,
-            stats.cookie_challenges_sent,
-            stats.cookie_echoes_taken,
-            stats.dropped_crypto,
+            stats.transport.cookie_challenges_sent,
+            stats.transport.cookie_echoes_taken,
+            stats.transport.dropped_crypto,
         );
     }
     println!("\nload average {} at the end", load_average());

@@ -24,6 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant as Clock, SystemTime, UNIX_EPOCH};
 
 use ejtp_bench::Latency;
+use ejtp_proto::QueryEvent;
 use ejtp_proto::{
     Address, Config, Event, Identity, Instant, Node, Protocol, QueryOptions, TransportAddr,
     UnixMillis,
@@ -181,7 +182,7 @@ impl CorePair {
             let received = self.alice.pump(self.start, &mut self.buffer);
             let mut answered = false;
             while let Some(event) = self.alice.node.poll_event() {
-                if matches!(event, Event::Reply { query, .. } if query == id) {
+                if matches!(event, Event::Query(QueryEvent::Reply { query, .. }) if query == id) {
                     answered = true;
                 }
             }
@@ -274,7 +275,8 @@ impl InProcess {
                     .handle_datagram(now, self.from_bob, &transmit.payload);
             }
             while let Some(event) = self.alice.poll_event() {
-                answered |= matches!(event, Event::Reply { query, .. } if query == id);
+                answered |=
+                    matches!(event, Event::Query(QueryEvent::Reply { query, .. }) if query == id);
             }
         }
         began.elapsed()

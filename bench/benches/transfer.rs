@@ -248,6 +248,7 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
     let in_sessions = fetcher
         .stats()
         .map_err(|err| err.to_string())?
+        .fetch
         .session_content_bytes as f64
         / data.len() as f64;
     seeder.shutdown().map_err(|err| err.to_string())?;
@@ -267,6 +268,7 @@ fn our_nodes(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
 /// timers run when due, content over a session if `sessions`; returns the content rate (MB/s)
 /// and the share of the content that came in session frames, or why it failed.
 fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String> {
+    use ejtp_proto::FetchEvent;
     use ejtp_proto::content::{MemoryPartialStore, MemoryStore};
     use ejtp_proto::{Event, Identity, Instant, Node, TransportAddr, UnixMillis};
 
@@ -310,16 +312,16 @@ fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String>
         while seeder.poll_event().is_some() {}
         while let Some(event) = fetcher.poll_event() {
             match event {
-                Event::DownloadCompleted { len, .. } if len == data.len() as u64 => {
+                Event::Fetch(FetchEvent::Completed { len, .. }) if len == data.len() as u64 => {
                     let rate = mb_per_s(data.len(), began.elapsed());
                     let in_sessions =
-                        fetcher.stats().session_content_bytes as f64 / data.len() as f64;
+                        fetcher.stats().fetch.session_content_bytes as f64 / data.len() as f64;
                     return Ok((rate, in_sessions));
                 }
-                Event::DownloadCompleted { len, .. } => {
+                Event::Fetch(FetchEvent::Completed { len, .. }) => {
                     return Err(format!("completed at {len} bytes"));
                 }
-                Event::DownloadFailed { why, .. } => return Err(why),
+                Event::Fetch(FetchEvent::Failed { why, .. }) => return Err(why),
                 _ => {}
             }
         }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ejtp_adapter_core::store::PARTIAL_DIR;
+use ejtp_proto::FetchEvent;
 use ejtp_proto::content::DownloadConfig;
 use ejtp_proto::{CoreRng, Event, Identity};
 use ejtp_std::{Node, NodeOptions};
@@ -134,14 +135,14 @@ fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf,
             )));
         }
         match node.events().recv_timeout(left.min(POLL)) {
-            Some(Event::DownloadProgress {
+            Some(Event::Fetch(FetchEvent::Progress {
                 id: of,
                 have,
                 total,
-            }) if of == id => {
+            })) if of == id => {
                 progress.update(have, total);
             }
-            Some(Event::DownloadCompleted { id: of, len }) if of == id => {
+            Some(Event::Fetch(FetchEvent::Completed { id: of, len })) if of == id => {
                 progress.update(len, len);
                 progress.finish();
                 eprintln!("{}", progress.summary());
@@ -155,7 +156,7 @@ fn download(node: &Node, args: &FetchArgs, stop: &AtomicBool) -> Result<PathBuf,
                     ))
                 });
             }
-            Some(Event::DownloadFailed { id: of, why }) if of == id => {
+            Some(Event::Fetch(FetchEvent::Failed { id: of, why })) if of == id => {
                 progress.finish();
                 return Err(CliError::failure(format!(
                     "cannot fetch {id}: {why} (run again to resume)"

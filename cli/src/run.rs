@@ -9,6 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use ejtp_proto::{Event, Message, Protection};
+use ejtp_proto::{QueryEvent, TransportEvent};
 use ejtp_std::{Handle, Node, NodeOptions};
 
 use crate::ack::ack_for;
@@ -141,8 +142,8 @@ fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliE
     let mut relayed = 0;
     while !stop.load(Ordering::SeqCst) {
         if let Ok(stats) = node.handle().stats() {
-            if stats.forwarded > relayed {
-                relayed = stats.forwarded;
+            if stats.transport.forwarded > relayed {
+                relayed = stats.transport.forwarded;
                 tracing::info!("relayed {relayed} frames for other nodes");
             }
         }
@@ -160,7 +161,7 @@ fn serve(node: &Node, acks: &Acknowledger, stop: &AtomicBool) -> Result<(), CliE
 }
 
 /// Logs an event and queues the reply to a message. Replies to this node's own queries come as
-/// [`Event::Reply`], never as messages, so a reply is never answered.
+/// [`QueryEvent::Reply`], never as messages, so a reply is never answered.
 fn on_event(acks: &Acknowledger, event: Event) {
     match event {
         Event::Message(message) => {
@@ -179,11 +180,11 @@ fn on_event(acks: &Acknowledger, event: Event) {
             );
             acks.queue(message);
         }
-        Event::Reply {
+        Event::Query(QueryEvent::Reply {
             query,
             message,
             late,
-        } => tracing::info!(
+        }) => tracing::info!(
             "reply {} to query {query} from {}{}: {}",
             message.id,
             message.from.node_id,
@@ -192,23 +193,23 @@ fn on_event(acks: &Acknowledger, event: Event) {
         ),
         // The sender hears nothing of this, so it is said here: usually a wrong `--callsign`
         // (or a key that belongs to another node) on the sending side.
-        Event::UnknownClient {
+        Event::Transport(TransportEvent::UnknownClient {
             from,
             callsign,
             message,
-        } => match callsign {
+        }) => match callsign {
             Some(callsign) => tracing::debug!(
                 "dropped message {message} from {from}: no client here has the callsign {callsign:?}"
             ),
             None => tracing::debug!("dropped message {message} from {from}: it names no callsign"),
         },
         // What peers see of this node's address: behind a NAT, its public mapping.
-        Event::AddressObserved {
+        Event::Transport(TransportEvent::AddressObserved {
             address,
             by,
             agreeing,
             changed_from,
-        } => match changed_from {
+        }) => match changed_from {
             Some(before) => tracing::info!(
                 "learned address: {by} now sees this node at {address} (was {before}; \
                  {agreeing} peer(s) agree)"
@@ -217,10 +218,10 @@ fn on_event(acks: &Acknowledger, event: Event) {
                 "learned address: {by} sees this node at {address} ({agreeing} peer(s) agree)"
             ),
         },
-        Event::DirectPath { peer, address } => {
+        Event::Transport(TransportEvent::DirectPath { peer, address }) => {
             tracing::info!("direct path: {peer} is reached directly at {address} (hole punched)");
         }
-        Event::PunchFailed { peer } => tracing::info!(
+        Event::Transport(TransportEvent::PunchFailed { peer }) => tracing::info!(
             "relayed: no direct path to {peer} opened (a symmetric NAT or a firewall?); its \
              traffic keeps going through the relay"
         ),

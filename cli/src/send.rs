@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use ejtp_proto::{Address, Event, Message, MessageId, Protocol, PublicIdentity, QueryOptions};
+use ejtp_proto::{QueryEvent, RoutingEvent, TransportEvent};
 use ejtp_std::{Node, NodeOptions};
 
 use crate::ack::ack_for;
@@ -125,7 +126,9 @@ fn find_recipient(node: &Node, args: &SendArgs) -> Result<PublicIdentity, CliErr
     let deadline = Instant::now() + FIRST_PEER_WAIT.min(Duration::from_secs(args.timeout));
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match node.events().recv_timeout(left) {
-            Some(Event::AddressObserved { address, by, .. }) if Some(by) == first => {
+            Some(Event::Transport(TransportEvent::AddressObserved { address, by, .. }))
+                if Some(by) == first =>
+            {
                 tracing::info!("learned address: {by} sees this node at {address}");
                 break;
             }
@@ -151,11 +154,11 @@ fn find_recipient(node: &Node, args: &SendArgs) -> Result<PublicIdentity, CliErr
             .checked_duration_since(Instant::now())
             .ok_or_else(not_found)?;
         match node.events().recv_timeout(left) {
-            Some(Event::PeerFound { peer: found, .. }) if found == peer => {
+            Some(Event::Routing(RoutingEvent::PeerFound { peer: found, .. })) if found == peer => {
                 tracing::info!("found {peer} through the --peer nodes");
                 break;
             }
-            Some(Event::LookupFailed { peer: failed }) if failed == peer => {
+            Some(Event::Routing(RoutingEvent::LookupFailed { peer: failed })) if failed == peer => {
                 return Err(not_found());
             }
             Some(other) => tracing::debug!("while looking up: {other:?}"),
@@ -197,26 +200,27 @@ fn wait_for_reply(
             return Err(timed_out());
         }
         match node.events().recv_timeout(left) {
-            Some(Event::Reply {
+            Some(Event::Query(QueryEvent::Reply {
                 query,
                 message,
                 late,
-            }) if query == id => {
+            })) if query == id => {
                 tracing::debug!("reply {} (late: {late})", message.id);
                 return report_reply(&message, id, started);
             }
-            Some(Event::QueryTimedOut { query } | Event::QueryCancelled { query })
-                if query == id =>
-            {
+            Some(
+                Event::Query(QueryEvent::TimedOut { query })
+                | Event::Query(QueryEvent::Cancelled { query }),
+            ) if query == id => {
                 return Err(timed_out());
             }
             // The node gave up on the first hop at once (a refused connection, say): so do we.
             Some(
-                Event::QueryUnreachable { query }
-                | Event::Unreachable {
+                Event::Query(QueryEvent::Unreachable { query })
+                | Event::Routing(RoutingEvent::Unreachable {
                     message: Some(query),
                     ..
-                },
+                }),
             ) if query == id => return Err(unreachable(args)),
             Some(other) => tracing::debug!("while waiting: {other:?}"),
             // `None` before the deadline: the node has stopped on its own.

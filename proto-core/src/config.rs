@@ -77,7 +77,7 @@ pub struct Config {
     /// [`SendError::Blocked`](crate::SendError::Blocked).
     pub max_queued_transmits: usize,
     /// Most events waiting to be polled. Default 4 096. Messages that arrive when it is full are
-    /// dropped and counted (`Stats::dropped_event_queue_full`).
+    /// dropped and counted (`TransportStats::dropped_event_queue_full`).
     pub max_queued_events: usize,
     /// Most queries waiting for a reply ([`Node::query`](crate::Node::query)). Default 4 096:
     /// about 600 KiB at most (some 150 bytes a query). A query beyond it is refused with
@@ -159,7 +159,7 @@ pub struct Config {
     /// Time a lookup waits for a record before asking again. Default 1 s.
     #[serde(with = "millis")]
     pub lookup_timeout: Duration,
-    /// Times a lookup asks before `Event::LookupFailed`. Default 3.
+    /// Times a lookup asks before `RoutingEvent::LookupFailed`. Default 3.
     pub lookup_attempts: u8,
     /// Most messages waiting for a lookup to find their recipient. Default 256: each keeps its
     /// JSON (at most `max_frame_len`), typically a few hundred bytes.
@@ -203,7 +203,7 @@ pub struct Config {
     /// Most bytes of messages being sent in fragments, all sessions together: each send keeps
     /// its whole message until the receiver has acknowledged every piece. A send that would
     /// pass the bound (or find `max_waiting_messages` sends under way) is refused with
-    /// [`SendError::Blocked`](crate::SendError::Blocked), and [`Event::Writable`](crate::Event)
+    /// [`SendError::Blocked`](crate::SendError::Blocked), and [`TransportEvent::Writable`](crate::Event)
     /// follows once the sends under way are down to half of both bounds. Default 64 MiB.
     pub max_fragment_send_memory: usize,
     /// Most bytes held for incomplete fragmented messages, all sessions together: each
@@ -262,7 +262,7 @@ pub struct Config {
     /// next start the adapter restores it with
     /// [`Command::RestoreReplayMemory`](crate::Command::RestoreReplayMemory). At most
     /// `max_queued_events` wait to be polled; a first message arriving when they are full is
-    /// dropped (`Stats::dropped_journal_full`) rather than accepted unremembered. Default false.
+    /// dropped (`TransportStats::dropped_journal_full`) rather than accepted unremembered. Default false.
     pub replay_journal: bool,
     /// Frames needing key work (an X25519 or a signature check: sealed frames, handshake
     /// inits, session resets, mailbox requests) taken per second, with a burst of as many,

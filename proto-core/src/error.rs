@@ -27,10 +27,10 @@ pub enum SendError {
     },
     /// The transmit queue is full, or the messages under way in fragments are at their bound
     /// ([`Config::max_fragment_send_memory`](crate::Config)): here is the value back. An
-    /// [`Event::Writable`](crate::Event) follows when there is room.
+    /// [`TransportEvent::Writable`](crate::TransportEvent::Writable) follows when there is room.
     Blocked(Value),
     /// A token bucket for the first hop (or the overall one) is empty: here is the value back.
-    /// An [`Event::PeerWritable`](crate::Event::PeerWritable) for `peer` follows when it has a
+    /// An [`TransportEvent::PeerWritable`](crate::TransportEvent::PeerWritable) for `peer` follows when it has a
     /// token.
     Throttled {
         /// The first hop's transport address.
@@ -58,6 +58,8 @@ impl fmt::Display for SendError {
             Self::TooLarge { len, max } => {
                 write!(f, "frame of {len} bytes exceeds the {max}-byte limit")
             }
+            // These texts are recorded in scenario vectors, so they keep the event names of the
+            // flat `Event` the vectors were made with (`TransportEvent::Writable` today).
             Self::Blocked(_) => {
                 f.write_str("transmit queue or fragmented sends full; retry after Event::Writable")
             }

@@ -121,11 +121,17 @@ pub use address::Address;
 pub use cjp2p::{Cjp2pMessage, Cjp2pPeer};
 pub use config::Config;
 pub use error::{CommandError, FetchError, SendError};
-pub use event::{Event, Message, MessageId, Protection, Sender};
+pub use event::{
+    Event, FetchEvent, Message, MessageId, Protection, QueryEvent, RoutingEvent, Sender,
+    TransportEvent,
+};
 pub use identity::{Identity, IdentityFile, NodeId, PublicIdentity, PublicKey};
 pub use io::{Command, CommandOutcome, Input, Output, Timeout, TimerReason, Transmit};
 pub use mailbox::MailboxOp;
-pub use node::{ContentStorage, MAX_LOCAL_ADDRESSES, Node, Stats, Via};
+pub use node::{
+    Cjp2pStats, ContentStorage, FetchStats, MAX_LOCAL_ADDRESSES, Node, QueryStats, RelayStats,
+    RoutingStats, Stats, TransportStats, Via,
+};
 pub use query::QueryOptions;
 pub use rng::CoreRng;
 pub use time::{Instant, UnixMillis};

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 /// Timeouts of one query ([`Node::query`](crate::Node::query)).
 ///
-/// The hard timeout ends the query ([`Event::QueryTimedOut`](crate::Event::QueryTimedOut)):
+/// The hard timeout ends the query ([`QueryEvent::TimedOut`](crate::QueryEvent::TimedOut)):
 /// its state is freed and a later reply is dropped. The soft timeout, if set and shorter, only
-/// says "no answer yet" ([`Event::QuerySoftTimeout`](crate::Event::QuerySoftTimeout)): a reply
+/// says "no answer yet" ([`QueryEvent::SoftTimeout`](crate::QueryEvent::SoftTimeout)): a reply
 /// after it is still delivered, marked late.
 ///
 /// With `adaptive`, each timeout is at least the mean plus two standard deviations of the

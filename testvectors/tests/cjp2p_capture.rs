@@ -446,6 +446,6 @@ fn our_node_serves_the_captured_download_as_the_public_seed_did() {
     ours.sort();
     assert_eq!(ours.len(), 76);
     assert_eq!(ours, theirs);
-    assert_eq!(node.stats().cjp2p_bad_signatures, 0);
-    assert_eq!(node.stats().cjp2p_skipped, 0);
+    assert_eq!(node.stats().cjp2p.cjp2p_bad_signatures, 0);
+    assert_eq!(node.stats().cjp2p.cjp2p_skipped, 0);
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ejtp_proto::{Address, Command, Event, Input, MailboxOp, Output, PublicIdentity, QueryOptions};
+use ejtp_proto::{QueryEvent, RoutingEvent, TransportEvent};
 use ejtp_testvectors::scenario::{ReplayError, Scenario};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use serde_json::json;
@@ -333,7 +334,7 @@ fn record_rekey() -> Scenario {
         send(&mut net, alice, "alice", &bob_id, json!({"n": n}));
         net.run_for(Duration::from_millis(100));
     }
-    let rekeys = net.node(alice).stats().session_rekeys;
+    let rekeys = net.node(alice).stats().transport.session_rekeys;
     assert!(rekeys >= 2, "alice's send key rotated {rekeys} times");
     net.scenario(
         "Rekeying: alice's first message is sealed and starts a handshake; the next six go on \
@@ -364,7 +365,7 @@ fn record_handshake_replay() -> Scenario {
     net.inject(bob, elsewhere, init.payload);
     net.run_for(Duration::from_millis(100));
     assert_eq!(
-        net.node(bob).stats().dropped_replay,
+        net.node(bob).stats().transport.dropped_replay,
         1,
         "the one from elsewhere"
     );
@@ -454,19 +455,19 @@ fn the_query_run_records_the_stored_vector() {
         .filter(|event| {
             !matches!(
                 event,
-                Event::SessionEstablished { .. }
-                    | Event::SessionClosed { .. }
-                    | Event::AddressObserved { .. }
+                Event::Transport(TransportEvent::SessionEstablished { .. })
+                    | Event::Transport(TransportEvent::SessionClosed { .. })
+                    | Event::Transport(TransportEvent::AddressObserved { .. })
             )
         })
         .collect();
     let summary: Vec<&str> = events
         .iter()
         .map(|event| match event {
-            Event::Reply { late: false, .. } => "reply",
-            Event::Reply { late: true, .. } => "late reply",
-            Event::QuerySoftTimeout { .. } => "soft timeout",
-            Event::QueryTimedOut { .. } => "hard timeout",
+            Event::Query(QueryEvent::Reply { late: false, .. }) => "reply",
+            Event::Query(QueryEvent::Reply { late: true, .. }) => "late reply",
+            Event::Query(QueryEvent::SoftTimeout { .. }) => "soft timeout",
+            Event::Query(QueryEvent::TimedOut { .. }) => "hard timeout",
             _ => "other",
         })
         .collect();
@@ -513,7 +514,12 @@ fn the_store_and_forward_run_records_the_stored_vector() {
 fn the_throttle_run_records_the_stored_vector() {
     let recorded = record_throttle();
     let writable = outputs_of(&recorded, "alice")
-        .filter(|output| matches!(output, Output::Event(Event::PeerWritable { .. })))
+        .filter(|output| {
+            matches!(
+                output,
+                Output::Event(Event::Transport(TransportEvent::PeerWritable { .. }))
+            )
+        })
         .count();
     assert_eq!(writable, 1);
     let delivered = outputs_of(&recorded, "bob")
@@ -527,7 +533,12 @@ fn the_throttle_run_records_the_stored_vector() {
 fn the_query_via_relay_run_records_the_stored_vector() {
     let recorded = record_query_via_relay();
     let replies = outputs_of(&recorded, "alice")
-        .filter(|output| matches!(output, Output::Event(Event::Reply { late: false, .. })))
+        .filter(|output| {
+            matches!(
+                output,
+                Output::Event(Event::Query(QueryEvent::Reply { late: false, .. }))
+            )
+        })
         .count();
     assert_eq!(replies, 1);
     check_recorded("query_via_relay.json", &recorded);
@@ -562,17 +573,20 @@ fn the_lookup_run_records_the_stored_vector() {
             .iter()
             .any(|(node, event)| *node == "alice" && wanted(event))
     };
-    assert!(alice_saw(|event| matches!(event, Event::PeerFound { .. })));
     assert!(alice_saw(|event| matches!(
         event,
-        Event::Unreachable {
-            message: Some(_),
-            ..
-        }
+        Event::Routing(RoutingEvent::PeerFound { .. })
     )));
     assert!(alice_saw(|event| matches!(
         event,
-        Event::LookupFailed { .. }
+        Event::Routing(RoutingEvent::Unreachable {
+            message: Some(_),
+            ..
+        })
+    )));
+    assert!(alice_saw(|event| matches!(
+        event,
+        Event::Routing(RoutingEvent::LookupFailed { .. })
     )));
     assert!(
         recorded

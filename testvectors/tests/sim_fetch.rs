@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ejtp_proto::FetchEvent;
 use ejtp_proto::content::{ContentId, MemoryPartialStore, MemoryStore};
 use ejtp_proto::{Command, Config, Event, TransportAddr};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
@@ -61,7 +62,8 @@ fn swarm(seed: u64, conditions: LinkConditions, bytes: &[u8], sessions: bool) ->
             .take_events()
             .into_iter()
             .find_map(|(index, event)| match event {
-                Event::DownloadCompleted { .. } | Event::DownloadFailed { .. }
+                Event::Fetch(FetchEvent::Completed { .. })
+                | Event::Fetch(FetchEvent::Failed { .. })
                     if index == fetcher =>
                 {
                     Some(event)
@@ -80,10 +82,10 @@ fn swarm(seed: u64, conditions: LinkConditions, bytes: &[u8], sessions: bool) ->
         .iter()
         .map(|index| {
             let stats = net.node(*index).stats();
-            stats.cjp2p_content_served + stats.session_content_served
+            stats.cjp2p.cjp2p_content_served + stats.fetch.session_content_served
         })
         .collect();
-    let session_bytes = net.node(fetcher).stats().session_content_bytes;
+    let session_bytes = net.node(fetcher).stats().fetch.session_content_bytes;
     Outcome {
         end,
         copy,
@@ -104,10 +106,10 @@ fn our_seeders_serve_most_of_a_download_in_sessions() {
     let outcome = swarm(7, conditions, &bytes, true);
     assert_eq!(
         outcome.end,
-        Some(Event::DownloadCompleted {
+        Some(Event::Fetch(FetchEvent::Completed {
             id: ContentId::of(&bytes),
             len: bytes.len() as u64
-        })
+        }))
     );
     assert!(outcome.copy == bytes);
     assert!(
@@ -142,7 +144,7 @@ proptest! {
         let outcome = swarm(seed, conditions, &bytes, sessions);
         prop_assert_eq!(
             outcome.end,
-            Some(Event::DownloadCompleted { id: ContentId::of(&bytes), len: bytes.len() as u64 })
+            Some(Event::Fetch(FetchEvent::Completed { id: ContentId::of(&bytes), len: bytes.len() as u64 }))
         );
         prop_assert!(outcome.copy == bytes);
         // Requests are spread: more than one seeder served some of it. (Not always all three:

@@ -115,7 +115,7 @@ fn a_signature_by_another_key_claiming_alices_key_is_refused() {
     s.net.inject(s.bob, s.from, frame);
     s.net.run_for(Duration::from_secs(1));
     assert!(messages(&s.net.take_events()).is_empty());
-    assert_eq!(s.net.node(s.bob).stats().dropped_crypto, 1);
+    assert_eq!(s.net.node(s.bob).stats().transport.dropped_crypto, 1);
 }
 
 #[test]
@@ -132,7 +132,10 @@ fn a_session_proof_outside_a_session_is_refused() {
     s.net.inject(s.bob, s.from, frame);
     s.net.run_for(Duration::from_secs(1));
     assert!(messages(&s.net.take_events()).is_empty());
-    assert_eq!(s.net.node(s.bob).stats().dropped_unauthenticated, 1);
+    assert_eq!(
+        s.net.node(s.bob).stats().transport.dropped_unauthenticated,
+        1
+    );
 }
 
 #[test]
@@ -156,7 +159,7 @@ fn a_signature_made_for_another_recipient_cannot_be_rewrapped() {
     s.net.inject(s.bob, s.from, frame);
     s.net.run_for(Duration::from_secs(1));
     assert!(messages(&s.net.take_events()).is_empty());
-    assert_eq!(s.net.node(s.bob).stats().dropped_crypto, 1);
+    assert_eq!(s.net.node(s.bob).stats().transport.dropped_crypto, 1);
 }
 
 #[test]
@@ -191,6 +194,6 @@ fn a_correctly_signed_frame_is_delivered_once_and_a_stale_one_never() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1.from.key, s.alice.key);
     let stats = s.net.node(s.bob).stats();
-    assert_eq!(stats.dropped_replay, 1, "{stats:?}");
-    assert_eq!(stats.dropped_stale, 1, "{stats:?}");
+    assert_eq!(stats.transport.dropped_replay, 1, "{stats:?}");
+    assert_eq!(stats.transport.dropped_stale, 1, "{stats:?}");
 }

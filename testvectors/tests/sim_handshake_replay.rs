@@ -81,7 +81,10 @@ fn an_old_message_1_replayed_while_a_newer_session_is_up_is_refused() {
     net.inject(bob, alice_addr, first_init);
     net.run_for(Duration::from_millis(100));
     let after = net.node(bob).stats();
-    assert_eq!(after.dropped_replay, before.dropped_replay + 2);
+    assert_eq!(
+        after.transport.dropped_replay,
+        before.transport.dropped_replay + 2
+    );
     assert_eq!(
         sent_by_since(&net, net.udp_addr(bob), captured_before),
         0,
@@ -94,7 +97,10 @@ fn an_old_message_1_replayed_while_a_newer_session_is_up_is_refused() {
     let received = messages(&net.take_events());
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1.protection, Protection::Session);
-    assert_eq!(net.node(bob).stats().dropped_crypto, before.dropped_crypto);
+    assert_eq!(
+        net.node(bob).stats().transport.dropped_crypto,
+        before.transport.dropped_crypto
+    );
 }
 
 #[test]
@@ -121,6 +127,9 @@ fn a_message_1_older_than_the_clock_window_is_stale_even_when_forgotten() {
     );
     net.run_for(Duration::from_millis(100));
     let after = net.node(bob).stats();
-    assert_eq!(after.dropped_stale, before.dropped_stale + 1);
+    assert_eq!(
+        after.transport.dropped_stale,
+        before.transport.dropped_stale + 1
+    );
     assert_eq!(sent_by_since(&net, net.udp_addr(bob), captured_before), 0);
 }

@@ -8,6 +8,7 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::sim::{Filtering, Mapping, Nat};
 use ejtp_proto::{Command, Config, Event, Message, NodeId};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
@@ -107,7 +108,7 @@ fn direct_paths(events: &[(usize, Event)]) -> Vec<(usize, NodeId)> {
     events
         .iter()
         .filter_map(|(at, event)| match event {
-            Event::DirectPath { peer, .. } => Some((*at, *peer)),
+            Event::Transport(TransportEvent::DirectPath { peer, .. }) => Some((*at, *peer)),
             _ => None,
         })
         .collect()
@@ -133,13 +134,14 @@ fn behind_cone_nats_the_first_message_is_relayed_and_the_rest_go_direct() {
     assert_eq!(delivered_to(&events, ALICE).len(), 1, "{events:#?}");
     let direct = direct_paths(&events);
     assert!(
-        direct.iter().any(|(at, _)| *at == ALICE) || net.node(ALICE).stats().punch_succeeded > 0,
+        direct.iter().any(|(at, _)| *at == ALICE)
+            || net.node(ALICE).stats().transport.punch_succeeded > 0,
         "alice opened a direct path: {direct:?}"
     );
-    assert!(net.node(RELAY).stats().punch_introductions >= 1);
+    assert!(net.node(RELAY).stats().transport.punch_introductions >= 1);
 
     // From now on nothing crosses the relay.
-    let forwarded = net.node(RELAY).stats().forwarded;
+    let forwarded = net.node(RELAY).stats().transport.forwarded;
     for n in 2..6 {
         alice_sends(&mut net, json!({ "n": n }));
         net.run_for(Duration::from_millis(200));
@@ -155,7 +157,7 @@ fn behind_cone_nats_the_first_message_is_relayed_and_the_rest_go_direct() {
         assert_eq!(back[0].relayed_by, None, "answer {n} came directly");
     }
     assert_eq!(
-        net.node(RELAY).stats().forwarded,
+        net.node(RELAY).stats().transport.forwarded,
         forwarded,
         "the relay forwarded nothing once the path was direct"
     );
@@ -181,9 +183,12 @@ fn behind_symmetric_nats_traffic_keeps_flowing_through_the_relay() {
         assert!(direct_paths(&events).is_empty());
     }
     let alice = net.node(ALICE).stats();
-    assert!(alice.punch_attempts >= 1, "the direct path was tried");
-    assert!(alice.punch_failed >= 1, "and failed: {alice:?}");
-    assert!(net.node(RELAY).stats().forwarded >= 8);
+    assert!(
+        alice.transport.punch_attempts >= 1,
+        "the direct path was tried"
+    );
+    assert!(alice.transport.punch_failed >= 1, "and failed: {alice:?}");
+    assert!(net.node(RELAY).stats().transport.forwarded >= 8);
 }
 
 #[test]
@@ -201,7 +206,7 @@ fn the_relay_introduces_only_peers_in_session_with_it() {
     alice_sends(&mut net, json!({ "n": 1 }));
     net.run_for(Duration::from_secs(1));
     let relay = net.node(RELAY).stats();
-    assert_eq!(relay.punch_introductions, 0, "{relay:?}");
+    assert_eq!(relay.transport.punch_introductions, 0, "{relay:?}");
 }
 
 proptest! {

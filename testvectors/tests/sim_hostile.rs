@@ -54,7 +54,7 @@ fn replayed_datagrams_deliver_nothing_within_the_skew_window() {
         "a replay was delivered"
     );
     let stats = net.node(bob).stats();
-    assert!(stats.dropped_replay >= 5, "{stats:?}");
+    assert!(stats.transport.dropped_replay >= 5, "{stats:?}");
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn replayed_datagrams_deliver_nothing_after_the_skew_window() {
     );
     let stats = net.node(bob).stats();
     assert!(
-        stats.dropped_stale >= 1,
+        stats.transport.dropped_stale >= 1,
         "old sealed frames are refused by their timestamp: {stats:?}"
     );
 }

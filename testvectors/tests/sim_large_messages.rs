@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::sim::{Filtering, LinkConfig, Nat};
 use ejtp_proto::{Command, Config, Event};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
@@ -68,9 +69,12 @@ fn a_3000_byte_message_goes_in_datagrams_of_at_most_1200_bytes() {
         largest_datagram(&net)
     );
     let stats = net.node(ALICE).stats();
-    assert_eq!(stats.held_for_session, 1, "it waited for the handshake");
-    assert!(stats.fragments_sent >= 3);
-    assert_eq!(net.node(BOB).stats().fragmented_received, 1);
+    assert_eq!(
+        stats.transport.held_for_session, 1,
+        "it waited for the handshake"
+    );
+    assert!(stats.transport.fragments_sent >= 3);
+    assert_eq!(net.node(BOB).stats().transport.fragmented_received, 1);
 }
 
 #[test]
@@ -109,11 +113,11 @@ fn four_mebibytes_arrive_whole_over_a_lossy_path() {
     let alice = net.node(ALICE).stats();
     let pieces = (4u64 << 20) / 1_100;
     assert!(
-        alice.fragments_sent > pieces,
+        alice.transport.fragments_sent > pieces,
         "lost pieces were sent again: {alice:?}"
     );
     assert!(
-        alice.fragments_sent < pieces * 3 / 2,
+        alice.transport.fragments_sent < pieces * 3 / 2,
         "but not the whole message again: {alice:?}"
     );
     assert!(largest_datagram(&net) <= 1_200);
@@ -129,7 +133,7 @@ fn once_the_session_is_up_a_large_message_goes_at_once() {
     send(&mut net, ALICE, "alice", &bob, padded(10_000));
     net.run_for(Duration::from_millis(10));
     assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
-    assert_eq!(net.node(ALICE).stats().held_for_session, 0);
+    assert_eq!(net.node(ALICE).stats().transport.held_for_session, 0);
 }
 
 /// On a path that carries any size (like loopback), the probe after the handshake proves the
@@ -142,12 +146,12 @@ fn a_probed_path_carries_large_datagrams_whole() {
     let bob = net.identity(BOB, "bob");
     send(&mut net, ALICE, "alice", &bob, json!("hello"));
     net.run_for(Duration::from_secs(1));
-    assert!(net.node(ALICE).stats().path_probes_sent >= 1);
+    assert!(net.node(ALICE).stats().transport.path_probes_sent >= 1);
     net.take_events();
     send(&mut net, ALICE, "alice", &bob, padded(40_000));
     net.run_for(Duration::from_millis(10));
     assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(40_000)]);
-    assert_eq!(net.node(ALICE).stats().fragments_sent, 0);
+    assert_eq!(net.node(ALICE).stats().transport.fragments_sent, 0);
     assert!(largest_datagram(&net) > 40_000);
 }
 
@@ -159,7 +163,7 @@ fn on_a_small_path_the_probes_fail_and_fragments_stay() {
     send(&mut net, ALICE, "alice", &bob, json!("hello"));
     net.run_for(Duration::from_secs(5));
     assert_eq!(
-        net.node(ALICE).stats().path_probes_sent,
+        net.node(ALICE).stats().transport.path_probes_sent,
         3,
         "65 507, 9 000, 1 452"
     );
@@ -167,7 +171,7 @@ fn on_a_small_path_the_probes_fail_and_fragments_stay() {
     send(&mut net, ALICE, "alice", &bob, padded(10_000));
     net.run_for(Duration::from_millis(100));
     assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
-    assert!(net.node(ALICE).stats().fragments_sent >= 9);
+    assert!(net.node(ALICE).stats().transport.fragments_sent >= 9);
 }
 
 /// On a 1 200-byte path whose routers pass IP fragments, the probes still fail: they carry the
@@ -180,12 +184,12 @@ fn on_a_path_that_fragments_the_probes_still_fail_whole() {
     let bob = net.identity(BOB, "bob");
     send(&mut net, ALICE, "alice", &bob, json!("hello"));
     net.run_for(Duration::from_secs(5));
-    assert_eq!(net.node(ALICE).stats().path_probes_sent, 3);
+    assert_eq!(net.node(ALICE).stats().transport.path_probes_sent, 3);
     net.take_events();
     send(&mut net, ALICE, "alice", &bob, padded(10_000));
     net.run_for(Duration::from_millis(100));
     assert_eq!(delivered_to_bob(&net.take_events()), vec![padded(10_000)]);
-    assert!(net.node(ALICE).stats().fragments_sent >= 9);
+    assert!(net.node(ALICE).stats().transport.fragments_sent >= 9);
     assert!(
         largest_datagram(&net) <= 1_200,
         "{}",
@@ -203,7 +207,11 @@ fn on_a_jumbo_path_the_probe_finds_its_size() {
     let bob = net.identity(BOB, "bob");
     send(&mut net, ALICE, "alice", &bob, json!("hello"));
     net.run_for(Duration::from_secs(5));
-    assert_eq!(net.node(ALICE).stats().path_probes_sent, 2, "65 507, 9 000");
+    assert_eq!(
+        net.node(ALICE).stats().transport.path_probes_sent,
+        2,
+        "65 507, 9 000"
+    );
     net.take_events();
     send(&mut net, ALICE, "alice", &bob, padded(40_000));
     net.run_for(Duration::from_millis(100));
@@ -214,7 +222,7 @@ fn on_a_jumbo_path_the_probe_finds_its_size() {
 
 /// A fragmented send keeps its message until every piece is acknowledged, within
 /// `max_fragment_send_memory`: a send past it is refused as blocked, with nothing sent, and
-/// `Event::Writable` says when the sends under way have drained enough to try again.
+/// `TransportEvent::Writable` says when the sends under way have drained enough to try again.
 #[test]
 fn fragmented_sends_past_their_memory_are_blocked_until_writable() {
     let mut net = SimNetwork::new(9, LinkConditions::PERFECT);
@@ -234,20 +242,22 @@ fn fragmented_sends_past_their_memory_are_blocked_until_writable() {
     };
     // Nothing is acknowledged before the network runs: the first 20 000 bytes are under way.
     net.command(ALICE, command(padded(20_000))).unwrap();
-    let sent_before = net.node(ALICE).stats().transmits;
+    let sent_before = net.node(ALICE).stats().transport.transmits;
     let refused = net.command(ALICE, command(padded(20_001))).unwrap_err();
     assert!(refused.contains("Writable"), "{refused}");
     assert_eq!(
-        net.node(ALICE).stats().transmits,
+        net.node(ALICE).stats().transport.transmits,
         sent_before,
         "nothing sent"
     );
-    assert_eq!(net.node(ALICE).stats().refused_fragment_memory, 1);
+    assert_eq!(net.node(ALICE).stats().transport.refused_fragment_memory, 1);
     net.run_for(Duration::from_secs(1));
     let events = net.take_events();
     let writable = events
         .iter()
-        .filter(|(node, event)| *node == ALICE && *event == Event::Writable)
+        .filter(|(node, event)| {
+            *node == ALICE && *event == Event::Transport(TransportEvent::Writable)
+        })
         .count();
     assert_eq!(writable, 1, "one Writable for the refused send");
     assert_eq!(delivered_to_bob(&events), vec![padded(20_000)]);

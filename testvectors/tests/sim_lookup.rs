@@ -13,6 +13,7 @@ use ejtp_proto::{
     Address, Command, Config, Event, Identity, NodeId, PublicKey, QueryOptions, TransportAddr,
     UnixMillis,
 };
+use ejtp_proto::{QueryEvent, RoutingEvent};
 use ejtp_testvectors::sim::{LinkConditions, SIM_WALL_START, SimNetwork};
 use proptest::prelude::*;
 use serde_json::json;
@@ -163,13 +164,13 @@ proptest! {
         let seqs: Vec<u64> = held.iter().flatten().copied().collect();
         prop_assert!(seqs.windows(2).all(|pair| pair[0] <= pair[1]));
         let stats = net.node(ASKER).stats();
-        prop_assert_eq!(stats.dropped_bad_record, forged as u64, "forgeries refused: {:?}", stats);
+        prop_assert_eq!(stats.routing.dropped_bad_record, forged as u64, "forgeries refused: {:?}", stats);
         let routes = net.node(ASKER).routes_to(&target);
         prop_assert!(routes.contains(&tcp_address(&net, TARGET)));
         prop_assert!(routes.iter().all(|address| address.to_string().contains("127.0.0.1\",90")
             || address.to_string().contains("127.0.0.1\",100")));
         let found = net.take_events().into_iter().filter(|(node, event)| {
-            *node == ASKER && matches!(event, Event::PeerFound { peer, .. } if *peer == target)
+            *node == ASKER && matches!(event, Event::Routing(RoutingEvent::PeerFound { peer, .. }) if *peer == target)
         }).count();
         prop_assert!(found >= 1);
     }
@@ -215,9 +216,9 @@ proptest! {
         prop_assert_eq!(delivered, (0..count).collect::<Vec<_>>(), "each message exactly once");
         let unreachable = events
             .iter()
-            .any(|(_, event)| matches!(event, Event::Unreachable { .. }));
+            .any(|(_, event)| matches!(event, Event::Routing(RoutingEvent::Unreachable { .. })));
         prop_assert!(!unreachable, "no message was given up on");
-        prop_assert!(net.node(ASKER).stats().transmits_failed >= 1);
+        prop_assert!(net.node(ASKER).stats().routing.transmits_failed >= 1);
     }
 }
 
@@ -247,10 +248,10 @@ fn lookup_then_fallback_then_fast_fail() {
     net.run_for(Duration::from_millis(5));
     assert!(inject_forgeries(&mut net, target) >= 2);
     net.run_for(Duration::from_millis(500));
-    assert!(net.node(ASKER).stats().dropped_bad_record >= 2);
+    assert!(net.node(ASKER).stats().routing.dropped_bad_record >= 2);
     let events = net.take_events();
     assert!(events.iter().any(|(node, event)| *node == ASKER
-        && matches!(event, Event::PeerFound { peer, .. } if *peer == target)));
+        && matches!(event, Event::Routing(RoutingEvent::PeerFound { peer, .. }) if *peer == target)));
     let delivered: Vec<_> = messages(&events)
         .into_iter()
         .filter(|(node, _)| *node == TARGET)
@@ -264,7 +265,7 @@ fn lookup_then_fallback_then_fast_fail() {
         Some(net.node(TARGET).record_seq())
     );
     assert!(
-        asker.stats().dropped_stale_record >= 1,
+        asker.stats().routing.dropped_stale_record >= 1,
         "a stale answer was refused"
     );
     net.take_events();
@@ -281,11 +282,11 @@ fn lookup_then_fallback_then_fast_fail() {
         .map(|(_, message)| message.value)
         .collect();
     assert_eq!(delivered, [json!({"n": 2})]);
-    assert!(net.node(ASKER).stats().transmits_failed >= 1);
+    assert!(net.node(ASKER).stats().routing.transmits_failed >= 1);
     assert!(
         !events
             .iter()
-            .any(|(_, event)| matches!(event, Event::Unreachable { .. }))
+            .any(|(_, event)| matches!(event, Event::Routing(RoutingEvent::Unreachable { .. })))
     );
 
     // TCP fails too: a query ends at once rather than at its 30 s timeout.
@@ -308,9 +309,8 @@ fn lookup_then_fallback_then_fast_fail() {
     net.run_for(Duration::from_millis(50));
     let events = net.take_events();
     assert!(
-        events
-            .iter()
-            .any(|(node, event)| *node == ASKER && *event == Event::QueryUnreachable { query }),
+        events.iter().any(|(node, event)| *node == ASKER
+            && *event == Event::Query(QueryEvent::Unreachable { query })),
         "{events:?}"
     );
     assert!(net.now() - asked_at <= Duration::from_millis(50));
@@ -319,15 +319,12 @@ fn lookup_then_fallback_then_fast_fail() {
     let id = send(&mut net, 4);
     net.run_for(Duration::from_secs(5));
     let events = net.take_events();
-    assert!(
-        events
-            .iter()
-            .any(|(node, event)| *node == ASKER && *event == Event::LookupFailed { peer: target })
-    );
+    assert!(events.iter().any(|(node, event)| *node == ASKER
+        && *event == Event::Routing(RoutingEvent::LookupFailed { peer: target })));
     assert!(events.iter().any(|(node, event)| *node == ASKER
         && *event
-            == Event::Unreachable {
+            == Event::Routing(RoutingEvent::Unreachable {
                 peer: target,
                 message: Some(id)
-            }));
+            })));
 }

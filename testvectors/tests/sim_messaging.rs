@@ -5,6 +5,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::{Config, Event, Protection};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
@@ -46,11 +47,11 @@ fn messages_arrive_signed_then_on_a_session_and_replies_come_back() {
         };
         assert_eq!(message.protection, expected, "message {n}");
     }
-    assert!(
-        events.iter().any(
-            |(node, event)| *node == alice && matches!(event, Event::SessionEstablished { .. })
-        )
-    );
+    assert!(events.iter().any(|(node, event)| *node == alice
+        && matches!(
+            event,
+            Event::Transport(TransportEvent::SessionEstablished { .. })
+        )));
 
     // Bob answers to the address alice signed, with alice's key.
     let reply_to = ejtp_proto::PublicIdentity {
@@ -94,7 +95,7 @@ fn messages_cross_tcp_streams() {
             json!([2, "over tcp"])
         ]
     );
-    assert!(net.node(bob).stats().stream_frames_received >= 3);
+    assert!(net.node(bob).stats().transport.stream_frames_received >= 3);
 }
 
 #[test]
@@ -128,13 +129,15 @@ fn unknown_callsigns_are_dropped_not_delivered() {
     net.run_for(Duration::from_secs(1));
     let events = net.take_events();
     assert!(messages(&events).is_empty());
-    assert_eq!(net.node(bob).stats().dropped_unknown_client, 1);
+    assert_eq!(net.node(bob).stats().queries.dropped_unknown_client, 1);
     // The receiving node says so (its adapter logs it), naming the sender and the callsign.
     let alice_node = net.node(alice).node_id();
     let told: Vec<_> = events
         .iter()
         .filter_map(|(node, event)| match event {
-            Event::UnknownClient { from, callsign, .. } if *node == bob => {
+            Event::Transport(TransportEvent::UnknownClient { from, callsign, .. })
+                if *node == bob =>
+            {
                 Some((*from, callsign.clone()))
             }
             _ => None,
@@ -217,7 +220,12 @@ fn a_conversation_settles_on_sessions_without_handshaking_again() {
     );
     let established = events
         .iter()
-        .filter(|(_, event)| matches!(event, Event::SessionEstablished { .. }))
+        .filter(|(_, event)| {
+            matches!(
+                event,
+                Event::Transport(TransportEvent::SessionEstablished { .. })
+            )
+        })
         .count();
     assert_eq!(
         established, 2,

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::sim::{Filtering, Mapping, Nat};
 use ejtp_proto::{Config, Event};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
@@ -45,9 +46,9 @@ fn observed(events: &[(usize, Event)], node: usize) -> Vec<(std::net::SocketAddr
     events
         .iter()
         .filter_map(|(at, event)| match event {
-            Event::AddressObserved {
+            Event::Transport(TransportEvent::AddressObserved {
                 address, agreeing, ..
-            } if *at == node => Some((*address, *agreeing)),
+            }) if *at == node => Some((*address, *agreeing)),
             _ => None,
         })
         .collect()
@@ -83,7 +84,7 @@ fn a_session_follows_its_peer_through_a_nat_rebinding() {
     let (mut net, nat) = network(Mapping::EndpointIndependent);
     talk(&mut net, BOB, "bob", 1);
     let before = net.nat(nat).unwrap().mapping(&net.udp_addr(ALICE)).unwrap();
-    let validated = net.node(BOB).stats().paths_validated;
+    let validated = net.node(BOB).stats().transport.paths_validated;
     net.take_events();
 
     net.nat_mut(nat).unwrap().forget_mappings();
@@ -101,19 +102,20 @@ fn a_session_follows_its_peer_through_a_nat_rebinding() {
         "bob's answer followed alice to her new mapping, on the same session"
     );
     assert!(
-        !events
-            .iter()
-            .any(|(_, event)| matches!(event, Event::SessionEstablished { .. })),
+        !events.iter().any(|(_, event)| matches!(
+            event,
+            Event::Transport(TransportEvent::SessionEstablished { .. })
+        )),
         "no new handshake"
     );
     assert!(
         events.iter().any(|(at, event)| *at == ALICE
-            && matches!(event, Event::AddressObserved { address, changed_from: Some(old), .. }
+            && matches!(event, Event::Transport(TransportEvent::AddressObserved { address, changed_from: Some(old), .. })
                 if *address == after.addr && *old == before.addr)),
         "alice heard that her mapping changed"
     );
     assert!(
-        net.node(BOB).stats().paths_validated > validated,
+        net.node(BOB).stats().transport.paths_validated > validated,
         "the new mapping echoed bob's observation"
     );
 }
@@ -125,7 +127,7 @@ fn keepalives_flow_only_while_the_session_is_in_use() {
     let config = Config::default();
     let already = net.captured().len();
     net.run_for(config.keepalive_interval * 3);
-    let sent = net.node(ALICE).stats().keepalives_sent;
+    let sent = net.node(ALICE).stats().transport.keepalives_sent;
     assert!(sent >= 2, "alice kept her mapping open: {sent}");
     // What went to bob meanwhile was keepalives: about 64 bytes of UDP payload each.
     let to_bob: Vec<usize> = net.captured()[already..]
@@ -139,10 +141,10 @@ fn keepalives_flow_only_while_the_session_is_in_use() {
         "{to_bob:?}"
     );
     net.run_for(config.keepalive_while_used + config.keepalive_interval);
-    let idle = net.node(ALICE).stats().keepalives_sent;
+    let idle = net.node(ALICE).stats().transport.keepalives_sent;
     net.run_for(config.keepalive_interval * 4);
     assert_eq!(
-        net.node(ALICE).stats().keepalives_sent,
+        net.node(ALICE).stats().transport.keepalives_sent,
         idle,
         "a session no longer in use costs nothing"
     );

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::QueryEvent;
 use ejtp_proto::sim::{Filtering, Nat};
 use ejtp_proto::{Command, Config, Event, Message, MessageId, PublicIdentity, QueryOptions};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
@@ -81,7 +82,7 @@ fn replies_at(events: &[(usize, Event)], node: usize) -> Vec<MessageId> {
     events
         .iter()
         .filter_map(|(at, event)| match event {
-            Event::Reply { query, .. } if *at == node => Some(*query),
+            Event::Query(QueryEvent::Reply { query, .. }) if *at == node => Some(*query),
             _ => None,
         })
         .collect()
@@ -118,9 +119,9 @@ fn a_query_from_behind_a_nat_is_answered_at_its_mapping_for_every_filtering() {
         assert_eq!(answered, asked, "{filtering:?}: every query answered, once");
         // Nothing bob sent went to alice's private address: the NAT refused nothing.
         assert_eq!(net.net_stats().nat_refused, 0, "{filtering:?}");
-        assert_eq!(net.node(BOB).stats().dropped_amplification, 0);
+        assert_eq!(net.node(BOB).stats().transport.dropped_amplification, 0);
         assert!(
-            net.node(ALICE).stats().paths_validated >= 1,
+            net.node(ALICE).stats().transport.paths_validated >= 1,
             "{filtering:?}: bob's handshake response came through the NAT from bob"
         );
     }
@@ -187,7 +188,7 @@ fn a_forged_source_is_sent_at_most_three_times_what_came_from_it() {
         "bob sent the forged source {sent_to_victim} bytes for {received}"
     );
     assert!(sent_to_victim > 0, "the small answers still go out");
-    assert!(net.node(BOB).stats().dropped_amplification >= 1);
+    assert!(net.node(BOB).stats().transport.dropped_amplification >= 1);
     assert!(messages_at(&net.take_events(), CAROL).is_empty());
 }
 

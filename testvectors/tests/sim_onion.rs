@@ -39,8 +39,8 @@ fn a_message_relayed_through_one_node_reaches_its_recipient_from_its_sender() {
         "the sender is alice, not the relay"
     );
     assert_eq!(message.protection, Protection::Sealed);
-    assert_eq!(net.node(relay).stats().forwarded, 1);
-    assert_eq!(net.node(relay).stats().delivered, 0);
+    assert_eq!(net.node(relay).stats().transport.forwarded, 1);
+    assert_eq!(net.node(relay).stats().queries.delivered, 0);
     assert!(
         !net.node(alice).has_session(&bob_id.key.node_id()),
         "onion sends start no session with the recipient"
@@ -62,8 +62,8 @@ fn two_relays_each_peel_one_layer() {
     let received = messages(&net.take_events());
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].0, bob);
-    assert_eq!(net.node(first).stats().forwarded, 1);
-    assert_eq!(net.node(second).stats().forwarded, 1);
+    assert_eq!(net.node(first).stats().transport.forwarded, 1);
+    assert_eq!(net.node(second).stats().transport.forwarded, 1);
 }
 
 #[test]
@@ -150,8 +150,10 @@ fn a_default_route_loop_dies_at_the_hop_limit() {
 
     send(&mut net, a, "a", &pigeon, json!("round and round"));
     net.run_for(Duration::from_secs(5));
-    let dropped = net.node(a).stats().dropped_hop_limit + net.node(b).stats().dropped_hop_limit;
-    let forwarded = net.node(a).stats().forwarded + net.node(b).stats().forwarded;
+    let dropped = net.node(a).stats().transport.dropped_hop_limit
+        + net.node(b).stats().transport.dropped_hop_limit;
+    let forwarded =
+        net.node(a).stats().transport.forwarded + net.node(b).stats().transport.forwarded;
     assert_eq!(dropped, 1, "the loop ends in exactly one drop");
     // max_hops wraps in all: the sender's own, then one per forward, then the drop.
     assert_eq!(
@@ -242,11 +244,11 @@ fn a_query_through_a_relay_is_answered_through_a_relay() {
         .take_events()
         .into_iter()
         .filter_map(|(node, event)| match event {
-            ejtp_proto::Event::Reply {
+            ejtp_proto::Event::Query(ejtp_proto::QueryEvent::Reply {
                 query: id,
                 message,
                 late,
-            } => Some((node, id, message, late)),
+            }) => Some((node, id, message, late)),
             _ => None,
         })
         .collect();
@@ -255,7 +257,7 @@ fn a_query_through_a_relay_is_answered_through_a_relay() {
     assert_eq!((*node, *id, *late), (alice, query, false));
     assert_eq!(message.value, json!("bob"));
     assert_eq!(
-        net.node(relay).stats().forwarded,
+        net.node(relay).stats().transport.forwarded,
         2,
         "both ways through the relay"
     );

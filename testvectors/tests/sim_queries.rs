@@ -7,6 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ejtp_proto::QueryEvent;
 use ejtp_proto::{
     Command, Config, Event, Message, MessageId, PublicIdentity, QueryOptions, TimerReason,
 };
@@ -210,14 +211,14 @@ proptest! {
             prop_assert_eq!(query.ends.len(), 1, "query {} of node {}: {:?}", id, node, query);
             let plan = &plans_by_tag[&query.tag];
             match &query.ends[0] {
-                Event::Reply { message, late, .. } => {
+                Event::Query(QueryEvent::Reply { message, late, .. }) => {
                     prop_assert_eq!(&message.value, &json!({"r": query.tag}), "the right answer");
                     prop_assert_eq!(*late, query.soft_seen, "late exactly after the soft timeout");
                     prop_assert_eq!(message.from.key, ids[plan.to].key);
                     prop_assert!(!query.cancelled);
                 }
-                Event::QueryCancelled { .. } => prop_assert!(query.cancelled),
-                Event::QueryTimedOut { .. } => prop_assert!(!query.cancelled),
+                Event::Query(QueryEvent::Cancelled { .. }) => prop_assert!(query.cancelled),
+                Event::Query(QueryEvent::TimedOut { .. }) => prop_assert!(!query.cancelled),
                 other => prop_assert!(false, "not a terminal event: {:?}", other),
             }
         }
@@ -230,11 +231,11 @@ proptest! {
                     after + 2 * (5 + jitter_ms) + 40 < plan.hard_ms
                 });
                 if quick && plan.cancel_after_ms.is_none() {
-                    prop_assert!(matches!(query.ends[0], Event::Reply { .. }), "{:?}", query);
+                    prop_assert!(matches!(query.ends[0], Event::Query(QueryEvent::Reply { .. })), "{:?}", query);
                 }
             }
         }
-        let unmatched: u64 = (0..NODES).map(|node| net.node(node).stats().dropped_unmatched_reply).sum();
+        let unmatched: u64 = (0..NODES).map(|node| net.node(node).stats().queries.dropped_unmatched_reply).sum();
         let answered_plain = plans.iter().any(|plan| plan.plain && plan.answer_after_ms.is_some());
         if loss == 0.0 && answered_plain {
             prop_assert!(unmatched > 0, "answers to plain messages are dropped and counted");
@@ -267,7 +268,7 @@ fn answers_or_record(
             }
             false
         }
-        Event::QuerySoftTimeout { query } => {
+        Event::Query(QueryEvent::SoftTimeout { query }) => {
             let entry = tracked
                 .get_mut(&(node, *query))
                 .expect("a soft timeout of a known query");
@@ -275,14 +276,14 @@ fn answers_or_record(
             entry.soft_seen = true;
             false
         }
-        Event::Reply { query, .. }
-        | Event::QueryTimedOut { query }
-        | Event::QueryCancelled { query } => {
+        Event::Query(QueryEvent::Reply { query, .. })
+        | Event::Query(QueryEvent::TimedOut { query })
+        | Event::Query(QueryEvent::Cancelled { query }) => {
             let entry = tracked
                 .get_mut(&(node, *query))
                 .expect("no reply without a query");
             entry.ends.push(event.clone());
-            matches!(event, Event::QueryCancelled { .. })
+            matches!(event, Event::Query(QueryEvent::Cancelled { .. }))
         }
         _ => false,
     }
@@ -309,7 +310,7 @@ fn adaptive_timeouts_follow_measured_round_trips() {
         net.run_for(Duration::from_millis(100));
         let events = net.take_events();
         assert!(
-            matches!(&events[..], [(0, Event::Reply { query, .. })] if *query == id),
+            matches!(&events[..], [(0, Event::Query(QueryEvent::Reply { query, .. }))] if *query == id),
             "{events:?}"
         );
     }
@@ -365,22 +366,22 @@ fn adaptive_timeouts_follow_measured_round_trips() {
         .map(|(_, event)| event)
         .collect();
     assert!(
-        events.contains(&Event::QueryTimedOut { query: fixed }),
+        events.contains(&Event::Query(QueryEvent::TimedOut { query: fixed })),
         "{events:?}"
     );
-    assert!(events.contains(&Event::QueryTimedOut { query: carol_query }));
+    assert!(events.contains(&Event::Query(QueryEvent::TimedOut { query: carol_query })));
     assert!(events.iter().any(
-        |event| matches!(event, Event::Reply { query, late: false, .. } if *query == adaptive)
+        |event| matches!(event, Event::Query(QueryEvent::Reply { query, late: false, .. }) if *query == adaptive)
     ));
     let soft_at = events
         .iter()
-        .position(|event| *event == Event::QuerySoftTimeout { query: late });
+        .position(|event| *event == Event::Query(QueryEvent::SoftTimeout { query: late }));
     let reply_at = events.iter().position(
-        |event| matches!(event, Event::Reply { query, late: true, .. } if *query == late),
+        |event| matches!(event, Event::Query(QueryEvent::Reply { query, late: true, .. }) if *query == late),
     );
     assert!(soft_at.is_some() && soft_at < reply_at, "{events:?}");
     assert_eq!(
-        net.node(alice).stats().dropped_unmatched_reply,
+        net.node(alice).stats().queries.dropped_unmatched_reply,
         1,
         "the fixed query's answer"
     );

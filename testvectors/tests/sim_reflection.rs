@@ -88,7 +88,7 @@ fn assert_no_reflection(net: &SimNetwork, what: &str) {
     assert!(victim_ratio <= 1.0, "{what}: {victim_ratio:.2}x to carol");
     assert!(overall_ratio <= 3.0, "{what}: {overall_ratio:.2}x overall");
     assert_eq!(
-        net.node(CAROL).stats().delivered,
+        net.node(CAROL).stats().queries.delivered,
         0,
         "{what}: carol got a message"
     );
@@ -131,7 +131,7 @@ fn with_sessions_the_victim_still_gets_no_more_than_the_attacker_sent() {
         to_victim <= attacker,
         "{to_victim} B to carol for {attacker} B"
     );
-    assert_eq!(net.node(CAROL).stats().delivered, 0);
+    assert_eq!(net.node(CAROL).stats().queries.delivered, 0);
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn a_mailbox_is_never_handed_over_to_an_address_only_signed() {
     assert_no_reflection(&net, "mailbox hand-over");
     let stats = net.node(BOB).stats();
     assert_eq!(
-        stats.handed_over as usize + net.node(BOB).held_frames(),
+        stats.relay.handed_over as usize + net.node(BOB).held_frames(),
         held,
         "what was not handed over is still held"
     );
@@ -249,7 +249,7 @@ fn a_mailbox_goes_to_where_its_owner_proves_it_receives() {
     let mut net = network(6, true);
     let held = hold_and_release(&mut net);
     assert_eq!(bytes(&net, BOB, CAROL), 0, "nothing went to carol");
-    assert_eq!(net.node(BOB).stats().handed_over as usize, held);
+    assert_eq!(net.node(BOB).stats().relay.handed_over as usize, held);
     assert_eq!(net.node(BOB).held_frames(), 0);
     let got: Vec<Value> = messages(&net.take_events())
         .into_iter()

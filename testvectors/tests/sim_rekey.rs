@@ -84,11 +84,11 @@ fn sessions_rotate_by_age_every_two_minutes_and_lose_nothing() {
         let stats = net.node(node).stats();
         // 7 minutes at one rotation per 2 minutes: 3 each way.
         assert!(
-            (3..=4).contains(&stats.session_rekeys),
+            (3..=4).contains(&stats.transport.session_rekeys),
             "node {node}: {} rotations",
-            stats.session_rekeys
+            stats.transport.session_rekeys
         );
-        assert_eq!(stats.dropped_crypto, 0);
+        assert_eq!(stats.transport.dropped_crypto, 0);
     }
 }
 
@@ -118,6 +118,6 @@ proptest! {
         let rounds = (duration.as_millis() / every.as_millis()) as u64;
         assert_each_once(&at_alice, rounds, "alice");
         assert_each_once(&at_bob, rounds, "bob");
-        prop_assert!(net.node(alice).stats().session_rekeys >= 100 / per_epoch / 2);
+        prop_assert!(net.node(alice).stats().transport.session_rekeys >= 100 / per_epoch / 2);
     }
 }

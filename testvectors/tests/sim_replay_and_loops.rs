@@ -129,8 +129,8 @@ proptest! {
         send(&mut net, nodes[0], "c", &pigeon, json!("round and round"));
         net.run_for(Duration::from_secs(10));
         let stats: Vec<_> = nodes.iter().map(|node| net.node(*node).stats()).collect();
-        let dropped: u64 = stats.iter().map(|s| s.dropped_hop_limit).sum();
-        let forwarded: u64 = stats.iter().map(|s| s.forwarded).sum();
+        let dropped: u64 = stats.iter().map(|s| s.transport.dropped_hop_limit).sum();
+        let forwarded: u64 = stats.iter().map(|s| s.transport.forwarded).sum();
         // Duplicated datagrams are refused as replays, so one chain at most: the sender's
         // wrap, then at most max_hops - 1 forwards, then one drop.
         prop_assert!(forwarded < u64::from(max_hops), "{}", forwarded);

@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::crypto::body::{self, RBody};
 use ejtp_proto::crypto::reset;
 use ejtp_proto::{Address, Config, Event, Identity, Protection, PublicKey, TransportAddr, frame};
@@ -63,11 +64,11 @@ fn a_stale_session_is_reset_and_the_next_message_gets_through() {
         messages(&events).is_empty(),
         "the restarted bob cannot read the old session"
     );
-    assert!(
-        events
-            .iter()
-            .any(|(node, event)| *node == alice && matches!(event, Event::SessionClosed { .. }))
-    );
+    assert!(events.iter().any(|(node, event)| *node == alice
+        && matches!(
+            event,
+            Event::Transport(TransportEvent::SessionClosed { .. })
+        )));
     assert!(
         !net.node(alice).has_session(&bob_id.key.node_id()),
         "bob's signed reset ended it"
@@ -159,7 +160,7 @@ fn resets_must_be_signed_by_the_session_peer() {
         net.node(alice).has_session(&bob_id.key.node_id()),
         "a reset not signed by bob ends nothing"
     );
-    assert_eq!(net.node(alice).stats().dropped_crypto, 1);
+    assert_eq!(net.node(alice).stats().transport.dropped_crypto, 1);
 
     // The control: the same reset really signed by bob ends the session.
     let bob_identity = Identity::from_secret_bytes(&[2; 32]);
@@ -208,7 +209,7 @@ fn a_first_message_replayed_after_a_restart_is_not_delivered_again() {
         );
         let stats = net.node(bob).stats();
         assert_eq!(
-            stats.dropped_replay + stats.dropped_stale,
+            stats.transport.dropped_replay + stats.transport.dropped_stale,
             1,
             "journal: {keeps_journal}: {stats:?}"
         );

@@ -99,8 +99,8 @@ fn a_recipient_that_comes_back_gets_every_held_message_once() {
     let received = away_and_back(&mut world, 4);
     assert_eq!(received.len(), 12, "{received:?}");
     let relay = world.net.node(3);
-    assert_eq!(relay.stats().held, 12);
-    assert_eq!(relay.stats().handed_over, 12);
+    assert_eq!(relay.stats().relay.held, 12);
+    assert_eq!(relay.stats().relay.handed_over, 12);
     assert_eq!(relay.held_frames(), 0);
 }
 
@@ -114,7 +114,7 @@ fn a_relay_holds_no_more_than_its_bound_and_keeps_the_newest() {
         received.iter().all(|value| value["n"].as_u64() >= Some(2)),
         "{received:?}"
     );
-    assert_eq!(world.net.node(3).stats().dropped_held_overflow, 7);
+    assert_eq!(world.net.node(3).stats().relay.dropped_held_overflow, 7);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn frames_held_past_the_hold_time_are_dropped_not_delivered() {
     request(&mut world, MailboxOp::Release);
     world.net.run_for(Duration::from_secs(1));
     assert!(messages(&world.net.take_events()).is_empty());
-    assert_eq!(world.net.node(3).stats().dropped_held_expired, 1);
+    assert_eq!(world.net.node(3).stats().relay.dropped_held_expired, 1);
 }
 
 proptest! {

@@ -11,6 +11,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use ejtp_proto::TransportEvent;
 use ejtp_proto::{Command, Config, Event, PublicIdentity, TransportAddr};
 use ejtp_testvectors::sim::{LinkConditions, SimNetwork};
 use proptest::prelude::*;
@@ -61,7 +62,7 @@ fn offer_more_than_the_rate(
         net.run_for(TICK);
         for (node, event) in net.take_events() {
             match event {
-                Event::PeerWritable { peer } if node == sender => {
+                Event::Transport(TransportEvent::PeerWritable { peer }) if node == sender => {
                     writable.insert(peer, true);
                 }
                 Event::Message(_) => *delivered.entry(node).or_insert(0) += 1,
@@ -137,7 +138,7 @@ fn a_relay_forwards_no_more_than_its_rate_to_one_destination() {
     // 2 s of sending, 3 s of run in all.
     assert!(received <= 10 * 3 + 4, "{received}");
     assert!(received >= 10 * 2, "{received}");
-    assert!(net.node(relay).stats().dropped_throttled > 0);
+    assert!(net.node(relay).stats().transport.dropped_throttled > 0);
 }
 
 proptest! {

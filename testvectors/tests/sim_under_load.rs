@@ -83,7 +83,7 @@ fn a_flood_costs_at_most_the_budget_and_the_rest_is_challenged() {
     let stats = net.node(BOB).stats();
     // Every frame that got key work failed it (`dropped_crypto`); the budget allowed its burst
     // and its rate over the 2 s.
-    let worked = stats.dropped_crypto;
+    let worked = stats.transport.dropped_crypto;
     let allowed = u64::from(BUDGET) * 3;
     assert!(
         worked <= allowed,
@@ -91,11 +91,11 @@ fn a_flood_costs_at_most_the_budget_and_the_rest_is_challenged() {
     );
     assert!(worked >= u64::from(BUDGET), "the budget was used: {worked}");
     assert_eq!(
-        worked + stats.cookie_challenges_sent,
+        worked + stats.transport.cookie_challenges_sent,
         4_000,
         "every other frame was challenged: {stats:?}"
     );
-    assert_eq!(stats.delivered, 0);
+    assert_eq!(stats.queries.delivered, 0);
 }
 
 /// Alice (a new peer: she never talked to bob) sends bob queries during a flood; returns what
@@ -104,7 +104,7 @@ fn alice_asks_during_a_flood(net: &mut SimNetwork, queries: usize) -> Vec<serde_
     let mut rng = Xorshift(0xf100d);
     flood(net, &mut rng, 50, 20);
     assert!(
-        net.node(BOB).stats().cookie_challenges_sent > 0,
+        net.node(BOB).stats().transport.cookie_challenges_sent > 0,
         "bob is under load"
     );
     let bob_id = net.identity(BOB, "bob");
@@ -181,9 +181,9 @@ fn a_new_peer_without_sessions_gets_through_a_flood_with_the_cookie() {
         "bob got each of alice's queries once: {got:?}"
     );
     let (alice, bob) = (net.node(ALICE).stats(), net.node(BOB).stats());
-    assert!(alice.frames_sent_with_cookie >= 2, "{alice:?}");
-    assert!(bob.cookie_echoes_taken >= 2, "{bob:?}");
-    assert_eq!(bob.dropped_bad_cookie, 0);
+    assert!(alice.transport.frames_sent_with_cookie >= 2, "{alice:?}");
+    assert!(bob.transport.cookie_echoes_taken >= 2, "{bob:?}");
+    assert_eq!(bob.transport.dropped_bad_cookie, 0);
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn a_challenge_naming_nothing_we_sent_is_ignored() {
     let sent_before = net.captured().len();
     net.inject(ALICE, from, frame);
     net.run_for(Duration::from_secs(1));
-    assert_eq!(net.node(ALICE).stats().dropped_stray_challenge, 1);
+    assert_eq!(net.node(ALICE).stats().transport.dropped_stray_challenge, 1);
     let answered = net.captured()[sent_before..]
         .iter()
         .any(|packet| packet.from == net.udp_addr(ALICE));
@@ -214,6 +214,6 @@ fn a_forged_cookie_is_refused_and_its_frame_not_handled() {
     net.inject(BOB, from, frame);
     net.run_for(Duration::from_millis(100));
     let stats = net.node(BOB).stats();
-    assert_eq!(stats.dropped_bad_cookie, 1);
-    assert_eq!(stats.dropped_crypto, 0, "no key work for it");
+    assert_eq!(stats.transport.dropped_bad_cookie, 1);
+    assert_eq!(stats.transport.dropped_crypto, 0, "no key work for it");
 }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use ejtp_std::TransportEvent;
 use ejtp_std::{Event, Events, Identity, Message, Node, NodeOptions, PublicIdentity};
 
 pub(crate) mod probe;
@@ -66,7 +67,7 @@ pub(crate) fn next_message(events: &Events) -> Message {
 /// Waits until a session with `peer` is up; panics after [`WAIT`].
 pub(crate) fn session_with(events: &Events, peer: ejtp_proto::NodeId) {
     wait_for(events, "session", |event| match event {
-        Event::SessionEstablished { peer: up } if up == peer => Some(()),
+        Event::Transport(TransportEvent::SessionEstablished { peer: up }) if up == peer => Some(()),
         _ => None,
     });
 }

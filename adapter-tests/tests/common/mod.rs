@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use ejtp_adapter_core::NodeOptions;
 use ejtp_adapter_tests::TestNode;
+use ejtp_proto::TransportEvent;
 use ejtp_proto::{Event, Identity, Message, NodeId, PublicIdentity};
 
 /// The longest any single wait in these tests may take.
@@ -47,7 +48,7 @@ pub(crate) fn next_matching<N: TestNode, T>(
 /// Waits until a session with `peer` is up; panics after [`WAIT`].
 pub(crate) fn session_with<N: TestNode>(node: &mut N, peer: NodeId) {
     next_matching(node, "session", |event| match event {
-        Event::SessionEstablished { peer: up } if up == peer => Some(()),
+        Event::Transport(TransportEvent::SessionEstablished { peer: up }) if up == peer => Some(()),
         _ => None,
     });
 }

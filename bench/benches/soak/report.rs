@@ -21,7 +21,7 @@ fn drops(stats: &Stats) -> (u64, u64) {
     });
     (
         total,
-        stats.dropped_transmit_queue_full + stats.dropped_event_queue_full,
+        stats.transport.dropped_transmit_queue_full + stats.transport.dropped_event_queue_full,
     )
 }
 

@@ -7,6 +7,7 @@ use ejtp_std::{Node, NodeOptions};
 use std::net::SocketAddr;
 use std::path::Path;
 
+use ejtp_proto::RoutingEvent;
 use ejtp_proto::{Config, Event, Identity, Message, PublicIdentity, Stats};
 
 use crate::error::{CliError, node_reason};
@@ -125,10 +126,10 @@ impl Member {
     /// Waits until a lookup of `peer` accepted a record; the record's sequence number.
     pub(super) fn peer_found(&mut self, peer: ejtp_proto::NodeId) -> Option<u64> {
         self.wait_for(WAIT, |event| match event {
-            Event::PeerFound {
+            Event::Routing(RoutingEvent::PeerFound {
                 peer: found,
                 record_seq,
-            } if *found == peer => Some(*record_seq),
+            }) if *found == peer => Some(*record_seq),
             _ => None,
         })
     }

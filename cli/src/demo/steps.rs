@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use ejtp_proto::{
     Address, Config, Event, MailboxOp, Protection, PublicIdentity, QueryOptions, Stats,
 };
+use ejtp_proto::{QueryEvent, TransportEvent};
 use ejtp_std::QueryOutcome;
 use serde_json::{Value, json};
 
@@ -127,7 +128,9 @@ fn session_message(cast: &mut Cast) -> Result<String, String> {
     let started = Instant::now();
     cast.alice
         .wait_for(WAIT, |event| match event {
-            Event::SessionEstablished { peer } if *peer == bob => Some(()),
+            Event::Transport(TransportEvent::SessionEstablished { peer }) if *peer == bob => {
+                Some(())
+            }
             _ => None,
         })
         .ok_or_else(|| format!("no Noise session with bob within {} s", WAIT.as_secs()))?;
@@ -236,7 +239,7 @@ fn soft_timeout_then_late_reply(cast: &mut Cast) -> Result<String, String> {
     // Bob answers only once alice has been told there is no answer yet.
     cast.alice
         .wait_for(WAIT, |event| match event {
-            Event::QuerySoftTimeout { query } if *query == id => Some(()),
+            Event::Query(QueryEvent::SoftTimeout { query }) if *query == id => Some(()),
             _ => None,
         })
         .ok_or("alice was not told of the soft timeout")?;
@@ -249,11 +252,11 @@ fn soft_timeout_then_late_reply(cast: &mut Cast) -> Result<String, String> {
     let (reply, late) = cast
         .alice
         .wait_for(WAIT, |event| match event {
-            Event::Reply {
+            Event::Query(QueryEvent::Reply {
                 query,
                 message,
                 late,
-            } if *query == id => Some((message.clone(), *late)),
+            }) if *query == id => Some((message.clone(), *late)),
             _ => None,
         })
         .ok_or_else(|| format!("no reply within the {} s hard timeout", WAIT.as_secs()))?;
@@ -310,7 +313,7 @@ fn store_and_forward(cast: &mut Cast) -> Result<String, String> {
     let value = json!({"for": "carol", "while": "away"});
     cast.alice
         .send(&carol_id, std::slice::from_ref(&relay), value.clone())?;
-    let held = counted(&cast.relay, |stats| stats.held, before.held)?;
+    let held = counted(&cast.relay, |stats| stats.relay.held, before.relay.held)?;
 
     let mut carol = start(carol_udp)?;
     ask(&carol, MailboxOp::Release)?;
@@ -319,14 +322,14 @@ fn store_and_forward(cast: &mut Cast) -> Result<String, String> {
     let message = message?;
     from_key(&message, &cast.alice)?;
     let after = cast.relay.stats()?;
-    if after.delivered != before.delivered {
+    if after.queries.delivered != before.queries.delivered {
         return Err("the relay had a message delivered to it".to_string());
     }
     Ok(format!(
         "the relay held alice's message while carol was down (held {} → {held}) and handed it \
          over when she came back and asked (handed over {} → {}); carol got {value} from \
          alice's key, still sealed to her own",
-        before.held, before.handed_over, after.handed_over
+        before.relay.held, before.relay.handed_over, after.relay.handed_over
     ))
 }
 
@@ -336,12 +339,12 @@ fn over_tcp(cast: &mut Cast) -> Result<String, String> {
         .node
         .tcp_identity(cast.bob.name)
         .ok_or("bob has no TCP address")?;
-    let before = cast.bob.stats()?.stream_frames_received;
+    let before = cast.bob.stats()?.transport.stream_frames_received;
     let value = json!({"over": "tcp"});
     cast.alice.send(&tcp, &[], value.clone())?;
     let message = received(&mut cast.bob, &value)?;
     from_key(&message, &cast.alice)?;
-    let after = cast.bob.stats()?.stream_frames_received;
+    let after = cast.bob.stats()?.transport.stream_frames_received;
     if after <= before {
         return Err("bob got it, but not from a TCP stream".to_string());
     }
@@ -359,16 +362,16 @@ fn through_the_relay(cast: &mut Cast) -> Result<String, String> {
     let message = received(&mut cast.bob, &value)?;
     from_key(&message, &cast.alice)?;
     let after = cast.relay.stats()?;
-    if after.forwarded <= before.forwarded {
+    if after.transport.forwarded <= before.transport.forwarded {
         return Err("bob got it, but the relay did not forward it".to_string());
     }
-    if after.delivered != before.delivered || cast.relay.has_messages() {
+    if after.queries.delivered != before.queries.delivered || cast.relay.has_messages() {
         return Err("the relay had a message delivered to it".to_string());
     }
     Ok(format!(
         "bob got {value} from alice's key; the relay forwarded {} frame and had nothing \
          delivered to it: the inner layer was sealed to bob's key",
-        after.forwarded - before.forwarded
+        after.transport.forwarded - before.transport.forwarded
     ))
 }
 
@@ -376,11 +379,11 @@ fn replayed_datagram(cast: &mut Cast) -> Result<String, String> {
     let value = json!({"pay": 10});
     let datagram = through_mallory(cast, &value)?;
     let bob = bob_udp(cast)?;
-    let before = cast.bob.stats()?.dropped_replay;
+    let before = cast.bob.stats()?.transport.dropped_replay;
     inject(cast, &datagram, bob)?;
     received(&mut cast.bob, &value)?;
     inject(cast, &datagram, bob)?;
-    let after = counted(&cast.bob, |stats| stats.dropped_replay, before)?;
+    let after = counted(&cast.bob, |stats| stats.transport.dropped_replay, before)?;
     if cast.bob.message(&value, QUIET).is_some() {
         return Err("bob took the copy too".to_string());
     }
@@ -397,9 +400,9 @@ fn tampered_datagram(cast: &mut Cast) -> Result<String, String> {
         *last ^= 0x01;
     }
     let bob = bob_udp(cast)?;
-    let before = cast.bob.stats()?.dropped_crypto;
+    let before = cast.bob.stats()?.transport.dropped_crypto;
     inject(cast, &datagram, bob)?;
-    let after = counted(&cast.bob, |stats| stats.dropped_crypto, before)?;
+    let after = counted(&cast.bob, |stats| stats.transport.dropped_crypto, before)?;
     if cast.bob.message(&value, QUIET).is_some() {
         return Err("bob took the altered datagram".to_string());
     }

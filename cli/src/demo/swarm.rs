@@ -67,7 +67,7 @@ pub(super) fn swarm_download(_: &mut Cast) -> Result<String, String> {
     let mut served = Vec::new();
     for seeder in &seeders {
         let stats = seeder.handle().stats().map_err(|err| node_reason(&err))?;
-        served.push(stats.cjp2p_content_served);
+        served.push(stats.cjp2p.cjp2p_content_served);
     }
     for node in seeders.into_iter().chain([fetcher]) {
         node.shutdown().map_err(|err| node_reason(&err))?;

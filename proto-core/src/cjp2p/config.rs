@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Cjp2pConfig {
     /// Whether the node answers CJP2P datagrams at all. When false they are counted in
-    /// `Stats::dropped_unsupported`, as before CJP2P was spoken. Default true.
+    /// `TransportStats::dropped_unsupported`, as before CJP2P was spoken. Default true.
     pub enabled: bool,
     /// Peers to contact from the start (and to keep in the peer table). Default none.
     pub bootstrap: Vec<SocketAddr>,

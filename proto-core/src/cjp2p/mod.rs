@@ -48,7 +48,7 @@ pub enum Cjp2pSendError {
         /// The limit.
         max: usize,
     },
-    /// The transmit queue is full; an `Event::Writable` follows when there is room.
+    /// The transmit queue is full; an `TransportEvent::Writable` follows when there is room.
     Blocked,
 }
 

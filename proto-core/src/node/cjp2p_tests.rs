@@ -9,6 +9,7 @@ use core::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::FetchEvent;
 use crate::cjp2p::{Cjp2pMessage, Cookie, encode_datagram, parse_datagram};
 use crate::content::MemoryStore;
 use crate::sim::LinkConfig;
@@ -117,7 +118,10 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
     }
     assert_eq!(received, blocks);
     assert_eq!(<[u8; 32]>::from(Sha256::digest(&rebuilt)), id.0);
-    assert_eq!(net.node(1001).stats().cjp2p_content_served, blocks as u64);
+    assert_eq!(
+        net.node(1001).stats().cjp2p.cjp2p_content_served,
+        blocks as u64
+    );
 }
 
 #[test]
@@ -354,7 +358,7 @@ fn bad_signatures_drop_the_inner_messages() {
     assert!(!reply.contains(&Cjp2pMessage::ReturnedMessage {
         cookie: "inner".into()
     }));
-    assert_eq!(seed.stats().cjp2p_bad_signatures, 1);
+    assert_eq!(seed.stats().cjp2p.cjp2p_bad_signatures, 1);
 }
 
 #[test]
@@ -369,7 +373,7 @@ fn bad_elements_are_skipped_unknown_ones_surface_and_non_arrays_get_nothing() {
     assert!(reply.contains(&Cjp2pMessage::ReturnedMessage {
         cookie: "ok".into()
     }));
-    assert_eq!(seed.stats().cjp2p_skipped, 3);
+    assert_eq!(seed.stats().cjp2p.cjp2p_skipped, 3);
     let unknown: Vec<_> = core::iter::from_fn(|| seed.poll_event()).collect();
     assert!(unknown.iter().any(|event| matches!(
         event,
@@ -378,7 +382,7 @@ fn bad_elements_are_skipped_unknown_ones_surface_and_non_arrays_get_nothing() {
     for garbage in [&b"[{\"PleaseSendPeers\":{}"[..], b"[1,", b"[]]"] {
         assert!(reply_to(&mut seed, from, garbage).is_none());
     }
-    assert_eq!(seed.stats().cjp2p_dropped, 3);
+    assert_eq!(seed.stats().cjp2p.cjp2p_dropped, 3);
 }
 
 #[test]
@@ -404,7 +408,7 @@ fn a_datagram_buys_at_most_two_signature_checks() {
     };
     let datagram = encode_datagram(&vec![signed; 10]);
     seed.handle_datagram(Instant::ZERO, TransportAddr::udp(addr(6500)), &datagram);
-    assert_eq!(seed.stats().cjp2p_skipped, 8);
+    assert_eq!(seed.stats().cjp2p.cjp2p_skipped, 8);
 }
 
 #[test]
@@ -458,10 +462,14 @@ fn a_first_fetch_needs_no_retry_timer() {
     net.pump();
     assert_eq!(net.now(), Instant::ZERO);
     let completed = net.events.iter().any(|(at, event)| {
-        *at == test_net::addr(2) && matches!(event, Event::DownloadCompleted { len: 20_000, .. })
+        *at == test_net::addr(2)
+            && matches!(
+                event,
+                Event::Fetch(FetchEvent::Completed { len: 20_000, .. })
+            )
     });
     assert!(completed);
-    assert_eq!(net.node(2).stats().download_unverified, 0);
+    assert_eq!(net.node(2).stats().fetch.download_unverified, 0);
 }
 
 #[test]

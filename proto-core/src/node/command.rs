@@ -270,8 +270,8 @@ impl Node {
     /// Sends `value` from the local client `from` to `to` as a query, and waits for its reply
     /// until `options`' hard timeout.
     ///
-    /// The reply comes as [`Event::Reply`](crate::Event::Reply) (with `late` set if it came after the soft
-    /// timeout); otherwise [`Event::QueryTimedOut`](crate::Event::QueryTimedOut) ends the query, or
+    /// The reply comes as [`QueryEvent::Reply`](crate::QueryEvent::Reply) (with `late` set if it came after the soft
+    /// timeout); otherwise [`QueryEvent::TimedOut`](crate::QueryEvent::TimedOut) ends the query, or
     /// [`cancel_query`](Self::cancel_query) does. Returns the query's id, which those events
     /// name.
     ///
@@ -362,7 +362,7 @@ impl Node {
             .map(|(id, _)| id)
     }
 
-    /// Cancels the open query `id`: [`Event::QueryCancelled`](crate::Event::QueryCancelled) ends it, and a later reply is
+    /// Cancels the open query `id`: [`QueryEvent::Cancelled`](crate::QueryEvent::Cancelled) ends it, and a later reply is
     /// dropped. False if no such query is open (it was answered, timed out, or never was).
     pub fn cancel_query(&mut self, now: Instant, id: MessageId) -> bool {
         self.ctx.advance(now);
@@ -433,8 +433,8 @@ impl Node {
     // ----- downloads -----
 
     /// Starts downloading `id` from `sources` over CJP2P (UDP addresses), resuming what the
-    /// storage kept of an earlier attempt. The outcome comes as [`Event::DownloadCompleted`](crate::Event::DownloadCompleted) or
-    /// [`Event::DownloadFailed`](crate::Event::DownloadFailed), with [`Event::DownloadProgress`](crate::Event::DownloadProgress) on the way. Content the
+    /// storage kept of an earlier attempt. The outcome comes as [`FetchEvent::Completed`](crate::FetchEvent::Completed) or
+    /// [`FetchEvent::Failed`](crate::FetchEvent::Failed), with [`FetchEvent::Progress`](crate::FetchEvent::Progress) on the way. Content the
     /// storage already holds completes at once. Fetching an id already being fetched adds
     /// the sources to it.
     ///
@@ -530,8 +530,8 @@ impl Node {
     ///
     /// If no address is known or every known one failed, the message waits (in a queue of
     /// [`Config::max_waiting_messages`](crate::Config::max_waiting_messages)) for a lookup of
-    /// the peer, and is sent when [`Event::PeerFound`](crate::Event::PeerFound) comes, or reported with
-    /// [`Event::Unreachable`](crate::Event::Unreachable) when the lookup fails.
+    /// the peer, and is sent when [`RoutingEvent::PeerFound`](crate::RoutingEvent::PeerFound) comes, or reported with
+    /// [`RoutingEvent::Unreachable`](crate::RoutingEvent::Unreachable) when the lookup fails.
     ///
     /// # Errors
     /// [`SendError::Unreachable`] if no lookup can be started or waited on (no other peer to
@@ -564,8 +564,8 @@ impl Node {
     }
 
     /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
-    /// usable address) for its newest signed address record. Ends with [`Event::PeerFound`](crate::Event::PeerFound) or
-    /// [`Event::LookupFailed`](crate::Event::LookupFailed). False if no lookup could be started (no peer to ask, or
+    /// usable address) for its newest signed address record. Ends with [`RoutingEvent::PeerFound`](crate::RoutingEvent::PeerFound) or
+    /// [`RoutingEvent::LookupFailed`](crate::RoutingEvent::LookupFailed). False if no lookup could be started (no peer to ask, or
     /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
     /// if one for `peer` is already in flight.
     pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {

@@ -24,6 +24,7 @@ use crate::content::{ContentId, ContentStore};
 use crate::content::{SessionContent, StoreError};
 use crate::error::CommandError;
 use crate::event::Event;
+use crate::event::FetchEvent;
 use crate::identity::{PublicIdentity, PublicKey};
 use crate::transport::TransportAddr;
 use alloc::collections::BTreeMap;
@@ -81,7 +82,7 @@ impl Node {
                 bytes,
             }) => self.feed_session_data(from, peer, id, offset, bytes, eof),
             Ok(SessionContent::Missing { id }) => self.feed_session_missing(from, peer, id),
-            Err(_) => self.ctx.stats.session_content_dropped += 1,
+            Err(_) => self.ctx.stats.fetch.session_content_dropped += 1,
         }
     }
 
@@ -109,7 +110,7 @@ impl Node {
             Ok(Some(plaintext)) => plaintext,
             Ok(None) => SessionContent::Missing { id }.encode(),
             Err(_) => {
-                self.ctx.stats.cjp2p_store_failures += 1;
+                self.ctx.stats.cjp2p.cjp2p_store_failures += 1;
                 return;
             }
         };
@@ -129,7 +130,7 @@ impl Node {
             queued &= self.transport.queue_transmit(&mut self.ctx, from, frame);
         }
         if queued {
-            self.ctx.stats.session_content_served += 1;
+            self.ctx.stats.fetch.session_content_served += 1;
         }
     }
 }
@@ -192,12 +193,13 @@ impl Node {
         {
             Started::Joined => self.drive_download(id),
             Started::Held { len } => {
-                self.ctx.push_event(Event::DownloadProgress {
+                self.ctx.push_event(Event::Fetch(FetchEvent::Progress {
                     id,
                     have: len,
                     total: len,
-                });
-                self.ctx.push_event(Event::DownloadCompleted { id, len });
+                }));
+                self.ctx
+                    .push_event(Event::Fetch(FetchEvent::Completed { id, len }));
             }
             Started::New => {
                 // Our own nodes answer more than a block per request: ask them so from the
@@ -254,7 +256,7 @@ impl Node {
             return Some(message);
         }
         if !verified {
-            self.ctx.stats.download_unverified += 1;
+            self.ctx.stats.fetch.download_unverified += 1;
             return None;
         }
         match message {
@@ -305,10 +307,10 @@ impl Node {
                 .downloads
                 .handle_block(self.ctx.now, &id, from, offset, bytes, eof))
         {
-            self.ctx.stats.session_content_dropped += 1;
+            self.ctx.stats.fetch.session_content_dropped += 1;
             return;
         }
-        self.ctx.stats.session_content_bytes += bytes.len() as u64;
+        self.ctx.stats.fetch.session_content_bytes += bytes.len() as u64;
         self.drive_download(id);
     }
 
@@ -323,7 +325,7 @@ impl Node {
         if known && self.downloads.handle_not_held(&id, from) {
             self.drive_download(id);
         } else {
-            self.ctx.stats.session_content_dropped += 1;
+            self.ctx.stats.fetch.session_content_dropped += 1;
         }
     }
 
@@ -374,7 +376,7 @@ impl Node {
             for chunk in reply_sized_chunks(requests) {
                 // A refused send (full queue) is a lost request: the download's timer asks again.
                 if self.send_cjp2p(now, to, chunk).is_err() {
-                    self.ctx.stats.download_requests_dropped += 1;
+                    self.ctx.stats.fetch.download_requests_dropped += 1;
                 }
             }
         }

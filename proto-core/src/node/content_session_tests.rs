@@ -39,26 +39,26 @@ fn our_nodes_move_content_in_session_frames_once_the_session_is_up() {
     let mut net = fetch_all(net, &content);
     let fetched = net.node(2).stats();
     let served = net.node(1).stats();
-    assert!(fetched.session_content_requests > 0);
+    assert!(fetched.fetch.session_content_requests > 0);
     assert_eq!(
-        served.session_content_served,
-        fetched.session_content_requests
+        served.fetch.session_content_served,
+        fetched.fetch.session_content_requests
     );
     // Only the first requests, sent before the handshake completed, went as CJP2P.
     assert!(
-        fetched.session_content_bytes >= LEN as u64 * 3 / 4,
+        fetched.fetch.session_content_bytes >= LEN as u64 * 3 / 4,
         "{} of {LEN} bytes in the session",
-        fetched.session_content_bytes
+        fetched.fetch.session_content_bytes
     );
-    assert!(served.cjp2p_content_served < 20, "{served:?}");
+    assert!(served.cjp2p.cjp2p_content_served < 20, "{served:?}");
     // Each request asked ten blocks, not one.
     assert!(
-        fetched.session_content_requests <= BLOCKS / 10 + 10,
+        fetched.fetch.session_content_requests <= BLOCKS / 10 + 10,
         "{} requests for {BLOCKS} blocks",
-        fetched.session_content_requests
+        fetched.fetch.session_content_requests
     );
-    assert_eq!(fetched.session_content_dropped, 0);
-    assert_eq!(served.session_content_dropped, 0);
+    assert_eq!(fetched.fetch.session_content_dropped, 0);
+    assert_eq!(served.fetch.session_content_dropped, 0);
     let seeder_id = net.node(1).node_id();
     assert!(net.node(2).has_session(&seeder_id));
 }
@@ -70,8 +70,8 @@ fn our_nodes_ask_ten_blocks_per_cjp2p_request_when_sessions_are_not_used() {
     config.cjp2p.content_sessions = false;
     let net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher(2, config))], 0);
     let mut net = fetch_all(net, &content);
-    assert_eq!(net.node(2).stats().session_content_requests, 0);
-    let answers = net.node(1).stats().cjp2p_content_served;
+    assert_eq!(net.node(2).stats().fetch.session_content_requests, 0);
+    let answers = net.node(1).stats().cjp2p.cjp2p_content_served;
     // Five blocks an answer on average, the early ones (while windows are small) included.
     assert!(
         answers <= BLOCKS / 5,
@@ -95,8 +95,8 @@ fn a_peer_that_does_not_say_it_is_ours_is_asked_one_block_at_a_time() {
     seeder.set_content_store(Some(Box::new(store)));
     let net = Net::new(vec![(1, seeder), (2, fetcher(2, Config::default()))], 0);
     let mut net = fetch_all(net, &content);
-    assert_eq!(net.node(2).stats().session_content_requests, 0);
-    assert!(net.node(1).stats().cjp2p_content_served >= BLOCKS / 4);
+    assert_eq!(net.node(2).stats().fetch.session_content_requests, 0);
+    assert!(net.node(1).stats().cjp2p.cjp2p_content_served >= BLOCKS / 4);
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn a_handshake_that_never_completes_leaves_the_download_on_cjp2p() {
     // Only CJP2P datagrams get through: the handshake and every EJTP frame are lost.
     net.passes = |_, _, payload| payload.first() == Some(&b'[');
     let mut net = fetch_all(net, &content);
-    assert_eq!(net.node(2).stats().session_content_requests, 0);
+    assert_eq!(net.node(2).stats().fetch.session_content_requests, 0);
     let seeder_id = net.node(1).node_id();
     assert!(!net.node(2).has_session(&seeder_id));
 }
@@ -143,9 +143,9 @@ fn session_downloads_survive_loss_from_several_of_our_nodes() {
         net.finished(addr(2), id).is_some()
     });
     net.assert_fetched(2, &content);
-    assert!(net.node(2).stats().session_content_bytes > 0);
-    assert!(net.node(1).stats().session_content_served > 0);
-    assert!(net.node(3).stats().session_content_served > 0);
+    assert!(net.node(2).stats().fetch.session_content_bytes > 0);
+    assert!(net.node(1).stats().fetch.session_content_served > 0);
+    assert!(net.node(3).stats().fetch.session_content_served > 0);
 }
 
 #[test]
@@ -158,6 +158,6 @@ fn content_messages_outside_a_session_are_dropped() {
     .encode();
     // A content message is never a frame of its own: only a session's plaintext.
     fetcher.handle_datagram(Instant::ZERO, from, &plaintext);
-    assert_eq!(fetcher.stats().session_content_dropped, 0);
-    assert_eq!(fetcher.stats().dropped_malformed, 1);
+    assert_eq!(fetcher.stats().fetch.session_content_dropped, 0);
+    assert_eq!(fetcher.stats().transport.dropped_malformed, 1);
 }

@@ -62,7 +62,7 @@ impl Context {
     /// (counted in `dropped_no_route`).
     pub(super) fn queue(&mut self, to: TransportAddr, frame: Vec<u8>, dont_fragment: bool) -> bool {
         if to.is_unspecified() {
-            self.stats.dropped_no_route += 1;
+            self.stats.transport.dropped_no_route += 1;
             return false;
         }
         self.out.transmit(to, frame, dont_fragment)

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::test_net::{Net, addr, node, pattern, read_all, seeder};
+use crate::FetchEvent;
 use crate::content::{ContentId, DownloadConfig, MemoryPartialStore};
 use crate::error::{CommandError, FetchError};
 use crate::{Command, Config, Event, Identity, Instant, Node, UnixMillis};
@@ -26,12 +27,12 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
     let len = content.len() as u64;
     assert_eq!(
         net.finished(addr(2), id),
-        Some(&Event::DownloadCompleted { id, len })
+        Some(&Event::Fetch(FetchEvent::Completed { id, len }))
     );
     let storage = net.node(2).content_storage_mut().unwrap();
     assert_eq!(read_all(storage, &id), content);
     assert!(net.node(2).downloads().is_empty());
-    assert_eq!(net.node(2).stats().downloads_completed, 1);
+    assert_eq!(net.node(2).stats().fetch.downloads_completed, 1);
     // Answers to the download are consumed, not surfaced one by one.
     assert!(!net.events.iter().any(|(a, e)| *a == addr(2)
         && matches!(
@@ -46,7 +47,7 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
         .events
         .iter()
         .filter_map(|(_, e)| match e {
-            Event::DownloadProgress { have, total, .. } => Some((*have, *total)),
+            Event::Fetch(FetchEvent::Progress { have, total, .. }) => Some((*have, *total)),
             _ => None,
         })
         .collect();
@@ -75,7 +76,7 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
     });
     assert_eq!(
         net.finished(addr(3), id),
-        Some(&Event::DownloadCompleted { id, len })
+        Some(&Event::Fetch(FetchEvent::Completed { id, len }))
     );
 }
 
@@ -106,7 +107,7 @@ fn three_sources_with_loss_complete_with_verified_content() {
     // Every seeder served part of it.
     for port in 1..=3 {
         assert!(
-            net.node(port).stats().cjp2p_content_served > 0,
+            net.node(port).stats().cjp2p.cjp2p_content_served > 0,
             "seeder {port}"
         );
     }
@@ -157,7 +158,7 @@ fn content_already_held_completes_at_once() {
     let events: Vec<Event> = core::iter::from_fn(|| fetcher.poll_event()).collect();
     assert_eq!(
         events.last(),
-        Some(&Event::DownloadCompleted { id, len: 5 })
+        Some(&Event::Fetch(FetchEvent::Completed { id, len: 5 }))
     );
     assert!(fetcher.poll_transmit().is_none());
 }
@@ -188,7 +189,7 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
         net.finished(addr(2), id).is_some()
     });
     match net.finished(addr(2), id) {
-        Some(Event::DownloadFailed { why, .. }) => {
+        Some(Event::Fetch(FetchEvent::Failed { why, .. })) => {
             assert!(why.starts_with("no complete content after 120 s"), "{why}");
             assert!(why.contains("stalled since"), "{why}");
         }
@@ -209,12 +210,12 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
     });
     assert_eq!(
         net.finished(addr(2), id),
-        Some(&Event::DownloadCompleted {
+        Some(&Event::Fetch(FetchEvent::Completed {
             id,
             len: content.len() as u64
-        })
+        }))
     );
-    let served = net.node(1).stats().cjp2p_content_served;
+    let served = net.node(1).stats().cjp2p.cjp2p_content_served;
     let blocks = content.len().div_ceil(4096) as u64;
     assert!(
         served > served_before && served < blocks,

@@ -39,7 +39,7 @@ impl Node {
             return;
         }
         if data.len() > self.ctx.config.max_frame_len {
-            self.ctx.stats.dropped_too_large += 1;
+            self.ctx.stats.transport.dropped_too_large += 1;
             return;
         }
         self.transport.arriving_len = data.len();
@@ -66,8 +66,8 @@ impl Node {
                 }
             }
             // A bare `j` or `s` frame says nothing about who sent it to whom.
-            Ok(_) => self.ctx.stats.dropped_unauthenticated += 1,
-            Err(_) => self.ctx.stats.dropped_malformed += 1,
+            Ok(_) => self.ctx.stats.transport.dropped_unauthenticated += 1,
+            Err(_) => self.ctx.stats.transport.dropped_malformed += 1,
         }
     }
 
@@ -86,12 +86,12 @@ impl Node {
             if depth == 0 {
                 self.on_lookup_body(from, prefix.len() + body.len(), body);
             } else {
-                self.ctx.stats.dropped_unauthenticated += 1;
+                self.ctx.stats.transport.dropped_unauthenticated += 1;
             }
             return;
         }
         let Ok(parsed) = RBody::decode(body) else {
-            self.ctx.stats.dropped_malformed += 1;
+            self.ctx.stats.transport.dropped_malformed += 1;
             return;
         };
         if !self
@@ -198,7 +198,7 @@ impl Node {
                 self.on_cookie_echo(from, cookie, frame);
             }
             RBody::CookieChallenge { .. } | RBody::CookieEcho { .. } => {
-                self.ctx.stats.dropped_unauthenticated += 1;
+                self.ctx.stats.transport.dropped_unauthenticated += 1;
             }
             RBody::MailboxRequest {
                 op,
@@ -262,7 +262,7 @@ impl Node {
                 (Some(index), Some(peer)) if depth == 0 => {
                     self.on_path_message(index, peer, from, inner);
                 }
-                _ => self.ctx.stats.dropped_unauthenticated += 1,
+                _ => self.ctx.stats.transport.dropped_unauthenticated += 1,
             }
             return;
         }
@@ -277,7 +277,7 @@ impl Node {
                         self.on_opened(from, &whole, layer, depth);
                     }
                 }
-                _ => self.ctx.stats.fragments_dropped += 1,
+                _ => self.ctx.stats.transport.fragments_dropped += 1,
             }
             return;
         }
@@ -285,7 +285,7 @@ impl Node {
         if crate::content::is_session_content(inner) {
             match layer.session_peer {
                 Some(peer) if depth == 0 => self.on_session_content(from, &peer, inner),
-                _ => self.ctx.stats.session_content_dropped += 1,
+                _ => self.ctx.stats.fetch.session_content_dropped += 1,
             }
             return;
         }
@@ -304,7 +304,7 @@ impl Node {
                 body,
             }) => {
                 if depth.saturating_add(1) >= self.ctx.config.max_nesting {
-                    self.ctx.stats.dropped_hop_limit += 1;
+                    self.ctx.stats.transport.dropped_hop_limit += 1;
                 } else if self.transport.is_local(&self.ctx, &recipient) {
                     let prefix_len = inner.len().saturating_sub(body.len());
                     let prefix = inner.get(..prefix_len).unwrap_or_default();
@@ -328,8 +328,8 @@ impl Node {
                     self.on_opened(from, &decompressed, layer, depth.saturating_add(1));
                 }
             }
-            Ok(Frame::Json { .. }) => self.ctx.stats.dropped_unauthenticated += 1,
-            Err(_) => self.ctx.stats.dropped_malformed += 1,
+            Ok(Frame::Json { .. }) => self.ctx.stats.transport.dropped_unauthenticated += 1,
+            Err(_) => self.ctx.stats.transport.dropped_malformed += 1,
         }
     }
 

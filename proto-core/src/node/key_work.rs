@@ -164,11 +164,11 @@ impl KeyWork {
     /// Adds the counters to `stats`.
     pub(super) fn add_stats(&self, stats: &mut crate::Stats) {
         let counters = &self.counters;
-        stats.cookie_challenges_sent += counters.challenges_sent;
-        stats.cookie_echoes_taken += counters.cookie_echoes_taken;
-        stats.dropped_bad_cookie += counters.dropped_bad_cookie;
-        stats.dropped_stray_challenge += counters.dropped_stray_challenge;
-        stats.frames_sent_with_cookie += counters.frames_sent_with_cookie;
+        stats.transport.cookie_challenges_sent += counters.challenges_sent;
+        stats.transport.cookie_echoes_taken += counters.cookie_echoes_taken;
+        stats.transport.dropped_bad_cookie += counters.dropped_bad_cookie;
+        stats.transport.dropped_stray_challenge += counters.dropped_stray_challenge;
+        stats.transport.frames_sent_with_cookie += counters.frames_sent_with_cookie;
     }
 }
 
@@ -248,7 +248,10 @@ mod tests {
         let mut stats = crate::Stats::default();
         work.add_stats(&mut stats);
         assert_eq!(
-            (stats.cookie_echoes_taken, stats.dropped_bad_cookie),
+            (
+                stats.transport.cookie_echoes_taken,
+                stats.transport.dropped_bad_cookie
+            ),
             (2, 3)
         );
     }

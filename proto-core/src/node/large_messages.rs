@@ -11,7 +11,7 @@
 //! A message too large for one datagram with no session yet is held (at most
 //! `max_waiting_messages`, the application's own bytes) while the handshake runs, and sent in
 //! fragments once the session is confirmed; if the handshake fails the application hears
-//! [`Event::Unreachable`] for each.
+//! [`RoutingEvent::Unreachable`] for each.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;

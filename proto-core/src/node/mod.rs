@@ -61,6 +61,7 @@ use crate::address::Address;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
 use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::rng::CoreRng;
@@ -70,7 +71,9 @@ use crate::transport::TransportAddr;
 use session_timers::DueHandshake;
 
 pub use downloads::ContentStorage;
-pub use stats::Stats;
+pub use stats::{
+    Cjp2pStats, FetchStats, QueryStats, RelayStats, RoutingStats, Stats, TransportStats,
+};
 pub use via::Via;
 
 /// Most addresses a node can declare as its own (one per transport and IP version is typical).
@@ -321,7 +324,7 @@ impl Node {
     /// A datagram arrived from `from`.
     pub fn handle_datagram(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
-        self.ctx.stats.datagrams_received += 1;
+        self.ctx.stats.transport.datagrams_received += 1;
         // CJP2P datagrams have their own rule (cookies; see `cjp2p::amplification`).
         if data.first() != Some(&b'[') {
             self.transport
@@ -333,15 +336,16 @@ impl Node {
 
     /// Bytes arrived on the TCP stream with `from`, in any chunking.
     ///
-    /// If the bytes break the stream framing, the node emits [`Event::StreamFailed`]: close the
+    /// If the bytes break the stream framing, the node emits [`TransportEvent::StreamFailed`]: close the
     /// connection.
     pub fn handle_stream_data(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
         if !self.transport.streams.contains_key(&from)
             && self.transport.streams.len() >= self.ctx.config.max_streams
         {
-            self.ctx.stats.dropped_stream_limit += 1;
-            self.ctx.push_event(Event::StreamFailed { from });
+            self.ctx.stats.transport.dropped_stream_limit += 1;
+            self.ctx
+                .push_event(Event::Transport(TransportEvent::StreamFailed { from }));
             return;
         }
         self.transport
@@ -361,12 +365,13 @@ impl Node {
             self.transport.streams.remove(&from);
         }
         for frame in frames {
-            self.ctx.stats.stream_frames_received += 1;
+            self.ctx.stats.transport.stream_frames_received += 1;
             self.on_frame(from, &frame);
         }
         if failed {
-            self.ctx.stats.dropped_malformed += 1;
-            self.ctx.push_event(Event::StreamFailed { from });
+            self.ctx.stats.transport.dropped_malformed += 1;
+            self.ctx
+                .push_event(Event::Transport(TransportEvent::StreamFailed { from }));
         }
     }
 
@@ -421,7 +426,8 @@ impl Node {
         let transmit = self.ctx.out.pop_transmit()?;
         if self.ctx.out.send_blocked && self.ctx.out.is_half_empty() {
             self.ctx.out.send_blocked = false;
-            self.ctx.push_event(Event::Writable);
+            self.ctx
+                .push_event(Event::Transport(TransportEvent::Writable));
         }
         Some(transmit)
     }
@@ -558,7 +564,8 @@ impl Node {
         self.transport.sessions.drop_idle(&mut self.ctx);
         self.cjp2p.maintain(&mut self.ctx);
         self.download_timeouts();
-        self.ctx.stats.fragments_dropped += self.transport.reassembly.expire(self.ctx.now) as u64;
+        self.ctx.stats.transport.fragments_dropped +=
+            self.transport.reassembly.expire(self.ctx.now) as u64;
         self.send_keepalives();
         self.transport.send_punch_probes(&mut self.ctx);
         self.transport.retransmit_fragments(&mut self.ctx);
@@ -573,7 +580,8 @@ impl Node {
         for due in self.transport.sessions.due_handshakes(&mut self.ctx) {
             match due {
                 DueHandshake::Failed(peer) => {
-                    self.ctx.push_event(Event::HandshakeFailed { peer });
+                    self.ctx
+                        .push_event(Event::Transport(TransportEvent::HandshakeFailed { peer }));
                     self.fail_held_for_session(peer);
                 }
                 // Within the same limits as the first attempt: a retry is no less a reply to

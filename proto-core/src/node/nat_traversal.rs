@@ -16,6 +16,7 @@ use crate::address::Address;
 use crate::error::SendError;
 use crate::event::Event;
 use crate::event::MessageId;
+use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage, is_path_message};
 use crate::relay_address::RelayAddress;
@@ -86,7 +87,7 @@ impl Node {
             .transport
             .own_relay_address(&relay.relay)
             .map(|ours| ours.to_address(Some(from)));
-        self.ctx.stats.relayed_sends += 1;
+        self.ctx.stats.routing.relayed_sends += 1;
         self.transmit_through(id, from, sender, &target, &[hop], json, reference)
     }
 
@@ -166,7 +167,7 @@ impl Node {
         candidates: &[core::net::SocketAddr],
     ) {
         let Ok(peer) = PublicKey::from_bytes(&peer) else {
-            self.ctx.stats.dropped_malformed += 1;
+            self.ctx.stats.transport.dropped_malformed += 1;
             return;
         };
         let id = peer.node_id();
@@ -181,7 +182,7 @@ impl Node {
             .as_ref()
             .is_some_and(|route| route.key == *coordinator);
         if !our_relay && !self.transport.punching.asked_for(&id) {
-            self.ctx.stats.dropped_unauthenticated += 1;
+            self.ctx.stats.transport.dropped_unauthenticated += 1;
             return;
         }
         let candidates: Vec<TransportAddr> = candidates
@@ -261,7 +262,7 @@ impl Node {
             at,
             &PathMessage::Publish { record },
         );
-        self.ctx.stats.records_published += 1;
+        self.ctx.stats.routing.records_published += 1;
     }
 
     /// When our record goes to the default route again if its acknowledgement has not come
@@ -297,14 +298,14 @@ impl Node {
     /// lookups for it, and say so.
     pub(super) fn on_publish(&mut self, peer: &PublicKey, from: TransportAddr, bytes: &[u8]) {
         let Ok(record) = AddressRecord::decode(bytes) else {
-            self.ctx.stats.dropped_bad_record += 1;
+            self.ctx.stats.routing.dropped_bad_record += 1;
             return;
         };
         if record
             .check_for(&peer.node_id(), self.ctx.wall_now())
             .is_err()
         {
-            self.ctx.stats.dropped_bad_record += 1;
+            self.ctx.stats.routing.dropped_bad_record += 1;
             return;
         }
         let sessions = &self.transport.sessions;
@@ -317,7 +318,7 @@ impl Node {
             .routes
             .accept_record(&record, self.ctx.now, &has_session)
         {
-            self.ctx.stats.dropped_stale_record += 1;
+            self.ctx.stats.routing.dropped_stale_record += 1;
             return;
         }
         let ack = PathMessage::PublishAck {
@@ -392,7 +393,7 @@ impl Node {
         plaintext: &[u8],
     ) {
         let Ok(message) = PathMessage::decode(plaintext) else {
-            self.ctx.stats.dropped_malformed += 1;
+            self.ctx.stats.transport.dropped_malformed += 1;
             return;
         };
         match message {
@@ -420,12 +421,13 @@ impl Node {
                     super::reflexive::Observation::Changed { before } => Some(before),
                 };
                 let agreeing = self.transport.reflexive.agreeing(address);
-                self.ctx.push_event(Event::AddressObserved {
-                    address,
-                    by,
-                    agreeing,
-                    changed_from,
-                });
+                self.ctx
+                    .push_event(Event::Transport(TransportEvent::AddressObserved {
+                        address,
+                        by,
+                        agreeing,
+                        changed_from,
+                    }));
             }
             PathMessage::Echo { challenge } => {
                 let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
@@ -510,7 +512,7 @@ impl Node {
             let to = self.path_for(&peer, last_from);
             self.transport
                 .send_path_message(&mut self.ctx, &peer, to, &PathMessage::Keepalive);
-            self.ctx.stats.keepalives_sent += 1;
+            self.ctx.stats.transport.keepalives_sent += 1;
         }
     }
 }

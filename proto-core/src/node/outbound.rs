@@ -242,7 +242,7 @@ impl Node {
             .callsign()
             .filter(|callsign| self.transport.clients.contains(*callsign))
         else {
-            self.ctx.stats.dropped_unknown_client += 1;
+            self.ctx.stats.queries.dropped_unknown_client += 1;
             return;
         };
         let from = Sender {
@@ -321,7 +321,7 @@ impl Node {
         {
             return Err(SendError::Blocked(Value::Null));
         }
-        self.ctx.stats.held_for_session += 1;
+        self.ctx.stats.transport.held_for_session += 1;
         Ok(())
     }
 

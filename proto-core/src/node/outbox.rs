@@ -28,7 +28,7 @@ struct Counters {
 /// Bounded by [`Config::max_queued_transmits`] and [`Config::max_queued_events`]; events
 /// about queries are let past a full event queue (see [`query_event`](Self::query_event)).
 pub(super) struct Outbox {
-    /// A send was refused for a full queue: the node says [`Event::Writable`] once there is
+    /// A send was refused for a full queue: the node says [`TransportEvent::Writable`] once there is
     /// room.
     pub(super) send_blocked: bool,
     transmits: VecDeque<Transmit>,
@@ -122,9 +122,9 @@ impl Outbox {
     /// Adds the outbox's counters to the node's.
     pub(super) fn add_stats(&self, stats: &mut Stats) {
         let counters = &self.counters;
-        stats.transmits += counters.transmits;
-        stats.dropped_too_large += counters.dropped_too_large;
-        stats.dropped_transmit_queue_full += counters.dropped_transmit_queue_full;
-        stats.dropped_event_queue_full += counters.dropped_event_queue_full;
+        stats.transport.transmits += counters.transmits;
+        stats.transport.dropped_too_large += counters.dropped_too_large;
+        stats.transport.dropped_transmit_queue_full += counters.dropped_transmit_queue_full;
+        stats.transport.dropped_event_queue_full += counters.dropped_event_queue_full;
     }
 }

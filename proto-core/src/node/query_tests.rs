@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::test_support::*;
 use super::*;
+use crate::QueryEvent;
 use crate::crypto::proof::SenderProof;
 use crate::error::SendError;
 use crate::event::{Message, Protection};
@@ -90,11 +91,11 @@ fn a_query_is_asked_first_sealed_then_on_the_session() {
         let [
             (
                 1,
-                Event::Reply {
+                Event::Query(QueryEvent::Reply {
                     query: answered,
                     message,
                     late,
-                },
+                }),
             ),
         ] = events.as_slice()
         else {
@@ -107,7 +108,7 @@ fn a_query_is_asked_first_sealed_then_on_the_session() {
         assert_eq!(message.from.key, bob.public_key());
         assert_eq!(message.protection, answered_with);
     }
-    assert_eq!(alice.stats().dropped_unmatched_reply, 0);
+    assert_eq!(alice.stats().queries.dropped_unmatched_reply, 0);
     assert!(
         alice
             .poll_timeout()
@@ -170,7 +171,7 @@ fn replies_to_no_open_query_are_dropped_and_counted() {
     let plain = delivered(&pump(&mut alice, &mut bob, at(0)));
     bob.reply(at(0), "bob", &plain, json!("hi back")).unwrap();
     assert!(pump(&mut alice, &mut bob, at(0)).is_empty());
-    assert_eq!(alice.stats().dropped_unmatched_reply, 1);
+    assert_eq!(alice.stats().queries.dropped_unmatched_reply, 1);
     // A query answered twice: the second answer is dropped.
     alice
         .query(
@@ -186,8 +187,11 @@ fn replies_to_no_open_query_are_dropped_and_counted() {
     bob.reply(at(10), "bob", &asked, json!(2)).unwrap();
     let events = pump(&mut alice, &mut bob, at(10));
     assert_eq!(events.len(), 1, "{events:?}");
-    assert!(matches!(events[0].1, Event::Reply { .. }));
-    assert_eq!(alice.stats().dropped_unmatched_reply, 2);
+    assert!(matches!(
+        events[0].1,
+        Event::Query(QueryEvent::Reply { .. })
+    ));
+    assert_eq!(alice.stats().queries.dropped_unmatched_reply, 2);
 }
 
 #[test]
@@ -209,7 +213,7 @@ fn soft_then_late_reply_hard_timeout_and_cancellation() {
     alice.handle_timeout(at(1_000));
     assert_eq!(
         alice.poll_event(),
-        Some(Event::QuerySoftTimeout { query: late_query })
+        Some(Event::Query(QueryEvent::SoftTimeout { query: late_query }))
     );
     assert_eq!(
         alice.poll_timeout().unwrap().reason,
@@ -218,7 +222,7 @@ fn soft_then_late_reply_hard_timeout_and_cancellation() {
     bob.reply(at(2_000), "bob", &asked, json!("late")).unwrap();
     let events = pump(&mut alice, &mut bob, at(2_000));
     assert!(
-        matches!(&events[..], [(1, Event::Reply { query, late: true, .. })] if *query == late_query),
+        matches!(&events[..], [(1, Event::Query(QueryEvent::Reply { query, late: true, .. }))] if *query == late_query),
         "{events:?}"
     );
 
@@ -232,11 +236,14 @@ fn soft_then_late_reply_hard_timeout_and_cancellation() {
     // The driver delivers the reply before calling handle_timeout: the deadlines still count.
     let events = pump(&mut alice, &mut bob, at(9_000));
     let expected: Vec<(u8, Event)> = Vec::from([
-        (1, Event::QuerySoftTimeout { query: timed_out }),
-        (1, Event::QueryTimedOut { query: timed_out }),
+        (
+            1,
+            Event::Query(QueryEvent::SoftTimeout { query: timed_out }),
+        ),
+        (1, Event::Query(QueryEvent::TimedOut { query: timed_out })),
     ]);
     assert_eq!(events, expected);
-    assert_eq!(alice.stats().dropped_unmatched_reply, 1);
+    assert_eq!(alice.stats().queries.dropped_unmatched_reply, 1);
 
     // Cancellation wins over a later reply.
     let cancelled = alice
@@ -253,12 +260,12 @@ fn soft_then_late_reply_hard_timeout_and_cancellation() {
     assert!(!alice.cancel_query(at(10_001), cancelled), "once");
     assert_eq!(
         alice.poll_event(),
-        Some(Event::QueryCancelled { query: cancelled })
+        Some(Event::Query(QueryEvent::Cancelled { query: cancelled }))
     );
     bob.reply(at(10_002), "bob", &asked, json!("answer"))
         .unwrap();
     assert!(pump(&mut alice, &mut bob, at(10_002)).is_empty());
-    assert_eq!(alice.stats().dropped_unmatched_reply, 2);
+    assert_eq!(alice.stats().queries.dropped_unmatched_reply, 2);
     assert!(alice.poll_timeout().is_none_or(|t| !matches!(
         t.reason,
         TimerReason::QuerySoftTimeout | TimerReason::QueryHardTimeout
@@ -277,16 +284,20 @@ fn the_query_table_is_bounded_and_refuses_before_sending() {
             .query(at(0), "alice", &bob_id, json!(n), QueryOptions::default())
             .unwrap();
     }
-    let before = alice.stats().transmits;
+    let before = alice.stats().transport.transmits;
     assert_eq!(
         alice.query(at(0), "alice", &bob_id, json!(2), QueryOptions::default()),
         Err(SendError::TooManyQueries)
     );
-    assert_eq!(alice.stats().transmits, before, "nothing was sent");
+    assert_eq!(
+        alice.stats().transport.transmits,
+        before,
+        "nothing was sent"
+    );
     // Queries that end make room.
     alice.handle_timeout(at(30_000));
     let ends = core::iter::from_fn(|| alice.poll_event())
-        .filter(|event| matches!(event, Event::QueryTimedOut { .. }))
+        .filter(|event| matches!(event, Event::Query(QueryEvent::TimedOut { .. })))
         .count();
     assert_eq!(ends, 2);
     assert!(
@@ -321,11 +332,11 @@ fn a_query_between_clients_of_one_node_is_answered_locally() {
     };
     assert_eq!(asked.protection, Protection::Local);
     alice.reply(at(0), "carol", &asked, json!("yes")).unwrap();
-    let Some(Event::Reply {
+    let Some(Event::Query(QueryEvent::Reply {
         query: answered,
         message,
         late: false,
-    }) = alice.poll_event()
+    })) = alice.poll_event()
     else {
         panic!("the reply");
     };
@@ -366,7 +377,9 @@ fn queries_are_commands_too() {
         Ok(CommandOutcome::Sent(_))
     ));
     let events = pump(&mut alice, &mut bob, at(0));
-    assert!(matches!(&events[..], [(1, Event::Reply { query, .. })] if *query == id));
+    assert!(
+        matches!(&events[..], [(1, Event::Query(QueryEvent::Reply { query, .. }))] if *query == id)
+    );
     let cancel = Command::CancelQuery { id };
     assert_eq!(
         alice.handle_command(at(1), cancel),

@@ -12,6 +12,7 @@ use crate::address::Address;
 use crate::crypto::body;
 use crate::crypto::reset;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::frame;
 use crate::identity::PublicKey;
 use crate::time::{Instant, UnixMillis};
@@ -82,14 +83,14 @@ pub(super) struct ResetNotice<'a> {
 
 impl SessionTable {
     /// Acts on a reset `notice`: drops our sessions it names, if the peer they are with signed
-    /// it recently ([`Event::SessionClosed`] for each).
+    /// it recently ([`TransportEvent::SessionClosed`] for each).
     pub(super) fn on_reset(&mut self, ctx: &mut Context, notice: &ResetNotice<'_>) {
         let Ok(key) = PublicKey::from_bytes(notice.key) else {
-            ctx.stats.dropped_crypto += 1;
+            ctx.stats.transport.dropped_crypto += 1;
             return;
         };
         if notice.timestamp.abs_diff(ctx.wall_now()) > ctx.config.max_clock_skew {
-            ctx.stats.dropped_stale += 1;
+            ctx.stats.transport.dropped_stale += 1;
             return;
         }
         let verified = reset::verify(
@@ -100,7 +101,7 @@ impl SessionTable {
             notice.signature,
         );
         if verified.is_err() {
-            ctx.stats.dropped_crypto += 1;
+            ctx.stats.transport.dropped_crypto += 1;
             return;
         }
         let doomed: Vec<u32> = self
@@ -111,7 +112,7 @@ impl SessionTable {
             .collect();
         for index in doomed {
             if let Some(peer) = self.remove(index) {
-                ctx.push_event(Event::SessionClosed { peer });
+                ctx.push_event(Event::Transport(TransportEvent::SessionClosed { peer }));
             }
         }
     }

@@ -9,6 +9,7 @@ use super::Node;
 use super::lookups::{PendingMessage, SentMessage, transmit_tag};
 use crate::address::Address;
 use crate::error::SendError;
+use crate::event::RoutingEvent;
 use crate::event::{Event, MessageId};
 use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
@@ -28,14 +29,14 @@ impl Node {
     /// The address is marked failed for every peer that has it. If `data` is a message sent
     /// within [`Config::resend_window`](crate::Config::resend_window), it is sent again, same
     /// id, on its peer's next usable address. A peer left with no usable address is reported at
-    /// once: the message with [`Event::Unreachable`] (or [`Event::QueryUnreachable`] if it is a
+    /// once: the message with [`RoutingEvent::Unreachable`] (or [`QueryEvent::Unreachable`](crate::QueryEvent::Unreachable) if it is a
     /// query; without a message, `Unreachable` names none), every open query to the peer ends
-    /// with [`Event::QueryUnreachable`], and a lookup for the peer starts in the background.
+    /// with [`QueryEvent::Unreachable`](crate::QueryEvent::Unreachable), and a lookup for the peer starts in the background.
     /// Except while a lookup of the peer is already in flight (its addresses came from a record
     /// it found, and a newer one may follow): the message then waits for the lookup's end.
     pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
-        self.ctx.stats.transmits_failed += 1;
+        self.ctx.stats.routing.transmits_failed += 1;
         let mut peers = self.routing.routes.mark_failed(to, self.ctx.now);
         // A handshake to a dead address would only delay a new one on the next address.
         let stale: Vec<u32> = self
@@ -313,12 +314,13 @@ impl Node {
     }
 
     /// Reports that `message` (or, with none, some traffic) could not reach `peer`: a query
-    /// ends with [`Event::QueryUnreachable`], anything else is [`Event::Unreachable`].
+    /// ends with [`QueryEvent::Unreachable`], anything else is [`RoutingEvent::Unreachable`].
     pub(super) fn report_unreachable(&mut self, peer: NodeId, message: Option<MessageId>) {
         if message.is_some_and(|id| self.queries.unreachable(id, &mut self.ctx.out)) {
             return;
         }
-        self.ctx.push_event(Event::Unreachable { peer, message });
+        self.ctx
+            .push_event(Event::Routing(RoutingEvent::Unreachable { peer, message }));
     }
 
     /// Starts a lookup of `target`, unless one is in flight, and queues its requests. False
@@ -362,7 +364,8 @@ impl Node {
             if let Some(requests) = round {
                 self.queue_lookup_requests(requests);
             } else {
-                self.ctx.push_event(Event::LookupFailed { peer: target });
+                self.ctx
+                    .push_event(Event::Routing(RoutingEvent::LookupFailed { peer: target }));
                 for message in self.routing.waiting.take_for(&target) {
                     self.report_unreachable(target, Some(message.id));
                 }
@@ -379,7 +382,7 @@ impl Node {
             Ok(LookupBody::Answer { request_id, record }) => {
                 self.on_lookup_answer(request_id, record);
             }
-            Err(_) => self.ctx.stats.dropped_malformed += 1,
+            Err(_) => self.ctx.stats.transport.dropped_malformed += 1,
         }
     }
 
@@ -396,7 +399,7 @@ impl Node {
             self.routing.held_record(&self.ctx, &target)
         };
         let Some(record) = record else {
-            self.ctx.stats.lookups_unanswered += 1;
+            self.ctx.stats.routing.lookups_unanswered += 1;
             return;
         };
         let mut frame = frame::sealed_prefix(&Address::from_transport(from));
@@ -408,7 +411,7 @@ impl Node {
         if frame.len() > frame_len.saturating_mul(3)
             && !self.transport.paths.admit(from, frame.len())
         {
-            self.ctx.stats.lookups_unanswered += 1;
+            self.ctx.stats.routing.lookups_unanswered += 1;
             return;
         }
         self.transport.queue_transmit(&mut self.ctx, from, frame);
@@ -423,10 +426,10 @@ impl Node {
         else {
             return;
         };
-        self.ctx.push_event(Event::PeerFound {
+        self.ctx.push_event(Event::Routing(RoutingEvent::PeerFound {
             peer: target,
             record_seq,
-        });
+        }));
         for message in self.routing.waiting.take_for(&target) {
             let peer = message.key.node_id();
             if let Err(id) = self.resend_on_best(message) {

@@ -12,6 +12,7 @@ use super::test_support::*;
 use super::*;
 use crate::error::SendError;
 use crate::query::QueryOptions;
+use crate::{QueryEvent, RoutingEvent};
 
 fn udp(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -106,17 +107,21 @@ fn a_query_to_a_peer_with_no_address_left_ends_once_as_unreachable() {
         .unwrap();
     let [sent] = transmits(&mut alice).try_into().unwrap();
     alice.handle_transmit_failed(now, sent.to, &sent.payload);
-    assert_eq!(events(&mut alice), [Event::QueryUnreachable { query }]);
+    assert_eq!(
+        events(&mut alice),
+        [Event::Query(QueryEvent::Unreachable { query })]
+    );
     alice.handle_timeout(now + Duration::from_secs(60));
     let later = events(&mut alice);
     assert!(
         later.iter().all(|event| !matches!(
             event,
-            Event::QueryTimedOut { .. } | Event::QueryUnreachable { .. }
+            Event::Query(QueryEvent::TimedOut { .. })
+                | Event::Query(QueryEvent::Unreachable { .. })
         )),
         "a query ends once: {later:?}"
     );
-    assert_eq!(alice.stats().transmits_failed, 1);
+    assert_eq!(alice.stats().routing.transmits_failed, 1);
 }
 
 #[test]
@@ -134,10 +139,10 @@ fn a_failed_plain_message_is_reported_with_its_id() {
     alice.handle_transmit_failed(now, sent.to, &sent.payload);
     assert_eq!(
         events(&mut alice),
-        [Event::Unreachable {
+        [Event::Routing(RoutingEvent::Unreachable {
             peer: bob.node_id(),
             message: Some(id)
-        }]
+        })]
     );
     // With the only address failed and nobody to ask, the next send is refused at once.
     assert_eq!(
@@ -184,12 +189,12 @@ fn messages_waiting_for_a_lookup_are_bounded() {
         alice.handle_timeout(now + Duration::from_secs(second));
     }
     let ended = events(&mut alice);
-    assert!(ended.contains(&Event::LookupFailed {
+    assert!(ended.contains(&Event::Routing(RoutingEvent::LookupFailed {
         peer: stranger.node_id()
-    }));
+    })));
     assert!(ended.iter().any(|event| matches!(
         event,
-        Event::Unreachable { peer, message: Some(_) } if *peer == stranger.node_id()
+        Event::Routing(RoutingEvent::Unreachable { peer, message: Some(_) }) if *peer == stranger.node_id()
     )));
 }
 

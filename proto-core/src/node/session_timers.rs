@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use super::context::Context;
 use super::sessions::SessionTable;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::identity::NodeId;
 use crate::transport::TransportAddr;
 
@@ -53,7 +54,7 @@ impl SessionTable {
         found
     }
 
-    /// Drops the sessions unused for `Config::session_idle_timeout` ([`Event::SessionClosed`]
+    /// Drops the sessions unused for `Config::session_idle_timeout` ([`TransportEvent::SessionClosed`]
     /// for each).
     pub(super) fn drop_idle(&mut self, ctx: &mut Context) {
         let now = ctx.now;
@@ -66,7 +67,7 @@ impl SessionTable {
             .collect();
         for index in expired {
             if let Some(peer) = self.remove(index) {
-                ctx.push_event(Event::SessionClosed { peer });
+                ctx.push_event(Event::Transport(TransportEvent::SessionClosed { peer }));
             }
         }
     }
@@ -76,7 +77,7 @@ impl SessionTable {
 pub(super) enum DueHandshake {
     /// Send it again.
     Retry(Retry),
-    /// It ran out of attempts: the caller says [`Event::HandshakeFailed`], and what waits for
+    /// It ran out of attempts: the caller says [`TransportEvent::HandshakeFailed`], and what waits for
     /// the session fails.
     Failed(NodeId),
 }

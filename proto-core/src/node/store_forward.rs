@@ -88,9 +88,9 @@ impl Node {
         match self.relay.on_request(request, now, wall, &is_local) {
             Ok(Some(owner)) => self.hand_over(&owner, Whence::Asked(from)),
             Ok(None) | Err(Dropped::Refused) => {}
-            Err(Dropped::Crypto) => self.ctx.stats.dropped_crypto += 1,
-            Err(Dropped::Stale) => self.ctx.stats.dropped_stale += 1,
-            Err(Dropped::Malformed) => self.ctx.stats.dropped_malformed += 1,
+            Err(Dropped::Crypto) => self.ctx.stats.transport.dropped_crypto += 1,
+            Err(Dropped::Stale) => self.ctx.stats.transport.dropped_stale += 1,
+            Err(Dropped::Malformed) => self.ctx.stats.transport.dropped_malformed += 1,
         }
     }
 

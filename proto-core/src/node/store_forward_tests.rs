@@ -81,9 +81,9 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
         "nothing goes to bob while he is away"
     );
     assert_eq!(relay.held_frames(), 3, "three a mailbox");
-    assert_eq!(relay.stats().held, 5);
+    assert_eq!(relay.stats().relay.held, 5);
     assert_eq!(
-        relay.stats().dropped_held_overflow,
+        relay.stats().relay.dropped_held_overflow,
         2,
         "the oldest two went"
     );
@@ -99,7 +99,7 @@ fn a_relay_holds_frames_for_an_away_recipient_and_hands_them_over_on_release() {
             .iter()
             .all(|t| t.to == udp_address(3, None).transport().unwrap())
     );
-    assert_eq!(relay.stats().handed_over, 3);
+    assert_eq!(relay.stats().relay.handed_over, 3);
     feed(&mut bob, later, 2, &handed);
     assert_eq!(delivered(&mut bob), [json!(2), json!(3), json!(4)]);
     // A relay handing the same frames over again delivers nothing twice.
@@ -133,7 +133,7 @@ fn held_frames_age_out_and_any_authenticated_frame_from_the_recipient_fetches_th
     assert_eq!(expiry.at, Instant::ZERO + Duration::from_secs(60));
     relay.handle_timeout(expiry.at);
     assert_eq!(relay.held_frames(), 0);
-    assert_eq!(relay.stats().dropped_held_expired, 1);
+    assert_eq!(relay.stats().relay.dropped_held_expired, 1);
 
     let later = expiry.at;
     alice
@@ -175,18 +175,18 @@ fn strangers_can_neither_open_fetch_nor_replay_a_mailbox() {
     let mut tampered = hold[0].clone();
     let op_at = tampered.payload.iter().position(|b| *b == 0).unwrap() + 2;
     tampered.payload[op_at] = MailboxOp::Release.to_byte();
-    let crypto_before = relay.stats().dropped_crypto;
+    let crypto_before = relay.stats().transport.dropped_crypto;
     feed(&mut relay, now, 3, &[tampered]);
-    assert_eq!(relay.stats().dropped_crypto, crypto_before + 1);
+    assert_eq!(relay.stats().transport.dropped_crypto, crypto_before + 1);
     // Bob releases; a replay of his old hold request is refused, so holding does not resume.
     let later = Instant::from_millis(10);
     bob.request_mailbox(later, &identity(2), MailboxOp::Release)
         .unwrap();
     feed(&mut relay, later, 3, &transmits(&mut bob));
     assert_eq!(transmits(&mut relay).len(), 1);
-    let refused = relay.stats().dropped_mailbox_request;
+    let refused = relay.stats().relay.dropped_mailbox_request;
     feed(&mut relay, later, 3, &hold);
-    assert_eq!(relay.stats().dropped_mailbox_request, refused + 1);
+    assert_eq!(relay.stats().relay.dropped_mailbox_request, refused + 1);
     alice
         .via(&[identity(2)])
         .send(later, "c", &identity(3), json!("direct"))
@@ -202,6 +202,6 @@ fn a_node_that_is_no_relay_refuses_mailbox_requests() {
     bob.request_mailbox(Instant::ZERO, &identity(2), MailboxOp::Hold)
         .unwrap();
     feed(&mut relay, Instant::ZERO, 3, &transmits(&mut bob));
-    assert_eq!(relay.stats().dropped_mailbox_request, 1);
+    assert_eq!(relay.stats().relay.dropped_mailbox_request, 1);
     assert!(relay.poll_timeout().is_none());
 }

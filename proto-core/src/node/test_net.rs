@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use crate::FetchEvent;
 use crate::content::{ContentId, ContentStore, MemoryStore};
 use crate::rng::CoreRng;
 use crate::sim::{LinkConfig, Loss, Network};
@@ -199,7 +200,8 @@ impl Net {
 
     pub(super) fn finished(&self, at: TransportAddr, id: ContentId) -> Option<&Event> {
         self.events.iter().find_map(|(a, event)| match event {
-            Event::DownloadCompleted { id: done, .. } | Event::DownloadFailed { id: done, .. }
+            Event::Fetch(FetchEvent::Completed { id: done, .. })
+            | Event::Fetch(FetchEvent::Failed { id: done, .. })
                 if *a == at && *done == id =>
             {
                 Some(event)
@@ -214,7 +216,7 @@ impl Net {
         let len = content.len() as u64;
         assert_eq!(
             self.finished(addr(at), id),
-            Some(&Event::DownloadCompleted { id, len }),
+            Some(&Event::Fetch(FetchEvent::Completed { id, len })),
             "at {:?}",
             self.now()
         );

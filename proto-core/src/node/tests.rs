@@ -88,7 +88,7 @@ fn send_errors_are_typed() {
     // handshake starts; it then goes in fragments.
     let big = json!("x".repeat(70_000));
     assert!(alice.send(Instant::ZERO, "alice", &bob, big).is_ok());
-    assert_eq!(alice.stats().held_for_session, 1);
+    assert_eq!(alice.stats().transport.held_for_session, 1);
     let sent = drain(&mut alice)
         .into_iter()
         .filter(|output| matches!(output, Output::Transmit(_)))
@@ -119,7 +119,10 @@ fn a_full_transmit_queue_hands_the_value_back_then_says_writable() {
         .filter(|output| matches!(output, Output::Transmit(_)))
         .count();
     assert_eq!(transmits, 4);
-    assert_eq!(outputs.last(), Some(&Output::Event(Event::Writable)));
+    assert_eq!(
+        outputs.last(),
+        Some(&Output::Event(Event::Transport(TransportEvent::Writable)))
+    );
     alice
         .send(Instant::ZERO, "alice", &bob, json!("fifth"))
         .unwrap();
@@ -200,9 +203,11 @@ fn handshakes_are_resent_then_abandoned_and_early_timeouts_do_nothing() {
     alice.handle_timeout(due);
     assert_eq!(
         drain(&mut alice),
-        [Output::Event(Event::HandshakeFailed {
-            peer: bob.key.node_id()
-        })]
+        [Output::Event(Event::Transport(
+            TransportEvent::HandshakeFailed {
+                peer: bob.key.node_id()
+            }
+        ))]
     );
 }
 
@@ -256,15 +261,19 @@ fn broken_stream_framing_asks_for_the_stream_to_close() {
     bob.handle_stream_data(Instant::ZERO, second, b"10");
     assert_eq!(
         drain(&mut bob),
-        [Output::Event(Event::StreamFailed { from: second })],
+        [Output::Event(Event::Transport(
+            TransportEvent::StreamFailed { from: second }
+        ))],
         "one partial stream at most"
     );
     bob.handle_stream_data(Instant::ZERO, first, b"zz.");
     assert_eq!(
         drain(&mut bob),
-        [Output::Event(Event::StreamFailed { from: first })]
+        [Output::Event(Event::Transport(
+            TransportEvent::StreamFailed { from: first }
+        ))]
     );
-    assert_eq!(bob.stats().dropped_malformed, 1);
+    assert_eq!(bob.stats().transport.dropped_malformed, 1);
     assert_eq!(first.protocol, Protocol::Tcp);
 }
 
@@ -285,6 +294,6 @@ fn cjp2p_datagrams_are_dropped_when_cjp2p_is_off() {
         br#"[{"PleaseSendPeers":{}},{"FooBar":{}}]"#,
     );
     assert!(drain(&mut bob).is_empty());
-    assert_eq!(bob.stats().dropped_unsupported, 1);
-    assert_eq!(bob.stats().cjp2p_datagrams, 0);
+    assert_eq!(bob.stats().transport.dropped_unsupported, 1);
+    assert_eq!(bob.stats().cjp2p.cjp2p_datagrams, 0);
 }

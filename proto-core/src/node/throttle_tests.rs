@@ -62,15 +62,17 @@ fn a_throttled_send_hands_its_value_back_and_the_peer_becomes_writable() {
     assert_eq!(timeout.reason, TimerReason::Throttle);
     assert_eq!(timeout.at, Instant::from_millis(500));
     alice.handle_timeout(Instant::from_millis(499));
-    assert!(!events(&mut alice).contains(&Event::PeerWritable {
-        peer: bob_transport
-    }));
+    assert!(
+        !events(&mut alice).contains(&Event::Transport(TransportEvent::PeerWritable {
+            peer: bob_transport
+        }))
+    );
     alice.handle_timeout(Instant::from_millis(500));
     assert_eq!(
         events(&mut alice),
-        [Event::PeerWritable {
+        [Event::Transport(TransportEvent::PeerWritable {
             peer: bob_transport
-        }]
+        })]
     );
     alice
         .send(Instant::from_millis(500), "c", &bob, json!(3))
@@ -104,7 +106,7 @@ fn the_overall_rate_limits_every_peer_together() {
     alice.handle_timeout(Instant::from_millis(1_000));
     let writable = events(&mut alice)
         .iter()
-        .filter(|event| matches!(event, Event::PeerWritable { .. }))
+        .filter(|event| matches!(event, Event::Transport(TransportEvent::PeerWritable { .. })))
         .count();
     assert_eq!(writable, 5, "every refused peer hears it may try again");
 }

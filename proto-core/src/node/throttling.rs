@@ -1,5 +1,5 @@
 //! Throttling and backpressure per destination: the node's token buckets
-//! ([`Throttle`](crate::throttle::Throttle)) and the [`Event::PeerWritable`] that follows a
+//! ([`Throttle`](crate::throttle::Throttle)) and the [`TransportEvent::PeerWritable`] that follows a
 //! throttled send.
 
 use alloc::collections::BTreeSet;
@@ -8,17 +8,18 @@ use alloc::vec::Vec;
 use super::context::Context;
 use crate::config::Config;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::throttle::{Rate, Throttle};
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
-/// The token buckets, and the destinations owed an [`Event::PeerWritable`].
+/// The token buckets, and the destinations owed an [`TransportEvent::PeerWritable`].
 ///
 /// Bounded by [`Config::max_throttled_peers`]: the buckets keep at most that many peers, and
 /// at most that many refused destinations wait for their event.
 pub(super) struct Throttling {
     throttle: Throttle,
-    /// Destinations a send was refused for: each gets [`Event::PeerWritable`] once it has a
+    /// Destinations a send was refused for: each gets [`TransportEvent::PeerWritable`] once it has a
     /// token.
     refused: BTreeSet<TransportAddr>,
     max_refused: usize,
@@ -46,7 +47,7 @@ impl Throttling {
     }
 
     /// Whether a frame to `peer` may go at `now`; if not, `peer` is told when it may
-    /// ([`Event::PeerWritable`], from [`release`](Self::release)).
+    /// ([`TransportEvent::PeerWritable`], from [`release`](Self::release)).
     pub(super) fn admits(&mut self, peer: TransportAddr, now: Instant) -> bool {
         if self.throttle.admits(peer, now) {
             return true;
@@ -75,7 +76,7 @@ impl Throttling {
             .collect();
         for peer in ready {
             self.refused.remove(&peer);
-            ctx.push_event(Event::PeerWritable { peer });
+            ctx.push_event(Event::Transport(TransportEvent::PeerWritable { peer }));
         }
     }
 

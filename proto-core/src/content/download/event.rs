@@ -140,7 +140,7 @@ impl fmt::Display for SourceReport {
 }
 
 /// Why a download gave up. Its text names each source and why it failed (see
-/// [`SourceReport`]); the node reports it as [`Event::DownloadFailed`](crate::Event)'s `why`.
+/// [`SourceReport`]); the node reports it as [`FetchEvent::Failed`](crate::Event)'s `why`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailReason {

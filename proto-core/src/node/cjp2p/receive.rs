@@ -79,15 +79,15 @@ impl Cjp2pState {
         data: &[u8],
     ) -> Option<Answering> {
         if !ctx.config.cjp2p.enabled || from.protocol != Protocol::Udp {
-            ctx.stats.dropped_unsupported += 1;
+            ctx.stats.transport.dropped_unsupported += 1;
             return None;
         }
         let Ok(parsed) = parse_datagram(data, ctx.config.cjp2p.max_elements) else {
-            ctx.stats.cjp2p_dropped += 1;
+            ctx.stats.cjp2p.cjp2p_dropped += 1;
             return None;
         };
-        ctx.stats.cjp2p_datagrams += 1;
-        ctx.stats.cjp2p_skipped += parsed.skipped as u64;
+        ctx.stats.cjp2p.cjp2p_datagrams += 1;
+        ctx.stats.cjp2p.cjp2p_skipped += parsed.skipped as u64;
         let source = from.addr;
         let ours = self.secret.cookie_for(source.ip());
         let returned = parsed.messages.iter().find_map(|message| match message {
@@ -166,7 +166,7 @@ impl Cjp2pState {
         offered: Option<&Cookie>,
     ) -> bool {
         if !verified {
-            ctx.stats.cjp2p_unverified += 1;
+            ctx.stats.cjp2p.cjp2p_unverified += 1;
             if let Some(entry) = self.peers.entries.get_mut(&source) {
                 entry.info.verified_us = false;
             }
@@ -215,7 +215,7 @@ impl Cjp2pState {
         depth: u8,
         hand_on: &mut Vec<HandOn>,
     ) {
-        ctx.stats.cjp2p_messages += 1;
+        ctx.stats.cjp2p.cjp2p_messages += 1;
         let source = answering.source.addr;
         let verified = answering.verified;
         match message {
@@ -272,12 +272,12 @@ impl Cjp2pState {
             } => {
                 if depth >= MAX_SIGNED_DEPTH || answering.signatures >= MAX_SIGNATURES_PER_DATAGRAM
                 {
-                    ctx.stats.cjp2p_skipped += 1;
+                    ctx.stats.cjp2p.cjp2p_skipped += 1;
                     return;
                 }
                 answering.signatures += 1;
                 if key.verify(payload_json.as_bytes(), &signature).is_err() {
-                    ctx.stats.cjp2p_bad_signatures += 1;
+                    ctx.stats.cjp2p.cjp2p_bad_signatures += 1;
                     return;
                 }
                 if verified {
@@ -288,7 +288,7 @@ impl Cjp2pState {
                 }
                 match parse_datagram(payload_json.as_bytes(), ctx.config.cjp2p.max_elements) {
                     Ok(inner) => {
-                        ctx.stats.cjp2p_skipped += inner.skipped as u64;
+                        ctx.stats.cjp2p.cjp2p_skipped += inner.skipped as u64;
                         for message in inner.messages {
                             self.on_cjp2p_message(
                                 ctx,
@@ -300,7 +300,7 @@ impl Cjp2pState {
                             );
                         }
                     }
-                    Err(_) => ctx.stats.cjp2p_dropped += 1,
+                    Err(_) => ctx.stats.cjp2p.cjp2p_dropped += 1,
                 }
             }
             other => {
@@ -376,7 +376,7 @@ impl Cjp2pState {
         let source = answering.source.addr;
         if answering.content_bytes >= ctx.config.max_frame_len {
             // The reply is already a full datagram: do not read what could not be sent.
-            ctx.stats.cjp2p_answers_dropped += 1;
+            ctx.stats.cjp2p.cjp2p_answers_dropped += 1;
             return;
         }
         // An unverified source gets at most 32 bytes: read no more than that.
@@ -390,7 +390,7 @@ impl Cjp2pState {
                 if let Cjp2pMessage::Content { data, .. } = &content {
                     answering.content_bytes += data.len();
                 }
-                ctx.stats.cjp2p_content_served += 1;
+                ctx.stats.cjp2p.cjp2p_content_served += 1;
                 answering.answers.push(content);
             }
             Served::Missing => {
@@ -408,7 +408,7 @@ impl Cjp2pState {
                         .push(Cjp2pMessage::MaybeTheyHaveSome { id, peers });
                 }
             }
-            Served::Failed => ctx.stats.cjp2p_store_failures += 1,
+            Served::Failed => ctx.stats.cjp2p.cjp2p_store_failures += 1,
         }
     }
 
@@ -433,7 +433,7 @@ impl Cjp2pState {
             // Everything goes in one datagram: drop what does not fit (the asker asks again).
             while reply.len() > 1 && datagram_len(&reply) > ctx.config.max_frame_len {
                 reply.pop();
-                ctx.stats.cjp2p_answers_dropped += 1;
+                ctx.stats.cjp2p.cjp2p_answers_dropped += 1;
             }
             reply
         } else {
@@ -442,7 +442,7 @@ impl Cjp2pState {
             };
             let reply = limit_unverified_reply(answering.answers, echo, our_cookie, request_len);
             if reply.is_empty() {
-                ctx.stats.cjp2p_withheld += 1;
+                ctx.stats.cjp2p.cjp2p_withheld += 1;
                 return;
             }
             reply

@@ -32,6 +32,7 @@ use crate::content::{
 };
 use crate::error::FetchError;
 use crate::event::Event;
+use crate::event::FetchEvent;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -50,7 +51,7 @@ pub(super) type BoxedStorage = Box<dyn ContentStorage + Send + Sync>;
 /// One active download and its progress bookkeeping.
 struct Active {
     download: Download,
-    /// When the last [`Event::DownloadProgress`] was reported.
+    /// When the last [`FetchEvent::Progress`] was reported.
     last_progress: Option<Instant>,
     /// Progress not yet reported: (have, total).
     unreported: Option<(u64, u64)>,
@@ -348,8 +349,8 @@ impl Downloads {
 
     /// Adds the downloads' counters to the node's.
     pub(super) fn add_stats(&self, stats: &mut Stats) {
-        stats.downloads_completed += self.counters.completed;
-        stats.downloads_failed += self.counters.failed;
+        stats.fetch.downloads_completed += self.counters.completed;
+        stats.fetch.downloads_failed += self.counters.failed;
     }
 
     /// Turns one engine event of `id` into node events.
@@ -370,16 +371,16 @@ impl Downloads {
                 self.flush_progress(now, id, true, out);
                 self.active.remove(&id);
                 self.counters.completed += 1;
-                out.push(Event::DownloadCompleted { id, len });
+                out.push(Event::Fetch(FetchEvent::Completed { id, len }));
             }
             DownloadEvent::Failed { why } => {
                 self.flush_progress(now, id, true, out);
                 self.active.remove(&id);
                 self.counters.failed += 1;
-                out.push(Event::DownloadFailed {
+                out.push(Event::Fetch(FetchEvent::Failed {
                     id,
                     why: why.to_string(),
-                });
+                }));
             }
             _ => {}
         }
@@ -403,6 +404,6 @@ impl Downloads {
         }
         active.unreported = None;
         active.last_progress = Some(now);
-        out.push(Event::DownloadProgress { id, have, total });
+        out.push(Event::Fetch(FetchEvent::Progress { id, have, total }));
     }
 }

@@ -13,6 +13,7 @@ use crate::cjp2p::Cjp2pMessage;
 use crate::content::{CJP2P_MAX_REPLY, ContentId, MemoryPartialStore};
 use crate::error::FetchError;
 use crate::event::Event;
+use crate::event::FetchEvent;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -74,20 +75,26 @@ fn a_download_asks_its_source_and_completes_once_every_block_arrived() {
     // The first block is asked alone (it tells the length), so progress comes before the end.
     assert!(matches!(
         events.first(),
-        Some(Event::DownloadProgress { have: 4096, .. })
+        Some(Event::Fetch(FetchEvent::Progress { have: 4096, .. }))
     ));
     assert!(events.ends_with(&[
-        Event::DownloadProgress {
+        Event::Fetch(FetchEvent::Progress {
             id,
             have: len,
             total: len
-        },
-        Event::DownloadCompleted { id, len },
+        }),
+        Event::Fetch(FetchEvent::Completed { id, len }),
     ]));
     assert!(downloads.list().is_empty());
     let mut stats = crate::Stats::default();
     downloads.add_stats(&mut stats);
-    assert_eq!((stats.downloads_completed, stats.downloads_failed), (1, 0));
+    assert_eq!(
+        (
+            stats.fetch.downloads_completed,
+            stats.fetch.downloads_failed
+        ),
+        (1, 0)
+    );
     // Finished content is held: fetching it again needs no source.
     assert_eq!(
         downloads.start(Instant::ZERO, id, Vec::new()),
@@ -181,7 +188,7 @@ fn progress_is_reported_at_most_once_per_interval_and_the_rest_is_a_timer() {
     let progress = |events: &[Event]| {
         events
             .iter()
-            .filter(|event| matches!(event, Event::DownloadProgress { .. }))
+            .filter(|event| matches!(event, Event::Fetch(FetchEvent::Progress { .. })))
             .count()
     };
     let mut requests = downloads.drive(Instant::ZERO, id).requests;
@@ -210,7 +217,7 @@ fn progress_is_reported_at_most_once_per_interval_and_the_rest_is_a_timer() {
     let events = downloads.drive(later, id).events;
     assert!(matches!(
         events.as_slice(),
-        [Event::DownloadProgress { .. }]
+        [Event::Fetch(FetchEvent::Progress { .. })]
     ));
 }
 

@@ -224,8 +224,8 @@ impl Paths {
 
     /// Adds the table's counters to `stats`.
     pub(super) fn add_stats(&self, stats: &mut crate::Stats) {
-        stats.dropped_amplification += self.counters.dropped_amplification;
-        stats.paths_validated += self.counters.paths_validated;
+        stats.transport.dropped_amplification += self.counters.dropped_amplification;
+        stats.transport.paths_validated += self.counters.paths_validated;
     }
 
     /// How many addresses the table holds (at most `max_entries`).

@@ -32,7 +32,7 @@ fn an_unvalidated_source_gets_at_most_three_times_what_it_sent() {
     );
     let mut stats = crate::Stats::default();
     paths.add_stats(&mut stats);
-    assert_eq!(stats.dropped_amplification, 1);
+    assert_eq!(stats.transport.dropped_amplification, 1);
     // More received, more credit.
     paths.on_received(udp(1), 10, at(1));
     assert!(paths.admit(udp(1), 30));
@@ -109,7 +109,7 @@ fn a_claimed_address_gets_at_most_what_the_claim_was_worth_charged_to_its_source
     assert!(paths.admit_to_peer(&peer(8), victim, 60_000));
     let mut stats = crate::Stats::default();
     paths.add_stats(&mut stats);
-    assert_eq!(stats.dropped_amplification, 2);
+    assert_eq!(stats.transport.dropped_amplification, 2);
 }
 
 #[test]

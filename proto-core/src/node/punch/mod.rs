@@ -241,12 +241,12 @@ impl Punching {
     /// Adds the counters to the node's.
     pub(crate) fn add_stats(&self, stats: &mut crate::Stats) {
         let counters = &self.counters;
-        stats.punch_requests_sent += counters.requests_sent;
-        stats.punch_introductions += counters.introductions;
-        stats.punch_introductions_refused += counters.introductions_refused;
-        stats.punch_attempts += counters.attempts;
-        stats.punch_succeeded += counters.succeeded;
-        stats.punch_failed += counters.failed;
+        stats.transport.punch_requests_sent += counters.requests_sent;
+        stats.transport.punch_introductions += counters.introductions;
+        stats.transport.punch_introductions_refused += counters.introductions_refused;
+        stats.transport.punch_attempts += counters.attempts;
+        stats.transport.punch_succeeded += counters.succeeded;
+        stats.transport.punch_failed += counters.failed;
     }
 
     /// Entries held, all tables together (for the bound tests).

@@ -3,8 +3,8 @@
 //!
 //! A query is a message the node remembers: its reply carries the query's reference
 //! (`reply_reference`) and must be signed by the peer the query went to. Every query ends in
-//! exactly one of [`Event::Reply`], [`Event::QueryTimedOut`], [`Event::QueryCancelled`] and
-//! [`Event::QueryUnreachable`].
+//! exactly one of [`QueryEvent::Reply`], [`QueryEvent::TimedOut`], [`QueryEvent::Cancelled`] and
+//! [`QueryEvent::Unreachable`].
 //!
 //! [`Queries`] never sends and never reaches into the node. It is given the time and what
 //! happened (a query left, a reply arrived, a peer is unreachable) and puts the events that
@@ -22,6 +22,7 @@ use table::{Due, OpenQuery, QueryTable};
 use super::context::Context;
 use super::outbox::Outbox;
 use crate::config::Config;
+use crate::event::QueryEvent;
 use crate::event::{Event, Message, MessageId, Protection};
 use crate::identity::{NodeId, PublicKey};
 use crate::query::QueryOptions;
@@ -54,8 +55,8 @@ impl Queries {
     pub(super) fn expire(&mut self, now: Instant, out: &mut Outbox) {
         while let Some(due) = self.table.pop_due(now) {
             out.query_event(match due {
-                Due::Soft(query) => Event::QuerySoftTimeout { query },
-                Due::Hard(query) => Event::QueryTimedOut { query },
+                Due::Soft(query) => Event::Query(QueryEvent::SoftTimeout { query }),
+                Due::Hard(query) => Event::Query(QueryEvent::TimedOut { query }),
             });
         }
     }
@@ -87,7 +88,7 @@ impl Queries {
         // Ids are 128 random bits: a clash is not going to happen, and would only leave this
         // query unanswerable; it still ends, with its own timeout event.
         if !self.table.insert(id, query) {
-            out.query_event(Event::QueryTimedOut { query: id });
+            out.query_event(Event::Query(QueryEvent::TimedOut { query: id }));
         }
     }
 
@@ -105,11 +106,11 @@ impl Queries {
             self.rtt
                 .record(open.peer.node_id(), rtt, self.max_rtt_peers);
         }
-        Some(Event::Reply {
+        Some(Event::Query(QueryEvent::Reply {
             query,
             message,
             late: open.soft_fired,
-        })
+        }))
     }
 
     /// Cancels the open query `id`; false if none is open.
@@ -117,7 +118,7 @@ impl Queries {
         if self.table.remove(id).is_none() {
             return false;
         }
-        out.query_event(Event::QueryCancelled { query: id });
+        out.query_event(Event::Query(QueryEvent::Cancelled { query: id }));
         true
     }
 
@@ -125,7 +126,7 @@ impl Queries {
     pub(super) fn peer_unreachable(&mut self, peer: &NodeId, out: &mut Outbox) {
         for query in self.table.ids_for_peer(peer) {
             if self.table.remove(query).is_some() {
-                out.query_event(Event::QueryUnreachable { query });
+                out.query_event(Event::Query(QueryEvent::Unreachable { query }));
             }
         }
     }
@@ -135,7 +136,7 @@ impl Queries {
         if self.table.remove(id).is_none() {
             return false;
         }
-        out.query_event(Event::QueryUnreachable { query: id });
+        out.query_event(Event::Query(QueryEvent::Unreachable { query: id }));
         true
     }
 
@@ -149,7 +150,7 @@ impl Queries {
         reference: Option<[u8; 32]>,
     ) {
         let Some(reference) = reference else {
-            ctx.stats.delivered += 1;
+            ctx.stats.queries.delivered += 1;
             ctx.push_event(Event::Message(message));
             return;
         };
@@ -157,10 +158,10 @@ impl Queries {
         self.expire(ctx.now, &mut ctx.out);
         match self.answered(ctx.now, message, &reference) {
             Some(reply) => {
-                ctx.stats.delivered += 1;
+                ctx.stats.queries.delivered += 1;
                 ctx.push_query_event(reply);
             }
-            None => ctx.stats.dropped_unmatched_reply += 1,
+            None => ctx.stats.queries.dropped_unmatched_reply += 1,
         }
     }
 

@@ -62,7 +62,9 @@ fn a_reply_ends_its_query_once_and_only_from_the_peer_it_went_to() {
     let wrong_reference = reply_from(key(2), Protection::Session);
     assert_eq!(queries.answered(at(5), wrong_reference, &[8; 32]), None);
     let reply = queries.answered(at(5), reply_from(key(2), Protection::Session), &[9; 32]);
-    assert!(matches!(reply, Some(Event::Reply { query, late: false, .. }) if query == id));
+    assert!(
+        matches!(reply, Some(Event::Query(QueryEvent::Reply { query, late: false, .. })) if query == id)
+    );
     let again = queries.answered(at(6), reply_from(key(2), Protection::Session), &[9; 32]);
     assert_eq!(again, None, "answered once");
     queries.expire(at(10_000), &mut events);
@@ -98,18 +100,18 @@ fn deadlines_fire_soft_then_hard_and_cancellation_ends_a_query() {
     queries.expire(at(100), &mut events);
     assert_eq!(
         events.pop_event(),
-        Some(Event::QuerySoftTimeout { query: first })
+        Some(Event::Query(QueryEvent::SoftTimeout { query: first }))
     );
     assert!(queries.cancel(second, &mut events));
     assert_eq!(
         events.pop_event(),
-        Some(Event::QueryCancelled { query: second })
+        Some(Event::Query(QueryEvent::Cancelled { query: second }))
     );
     assert!(!queries.cancel(second, &mut events), "over already");
     queries.expire(at(300), &mut events);
     assert_eq!(
         events.pop_event(),
-        Some(Event::QueryTimedOut { query: first })
+        Some(Event::Query(QueryEvent::TimedOut { query: first }))
     );
     assert_eq!(queries.next_timeout(), None);
 }
@@ -141,9 +143,9 @@ fn the_table_is_bounded_and_an_unreachable_peer_ends_its_queries() {
     queries.peer_unreachable(&key(2).node_id(), &mut events);
     assert_eq!(
         events.pop_event(),
-        Some(Event::QueryUnreachable {
+        Some(Event::Query(QueryEvent::Unreachable {
             query: MessageId([1; 16])
-        })
+        }))
     );
     assert!(!queries.is_full());
     assert!(queries.unreachable(MessageId([2; 16]), &mut events));
@@ -195,9 +197,9 @@ fn measured_round_trips_stretch_adaptive_timeouts_only() {
     queries.expire(first, &mut events);
     assert_eq!(
         events.pop_event(),
-        Some(Event::QueryTimedOut {
+        Some(Event::Query(QueryEvent::TimedOut {
             query: MessageId([11; 16])
-        })
+        }))
     );
     let (adaptive, _) = queries.next_timeout().unwrap();
     assert!(

@@ -236,11 +236,11 @@ impl Relay {
     /// Adds the relay's counters to the node's.
     pub(super) fn add_stats(&self, stats: &mut Stats) {
         let counters = &self.counters;
-        stats.held += counters.held;
-        stats.handed_over += counters.handed_over;
-        stats.dropped_held_overflow += counters.dropped_held_overflow;
-        stats.dropped_held_expired += counters.dropped_held_expired;
-        stats.dropped_mailbox_request += counters.dropped_mailbox_request;
+        stats.relay.held += counters.held;
+        stats.relay.handed_over += counters.handed_over;
+        stats.relay.dropped_held_overflow += counters.dropped_held_overflow;
+        stats.relay.dropped_held_expired += counters.dropped_held_expired;
+        stats.relay.dropped_mailbox_request += counters.dropped_mailbox_request;
     }
 }
 

@@ -67,7 +67,7 @@ impl Routing {
                 asked.push(peer);
             }
         }
-        ctx.stats.lookups_sent += 1;
+        ctx.stats.routing.lookups_sent += 1;
         let lookup = Lookup {
             request_id,
             asked,
@@ -127,15 +127,15 @@ impl Routing {
         has_session: &dyn Fn(&NodeId) -> bool,
     ) -> Option<(NodeId, u64)> {
         let Some(target) = self.lookups.by_request.get(&request_id).copied() else {
-            ctx.stats.dropped_unmatched_lookup += 1;
+            ctx.stats.routing.dropped_unmatched_lookup += 1;
             return None;
         };
         let Ok(record) = AddressRecord::decode(bytes) else {
-            ctx.stats.dropped_bad_record += 1;
+            ctx.stats.routing.dropped_bad_record += 1;
             return None;
         };
         if record.check_for(&target, ctx.wall_now()).is_err() {
-            ctx.stats.dropped_bad_record += 1;
+            ctx.stats.routing.dropped_bad_record += 1;
             return None;
         }
         if self
@@ -143,7 +143,7 @@ impl Routing {
             .record_seq(&target)
             .is_some_and(|held| held >= record.seq)
         {
-            ctx.stats.dropped_stale_record += 1;
+            ctx.stats.routing.dropped_stale_record += 1;
             return None;
         }
         if !self.routes.accept_record(&record, ctx.now, has_session) {

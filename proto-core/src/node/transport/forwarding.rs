@@ -23,21 +23,21 @@ impl Transport {
             return;
         }
         if hops >= ctx.config.max_hops {
-            ctx.stats.dropped_hop_limit += 1;
+            ctx.stats.transport.dropped_hop_limit += 1;
             return;
         }
         match self.wrap_for_default_route(ctx, hops, frame) {
             Some(Ok((transport, wrapped))) => self.forward_to(ctx, transport, wrapped),
-            Some(Err(_)) | None => ctx.stats.dropped_no_route += 1,
+            Some(Err(_)) | None => ctx.stats.transport.dropped_no_route += 1,
         }
     }
 
     /// Queues a forwarded frame for `to`, if its bucket has a token.
     fn forward_to(&mut self, ctx: &mut Context, to: TransportAddr, frame: Vec<u8>) {
         if !self.throttling.take(to, ctx.now) {
-            ctx.stats.dropped_throttled += 1;
+            ctx.stats.transport.dropped_throttled += 1;
         } else if self.queue_transmit(ctx, to, frame) {
-            ctx.stats.forwarded += 1;
+            ctx.stats.transport.forwarded += 1;
         }
     }
 }

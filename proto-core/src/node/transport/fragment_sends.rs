@@ -9,6 +9,7 @@ use crate::crypto::body::SESSION_HEADER_LEN;
 use crate::crypto::session::SESSION_OVERHEAD;
 use crate::error::SendError;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::fragment::window::{Acked, TimedOut};
 use crate::fragment::{self, Fragment, SendWindow};
 use crate::frame;
@@ -112,7 +113,7 @@ impl Transport {
                     break;
                 };
                 if self.queue_on_path(ctx, &send.key.node_id(), send.to, frame, send.observed) {
-                    ctx.stats.fragments_sent += 1;
+                    ctx.stats.transport.fragments_sent += 1;
                 }
             }
             if session_gone {
@@ -163,7 +164,7 @@ impl Transport {
         let before = self.fragment_sends.len();
         self.fragment_sends
             .retain_mut(|send| send.window.on_timeout(now) != TimedOut::GiveUp);
-        ctx.stats.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
+        ctx.stats.transport.fragment_sends_given_up += (before - self.fragment_sends.len()) as u64;
         if self.fragment_sends.len() < before {
             self.fragment_sends_ended(ctx);
         }
@@ -189,7 +190,7 @@ impl Transport {
 
     /// Refuses a message of `json` bytes that would go in fragments while the fragmented
     /// sends under way leave no room for it: the sender gets `value` back, as for a full
-    /// transmit queue, and [`Event::Writable`] when they have drained to half their memory
+    /// transmit queue, and [`TransportEvent::Writable`] when they have drained to half their memory
     /// ([`fragment_room_returned`](Self::fragment_room_returned)).
     pub(in crate::node) fn refuse_if_fragments_full(
         &mut self,
@@ -202,7 +203,7 @@ impl Transport {
             return Ok(value);
         }
         self.fragments_blocked = true;
-        ctx.stats.refused_fragment_memory += 1;
+        ctx.stats.transport.refused_fragment_memory += 1;
         Err(SendError::Blocked(value))
     }
 
@@ -214,7 +215,7 @@ impl Transport {
             && self.fragment_send_bytes() <= ctx.config.max_fragment_send_memory / 2;
         if self.fragments_blocked && room {
             self.fragments_blocked = false;
-            ctx.push_event(Event::Writable);
+            ctx.push_event(Event::Transport(TransportEvent::Writable));
         }
     }
 
@@ -254,7 +255,7 @@ impl Transport {
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
         let Ok(piece) = Fragment::decode(plaintext) else {
-            ctx.stats.fragments_dropped += 1;
+            ctx.stats.transport.fragments_dropped += 1;
             return None;
         };
         let key = (index, piece.message_id());
@@ -282,12 +283,12 @@ impl Transport {
         }
         match inserted {
             Ok(Some(message)) if !fragment::is_fragment(&message) => {
-                ctx.stats.fragmented_received += 1;
+                ctx.stats.transport.fragmented_received += 1;
                 Some(message)
             }
             Ok(Some(_)) | Err(_) => {
                 // A fragment inside a fragment would only recurse.
-                ctx.stats.fragments_dropped += 1;
+                ctx.stats.transport.fragments_dropped += 1;
                 None
             }
             Ok(None) => None,

@@ -6,6 +6,7 @@ use crate::address::Address;
 use crate::crypto::body;
 use crate::crypto::handshake::{self, HandshakeTime, InitiatorHandshake, SessionKeys};
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::frame;
 use crate::identity::PublicIdentity;
 use crate::identity::PublicKey;
@@ -45,7 +46,7 @@ impl Transport {
         message: &[u8],
     ) -> Option<AcceptedInit> {
         if !ctx.config.sessions {
-            ctx.stats.dropped_unsupported += 1;
+            ctx.stats.transport.dropped_unsupported += 1;
             return None;
         }
         // The same handshake message again (the network duplicated it, or our answer was lost
@@ -64,7 +65,7 @@ impl Transport {
                 Some(answer) => {
                     self.queue_transmit(ctx, from, answer);
                 }
-                None => ctx.stats.dropped_replay += 1,
+                None => ctx.stats.transport.dropped_replay += 1,
             }
             return None;
         }
@@ -75,7 +76,7 @@ impl Transport {
             keys,
         }) = handshake::respond(&mut ctx.rng, &ctx.identity, message)
         else {
-            ctx.stats.dropped_crypto += 1;
+            ctx.stats.transport.dropped_crypto += 1;
             return None;
         };
         // A message 1 the peer sent before (captured and replayed, from anywhere) is not newer
@@ -85,11 +86,11 @@ impl Transport {
         match self.handshake_times.take(peer.node_id(), timestamp, wall) {
             Ok(()) => {}
             Err(ReplayError::Replay) => {
-                ctx.stats.dropped_replay += 1;
+                ctx.stats.transport.dropped_replay += 1;
                 return None;
             }
             Err(_) => {
-                ctx.stats.dropped_stale += 1;
+                ctx.stats.transport.dropped_stale += 1;
                 return None;
             }
         }
@@ -148,12 +149,12 @@ impl Transport {
         message: &[u8],
     ) -> Option<PublicKey> {
         let Some(pending) = self.sessions.take_pending(receiver_index) else {
-            ctx.stats.dropped_unknown_session += 1;
+            ctx.stats.transport.dropped_unknown_session += 1;
             return None;
         };
         let peer = pending.peer;
         let Ok(keys) = pending.handshake.finish(message) else {
-            ctx.stats.dropped_crypto += 1;
+            ctx.stats.transport.dropped_crypto += 1;
             return None;
         };
         // Only a peer that received our handshake at that address could answer it. A punch
@@ -165,9 +166,9 @@ impl Transport {
             pending.to
         };
         self.store_session(ctx, receiver_index, peer, sender_index, keys, (true, path));
-        ctx.push_event(Event::SessionEstablished {
+        ctx.push_event(Event::Transport(TransportEvent::SessionEstablished {
             peer: peer.node_id(),
-        });
+        }));
         self.tell_observed(ctx, receiver_index, from);
         self.on_direct_session(ctx, &peer.node_id());
         Some(peer)

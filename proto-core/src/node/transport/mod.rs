@@ -70,12 +70,12 @@ pub(super) struct Transport {
     /// TCP streams being decoded (at most `Config::max_streams`).
     pub(super) streams: BTreeMap<TransportAddr, StreamDecoder>,
     /// A send was refused because the fragmented sends under way were at their bounds
-    /// (`Config::max_fragment_send_memory`): an [`Event::Writable`](crate::Event) is owed.
+    /// (`Config::max_fragment_send_memory`): an [`TransportEvent::Writable`](crate::Event) is owed.
     pub(super) fragments_blocked: bool,
     /// The budget of session resets this node sends (see `node/reset.rs`).
     pub(super) resets: Resets,
     /// Token buckets for what this node sends, per destination and overall, and the
-    /// destinations owed an [`Event::PeerWritable`](crate::Event) (see `node/throttling.rs`).
+    /// destinations owed an [`TransportEvent::PeerWritable`](crate::Event) (see `node/throttling.rs`).
     pub(super) throttling: Throttling,
     /// Which remote addresses proved they receive, and the amplification limit for the rest
     /// (see `node/paths/`).

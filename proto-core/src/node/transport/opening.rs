@@ -9,6 +9,7 @@ use crate::crypto::handshake::SessionKeys;
 use crate::crypto::sealed;
 use crate::crypto::session::Session;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::frame::{self};
 use crate::identity::PublicKey;
 use crate::node::context::Context;
@@ -29,17 +30,17 @@ impl Transport {
         depth: u8,
     ) -> Option<Vec<u8>> {
         if depth >= ctx.config.max_nesting {
-            ctx.stats.dropped_hop_limit += 1;
+            ctx.stats.transport.dropped_hop_limit += 1;
             return None;
         }
         match frame::decompress(method, body, ctx.config.max_frame_len) {
             Ok(inner) => Some(inner),
             Err(frame::FrameError::UnsupportedCompression) => {
-                ctx.stats.dropped_unsupported += 1;
+                ctx.stats.transport.dropped_unsupported += 1;
                 None
             }
             Err(_) => {
-                ctx.stats.dropped_malformed += 1;
+                ctx.stats.transport.dropped_malformed += 1;
                 None
             }
         }
@@ -76,7 +77,9 @@ impl Transport {
             probe: None,
         };
         for closed in self.sessions.insert(index, entry, ctx.config.max_sessions) {
-            ctx.push_event(Event::SessionClosed { peer: closed });
+            ctx.push_event(Event::Transport(TransportEvent::SessionClosed {
+                peer: closed,
+            }));
         }
     }
 
@@ -92,7 +95,7 @@ impl Transport {
         let journaled = ctx.config.replay_journal;
         if journaled && self.journal.len() >= ctx.config.max_queued_events {
             // Accepting it unremembered could deliver it again after a restart.
-            ctx.stats.dropped_journal_full += 1;
+            ctx.stats.transport.dropped_journal_full += 1;
             return false;
         }
         let (memory, record_kind) = match kind {
@@ -111,11 +114,11 @@ impl Transport {
                 true
             }
             Err(ReplayError::Replay) => {
-                ctx.stats.dropped_replay += 1;
+                ctx.stats.transport.dropped_replay += 1;
                 false
             }
             Err(_) => {
-                ctx.stats.dropped_stale += 1;
+                ctx.stats.transport.dropped_stale += 1;
                 false
             }
         }
@@ -160,7 +163,7 @@ impl Transport {
             .get(..aad.len().saturating_sub(enc.len()))
             .unwrap_or_default();
         let Ok(plaintext) = sealed::open(&ctx.identity, enc, aad, ciphertext) else {
-            ctx.stats.dropped_crypto += 1;
+            ctx.stats.transport.dropped_crypto += 1;
             return None;
         };
         let mut key = [0u8; 16];
@@ -172,7 +175,7 @@ impl Transport {
     /// Opens a session frame from `from`. An unknown index is answered with a reset (outer
     /// frames only, within its budget); a frame that opens marks the session used, proves
     /// the address the handshake went to, and confirms a session the peer started
-    /// ([`Event::SessionEstablished`]).
+    /// ([`TransportEvent::SessionEstablished`]).
     pub(in crate::node) fn open_session_frame(
         &mut self,
         ctx: &mut Context,
@@ -182,7 +185,7 @@ impl Transport {
     ) -> Option<OpenedOnSession> {
         let now = ctx.now;
         let Some(entry) = self.sessions.sessions.get_mut(&frame.receiver_index) else {
-            ctx.stats.dropped_unknown_session += 1;
+            ctx.stats.transport.dropped_unknown_session += 1;
             if depth == 0 {
                 let reset = self
                     .resets
@@ -199,11 +202,11 @@ impl Transport {
         {
             Ok(plaintext) => plaintext,
             Err(CryptoError::Replay) => {
-                ctx.stats.dropped_replay += 1;
+                ctx.stats.transport.dropped_replay += 1;
                 return None;
             }
             Err(_) => {
-                ctx.stats.dropped_crypto += 1;
+                ctx.stats.transport.dropped_crypto += 1;
                 return None;
             }
         };
@@ -214,9 +217,9 @@ impl Transport {
         }
         let newly_confirmed = self.sessions.confirm(frame.receiver_index);
         if newly_confirmed {
-            ctx.push_event(Event::SessionEstablished {
+            ctx.push_event(Event::Transport(TransportEvent::SessionEstablished {
                 peer: peer.node_id(),
-            });
+            }));
         }
         Some(OpenedOnSession {
             peer,

@@ -145,7 +145,7 @@ impl Transport {
         if let Some(frame) = self.seal_session_after(ctx, &peer, &prefix, &probe.encode()) {
             // Whole or not at all: a probe that crosses only in IP fragments proves nothing.
             self.queue_transmit_marked(ctx, to, frame, true);
-            ctx.stats.path_probes_sent += 1;
+            ctx.stats.transport.path_probes_sent += 1;
         }
     }
 

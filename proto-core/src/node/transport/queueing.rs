@@ -30,7 +30,7 @@ impl Transport {
         dont_fragment: bool,
     ) -> bool {
         if to.is_unspecified() {
-            ctx.stats.dropped_no_route += 1;
+            ctx.stats.transport.dropped_no_route += 1;
             return false;
         }
         // Checked before the cookie is looked up (and counted as used).

@@ -4,6 +4,7 @@
 
 use super::Transport;
 use crate::event::Event;
+use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicKey};
 use crate::node::context::Context;
 use crate::node::punch::Due;
@@ -64,7 +65,7 @@ impl Transport {
     }
 
     /// Sends the probes due now: our pending handshake with the peer, to every candidate.
-    /// An attempt whose session is up ends with [`Event::DirectPath`].
+    /// An attempt whose session is up ends with [`TransportEvent::DirectPath`].
     pub(in crate::node) fn send_punch_probes(&mut self, ctx: &mut Context) {
         for due in self.punching.due(ctx.now) {
             match due {
@@ -72,7 +73,10 @@ impl Transport {
                     let id = peer.node_id();
                     if let Some(address) = self.direct_path(ctx, &id) {
                         self.punching.succeeded(&id);
-                        ctx.push_event(Event::DirectPath { peer: id, address });
+                        ctx.push_event(Event::Transport(TransportEvent::DirectPath {
+                            peer: id,
+                            address,
+                        }));
                         continue;
                     }
                     let frame = self
@@ -90,9 +94,11 @@ impl Transport {
                         self.queue_transmit(ctx, candidate, frame.clone());
                     }
                 }
-                Due::GaveUp(peer) => ctx.push_event(Event::PunchFailed {
-                    peer: peer.node_id(),
-                }),
+                Due::GaveUp(peer) => {
+                    ctx.push_event(Event::Transport(TransportEvent::PunchFailed {
+                        peer: peer.node_id(),
+                    }));
+                }
             }
         }
     }
@@ -105,10 +111,10 @@ impl Transport {
         }
         if let Some(address) = self.direct_path(ctx, peer) {
             self.punching.succeeded(peer);
-            ctx.push_event(Event::DirectPath {
+            ctx.push_event(Event::Transport(TransportEvent::DirectPath {
                 peer: *peer,
                 address,
-            });
+            }));
         }
     }
 

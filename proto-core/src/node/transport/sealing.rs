@@ -38,10 +38,10 @@ impl Transport {
             return false;
         };
         if self.queue_transmit(ctx, request.to, frame) {
-            ctx.stats.session_content_requests += 1;
+            ctx.stats.fetch.session_content_requests += 1;
         } else {
             // A full queue: the download's timer asks again.
-            ctx.stats.download_requests_dropped += 1;
+            ctx.stats.fetch.download_requests_dropped += 1;
         }
         true
     }
@@ -228,7 +228,7 @@ impl Transport {
         let epoch = entry.session.send_epoch();
         let counter = entry.session.next_send_counter(now, plaintext.len()).ok()?;
         if entry.session.send_epoch() != epoch {
-            ctx.stats.session_rekeys += 1;
+            ctx.stats.transport.session_rekeys += 1;
         }
         let mut frame = Vec::with_capacity(
             prefix.len() + body::SESSION_HEADER_LEN + plaintext.len() + SESSION_OVERHEAD,

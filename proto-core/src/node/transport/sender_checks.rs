@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::Transport;
 use crate::address::Address;
 use crate::crypto::proof::SenderProof;
+use crate::event::TransportEvent;
 use crate::event::{Event, Message, MessageId, Protection, Sender};
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
@@ -44,7 +45,7 @@ impl Transport {
         signed: &SignedFrame<'_>,
     ) -> Option<ProvedSender> {
         let Ok(proof) = SenderProof::from_bytes(signed.proof) else {
-            ctx.stats.dropped_malformed += 1;
+            ctx.stats.transport.dropped_malformed += 1;
             return None;
         };
         let reference = match proof {
@@ -68,7 +69,7 @@ impl Transport {
                     ),
                 };
                 if verified.is_err() {
-                    ctx.stats.dropped_crypto += 1;
+                    ctx.stats.transport.dropped_crypto += 1;
                     return None;
                 }
                 if !self.check_fresh(ctx, SealedOrSigned::Signed, blob.nonce, blob.timestamp) {
@@ -91,7 +92,7 @@ impl Transport {
                     // The session's counter window already refused replays of this frame.
                     Some(peer) => (peer, MessageId(nonce), None, Protection::Session),
                     None => {
-                        ctx.stats.dropped_unauthenticated += 1;
+                        ctx.stats.transport.dropped_unauthenticated += 1;
                         return None;
                     }
                 }
@@ -108,7 +109,7 @@ impl Transport {
 
     /// The message `value` from `proved` (at `sender`, arrived from `from`) makes for the
     /// client `recipient` names; `None` if no such client is here
-    /// ([`Event::UnknownClient`]).
+    /// ([`TransportEvent::UnknownClient`]).
     pub(in crate::node) fn addressed_message(
         &self,
         ctx: &mut Context,
@@ -129,15 +130,15 @@ impl Transport {
             .callsign()
             .filter(|callsign| self.clients.contains(*callsign))
         else {
-            ctx.stats.dropped_unknown_client += 1;
+            ctx.stats.queries.dropped_unknown_client += 1;
             let callsign = recipient
                 .callsign()
-                .map(|named| truncated(named, Event::MAX_UNKNOWN_CALLSIGN).into());
-            ctx.push_event(Event::UnknownClient {
+                .map(|named| truncated(named, TransportEvent::MAX_UNKNOWN_CALLSIGN).into());
+            ctx.push_event(Event::Transport(TransportEvent::UnknownClient {
                 from: key.node_id(),
                 callsign,
                 message: id,
-            });
+            }));
             return None;
         };
         // A frame on a session came straight from the peer (its proof is then `Session`);
@@ -169,12 +170,12 @@ pub(in crate::node) fn json_payload(ctx: &mut Context, payload: &[u8]) -> Option
         Ok(frame @ Frame::Json { .. }) => match frame.json_value() {
             Some(Ok(value)) => Some(value),
             _ => {
-                ctx.stats.dropped_malformed += 1;
+                ctx.stats.transport.dropped_malformed += 1;
                 None
             }
         },
         _ => {
-            ctx.stats.dropped_malformed += 1;
+            ctx.stats.transport.dropped_malformed += 1;
             None
         }
     }
