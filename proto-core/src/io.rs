@@ -45,8 +45,9 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// Why the node wants to be woken up (for logs and debugging).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Why the node wants to be woken up (for logs and debugging). Ordered as declared: when two
+/// deadlines fall at once, the node reports the one declared first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TimerReason {

@@ -467,26 +467,9 @@ impl Node {
     // scheduled ahead: each deadline is derived from the state it concerns, and the next
     // timeout is the earliest of them.
 
-    /// The earliest deadline of every concern, and why.
+    /// The earliest deadline of every sub-machine, and why. Ties go to the reason declared
+    /// first in [`TimerReason`], whichever sub-machine it is from.
     fn next_timeout(&self) -> Option<Timeout> {
-        let retry = self
-            .transport
-            .sessions
-            .next_retry()
-            .map(|at| (at, TimerReason::HandshakeRetry));
-        let idle = self
-            .transport
-            .sessions
-            .next_idle(self.ctx.config.session_idle_timeout)
-            .map(|at| (at, TimerReason::SessionIdle));
-        let prune = [
-            self.transport.signature_nonces.next_expiry(),
-            self.transport.sealed_nonces.next_expiry(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .map(|wall| (self.ctx.instant_at_wall(wall), TimerReason::ReplayPrune));
         let query = self.queries.next_timeout().map(|(at, soft)| {
             let reason = if soft {
                 TimerReason::QuerySoftTimeout
@@ -495,60 +478,24 @@ impl Node {
             };
             (at, reason)
         });
-        let writable = self
-            .transport
-            .throttling
-            .next_writable()
-            .map(|at| (at, TimerReason::Throttle));
-        let held = self
-            .relay
-            .next_timeout()
-            .map(|at| (at, TimerReason::MailboxExpiry));
-        let lookup = self
-            .routing
-            .lookups
-            .next_deadline()
-            .map(|at| (at, TimerReason::LookupTimeout));
-        let cjp2p = self
-            .cjp2p
-            .next_maintenance()
-            .map(|at| (at, TimerReason::Cjp2pMaintenance));
-        let download = self
-            .downloads
-            .next_timeout()
-            .map(|at| (at, TimerReason::Download));
-        let reassembly = self
-            .transport
-            .reassembly
-            .next_timeout()
-            .map(|at| (at, TimerReason::Reassembly));
-        let keepalive = self
-            .transport
-            .next_keepalive(&self.ctx)
-            .map(|at| (at, TimerReason::Keepalive));
-        let probe = self
-            .transport
-            .next_probe_deadline()
-            .map(|at| (at, TimerReason::PathProbe));
-        let punch = self
-            .transport
-            .punching
-            .next_timeout()
-            .map(|at| (at, TimerReason::HolePunch));
-        let fragments = self
-            .transport
-            .next_fragment_retransmit()
-            .map(|at| (at, TimerReason::FragmentRetransmit));
-        let publish = self
-            .next_publish_retry()
-            .map(|at| (at, TimerReason::Keepalive));
+        let route_up = self.transport.default_route_at(&self.ctx).is_some();
         [
-            retry, idle, prune, query, writable, held, lookup, cjp2p, download, reassembly,
-            keepalive, probe, punch, fragments, publish,
+            self.transport.next_timeout(&self.ctx),
+            query,
+            self.relay
+                .next_timeout()
+                .map(|at| (at, TimerReason::MailboxExpiry)),
+            self.routing.next_timeout(route_up),
+            self.cjp2p
+                .next_maintenance()
+                .map(|at| (at, TimerReason::Cjp2pMaintenance)),
+            self.downloads
+                .next_timeout()
+                .map(|at| (at, TimerReason::Download)),
         ]
         .into_iter()
         .flatten()
-        .min_by_key(|(at, _)| *at)
+        .min()
         .map(|(at, reason)| Timeout {
             at: at.max(self.ctx.now),
             reason,

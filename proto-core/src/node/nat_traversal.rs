@@ -18,31 +18,13 @@ use crate::event::Event;
 use crate::event::MessageId;
 use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
-use crate::path_message::{MAX_PUNCH_CANDIDATES, PathMessage, is_path_message};
+use crate::path_message::{PathMessage, is_path_message};
 use crate::relay_address::RelayAddress;
-use crate::routing::AddressRecord;
-use crate::transport::{Protocol, TransportAddr};
+use crate::transport::TransportAddr;
 
 /// How often, at most, frames on one session from an unchanged address refresh the routing
 /// table's note that the peer was heard there.
 const HEARD_NOTE_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
-
-/// How long a published record waits for its acknowledgement before it goes again.
-const PUBLISH_RETRY: core::time::Duration = core::time::Duration::from_secs(1);
-
-/// How many times one record goes to the default route without an acknowledgement before
-/// the node waits for the next change (or half the record's lifetime).
-const PUBLISH_TRIES: u8 = 8;
-
-/// Our record as last published to the default route.
-pub(super) struct Published {
-    bytes: Vec<u8>,
-    at: crate::time::Instant,
-    /// The default route said it holds it.
-    acked: bool,
-    /// Times this record was sent.
-    tries: u8,
-}
 
 impl Node {
     /// Sends message `id` to `to`, whose location is `relay`: on the direct path if one is
@@ -125,36 +107,16 @@ impl Node {
         }
         let to_requester = PathMessage::Punch {
             peer: *target_key.as_bytes(),
-            candidates: self.punch_candidates(&target, target_at),
+            candidates: self.routing.punch_candidates(&target, target_at),
         };
         let to_target = PathMessage::Punch {
             peer: *requester.as_bytes(),
-            candidates: self.punch_candidates(&requester_id, requester_at),
+            candidates: self.routing.punch_candidates(&requester_id, requester_at),
         };
         self.transport
             .send_path_message(&mut self.ctx, &target_key, target_at, &to_target);
         self.transport
             .send_path_message(&mut self.ctx, &requester, requester_at, &to_requester);
-    }
-
-    /// Where `peer` may be reached: where we see it, then the UDP addresses it signed (its
-    /// record's local and reflexive addresses).
-    fn punch_candidates(&self, peer: &NodeId, seen: TransportAddr) -> Vec<core::net::SocketAddr> {
-        let mut candidates = alloc::vec![seen.addr];
-        if let Some(route) = self.routing.routes.get(peer) {
-            for known in &route.addresses {
-                if candidates.len() >= MAX_PUNCH_CANDIDATES {
-                    break;
-                }
-                if known.signed
-                    && known.transport.protocol == Protocol::Udp
-                    && !candidates.contains(&known.transport.addr)
-                {
-                    candidates.push(known.transport.addr);
-                }
-            }
-        }
-        candidates
     }
 
     /// A coordinator (a peer in session) says `peer` is trying to reach us at once: start
@@ -214,122 +176,34 @@ impl Node {
     }
 
     /// Sends our signed address record to the default route when it changed or is half way
-    /// to expiring: the default route is the node we stay reachable through, and it hands the
-    /// record to whoever looks us up.
+    /// to expiring (see `routing/publishing.rs`).
     pub(super) fn publish_record_if_due(&mut self) {
-        let Some(route) = self.transport.default_route.clone() else {
+        let Some((route, at)) = self.transport.default_route_at(&self.ctx) else {
             return;
         };
-        let Some(at) = self.transport.direct_path(&self.ctx, &route.key.node_id()) else {
-            return;
-        };
-        let Some(record) = self.own_record() else {
-            // Nothing to publish any more (no address): nothing to retry either.
-            self.routing.published_record = None;
-            return;
-        };
-        let half_life = self.ctx.config.record_lifetime / 2;
-        let fresh = self
-            .routing
-            .published_record
-            .as_ref()
-            .is_some_and(|published| {
-                let since = self.ctx.now.saturating_duration_since(published.at);
-                published.bytes == record
-                    && since < half_life
-                    && (published.acked
-                        || since < PUBLISH_RETRY
-                        || published.tries >= PUBLISH_TRIES)
-            });
-        if fresh {
-            return;
-        }
-        let tries = self
-            .routing
-            .published_record
-            .as_ref()
-            .filter(|published| published.bytes == record && !published.acked)
-            .map_or(1, |published| published.tries.saturating_add(1));
-        self.routing.published_record = Some(Published {
-            bytes: record.clone(),
-            at: self.ctx.now,
-            acked: false,
-            tries,
-        });
-        self.transport.send_path_message(
-            &mut self.ctx,
-            &route.key,
-            at,
-            &PathMessage::Publish { record },
-        );
-        self.ctx.stats.routing.records_published += 1;
-    }
-
-    /// When our record goes to the default route again if its acknowledgement has not come
-    /// (only while the session with it is up: the retry needs it, and a timer that could not
-    /// act would fire again at once).
-    pub(super) fn next_publish_retry(&self) -> Option<crate::time::Instant> {
-        let route = self.transport.default_route.as_ref()?;
-        self.transport
-            .direct_path(&self.ctx, &route.key.node_id())?;
-        self.routing
-            .published_record
-            .as_ref()
-            .filter(|published| !published.acked && published.tries < PUBLISH_TRIES)
-            .map(|published| published.at + PUBLISH_RETRY)
-    }
-
-    /// The default route holds our record with `seq` (or newer).
-    pub(super) fn on_publish_ack(&mut self, peer: &PublicKey, seq: u64) {
-        let from_route = self
-            .transport
-            .default_route
-            .as_ref()
-            .is_some_and(|route| route.key == *peer);
-        let current = self.routing.own_record.as_ref().map(|record| record.seq);
-        if let (true, Some(published)) = (from_route, self.routing.published_record.as_mut()) {
-            if current.is_some_and(|current| seq >= current) {
-                published.acked = true;
-            }
+        let record = self.own_record();
+        if let Some(record) = self.routing.record_to_publish(&mut self.ctx, record) {
+            self.transport.send_path_message(
+                &mut self.ctx,
+                &route,
+                at,
+                &PathMessage::Publish { record },
+            );
         }
     }
 
     /// A peer in session published its record to us (from `from`): hold it, to answer
     /// lookups for it, and say so.
     pub(super) fn on_publish(&mut self, peer: &PublicKey, from: TransportAddr, bytes: &[u8]) {
-        let Ok(record) = AddressRecord::decode(bytes) else {
-            self.ctx.stats.routing.dropped_bad_record += 1;
-            return;
-        };
-        if record
-            .check_for(&peer.node_id(), self.ctx.wall_now())
-            .is_err()
-        {
-            self.ctx.stats.routing.dropped_bad_record += 1;
-            return;
-        }
         let sessions = &self.transport.sessions;
         let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
-        let held = self.routing.routes.record_seq(&peer.node_id());
-        if held.is_some_and(|held| held >= record.seq) {
-            // Our acknowledgement was lost: the record came again.
-        } else if !self
+        if let Some(ack) = self
             .routing
-            .routes
-            .accept_record(&record, self.ctx.now, &has_session)
+            .on_publish(&mut self.ctx, peer, bytes, &has_session)
         {
-            self.ctx.stats.routing.dropped_stale_record += 1;
-            return;
+            self.transport
+                .send_path_message(&mut self.ctx, peer, from, &ack);
         }
-        let ack = PathMessage::PublishAck {
-            seq: self
-                .routing
-                .routes
-                .record_seq(&peer.node_id())
-                .unwrap_or(record.seq),
-        };
-        self.transport
-            .send_path_message(&mut self.ctx, peer, from, &ack);
     }
 
     /// A frame for `recipient` opened for relaying: if it names an address a peer in session
@@ -467,7 +341,10 @@ impl Node {
                 self.on_punch(&peer, other, &candidates);
             }
             PathMessage::Publish { record } => self.on_publish(&peer, from, &record),
-            PathMessage::PublishAck { seq } => self.on_publish_ack(&peer, seq),
+            PathMessage::PublishAck { seq } => {
+                let from_route = self.transport.is_default_route(&peer);
+                self.routing.on_publish_ack(from_route, seq);
+            }
             PathMessage::FragmentAck {
                 message_id,
                 next,

@@ -7,16 +7,19 @@
 
 mod lookup_rounds;
 mod own_record;
+mod publishing;
 mod table;
 
 pub(super) use lookup_rounds::Requests;
 
+use publishing::Published;
+
 use super::lookups::{LookupTable, ResendLog, WaitingMessages};
-use super::nat_traversal::Published;
 use super::routes::{RouteLimits, RoutingTable};
 use crate::config::Config;
+use crate::io::TimerReason;
 use crate::routing::AddressRecord;
-use crate::time::UnixMillis;
+use crate::time::{Instant, UnixMillis};
 
 /// The routing state (see the module documentation). Bounded by `Config::max_routes`,
 /// `max_addresses_per_peer`, `max_lookups` and `max_waiting_messages`.
@@ -32,7 +35,7 @@ pub(super) struct Routing {
     /// The last address record this node signed.
     pub(super) own_record: Option<AddressRecord>,
     /// The record we last published to the default route, when, and whether it said it
-    /// holds it (`node/nat_traversal.rs`).
+    /// holds it (`publishing.rs`).
     pub(super) published_record: Option<Published>,
 }
 
@@ -53,5 +56,17 @@ impl Routing {
             own_record: None,
             published_record: None,
         }
+    }
+
+    /// Routing's earliest deadline, and why: a lookup's wait, or the retry of our published
+    /// record (only while the session with the default route is up, `route_up`).
+    pub(super) fn next_timeout(&self, route_up: bool) -> Option<(Instant, TimerReason)> {
+        [
+            (self.lookups.next_deadline(), TimerReason::LookupTimeout),
+            (self.next_publish_retry(route_up), TimerReason::Keepalive),
+        ]
+        .into_iter()
+        .filter_map(|(at, reason)| at.map(|at| (at, reason)))
+        .min()
     }
 }

@@ -93,4 +93,28 @@ impl Routing {
         let since = Instant::from_micros(ctx.now.as_micros().saturating_sub(window));
         self.resend.take_failed(to, tag, since)
     }
+
+    /// Where `peer` may be reached: where we see it, then the UDP addresses it signed (its
+    /// record's local and reflexive addresses).
+    pub(in crate::node) fn punch_candidates(
+        &self,
+        peer: &NodeId,
+        seen: TransportAddr,
+    ) -> Vec<core::net::SocketAddr> {
+        let mut candidates = alloc::vec![seen.addr];
+        if let Some(route) = self.routes.get(peer) {
+            for known in &route.addresses {
+                if candidates.len() >= crate::path_message::MAX_PUNCH_CANDIDATES {
+                    break;
+                }
+                if known.signed
+                    && known.transport.protocol == crate::transport::Protocol::Udp
+                    && !candidates.contains(&known.transport.addr)
+                {
+                    candidates.push(known.transport.addr);
+                }
+            }
+        }
+        candidates
+    }
 }

@@ -15,6 +15,7 @@ mod queueing;
 mod relay_paths;
 mod sealing;
 mod sender_checks;
+mod timers;
 
 pub(super) use opening::{SessionFrame, associated_data};
 pub(super) use sender_checks::{SignedFrame, json_payload};

@@ -27,6 +27,23 @@ impl Transport {
         (entry.confirmed && fresh && !entry.last_from.is_unspecified()).then_some(entry.last_from)
     }
 
+    /// The default route's key and where its session is up now, if it is.
+    pub(in crate::node) fn default_route_at(
+        &self,
+        ctx: &Context,
+    ) -> Option<(PublicKey, TransportAddr)> {
+        let route = self.default_route.as_ref()?;
+        let at = self.direct_path(ctx, &route.key.node_id())?;
+        Some((route.key, at))
+    }
+
+    /// Whether `key` is our default route's.
+    pub(in crate::node) fn is_default_route(&self, key: &PublicKey) -> bool {
+        self.default_route
+            .as_ref()
+            .is_some_and(|route| route.key == *key)
+    }
+
     /// Our address through `relay`: where it sees us, if it has told us and our session with it
     /// is up. What we sign as our sender address when we send through it, and what our record
     /// lists for the relay we stay reachable through.
