@@ -74,44 +74,29 @@ impl Node {
     }
 
     /// Coordinator side: `requester` (heard at `requester_at` on its session) asks to be
-    /// introduced to `target`. Both get a [`PathMessage::Punch`] at once if we have a session
-    /// with the target and the rate limits allow.
+    /// introduced to `target`. Both get a [`PathMessage::Punch`] at once if the transport
+    /// admits the introduction.
     pub(super) fn on_punch_request(
         &mut self,
         requester: PublicKey,
         requester_at: TransportAddr,
         target: NodeId,
     ) {
-        let requester_id = requester.node_id();
-        let target_at = self.transport.direct_path(&self.ctx, &target);
-        let target_key = self
+        let Some((target_key, target_at)) = self
             .transport
-            .sessions
-            .by_peer
-            .get(&target)
-            .and_then(|index| self.transport.sessions.sessions.get(index))
-            .map(|entry| entry.peer);
-        let (Some(target_at), Some(target_key)) = (target_at, target_key) else {
-            self.transport.punching.counters.introductions_refused += 1;
+            .admit_introduction(&self.ctx, &requester, target)
+        else {
             return;
         };
-        if !self.ctx.config.hole_punching
-            || target == requester_id
-            || target == self.node_id()
-            || !self
-                .transport
-                .punching
-                .admit_introduction(requester_id, target, self.ctx.now)
-        {
-            return;
-        }
         let to_requester = PathMessage::Punch {
             peer: *target_key.as_bytes(),
             candidates: self.routing.punch_candidates(&target, target_at),
         };
         let to_target = PathMessage::Punch {
             peer: *requester.as_bytes(),
-            candidates: self.routing.punch_candidates(&requester_id, requester_at),
+            candidates: self
+                .routing
+                .punch_candidates(&requester.node_id(), requester_at),
         };
         self.transport
             .send_path_message(&mut self.ctx, &target_key, target_at, &to_target);
@@ -119,60 +104,21 @@ impl Node {
             .send_path_message(&mut self.ctx, &requester, requester_at, &to_requester);
     }
 
-    /// A coordinator (a peer in session) says `peer` is trying to reach us at once: start
-    /// probing its candidates with our handshake. Accepted from our default route (it
-    /// introduces others to us) or from a relay we asked to introduce us to `peer`.
+    /// A coordinator says `peer` is trying to reach us at once: if the transport accepts
+    /// the introduction, start probing its candidates with our handshake.
     pub(super) fn on_punch(
         &mut self,
         coordinator: &PublicKey,
         peer: [u8; 32],
         candidates: &[core::net::SocketAddr],
     ) {
-        let Ok(peer) = PublicKey::from_bytes(&peer) else {
-            self.ctx.stats.transport.dropped_malformed += 1;
-            return;
-        };
-        let id = peer.node_id();
-        if !self.ctx.config.hole_punching || peer == self.ctx.public_key || peer == *coordinator {
-            return;
-        }
-        // Only the node we stay reachable through introduces others to us, and only a node we
-        // asked introduces us to others: no one else can make us send probes.
-        let our_relay = self
-            .transport
-            .default_route
-            .as_ref()
-            .is_some_and(|route| route.key == *coordinator);
-        if !our_relay && !self.transport.punching.asked_for(&id) {
-            self.ctx.stats.transport.dropped_unauthenticated += 1;
-            return;
-        }
-        let candidates: Vec<TransportAddr> = candidates
-            .iter()
-            .filter(|addr| !addr.ip().is_unspecified() && addr.port() != 0)
-            .map(|addr| TransportAddr::udp(*addr))
-            .collect();
-        let Some(first) = candidates.first().copied() else {
-            return;
-        };
-        // Already direct: nothing to open.
-        if self.transport.direct_path(&self.ctx, &id).is_some() {
-            return;
-        }
-        if !self
-            .transport
-            .punching
-            .start(peer, candidates, self.ctx.now)
+        if let Some((identity, first)) =
+            self.transport
+                .accept_punch(&mut self.ctx, coordinator, peer, candidates)
         {
-            return;
+            self.start_handshake(&identity, first);
+            self.transport.send_punch_probes(&mut self.ctx);
         }
-        let identity = PublicIdentity {
-            name: alloc::string::String::new(),
-            location: Address::from_transport(first),
-            key: peer,
-        };
-        self.start_handshake(&identity, first);
-        self.transport.send_punch_probes(&mut self.ctx);
     }
 
     /// Sends our signed address record to the default route when it changed or is half way

@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::Node;
-use super::large_messages::HeldForSession;
-use super::lookups::{PendingMessage, TAG_LEN, transmit_tag};
+use super::lookups::{PendingMessage, TAG_LEN};
+use super::transport::Outgoing;
 use crate::address::Address;
 use crate::error::SendError;
 use crate::event::{Message, MessageId, Protection, Sender};
@@ -99,7 +99,8 @@ impl Node {
     }
 
     /// As [`transmit_message`](Self::transmit_message), signing `sender` as our address if
-    /// given (else our address toward the recipient's transport).
+    /// given (else our address toward the recipient's transport): the transport encodes and
+    /// queues it on the path the routing table chooses to the first hop.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn transmit_through(
         &mut self,
@@ -111,122 +112,21 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        let sender =
-            sender.unwrap_or_else(|| self.transport.sender_address(&self.ctx, from, &to.location));
-        let direct = via.is_empty() && self.ctx.config.sessions;
         let first_hop = via.first().unwrap_or(to);
-        let given = first_hop.location.transport();
-        let path = given.map(|transport| self.path_for(&first_hop.key, transport));
-        if let (true, Some(path)) = (direct, path) {
-            if json.len() > self.ctx.config.max_message_len {
-                return Err(SendError::TooLarge {
-                    len: json.len(),
-                    max: self.ctx.config.max_message_len,
-                });
-            }
-            let observed = given != Some(path);
-            if let Some(frames) = self.transport.seal_in_session(
-                &mut self.ctx,
-                to,
-                &sender,
-                json,
-                (id, reference),
-                (path, observed),
-            ) {
-                return Ok(self.transport.queue_datagrams(
-                    &mut self.ctx,
-                    &to.key.node_id(),
-                    given,
-                    path,
-                    frames,
-                ));
-            }
-            // Far too large to seal for one datagram: wait for the session, sealing nothing.
-            if self
-                .transport
-                .needs_session(&self.ctx, to, path, json.len())
-            {
-                self.hold_for_session(id, from, to, json, reference)?;
-                return Ok((path, [0; TAG_LEN]));
-            }
-        }
-        let signed =
-            self.transport
-                .signed_frame(&self.ctx, &to.location, &sender, id, json, reference)?;
-        let mut onion =
-            self.transport
-                .seal_layer(&mut self.ctx, &to.location, &to.key, 0, &signed)?;
-        for relay in via.iter().rev() {
-            onion =
-                self.transport
-                    .seal_layer(&mut self.ctx, &relay.location, &relay.key, 0, &onion)?;
-        }
-        let (destination, onion) = match path {
-            Some(path) => (path, onion),
-            None => self
-                .transport
-                .wrap_for_default_route(&mut self.ctx, 0, &onion)
-                .ok_or(SendError::NoRoute)??,
+        let path = first_hop
+            .location
+            .transport()
+            .map(|transport| self.path_for(&first_hop.key, transport));
+        let outgoing = Outgoing {
+            id,
+            from,
+            to,
+            via,
+            json,
+            reference,
         };
-        // The peer signed this address while sending from elsewhere, and the address has not
-        // proved it receives: what the claim does not cover waits for the handshake, whose
-        // answer from there is the proof (`node/paths/claims.rs`). If no handshake can start,
-        // the send goes on and the limit decides.
-        if direct
-            && given == Some(destination)
-            && self
-                .transport
-                .paths
-                .claim_room(&to.key.node_id(), destination)
-                .is_some_and(|room| room < onion.len() as u64)
-            && self.hold_for_session(id, from, to, json, reference).is_ok()
-        {
-            return Ok((destination, transmit_tag(&onion)));
-        }
-        if direct
-            && path.is_some()
-            && self
-                .transport
-                .needs_session(&self.ctx, to, destination, onion.len())
-        {
-            self.hold_for_session(id, from, to, json, reference)?;
-            return Ok((destination, transmit_tag(&onion)));
-        }
-        if onion.len() > self.ctx.config.max_frame_len {
-            return Err(SendError::TooLarge {
-                len: onion.len(),
-                max: self.ctx.config.max_frame_len,
-            });
-        }
-        // The handshake goes first: a peer that restarted and still holds an old session with
-        // us learns from it to stop using that session before it answers this message.
-        if direct && !self.has_session(&to.key.node_id()) {
-            if let Some(transport) = to.location.transport() {
-                self.start_handshake(to, transport);
-            }
-        }
-        // Not heard straight from the peer yet, but its last signed message came from
-        // elsewhere: from behind a NAT (its handshake lost or late), or through a relay, which
-        // drops what it cannot open. A copy goes there too, under the amplification limit.
-        if direct && given == Some(destination) {
-            let lifetime = self.ctx.config.observed_path_lifetime;
-            if let Some(source) = self
-                .transport
-                .paths
-                .signed_source(&to.key.node_id(), self.ctx.now, lifetime)
-                .filter(|source| *source != destination)
-            {
-                self.transport
-                    .queue_to_observed(&mut self.ctx, source, onion.clone());
-            }
-        }
-        Ok(self.transport.queue_datagrams(
-            &mut self.ctx,
-            &first_hop.key.node_id(),
-            given,
-            destination,
-            alloc::vec![onion],
-        ))
+        self.transport
+            .transmit_through(&mut self.ctx, &outgoing, sender, path)
     }
 
     fn deliver_locally(
@@ -269,60 +169,6 @@ impl Node {
         let path = self.path_for(&to.key, transport);
         self.transport
             .start_handshake(&mut self.ctx, to, transport, path);
-    }
-
-    // ----- messages waiting for a session (`node/large_messages.rs`) -----
-
-    /// Holds message `id` until the session with `to` is up, starting the handshake.
-    pub(super) fn hold_for_session(
-        &mut self,
-        id: MessageId,
-        from: &str,
-        to: &PublicIdentity,
-        json: &[u8],
-        reference: Option<[u8; 32]>,
-    ) -> Result<(), SendError> {
-        if json.len() > self.ctx.config.max_message_len {
-            return Err(SendError::TooLarge {
-                len: json.len(),
-                max: self.ctx.config.max_message_len,
-            });
-        }
-        let peer = to.key.node_id();
-        // The peer started a session with us and waits for our answer on it (a reply to its
-        // query, say): waiting for its first frame could be forever, so use the session now.
-        if self.transport.sessions.confirm_answered(&peer) {
-            return self
-                .transmit_message(id, from, to, &[], json, reference)
-                .map(|_| ());
-        }
-        if let Some(transport) = to.location.transport() {
-            self.start_handshake(to, transport);
-        }
-        if !self.transport.sessions.handshake_pending(&peer) {
-            // No handshake could start (the tables are full, or handshakes are off): nothing
-            // would ever send this message.
-            return Err(SendError::TooLarge {
-                len: json.len(),
-                max: self.ctx.config.max_datagram_size,
-            });
-        }
-        let held = HeldForSession {
-            id,
-            from: from.into(),
-            to: to.clone(),
-            json: json.to_vec(),
-            reference,
-        };
-        if !self
-            .transport
-            .awaiting_session
-            .hold(peer, held, self.ctx.config.max_waiting_messages)
-        {
-            return Err(SendError::Blocked(Value::Null));
-        }
-        self.ctx.stats.transport.held_for_session += 1;
-        Ok(())
     }
 
     /// The session with `peer` is confirmed: send what waited for it.

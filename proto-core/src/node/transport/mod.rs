@@ -9,6 +9,7 @@
 mod forwarding;
 mod fragment_sends;
 mod handshakes;
+mod introductions;
 mod opening;
 mod path_probes;
 mod queueing;
@@ -16,9 +17,11 @@ mod relay_paths;
 mod sealing;
 mod sender_checks;
 mod timers;
+mod transmitting;
 
 pub(super) use opening::{SessionFrame, associated_data};
 pub(super) use sender_checks::{SignedFrame, json_payload};
+pub(super) use transmitting::Outgoing;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
