@@ -7,24 +7,17 @@
 //!   introductions for others, probing;
 //! - publishing our record to the node we stay reachable through.
 
-use alloc::vec::Vec;
-
 use super::Node;
 use super::lookups::TAG_LEN;
 use super::route_ops::with_callsign;
+use super::transport::PathHandOn;
 use crate::address::Address;
 use crate::error::SendError;
-use crate::event::Event;
 use crate::event::MessageId;
-use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
-use crate::path_message::{PathMessage, is_path_message};
+use crate::path_message::PathMessage;
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
-
-/// How often, at most, frames on one session from an unchanged address refresh the routing
-/// table's note that the peer was heard there.
-const HEARD_NOTE_INTERVAL: core::time::Duration = core::time::Duration::from_secs(1);
 
 impl Node {
     /// Sends message `id` to `to`, whose location is `relay`: on the direct path if one is
@@ -172,39 +165,24 @@ impl Node {
 
     // ----- path messages -----
 
-    /// A frame opened on session `index`, straight from `from`, carrying `plaintext`.
+    /// A frame opened on session `index`, straight from `from`: the transport follows the
+    /// address, and the routing table hears of it when due.
     pub(super) fn on_session_frame_from(
         &mut self,
         index: u32,
         from: TransportAddr,
         plaintext: &[u8],
     ) {
-        let now = self.ctx.now;
-        let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
-            return;
-        };
-        if !is_path_message(plaintext) {
-            entry.last_activity = now;
-        }
-        // Every content datagram comes this way: the routing table hears of the address when
-        // it changes, and at most once a second besides (it only needs to stay within
-        // `observed_path_lifetime`).
-        let note = entry.last_from != from
-            || entry
-                .heard_noted
-                .is_none_or(|at| now.saturating_duration_since(at) >= HEARD_NOTE_INTERVAL);
-        entry.last_from = from;
-        if note {
-            entry.heard_noted = Some(now);
-        }
-        let peer = entry.peer;
-        self.transport.tell_observed(&mut self.ctx, index, from);
-        if note {
+        if let Some(peer) =
+            self.transport
+                .on_session_frame_from(&mut self.ctx, index, from, plaintext)
+        {
             self.heard_directly(peer, from);
         }
     }
 
-    /// A path message that opened on session `index` with `peer`, straight from `from`.
+    /// A path message that opened on session `index` with `peer`, straight from `from`: the
+    /// transport handles what is its own, and the rest goes where it belongs.
     pub(super) fn on_path_message(
         &mut self,
         index: u32,
@@ -216,122 +194,42 @@ impl Node {
             self.ctx.stats.transport.dropped_malformed += 1;
             return;
         };
-        match message {
-            PathMessage::Observed { challenge, address } => {
-                self.transport.send_path_message(
-                    &mut self.ctx,
-                    &peer,
-                    from,
-                    &PathMessage::Echo { challenge },
-                );
-                let by = peer.node_id();
-                let observation = self.transport.reflexive.observe(by, address, self.ctx.now);
-                // Where the node we stay reachable through sees us is in our record.
-                if self
-                    .transport
-                    .default_route
-                    .as_ref()
-                    .is_some_and(|route| route.key == peer)
-                {
-                    self.publish_record_if_due();
-                }
-                let changed_from = match observation {
-                    super::reflexive::Observation::Same => return,
-                    super::reflexive::Observation::New => None,
-                    super::reflexive::Observation::Changed { before } => Some(before),
-                };
-                let agreeing = self.transport.reflexive.agreeing(address);
-                self.ctx
-                    .push_event(Event::Transport(TransportEvent::AddressObserved {
-                        address,
-                        by,
-                        agreeing,
-                        changed_from,
-                    }));
-            }
-            PathMessage::Echo { challenge } => {
-                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
-                    return;
-                };
-                if entry.challenge == Some((challenge, from)) {
-                    entry.challenge = None;
-                    self.transport.paths.validate(from, self.ctx.now);
-                    self.on_peer_proved(&peer);
-                }
-            }
-            PathMessage::Keepalive => {}
-            PathMessage::Probe { id, .. } => {
-                self.transport.send_path_message(
-                    &mut self.ctx,
-                    &peer,
-                    from,
-                    &PathMessage::ProbeAck { id },
-                );
-            }
-            PathMessage::ProbeAck { id } => {
-                let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
-                    return;
-                };
-                if let Some(probe) = entry.probe.filter(|probe| probe.id == id) {
-                    entry.probe = None;
-                    entry.path_size = Some((probe.to, probe.size));
-                }
-            }
-            PathMessage::PunchRequest { target } => {
+        match self
+            .transport
+            .on_path_message(&mut self.ctx, index, &peer, from, message)
+        {
+            PathHandOn::Done => {}
+            PathHandOn::SeenByRoute => self.publish_record_if_due(),
+            PathHandOn::Proved => self.on_peer_proved(&peer),
+            PathHandOn::Message(PathMessage::PunchRequest { target }) => {
                 self.on_punch_request(peer, from, NodeId::from_bytes(target));
             }
-            PathMessage::Punch {
+            PathHandOn::Message(PathMessage::Punch {
                 peer: other,
                 candidates,
-            } => {
-                self.on_punch(&peer, other, &candidates);
+            }) => self.on_punch(&peer, other, &candidates),
+            PathHandOn::Message(PathMessage::Publish { record }) => {
+                self.on_publish(&peer, from, &record);
             }
-            PathMessage::Publish { record } => self.on_publish(&peer, from, &record),
-            PathMessage::PublishAck { seq } => {
+            PathHandOn::Message(PathMessage::PublishAck { seq }) => {
                 let from_route = self.transport.is_default_route(&peer);
                 self.routing.on_publish_ack(from_route, seq);
             }
-            PathMessage::FragmentAck {
-                message_id,
-                next,
-                held,
-                highest,
-            } => self.transport.on_fragment_ack(
-                &mut self.ctx,
-                &peer,
-                message_id,
-                (next, held, highest),
-            ),
+            PathHandOn::Message(_) => {}
         }
     }
 
-    /// Sends the keepalives due now, and moves on the probes whose time is up.
+    /// Sends the keepalives due now (after our record, if it is due too), and moves on the
+    /// probes whose time is up.
     pub(super) fn send_keepalives(&mut self) {
-        self.transport.retry_path_probes(&mut self.ctx);
-        let interval = self.ctx.config.keepalive_interval;
-        if interval.is_zero() {
+        let Some(due) = self.transport.keepalives_due(&mut self.ctx) else {
             return;
-        }
-        let now = self.ctx.now;
-        let due: Vec<u32> = self
-            .transport
-            .sessions
-            .sessions
-            .iter()
-            .filter(|(index, entry)| {
-                self.transport.keeps_alive(&self.ctx, **index, entry)
-                    && entry.last_sent + interval <= now
-            })
-            .map(|(index, _)| *index)
-            .collect();
+        };
         self.publish_record_if_due();
         for index in due {
-            let Some(entry) = self.transport.sessions.sessions.get_mut(&index) else {
+            let Some((peer, last_from)) = self.transport.keepalive_sent(&self.ctx, index) else {
                 continue;
             };
-            // Counted as sent even if sealing fails, so a timer is never due again at once.
-            entry.last_sent = now;
-            let (peer, last_from) = (entry.peer, entry.last_from);
             let to = self.path_for(&peer, last_from);
             self.transport
                 .send_path_message(&mut self.ctx, &peer, to, &PathMessage::Keepalive);

@@ -2,12 +2,10 @@
 //! relay decides, the node signs, sends and counts.
 
 use super::Node;
-use super::relay::{Dropped, MailboxRequest};
+use super::relay::{Dropped, MailboxRequest, Whence};
 use crate::address::Address;
-use crate::crypto::{body, mailbox};
 use crate::error::SendError;
-use crate::frame;
-use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::identity::{PublicIdentity, PublicKey};
 use crate::mailbox::MailboxOp;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
@@ -31,36 +29,7 @@ impl Node {
         op: MailboxOp,
     ) -> Result<(), SendError> {
         self.ctx.advance(now);
-        let transport = relay.location.transport().ok_or(SendError::NoRoute)?;
-        let own = self
-            .ctx
-            .local_addresses
-            .iter()
-            .find(|address| address.kind() == relay.location.kind())
-            .or_else(|| self.ctx.local_addresses.first())
-            .filter(|address| address.transport().is_some())
-            .ok_or(SendError::NoRoute)?
-            .to_strict_json();
-        let relay_address = relay.location.without_callsign();
-        let timestamp = self.relay.next_request_timestamp(self.ctx.wall_now());
-        let op = op.to_byte();
-        let signature = mailbox::sign(
-            &self.ctx.identity,
-            relay_address.to_strict_json().as_bytes(),
-            op,
-            timestamp,
-            own.as_bytes(),
-        )
-        .map_err(SendError::Crypto)?;
-        let mut frame = frame::sealed_prefix(&relay_address);
-        body::write_mailbox_request(
-            &mut frame,
-            op,
-            timestamp,
-            self.ctx.public_key.as_bytes(),
-            &signature,
-            own.as_bytes(),
-        );
+        let (transport, frame, timestamp) = self.relay.mailbox_request(&self.ctx, relay, op)?;
         if !self
             .transport
             .queue_transmit(&mut self.ctx, transport, frame)
@@ -116,40 +85,7 @@ impl Node {
         }
     }
 
-    /// Where `owner`'s held frames go, if anywhere now, and whether that address has yet to
-    /// prove it receives (then the amplification limit applies).
-    ///
-    /// Never an address that only a signature names: anyone can sign any address, and a
-    /// mailbox's frames are up to `max_held_per_mailbox` datagrams, so handing them to the
-    /// signed address unproved would reflect them onto whoever holds it. In order:
-    /// 1. the address of a confirmed session with the owner's key, once proved;
-    /// 2. the mailbox's signed address, once proved;
-    /// 3. where the owner's request came from, or its signed address if an authenticated frame
-    ///    came from there, within the amplification limit.
-    fn hand_over_target(
-        &self,
-        owner: &NodeId,
-        signed: TransportAddr,
-        whence: Whence,
-    ) -> Option<(TransportAddr, bool)> {
-        if let Some(path) = self
-            .transport
-            .direct_path(&self.ctx, owner)
-            .filter(|path| self.transport.paths.is_validated(path))
-        {
-            return Some((path, false));
-        }
-        if self.transport.paths.is_validated(&signed) {
-            return Some((signed, false));
-        }
-        match whence {
-            Whence::Asked(from) => Some((from, true)),
-            Whence::Heard(from) if from == signed => Some((from, true)),
-            Whence::Heard(_) | Whence::Proved => None,
-        }
-    }
-
-    /// Sends what is held for `owner`, oldest first, to [`hand_over_target`](Self::hand_over_target),
+    /// Sends what is held for `owner`, oldest first, to `Transport::hand_over_target`,
     /// as far as the transmit queue and the amplification limit allow. Not throttled: the
     /// recipient asked for it, and it is at most `max_held_per_mailbox` frames.
     ///
@@ -159,7 +95,9 @@ impl Node {
     fn hand_over(&mut self, owner: &PublicKey, whence: Whence) {
         let peer = owner.node_id();
         while let Some((signed, held)) = self.relay.take_oldest(&peer) {
-            let target = self.hand_over_target(&peer, signed, whence);
+            let target = self
+                .transport
+                .hand_over_target(&self.ctx, &peer, signed, whence);
             let Some((to, observed)) = target else {
                 self.relay.put_back(&peer, held);
                 return;
@@ -191,15 +129,4 @@ impl Node {
             }
         }
     }
-}
-
-/// What made the relay hand a mailbox over.
-#[derive(Clone, Copy, Debug)]
-enum Whence {
-    /// The owner's signed request, which arrived from this address.
-    Asked(TransportAddr),
-    /// A frame authenticated by the owner, which arrived from this address (maybe a relay's).
-    Heard(TransportAddr),
-    /// The owner proved an address.
-    Proved,
 }

@@ -15,6 +15,7 @@
 //! frames to hand over, why a request was refused). The node routes those values
 //! (`node/store_forward.rs`).
 
+mod asking;
 mod request;
 mod store;
 
@@ -242,6 +243,17 @@ impl Relay {
         stats.relay.dropped_held_expired += counters.dropped_held_expired;
         stats.relay.dropped_mailbox_request += counters.dropped_mailbox_request;
     }
+}
+
+/// What made the relay hand a mailbox over.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::node) enum Whence {
+    /// The owner's signed request, which arrived from this address.
+    Asked(TransportAddr),
+    /// A frame authenticated by the owner, which arrived from this address (maybe a relay's).
+    Heard(TransportAddr),
+    /// The owner proved an address.
+    Proved,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod fragment_sends;
 mod handshakes;
 mod introductions;
 mod opening;
+mod path_control;
 mod path_probes;
 mod queueing;
 mod relay_paths;
@@ -20,6 +21,7 @@ mod timers;
 mod transmitting;
 
 pub(super) use opening::{SessionFrame, associated_data};
+pub(super) use path_control::PathHandOn;
 pub(super) use sender_checks::{SignedFrame, json_payload};
 pub(super) use transmitting::Outgoing;
 

@@ -8,6 +8,7 @@ use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicKey};
 use crate::node::context::Context;
 use crate::node::punch::Due;
+use crate::node::relay::Whence;
 use crate::path_message::PathMessage;
 use crate::relay_address::RelayAddress;
 use crate::transport::{Protocol, TransportAddr};
@@ -147,5 +148,38 @@ impl Transport {
             .values()
             .find(|entry| entry.confirmed && entry.last_from == from && entry.peer != *sender)
             .map(|entry| entry.peer.node_id())
+    }
+
+    /// Where `owner`'s held frames go, if anywhere now, and whether that address has yet to
+    /// prove it receives (then the amplification limit applies).
+    ///
+    /// Never an address that only a signature names: anyone can sign any address, and a
+    /// mailbox's frames are up to `max_held_per_mailbox` datagrams, so handing them to the
+    /// signed address unproved would reflect them onto whoever holds it. In order:
+    /// 1. the address of a confirmed session with the owner's key, once proved;
+    /// 2. the mailbox's signed address, once proved;
+    /// 3. where the owner's request came from, or its signed address if an authenticated frame
+    ///    came from there, within the amplification limit.
+    pub(in crate::node) fn hand_over_target(
+        &self,
+        ctx: &Context,
+        owner: &NodeId,
+        signed: TransportAddr,
+        whence: Whence,
+    ) -> Option<(TransportAddr, bool)> {
+        if let Some(path) = self
+            .direct_path(ctx, owner)
+            .filter(|path| self.paths.is_validated(path))
+        {
+            return Some((path, false));
+        }
+        if self.paths.is_validated(&signed) {
+            return Some((signed, false));
+        }
+        match whence {
+            Whence::Asked(from) => Some((from, true)),
+            Whence::Heard(from) if from == signed => Some((from, true)),
+            Whence::Heard(_) | Whence::Proved => None,
+        }
     }
 }
