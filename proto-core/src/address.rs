@@ -156,6 +156,13 @@ impl Address {
         }
     }
 
+    /// The same transport location naming the client `callsign`, or the node itself (no
+    /// callsign) when there is none.
+    #[must_use]
+    pub(crate) fn naming(&self, callsign: Option<&str>) -> Self {
+        callsign.map_or_else(|| self.clone(), |callsign| self.with_callsign(callsign))
+    }
+
     /// The same transport location naming another client.
     #[must_use]
     pub fn with_callsign(&self, callsign: &str) -> Self {

@@ -65,7 +65,6 @@ use crate::event::TransportEvent;
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
 use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::rng::CoreRng;
-use crate::stream::StreamDecoder;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 use session_timers::DueHandshake;
@@ -205,45 +204,14 @@ impl Node {
     /// [`replay_journal`](crate::replay_journal)).
     #[must_use]
     pub fn replay_memory(&self) -> crate::replay_journal::ReplayMemory {
-        use crate::replay_journal::{FirstMessageKind, ReplayRecord};
-        let (sealed_floor, sealed) = self.transport.sealed_nonces.snapshot();
-        let (signed_floor, signed) = self.transport.signature_nonces.snapshot();
-        let records = |kind, entries: Vec<(UnixMillis, [u8; 16])>| {
-            entries
-                .into_iter()
-                .map(move |(timestamp, nonce)| ReplayRecord {
-                    kind,
-                    nonce,
-                    timestamp,
-                })
-        };
-        crate::replay_journal::ReplayMemory {
-            sealed_floor,
-            signed_floor,
-            records: records(FirstMessageKind::Sealed, sealed)
-                .chain(records(FirstMessageKind::Signed, signed))
-                .collect(),
-        }
+        self.transport.replay_memory()
     }
 
     /// Takes back a replay memory stored before a restart ([`Self::replay_memory`] and the
     /// [`Output::Remember`] records since): its floors replace the start floor, and its nonces
     /// are refused again. Also [`Command::RestoreReplayMemory`](crate::Command).
     pub fn restore_replay_memory(&mut self, memory: &crate::replay_journal::ReplayMemory) {
-        use crate::replay_journal::FirstMessageKind;
-        let now = self.ctx.wall_now();
-        for kind in [FirstMessageKind::Sealed, FirstMessageKind::Signed] {
-            let entries = memory
-                .records
-                .iter()
-                .filter(|record| record.kind == kind)
-                .map(|record| (record.timestamp, record.nonce));
-            let target = match kind {
-                FirstMessageKind::Sealed => &mut self.transport.sealed_nonces,
-                FirstMessageKind::Signed => &mut self.transport.signature_nonces,
-            };
-            target.restore(memory.floor(kind), entries, now);
-        }
+        self.transport.restore_replay_memory(&self.ctx, memory);
     }
 
     // ----- getters -----
@@ -340,30 +308,9 @@ impl Node {
     /// connection.
     pub fn handle_stream_data(&mut self, now: Instant, from: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
-        if !self.transport.streams.contains_key(&from)
-            && self.transport.streams.len() >= self.ctx.config.max_streams
-        {
-            self.ctx.stats.transport.dropped_stream_limit += 1;
-            self.ctx
-                .push_event(Event::Transport(TransportEvent::StreamFailed { from }));
+        let Some((frames, failed)) = self.transport.read_stream(&mut self.ctx, from, data) else {
             return;
-        }
-        self.transport
-            .paths
-            .on_received(from, data.len(), self.ctx.now);
-        let max_frame_len = self.ctx.config.max_frame_len;
-        let decoder = self
-            .transport
-            .streams
-            .entry(from)
-            .or_insert_with(|| StreamDecoder::new(max_frame_len));
-        let mut frames = Vec::new();
-        let failed = decoder.feed(data, |frame| frames.push(frame)).is_err();
-        let idle = decoder.buffered_len() == 0;
-        if failed || idle {
-            // A decoder holding nothing costs a map entry for nothing; one that failed is done.
-            self.transport.streams.remove(&from);
-        }
+        };
         for frame in frames {
             self.ctx.stats.transport.stream_frames_received += 1;
             self.on_frame(from, &frame);

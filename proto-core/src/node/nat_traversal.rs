@@ -9,7 +9,6 @@
 
 use super::Node;
 use super::lookups::TAG_LEN;
-use super::route_ops::with_callsign;
 use super::transport::PathHandOn;
 use crate::address::Address;
 use crate::error::SendError;
@@ -36,14 +35,14 @@ impl Node {
         if let Some(direct) = self.transport.direct_path(&self.ctx, &to.key.node_id()) {
             let direct = PublicIdentity {
                 name: to.name.clone(),
-                location: with_callsign(&Address::from_transport(direct), callsign),
+                location: Address::from_transport(direct).naming(callsign),
                 key: to.key,
             };
             return self.transmit_message(id, from, &direct, &[], json, reference);
         }
         let target = PublicIdentity {
             name: to.name.clone(),
-            location: with_callsign(&Address::from_transport(relay.target), callsign),
+            location: Address::from_transport(relay.target).naming(callsign),
             key: to.key,
         };
         if relay.relay == self.ctx.public_key {

@@ -39,17 +39,7 @@ impl Node {
         self.ctx.stats.routing.transmits_failed += 1;
         let mut peers = self.routing.routes.mark_failed(to, self.ctx.now);
         // A handshake to a dead address would only delay a new one on the next address.
-        let stale: Vec<u32> = self
-            .transport
-            .sessions
-            .pending
-            .iter()
-            .filter(|(_, pending)| pending.to == to)
-            .map(|(index, _)| *index)
-            .collect();
-        for index in stale {
-            self.transport.sessions.take_pending(index);
-        }
+        self.transport.forget_handshakes_to(to);
         let mut reported = None;
         let retry = self.ctx.config.route_retry_after;
         if let Some(message) = self
@@ -138,20 +128,12 @@ impl Node {
         self.learn_route(key, address, None, false);
         if let Some(signed) = address.transport() {
             self.routing.routes.mark_signed(&key.node_id(), signed);
-            // Sent from elsewhere: what we send the peer at the signed address is bounded by
-            // what this was worth until the address proves it receives.
-            self.transport
-                .paths
-                .on_claimed(key.node_id(), signed, from, len, self.ctx.now);
         }
         self.routing
             .routes
             .mark_success(&key.node_id(), from, self.ctx.now);
-        if from.protocol == crate::transport::Protocol::Udp {
-            self.transport
-                .paths
-                .note_signed_source(key.node_id(), from, self.ctx.now);
-        }
+        self.transport
+            .note_signed_arrival(&self.ctx, &key, address, from, len);
     }
 
     /// `key` was heard straight from `from`: in a handshake it started or on its session,
@@ -195,7 +177,7 @@ impl Node {
         }
         match self.best_location(&peer) {
             Some(best) => {
-                let location = with_callsign(&best, message.callsign.as_deref());
+                let location = best.naming(message.callsign.as_deref());
                 self.send_on(message, location)
             }
             None => self.hold_for_lookup(message),
@@ -284,7 +266,7 @@ impl Node {
     /// A node under load challenged the transmit of `message` to `to`: send it again there,
     /// with the same id, so that it is never delivered twice.
     pub(super) fn resend_challenged(&mut self, to: TransportAddr, message: PendingMessage) {
-        let location = with_callsign(&Address::from_transport(to), message.callsign.as_deref());
+        let location = Address::from_transport(to).naming(message.callsign.as_deref());
         let (id, key) = (message.id, message.key.node_id());
         if self.send_on(message, location).is_err() {
             self.report_unreachable(key, Some(id));
@@ -297,7 +279,7 @@ impl Node {
         let Some(best) = self.best_location(&message.key.node_id()) else {
             return Err(id);
         };
-        let location = with_callsign(&best, message.callsign.as_deref());
+        let location = best.naming(message.callsign.as_deref());
         self.send_on(message, location).map_err(|_| id)
     }
 
@@ -441,41 +423,7 @@ impl Node {
     /// This node's signed address record (see `Routing::own_record`). None without an
     /// address to publish.
     pub(super) fn own_record(&mut self) -> Option<Vec<u8>> {
-        // Candidates: our own specific addresses, then the node we stay reachable through
-        // (once it has told us where it sees us), then where peers see us (behind a NAT, its
-        // mappings), most agreed first. Never a wildcard: it names no host.
-        let relayed = self
-            .transport
-            .default_route
-            .as_ref()
-            .and_then(|route| self.transport.own_relay_address(&route.key))
-            .map(|relay| relay.to_address(None));
-        let reflexive = self
-            .transport
-            .reflexive
-            .addresses()
-            .into_iter()
-            .map(|(seen, _)| Address::udp(seen, None));
-        let specific: Vec<Address> = self
-            .ctx
-            .local_addresses
-            .iter()
-            .filter(|address| {
-                address
-                    .transport()
-                    .is_some_and(|transport| !transport.is_unspecified())
-            })
-            .cloned()
-            .collect();
-        let candidates = specific.into_iter().chain(relayed).chain(reflexive);
-        self.routing.own_record(&self.ctx, candidates)
+        let candidates = self.transport.record_candidates(&self.ctx);
+        self.routing.own_record(&self.ctx, candidates.into_iter())
     }
-}
-
-/// `address` naming the client `callsign`, or the node itself.
-pub(super) fn with_callsign(address: &Address, callsign: Option<&str>) -> Address {
-    callsign.map_or_else(
-        || address.clone(),
-        |callsign| address.with_callsign(callsign),
-    )
 }

@@ -220,4 +220,19 @@ impl Transport {
         };
         self.sessions.insert_pending(index, pending);
     }
+
+    /// The adapter could not deliver to `to`: handshakes waiting there are dropped, since
+    /// they would only delay a new one on the peer's next address.
+    pub(in crate::node) fn forget_handshakes_to(&mut self, to: TransportAddr) {
+        let stale: Vec<u32> = self
+            .sessions
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.to == to)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in stale {
+            self.sessions.take_pending(index);
+        }
+    }
 }

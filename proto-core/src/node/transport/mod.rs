@@ -15,8 +15,10 @@ mod path_control;
 mod path_probes;
 mod queueing;
 mod relay_paths;
+mod replay_memory;
 mod sealing;
 mod sender_checks;
+mod streams;
 mod timers;
 mod transmitting;
 

@@ -2,7 +2,10 @@
 //! address), the relay address a peer reaches us at, introductions and punch probes for hole
 //! punching, and which session peer relayed a frame.
 
+use alloc::vec::Vec;
+
 use super::Transport;
+use crate::address::Address;
 use crate::event::Event;
 use crate::event::TransportEvent;
 use crate::identity::{NodeId, PublicKey};
@@ -181,5 +184,32 @@ impl Transport {
             Whence::Heard(from) if from == signed => Some((from, true)),
             Whence::Heard(_) | Whence::Proved => None,
         }
+    }
+
+    /// The addresses our record offers, best first: our own specific addresses, then the node
+    /// we stay reachable through (once it has told us where it sees us), then where peers see
+    /// us (behind a NAT, its mappings), most agreed first. Never a wildcard: it names no host.
+    pub(in crate::node) fn record_candidates(&self, ctx: &Context) -> Vec<Address> {
+        let relayed = self
+            .default_route
+            .as_ref()
+            .and_then(|route| self.own_relay_address(&route.key))
+            .map(|relay| relay.to_address(None));
+        let reflexive = self
+            .reflexive
+            .addresses()
+            .into_iter()
+            .map(|(seen, _)| Address::udp(seen, None));
+        ctx.local_addresses
+            .iter()
+            .filter(|address| {
+                address
+                    .transport()
+                    .is_some_and(|transport| !transport.is_unspecified())
+            })
+            .cloned()
+            .chain(relayed)
+            .chain(reflexive)
+            .collect()
     }
 }

@@ -161,6 +161,27 @@ impl Transport {
             relayed_by,
         })
     }
+
+    /// An authenticated frame of `len` bytes from `key`, which signed `address` as its own,
+    /// came from `from`: a claim on the signed address worth what this frame was (what we send
+    /// the peer there is bounded by it until the address proves it receives), and on UDP, the
+    /// source its signed messages come from.
+    pub(in crate::node) fn note_signed_arrival(
+        &mut self,
+        ctx: &Context,
+        key: &PublicKey,
+        address: &Address,
+        from: TransportAddr,
+        len: usize,
+    ) {
+        if let Some(signed) = address.transport() {
+            self.paths
+                .on_claimed(key.node_id(), signed, from, len, ctx.now);
+        }
+        if from.protocol == crate::transport::Protocol::Udp {
+            self.paths.note_signed_source(key.node_id(), from, ctx.now);
+        }
+    }
 }
 
 /// The JSON value a signed frame carries in its `j` payload; `None` (counted) if it is not
