@@ -17,11 +17,13 @@
 use alloc::vec::Vec;
 
 use super::Node;
-use super::downloads::{Route, SourceLink, Started, reply_sized_chunks};
+use super::downloads::{
+    Fed, Route, SourceLink, Started, reply_sized_chunks, serving_store, session_answer,
+};
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
-use crate::content::{ContentId, ContentStore};
-use crate::content::{SessionContent, StoreError};
+use crate::content::ContentId;
+use crate::content::SessionContent;
 use crate::error::CommandError;
 use crate::event::Event;
 use crate::event::FetchEvent;
@@ -29,12 +31,6 @@ use crate::identity::{PublicIdentity, PublicKey};
 use crate::transport::TransportAddr;
 use alloc::collections::BTreeMap;
 use alloc::string::ToString;
-use core::str::FromStr;
-
-/// Room kept in a session frame for everything but the content bytes: the `r` prefix with the
-/// recipient's address, the session header, the content header and the tag (about 130 bytes
-/// for the longest IPv6 address, rounded up generously).
-const SESSION_FRAME_OVERHEAD: usize = 512;
 
 impl Node {
     /// A verified datagram from `source` said `EjtpSessions`: note it, ask it in larger requests
@@ -86,8 +82,8 @@ impl Node {
         }
     }
 
-    /// Answers a content request that came in the session with `peer`: the bytes asked (at most
-    /// `max_content_reply`, and what fits in one frame), read straight into the plaintext.
+    /// Answers a content request that came in the session with `peer` (see
+    /// `downloads/serving.rs`).
     fn serve_in_session(
         &mut self,
         from: TransportAddr,
@@ -96,80 +92,17 @@ impl Node {
         offset: u64,
         length: u32,
     ) {
-        let most = self.ctx.config.cjp2p.max_content_reply.min(
-            self.ctx
-                .config
-                .max_frame_len
-                .saturating_sub(SESSION_FRAME_OVERHEAD),
-        );
-        let plaintext = match self.serving_store_mut() {
-            Some(store) => read_for_session(store, id, offset, length, most),
-            None => Ok(None),
-        };
-        let plaintext = match plaintext {
-            Ok(Some(plaintext)) => plaintext,
-            Ok(None) => SessionContent::Missing { id }.encode(),
-            Err(_) => {
-                self.ctx.stats.cjp2p.cjp2p_store_failures += 1;
-                return;
-            }
-        };
-        let location = Address::from_transport(from);
-        let Some(frames) = self.transport.seal_session_datagrams(
-            &mut self.ctx,
-            peer,
-            &location,
-            &plaintext,
-            from,
-            false,
-        ) else {
+        let store = serving_store(&mut self.downloads, &mut self.cjp2p);
+        let Some(plaintext) = session_answer(&mut self.ctx, store, id, offset, length) else {
             return;
         };
-        let mut queued = true;
-        for frame in frames {
-            queued &= self.transport.queue_transmit(&mut self.ctx, from, frame);
-        }
-        if queued {
+        if self
+            .transport
+            .send_session_plaintext(&mut self.ctx, peer, from, &plaintext)
+        {
             self.ctx.stats.fetch.session_content_served += 1;
         }
     }
-}
-
-/// The `Data` plaintext answering a request, with the bytes read in place; `None` when the
-/// store does not hold the content.
-fn read_for_session(
-    store: &mut dyn ContentStore,
-    id: ContentId,
-    offset: u64,
-    length: u32,
-    most: usize,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    let Some(eof) = store.len_of(&id) else {
-        return Ok(None);
-    };
-    let available = eof.saturating_sub(offset);
-    let count = usize::try_from(u64::from(length).min(available))
-        .unwrap_or(usize::MAX)
-        .min(most);
-    let header = SessionContent::Data {
-        id,
-        offset,
-        eof,
-        bytes: &[],
-    };
-    let mut plaintext = Vec::with_capacity(header.encoded_len() + count);
-    header.encode_into(&mut plaintext);
-    let header_len = plaintext.len();
-    plaintext.resize(header_len + count, 0);
-    if count > 0 {
-        let body = plaintext.get_mut(header_len..).unwrap_or_default();
-        match store.read_at(&id, offset, body) {
-            Ok(read) => plaintext.truncate(header_len + read),
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(Some(plaintext))
 }
 
 impl Node {
@@ -219,75 +152,34 @@ impl Node {
         Ok(())
     }
 
-    /// The store CJP2P requests are served from: the content storage if set, else the store
-    /// given to `set_content_store`.
-    pub(super) fn serving_store_mut(&mut self) -> Option<&mut dyn ContentStore> {
-        match self.downloads.storage_mut() {
-            Some(storage) => Some(storage as &mut dyn ContentStore),
-            None => self
-                .cjp2p
-                .store_mut()
-                .map(|store| store as &mut dyn ContentStore),
-        }
-    }
-
-    /// Hands a CJP2P message to the download it answers. Returns the message back when no
-    /// active download wants it (it then becomes an [`Event::Cjp2p`]).
-    ///
-    /// Only verified datagrams (they returned our cookie, so their source is not forged) feed a
-    /// download: a forged `Content` could otherwise make a source look corrupt or slow. The
-    /// content is verified as a whole anyway. Consumed messages are not surfaced as events: a
-    /// large download is thousands of them, and the application sees progress instead.
+    /// Hands a CJP2P message to the download it answers (see `downloads/feeding.rs`), and
+    /// drives that download. Returns the message back when no active download wants it (it
+    /// then becomes an [`Event::Cjp2p`]).
     pub(super) fn feed_download(
         &mut self,
         from: TransportAddr,
         verified: bool,
         message: Cjp2pMessage,
     ) -> Option<Cjp2pMessage> {
-        let (Cjp2pMessage::Content { id: id_text, .. }
-        | Cjp2pMessage::MaybeTheyHaveSome { id: id_text, .. }) = &message
-        else {
-            return Some(message);
-        };
-        let Ok(id) = ContentId::from_str(id_text) else {
-            return Some(message);
-        };
-        if !self.downloads.is_active(&id) {
-            return Some(message);
-        }
-        if !verified {
-            self.ctx.stats.fetch.download_unverified += 1;
-            return None;
-        }
-        match message {
-            Cjp2pMessage::Content {
-                offset, data, eof, ..
-            } => {
-                // Without storage the bytes cannot be kept: the download's timer asks again
-                // once there is some.
-                self.downloads
-                    .handle_block(self.ctx.now, &id, from, offset, &data, eof);
-            }
-            Cjp2pMessage::MaybeTheyHaveSome { peers, .. } => {
-                // Only candidates: the public node sends this beside Content, and instead of it
-                // when it ignores a request at random, so `from` stays a source. It names
-                // whoever it served, us among them: our own addresses are left out.
-                let peers: Vec<TransportAddr> = peers
-                    .into_iter()
-                    .filter(|peer| !self.cjp2p.is_own(&self.ctx, *peer))
-                    .map(TransportAddr::udp)
-                    .collect();
-                self.downloads.handle_no_content(&id, from, &peers);
-                for peer in peers {
+        let (cjp2p, local_addresses) = (&self.cjp2p, &self.ctx.local_addresses);
+        let is_own = |addr| cjp2p.is_own(local_addresses, addr);
+        let (now, stats) = (self.ctx.now, &mut self.ctx.stats.fetch);
+        match self
+            .downloads
+            .feed_cjp2p(now, stats, from, verified, message, &is_own)
+        {
+            Fed::NotOurs(message) => Some(message),
+            Fed::Unverified => None,
+            Fed::Taken { id, hinted } => {
+                for peer in hinted {
                     if let Some(blocks) = self.blocks_for_our_node(peer) {
                         self.downloads.set_source_blocks(peer, blocks);
                     }
                 }
+                self.drive_download(id);
+                None
             }
-            _ => {}
         }
-        self.drive_download(id);
-        None
     }
 
     /// Content bytes that came in a session from `from`, whose key is `peer`: handed to the

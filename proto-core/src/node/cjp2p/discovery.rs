@@ -198,11 +198,11 @@ impl Cjp2pState {
 
     // ----- our own addresses -----
 
-    pub(in crate::node) fn is_own(&self, ctx: &Context, addr: SocketAddr) -> bool {
+    /// Whether `addr` is this node's: one it learned is its own, or one of its
+    /// `local_addresses`.
+    pub(in crate::node) fn is_own(&self, local_addresses: &[Address], addr: SocketAddr) -> bool {
         self.own.contains(&addr)
-            || ctx
-                .local_addresses
-                .contains(&Address::udp(addr, None).without_callsign())
+            || local_addresses.contains(&Address::udp(addr, None).without_callsign())
     }
 
     pub(super) fn note_own_address(&mut self, addr: SocketAddr) {
@@ -217,7 +217,11 @@ impl Cjp2pState {
 
     pub(super) fn add_candidate(&mut self, ctx: &Context, addr: SocketAddr) {
         let ip = addr.ip();
-        if addr.port() == 0 || ip.is_unspecified() || ip.is_multicast() || self.is_own(ctx, addr) {
+        if addr.port() == 0
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || self.is_own(&ctx.local_addresses, addr)
+        {
             return;
         }
         let (now, max) = (ctx.now, ctx.config.cjp2p.max_peers);

@@ -124,7 +124,7 @@ impl Cjp2pState {
 
     /// Adds a peer that stays in the table, and probes it now.
     pub(in crate::node) fn add_pinned(&mut self, ctx: &mut Context, addr: SocketAddr) {
-        if self.is_own(ctx, addr) {
+        if self.is_own(&ctx.local_addresses, addr) {
             return;
         }
         let max = ctx.config.cjp2p.max_peers;
@@ -145,7 +145,7 @@ impl Cjp2pState {
         if to.protocol != Protocol::Udp {
             return Err(CommandError::Cjp2p(Cjp2pSendError::NotUdp));
         }
-        if !self.is_own(ctx, to.addr) {
+        if !self.is_own(&ctx.local_addresses, to.addr) {
             let max = ctx.config.cjp2p.max_peers;
             self.peers.entry(to.addr, ctx.now, max, false);
             self.schedule_round(ctx);

@@ -172,7 +172,7 @@ impl Cjp2pState {
             }
             return false;
         }
-        if self.is_own(ctx, source) {
+        if self.is_own(&ctx.local_addresses, source) {
             return false;
         }
         let (now, max) = (ctx.now, ctx.config.cjp2p.max_peers);
@@ -344,7 +344,7 @@ impl Cjp2pState {
             Cjp2pMessage::Content { id, .. } => self.hints.add(id, source, now, max_hints),
             Cjp2pMessage::MaybeTheyHaveSome { id, peers } => {
                 for peer in peers.iter().take(HINT_PEERS_PER_ID) {
-                    if !self.is_own(ctx, *peer) {
+                    if !self.is_own(&ctx.local_addresses, *peer) {
                         self.hints.add(id, *peer, now, max_hints);
                     }
                 }

@@ -10,6 +10,8 @@
 //! and queues the events.
 
 mod chunks;
+mod feeding;
+mod serving;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -21,6 +23,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 pub(super) use chunks::reply_sized_chunks;
+pub(super) use feeding::Fed;
+pub(super) use serving::{serving_store, session_answer};
 use transport::SessionPolicy;
 pub(super) use transport::{Route, SourceLink, session_request};
 

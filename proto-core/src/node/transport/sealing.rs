@@ -46,6 +46,27 @@ impl Transport {
         true
     }
 
+    /// Seals `plaintext` for the session with `peer` and queues it to `to` (in datagrams
+    /// that fit the path). False if it could not be sealed or the queue refused a datagram.
+    pub(in crate::node) fn send_session_plaintext(
+        &mut self,
+        ctx: &mut Context,
+        peer: &PublicKey,
+        to: TransportAddr,
+        plaintext: &[u8],
+    ) -> bool {
+        let location = Address::from_transport(to);
+        let Some(frames) = self.seal_session_datagrams(ctx, peer, &location, plaintext, to, false)
+        else {
+            return false;
+        };
+        let mut queued = true;
+        for frame in frames {
+            queued &= self.queue_transmit(ctx, to, frame);
+        }
+        queued
+    }
+
     /// The JSON bytes of `value`, if `from` is a local client and the value is strict JSON.
     pub(in crate::node) fn check_sendable(
         &self,
