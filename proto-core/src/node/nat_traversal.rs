@@ -9,8 +9,7 @@
 
 use super::Node;
 use super::lookups::TAG_LEN;
-use super::transport::PathHandOn;
-use crate::address::Address;
+use super::transport::{PathHandOn, RelayedRoute};
 use crate::error::SendError;
 use crate::event::MessageId;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
@@ -31,38 +30,14 @@ impl Node {
         message: (&[u8], Option<[u8; 32]>),
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
         let (json, reference) = message;
-        let callsign = to.location.callsign();
-        if let Some(direct) = self.transport.direct_path(&self.ctx, &to.key.node_id()) {
-            let direct = PublicIdentity {
-                name: to.name.clone(),
-                location: Address::from_transport(direct).naming(callsign),
-                key: to.key,
-            };
-            return self.transmit_message(id, from, &direct, &[], json, reference);
+        match self.transport.relayed_route(&mut self.ctx, from, to, relay) {
+            RelayedRoute::Direct(to) => self.transmit_message(id, from, &to, &[], json, reference),
+            RelayedRoute::Through {
+                target,
+                hop,
+                sender,
+            } => self.transmit_through(id, from, sender, &target, &[hop], json, reference),
         }
-        let target = PublicIdentity {
-            name: to.name.clone(),
-            location: Address::from_transport(relay.target).naming(callsign),
-            key: to.key,
-        };
-        if relay.relay == self.ctx.public_key {
-            // We are the relay: the target is where we see it.
-            return self.transmit_message(id, from, &target, &[], json, reference);
-        }
-        self.transport
-            .request_introduction(&mut self.ctx, &relay.relay, &to.key);
-        let hop = PublicIdentity {
-            name: alloc::string::String::new(),
-            location: Address::from_transport(relay.relay_at),
-            key: relay.relay,
-        };
-        // Answers come back the same way: we sign our own address through that relay.
-        let sender = self
-            .transport
-            .own_relay_address(&relay.relay)
-            .map(|ours| ours.to_address(Some(from)));
-        self.ctx.stats.routing.relayed_sends += 1;
-        self.transmit_through(id, from, sender, &target, &[hop], json, reference)
     }
 
     /// Coordinator side: `requester` (heard at `requester_at` on its session) asks to be

@@ -9,7 +9,7 @@ use super::lookups::{PendingMessage, TAG_LEN};
 use super::transport::Outgoing;
 use crate::address::Address;
 use crate::error::SendError;
-use crate::event::{Message, MessageId, Protection, Sender};
+use crate::event::MessageId;
 use crate::identity::{NodeId, PublicIdentity};
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
@@ -25,40 +25,18 @@ impl Node {
         value: Value,
         reference: Option<[u8; 32]>,
     ) -> Result<(MessageId, Vec<u8>), SendError> {
-        let json = self.transport.check_sendable(from, &value)?;
-        if self.ctx.out.is_full() {
-            self.ctx.out.send_blocked = true;
-            return Err(SendError::Blocked(value));
-        }
-        let value = self
-            .transport
-            .refuse_if_fragments_full(&mut self.ctx, &json, value)?;
-        let local = via.is_empty()
-            && to.key == self.ctx.public_key
-            && self.transport.is_local(&self.ctx, &to.location);
-        // Checked before anything is drawn or sealed, so a refused send changes nothing.
-        let throttled_hop = via
-            .first()
-            .unwrap_or(to)
-            .location
-            .transport()
-            .or_else(|| {
-                self.transport
-                    .default_route
-                    .as_ref()
-                    .and_then(|route| route.location.transport())
-            })
-            .filter(|_| !local);
-        if let Some(peer) = throttled_hop {
-            if !self.transport.throttling.admits(peer, self.ctx.now) {
-                return Err(SendError::Throttled { peer, value });
-            }
-        }
+        let (json, value, local) =
+            self.transport
+                .admit_send(&mut self.ctx, from, to, via, value)?;
         let id = MessageId(self.ctx.rng.array());
 
         if local {
-            let sender = self.transport.sender_address(&self.ctx, from, &to.location);
-            self.deliver_locally(id, sender, to, value, reference);
+            if let Some(message) = self
+                .transport
+                .local_message(&mut self.ctx, id, from, to, value)
+            {
+                self.queries.deliver(&mut self.ctx, message, reference);
+            }
             return Ok((id, json));
         }
         if via.is_empty() && self.routing.applies_to(to) {
@@ -127,39 +105,6 @@ impl Node {
         };
         self.transport
             .transmit_through(&mut self.ctx, &outgoing, sender, path)
-    }
-
-    fn deliver_locally(
-        &mut self,
-        id: MessageId,
-        sender: Address,
-        to: &PublicIdentity,
-        value: Value,
-        reference: Option<[u8; 32]>,
-    ) {
-        let Some(callsign) = to
-            .location
-            .callsign()
-            .filter(|callsign| self.transport.clients.contains(*callsign))
-        else {
-            self.ctx.stats.queries.dropped_unknown_client += 1;
-            return;
-        };
-        let from = Sender {
-            key: self.ctx.public_key,
-            node_id: self.node_id(),
-            address: sender,
-        };
-        let message = Message {
-            to: callsign.into(),
-            from,
-            id,
-            value,
-            sent_at: Some(self.ctx.wall_now()),
-            protection: Protection::Local,
-            relayed_by: None,
-        };
-        self.queries.deliver(&mut self.ctx, message, reference);
     }
 
     /// Starts a Noise IK handshake with `to` at `transport`, unless one is in flight or the

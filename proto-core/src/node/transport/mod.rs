@@ -6,6 +6,7 @@
 //! ...); this struct is what the node owns of them, so that the transport's state is one
 //! value beside the other concerns'.
 
+mod admission;
 mod forwarding;
 mod fragment_sends;
 mod handshakes;
@@ -24,6 +25,7 @@ mod transmitting;
 
 pub(super) use opening::{SessionFrame, associated_data};
 pub(super) use path_control::PathHandOn;
+pub(super) use relay_paths::RelayedRoute;
 pub(super) use sender_checks::{SignedFrame, json_payload};
 pub(super) use transmitting::Outgoing;
 

@@ -8,13 +8,29 @@ use super::Transport;
 use crate::address::Address;
 use crate::event::Event;
 use crate::event::TransportEvent;
-use crate::identity::{NodeId, PublicKey};
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::node::context::Context;
 use crate::node::punch::Due;
 use crate::node::relay::Whence;
 use crate::path_message::PathMessage;
 use crate::relay_address::RelayAddress;
 use crate::transport::{Protocol, TransportAddr};
+
+/// How a message to a peer listed behind a relay goes.
+pub(in crate::node) enum RelayedRoute {
+    /// As to any peer, at this identity: a direct path to it is open, or we are its relay.
+    Direct(PublicIdentity),
+    /// In one sealed layer for the relay `hop`, signing `sender` (our address through that
+    /// relay, if it told us) so that answers come back the same way.
+    Through {
+        /// The peer, at the address the relay sees it at.
+        target: PublicIdentity,
+        /// The relay.
+        hop: PublicIdentity,
+        /// Our address through the relay.
+        sender: Option<Address>,
+    },
+}
 
 impl Transport {
     /// Where a peer is reached directly: the address its confirmed session last carried a
@@ -211,5 +227,49 @@ impl Transport {
             .chain(relayed)
             .chain(reflexive)
             .collect()
+    }
+
+    /// How to send from our client `from` to `to`, whose location is `relay`: on the direct
+    /// path if one is open, else through the relay, asking it to introduce us so that the
+    /// next message may go directly (counted as a relayed send).
+    pub(in crate::node) fn relayed_route(
+        &mut self,
+        ctx: &mut Context,
+        from: &str,
+        to: &PublicIdentity,
+        relay: RelayAddress,
+    ) -> RelayedRoute {
+        let callsign = to.location.callsign();
+        if let Some(direct) = self.direct_path(ctx, &to.key.node_id()) {
+            return RelayedRoute::Direct(PublicIdentity {
+                name: to.name.clone(),
+                location: Address::from_transport(direct).naming(callsign),
+                key: to.key,
+            });
+        }
+        let target = PublicIdentity {
+            name: to.name.clone(),
+            location: Address::from_transport(relay.target).naming(callsign),
+            key: to.key,
+        };
+        if relay.relay == ctx.public_key {
+            // We are the relay: the target is where we see it.
+            return RelayedRoute::Direct(target);
+        }
+        self.request_introduction(ctx, &relay.relay, &to.key);
+        let hop = PublicIdentity {
+            name: alloc::string::String::new(),
+            location: Address::from_transport(relay.relay_at),
+            key: relay.relay,
+        };
+        let sender = self
+            .own_relay_address(&relay.relay)
+            .map(|ours| ours.to_address(Some(from)));
+        ctx.stats.routing.relayed_sends += 1;
+        RelayedRoute::Through {
+            target,
+            hop,
+            sender,
+        }
     }
 }
