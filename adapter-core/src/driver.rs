@@ -96,7 +96,7 @@ impl Driver {
         let shared = match &options.share_dir {
             Some(dir) => {
                 let shared = SharedDirectory::open(dir)?;
-                node.set_content_storage(Some(Box::new(shared.clone())));
+                node.content().set_storage(Some(Box::new(shared.clone())));
                 Some(shared)
             }
             None => None,
@@ -424,21 +424,21 @@ impl Driver {
         (result, outputs)
     }
 
-    /// Stops downloading `id` ([`Node::cancel_fetch`]); returns whether it was downloading.
+    /// Stops downloading `id` ([`Content::cancel`](ejtp_proto::Content::cancel)); returns whether it was downloading.
     /// Recorded as a [`Command::CancelFetch`].
     pub fn cancel_fetch(&mut self, id: ContentId) -> (bool, Vec<Output>) {
         let (result, outputs) = self.command(Command::CancelFetch { id });
         (result.is_ok_and(CommandOutcome::changed), outputs)
     }
 
-    /// Sets how downloads started from now on behave ([`Node::set_download_config`]).
+    /// Sets how downloads started from now on behave ([`Content::set_config`](ejtp_proto::Content::set_config)).
     /// Recorded as a [`Command::SetDownloadConfig`].
     pub fn set_download_config(&mut self, config: DownloadConfig) -> Vec<Output> {
         self.command(Command::SetDownloadConfig { config }).1
     }
 
     /// Starts downloading `id` from the CJP2P nodes at `sources` into the shared folder
-    /// ([`Node::fetch`]); it ends with `FetchEvent::Completed` or `FetchEvent::Failed`
+    /// ([`Content::fetch`](ejtp_proto::Content::fetch)); it ends with `FetchEvent::Completed` or `FetchEvent::Failed`
     /// among the outputs of this or a later call.
     pub fn fetch(
         &mut self,

@@ -62,7 +62,7 @@ pub struct NodeOptions {
     /// at start stay served, but a file changed since is still never served under its old id:
     /// every read checks it first).
     pub share_rescan: Option<Duration>,
-    /// How downloads behave ([`Node::set_download_config`](ejtp_proto::Node::set_download_config)):
+    /// How downloads behave ([`crate::Content::set_config`](ejtp_proto::Content::set_config)):
     /// windows, retransmission timeouts, and the deadline after which a fetch fails with the
     /// reason for each of its sources. Default [`DownloadConfig::default`] (no deadline: silent
     /// sources are retried with backoff until the application gives up). Set when the node

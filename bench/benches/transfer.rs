@@ -3,7 +3,7 @@
 //! `cargo bench -p ejtp-bench --bench transfer` measures, in one run (8 MiB with
 //! `EJTP_BENCH_QUICK=1`), each rate as the median of three rounds:
 //! - ours, CJP2P-compatible mode: a node of `adapter-std` with the content in its shared folder,
-//!   and another that downloads it with `Handle::fetch` (so `Node::fetch`: CJP2P
+//!   and another that downloads it with `Handle::fetch` (so `Content::fetch`: CJP2P
 //!   `PleaseSendContent`/`Content` datagrams, block checks, written to its shared folder on
 //!   disk, verified, renamed) — what a user of the blocking adapter gets, timed from the call
 //!   to its return;
@@ -292,11 +292,14 @@ fn our_core_in_memory(data: &[u8], sessions: bool) -> Result<(f64, f64), String>
     let (mut fetcher, fetcher_addr) = node(2, 9002)?;
     let mut content = MemoryStore::new();
     let id = content.insert(data.to_vec());
-    seeder.set_content_store(Some(Box::new(content)));
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    seeder.cjp2p().set_store(Some(Box::new(content)));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
 
     let began = Clock::now();
     fetcher
+        .content()
         .fetch(now(), id, vec![seeder_addr])
         .map_err(|err| format!("{err:?}"))?;
     while began.elapsed() < Duration::from_secs(120) {

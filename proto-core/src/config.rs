@@ -171,7 +171,7 @@ pub struct Config {
     /// The CJP2P side: bootstrap peers and bounds (see [`Cjp2pConfig`]). At the defaults its
     /// tables cost about 200 KiB at most.
     pub cjp2p: Cjp2pConfig,
-    /// Most downloads active at once ([`Node::fetch`](crate::Node::fetch)). Default 16: each
+    /// Most downloads active at once ([`crate::Content::fetch`](crate::Content::fetch)). Default 16: each
     /// holds its bookkeeping (see `DownloadConfig`: about 200 KiB with 2 048 blocks in flight,
     /// plus 0.05% of the content's length), never the content itself.
     pub max_downloads: usize,

@@ -99,11 +99,11 @@ pub enum CommandError {
     Fetch(FetchError),
 }
 
-/// Why [`Node::fetch`](crate::Node::fetch) refused to start a download.
+/// Why [`crate::Content::fetch`](crate::Content::fetch) refused to start a download.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// No content storage: see [`Node::set_content_storage`](crate::Node::set_content_storage).
+    /// No content storage: see [`crate::Content::set_storage`](crate::Content::set_storage).
     NoStorage,
     /// No UDP source was given.
     NoSources,

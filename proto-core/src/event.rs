@@ -133,7 +133,7 @@ pub enum Event {
     Routing(RoutingEvent),
     /// A CJP2P message the node does not answer itself: `Content`, `MaybeTheyHaveSome`,
     /// `ContentList`, `Peers`, `MyPublicKey`, `SupportedMessages`, and unknown messages. A
-    /// downloader consumes these (and sends with [`Node::send_cjp2p`](crate::Node::send_cjp2p)).
+    /// downloader consumes these (and sends with [`crate::Cjp2p::send`](crate::Cjp2p::send)).
     Cjp2p {
         /// Where the datagram came from.
         from: TransportAddr,

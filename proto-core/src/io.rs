@@ -203,31 +203,31 @@ pub enum Command {
         /// The sequence number of this node's next address record.
         seq: u64,
     },
-    /// [`Node::send_cjp2p`](crate::Node::send_cjp2p).
+    /// [`crate::Cjp2p::send`](crate::Cjp2p::send).
     SendCjp2p {
         /// The peer.
         to: TransportAddr,
         /// The messages, in their wire form.
         messages: Vec<Cjp2pMessage>,
     },
-    /// [`Node::add_cjp2p_peer`](crate::Node::add_cjp2p_peer).
+    /// [`crate::Cjp2p::add_peer`](crate::Cjp2p::add_peer).
     AddCjp2pPeer {
         /// The peer's address.
         addr: core::net::SocketAddr,
     },
-    /// [`Node::fetch`](crate::Node::fetch).
+    /// [`crate::Content::fetch`](crate::Content::fetch).
     Fetch {
         /// The content.
         id: crate::content::ContentId,
         /// Where to ask for it (UDP addresses of CJP2P nodes).
         sources: Vec<TransportAddr>,
     },
-    /// [`Node::cancel_fetch`](crate::Node::cancel_fetch).
+    /// [`crate::Content::cancel`](crate::Content::cancel).
     CancelFetch {
         /// The content whose download stops.
         id: crate::content::ContentId,
     },
-    /// [`Node::set_download_config`](crate::Node::set_download_config).
+    /// [`crate::Content::set_config`](crate::Content::set_config).
     SetDownloadConfig {
         /// The settings of downloads started from now on.
         config: crate::content::DownloadConfig,

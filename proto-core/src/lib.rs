@@ -129,8 +129,8 @@ pub use identity::{Identity, IdentityFile, NodeId, PublicIdentity, PublicKey};
 pub use io::{Command, CommandOutcome, Input, Output, Timeout, TimerReason, Transmit};
 pub use mailbox::MailboxOp;
 pub use node::{
-    Cjp2pStats, ContentStorage, FetchStats, MAX_LOCAL_ADDRESSES, Node, QueryStats, RelayStats,
-    RoutingStats, Stats, TransportStats, Via,
+    Cjp2p, Cjp2pStats, Content, ContentStorage, FetchStats, MAX_LOCAL_ADDRESSES, Node, QueryStats,
+    RelayStats, RoutingStats, Stats, TransportStats, Via,
 };
 pub use query::QueryOptions;
 pub use rng::CoreRng;

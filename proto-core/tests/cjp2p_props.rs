@@ -158,7 +158,7 @@ fn seeder() -> (Node, String) {
     );
     let mut store = MemoryStore::new();
     let id = store.insert((0..50_000u32).map(|i| (i % 253) as u8).collect());
-    node.set_content_store(Some(Box::new(store)));
+    node.cjp2p().set_store(Some(Box::new(store)));
     (node, id.to_string())
 }
 
@@ -214,7 +214,7 @@ proptest! {
         // Other peers known to the node, so that Peers and MaybeTheyHaveSome have content.
         for other in 1..6u16 {
             let from: SocketAddr = format!("198.51.100.{other}:24254").parse().unwrap();
-            let cookie = node.cjp2p_cookie_for(from.ip());
+            let cookie = node.cjp2p().cookie_for(from.ip());
             let hello = encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie: Cookie::Text(cookie) }]);
             feed(&mut node, from, &hello);
         }

@@ -211,8 +211,8 @@ fn our_node_answers_the_probes_with_the_public_nodes_message_types() {
         Instant::ZERO,
         UnixMillis(1_700_000_000_000),
     );
-    node.set_content_store(Some(Box::new(store)));
-    let ours_cookie = node.cjp2p_cookie_for("127.0.0.1".parse().unwrap());
+    node.cjp2p().set_store(Some(Box::new(store)));
+    let ours_cookie = node.cjp2p().cookie_for("127.0.0.1".parse().unwrap());
     let mut now = Instant::ZERO;
     let mut fresh_port = 40_000u16;
     let mut compared = 0;
@@ -411,12 +411,12 @@ fn our_node_serves_the_captured_download_as_the_public_seed_did() {
         Instant::ZERO,
         UnixMillis(1_700_000_000_000),
     );
-    node.set_content_store(Some(Box::new(store)));
+    node.cjp2p().set_store(Some(Box::new(store)));
     let leech: SocketAddr = "127.0.0.1:31002".parse().unwrap();
     let seed_cookie = r#"{"AlwaysReturned":{"cookie":"665adc61"}}"#;
     let ours = format!(
         r#"{{"AlwaysReturned":{{"cookie":"{}"}}}}"#,
-        node.cjp2p_cookie_for(leech.ip())
+        node.cjp2p().cookie_for(leech.ip())
     );
     let mut our_contents = Vec::new();
     for line in capture.iter().filter(|l| l["dir"] == "leech -> seed") {

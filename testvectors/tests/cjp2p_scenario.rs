@@ -47,7 +47,7 @@ fn record_discovery() -> Scenario {
     .unwrap();
     net.run_for(Duration::from_secs(1));
     for (node, other) in [(bob, udp(2)), (carol, udp(1))] {
-        let peers = net.node(node).cjp2p_peers();
+        let peers = net.node_mut(node).cjp2p().peers();
         assert!(
             peers.iter().any(|p| p.addr == other),
             "{node} never learned {other}"

@@ -50,10 +50,10 @@ fn hub_and_leaves(seed: u64, conditions: LinkConditions, leaves: usize) -> SimNe
 }
 
 /// The (node, other) pairs where `node` has not heard from `other` (verified).
-fn unheard_pairs(net: &SimNetwork, nodes: usize) -> Vec<(usize, usize)> {
+fn unheard_pairs(net: &mut SimNetwork, nodes: usize) -> Vec<(usize, usize)> {
     let mut unheard = Vec::new();
     for index in 0..nodes {
-        let peers = net.node(index).cjp2p_peers();
+        let peers = net.node_mut(index).cjp2p().peers();
         for other in (0..nodes).filter(|other| *other != index) {
             if !peers
                 .iter()
@@ -81,10 +81,19 @@ fn two_leaves_stay_verified_at_thirty_percent_loss() {
     };
     let mut net = hub_and_leaves(6, conditions, 4);
     net.run_for(DEADLINE);
-    assert_eq!(unheard_pairs(&net, 5), [], "not converged by {DEADLINE:?}");
+    assert_eq!(
+        unheard_pairs(&mut net, 5),
+        [],
+        "not converged by {DEADLINE:?}"
+    );
     for _ in 0..12 {
         net.run_for(Duration::from_secs(5));
-        assert_eq!(unheard_pairs(&net, 5), [], "forgotten at {:?}", net.now());
+        assert_eq!(
+            unheard_pairs(&mut net, 5),
+            [],
+            "forgotten at {:?}",
+            net.now()
+        );
     }
 }
 
@@ -107,14 +116,14 @@ proptest! {
         };
         let mut net = hub_and_leaves(seed, conditions, leaves);
         net.run_for(DEADLINE);
-        let unheard = unheard_pairs(&net, leaves + 1);
+        let unheard = unheard_pairs(&mut net, leaves + 1);
         prop_assert!(unheard.is_empty(), "not heard by {:?}: {:?}", DEADLINE, unheard);
         // And it lasts: losses do not make a node forget a live peer.
         net.run_for(DEADLINE);
-        let unheard = unheard_pairs(&net, leaves + 1);
+        let unheard = unheard_pairs(&mut net, leaves + 1);
         prop_assert!(unheard.is_empty(), "forgotten by {:?}: {:?}", net.now(), unheard);
         for index in 0..=leaves {
-            let peers = net.node(index).cjp2p_peers();
+            let peers = net.node_mut(index).cjp2p().peers();
             prop_assert!(peers.iter().all(|p| p.addr != udp(index)), "node {} keeps itself", index);
         }
         // Nobody lists a node to itself.

@@ -47,10 +47,11 @@ fn swarm(seed: u64, conditions: LinkConditions, bytes: &[u8], sessions: bool) ->
     for &index in &seeders {
         let mut store = MemoryStore::new();
         store.insert(bytes.to_vec());
-        net.node_mut(index).set_content_store(Some(Box::new(store)));
+        net.node_mut(index).cjp2p().set_store(Some(Box::new(store)));
     }
     net.node_mut(fetcher)
-        .set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     let id = ContentId::of(bytes);
     let sources = seeders.iter().map(|index| udp(*index)).collect();
     net.command(fetcher, Command::Fetch { id, sources })
@@ -74,7 +75,7 @@ fn swarm(seed: u64, conditions: LinkConditions, bytes: &[u8], sessions: bool) ->
             break;
         }
     }
-    let storage = net.node_mut(fetcher).content_storage_mut().unwrap();
+    let storage = net.node_mut(fetcher).content().storage_mut().unwrap();
     let mut copy = vec![0; usize::try_from(storage.len_of(&id).unwrap_or(0)).unwrap()];
     let read = storage.read_at(&id, 0, &mut copy).unwrap_or(0);
     copy.truncate(read);

@@ -5,7 +5,7 @@
 //! module reads and writes them ([`parse_datagram`], [`encode_datagram`]), computes our cookies
 //! ([`CookieSecret`]), applies the amplification rule ([`limit_unverified_reply`]), and serves
 //! content from a [`ContentStore`](crate::content::ContentStore). The node wires them together
-//! (`Node::handle_datagram`, `Node::send_cjp2p`, `Event::Cjp2p`); `docs/PROTOCOL.md` section
+//! (`Node::handle_datagram`, `Cjp2p::send`, `Event::Cjp2p`); `docs/PROTOCOL.md` section
 //! 15 gives the bytes.
 
 pub mod amplification;
@@ -35,7 +35,7 @@ pub use raw_json::{NotJson, RawJson};
 /// The default UDP port of CJP2P nodes.
 pub const DEFAULT_PORT: u16 = 24_254;
 
-/// Why [`Node::send_cjp2p`](crate::Node::send_cjp2p) sent nothing.
+/// Why [`crate::Cjp2p::send`](crate::Cjp2p::send) sent nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Cjp2pSendError {

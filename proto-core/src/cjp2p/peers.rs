@@ -13,7 +13,7 @@ use super::message::Cookie;
 use crate::identity::PublicKey;
 use crate::time::Instant;
 
-/// What the node knows about one CJP2P peer (see [`Node::cjp2p_peers`](crate::Node::cjp2p_peers)).
+/// What the node knows about one CJP2P peer (see [`crate::Cjp2p::peers`](crate::Cjp2p::peers)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Cjp2pPeer {

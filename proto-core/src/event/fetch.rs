@@ -5,14 +5,14 @@ use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
-/// How a download started with [`Node::fetch`](crate::Node::fetch) goes.
+/// How a download started with [`crate::Content::fetch`](crate::Content::fetch) goes.
 ///
 /// Part of [`Event`](super::Event): `Event::Fetch`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FetchEvent {
-    /// A download started with [`Node::fetch`](crate::Node::fetch) holds `have` of `total`
+    /// A download started with [`crate::Content::fetch`](crate::Content::fetch) holds `have` of `total`
     /// bytes. Rate-limited: at most one per download per
     /// [`Config::download_progress_interval`](crate::Config::download_progress_interval), and
     /// one just before the download ends.

@@ -50,13 +50,13 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
     let file: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut store = MemoryStore::new();
     let id = store.insert(file.clone());
-    net.node(1001).set_content_store(Some(Box::new(store)));
+    net.node(1001).cjp2p().set_store(Some(Box::new(store)));
 
     // 1003 and 1002 both bootstrap from 1001.
     let now = net.now();
-    net.node(1003).add_cjp2p_peer(now, addr(1001));
+    net.node(1003).cjp2p().add_peer(now, addr(1001));
     net.pump();
-    net.node(1002).add_cjp2p_peer(now, addr(1001));
+    net.node(1002).cjp2p().add_peer(now, addr(1001));
     net.pump();
     // Two maintenance rounds: once each has the other's cookie they talk verified, and the
     // seed then lists the peers it has heard from.
@@ -64,7 +64,7 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
     net.pump();
 
     let seed_key = net.node(1001).public_key();
-    let leech_view = net.node(1002).cjp2p_peers();
+    let leech_view = net.node(1002).cjp2p().peers();
     let seed = leech_view.iter().find(|p| p.addr == addr(1001)).unwrap();
     assert!(seed.heard.is_some() && seed.verified_us && seed.pinned);
     assert_eq!(seed.key, Some(seed_key));
@@ -74,8 +74,8 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
     assert!(leech_view.iter().any(|p| p.addr == addr(1003)));
     assert!(leech_view.iter().all(|p| p.addr != addr(1002)));
     for (port, peers) in [
-        (1001, net.node(1001).cjp2p_peers()),
-        (1003, net.node(1003).cjp2p_peers()),
+        (1001, net.node(1001).cjp2p().peers()),
+        (1003, net.node(1003).cjp2p().peers()),
     ] {
         assert!(peers.iter().all(|p| p.addr != addr(port)));
     }
@@ -99,7 +99,8 @@ fn two_nodes_discover_each_other_and_one_serves_a_file_to_the_other() {
         };
         let now = net.now();
         net.node(1002)
-            .send_cjp2p(now, TransportAddr::udp(addr(1001)), vec![request])
+            .cjp2p()
+            .send(now, TransportAddr::udp(addr(1001)), vec![request])
             .unwrap();
     }
     net.pump();
@@ -131,12 +132,13 @@ fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
     let now = Instant::ZERO;
     for port in 2000..2010 {
         // Candidates added by sending to them; nobody answers.
-        seed.send_cjp2p(
-            now,
-            TransportAddr::udp(addr(port)),
-            vec![Cjp2pMessage::PleaseSendPeers],
-        )
-        .unwrap();
+        seed.cjp2p()
+            .send(
+                now,
+                TransportAddr::udp(addr(port)),
+                vec![Cjp2pMessage::PleaseSendPeers],
+            )
+            .unwrap();
     }
     while seed.poll_transmit().is_some() {}
     let timeout = seed.poll_timeout().unwrap();
@@ -160,7 +162,7 @@ fn maintenance_probes_peers_at_a_bounded_rate_and_forgets_silent_candidates() {
         }
     }
     assert!(
-        seed.cjp2p_peers().is_empty(),
+        seed.cjp2p().peers().is_empty(),
         "silent candidates are forgotten"
     );
     // Each silent address got its probes, each sent at most 1 + retries times, and no more.
@@ -189,7 +191,7 @@ fn an_unanswered_probe_is_sent_again_with_backoff_until_a_verified_answer() {
     let mut me = node(1);
     let peer = addr(3000);
     let config = Config::default().cjp2p;
-    me.add_cjp2p_peer(Instant::ZERO, peer);
+    me.cjp2p().add_peer(Instant::ZERO, peer);
     assert!(me.poll_transmit().is_some(), "probed at once");
     // Nobody answers: sent again after 1 s, then 2 s more, then the next round at 5 s.
     let first = config.probe_retry_interval;
@@ -205,7 +207,7 @@ fn an_unanswered_probe_is_sent_again_with_backoff_until_a_verified_answer() {
     );
     // A verified datagram from the peer answers the round's probe: no retry before the next
     // round.
-    let ours = Cookie::Text(me.cjp2p_cookie_for(peer.ip()));
+    let ours = Cookie::Text(me.cjp2p().cookie_for(peer.ip()));
     let answer = encode_datagram(&[Cjp2pMessage::AlwaysReturned { cookie: ours }]);
     let answered_at = Instant::ZERO + round + Duration::from_millis(50);
     me.handle_datagram(answered_at, TransportAddr::udp(peer), &answer);
@@ -222,23 +224,23 @@ fn a_peer_heard_before_survives_silent_rounds_until_the_forget_span() {
     let peer = addr(3001);
     let config = Config::default().cjp2p;
     // The peer makes contact with a verified datagram: it is in the table, heard, unpinned.
-    let ours = Cookie::Text(me.cjp2p_cookie_for(peer.ip()));
+    let ours = Cookie::Text(me.cjp2p().cookie_for(peer.ip()));
     let hello = encode_datagram(&[
         Cjp2pMessage::AlwaysReturned { cookie: ours },
         Cjp2pMessage::PleaseSendPeers,
     ]);
     me.handle_datagram(Instant::ZERO, TransportAddr::udp(peer), &hello);
     while me.poll_transmit().is_some() {}
-    assert!(me.cjp2p_peers().iter().any(|p| p.addr == peer));
+    assert!(me.cjp2p().peers().iter().any(|p| p.addr == peer));
     // Then silence: far more than `max_unanswered_probes` rounds go unanswered, but within the
     // span the peer stays.
     let span = config.forget_heard_after;
     let rounds = probes_until(&mut me, Instant::ZERO + (span - Duration::from_millis(1)));
     assert!(rounds.len() > usize::from(config.max_unanswered_probes));
-    assert!(me.cjp2p_peers().iter().any(|p| p.addr == peer));
+    assert!(me.cjp2p().peers().iter().any(|p| p.addr == peer));
     // Past the span, the next round forgets it.
     probes_until(&mut me, Instant::ZERO + span + config.maintenance_interval);
-    assert!(me.cjp2p_peers().is_empty(), "{:?}", me.cjp2p_peers());
+    assert!(me.cjp2p().peers().is_empty(), "{:?}", me.cjp2p().peers());
 }
 
 fn reply_to(node: &mut Node, from: SocketAddr, datagram: &[u8]) -> Option<Vec<Cjp2pMessage>> {
@@ -253,7 +255,7 @@ fn reply_to(node: &mut Node, from: SocketAddr, datagram: &[u8]) -> Option<Vec<Cj
 fn cookies_verify_sources_and_are_echoed_only_once_verified() {
     let mut seed = node(1);
     let asker = addr(5000);
-    let ours = seed.cjp2p_cookie_for(asker.ip());
+    let ours = seed.cjp2p().cookie_for(asker.ip());
     // Unverified, offering a cookie: answered, our cookie last, theirs echoed but not stored.
     let request = br#"[{"PleaseAlwaysReturnThisMessage":{"cookie":"theirs"}},{"PleaseReturnThisMessage":{"cookie":"ping"}}]"#;
     let reply = reply_to(&mut seed, asker, request).unwrap();
@@ -272,7 +274,7 @@ fn cookies_verify_sources_and_are_echoed_only_once_verified() {
         ]
     );
     assert!(
-        seed.cjp2p_peers().is_empty(),
+        seed.cjp2p().peers().is_empty(),
         "nothing stored from an unverified datagram"
     );
     // A wrong cookie is not verification.
@@ -335,7 +337,7 @@ fn bad_signatures_drop_the_inner_messages() {
         payload_json,
     };
     let from = addr(6000);
-    let ours = Cookie::Text(seed.cjp2p_cookie_for(from.ip()));
+    let ours = Cookie::Text(seed.cjp2p().cookie_for(from.ip()));
     let verified = |message| {
         encode_datagram(&[
             Cjp2pMessage::AlwaysReturned {
@@ -349,7 +351,8 @@ fn bad_signatures_drop_the_inner_messages() {
         cookie: "inner".into()
     }));
     let peer = seed
-        .cjp2p_peers()
+        .cjp2p()
+        .peers()
         .into_iter()
         .find(|p| p.addr == from)
         .unwrap();
@@ -365,7 +368,7 @@ fn bad_signatures_drop_the_inner_messages() {
 fn bad_elements_are_skipped_unknown_ones_surface_and_non_arrays_get_nothing() {
     let mut seed = node(1);
     let from = addr(7000);
-    let ours = seed.cjp2p_cookie_for(from.ip());
+    let ours = seed.cjp2p().cookie_for(from.ip());
     let datagram = alloc::format!(
         r#"[{{"AlwaysReturned":{{"cookie":"{ours}"}}}},{{"PleaseSendContent":{{"id":"x","offset":-1,"length":1}}}},{{"Content":null}},"bare",{{"FooBar":{{"x":1}}}},{{"PleaseReturnThisMessage":{{"cookie":"ok","extra":[1]}}}}]"#
     );
@@ -390,11 +393,11 @@ fn our_own_address_is_never_kept_in_the_table() {
     let mut me = node(1);
     let myself = addr(8000);
     let now = Instant::ZERO;
-    me.add_cjp2p_peer(now, myself);
+    me.cjp2p().add_peer(now, myself);
     // The probe we sent to "a peer" arrives back at us: that address is ours.
     let probe = me.poll_transmit().unwrap();
     me.handle_datagram(now, TransportAddr::udp(myself), &probe.payload);
-    assert!(me.cjp2p_peers().iter().all(|p| p.addr != myself));
+    assert!(me.cjp2p().peers().iter().all(|p| p.addr != myself));
 }
 
 #[test]
@@ -453,10 +456,13 @@ fn a_first_fetch_needs_no_retry_timer() {
     let seeder = test_net::seeder(1, &content);
     let id = crate::content::ContentId::of(&content);
     let mut fetcher = node(2);
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     // Links without latency: the clock never moves, so no timer can be due.
     let mut net = Net::over(vec![(1, seeder), (2, fetcher)], LinkConfig::PERFECT);
     net.node(2)
+        .content()
         .fetch(Instant::ZERO, id, vec![test_net::addr(1)])
         .unwrap();
     net.pump();
@@ -476,7 +482,7 @@ fn a_first_fetch_needs_no_retry_timer() {
 fn a_verified_reply_carries_our_announcement_once() {
     let mut seed = node(1);
     let from = addr(6100);
-    let ours = Cookie::Text(seed.cjp2p_cookie_for(from.ip()));
+    let ours = Cookie::Text(seed.cjp2p().cookie_for(from.ip()));
     // The peer's first verified datagram: it is greeted, and it also asks for peers, which
     // is answered with the announcement too. One datagram says who we are once.
     let datagram = encode_datagram(&[

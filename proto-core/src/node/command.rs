@@ -11,12 +11,10 @@ use serde_json::Value;
 
 use super::MAX_LOCAL_ADDRESSES;
 use super::Node;
-use super::downloads::ContentStorage;
 use super::lookups::PendingMessage;
 use super::via::Via;
+use super::{Cjp2p, Content};
 use crate::address::{Address, MAX_CALLSIGN_LEN};
-use crate::cjp2p::{Cjp2pMessage, Cjp2pPeer};
-use crate::content::{ContentId, ContentStore, DownloadConfig, SourceInfo};
 use crate::crypto::proof::reply_reference;
 use crate::error::{CommandError, SendError};
 use crate::event::{Message, MessageId};
@@ -26,10 +24,7 @@ use crate::io::{Command, CommandOutcome};
 use crate::json::JsonError;
 use crate::query::QueryOptions;
 use crate::time::Instant;
-use crate::transport::TransportAddr;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::net::SocketAddr;
 
 impl Node {
     /// An application command, as data: carries it out and says what it did.
@@ -37,7 +32,7 @@ impl Node {
     /// Every command an adapter offers goes through here, including download settings
     /// ([`Command::SetDownloadConfig`]) and cancellations, so a recording of a run holds all
     /// of them and replays. (The content store itself is state the application owns, like a
-    /// socket, and is given with [`set_content_storage`](Self::set_content_storage).)
+    /// socket, and is given with [`set_content_storage`](crate::Content::set_storage).)
     ///
     /// # Errors
     /// The error of the command.
@@ -118,16 +113,16 @@ impl Node {
                 Ok(Done)
             }
             Command::SendCjp2p { to, messages } => {
-                self.send_cjp2p(now, to, messages).map(|()| Done)
+                self.cjp2p().send(now, to, messages).map(|()| Done)
             }
             Command::AddCjp2pPeer { addr } => {
-                self.add_cjp2p_peer(now, addr);
+                self.cjp2p().add_peer(now, addr);
                 Ok(Done)
             }
-            Command::Fetch { id, sources } => self.fetch(now, id, sources).map(|()| Done),
-            Command::CancelFetch { id } => Ok(Changed(self.cancel_fetch(&id))),
+            Command::Fetch { id, sources } => self.content().fetch(now, id, sources).map(|()| Done),
+            Command::CancelFetch { id } => Ok(Changed(self.content().cancel(&id))),
             Command::SetDownloadConfig { config } => {
-                self.set_download_config(config);
+                self.content().set_config(config);
                 Ok(Done)
             }
             Command::RestoreReplayMemory { memory } => {
@@ -370,130 +365,18 @@ impl Node {
         self.queries.cancel(id, &mut self.ctx.out)
     }
 
-    // ----- CJP2P -----
+    // ----- CJP2P and content -----
 
-    /// Gives the node the content it serves to CJP2P peers (`PleaseSendContent`,
-    /// `PleaseListContent`), replacing and returning the previous store. `None` serves nothing.
-    ///
-    /// `Send + Sync` because adapters move the node between threads and share it behind
-    /// locks. The store lives in the node because a sans-IO node answers requests synchronously
-    /// inside [`handle_datagram`](Self::handle_datagram); reads must therefore be quick (a
-    /// directory store reads a file at an offset).
-    pub fn set_content_store(
-        &mut self,
-        store: Option<Box<dyn ContentStore + Send + Sync>>,
-    ) -> Option<Box<dyn ContentStore + Send + Sync>> {
-        self.cjp2p.replace_store(store)
-    }
-
-    /// The content store, for the application to add to it.
-    pub fn content_store_mut(&mut self) -> Option<&mut (dyn ContentStore + Send + Sync + 'static)> {
-        self.cjp2p.store_mut()
-    }
-
-    /// The CJP2P peers the node knows, in address order.
+    /// The CJP2P side of the node: its peers, its content store, and sending CJP2P messages.
     #[must_use]
-    pub fn cjp2p_peers(&self) -> Vec<Cjp2pPeer> {
-        self.cjp2p.peers()
+    pub fn cjp2p(&mut self) -> Cjp2p<'_> {
+        Cjp2p::new(self)
     }
 
-    /// Our cookie for a source IP: what a peer at `ip` must return for its datagrams to be
-    /// verified. Mostly for tests and diagnostics.
+    /// Downloads and the storage they write to.
     #[must_use]
-    pub fn cjp2p_cookie_for(&self, ip: core::net::IpAddr) -> String {
-        self.cjp2p.cookie_for(ip)
-    }
-
-    /// Adds a CJP2P peer that stays in the table (a bootstrap peer) and probes it now:
-    /// `PleaseSendPeers`, `PleaseReturnThisMessage` and our cookie (sent again while
-    /// unanswered, as maintenance probes are).
-    pub fn add_cjp2p_peer(&mut self, now: Instant, addr: SocketAddr) {
-        self.ctx.advance(now);
-        self.cjp2p.add_pinned(&mut self.ctx, addr);
-    }
-
-    /// Sends CJP2P `messages` to `to` in one datagram: the seam for downloaders and
-    /// applications. The node puts the peer's cookie first (`AlwaysReturned`) when it has one,
-    /// and ends with our `PleaseAlwaysReturnThisMessage` while the peer has not proved it gets
-    /// our datagrams. The peer is added to the peer table as a candidate.
-    ///
-    /// # Errors
-    /// [`Cjp2pSendError`](crate::cjp2p::Cjp2pSendError) (inside [`CommandError::Cjp2p`]): not UDP, too large, or the transmit
-    /// queue is full.
-    pub fn send_cjp2p(
-        &mut self,
-        now: Instant,
-        to: TransportAddr,
-        messages: Vec<Cjp2pMessage>,
-    ) -> Result<(), CommandError> {
-        self.ctx.advance(now);
-        self.cjp2p.send(&mut self.ctx, to, messages)
-    }
-
-    // ----- downloads -----
-
-    /// Starts downloading `id` from `sources` over CJP2P (UDP addresses), resuming what the
-    /// storage kept of an earlier attempt. The outcome comes as [`FetchEvent::Completed`](crate::FetchEvent::Completed) or
-    /// [`FetchEvent::Failed`](crate::FetchEvent::Failed), with [`FetchEvent::Progress`](crate::FetchEvent::Progress) on the way. Content the
-    /// storage already holds completes at once. Fetching an id already being fetched adds
-    /// the sources to it.
-    ///
-    /// # Errors
-    /// [`FetchError`](crate::error::FetchError) (inside [`CommandError::Fetch`]): no storage,
-    /// no usable source, [`Config::max_downloads`](crate::Config::max_downloads) downloads
-    /// already active, or the storage failed.
-    pub fn fetch(
-        &mut self,
-        now: Instant,
-        id: ContentId,
-        sources: Vec<TransportAddr>,
-    ) -> Result<(), CommandError> {
-        self.ctx.advance(now);
-        self.start_download(id, sources)
-    }
-
-    /// Gives the node one storage for content it serves and downloads it makes, replacing and
-    /// returning the previous one. While set, it serves CJP2P peers in place of the store given
-    /// to [`set_content_store`](Self::set_content_store) (which is kept, and serves again once
-    /// this is `None`). Active downloads keep running and write to the new storage, which
-    /// should therefore be the same folder or empty of their partials.
-    pub fn set_content_storage(
-        &mut self,
-        storage: Option<Box<dyn ContentStorage + Send + Sync>>,
-    ) -> Option<Box<dyn ContentStorage + Send + Sync>> {
-        self.downloads.replace_storage(storage)
-    }
-
-    /// The content storage, for the application to add to it.
-    pub fn content_storage_mut(
-        &mut self,
-    ) -> Option<&mut (dyn ContentStorage + Send + Sync + 'static)> {
-        self.downloads.storage_mut()
-    }
-
-    /// How new downloads behave (windows, timeouts, bounds); running downloads keep theirs.
-    /// Default [`DownloadConfig::default`].
-    pub fn set_download_config(&mut self, config: DownloadConfig) {
-        self.downloads.set_config(config);
-    }
-
-    /// Stops downloading `id`, keeping what the storage holds of it (a later fetch resumes).
-    /// Returns whether it was active. No event follows.
-    pub fn cancel_fetch(&mut self, id: &ContentId) -> bool {
-        self.downloads.cancel(id)
-    }
-
-    /// The downloads in progress: id, bytes held, total length when known.
-    #[must_use]
-    pub fn downloads(&self) -> Vec<(ContentId, u64, Option<u64>)> {
-        self.downloads.list()
-    }
-
-    /// The sources of download `id` (windows, round-trip times, blocks kept), for progress
-    /// displays and logs; empty when `id` is not being fetched.
-    #[must_use]
-    pub fn download_sources(&self, id: &ContentId) -> Vec<SourceInfo> {
-        self.downloads.sources_of(id)
+    pub fn content(&mut self) -> Content<'_> {
+        Content::new(self)
     }
 
     // ----- routing -----

@@ -1,6 +1,6 @@
 //! Routing between the downloads (`node/downloads/`), the CJP2P side and the transport.
 //!
-//! [`Node::fetch`] starts a download, CJP2P `Content` and `MaybeTheyHaveSome` answers and
+//! [`Content::fetch`] starts a download, CJP2P `Content` and `MaybeTheyHaveSome` answers and
 //! session content feed it, its requests leave as `PleaseSendContent` through the CJP2P send
 //! path (cookies first) or in a session with one of our own nodes, and its timers join the
 //! node's. What the node knows of a source (whether it is one of our nodes, how much it
@@ -108,7 +108,7 @@ impl Node {
 impl Node {
     // ----- downloads -----
 
-    /// Starts downloading `id` from `sources` (see [`fetch`](Self::fetch)), and routes how it
+    /// Starts downloading `id` from `sources` (see [`fetch`](crate::Content::fetch)), and routes how it
     /// started: driven now, or completed at once from what the storage holds.
     pub(super) fn start_download(
         &mut self,
@@ -267,7 +267,7 @@ impl Node {
             requests.extend(self.cjp2p.identity_question(self.ctx.now, to.addr));
             for chunk in reply_sized_chunks(requests) {
                 // A refused send (full queue) is a lost request: the download's timer asks again.
-                if self.send_cjp2p(now, to, chunk).is_err() {
+                if self.cjp2p.send(&mut self.ctx, to, chunk).is_err() {
                     self.ctx.stats.fetch.download_requests_dropped += 1;
                 }
             }

@@ -13,7 +13,9 @@ const BLOCKS: u64 = (LEN as u64).div_ceil(4096);
 
 fn fetcher(n: u8, config: Config) -> Node {
     let mut fetcher = node_with(n, config);
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     fetcher
 }
 
@@ -21,7 +23,10 @@ fn fetcher(n: u8, config: Config) -> Node {
 /// the right bytes.
 fn fetch_all(mut net: Net, content: &[u8]) -> Net {
     let id = ContentId::of(content);
-    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
+    net.node(2)
+        .content()
+        .fetch(Instant::ZERO, id, vec![addr(1)])
+        .unwrap();
     net.run_until(Duration::from_secs(60), |net| {
         net.finished(addr(2), id).is_some()
     });
@@ -92,7 +97,7 @@ fn a_peer_that_does_not_say_it_is_ours_is_asked_one_block_at_a_time() {
     );
     let mut store = MemoryStore::new();
     store.insert(content.clone());
-    seeder.set_content_store(Some(Box::new(store)));
+    seeder.cjp2p().set_store(Some(Box::new(store)));
     let net = Net::new(vec![(1, seeder), (2, fetcher(2, Config::default()))], 0);
     let mut net = fetch_all(net, &content);
     assert_eq!(net.node(2).stats().fetch.session_content_requests, 0);
@@ -137,6 +142,7 @@ fn session_downloads_survive_loss_from_several_of_our_nodes() {
         BOTH_HANDSHAKES_THROUGH,
     );
     net.node(2)
+        .content()
         .fetch(Instant::ZERO, id, vec![addr(1), addr(3)])
         .unwrap();
     net.run_until(Duration::from_secs(120), |net| {

@@ -16,10 +16,15 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
     let content = pattern(200_000, 7);
     let id = ContentId::of(&content);
     let mut fetcher = node(2);
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     let mut net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher)], 0);
-    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
-    assert_eq!(net.node(2).downloads().len(), 1);
+    net.node(2)
+        .content()
+        .fetch(Instant::ZERO, id, vec![addr(1)])
+        .unwrap();
+    assert_eq!(net.node(2).content().list().len(), 1);
     net.run_until(Duration::from_secs(30), |net| {
         net.finished(addr(2), id).is_some()
     });
@@ -29,9 +34,9 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
         net.finished(addr(2), id),
         Some(&Event::Fetch(FetchEvent::Completed { id, len }))
     );
-    let storage = net.node(2).content_storage_mut().unwrap();
+    let storage = net.node(2).content().storage_mut().unwrap();
     assert_eq!(read_all(storage, &id), content);
-    assert!(net.node(2).downloads().is_empty());
+    assert!(net.node(2).content().list().is_empty());
     assert_eq!(net.node(2).stats().fetch.downloads_completed, 1);
     // Answers to the download are consumed, not surfaced one by one.
     assert!(!net.events.iter().any(|(a, e)| *a == addr(2)
@@ -67,10 +72,12 @@ fn a_node_fetches_a_file_from_another_and_serves_it_once_verified() {
 
     // The fetcher now serves what it fetched to a third node.
     let mut third = node(3);
-    third.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    third
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     net.add(3, third);
     let now = net.now();
-    net.node(3).fetch(now, id, vec![addr(2)]).unwrap();
+    net.node(3).content().fetch(now, id, vec![addr(2)]).unwrap();
     net.run_until(Duration::from_secs(30), |net| {
         net.finished(addr(3), id).is_some()
     });
@@ -85,7 +92,9 @@ fn three_sources_with_loss_complete_with_verified_content() {
     let content = pattern(300_000, 9);
     let id = ContentId::of(&content);
     let mut fetcher = node(4);
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     let mut net = Net::new(
         vec![
             (1, seeder(1, &content)),
@@ -118,7 +127,7 @@ fn a_fetch_without_storage_or_sources_or_room_is_refused() {
     let id = ContentId::of(b"x");
     let mut bare = node(1);
     assert_eq!(
-        bare.fetch(Instant::ZERO, id, vec![addr(2)]),
+        bare.content().fetch(Instant::ZERO, id, vec![addr(2)]),
         Err(CommandError::Fetch(FetchError::NoStorage))
     );
     let mut fetcher = Node::new(
@@ -131,21 +140,31 @@ fn a_fetch_without_storage_or_sources_or_room_is_refused() {
         Instant::ZERO,
         UnixMillis(1_700_000_000_000),
     );
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     assert_eq!(
-        fetcher.fetch(Instant::ZERO, id, vec![]),
+        fetcher.content().fetch(Instant::ZERO, id, vec![]),
         Err(CommandError::Fetch(FetchError::NoSources))
     );
-    fetcher.fetch(Instant::ZERO, id, vec![addr(2)]).unwrap();
+    fetcher
+        .content()
+        .fetch(Instant::ZERO, id, vec![addr(2)])
+        .unwrap();
     assert_eq!(
-        fetcher.fetch(Instant::ZERO, ContentId::of(b"y"), vec![addr(2)]),
+        fetcher
+            .content()
+            .fetch(Instant::ZERO, ContentId::of(b"y"), vec![addr(2)]),
         Err(CommandError::Fetch(FetchError::TooManyDownloads))
     );
     // The same id again only adds sources.
-    fetcher.fetch(Instant::ZERO, id, vec![addr(3)]).unwrap();
-    assert_eq!(fetcher.downloads().len(), 1);
-    assert!(fetcher.cancel_fetch(&id));
-    assert!(fetcher.downloads().is_empty());
+    fetcher
+        .content()
+        .fetch(Instant::ZERO, id, vec![addr(3)])
+        .unwrap();
+    assert_eq!(fetcher.content().list().len(), 1);
+    assert!(fetcher.content().cancel(&id));
+    assert!(fetcher.content().list().is_empty());
 }
 
 #[test]
@@ -153,8 +172,8 @@ fn content_already_held_completes_at_once() {
     let mut storage = MemoryPartialStore::new();
     let id = storage.complete_mut().insert(b"hello".to_vec());
     let mut fetcher = node(6);
-    fetcher.set_content_storage(Some(Box::new(storage)));
-    fetcher.fetch(Instant::ZERO, id, vec![]).unwrap();
+    fetcher.content().set_storage(Some(Box::new(storage)));
+    fetcher.content().fetch(Instant::ZERO, id, vec![]).unwrap();
     let events: Vec<Event> = core::iter::from_fn(|| fetcher.poll_event()).collect();
     assert_eq!(
         events.last(),
@@ -168,20 +187,25 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
     let content = pattern(100_000, 3);
     let id = ContentId::of(&content);
     let mut fetcher = node(2);
-    fetcher.set_content_storage(Some(Box::new(MemoryPartialStore::new())));
+    fetcher
+        .content()
+        .set_storage(Some(Box::new(MemoryPartialStore::new())));
     // Silence alone never drops a source: only the download's deadline ends the wait.
-    fetcher.set_download_config(DownloadConfig {
+    fetcher.content().set_config(DownloadConfig {
         deadline: Some(Duration::from_secs(120)),
         ..DownloadConfig::default()
     });
     let mut net = Net::new(vec![(1, seeder(1, &content)), (2, fetcher)], 0);
-    net.node(2).fetch(Instant::ZERO, id, vec![addr(1)]).unwrap();
+    net.node(2)
+        .content()
+        .fetch(Instant::ZERO, id, vec![addr(1)])
+        .unwrap();
     // Let part of it arrive, then silence the seeder.
     net.run_until(Duration::from_secs(30), |net| {
         net.nodes
-            .iter()
+            .iter_mut()
             .find(|(a, _)| *a == addr(2))
-            .and_then(|(_, n)| n.downloads().first().map(|d| d.1))
+            .and_then(|(_, n)| n.content().list().first().map(|d| d.1))
             .is_some_and(|have| have >= 40_000)
     });
     net.remove(1);
@@ -202,7 +226,7 @@ fn a_source_silent_past_the_deadline_fails_the_download_and_a_new_fetch_resumes_
     net.events.clear();
     let served_before = 0;
     let now = net.now();
-    net.node(2).fetch(now, id, vec![addr(1)]).unwrap();
+    net.node(2).content().fetch(now, id, vec![addr(1)]).unwrap();
     let first = net.events.len();
     assert_eq!(first, 0);
     net.run_until(Duration::from_secs(60), |net| {

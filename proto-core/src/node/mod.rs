@@ -4,10 +4,12 @@ mod bounded;
 mod cjp2p;
 #[cfg(test)]
 mod cjp2p_tests;
+mod cjp2p_view;
 mod command;
 mod content_routing;
 #[cfg(test)]
 mod content_session_tests;
+mod content_view;
 mod context;
 #[cfg(test)]
 mod download_tests;
@@ -69,6 +71,8 @@ use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 use session_timers::DueHandshake;
 
+pub use cjp2p_view::Cjp2p;
+pub use content_view::Content;
 pub use downloads::ContentStorage;
 pub use stats::{
     Cjp2pStats, FetchStats, QueryStats, RelayStats, RoutingStats, Stats, TransportStats,
@@ -104,10 +108,10 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`request_mailbox`](Self::request_mailbox),
 ///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
 ///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq); for CJP2P
-///   [`send_cjp2p`](Self::send_cjp2p), [`add_cjp2p_peer`](Self::add_cjp2p_peer),
-///   [`set_content_store`](Self::set_content_store); for downloads
-///   [`fetch`](Self::fetch), [`cancel_fetch`](Self::cancel_fetch),
-///   [`set_content_storage`](Self::set_content_storage).
+///   [`send_cjp2p`](crate::Cjp2p::send), [`add_cjp2p_peer`](crate::Cjp2p::add_peer),
+///   [`set_content_store`](crate::Cjp2p::set_store); for downloads
+///   [`fetch`](crate::Content::fetch), [`cancel_fetch`](crate::Content::cancel),
+///   [`set_content_storage`](crate::Content::set_storage).
 /// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
 ///   through [`poll_output`](Self::poll_output).

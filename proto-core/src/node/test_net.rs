@@ -43,7 +43,7 @@ pub(super) fn seeder(n: u8, content: &[u8]) -> Node {
     let mut seeder = node(n);
     let mut store = MemoryStore::new();
     store.insert(content.to_vec());
-    seeder.set_content_store(Some(Box::new(store)));
+    seeder.cjp2p().set_store(Some(Box::new(store)));
     seeder
 }
 
@@ -157,7 +157,7 @@ impl Net {
     }
 
     /// Runs until `done` holds or `limit` of simulated time passed.
-    pub(super) fn run_until(&mut self, limit: Duration, done: impl Fn(&Self) -> bool) {
+    pub(super) fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Self) -> bool) {
         let end = self.now() + limit;
         loop {
             self.collect();
@@ -220,7 +220,7 @@ impl Net {
             "at {:?}",
             self.now()
         );
-        let storage = self.node(at).content_storage_mut().unwrap();
+        let storage = self.node(at).content().storage_mut().unwrap();
         assert_eq!(read_all(storage, &id), content);
     }
 }

@@ -142,7 +142,7 @@ impl Downloads {
         self.config = config;
     }
 
-    /// Starts fetching `id` from `sources` at `now` (see `Node::fetch`), checking in this
+    /// Starts fetching `id` from `sources` at `now` (see `Content::fetch`), checking in this
     /// order: storage, a download already running, content already held, sources, the bound.
     ///
     /// # Errors

@@ -17,6 +17,8 @@ use crate::relay_address::RelayAddress;
 use crate::transport::{Protocol, TransportAddr};
 
 /// How a message to a peer listed behind a relay goes.
+// Made once per relayed send and matched at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(in crate::node) enum RelayedRoute {
     /// As to any peer, at this identity: a direct path to it is open, or we are its relay.
     Direct(PublicIdentity),
