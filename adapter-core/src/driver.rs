@@ -329,7 +329,7 @@ impl Driver {
         (result, outputs)
     }
 
-    /// Tells the routing table that `key` is reached at `address` ([`Node::add_route`]):
+    /// Tells the routing table that `key` is reached at `address` ([`Routes::add`](ejtp_proto::Routes::add)):
     /// false if the address has no transport the node speaks. Recorded as a
     /// [`Command::AddRoute`].
     pub fn add_route(
@@ -339,7 +339,7 @@ impl Driver {
         preference: Option<u8>,
     ) -> (bool, Vec<Output>) {
         let now = self.clock.now();
-        let stored = self.node.add_route(now, key, &address, preference);
+        let stored = self.node.routes().add(now, key, &address, preference);
         let outputs = self.drain();
         if let Some(recording) = &mut self.recording {
             let command = Command::AddRoute {

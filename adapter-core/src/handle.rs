@@ -263,7 +263,7 @@ impl Handle {
     }
 
     /// Looks `peer` up: asks the peers in the routing table (the `default_route` and the
-    /// routes added with [`add_route`](Self::add_route)) for its newest signed address
+    /// routes added with [`add_route`](ejtp_proto::Routes::add)) for its newest signed address
     /// record. Ends with [`RoutingEvent::PeerFound`](ejtp_proto::RoutingEvent::PeerFound), after which a
     /// query or message to `peer` needs no address (the routing table chooses it: directly, or
     /// through the relay its record lists), or with

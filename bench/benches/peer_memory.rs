@@ -188,7 +188,7 @@ fn run(peers: u32, config: &Config) -> Readings {
     let sessions_after_idle = count_sessions(&node);
     let known_after_idle = peer_ids
         .iter()
-        .filter(|id| !node.routes_to(id).is_empty())
+        .filter(|id| !node.routes().addresses_of(id).is_empty())
         .count();
     drop(node);
     Readings {

@@ -172,7 +172,7 @@ pub enum Command {
         /// What to ask it.
         op: MailboxOp,
     },
-    /// [`Node::add_route`](crate::Node::add_route).
+    /// [`crate::Routes::add`](crate::Routes::add).
     AddRoute {
         /// The peer's key.
         key: PublicKey,
@@ -193,12 +193,12 @@ pub enum Command {
         /// The payload.
         value: Value,
     },
-    /// [`Node::lookup`](crate::Node::lookup).
+    /// [`crate::Routes::lookup`](crate::Routes::lookup).
     Lookup {
         /// The peer to find.
         peer: NodeId,
     },
-    /// [`Node::set_record_seq`](crate::Node::set_record_seq).
+    /// [`crate::Routes::set_record_seq`](crate::Routes::set_record_seq).
     SetRecordSeq {
         /// The sequence number of this node's next address record.
         seq: u64,

@@ -130,7 +130,7 @@ pub use io::{Command, CommandOutcome, Input, Output, Timeout, TimerReason, Trans
 pub use mailbox::MailboxOp;
 pub use node::{
     Cjp2p, Cjp2pStats, Content, ContentStorage, FetchStats, MAX_LOCAL_ADDRESSES, Node, QueryStats,
-    RelayStats, RoutingStats, Stats, TransportStats, Via,
+    RelayStats, Routes, RoutingStats, Stats, TransportStats, Via,
 };
 pub use query::QueryOptions;
 pub use rng::CoreRng;

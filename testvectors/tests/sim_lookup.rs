@@ -78,15 +78,18 @@ fn network(seed: u64) -> SimNetwork {
     net.run_for(Duration::from_secs(1));
     net.take_events();
     let target = key(&net, TARGET).node_id();
-    let newest = net.node(TARGET).record_seq();
+    let newest = net.node_mut(TARGET).routes().record_seq();
     for holder in STALE_HOLDERS {
-        assert_eq!(net.node(holder).peer_record_seq(&target), Some(newest - 1));
+        assert_eq!(
+            net.node_mut(holder).routes().peer_record_seq(&target),
+            Some(newest - 1)
+        );
     }
     assert_eq!(
-        net.node(FRESH_HOLDER).peer_record_seq(&target),
+        net.node_mut(FRESH_HOLDER).routes().peer_record_seq(&target),
         Some(newest)
     );
-    assert_eq!(net.node(ASKER).peer_record_seq(&target), None);
+    assert_eq!(net.node_mut(ASKER).routes().peer_record_seq(&target), None);
     net
 }
 
@@ -143,7 +146,7 @@ proptest! {
             max_delay: Duration::from_millis(5 + jitter_ms),
         });
         let target = key(&net, TARGET).node_id();
-        let newest = net.node(TARGET).record_seq();
+        let newest = net.node_mut(TARGET).routes().record_seq();
         let mut held = Vec::new();
         let mut forged = 0;
         for round in 0..12 {
@@ -154,7 +157,7 @@ proptest! {
                 forged = inject_forgeries(&mut net, target);
             }
             net.run_for(Duration::from_millis(1_500));
-            held.push(net.node(ASKER).peer_record_seq(&target));
+            held.push(net.node_mut(ASKER).routes().peer_record_seq(&target));
             if held.last() == Some(&Some(newest)) {
                 break;
             }
@@ -165,7 +168,7 @@ proptest! {
         prop_assert!(seqs.windows(2).all(|pair| pair[0] <= pair[1]));
         let stats = net.node(ASKER).stats();
         prop_assert_eq!(stats.routing.dropped_bad_record, forged as u64, "forgeries refused: {:?}", stats);
-        let routes = net.node(ASKER).routes_to(&target);
+        let routes = net.node_mut(ASKER).routes().addresses_of(&target);
         prop_assert!(routes.contains(&tcp_address(&net, TARGET)));
         prop_assert!(routes.iter().all(|address| address.to_string().contains("127.0.0.1\",90")
             || address.to_string().contains("127.0.0.1\",100")));
@@ -259,11 +262,12 @@ fn lookup_then_fallback_then_fast_fail() {
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].1.value, json!({"n": 1}));
     net.run_for(Duration::from_secs(2));
-    let asker = net.node(ASKER);
+    let newest = net.node_mut(TARGET).routes().record_seq();
     assert_eq!(
-        asker.peer_record_seq(&target),
-        Some(net.node(TARGET).record_seq())
+        net.node_mut(ASKER).routes().peer_record_seq(&target),
+        Some(newest)
     );
+    let asker = net.node(ASKER);
     assert!(
         asker.stats().routing.dropped_stale_record >= 1,
         "a stale answer was refused"

@@ -13,18 +13,17 @@ use super::MAX_LOCAL_ADDRESSES;
 use super::Node;
 use super::lookups::PendingMessage;
 use super::via::Via;
-use super::{Cjp2p, Content};
+use super::{Cjp2p, Content, Routes};
 use crate::address::{Address, MAX_CALLSIGN_LEN};
 use crate::crypto::proof::reply_reference;
 use crate::error::{CommandError, SendError};
 use crate::event::{Message, MessageId};
 use crate::frame::{self, FrameError};
-use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::identity::{PublicIdentity, PublicKey};
 use crate::io::{Command, CommandOutcome};
 use crate::json::JsonError;
 use crate::query::QueryOptions;
 use crate::time::Instant;
-use alloc::vec::Vec;
 
 impl Node {
     /// An application command, as data: carries it out and says what it did.
@@ -98,7 +97,7 @@ impl Node {
                 key,
                 address,
                 preference,
-            } => Ok(Changed(self.add_route(now, key, &address, preference))),
+            } => Ok(Changed(self.routes().add(now, key, &address, preference))),
             Command::SendToPeer {
                 from,
                 peer,
@@ -107,9 +106,9 @@ impl Node {
             } => Ok(Sent(
                 self.send_to_peer(now, &from, &peer, &callsign, value)?,
             )),
-            Command::Lookup { peer } => Ok(Changed(self.lookup(now, peer))),
+            Command::Lookup { peer } => Ok(Changed(self.routes().lookup(now, peer))),
             Command::SetRecordSeq { seq } => {
-                self.set_record_seq(seq);
+                self.routes().set_record_seq(seq);
                 Ok(Done)
             }
             Command::SendCjp2p { to, messages } => {
@@ -381,31 +380,11 @@ impl Node {
 
     // ----- routing -----
 
-    /// Tells the routing table that the peer with `key` is reached at `address` (a callsign is
-    /// ignored), with `preference` (higher is tried first; none keeps the address's current one,
-    /// or 100 for a new address). An address given this way is considered working again even if
-    /// it failed before. If no signed record of the peer is held yet, the node asks the peer for
-    /// it (a lookup; its end is reported like any other).
-    ///
-    /// Returns false if the address has no transport this node speaks, or the table cannot take
-    /// it (a bound of zero).
-    pub fn add_route(
-        &mut self,
-        now: Instant,
-        key: PublicKey,
-        address: &Address,
-        preference: Option<u8>,
-    ) -> bool {
-        self.ctx.advance(now);
-        if key == self.ctx.public_key {
-            return false;
-        }
-        let stored = self.learn_route(key, address, preference, true);
-        let peer = key.node_id();
-        if stored && self.routing.routes.record_seq(&peer).is_none() {
-            self.start_lookup(peer);
-        }
-        stored
+    /// The routing table and lookups: routes to add, peers to look up, record sequence
+    /// numbers.
+    #[must_use]
+    pub fn routes(&mut self) -> Routes<'_> {
+        Routes::new(self)
     }
 
     /// Sends `value` from the local client `from` to the client `callsign` of the node with key
@@ -444,41 +423,5 @@ impl Node {
         };
         self.send_routed(message, None)?;
         Ok(id)
-    }
-
-    /// Looks `peer` up: asks the peers in the routing table (and `peer` itself, if it has a
-    /// usable address) for its newest signed address record. Ends with [`RoutingEvent::PeerFound`](crate::RoutingEvent::PeerFound) or
-    /// [`RoutingEvent::LookupFailed`](crate::RoutingEvent::LookupFailed). False if no lookup could be started (no peer to ask, or
-    /// [`Config::max_pending_lookups`](crate::Config::max_pending_lookups) in flight); true also
-    /// if one for `peer` is already in flight.
-    pub fn lookup(&mut self, now: Instant, peer: NodeId) -> bool {
-        self.ctx.advance(now);
-        self.start_lookup(peer)
-    }
-
-    /// Sets the sequence number of this node's next address record. It starts at the wall clock
-    /// reading (Unix ms) the node was built with and grows by one each time a local address is
-    /// added, so records made after a restart are newer than those made before; an application
-    /// that persists [`record_seq`](Self::record_seq) may restore it (plus one) instead.
-    pub fn set_record_seq(&mut self, seq: u64) {
-        self.routing.record_seq = seq;
-    }
-
-    /// The sequence number of this node's current address record.
-    #[must_use]
-    pub fn record_seq(&self) -> u64 {
-        self.routing.record_seq
-    }
-
-    /// The sequence number of the signed address record held for `peer`, if any.
-    #[must_use]
-    pub fn peer_record_seq(&self, peer: &NodeId) -> Option<u64> {
-        self.routing.routes.record_seq(peer)
-    }
-
-    /// The addresses the routing table holds for `peer`, best first at `now`, if it knows it.
-    #[must_use]
-    pub fn routes_to(&self, peer: &NodeId) -> Vec<Address> {
-        self.routing.addresses_of(&self.ctx, peer)
     }
 }

@@ -36,6 +36,7 @@ mod route_ops;
 #[cfg(test)]
 mod route_tests;
 mod routes;
+mod routes_view;
 mod routing;
 mod session_timers;
 mod sessions;
@@ -74,6 +75,7 @@ use session_timers::DueHandshake;
 pub use cjp2p_view::Cjp2p;
 pub use content_view::Content;
 pub use downloads::ContentStorage;
+pub use routes_view::Routes;
 pub use stats::{
     Cjp2pStats, FetchStats, QueryStats, RelayStats, RoutingStats, Stats, TransportStats,
 };
@@ -91,7 +93,7 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///
 /// # Methods
 /// - **Getters**: [`node_id`](Self::node_id), [`public_key`](Self::public_key),
-///   [`routes_to`](Self::routes_to), [`record_seq`](Self::record_seq),
+///   [`routes_to`](crate::Routes::addresses_of), [`record_seq`](crate::Routes::record_seq),
 ///   [`public_identity`](Self::public_identity), [`stats`](Self::stats),
 ///   [`config`](Self::config), [`has_session`](Self::has_session),
 ///   [`held_frames`](Self::held_frames), [`nonces_remembered`](Self::nonces_remembered).
@@ -106,8 +108,8 @@ pub const MAX_LOCAL_ADDRESSES: usize = 16;
 ///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
 ///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query),
 ///   [`request_mailbox`](Self::request_mailbox),
-///   [`add_route`](Self::add_route), [`send_to_peer`](Self::send_to_peer),
-///   [`lookup`](Self::lookup), [`set_record_seq`](Self::set_record_seq); for CJP2P
+///   [`add_route`](crate::Routes::add), [`send_to_peer`](Self::send_to_peer),
+///   [`lookup`](crate::Routes::lookup), [`set_record_seq`](crate::Routes::set_record_seq); for CJP2P
 ///   [`send_cjp2p`](crate::Cjp2p::send), [`add_cjp2p_peer`](crate::Cjp2p::add_peer),
 ///   [`set_content_store`](crate::Cjp2p::set_store); for downloads
 ///   [`fetch`](crate::Content::fetch), [`cancel_fetch`](crate::Content::cancel),

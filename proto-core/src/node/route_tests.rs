@@ -47,8 +47,12 @@ fn a_failed_transmit_is_sent_again_on_the_next_address_with_the_same_id() {
         Address::udp(udp(9002), None),
         Address::tcp(udp(10_002), None),
     );
-    assert!(alice.add_route(now, bob.public_key(), &first, Some(200)));
-    assert!(alice.add_route(now, bob.public_key(), &second, Some(100)));
+    assert!(alice.routes().add(now, bob.public_key(), &first, Some(200)));
+    assert!(
+        alice
+            .routes()
+            .add(now, bob.public_key(), &second, Some(100))
+    );
     transmits(&mut alice); // the request for bob's record
     let id = alice
         .send_to_peer(now, "c", &bob.public_key(), "c", json!({"n": 1}))
@@ -77,8 +81,8 @@ fn a_failed_transmit_is_sent_again_on_the_next_address_with_the_same_id() {
     assert_eq!(message.id, id, "the same message, not a new one");
     // The failed address is skipped from now on.
     assert_eq!(
-        alice.routes_to(&bob.node_id()),
-        [second.clone(), first.clone()]
+        alice.routes().addresses_of(&bob.node_id()),
+        [second, first]
     );
     alice
         .send_to_peer(now, "c", &bob.public_key(), "c", json!({"n": 2}))
@@ -173,7 +177,9 @@ fn messages_waiting_for_a_lookup_are_bounded() {
         },
     );
     let relay = Identity::from_secret_bytes(&[3; 32]).public_key();
-    alice.add_route(now, relay, &Address::udp(udp(9003), None), None);
+    alice
+        .routes()
+        .add(now, relay, &Address::udp(udp(9003), None), None);
     let stranger = Identity::from_secret_bytes(&[9; 32]).public_key();
     assert!(
         alice
@@ -213,7 +219,7 @@ fn the_routing_table_keeps_at_most_max_routes_peers() {
         .collect();
     for (index, key) in keys.iter().enumerate() {
         let later = now + Duration::from_millis(index as u64);
-        alice.add_route(
+        alice.routes().add(
             later,
             *key,
             &Address::udp(udp(9100 + index as u16), None),
@@ -221,8 +227,8 @@ fn the_routing_table_keeps_at_most_max_routes_peers() {
         );
     }
     assert!(
-        alice.routes_to(&keys[0].node_id()).is_empty(),
+        alice.routes().addresses_of(&keys[0].node_id()).is_empty(),
         "the oldest went"
     );
-    assert_eq!(alice.routes_to(&keys[2].node_id()).len(), 1);
+    assert_eq!(alice.routes().addresses_of(&keys[2].node_id()).len(), 1);
 }
