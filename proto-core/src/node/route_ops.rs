@@ -6,7 +6,8 @@
 use alloc::vec::Vec;
 
 use super::Node;
-use super::lookups::{PendingMessage, SentMessage, transmit_tag};
+use super::lookups::{PendingMessage, transmit_tag};
+use super::routing::LookupEnd;
 use crate::address::Address;
 use crate::error::SendError;
 use crate::event::RoutingEvent;
@@ -36,50 +37,21 @@ impl Node {
     /// it found, and a newer one may follow): the message then waits for the lookup's end.
     pub fn handle_transmit_failed(&mut self, now: Instant, to: TransportAddr, data: &[u8]) {
         self.ctx.advance(now);
-        self.ctx.stats.routing.transmits_failed += 1;
-        let mut peers = self.routing.routes.mark_failed(to, self.ctx.now);
+        let failure = self
+            .routing
+            .on_transmit_failed(&mut self.ctx, to, &transmit_tag(data));
         // A handshake to a dead address would only delay a new one on the next address.
         self.transport.forget_handshakes_to(to);
-        let mut reported = None;
-        let retry = self.ctx.config.route_retry_after;
-        if let Some(message) = self
-            .routing
-            .take_resendable(&self.ctx, to, &transmit_tag(data))
-        {
+        let mut reported = failure.waiting;
+        if let Some(message) = failure.resend {
             let peer = message.key.node_id();
-            if !peers.contains(&peer) {
-                peers.push(peer);
-            }
-            let lookup_open = self.routing.lookups.by_target.contains_key(&peer);
-            let room = self.routing.waiting.len() < self.ctx.config.max_waiting_messages;
-            if lookup_open
-                && room
-                && self
-                    .routing
-                    .routes
-                    .best(&peer, self.ctx.now, retry)
-                    .is_none()
-            {
-                // It was sent on a record a lookup found, and that lookup still takes newer
-                // answers: wait for them rather than give up on the first (maybe stale) one.
-                self.routing.waiting.push(message);
-                reported = Some(peer);
-            } else if let Err(id) = self.resend_on_best(message) {
+            if let Err(id) = self.resend_on_best(message) {
                 self.report_unreachable(peer, Some(id));
                 reported = Some(peer);
             }
         }
-        peers.sort();
-        peers.dedup();
-        for peer in peers {
-            // A lookup in flight may still bring a newer record: its end decides.
-            if self
-                .routing
-                .routes
-                .best(&peer, self.ctx.now, retry)
-                .is_some()
-                || self.routing.lookups.by_target.contains_key(&peer)
-            {
+        for peer in failure.peers {
+            if !self.routing.is_stranded(&self.ctx, &peer) {
                 continue;
             }
             if reported != Some(peer) {
@@ -184,21 +156,10 @@ impl Node {
         }
     }
 
-    /// Where to send to `peer`: a peer that lists a relay is reached on its direct path if
-    /// one is open, else through the relay (which introduces us, so that a direct path may
-    /// open); any other peer on its best usable address.
+    /// Where to send to `peer` (see `Routing::best_location`).
     fn best_location(&self, peer: &NodeId) -> Option<Address> {
-        let route = self.routing.routes.get(peer)?;
-        if let Some(relay) = route.relays.first() {
-            return Some(match self.transport.direct_path(&self.ctx, peer) {
-                Some(direct) => Address::from_transport(direct),
-                None => relay.to_address(None),
-            });
-        }
-        self.routing
-            .routes
-            .best(peer, self.ctx.now, self.ctx.config.route_retry_after)
-            .map(|best| best.address())
+        let direct = || self.transport.direct_path(&self.ctx, peer);
+        self.routing.best_location(&self.ctx, peer, &direct)
     }
 
     /// Encodes and queues `message` for `location`, and remembers it for a re-send.
@@ -217,18 +178,7 @@ impl Node {
             message.reference,
         )?;
         self.routing
-            .routes
-            .touch(&message.key.node_id(), self.ctx.now);
-        let capacity = self.ctx.config.max_resend_memory;
-        self.routing.resend.push(
-            SentMessage {
-                message,
-                transport,
-                tag,
-                at: self.ctx.now,
-            },
-            capacity,
-        );
+            .remember_sent(&self.ctx, message, transport, tag);
         Ok(())
     }
 
@@ -323,33 +273,26 @@ impl Node {
         }
     }
 
-    /// Lookup deadlines due now: a lookup that found a record is done; one that did not asks
-    /// again or fails.
+    /// Lookup deadlines due now (see `Routing::expire_lookups`): requests of a new round go
+    /// out, and what waited on a lookup that ended is reported unreachable.
     pub(super) fn expire_lookups(&mut self) {
-        for target in self.routing.lookups.due(self.ctx.now) {
-            let Some(lookup) = self.routing.lookups.remove(&target) else {
-                continue;
-            };
-            if lookup.found.is_some() {
-                // Messages still waiting failed on every record the lookup found.
-                for message in self.routing.waiting.take_for(&target) {
-                    self.report_unreachable(target, Some(message.id));
-                }
-                continue;
-            }
-            let round = self.routing.lookup_round(
-                &mut self.ctx,
-                target,
-                lookup.asked,
-                lookup.attempts_left,
-            );
-            if let Some(requests) = round {
-                self.queue_lookup_requests(requests);
-            } else {
-                self.ctx
-                    .push_event(Event::Routing(RoutingEvent::LookupFailed { peer: target }));
-                for message in self.routing.waiting.take_for(&target) {
-                    self.report_unreachable(target, Some(message.id));
+        for end in self.routing.expire_lookups(&mut self.ctx) {
+            match end {
+                LookupEnd::Again(requests) => self.queue_lookup_requests(requests),
+                LookupEnd::Over {
+                    target,
+                    failed,
+                    waiting,
+                } => {
+                    if failed {
+                        self.ctx
+                            .push_event(Event::Routing(RoutingEvent::LookupFailed {
+                                peer: target,
+                            }));
+                    }
+                    for message in waiting {
+                        self.report_unreachable(target, Some(message.id));
+                    }
                 }
             }
         }

@@ -80,10 +80,7 @@ fn a_failed_transmit_is_sent_again_on_the_next_address_with_the_same_id() {
     };
     assert_eq!(message.id, id, "the same message, not a new one");
     // The failed address is skipped from now on.
-    assert_eq!(
-        alice.routes().addresses_of(&bob.node_id()),
-        [second, first]
-    );
+    assert_eq!(alice.routes().addresses_of(&bob.node_id()), [second, first]);
     alice
         .send_to_peer(now, "c", &bob.public_key(), "c", json!({"n": 2}))
         .unwrap();

@@ -9,13 +9,29 @@ use crate::address::Address;
 use crate::frame;
 use crate::identity::NodeId;
 use crate::node::context::Context;
-use crate::node::lookups::Lookup;
+use crate::node::lookups::{Lookup, PendingMessage};
 use crate::routing::AddressRecord;
 use crate::routing::wire;
 use crate::transport::TransportAddr;
 
 /// Requests to queue: each lookup request frame and where it goes.
 pub(in crate::node) type Requests = Vec<(TransportAddr, Vec<u8>)>;
+
+/// What became of a lookup whose deadline passed.
+pub(in crate::node) enum LookupEnd {
+    /// It asks again: the requests of its next round.
+    Again(Requests),
+    /// It is over: `failed` if it found no record after every attempt (else the messages still
+    /// waiting failed on every record it found); those messages are given up.
+    Over {
+        /// The peer looked up.
+        target: NodeId,
+        /// Whether it found no record.
+        failed: bool,
+        /// The messages that waited for it.
+        waiting: Vec<PendingMessage>,
+    },
+}
 
 impl Routing {
     /// Starts a lookup of `target` (never `own`, this node), unless one is in flight: the
@@ -153,5 +169,36 @@ impl Routing {
             lookup.found = Some(record.seq);
         }
         Some((target, record.seq))
+    }
+
+    /// The lookups whose deadline is due now, each ended or asking again, in deadline order.
+    pub(in crate::node) fn expire_lookups(&mut self, ctx: &mut Context) -> Vec<LookupEnd> {
+        let mut ends = Vec::new();
+        for target in self.lookups.due(ctx.now) {
+            let Some(lookup) = self.lookups.remove(&target) else {
+                continue;
+            };
+            if lookup.found.is_some() {
+                let waiting = self.waiting.take_for(&target);
+                ends.push(LookupEnd::Over {
+                    target,
+                    failed: false,
+                    waiting,
+                });
+                continue;
+            }
+            match self.lookup_round(ctx, target, lookup.asked, lookup.attempts_left) {
+                Some(requests) => ends.push(LookupEnd::Again(requests)),
+                None => {
+                    let waiting = self.waiting.take_for(&target);
+                    ends.push(LookupEnd::Over {
+                        target,
+                        failed: true,
+                        waiting,
+                    });
+                }
+            }
+        }
+        ends
     }
 }

@@ -5,12 +5,13 @@
 //! The pieces live in their own modules beside this one (`routes`, `lookups`); this struct is
 //! what the node owns of them.
 
+mod failures;
 mod lookup_rounds;
 mod own_record;
 mod publishing;
 mod table;
 
-pub(super) use lookup_rounds::Requests;
+pub(super) use lookup_rounds::{LookupEnd, Requests};
 
 use publishing::Published;
 

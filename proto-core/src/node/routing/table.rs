@@ -8,7 +8,7 @@ use super::Routing;
 use crate::address::Address;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::node::context::Context;
-use crate::node::lookups::{PendingMessage, TAG_LEN};
+use crate::node::lookups::{PendingMessage, SentMessage, TAG_LEN};
 use crate::node::routes::RouteAddress;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
@@ -116,5 +116,48 @@ impl Routing {
             }
         }
         candidates
+    }
+
+    /// Where to send to `peer`: a peer that lists a relay is reached on its direct path if
+    /// one is open (`direct_path`), else through the relay (which introduces us, so that a direct path may
+    /// open); any other peer on its best usable address.
+    pub(in crate::node) fn best_location(
+        &self,
+        ctx: &Context,
+        peer: &NodeId,
+        direct_path: &dyn Fn() -> Option<TransportAddr>,
+    ) -> Option<Address> {
+        let route = self.routes.get(peer)?;
+        if let Some(relay) = route.relays.first() {
+            return Some(match direct_path() {
+                Some(direct) => Address::from_transport(direct),
+                None => relay.to_address(None),
+            });
+        }
+        self.routes
+            .best(peer, ctx.now, ctx.config.route_retry_after)
+            .map(|best| best.address())
+    }
+
+    /// `message` went to `transport` in a datagram ending with `tag`: the peer's route is in
+    /// use, and the message is remembered (within `max_resend_memory`) to send again if the
+    /// adapter reports the transmit failed or a node under load challenges it.
+    pub(in crate::node) fn remember_sent(
+        &mut self,
+        ctx: &Context,
+        message: PendingMessage,
+        transport: TransportAddr,
+        tag: [u8; TAG_LEN],
+    ) {
+        self.routes.touch(&message.key.node_id(), ctx.now);
+        self.resend.push(
+            SentMessage {
+                message,
+                transport,
+                tag,
+                at: ctx.now,
+            },
+            ctx.config.max_resend_memory,
+        );
     }
 }
