@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use crate::address::Address;
 use crate::config::Config;
 use crate::event::Event;
-use crate::identity::{Identity, PublicKey};
+use crate::identity::{Identity, PublicIdentity, PublicKey};
 use crate::rng::CoreRng;
 use crate::time::{Instant, UnixMillis};
 
@@ -76,5 +76,24 @@ impl Context {
     /// Queues an event about a query even when the queue is full (see `Outbox::query_event`).
     pub(super) fn push_query_event(&mut self, event: Event) {
         self.out.query_event(event);
+    }
+
+    /// How peers reach the client `callsign` of this node: its first specific local address
+    /// (else its first), and its key.
+    pub(super) fn public_identity(&self, name: &str, callsign: &str) -> PublicIdentity {
+        let specific = self.local_addresses.iter().find(|address| {
+            address
+                .transport()
+                .is_none_or(|transport| !transport.is_unspecified())
+        });
+        let location = specific.or(self.local_addresses.first()).map_or_else(
+            || Address::local(callsign),
+            |address| address.with_callsign(callsign),
+        );
+        PublicIdentity {
+            name: name.into(),
+            location,
+            key: self.public_key,
+        }
     }
 }

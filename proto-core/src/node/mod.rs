@@ -57,10 +57,8 @@ mod transport;
 mod under_load;
 mod via;
 
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use crate::address::Address;
 use crate::config::Config;
 use crate::error::CommandError;
 use crate::event::Event;
@@ -70,7 +68,6 @@ use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::rng::CoreRng;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
-use session_timers::DueHandshake;
 
 pub use cjp2p_view::Cjp2p;
 pub use content_view::Content;
@@ -193,14 +190,7 @@ impl Node {
         };
         node.cjp2p.add_bootstrap_peers(&node.ctx);
         if node.ctx.config.refuse_before_start {
-            // Nothing signed before this start is known not to have been taken already. The
-            // floor sits 2 ms below the start: timestamps are whole milliseconds, and a
-            // sender's (its clock's reading at its start plus the time since, each truncated)
-            // can be up to 2 ms behind the true time, so a peer on the same clock that signs
-            // right after this start is not refused.
-            let floor = UnixMillis(wall.0.saturating_sub(2));
-            node.transport.signature_nonces.raise_floor_to(floor);
-            node.transport.sealed_nonces.raise_floor_to(floor);
+            node.transport.refuse_signed_before(wall);
         }
         node
     }
@@ -237,20 +227,7 @@ impl Node {
     /// How peers reach the client `callsign` of this node: its first local address and its key.
     #[must_use]
     pub fn public_identity(&self, name: &str, callsign: &str) -> PublicIdentity {
-        let specific = self.ctx.local_addresses.iter().find(|address| {
-            address
-                .transport()
-                .is_none_or(|transport| !transport.is_unspecified())
-        });
-        let location = specific.or(self.ctx.local_addresses.first()).map_or_else(
-            || Address::local(callsign),
-            |address| address.with_callsign(callsign),
-        );
-        PublicIdentity {
-            name: name.to_string(),
-            location,
-            key: self.ctx.public_key,
-        }
+        self.ctx.public_identity(name, callsign)
     }
 
     /// What the node has done with its input so far.
@@ -476,26 +453,13 @@ impl Node {
         self.transport.handshake_times.prune(wall);
     }
 
+    /// Handshakes due a retry go again (within the same limits as the first attempt); those
+    /// out of attempts fail, and what waited for them is reported.
     fn retry_handshakes(&mut self) {
-        for due in self.transport.sessions.due_handshakes(&mut self.ctx) {
-            match due {
-                DueHandshake::Failed(peer) => {
-                    self.ctx
-                        .push_event(Event::Transport(TransportEvent::HandshakeFailed { peer }));
-                    self.fail_held_for_session(peer);
-                }
-                // Within the same limits as the first attempt: a retry is no less a reply to
-                // whatever made us start the handshake.
-                DueHandshake::Retry(retry) => {
-                    self.transport.queue_on_path(
-                        &mut self.ctx,
-                        &retry.peer,
-                        retry.to,
-                        retry.frame,
-                        retry.observed,
-                    );
-                }
-            }
+        for peer in self.transport.retry_handshakes(&mut self.ctx) {
+            self.ctx
+                .push_event(Event::Transport(TransportEvent::HandshakeFailed { peer }));
+            self.fail_held_for_session(peer);
         }
     }
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::test_support::*;
 use super::*;
+use crate::address::Address;
 use crate::error::SendError;
 use crate::query::QueryOptions;
 use crate::{QueryEvent, RoutingEvent};

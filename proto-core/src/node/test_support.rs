@@ -1,6 +1,7 @@
 //! What the node's unit tests share: nodes with fixed keys, seeds and clock, on 127.0.0.1.
 
 use super::*;
+use crate::address::Address;
 
 /// The wall clock every test node starts at.
 pub(super) const WALL: UnixMillis = UnixMillis(1_700_000_000_000);

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::test_support::*;
 use super::*;
+use crate::address::Address;
 use crate::error::SendError;
 use crate::io::TimerReason;
 

@@ -1,6 +1,8 @@
 //! The transport's side of Noise handshakes: starting ours, a peer's init as it arrives
 //! (checked, taken, answered), and the response to ours (the session confirmed).
 
+use alloc::vec::Vec;
+
 use super::Transport;
 use crate::address::Address;
 use crate::crypto::body;
@@ -8,13 +10,14 @@ use crate::crypto::handshake::{self, HandshakeTime, InitiatorHandshake, SessionK
 use crate::event::Event;
 use crate::event::TransportEvent;
 use crate::frame;
+use crate::identity::NodeId;
 use crate::identity::PublicIdentity;
 use crate::identity::PublicKey;
 use crate::node::context::Context;
+use crate::node::session_timers::DueHandshake;
 use crate::node::sessions::PendingHandshake;
 use crate::replay::ReplayError;
 use crate::transport::TransportAddr;
-use alloc::vec::Vec;
 
 /// A handshake init taken as a new session the peer starts: what
 /// [`Transport::answer_handshake_init`] keeps and answers with.
@@ -234,5 +237,21 @@ impl Transport {
         for index in stale {
             self.sessions.take_pending(index);
         }
+    }
+
+    /// Sends again the handshakes due a retry, within the same limits as the first attempt (a
+    /// retry is no less a reply to whatever made us start the handshake). The peers whose
+    /// handshakes ran out of attempts, in order.
+    pub(in crate::node) fn retry_handshakes(&mut self, ctx: &mut Context) -> Vec<NodeId> {
+        let mut failed = Vec::new();
+        for due in self.sessions.due_handshakes(ctx) {
+            match due {
+                DueHandshake::Failed(peer) => failed.push(peer),
+                DueHandshake::Retry(retry) => {
+                    self.queue_on_path(ctx, &retry.peer, retry.to, retry.frame, retry.observed);
+                }
+            }
+        }
+        failed
     }
 }

@@ -53,4 +53,15 @@ impl Transport {
             target.restore(memory.floor(kind), entries, now);
         }
     }
+
+    /// Refuses first messages signed before a start at `wall`: nothing signed before it is
+    /// known not to have been taken already. The floor sits 2 ms below the start: timestamps
+    /// are whole milliseconds, and a sender's (its clock's reading at its start plus the time
+    /// since, each truncated) can be up to 2 ms behind the true time, so a peer on the same
+    /// clock that signs right after this start is not refused.
+    pub(in crate::node) fn refuse_signed_before(&mut self, wall: UnixMillis) {
+        let floor = UnixMillis(wall.0.saturating_sub(2));
+        self.signature_nonces.raise_floor_to(floor);
+        self.sealed_nonces.raise_floor_to(floor);
+    }
 }
