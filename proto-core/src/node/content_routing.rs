@@ -18,15 +18,13 @@ use alloc::vec::Vec;
 
 use super::Node;
 use super::downloads::{
-    Fed, Route, SourceLink, Started, reply_sized_chunks, serving_store, session_answer,
+    Fed, Route, SourceLink, reply_sized_chunks, serving_store, session_answer,
 };
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
 use crate::content::ContentId;
 use crate::content::SessionContent;
 use crate::error::CommandError;
-use crate::event::Event;
-use crate::event::FetchEvent;
 use crate::identity::{PublicIdentity, PublicKey};
 use crate::transport::TransportAddr;
 use alloc::collections::BTreeMap;
@@ -115,39 +113,18 @@ impl Node {
         id: ContentId,
         sources: Vec<TransportAddr>,
     ) -> Result<(), CommandError> {
-        let sources: Vec<TransportAddr> = sources
-            .into_iter()
-            .filter(|source| source.protocol == crate::transport::Protocol::Udp)
-            .collect();
-        match self
+        let cjp2p = &self.cjp2p;
+        let our_max_request = |addr: TransportAddr| {
+            cjp2p
+                .peer(&addr.addr)
+                .and_then(|peer| peer.ejtp_max_request)
+        };
+        if self
             .downloads
-            .start(self.ctx.now, id, sources)
+            .start_fetch(&mut self.ctx, id, sources, &our_max_request)
             .map_err(CommandError::Fetch)?
         {
-            Started::Joined => self.drive_download(id),
-            Started::Held { len } => {
-                self.ctx.push_event(Event::Fetch(FetchEvent::Progress {
-                    id,
-                    have: len,
-                    total: len,
-                }));
-                self.ctx
-                    .push_event(Event::Fetch(FetchEvent::Completed { id, len }));
-            }
-            Started::New => {
-                // Our own nodes answer more than a block per request: ask them so from the
-                // first request on.
-                let ours: Vec<(TransportAddr, u32)> = self
-                    .downloads
-                    .sources_of(&id)
-                    .into_iter()
-                    .filter_map(|info| Some((info.addr, self.blocks_for_our_node(info.addr)?)))
-                    .collect();
-                for (addr, blocks) in ours {
-                    self.downloads.set_blocks_in(&id, addr, blocks);
-                }
-                self.drive_download(id);
-            }
+            self.drive_download(id);
         }
         Ok(())
     }
@@ -194,16 +171,12 @@ impl Node {
         eof: u64,
     ) {
         let known = self.cjp2p.our_node_key(from) == Some(*peer);
-        if !(known
-            && self
-                .downloads
-                .handle_block(self.ctx.now, &id, from, offset, bytes, eof))
+        if self
+            .downloads
+            .feed_session_data(&mut self.ctx, from, known, id, offset, bytes, eof)
         {
-            self.ctx.stats.fetch.session_content_dropped += 1;
-            return;
+            self.drive_download(id);
         }
-        self.ctx.stats.fetch.session_content_bytes += bytes.len() as u64;
-        self.drive_download(id);
     }
 
     /// `from` (known by session key `peer`) does not hold `id`.

@@ -12,6 +12,7 @@
 mod chunks;
 mod feeding;
 mod serving;
+mod starting;
 #[cfg(test)]
 mod tests;
 mod transport;
