@@ -17,9 +17,7 @@
 use alloc::vec::Vec;
 
 use super::Node;
-use super::downloads::{
-    Fed, Route, SourceLink, reply_sized_chunks, serving_store, session_answer,
-};
+use super::downloads::{Fed, Route, SourceLink, reply_sized_chunks, serving_store, session_answer};
 use crate::address::Address;
 use crate::cjp2p::Cjp2pMessage;
 use crate::content::ContentId;

@@ -8,27 +8,14 @@ use alloc::vec::Vec;
 use super::Node;
 use super::cjp2p::HandOn;
 use super::relay::MailboxRequest;
-use super::transport::{SessionFrame, associated_data};
+use super::transport::{Layer, SessionFrame, associated_data};
 use super::transport::{SignedFrame, json_payload};
 use crate::address::Address;
 use crate::content::ContentStore;
 use crate::crypto::body::RBody;
 use crate::event::Event;
 use crate::frame::{self, Frame};
-use crate::identity::PublicKey;
 use crate::transport::TransportAddr;
-
-/// Where an opened frame came from, for the checks on what it holds.
-struct Layer<'a> {
-    /// The strict JSON header of the `r` frame that held it: what signatures must name.
-    recipient_header: &'a [u8],
-    recipient: &'a Address,
-    hops: u8,
-    /// The peer whose session authenticated the layer, if it came on a session.
-    session_peer: Option<PublicKey>,
-    /// Our index of that session.
-    session_index: Option<u32>,
-}
 
 impl Node {
     /// A frame from the network, from a datagram or a stream.
@@ -390,12 +377,6 @@ impl Node {
         };
         self.queries.deliver(&mut self.ctx, message, reference);
     }
-}
-
-#[derive(Clone, Copy)]
-pub(in crate::node) enum SealedOrSigned {
-    Sealed,
-    Signed,
 }
 
 impl Node {

@@ -12,10 +12,9 @@ use crate::address::Address;
 use crate::error::SendError;
 use crate::event::RoutingEvent;
 use crate::event::{Event, MessageId};
-use crate::frame;
 use crate::identity::{NodeId, PublicIdentity, PublicKey};
 use crate::relay_address::RelayAddress;
-use crate::routing::wire::{self, LookupBody};
+use crate::routing::wire::LookupBody;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -323,23 +322,13 @@ impl Node {
         } else {
             self.routing.held_record(&self.ctx, &target)
         };
-        let Some(record) = record else {
-            self.ctx.stats.routing.lookups_unanswered += 1;
-            return;
-        };
-        let mut frame = frame::sealed_prefix(&Address::from_transport(from));
-        wire::write_lookup_answer(&mut frame, &request_id, &record);
-        // The request came from an address nobody vouched for: answer with no more than three
-        // times its bytes, so a forged source cannot make this node an amplifier, or within
-        // the address's own credit (three times all it sent us, less what we sent it; none
-        // needed once it proved it receives: a peer in session with us).
-        if frame.len() > frame_len.saturating_mul(3)
-            && !self.transport.paths.admit(from, frame.len())
+        if let Some(frame) = self
+            .routing
+            .lookup_answer(&mut self.ctx, from, request_id, record)
         {
-            self.ctx.stats.routing.lookups_unanswered += 1;
-            return;
+            self.transport
+                .queue_answer(&mut self.ctx, from, frame_len, frame);
         }
-        self.transport.queue_transmit(&mut self.ctx, from, frame);
     }
 
     fn on_lookup_answer(&mut self, request_id: [u8; 16], bytes: &[u8]) {

@@ -2,7 +2,7 @@
 //! relay decides, the node signs, sends and counts.
 
 use super::Node;
-use super::relay::{Dropped, MailboxRequest, Whence};
+use super::relay::{MailboxRequest, Whence};
 use crate::address::Address;
 use crate::error::SendError;
 use crate::identity::{PublicIdentity, PublicKey};
@@ -50,16 +50,15 @@ impl Node {
     /// hand over.
     pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>, from: TransportAddr) {
         let (now, wall) = (self.ctx.now, self.ctx.wall_now());
-        let local_addresses = &self.ctx.local_addresses;
+        let (local_addresses, stats) = (&self.ctx.local_addresses, &mut self.ctx.stats.transport);
         let is_local = |address: &Address| {
             address.kind() == "local" || local_addresses.contains(&address.without_callsign())
         };
-        match self.relay.on_request(request, now, wall, &is_local) {
-            Ok(Some(owner)) => self.hand_over(&owner, Whence::Asked(from)),
-            Ok(None) | Err(Dropped::Refused) => {}
-            Err(Dropped::Crypto) => self.ctx.stats.transport.dropped_crypto += 1,
-            Err(Dropped::Stale) => self.ctx.stats.transport.dropped_stale += 1,
-            Err(Dropped::Malformed) => self.ctx.stats.transport.dropped_malformed += 1,
+        if let Some(owner) = self
+            .relay
+            .take_request(request, (now, wall), &is_local, stats)
+        {
+            self.hand_over(&owner, Whence::Asked(from));
         }
     }
 

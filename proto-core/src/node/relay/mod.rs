@@ -27,7 +27,7 @@ use crate::address::Address;
 use crate::config::Config;
 use crate::identity::{NodeId, PublicKey};
 use crate::mailbox::MailboxOp;
-use crate::node::Stats;
+use crate::node::{Stats, TransportStats};
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
@@ -123,6 +123,33 @@ impl Relay {
             self.counters.dropped_mailbox_request += 1;
         }
         result
+    }
+
+    /// As [`on_request`](Self::on_request), counting what is dropped in `stats` (bad
+    /// signatures as crypto failures, replays as stale, garbage as malformed).
+    pub(super) fn take_request(
+        &mut self,
+        request: &MailboxRequest<'_>,
+        (now, wall): (Instant, UnixMillis),
+        is_local: &dyn Fn(&Address) -> bool,
+        stats: &mut TransportStats,
+    ) -> Option<PublicKey> {
+        match self.on_request(request, now, wall, is_local) {
+            Ok(owner) => owner,
+            Err(Dropped::Refused) => None,
+            Err(Dropped::Crypto) => {
+                stats.dropped_crypto += 1;
+                None
+            }
+            Err(Dropped::Stale) => {
+                stats.dropped_stale += 1;
+                None
+            }
+            Err(Dropped::Malformed) => {
+                stats.dropped_malformed += 1;
+                None
+            }
+        }
     }
 
     fn check_and_apply(

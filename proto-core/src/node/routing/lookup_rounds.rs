@@ -201,4 +201,22 @@ impl Routing {
         }
         ends
     }
+
+    /// The answer to lookup request `request_id` from `from`, carrying `record` (ours or one
+    /// held for the target); `None`, counted as unanswered, when there is no record.
+    pub(in crate::node) fn lookup_answer(
+        &mut self,
+        ctx: &mut Context,
+        from: TransportAddr,
+        request_id: [u8; 16],
+        record: Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
+        let Some(record) = record else {
+            ctx.stats.routing.lookups_unanswered += 1;
+            return None;
+        };
+        let mut frame = frame::sealed_prefix(&Address::from_transport(from));
+        wire::write_lookup_answer(&mut frame, &request_id, &record);
+        Some(frame)
+    }
 }

@@ -23,7 +23,7 @@ mod streams;
 mod timers;
 mod transmitting;
 
-pub(super) use opening::{SessionFrame, associated_data};
+pub(super) use opening::{Layer, SessionFrame, associated_data};
 pub(super) use path_control::PathHandOn;
 pub(super) use relay_paths::RelayedRoute;
 pub(super) use sender_checks::{SignedFrame, json_payload};

@@ -3,6 +3,7 @@
 //! memories.
 
 use super::Transport;
+use crate::address::Address;
 use crate::crypto::CryptoError;
 use crate::crypto::body::{self, RBody};
 use crate::crypto::handshake::SessionKeys;
@@ -13,13 +14,31 @@ use crate::event::TransportEvent;
 use crate::frame::{self};
 use crate::identity::PublicKey;
 use crate::node::context::Context;
-use crate::node::inbound::SealedOrSigned;
 use crate::node::sessions::SessionEntry;
 use crate::replay::ReplayError;
 use crate::replay_journal::{FirstMessageKind, ReplayRecord};
 use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
 use alloc::vec::Vec;
+
+/// Where an opened frame came from, for the checks on what it holds.
+pub(in crate::node) struct Layer<'a> {
+    /// The strict JSON header of the `r` frame that held it: what signatures must name.
+    pub(in crate::node) recipient_header: &'a [u8],
+    pub(in crate::node) recipient: &'a Address,
+    pub(in crate::node) hops: u8,
+    /// The peer whose session authenticated the layer, if it came on a session.
+    pub(in crate::node) session_peer: Option<PublicKey>,
+    /// Our index of that session.
+    pub(in crate::node) session_index: Option<u32>,
+}
+
+/// Which replay memory a first message is checked against.
+#[derive(Clone, Copy)]
+pub(in crate::node) enum SealedOrSigned {
+    Sealed,
+    Signed,
+}
 
 impl Transport {
     pub(in crate::node) fn decompress(

@@ -10,6 +10,25 @@ use crate::transport::TransportAddr;
 use alloc::vec::Vec;
 
 impl Transport {
+    /// Queues `frame`, the answer to a request of `request_len` bytes from `from` that came
+    /// from an address nobody vouched for: no more than three times the request, so a forged
+    /// source cannot make this node an amplifier, or within the address's own credit (three
+    /// times all it sent us, less what we sent it; none needed once it proved it receives).
+    /// Dropped otherwise, counted as an unanswered lookup.
+    pub(in crate::node) fn queue_answer(
+        &mut self,
+        ctx: &mut Context,
+        from: TransportAddr,
+        request_len: usize,
+        frame: Vec<u8>,
+    ) {
+        if frame.len() > request_len.saturating_mul(3) && !self.paths.admit(from, frame.len()) {
+            ctx.stats.routing.lookups_unanswered += 1;
+            return;
+        }
+        self.queue_transmit(ctx, from, frame);
+    }
+
     /// Queues bytes for `to`, framed for its transport. False if the queue was full.
     pub(in crate::node) fn queue_transmit(
         &mut self,

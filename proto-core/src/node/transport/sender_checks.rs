@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::Transport;
+use super::opening::SealedOrSigned;
 use crate::address::Address;
 use crate::crypto::proof::SenderProof;
 use crate::event::TransportEvent;
@@ -11,7 +12,6 @@ use crate::event::{Event, Message, MessageId, Protection, Sender};
 use crate::frame::{self, Frame};
 use crate::identity::PublicKey;
 use crate::node::context::Context;
-use crate::node::inbound::SealedOrSigned;
 use crate::time::UnixMillis;
 use crate::transport::TransportAddr;
 
