@@ -6,6 +6,7 @@ mod cjp2p;
 mod cjp2p_tests;
 mod cjp2p_view;
 mod command;
+mod composition;
 mod content_routing;
 #[cfg(test)]
 mod content_session_tests;
@@ -70,6 +71,7 @@ use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 
 pub use cjp2p_view::Cjp2p;
+pub use composition::Node;
 pub use content_view::Content;
 pub use downloads::ContentStorage;
 pub use routes_view::Routes;
@@ -80,73 +82,6 @@ pub use via::Via;
 
 /// Most addresses a node can declare as its own (one per transport and IP version is typical).
 pub const MAX_LOCAL_ADDRESSES: usize = 16;
-
-/// An EJTP node: a router with local clients, its identity, its sessions and its replay memory.
-///
-/// A `Node` does no I/O, reads no clock and draws no OS randomness. The caller (an adapter, a
-/// test, a simulator) owns the sockets and the clock, hands the node what happened, and carries
-/// out what the node asks for. The same seed, identity, configuration and inputs always give the
-/// same outputs, byte for byte.
-///
-/// # Methods
-/// - **Getters**: [`node_id`](Self::node_id), [`public_key`](Self::public_key),
-///   [`routes_to`](crate::Routes::addresses_of), [`record_seq`](crate::Routes::record_seq),
-///   [`public_identity`](Self::public_identity), [`stats`](Self::stats),
-///   [`config`](Self::config), [`has_session`](Self::has_session),
-///   [`held_frames`](Self::held_frames), [`nonces_remembered`](Self::nonces_remembered).
-/// - **Inputs** (from the network and the clock):
-///   [`handle_datagram`](Self::handle_datagram), [`handle_stream_data`](Self::handle_stream_data),
-///   [`handle_stream_closed`](Self::handle_stream_closed), [`handle_timeout`](Self::handle_timeout),
-///   [`handle_wall_clock`](Self::handle_wall_clock),
-///   [`handle_transmit_failed`](Self::handle_transmit_failed).
-/// - **Commands** (from the application): [`add_client`](Self::add_client),
-///   [`remove_client`](Self::remove_client), [`add_local_address`](Self::add_local_address),
-///   [`send`](Self::send), [`via`](Self::via) (sending through relays),
-///   [`set_default_route`](Self::set_default_route), [`query`](Self::query),
-///   [`reply`](Self::reply), [`cancel_query`](Self::cancel_query),
-///   [`request_mailbox`](Self::request_mailbox),
-///   [`add_route`](crate::Routes::add), [`send_to_peer`](Self::send_to_peer),
-///   [`lookup`](crate::Routes::lookup), [`set_record_seq`](crate::Routes::set_record_seq); for CJP2P
-///   [`send_cjp2p`](crate::Cjp2p::send), [`add_cjp2p_peer`](crate::Cjp2p::add_peer),
-///   [`set_content_store`](crate::Cjp2p::set_store); for downloads
-///   [`fetch`](crate::Content::fetch), [`cancel_fetch`](crate::Content::cancel),
-///   [`set_content_storage`](crate::Content::set_storage).
-/// - **Polls** (what to do now): [`poll_transmit`](Self::poll_transmit),
-///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout), or all of them
-///   through [`poll_output`](Self::poll_output).
-/// - **As data**: [`handle_input`](Self::handle_input) takes any [`Input`].
-///
-/// # Driving a node
-/// After every input or command, drain the polls: send every [`Transmit`], hand every [`Event`]
-/// to the application, then sleep until [`poll_timeout`](Self::poll_timeout) (or until the next
-/// datagram, whichever comes first) and call [`handle_timeout`](Self::handle_timeout).
-///
-/// Every method that changes the node takes `now`. Time never goes backwards: a `now` earlier
-/// than one already seen is treated as the latest seen. Calling `handle_timeout` early is
-/// harmless; it only does what is due.
-///
-/// # Errors and panics
-/// Bad input from the network is never an error and never a panic: it is counted in
-/// [`Stats`] and dropped. Misuse of the API (an unknown callsign, a value that is not strict
-/// JSON) returns a typed error. The crate forbids `unwrap`, `expect`, `panic!` and unchecked
-/// indexing outside tests; a panic would be a bug.
-pub struct Node {
-    /// Time, settings, identity, randomness, the outbox and the counters: what every concern
-    /// shares (see `node/context.rs`).
-    ctx: context::Context,
-    /// EJTP transport and sessions (see `node/transport/`).
-    transport: transport::Transport,
-    /// Routes, lookups and this node's address record (see `node/routing/`).
-    routing: routing::Routing,
-    /// Open queries and round-trip samples (see `node/queries/`).
-    queries: queries::Queries,
-    /// The store-and-forward relay: mailboxes and frames held for away recipients.
-    relay: relay::Relay,
-    /// The CJP2P side: cookies, peers, content store (see `node/cjp2p/`).
-    cjp2p: cjp2p::Cjp2pState,
-    /// Downloads in progress and the storage they write to (see `node/downloads/`).
-    downloads: downloads::Downloads,
-}
 
 impl Node {
     /// A node with the given settings, identity and random seed, started at `now` with the

@@ -9,10 +9,9 @@
 
 use super::Node;
 use super::lookups::TAG_LEN;
-use super::transport::{PathHandOn, RelayedRoute};
+use super::transport::{Outgoing, PathHandOn, RelayedRoute};
 use crate::error::SendError;
-use crate::event::MessageId;
-use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::identity::{NodeId, PublicKey};
 use crate::path_message::PathMessage;
 use crate::relay_address::RelayAddress;
 use crate::transport::TransportAddr;
@@ -23,20 +22,33 @@ impl Node {
     /// next message may go directly).
     pub(super) fn transmit_relayed(
         &mut self,
-        id: MessageId,
-        from: &str,
-        to: &PublicIdentity,
+        message: &Outgoing<'_>,
         relay: RelayAddress,
-        message: (&[u8], Option<[u8; 32]>),
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        let (json, reference) = message;
-        match self.transport.relayed_route(&mut self.ctx, from, to, relay) {
-            RelayedRoute::Direct(to) => self.transmit_message(id, from, &to, &[], json, reference),
+        match self
+            .transport
+            .relayed_route(&mut self.ctx, message.from, message.to, relay)
+        {
+            RelayedRoute::Direct(to) => self.transmit(
+                &Outgoing {
+                    to: &to,
+                    ..*message
+                },
+                None,
+            ),
             RelayedRoute::Through {
                 target,
                 hop,
                 sender,
-            } => self.transmit_through(id, from, sender, &target, &[hop], json, reference),
+            } => {
+                let via = [hop];
+                let through = Outgoing {
+                    to: &target,
+                    via: &via,
+                    ..*message
+                };
+                self.transmit(&through, sender)
+            }
         }
     }
 

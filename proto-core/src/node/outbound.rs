@@ -67,35 +67,7 @@ impl Node {
         json: &[u8],
         reference: Option<[u8; 32]>,
     ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        // A peer reached through one of our relays (`crate::relay_address`).
-        if via.is_empty() {
-            if let Some(relay) = RelayAddress::from_address(&to.location) {
-                return self.transmit_relayed(id, from, to, relay, (json, reference));
-            }
-        }
-        self.transmit_through(id, from, None, to, via, json, reference)
-    }
-
-    /// As [`transmit_message`](Self::transmit_message), signing `sender` as our address if
-    /// given (else our address toward the recipient's transport): the transport encodes and
-    /// queues it on the path the routing table chooses to the first hop.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn transmit_through(
-        &mut self,
-        id: MessageId,
-        from: &str,
-        sender: Option<Address>,
-        to: &PublicIdentity,
-        via: &[PublicIdentity],
-        json: &[u8],
-        reference: Option<[u8; 32]>,
-    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
-        let first_hop = via.first().unwrap_or(to);
-        let path = first_hop
-            .location
-            .transport()
-            .map(|transport| self.path_for(&first_hop.key, transport));
-        let outgoing = Outgoing {
+        let message = Outgoing {
             id,
             from,
             to,
@@ -103,8 +75,30 @@ impl Node {
             json,
             reference,
         };
+        self.transmit(&message, None)
+    }
+
+    /// Sends `message`, signing `sender` as our address if given (else our address toward the
+    /// recipient's transport): to a peer behind one of our relays as `transmit_relayed` says,
+    /// else through the transport on the path the routing table chooses to the first hop.
+    pub(super) fn transmit(
+        &mut self,
+        message: &Outgoing<'_>,
+        sender: Option<Address>,
+    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
+        // A peer reached through one of our relays (`crate::relay_address`).
+        if message.via.is_empty() {
+            if let Some(relay) = RelayAddress::from_address(&message.to.location) {
+                return self.transmit_relayed(message, relay);
+            }
+        }
+        let first_hop = message.via.first().unwrap_or(message.to);
+        let path = first_hop
+            .location
+            .transport()
+            .map(|transport| self.path_for(&first_hop.key, transport));
         self.transport
-            .transmit_through(&mut self.ctx, &outgoing, sender, path)
+            .transmit_through(&mut self.ctx, message, sender, path)
     }
 
     /// Starts a Noise IK handshake with `to` at `transport`, unless one is in flight or the
