@@ -1,21 +1,31 @@
-//! What a node does with received frames: open, verify, deliver, relay.
+//! What a node does with what it receives: frames opened, verified and handed to the
+//! sub-machine they concern (delivered, relayed, held); CJP2P datagrams; path messages,
+//! introductions and our published record; mailbox requests and hand-overs.
 //!
 //! Every failure here is counted in [`Stats`](super::Stats) and dropped: nothing from the
 //! network can make the node return an error or panic.
 
-use alloc::vec::Vec;
-
 use super::Node;
 use super::cjp2p::HandOn;
-use super::relay::MailboxRequest;
-use super::transport::{Layer, SessionFrame, associated_data};
-use super::transport::{SignedFrame, json_payload};
+use super::lookups::TAG_LEN;
+use super::relay::{MailboxRequest, Whence};
+use super::transport::{
+    Layer, Outgoing, PathHandOn, RelayedRoute, SessionFrame, SignedFrame, associated_data,
+    json_payload,
+};
 use crate::address::Address;
 use crate::content::ContentStore;
 use crate::crypto::body::RBody;
+use crate::error::SendError;
 use crate::event::Event;
 use crate::frame::{self, Frame};
+use crate::identity::{NodeId, PublicIdentity, PublicKey};
+use crate::mailbox::MailboxOp;
+use crate::path_message::PathMessage;
+use crate::relay_address::RelayAddress;
+use crate::time::Instant;
 use crate::transport::TransportAddr;
+use alloc::vec::Vec;
 
 impl Node {
     /// A frame from the network, from a datagram or a stream.
@@ -377,9 +387,9 @@ impl Node {
         };
         self.queries.deliver(&mut self.ctx, message, reference);
     }
-}
 
-impl Node {
+    // ----- CJP2P datagrams -----
+
     /// A datagram starting with `[`: the CJP2P side answers it, and what it hands on goes to
     /// the downloads or the application, message by message, before the next is read.
     fn on_cjp2p(&mut self, from: TransportAddr, data: &[u8]) {
@@ -435,5 +445,333 @@ impl Node {
         self.transport.key_work.in_echo = true;
         self.on_frame(from, inner);
         self.transport.key_work.in_echo = false;
+    }
+
+    // ----- relayed sends, introductions and our record -----
+
+    /// Sends message `id` to `to`, whose location is `relay`: on the direct path if one is
+    /// open, else in one sealed layer for the relay (asking it to introduce us, so that the
+    /// next message may go directly).
+    pub(super) fn transmit_relayed(
+        &mut self,
+        message: &Outgoing<'_>,
+        relay: RelayAddress,
+    ) -> Result<(TransportAddr, [u8; TAG_LEN]), SendError> {
+        match self
+            .transport
+            .relayed_route(&mut self.ctx, message.from, message.to, relay)
+        {
+            RelayedRoute::Direct(to) => self.transmit(
+                &Outgoing {
+                    to: &to,
+                    ..*message
+                },
+                None,
+            ),
+            RelayedRoute::Through {
+                target,
+                hop,
+                sender,
+            } => {
+                let via = [hop];
+                let through = Outgoing {
+                    to: &target,
+                    via: &via,
+                    ..*message
+                };
+                self.transmit(&through, sender)
+            }
+        }
+    }
+
+    /// Coordinator side: `requester` (heard at `requester_at` on its session) asks to be
+    /// introduced to `target`. Both get a [`PathMessage::Punch`] at once if the transport
+    /// admits the introduction.
+    pub(super) fn on_punch_request(
+        &mut self,
+        requester: PublicKey,
+        requester_at: TransportAddr,
+        target: NodeId,
+    ) {
+        let Some((target_key, target_at)) = self
+            .transport
+            .admit_introduction(&self.ctx, &requester, target)
+        else {
+            return;
+        };
+        let to_requester = PathMessage::Punch {
+            peer: *target_key.as_bytes(),
+            candidates: self.routing.punch_candidates(&target, target_at),
+        };
+        let to_target = PathMessage::Punch {
+            peer: *requester.as_bytes(),
+            candidates: self
+                .routing
+                .punch_candidates(&requester.node_id(), requester_at),
+        };
+        self.transport
+            .send_path_message(&mut self.ctx, &target_key, target_at, &to_target);
+        self.transport
+            .send_path_message(&mut self.ctx, &requester, requester_at, &to_requester);
+    }
+
+    /// A coordinator says `peer` is trying to reach us at once: if the transport accepts
+    /// the introduction, start probing its candidates with our handshake.
+    pub(super) fn on_punch(
+        &mut self,
+        coordinator: &PublicKey,
+        peer: [u8; 32],
+        candidates: &[core::net::SocketAddr],
+    ) {
+        if let Some((identity, first)) =
+            self.transport
+                .accept_punch(&mut self.ctx, coordinator, peer, candidates)
+        {
+            self.start_handshake(&identity, first);
+            self.transport.send_punch_probes(&mut self.ctx);
+        }
+    }
+
+    /// Sends our signed address record to the default route when it changed or is half way
+    /// to expiring (see `routing/publishing.rs`).
+    pub(super) fn publish_record_if_due(&mut self) {
+        let Some((route, at)) = self.transport.default_route_at(&self.ctx) else {
+            return;
+        };
+        let record = self.own_record();
+        if let Some(record) = self.routing.record_to_publish(&mut self.ctx, record) {
+            self.transport.send_path_message(
+                &mut self.ctx,
+                &route,
+                at,
+                &PathMessage::Publish { record },
+            );
+        }
+    }
+
+    /// A peer in session published its record to us (from `from`): hold it, to answer
+    /// lookups for it, and say so.
+    pub(super) fn on_publish(&mut self, peer: &PublicKey, from: TransportAddr, bytes: &[u8]) {
+        let sessions = &self.transport.sessions;
+        let has_session = |peer: &NodeId| sessions.by_peer.contains_key(peer);
+        if let Some(ack) = self
+            .routing
+            .on_publish(&mut self.ctx, peer, bytes, &has_session)
+        {
+            self.transport
+                .send_path_message(&mut self.ctx, peer, from, &ack);
+        }
+    }
+
+    /// A frame for `recipient` opened for relaying: if it names an address a peer in session
+    /// with us signed but is not heard at (a private address behind its NAT), where that peer
+    /// is heard instead.
+    pub(super) fn relay_destination(&self, recipient: TransportAddr) -> TransportAddr {
+        for (peer, index) in &self.transport.sessions.by_peer {
+            let Some(entry) = self.transport.sessions.sessions.get(index) else {
+                continue;
+            };
+            if entry.last_from == recipient {
+                return recipient;
+            }
+            if self.routing.routes.is_signed(peer, recipient) {
+                return self.path_for(&entry.peer, recipient);
+            }
+        }
+        recipient
+    }
+
+    // ----- path messages -----
+
+    /// A frame opened on session `index`, straight from `from`: the transport follows the
+    /// address, and the routing table hears of it when due.
+    pub(super) fn on_session_frame_from(
+        &mut self,
+        index: u32,
+        from: TransportAddr,
+        plaintext: &[u8],
+    ) {
+        if let Some(peer) =
+            self.transport
+                .on_session_frame_from(&mut self.ctx, index, from, plaintext)
+        {
+            self.heard_directly(peer, from);
+        }
+    }
+
+    /// A path message that opened on session `index` with `peer`, straight from `from`: the
+    /// transport handles what is its own, and the rest goes where it belongs.
+    pub(super) fn on_path_message(
+        &mut self,
+        index: u32,
+        peer: PublicKey,
+        from: TransportAddr,
+        plaintext: &[u8],
+    ) {
+        let Ok(message) = PathMessage::decode(plaintext) else {
+            self.ctx.stats.transport.dropped_malformed += 1;
+            return;
+        };
+        match self
+            .transport
+            .on_path_message(&mut self.ctx, index, &peer, from, message)
+        {
+            PathHandOn::Done => {}
+            PathHandOn::SeenByRoute => self.publish_record_if_due(),
+            PathHandOn::Proved => self.on_peer_proved(&peer),
+            PathHandOn::Message(PathMessage::PunchRequest { target }) => {
+                self.on_punch_request(peer, from, NodeId::from_bytes(target));
+            }
+            PathHandOn::Message(PathMessage::Punch {
+                peer: other,
+                candidates,
+            }) => self.on_punch(&peer, other, &candidates),
+            PathHandOn::Message(PathMessage::Publish { record }) => {
+                self.on_publish(&peer, from, &record);
+            }
+            PathHandOn::Message(PathMessage::PublishAck { seq }) => {
+                let from_route = self.transport.is_default_route(&peer);
+                self.routing.on_publish_ack(from_route, seq);
+            }
+            PathHandOn::Message(_) => {}
+        }
+    }
+
+    /// Sends the keepalives due now (after our record, if it is due too), and moves on the
+    /// probes whose time is up.
+    pub(super) fn send_keepalives(&mut self) {
+        let Some(due) = self.transport.keepalives_due(&mut self.ctx) else {
+            return;
+        };
+        self.publish_record_if_due();
+        for index in due {
+            let Some((peer, last_from)) = self.transport.keepalive_sent(&self.ctx, index) else {
+                continue;
+            };
+            let to = self.path_for(&peer, last_from);
+            self.transport
+                .send_path_message(&mut self.ctx, &peer, to, &PathMessage::Keepalive);
+            self.ctx.stats.transport.keepalives_sent += 1;
+        }
+    }
+
+    // ----- mailboxes -----
+
+    /// Asks the store-and-forward relay `relay` to hold the frames it relays to this node
+    /// ([`MailboxOp::Hold`]), to hand them over ([`MailboxOp::Fetch`]), or to hand them over
+    /// and stop holding ([`MailboxOp::Release`]).
+    ///
+    /// The request is signed with this node's key and names this node's address of the relay's
+    /// address type: the relay hands frames over to that address and no other. Senders reach a
+    /// recipient through its mailbox with [`via`](Self::via) and the relay.
+    ///
+    /// # Errors
+    /// [`SendError::NoRoute`] if the relay, or this node, has no address that can be sent to;
+    /// [`SendError::Blocked`] (with `null`) if the transmit queue is full.
+    pub fn request_mailbox(
+        &mut self,
+        now: Instant,
+        relay: &PublicIdentity,
+        op: MailboxOp,
+    ) -> Result<(), SendError> {
+        self.ctx.advance(now);
+        let (transport, frame, timestamp) = self.relay.mailbox_request(&self.ctx, relay, op)?;
+        if !self
+            .transport
+            .queue_transmit(&mut self.ctx, transport, frame)
+        {
+            return Err(SendError::Blocked(serde_json::Value::Null));
+        }
+        self.relay.request_sent(timestamp);
+        Ok(())
+    }
+
+    /// Frames held for recipients, in all.
+    #[must_use]
+    pub fn held_frames(&self) -> usize {
+        self.relay.held_frames()
+    }
+
+    /// A mailbox request arrived from `from`: the relay checks it and says whose frames to
+    /// hand over.
+    pub(super) fn on_mailbox_request(&mut self, request: &MailboxRequest<'_>, from: TransportAddr) {
+        let (now, wall) = (self.ctx.now, self.ctx.wall_now());
+        let (local_addresses, stats) = (&self.ctx.local_addresses, &mut self.ctx.stats.transport);
+        let is_local = |address: &Address| {
+            address.kind() == "local" || local_addresses.contains(&address.without_callsign())
+        };
+        if let Some(owner) = self
+            .relay
+            .take_request(request, (now, wall), &is_local, stats)
+        {
+            self.hand_over(&owner, Whence::Asked(from));
+        }
+    }
+
+    /// Holds `frame` (an inner `r` frame on its way to `recipient`) if a mailbox holds for that
+    /// address. True if it was held (or dropped trying): the caller must not send it.
+    pub(super) fn hold_if_away(&mut self, recipient: &Address, frame: &[u8]) -> bool {
+        self.relay.hold_if_away(recipient, frame, self.ctx.now)
+    }
+
+    /// A frame authenticated by `key` reached us from `from`: if we hold frames for it, it is
+    /// back.
+    pub(super) fn on_authenticated(&mut self, key: &PublicKey, from: TransportAddr) {
+        if self.relay.holds_frames_for(&key.node_id()) {
+            self.hand_over(key, Whence::Heard(from));
+        }
+    }
+
+    /// `peer` proved where it receives (its session is confirmed, or a path challenge came
+    /// back): what was held back for lack of a proved address can go now.
+    pub(super) fn on_peer_proved(&mut self, peer: &PublicKey) {
+        if self.relay.holds_frames_for(&peer.node_id()) {
+            self.hand_over(peer, Whence::Proved);
+        }
+    }
+
+    /// Sends what is held for `owner`, oldest first, to `Transport::hand_over_target`,
+    /// as far as the transmit queue and the amplification limit allow. Not throttled: the
+    /// recipient asked for it, and it is at most `max_held_per_mailbox` frames.
+    ///
+    /// What the limit holds back stays held, and the relay starts a handshake with the owner
+    /// there: its answer from that address proves the address (`on_peer_proved` then sends
+    /// the rest). A handshake init is far smaller than what asked for it.
+    fn hand_over(&mut self, owner: &PublicKey, whence: Whence) {
+        let peer = owner.node_id();
+        while let Some((signed, held)) = self.relay.take_oldest(&peer) {
+            let target = self
+                .transport
+                .hand_over_target(&self.ctx, &peer, signed, whence);
+            let Some((to, observed)) = target else {
+                self.relay.put_back(&peer, held);
+                return;
+            };
+            if self.ctx.out.is_full() {
+                self.relay.put_back(&peer, held);
+                return;
+            }
+            if observed && !self.transport.paths.admit(to, held.frame.len()) {
+                self.relay.put_back(&peer, held);
+                if self.ctx.config.sessions && !self.has_session(&peer) {
+                    let identity = PublicIdentity {
+                        name: alloc::string::String::new(),
+                        location: Address::from_transport(to),
+                        key: *owner,
+                    };
+                    self.start_handshake(&identity, to);
+                    // Its retries stay under the limit: the address is still unproved.
+                    if let Some(index) = self.transport.sessions.pending_by_peer.get(&peer) {
+                        if let Some(pending) = self.transport.sessions.pending.get_mut(index) {
+                            pending.observed = true;
+                        }
+                    }
+                }
+                return;
+            }
+            if self.transport.queue_transmit(&mut self.ctx, to, held.frame) {
+                self.relay.handed_over();
+            }
+        }
     }
 }
