@@ -1,6 +1,6 @@
 //! What a node is made of: the sub-machines it composes and the context they share. The
 //! node's methods, which route what each sub-machine returns to the others, are in
-//! `node/mod.rs`, `node/command.rs` and `node/wiring.rs`.
+//! `node/mod.rs`, `node/command.rs` and `node/inbound.rs`.
 
 /// An EJTP node: a router with local clients, its identity, its sessions and its replay memory.
 ///
