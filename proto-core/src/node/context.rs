@@ -39,6 +39,29 @@ pub(super) struct Context {
 }
 
 impl Context {
+    /// The context of a node with these settings and identity, its randomness seeded with
+    /// `seed`, started at `now` with the wall clock reading `wall`.
+    pub(super) fn new(
+        config: Config,
+        identity: Identity,
+        seed: [u8; 32],
+        now: Instant,
+        wall: UnixMillis,
+    ) -> Self {
+        let out = Outbox::new(&config);
+        Self {
+            public_key: identity.public_key(),
+            config,
+            identity,
+            rng: CoreRng::from_seed(seed),
+            now,
+            wall_anchor: (now, wall),
+            local_addresses: Vec::new(),
+            out,
+            stats: Stats::default(),
+        }
+    }
+
     /// Moves the clock to `now`, unless it already saw a later time.
     pub(super) fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);

@@ -69,7 +69,6 @@ use crate::event::{Event, MessageId, TransportEvent};
 use crate::identity::{Identity, NodeId, PublicIdentity, PublicKey};
 use crate::io::{Input, Output, Timeout, TimerReason, Transmit};
 use crate::relay_address::RelayAddress;
-use crate::rng::CoreRng;
 use crate::time::{Instant, UnixMillis};
 use crate::transport::TransportAddr;
 use alloc::collections::BTreeMap;
@@ -103,26 +102,14 @@ impl Node {
         now: Instant,
         wall: UnixMillis,
     ) -> Self {
-        let public_key = identity.public_key();
         let transport = transport::Transport::new(&config, &seed, now);
         let routing = routing::Routing::new(&config, wall);
         let cjp2p = cjp2p::Cjp2pState::new(&seed);
         let relay = relay::Relay::new(&config);
         let queries = queries::Queries::new(&config);
-        let out = outbox::Outbox::new(&config);
         let downloads = downloads::Downloads::new(&config);
         let mut node = Self {
-            ctx: context::Context {
-                config,
-                identity,
-                public_key,
-                rng: CoreRng::from_seed(seed),
-                now,
-                wall_anchor: (now, wall),
-                local_addresses: Vec::new(),
-                out,
-                stats: Stats::default(),
-            },
+            ctx: context::Context::new(config, identity, seed, now, wall),
             transport,
             routing,
             queries,

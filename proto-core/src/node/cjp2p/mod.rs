@@ -166,3 +166,6 @@ impl Cjp2pState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -71,3 +71,6 @@ impl Routing {
         .min()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -150,3 +150,6 @@ impl Transport {
             .is_some_and(|entry| entry.confirmed)
     }
 }
+
+#[cfg(test)]
+mod tests;
