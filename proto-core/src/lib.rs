@@ -68,7 +68,7 @@
 //! # `no_std`
 //!
 //! The crate is `#![no_std]` with `alloc` and builds for `thumbv7em-none-eabihf` and
-//! `wasm32-unknown-unknown`. Its one feature, `sim`, adds the simulated network ([`sim`]) that
+//! `wasm32-unknown-unknown`. Its one feature, `sim`, adds the simulated network (`ejtp_proto::sim`) that
 //! other crates' tests drive nodes over; it is not part of the protocol. Its errors implement
 //! `core::error::Error`, which is `std::error::Error` under std.
 #![no_std]
