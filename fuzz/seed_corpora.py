@@ -85,9 +85,12 @@ def main():
                 put("strict_json", text)
                 put("group_messages", b"\x01" + text)
 
-    for target in ("manifest", "session_content", "routing_bodies", "fragment_reassembly", "path_message"):
+    for target in ("manifest", "session_content", "routing_bodies", "fragment_reassembly", "path_message", "blake3_tree"):
         (FUZZ / "corpus" / target).mkdir(parents=True, exist_ok=True)
     put("manifest", b"ejtp-manifest 2 " + b"ab" * 32 + b" 8192 4096\n0 0123456789abcdef\n")
+    # Tree files of one, two and five leaves: the right lengths and magic, wrong values.
+    for leaves, upper in ((1, 0), (2, 0), (5, 5)):
+        put("blake3_tree", b"B3T\x02" + bytes(28) + b"\x11" * 32 + b"\x22" * (32 * (leaves + upper)))
     counts = {p.name: len(list(p.iterdir())) for p in sorted((FUZZ / "corpus").iterdir())}
     print("seed corpora:", ", ".join(f"{k} {v}" for k, v in counts.items()))
 

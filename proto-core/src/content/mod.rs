@@ -9,6 +9,7 @@
 //! ([`RttEstimator`], [`CongestionWindow`]), writes each block with its checksum ([`Manifest`]) so a
 //! restart resumes, and completes only once the whole content hashes to its id.
 
+mod blake3_tree;
 mod blocks;
 mod checksum;
 mod congestion;
@@ -21,6 +22,10 @@ mod rtt;
 pub mod session_frames;
 mod store;
 
+pub use blake3_tree::{
+    Blake3Tree, LEAF_LEN, MAX_LEAVES, TREE_HEADER_LEN, TREE_MAGIC, TreeError, leaf_count,
+    leaf_value, tree_len,
+};
 pub use blocks::{BlockLayout, BlockSet, CJP2P_BLOCK_SIZE, CJP2P_MAX_REPLY};
 pub use checksum::block_checksum;
 pub use congestion::{CongestionWindow, WindowLimits};
