@@ -4,7 +4,19 @@ use super::*;
 use crate::address::Address;
 
 /// The wall clock every test node starts at.
-pub(super) const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
+pub(in crate::node) const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
+
+/// The context of a sub-machine tested alone: test key 5, seed 9, started at zero, at
+/// [`WALL`].
+pub(in crate::node) fn test_context(config: Config) -> context::Context {
+    context::Context::new(
+        config,
+        Identity::from_secret_bytes(&[5; 32]),
+        [9; 32],
+        Instant::ZERO,
+        WALL,
+    )
+}
 
 /// The UDP address of test node `key`: 127.0.0.1, port 9000 + `key`, with `callsign`.
 pub(super) fn udp_address(key: u8, callsign: Option<&str>) -> Address {

@@ -5,18 +5,11 @@ use core::net::SocketAddr;
 use super::Cjp2pState;
 use crate::address::Address;
 use crate::config::Config;
-use crate::identity::Identity;
 use crate::node::context::Context;
-use crate::time::{Instant, UnixMillis};
+use crate::node::test_support::test_context;
 
 fn context() -> Context {
-    Context::new(
-        Config::default(),
-        Identity::from_secret_bytes(&[5; 32]),
-        [9; 32],
-        Instant::ZERO,
-        UnixMillis(1_700_000_000_000),
-    )
+    test_context(Config::default())
 }
 
 fn addr(port: u16) -> SocketAddr {

@@ -13,19 +13,14 @@ use crate::identity::{Identity, NodeId};
 use crate::io::TimerReason;
 use crate::node::context::Context;
 use crate::node::lookups::PendingMessage;
-use crate::time::{Instant, UnixMillis};
+use crate::node::test_support::test_context;
+use crate::time::Instant;
 use crate::transport::TransportAddr;
 
-const WALL: UnixMillis = UnixMillis(1_700_000_000_000);
+use crate::node::test_support::WALL;
 
 fn context() -> Context {
-    Context::new(
-        Config::default(),
-        Identity::from_secret_bytes(&[5; 32]),
-        [9; 32],
-        Instant::ZERO,
-        WALL,
-    )
+    test_context(Config::default())
 }
 
 fn at(ms: u64) -> Instant {

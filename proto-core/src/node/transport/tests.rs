@@ -13,18 +13,13 @@ use crate::event::{Event, TransportEvent};
 use crate::identity::{Identity, PublicIdentity};
 use crate::io::TimerReason;
 use crate::node::context::Context;
+use crate::node::test_support::test_context;
 use crate::stream::encode_stream_frame;
-use crate::time::{Instant, UnixMillis};
+use crate::time::Instant;
 use crate::transport::TransportAddr;
 
 fn context(config: Config) -> Context {
-    Context::new(
-        config,
-        Identity::from_secret_bytes(&[5; 32]),
-        [9; 32],
-        Instant::ZERO,
-        UnixMillis(1_700_000_000_000),
-    )
+    test_context(config)
 }
 
 fn tcp(port: u16) -> TransportAddr {
