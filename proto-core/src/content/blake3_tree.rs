@@ -120,8 +120,8 @@ pub fn tree_len(leaves: usize) -> usize {
     TREE_HEADER_LEN + entries * CV_LEN
 }
 
-/// The chaining value of leaf `index`, whose bytes are `block`. Only meaningful in content of
-/// two leaves or more (a single leaf is the root's own input).
+/// The chaining value of leaf `index`, whose bytes are `block`. Content of one leaf is checked
+/// against its root instead (the leaf is the root's own input).
 #[must_use]
 pub fn leaf_value(index: u64, block: &[u8]) -> [u8; 32] {
     let mut hasher = Hasher::new();
@@ -158,29 +158,21 @@ impl Blake3Tree {
         if leaves == 0 || leaves > MAX_LEAVES {
             return None;
         }
-        let values: Vec<[u8; 32]> = if leaves == 1 {
-            // One leaf: its value is never merged; the layout still stores one.
-            alloc::vec![leaf_value(0, content)]
+        let values: Vec<[u8; 32]> = content
+            .chunks(LEAF_LEN)
+            .zip(0u64..)
+            .map(|(block, index)| leaf_value(index, block))
+            .collect();
+        // One leaf is never merged (the layout still stores its value): the root is the hash.
+        let (root, levels) = if leaves == 1 {
+            (*blake3::hash(content).as_bytes(), Vec::new())
         } else {
-            content
-                .chunks(LEAF_LEN)
-                .zip(0u64..)
-                .map(|(block, index)| leaf_value(index, block))
-                .collect()
-        };
-        let root = if leaves == 1 {
-            *blake3::hash(content).as_bytes()
-        } else {
-            let mut levels = Vec::new();
-            let root = build_levels(values.clone(), &mut levels);
-            let mut bytes = header(&root);
-            for level in levels.iter().rev() {
-                bytes.extend(level.iter().flatten());
-            }
-            bytes.extend(values.iter().flatten());
-            return Some(Self { bytes, leaves });
+            build_levels(&values)
         };
         let mut bytes = header(&root);
+        for level in levels.iter().rev() {
+            bytes.extend(level.iter().flatten());
+        }
         bytes.extend(values.iter().flatten());
         Some(Self { bytes, leaves })
     }
@@ -307,24 +299,28 @@ fn header(root: &[u8; 32]) -> Vec<u8> {
     bytes
 }
 
-/// Builds the levels above `values` (pushed lowest first) and returns the root.
-fn build_levels(mut values: Vec<[u8; 32]>, levels: &mut Vec<Vec<[u8; 32]>>) -> [u8; 32] {
-    while values.len() > 2 {
-        let next: Vec<[u8; 32]> = values
+/// The root over `leaves` (two or more) and the levels between, lowest first.
+fn build_levels(leaves: &[[u8; 32]]) -> ([u8; 32], Vec<Vec<[u8; 32]>>) {
+    let mut levels: Vec<Vec<[u8; 32]>> = Vec::new();
+    let mut below = leaves;
+    while below.len() > 2 {
+        let next = below
             .chunks(2)
             .map(|pair| match pair {
                 [left, right] => merge_subtrees_non_root(left, right, Mode::Hash),
-                [last] => *last,
-                _ => [0; 32],
+                // The odd last entry, passed up unchanged.
+                [last, ..] => *last,
+                [] => [0; 32],
             })
             .collect();
-        levels.push(next.clone());
-        values = next;
+        levels.push(next);
+        below = levels.last().map_or(&[][..], Vec::as_slice);
     }
-    match values.as_slice() {
+    let root = match below {
         [left, right] => *merge_subtrees_root(left, right, Mode::Hash).as_bytes(),
         _ => [0; 32],
-    }
+    };
+    (root, levels)
 }
 
 /// The 32 bytes at `start`, if there are.

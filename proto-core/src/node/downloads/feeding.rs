@@ -1,5 +1,6 @@
-//! CJP2P messages that answer one of our downloads: taken from the stream of messages the
-//! application would otherwise see, and fed to the download they answer.
+//! What answers one of our downloads: CJP2P messages, taken from the stream the application
+//! would otherwise see, and content bytes from our own nodes' sessions, fed to the download
+//! they answer.
 
 use alloc::vec::Vec;
 use core::str::FromStr;
@@ -8,6 +9,7 @@ use super::Downloads;
 use crate::cjp2p::Cjp2pMessage;
 use crate::content::ContentId;
 use crate::node::FetchStats;
+use crate::node::context::Context;
 use crate::time::Instant;
 use crate::transport::TransportAddr;
 
@@ -82,5 +84,27 @@ impl Downloads {
             _ => {}
         }
         Fed::Taken { id, hinted }
+    }
+
+    /// Content bytes that came in a session from `from`: handed to the download of `id` if
+    /// `from` is `known` by the session's key and the download asked it. True if it took them
+    /// (counted); the download is then to be driven.
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::node) fn feed_session_data(
+        &mut self,
+        ctx: &mut Context,
+        from: TransportAddr,
+        known: bool,
+        id: ContentId,
+        offset: u64,
+        bytes: &[u8],
+        eof: u64,
+    ) -> bool {
+        if !(known && self.handle_block(ctx.now, &id, from, offset, bytes, eof)) {
+            ctx.stats.fetch.session_content_dropped += 1;
+            return false;
+        }
+        ctx.stats.fetch.session_content_bytes += bytes.len() as u64;
+        true
     }
 }

@@ -57,26 +57,4 @@ impl Downloads {
             }
         }
     }
-
-    /// Content bytes that came in a session from `from`: handed to the download of `id` if
-    /// `from` is `known` by the session's key and the download asked it. True if it took them
-    /// (counted); the download is then to be driven.
-    #[allow(clippy::too_many_arguments)]
-    pub(in crate::node) fn feed_session_data(
-        &mut self,
-        ctx: &mut Context,
-        from: TransportAddr,
-        known: bool,
-        id: ContentId,
-        offset: u64,
-        bytes: &[u8],
-        eof: u64,
-    ) -> bool {
-        if !(known && self.handle_block(ctx.now, &id, from, offset, bytes, eof)) {
-            ctx.stats.fetch.session_content_dropped += 1;
-            return false;
-        }
-        ctx.stats.fetch.session_content_bytes += bytes.len() as u64;
-        true
-    }
 }
